@@ -1,0 +1,115 @@
+from django.contrib import admin
+from import_export.admin import ImportExportModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.decorators import display
+
+from charging.models import ChargingSession, IdToken, MeterValue
+from charging.resources import IdTokenResource
+
+METER_VALUE_FIELDS = ["timestamp", "received_at", "measurand", "phase", "unit", "context", "location", "raw_value"]
+
+
+@admin.register(IdToken)
+class IdTokenAdmin(ModelAdmin, ImportExportModelAdmin):
+    resource_classes = [IdTokenResource]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
+    list_display = ["id_tag", "organization", "holder_name", "kind", "token_status", "expires_at", "parent_id_tag"]
+    list_filter = ["status", "kind", "organization"]
+    search_fields = ["id_tag", "holder_name", "parent_id_tag"]
+    list_select_related = ["organization"]
+    autocomplete_fields = ["organization"]
+
+    @display(
+        description="Status",
+        ordering="status",
+        label={"Accepted": "success", "Blocked": "danger", "Expired": "warning", "Invalid": "danger"},
+    )
+    def token_status(self, token: IdToken) -> str:
+        return token.effective_status()
+
+
+class MeterValueInline(TabularInline):
+    """Telemetry as the charger sent it: read-only, paginated (a session can hold thousands)."""
+
+    model = MeterValue
+    fields = METER_VALUE_FIELDS
+    readonly_fields = METER_VALUE_FIELDS
+    extra = 0
+    can_delete = False
+    per_page = 25
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ChargingSession)
+class ChargingSessionAdmin(ModelAdmin):
+    list_display = [
+        "transaction",
+        "charger",
+        "connector_number",
+        "id_tag",
+        "session_state",
+        "started_at",
+        "stopped_at",
+        "energy_kwh",
+        "stop_reason",
+        "needs_review",
+    ]
+    list_filter = ["state", "needs_review", "stop_reason", "charger__site__organization", "charger__site", "started_at"]
+    search_fields = ["charger__charge_point_id", "id_tag", "transaction_uid", "=transaction_id"]
+    list_select_related = ["charger", "connector"]
+    autocomplete_fields = ["charger", "connector", "id_token"]
+    date_hierarchy = "started_at"
+    readonly_fields = ["start_received_at", "stop_received_at", "energy_wh", "last_power_w"]
+    fieldsets = (
+        (None, {"fields": ("charger", "connector", "id_token", "id_tag", "state")}),
+        ("Transaction id", {"fields": ("transaction_id", "transaction_uid")}),
+        (
+            "Times (charger's clock, and when we received them)",
+            {"fields": ("started_at", "start_received_at", "stopped_at", "stop_received_at")},
+        ),
+        ("Energy", {"fields": ("meter_start_wh", "meter_stop_wh", "energy_wh", "last_power_w")}),
+        ("Stop", {"fields": ("stop_reason", "stop_id_tag")}),
+        ("Review", {"fields": ("needs_review", "review_notes")}),
+    )
+    inlines = [MeterValueInline]
+
+    @display(description="Transaction", ordering="transaction_id")
+    def transaction(self, session: ChargingSession) -> str:
+        return str(session.transaction_id or session.transaction_uid)
+
+    @display(description="Connector", ordering="connector__connector_id")
+    def connector_number(self, session: ChargingSession) -> int:
+        return session.connector.connector_id
+
+    @display(description="State", ordering="state", label={"active": "info", "completed": "success"})
+    def session_state(self, session: ChargingSession) -> str:
+        return session.state
+
+    @display(description="Energy (kWh)", ordering="energy_wh")
+    def energy_kwh(self, session: ChargingSession) -> str:
+        return f"{session.energy_wh / 1000:.3f}"
+
+
+@admin.register(MeterValue)
+class MeterValueAdmin(ModelAdmin):
+    list_display = [
+        "timestamp",
+        "charger",
+        "connector",
+        "session",
+        "measurand",
+        "phase",
+        "raw_value",
+        "unit",
+        "context",
+    ]
+    list_filter = ["measurand", "context", "unit", "phase", "charger__site__organization"]
+    search_fields = ["charger__charge_point_id", "=session__transaction_id"]
+    list_select_related = ["charger", "connector", "connector__charger", "session", "session__charger"]
+    autocomplete_fields = ["charger", "connector", "session"]
+    date_hierarchy = "timestamp"
+    show_full_result_count = False  # COUNT(*) over telemetry is slow on big tables

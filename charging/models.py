@@ -1,0 +1,171 @@
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import Organization
+from sites.models import Charger, Connector
+
+
+class IdTokenKind(models.TextChoices):
+    # 2.0.1 IdTokenEnumType; a 1.6 idTag is an ISO14443 card in practice.
+    ISO14443 = "ISO14443", "RFID (ISO 14443)"
+    ISO15693 = "ISO15693", "RFID (ISO 15693)"
+    CENTRAL = "Central", "Central (app / remote)"
+    EMAID = "eMAID", "eMAID (contract)"
+    KEY_CODE = "KeyCode", "Key code"
+    LOCAL = "Local", "Local"
+    MAC_ADDRESS = "MacAddress", "MAC address"
+    NO_AUTHORIZATION = "NoAuthorization", "No authorization"
+
+
+class IdTokenStatus(models.TextChoices):
+    # 1.6 AuthorizationStatus (sec. 7.2); ConcurrentTx is decided at run time, not stored.
+    ACCEPTED = "Accepted", "Accepted"
+    BLOCKED = "Blocked", "Blocked"
+    EXPIRED = "Expired", "Expired"
+    INVALID = "Invalid", "Invalid"
+
+
+class IdToken(models.Model):
+    """An identifier a driver presents (RFID card, app, key code...)."""
+
+    Kind = IdTokenKind
+    Status = IdTokenStatus
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="id_tokens")
+    # 1.6 idTag is CiString20Type; 2.0.1 idToken is up to 36 characters.
+    id_tag = models.CharField("id tag", max_length=36)
+    kind = models.CharField(max_length=16, choices=IdTokenKind.choices, default=IdTokenKind.ISO14443)
+    status = models.CharField(max_length=16, choices=IdTokenStatus.choices, default=IdTokenStatus.ACCEPTED)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    parent_id_tag = models.CharField("parent id tag", max_length=36, blank=True)
+    holder_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["organization__name", "id_tag"]
+        verbose_name = "ID token"
+        constraints = [
+            # idTag is a case-insensitive string (1.6 CiString20Type).
+            models.UniqueConstraint("organization", Lower("id_tag"), name="idtoken_tag_ci_unique_per_org"),
+            models.CheckConstraint(condition=models.Q(status__in=IdTokenStatus.values), name="idtoken_status_valid"),
+            models.CheckConstraint(condition=~models.Q(id_tag=""), name="idtoken_tag_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id_tag
+
+    def effective_status(self, now=None) -> str:
+        """The stored status, or Expired once the expiry date has passed."""
+        now = now or timezone.now()
+        if self.status == IdTokenStatus.ACCEPTED and self.expires_at and self.expires_at <= now:
+            return IdTokenStatus.EXPIRED
+        return self.status
+
+
+class SessionState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+
+
+class ChargingSession(models.Model):
+    """A transaction on one connector. Charger times are kept as sent, beside our receipt times."""
+
+    State = SessionState
+
+    charger = models.ForeignKey(Charger, on_delete=models.PROTECT, related_name="sessions")
+    connector = models.ForeignKey(Connector, on_delete=models.PROTECT, related_name="sessions")
+    id_token = models.ForeignKey(IdToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
+    # The idTag exactly as the charger sent it, kept even when it matches no IdToken (R3).
+    id_tag = models.CharField("id tag", max_length=36, blank=True)
+    # 1.6: the integer transactionId we issue. 2.0.1: the charger's string transactionId.
+    transaction_id = models.PositiveIntegerField(null=True, blank=True)
+    transaction_uid = models.CharField("transaction id (2.0.1)", max_length=36, null=True, blank=True)
+    state = models.CharField(max_length=16, choices=SessionState.choices, default=SessionState.ACTIVE)
+    started_at = models.DateTimeField(help_text="Start time as sent by the charger.")
+    start_received_at = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text="Stop time as sent by the charger.")
+    stop_received_at = models.DateTimeField(null=True, blank=True)
+    meter_start_wh = models.BigIntegerField("meter start (Wh)")
+    meter_stop_wh = models.BigIntegerField("meter stop (Wh)", null=True, blank=True)
+    energy_wh = models.BigIntegerField("energy (Wh)", default=0)
+    last_power_w = models.DecimalField("last power (W)", max_digits=12, decimal_places=2, null=True, blank=True)
+    stop_reason = models.CharField(max_length=32, blank=True)
+    stop_id_tag = models.CharField("stop id tag", max_length=36, blank=True)
+    needs_review = models.BooleanField(default=False)
+    review_notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = "charging session"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector"],
+                condition=models.Q(state="active"),
+                name="session_one_active_per_connector",
+            ),
+            models.UniqueConstraint(
+                fields=["charger", "transaction_id"],
+                condition=models.Q(transaction_id__isnull=False),
+                name="session_transaction_id_unique_per_charger",
+            ),
+            models.UniqueConstraint(
+                fields=["charger", "transaction_uid"],
+                condition=models.Q(transaction_uid__isnull=False),
+                name="session_transaction_uid_unique_per_charger",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(transaction_id__isnull=False) | models.Q(transaction_uid__isnull=False),
+                name="session_has_transaction_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="active") | models.Q(stopped_at__isnull=False),
+                name="session_completed_has_stop_time",
+            ),
+            models.CheckConstraint(condition=models.Q(energy_wh__gte=0), name="session_energy_not_negative"),
+            models.CheckConstraint(condition=models.Q(state__in=SessionState.values), name="session_state_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["charger", "-started_at"], name="session_charger_started_idx"),
+            models.Index(fields=["state", "-started_at"], name="session_state_started_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charger.charge_point_id} tx {self.transaction_id or self.transaction_uid}"
+
+    @property
+    def duration(self):
+        return (self.stopped_at - self.started_at) if self.stopped_at else None
+
+
+class MeterValue(models.Model):
+    """One sampled value (1.6 SampledValue, sec. 7.43). Values stay as sent in `raw_value`;
+    `value` is the number when the charger sent a number."""
+
+    session = models.ForeignKey(
+        ChargingSession, on_delete=models.CASCADE, null=True, blank=True, related_name="meter_values"
+    )
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="meter_values")
+    # None means connector 0, the charger's main meter.
+    connector = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, null=True, blank=True, related_name="meter_values"
+    )
+    timestamp = models.DateTimeField(help_text="Sample time as sent by the charger.")
+    received_at = models.DateTimeField(default=timezone.now)
+    measurand = models.CharField(max_length=64, default="Energy.Active.Import.Register")
+    phase = models.CharField(max_length=8, blank=True)
+    unit = models.CharField(max_length=16, default="Wh")
+    context = models.CharField(max_length=32, default="Sample.Periodic")
+    location = models.CharField(max_length=16, blank=True)
+    value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    raw_value = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        indexes = [
+            models.Index(fields=["session", "timestamp"], name="metervalue_session_ts_idx"),
+            models.Index(fields=["charger", "timestamp"], name="metervalue_charger_ts_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measurand}={self.raw_value}{self.unit} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,150 @@
+"""Admin smoke: every registered model's changelist, add and change views render for a superuser."""
+
+import io
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from charging.models import IdToken
+from charging.tests.factories import IdTokenFactory, MeterValueFactory
+from sites.credentials import verify_charger_key
+from sites.models import Charger
+from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def one_of_everything(admin_user):
+    from accounts.tests.factories import MembershipFactory
+
+    meter_value = MeterValueFactory()
+    MembershipFactory(user=admin_user, organization=meter_value.charger.site.organization)
+    IdTokenFactory(organization=meter_value.charger.site.organization)
+    Group.objects.create(name="Night shift")
+    return meter_value
+
+
+def _registered_models():
+    return sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
+
+
+@pytest.mark.parametrize(("model", "model_admin"), _registered_models(), ids=lambda v: getattr(v, "__name__", ""))
+def test_every_admin_page_renders(admin_client, one_of_everything, model, model_admin):
+    opts = model._meta
+    changelist = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    assert changelist.status_code == 200
+
+    add = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+    assert add.status_code == (200 if model_admin.has_add_permission(add.wsgi_request) else 403)
+
+    obj = model._default_manager.first()
+    assert obj is not None, f"the fixture should create a {opts.label}"
+    change = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+    assert change.status_code == 200
+
+
+def test_charger_list_shows_online_state_and_connector_states_at_a_glance(admin_client):
+    online = ChargerFactory(charge_point_id="CP-ON", is_online=True)
+    ConnectorFactory(charger=online, connector_id=1, status="Charging")
+    ConnectorFactory(charger=online, connector_id=2, status="Faulted", error_code="GroundFailure")
+    ChargerFactory(charge_point_id="CP-OFF")
+    body = admin_client.get(reverse("admin:sites_charger_changelist")).content.decode()
+    assert "online" in body
+    assert "offline" in body
+    assert "1: Charging" in body
+    assert "2: Faulted" in body
+    assert 'title="GroundFailure"' in body
+
+
+def test_charger_changelist_escapes_charger_supplied_strings(admin_client):
+    charger = ChargerFactory(charge_point_id="CP-XSS")
+    ConnectorFactory(charger=charger, error_code='"><script>alert(1)</script>')
+    body = admin_client.get(reverse("admin:sites_charger_changelist")).content.decode()
+    assert "<script>alert(1)</script>" not in body
+
+
+def test_generate_key_action_shows_the_key_once_and_stores_only_a_hash(admin_client):
+    charger = ChargerFactory()
+    response = admin_client.post(
+        reverse("admin:sites_charger_changelist"),
+        {"action": "generate_auth_key", "_selected_action": [charger.pk]},
+    )
+    assert response.status_code == 200
+    charger.refresh_from_db()
+    key = response.context["issued"][0][1]
+    assert key in response.content.decode()
+    assert verify_charger_key(key, charger.auth_key_hash)
+    change_page = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
+    assert key not in change_page
+    assert charger.auth_key_hash not in change_page
+    assert "set (hidden)" in change_page
+
+
+def _import(admin_client, url_name: str, csv_text: str):
+    upload = io.BytesIO(csv_text.encode())
+    upload.name = "fleet.csv"
+    response = admin_client.post(reverse(url_name), {"import_file": upload, "format": "0", "resource": "0"})
+    assert response.status_code == 200, response.content[:500]
+    assert "confirm_form" in response.context, response.context.get("result") and [
+        (row.number, row.errors) for row in response.context["result"].invalid_rows
+    ]
+    confirm = response.context["confirm_form"]
+    data = {**confirm.initial, "resource": "0"}
+    return admin_client.post(reverse(url_name.replace("_import", "_process_import")), data)
+
+
+def test_operator_onboards_a_fleet_from_a_spreadsheet(admin_client):
+    site = SiteFactory(name="Harbour")
+    csv_text = (
+        "charge_point_id,organization,site,vendor,model,serial_number,connectors\n"
+        f"SHEET-1,{site.organization.slug},Harbour,ABB,Terra,S1,2\n"
+        f"SHEET-2,{site.organization.slug},Harbour,Alpitronic,HYC,S2,1\n"
+    )
+    response = _import(admin_client, "admin:sites_charger_import", csv_text)
+    assert response.status_code == 302
+    imported = Charger.objects.get(charge_point_id="SHEET-1")
+    assert imported.site == site
+    assert imported.vendor == "ABB"
+    assert imported.connectors.count() == 2
+    assert not imported.auth_key_hash
+
+
+def test_import_reports_invalid_rows_instead_of_saving_them(admin_client):
+    site = SiteFactory(name="Harbour")
+    upload = io.BytesIO(f"charge_point_id,organization,site\nBAD:ID,{site.organization.slug},Harbour\n".encode())
+    upload.name = "fleet.csv"
+    response = admin_client.post(
+        reverse("admin:sites_charger_import"), {"import_file": upload, "format": "0", "resource": "0"}
+    )
+    assert response.status_code == 200
+    assert response.context["result"].has_validation_errors()
+    assert not Charger.objects.filter(charge_point_id="BAD:ID").exists()
+
+
+def test_id_token_import_updates_case_insensitively(admin_client):
+    token = IdTokenFactory(id_tag="CARD-ABC", holder_name="Old")
+    csv_text = f"organization,id_tag,kind,status,holder_name\n{token.organization.slug},card-abc,ISO14443,Blocked,New\n"
+    _import(admin_client, "admin:charging_idtoken_import", csv_text)
+    token.refresh_from_db()
+    assert (token.status, token.holder_name) == ("Blocked", "New")
+    assert IdToken.objects.count() == 1
+
+
+def test_id_token_export_escapes_spreadsheet_formulae(admin_client):
+    IdTokenFactory(id_tag="TAG-F", holder_name='=HYPERLINK("http://evil")', parent_id_tag="@SUM(A1)")
+    response = admin_client.post(
+        reverse("admin:charging_idtoken_export"),
+        {
+            "format": "0",
+            "resource": "0",
+            **{f"idtokenresource_{f}": "on" for f in ("id_tag", "holder_name", "parent_id_tag")},
+        },
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "TAG-F" in text
+    assert "'=HYPERLINK" in text
+    assert "'@SUM(A1)" in text

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OcppGatewayConfig(AppConfig):
+    verbose_name = "OCPP gateway"
+    name = "ocpp_gateway"

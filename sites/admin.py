@@ -1,0 +1,176 @@
+import zoneinfo
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from import_export.admin import ImportExportModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.decorators import action, display
+
+from sites.models import Charger, Connector, ConnectorStatus, Site
+from sites.resources import ChargerResource
+from sites.services import issue_charger_key
+
+# Colour of each connector state in the charger list (unfold badge colours).
+STATUS_COLOURS = {
+    ConnectorStatus.AVAILABLE: "success",
+    ConnectorStatus.CHARGING: "info",
+    ConnectorStatus.PREPARING: "info",
+    ConnectorStatus.SUSPENDED_EV: "info",
+    ConnectorStatus.SUSPENDED_EVSE: "warning",
+    ConnectorStatus.FINISHING: "info",
+    ConnectorStatus.OCCUPIED: "info",
+    ConnectorStatus.RESERVED: "warning",
+    ConnectorStatus.UNAVAILABLE: "warning",
+    ConnectorStatus.FAULTED: "danger",
+    ConnectorStatus.UNKNOWN: "default",
+}
+BADGE_CLASSES = {
+    "success": "bg-green-100 text-green-700 dark:bg-green-500/20 dark:text-green-400",
+    "info": "bg-blue-100 text-blue-700 dark:bg-blue-500/20 dark:text-blue-400",
+    "warning": "bg-orange-100 text-orange-700 dark:bg-orange-500/20 dark:text-orange-400",
+    "danger": "bg-red-100 text-red-700 dark:bg-red-500/20 dark:text-red-400",
+    "default": "bg-base-100 text-base-700 dark:bg-base-500/20 dark:text-base-200",
+}
+
+
+def connector_badge(connector: Connector, *, with_number: bool = False) -> str:
+    label = connector.get_status_display()
+    return format_html(
+        '<span class="inline-block rounded px-2 py-0.5 text-xs font-semibold {}" title="{}">{}</span>',
+        BADGE_CLASSES[STATUS_COLOURS.get(connector.status, "default")],
+        connector.error_code,
+        f"{connector.connector_id}: {label}" if with_number else label,
+    )
+
+
+class SiteAdminForm(forms.ModelForm):
+    timezone = forms.ChoiceField(choices=[])
+
+    class Meta:
+        model = Site
+        fields = [
+            "organization",
+            "name",
+            "address",
+            "city",
+            "postal_code",
+            "country",
+            "latitude",
+            "longitude",
+            "timezone",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class ChargerInline(TabularInline):
+    model = Charger
+    extra = 0
+    fields = ["charge_point_id", "vendor", "model", "ocpp_version", "registration_status", "is_online"]
+    readonly_fields = ["is_online"]
+    show_change_link = True
+
+
+@admin.register(Site)
+class SiteAdmin(ModelAdmin):
+    form = SiteAdminForm
+    list_display = ["name", "organization", "city", "country", "timezone", "charger_count"]
+    list_filter = ["organization", "country", "timezone"]
+    search_fields = ["name", "address", "city", "organization__name"]
+    list_select_related = ["organization"]
+    autocomplete_fields = ["organization"]
+    inlines = [ChargerInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Site]:
+        return super().get_queryset(request).annotate(charger_total=Count("chargers"))
+
+    @display(description="Chargers", ordering="charger_total")
+    def charger_count(self, site: Site) -> int:
+        return site.charger_total
+
+
+class ConnectorInline(TabularInline):
+    model = Connector
+    extra = 0
+    fields = ["connector_id", "evse_id", "status", "error_code", "info", "vendor_error_code", "status_timestamp"]
+
+
+@admin.register(Charger)
+class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
+    resource_classes = [ChargerResource]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
+    list_display = [
+        "charge_point_id",
+        "site",
+        "organization",
+        "connection",
+        "connector_states",
+        "registration_status",
+        "ocpp_version",
+        "firmware_version",
+        "last_seen_at",
+    ]
+    list_filter = ["is_online", "registration_status", "ocpp_version", "security_profile", "site__organization", "site"]
+    search_fields = ["charge_point_id", "serial_number", "vendor", "model", "site__name"]
+    list_select_related = ["site", "site__organization"]
+    autocomplete_fields = ["site"]
+    readonly_fields = ["is_online", "auth_key", "last_heartbeat_at", "last_seen_at", "last_boot_at", "created_at"]
+    fieldsets = (
+        (None, {"fields": ("charge_point_id", "site", "ocpp_version", "registration_status", "heartbeat_interval")}),
+        ("Hardware", {"fields": ("vendor", "model", "serial_number", "firmware_version")}),
+        ("Security", {"fields": ("security_profile", "auth_key")}),
+        ("Connection", {"fields": ("is_online", "last_seen_at", "last_heartbeat_at", "last_boot_at", "created_at")}),
+    )
+    inlines = [ConnectorInline]
+    actions = ["generate_auth_key"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Charger]:
+        return super().get_queryset(request).prefetch_related("connectors")
+
+    @display(description="Organization", ordering="site__organization__name")
+    def organization(self, charger: Charger) -> str:
+        return charger.site.organization.name
+
+    @display(description="Connection", label={"online": "success", "offline": "danger"})
+    def connection(self, charger: Charger) -> str:
+        return "online" if charger.is_online else "offline"
+
+    @display(description="Connectors")
+    def connector_states(self, charger: Charger) -> str:
+        connectors = sorted(charger.connectors.all(), key=lambda c: (c.evse_id or 0, c.connector_id))
+        if not connectors:
+            return "-"
+        return format_html_join(" ", "{}", ((connector_badge(c, with_number=True),) for c in connectors))
+
+    @display(description="HTTP Basic key")
+    def auth_key(self, charger: Charger) -> str:
+        # Write-only: the admin says whether a key is set, never what it is (S6).
+        return "set (hidden)" if charger.has_auth_key else "not set"
+
+    @action(description="Generate a new HTTP Basic key (shown once)")
+    def generate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> TemplateResponse:
+        issued = [(charger.charge_point_id, issue_charger_key(charger=charger)) for charger in queryset]
+        self.log_change(request, queryset.first(), f"Issued new HTTP Basic keys for {len(issued)} charger(s).")
+        context = {**self.admin_site.each_context(request), "title": "New charger keys", "issued": issued}
+        return TemplateResponse(request, "admin/sites/charger/issued_keys.html", context)
+
+
+@admin.register(Connector)
+class ConnectorAdmin(ModelAdmin):
+    list_display = ["__str__", "charger", "evse_id", "connector_id", "state", "error_code", "status_timestamp"]
+    list_filter = ["status", "error_code", "charger__site__organization"]
+    search_fields = ["charger__charge_point_id"]
+    list_select_related = ["charger"]
+    autocomplete_fields = ["charger"]
+
+    @display(description="Status", ordering="status")
+    def state(self, connector: Connector) -> str:
+        return connector_badge(connector)

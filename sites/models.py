@@ -1,0 +1,181 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.timezone import now
+
+from accounts.models import Organization
+from sites.validators import validate_charge_point_id, validate_timezone
+
+
+class Site(models.Model):
+    """A physical location with chargers; times are shown in its own time zone."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="sites")
+    name = models.CharField(max_length=200)
+    address = models.CharField(max_length=300, blank=True)
+    city = models.CharField(max_length=120, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code, e.g. DE.")
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="site_name_unique_per_org"),
+            models.CheckConstraint(
+                condition=models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90),
+                name="site_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(longitude__isnull=True) | models.Q(longitude__gte=-180, longitude__lte=180),
+                name="site_longitude_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OcppVersion(models.TextChoices):
+    V16 = "1.6", "OCPP 1.6J"
+    V201 = "2.0.1", "OCPP 2.0.1"
+
+
+class RegistrationStatus(models.TextChoices):
+    """What the CSMS answers to BootNotification (1.6 sec. 7.45 RegistrationStatus)."""
+
+    ACCEPTED = "Accepted", "Accepted"
+    PENDING = "Pending", "Pending"
+    REJECTED = "Rejected", "Rejected"
+
+
+class SecurityProfile(models.IntegerChoices):
+    """OCPP 1.6 security whitepaper sec. 2: profiles 1-3; 0 = no authentication (lab use only)."""
+
+    NONE = 0, "0 - no authentication"
+    BASIC = 1, "1 - HTTP Basic, unsecured transport"
+    TLS_BASIC = 2, "2 - TLS with HTTP Basic"
+    TLS_CLIENT_CERT = 3, "3 - TLS with client certificate"
+
+
+class Charger(models.Model):
+    """A charging station, identified by the charge point id in its connection URL."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="chargers")
+    charge_point_id = models.CharField(
+        "charge point id", max_length=48, unique=True, validators=[validate_charge_point_id]
+    )
+    vendor = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=50, blank=True)
+    serial_number = models.CharField(max_length=50, blank=True)
+    firmware_version = models.CharField(max_length=50, blank=True)
+    ocpp_version = models.CharField(max_length=8, choices=OcppVersion.choices, default=OcppVersion.V16)
+    registration_status = models.CharField(
+        max_length=16,
+        choices=RegistrationStatus.choices,
+        default=RegistrationStatus.ACCEPTED,
+        help_text="Answer given to the charger's BootNotification.",
+    )
+    security_profile = models.PositiveSmallIntegerField(choices=SecurityProfile.choices, default=SecurityProfile.BASIC)
+    # Salted fast hash of the HTTP Basic key (see sites.credentials); never the key itself.
+    auth_key_hash = models.CharField(max_length=128, blank=True, editable=False)
+    heartbeat_interval = models.PositiveIntegerField(
+        default=300, help_text="Seconds; sent to the charger in the BootNotification answer."
+    )
+    is_online = models.BooleanField(default=False, editable=False)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_boot_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ["charge_point_id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(security_profile__lte=3), name="charger_security_profile_valid"),
+            models.CheckConstraint(
+                condition=models.Q(registration_status__in=RegistrationStatus.values),
+                name="charger_registration_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ocpp_version__in=OcppVersion.values), name="charger_ocpp_version_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["is_online", "last_seen_at"], name="charger_online_seen_idx")]
+
+    def __str__(self) -> str:
+        return self.charge_point_id
+
+    @property
+    def organization(self) -> Organization:
+        return self.site.organization
+
+    @property
+    def has_auth_key(self) -> bool:
+        return bool(self.auth_key_hash)
+
+
+class ConnectorStatus(models.TextChoices):
+    """1.6 ChargePointStatus (sec. 7.7) and 2.0.1 ConnectorStatusEnumType together."""
+
+    AVAILABLE = "Available", "Available"
+    PREPARING = "Preparing", "Preparing"
+    CHARGING = "Charging", "Charging"
+    SUSPENDED_EVSE = "SuspendedEVSE", "Suspended by EVSE"
+    SUSPENDED_EV = "SuspendedEV", "Suspended by EV"
+    FINISHING = "Finishing", "Finishing"
+    RESERVED = "Reserved", "Reserved"
+    UNAVAILABLE = "Unavailable", "Unavailable"
+    FAULTED = "Faulted", "Faulted"
+    OCCUPIED = "Occupied", "Occupied"
+    UNKNOWN = "Unknown", "Unknown"
+
+
+class Connector(models.Model):
+    """A connector of a charger. In 1.6 connector ids count from 1 per charger; in 2.0.1
+    they count from 1 per EVSE, so the EVSE id is part of the identity there."""
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="connectors")
+    connector_id = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    evse_id = models.PositiveSmallIntegerField(
+        "EVSE id", null=True, blank=True, validators=[MinValueValidator(1)], help_text="OCPP 2.0.1 only."
+    )
+    status = models.CharField(max_length=16, choices=ConnectorStatus.choices, default=ConnectorStatus.UNKNOWN)
+    error_code = models.CharField(max_length=32, default="NoError")
+    info = models.CharField(max_length=50, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    # The charger's own timestamp of the status now in force (the latest one wins, R23).
+    status_timestamp = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["charger", "evse_id", "connector_id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(connector_id__gte=1), name="connector_id_positive"),
+            models.UniqueConstraint(
+                fields=["charger", "connector_id"],
+                condition=models.Q(evse_id__isnull=True),
+                name="connector_unique_per_charger",
+            ),
+            models.UniqueConstraint(
+                fields=["charger", "evse_id", "connector_id"],
+                condition=models.Q(evse_id__isnull=False),
+                name="connector_unique_per_evse",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        prefix = f"EVSE {self.evse_id} / " if self.evse_id else ""
+        return f"{self.charger.charge_point_id} {prefix}#{self.connector_id}"
