@@ -18,5 +18,4 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
 USER csms
 
 EXPOSE 8000
-CMD ["uvicorn", "csms.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", \
-     "--http", "httptools", "--ws", "websockets", "--proxy-headers", "--no-server-header"]
+CMD ["python", "manage.py", "serve", "--host", "0.0.0.0", "--port", "8000"]

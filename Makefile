@@ -29,7 +29,7 @@ demo: migrate
 # CELERY_BROKER_URL, Celery tasks run in-process; without REDIS_URL, the channel layer is
 # in memory; without DATABASE_URL, SQLite in WAL mode under var/.
 serve: install
-	$(BIN)/uvicorn csms.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets --no-server-header --proxy-headers --forwarded-allow-ips 127.0.0.1
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 run: demo serve
 

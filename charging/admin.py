@@ -4,10 +4,20 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import display
 
-from charging.models import ChargingSession, IdToken, MeterValue
+from charging.models import ChargingSession, IdToken, MeterValue, UnmatchedStop
 from charging.resources import IdTokenResource
 
-METER_VALUE_FIELDS = ["timestamp", "received_at", "measurand", "phase", "unit", "context", "location", "raw_value"]
+METER_VALUE_FIELDS = [
+    "timestamp",
+    "received_at",
+    "measurand",
+    "phase",
+    "unit",
+    "context",
+    "location",
+    "raw_value",
+    "flag",
+]
 
 
 @admin.register(IdToken)
@@ -107,9 +117,49 @@ class MeterValueAdmin(ModelAdmin):
         "unit",
         "context",
     ]
-    list_filter = ["measurand", "context", "unit", "phase", "charger__site__organization"]
+    list_filter = [
+        "measurand",
+        "context",
+        "unit",
+        "phase",
+        ("flag", admin.EmptyFieldListFilter),
+        "charger__site__organization",
+    ]
     search_fields = ["charger__charge_point_id", "=session__transaction_id"]
     list_select_related = ["charger", "connector", "connector__charger", "session", "session__charger"]
     autocomplete_fields = ["charger", "connector", "session"]
     date_hierarchy = "timestamp"
     show_full_result_count = False  # COUNT(*) over telemetry is slow on big tables
+
+
+@admin.register(UnmatchedStop)
+class UnmatchedStopAdmin(ModelAdmin):
+    """StopTransactions that matched no session (R5, R7), kept for review."""
+
+    list_display = [
+        "received_at",
+        "charger",
+        "transaction_id",
+        "id_tag",
+        "stopped_at",
+        "meter_stop_wh",
+        "reason",
+        "resolved",
+    ]
+    list_filter = ["resolved", "charger__site__organization"]
+    search_fields = ["charger__charge_point_id", "id_tag", "=transaction_id"]
+    list_select_related = ["charger"]
+    readonly_fields = [
+        "charger",
+        "transaction_id",
+        "id_tag",
+        "stopped_at",
+        "received_at",
+        "meter_stop_wh",
+        "reason",
+        "transaction_data",
+        "note",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -158,7 +158,10 @@ class MeterValue(models.Model):
     context = models.CharField(max_length=32, default="Sample.Periodic")
     location = models.CharField(max_length=16, blank=True)
     value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
-    raw_value = models.CharField(max_length=64)
+    # SampledValue.value is an unbounded string in 1.6 (signed meter data can be long).
+    raw_value = models.TextField()
+    # Why this sample was flagged (non-numeric value, unknown transaction...); blank when fine.
+    flag = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["timestamp", "id"]
@@ -169,3 +172,38 @@ class MeterValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measurand}={self.raw_value}{self.unit} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class TransactionIdAllocation(models.Model):
+    """Issues OCPP 1.6 transaction ids: each row's auto-increment primary key is one id.
+    Ids are unique across all chargers, so a charger quoting another charger's id is caught (R7)."""
+
+    id = models.BigAutoField(primary_key=True)
+
+    class Meta:
+        verbose_name = "transaction id allocation"
+
+    def __str__(self) -> str:
+        return str(self.pk)
+
+
+class UnmatchedStop(models.Model):
+    """A StopTransaction that matches no session of the charger (R5, R7): acknowledged to the
+    charger as if valid (1.6 errata 3.18), kept here with its meter data for review."""
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="unmatched_stops")
+    transaction_id = models.BigIntegerField()
+    id_tag = models.CharField(max_length=36, blank=True)
+    stopped_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    meter_stop_wh = models.BigIntegerField()
+    reason = models.CharField(max_length=32, blank=True)
+    transaction_data = models.JSONField(default=list, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    resolved = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.charger_id}: stop for unknown tx {self.transaction_id}"

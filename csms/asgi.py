@@ -10,9 +10,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from ocpp_gateway.message_log import start_message_log_writer, stop_message_log_writer  # noqa: E402
 from ocpp_gateway.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Chargers send no Origin header and no session cookie: no Origin validator or
@@ -20,3 +21,23 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+
+async def lifespan(scope, receive, send) -> None:
+    """Start the message-log writer with the server; flush what is buffered on shutdown."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            start_message_log_writer()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await stop_message_log_writer()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def application(scope, receive, send) -> None:
+    if scope["type"] == "lifespan":
+        await lifespan(scope, receive, send)
+    else:
+        await router(scope, receive, send)

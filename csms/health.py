@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
-
-from csms.celery import app as celery_app
+from kombu import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,9 @@ async def probe_channel_layer() -> ProbeResult:
 
 
 def _probe_broker_sync() -> ProbeResult:
-    if celery_app.conf.task_always_eager:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
         return ProbeResult(True, "eager (no broker server)")
-    with celery_app.connection_for_write() as conn:
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=PROBE_TIMEOUT_SECONDS) as conn:
         conn.ensure_connection(max_retries=1, timeout=PROBE_TIMEOUT_SECONDS)
         transport = conn.transport_cls
     return ProbeResult(True, str(transport))

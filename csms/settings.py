@@ -181,6 +181,38 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- OCPP gateway -----------------------------------------------------------------------
+# URL prefixes chargers connect under: ws://host/<prefix>/<charge point id>. "ocpp" is the
+# canonical one; "ws" and "" (ws://host/<id>) are the seed projects' forms, off by default.
+OCPP_PATH_PREFIXES = env.list("OCPP_PATH_PREFIXES", default=["ocpp"])
+# Subprotocols we speak, in order of preference (OCPP-J 1.6 sec. 3.1.2).
+OCPP_SUBPROTOCOLS = env.list("OCPP_SUBPROTOCOLS", default=["ocpp1.6"])
+# Unknown charge point ids: "reject" (HTTP 404 at the handshake), "pending" (accepted, every
+# BootNotification answered Pending) or "register" (created Pending in the organization
+# OCPP_AUTO_REGISTER_ORGANIZATION, for an operator to accept). Attempts go to the inbox.
+OCPP_UNKNOWN_CHARGER_POLICY = env("OCPP_UNKNOWN_CHARGER_POLICY", default="reject")
+OCPP_AUTO_REGISTER_ORGANIZATION = env("OCPP_AUTO_REGISTER_ORGANIZATION", default="")
+OCPP_UNKNOWN_CHARGER_INBOX_SIZE = env.int("OCPP_UNKNOWN_CHARGER_INBOX_SIZE", default=1000)
+# Interval (s) told to a charger that is Pending or Rejected: when to send BootNotification again.
+OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
+# A charger heard from less recently than this many heartbeat intervals is shown offline.
+OCPP_OFFLINE_AFTER_HEARTBEATS = env.int("OCPP_OFFLINE_AFTER_HEARTBEATS", default=3)
+# Charger timestamps further ahead of our clock than this (s) are flagged as in the future.
+OCPP_CLOCK_SKEW_TOLERANCE = env.int("OCPP_CLOCK_SKEW_TOLERANCE", default=300)
+# Largest frame accepted (bytes); larger ones close the socket with 1009 (S10, R21). The ASGI
+# server enforces the same limit (`--ws-max-size` in the Makefile).
+OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=1024 * 1024)
+# WebSocket pings (s): a charger that does not answer within the timeout is disconnected
+# and shown offline (R22; OCPP-J 1.6 errata 3.11 on half-open connections).
+OCPP_WS_PING_INTERVAL = env.float("OCPP_WS_PING_INTERVAL", default=20.0)
+OCPP_WS_PING_TIMEOUT = env.float("OCPP_WS_PING_TIMEOUT", default=20.0)
+# Addresses of reverse proxies whose X-Forwarded-Proto/-For headers are believed (S4).
+TRUSTED_PROXIES = env("TRUSTED_PROXIES", default="127.0.0.1")
+# How often (s) a busy connection refreshes the charger's last-seen time in the database.
+OCPP_TOUCH_INTERVAL = env.int("OCPP_TOUCH_INTERVAL", default=30)
+# Message ids remembered per charger to answer retransmitted CALLs without a second effect (R1).
+OCPP_DUPLICATE_WINDOW = env.int("OCPP_DUPLICATE_WINDOW", default=32)
+
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 # No broker configured: run tasks in-process, so the embedded default needs no server.
@@ -192,7 +224,22 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "sweep-offline-chargers": {"task": "sites.tasks.sweep_offline_chargers_task", "schedule": 60.0},
+}
+
+# --- OCPP message log -----------------------------------------------------------------
+# Every frame in and out is buffered in-process and written in batches (ocpp_gateway.message_log).
+OCPP_MESSAGE_LOG_ENABLED = env.bool("OCPP_MESSAGE_LOG_ENABLED", default=True)
+OCPP_MESSAGE_LOG_FLUSH_SECONDS = env.float("OCPP_MESSAGE_LOG_FLUSH_SECONDS", default=0.5)
+# Rows held while the database is slow or down; beyond this the oldest are dropped (and counted).
+OCPP_MESSAGE_LOG_MAX_BUFFER = env.int("OCPP_MESSAGE_LOG_MAX_BUFFER", default=50_000)
+# Frames older than this are deleted by the daily prune task; 0 keeps them forever.
+OCPP_MESSAGE_LOG_RETENTION_DAYS = env.int("OCPP_MESSAGE_LOG_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["prune-ocpp-message-log"] = {
+    "task": "ocpp_gateway.tasks.prune_message_log_task",
+    "schedule": 24 * 60 * 60.0,  # daily, in seconds
+}
 
 # --- Django REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -217,10 +264,11 @@ UNFOLD = {
     "SHOW_VIEW_ON_SITE": False,
 }
 
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

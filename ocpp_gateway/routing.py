@@ -1,3 +1,17 @@
-"""WebSocket routes. The OCPP consumer is added by the gateway (issue 3)."""
+"""WebSocket routes: ws://host/<prefix>/<charge point id> for each configured prefix."""
 
-websocket_urlpatterns: list = []
+import re
+
+from django.conf import settings
+from django.urls import re_path
+
+from ocpp_gateway.consumer import OcppConsumer
+
+
+def _route(prefix: str):
+    prefix = prefix.strip("/")
+    path = rf"^{re.escape(prefix)}/(?P<charge_point_id>[^/]+)$" if prefix else r"^(?P<charge_point_id>[^/]+)$"
+    return re_path(path, OcppConsumer.as_asgi())
+
+
+websocket_urlpatterns = [_route(prefix) for prefix in settings.OCPP_PATH_PREFIXES]

@@ -11,9 +11,19 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
-from sites.models import Charger, Connector, ConnectorStatus, Site
+from sites.models import (
+    Charger,
+    ChargerReport,
+    Connector,
+    ConnectorStatus,
+    SecurityEvent,
+    Site,
+    StatusNotificationRecord,
+    UnknownCharger,
+    UnknownChargerState,
+)
 from sites.resources import ChargerResource
-from sites.services import issue_charger_key
+from sites.services import adopt_unknown_charger, issue_charger_key
 
 # Colour of each connector state in the charger list (unfold badge colours).
 STATUS_COLOURS = {
@@ -46,6 +56,12 @@ def connector_badge(connector: Connector, *, with_number: bool = False) -> str:
         connector.error_code,
         f"{connector.connector_id}: {label}" if with_number else label,
     )
+
+
+def render_issued_keys(model_admin, request: HttpRequest, issued: list[tuple[str, str]]) -> TemplateResponse:
+    """The one page that ever shows charger keys in clear (S6)."""
+    context = {**model_admin.admin_site.each_context(request), "title": "New charger keys", "issued": issued}
+    return TemplateResponse(request, "admin/sites/charger/issued_keys.html", context)
 
 
 class SiteAdminForm(forms.ModelForm):
@@ -102,6 +118,40 @@ class ConnectorInline(TabularInline):
     fields = ["connector_id", "evse_id", "status", "error_code", "info", "vendor_error_code", "status_timestamp"]
 
 
+class ReadOnlyInline(TabularInline):
+    """History written by chargers: shown, never edited; paginated."""
+
+    extra = 0
+    can_delete = False
+    per_page = 20
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StatusHistoryInline(ReadOnlyInline):
+    model = StatusNotificationRecord
+    fields = [
+        "timestamp",
+        "received_at",
+        "connector_id",
+        "status",
+        "error_code",
+        "info",
+        "vendor_error_code",
+        "applied",
+    ]
+    verbose_name_plural = "status history"
+
+
+class ChargerReportInline(ReadOnlyInline):
+    model = ChargerReport
+    fields = ["received_at", "kind", "status"]
+
+
 @admin.register(Charger)
 class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
     resource_classes = [ChargerResource]
@@ -122,14 +172,38 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
     search_fields = ["charge_point_id", "serial_number", "vendor", "model", "site__name"]
     list_select_related = ["site", "site__organization"]
     autocomplete_fields = ["site"]
-    readonly_fields = ["is_online", "auth_key", "last_heartbeat_at", "last_seen_at", "last_boot_at", "created_at"]
+    readonly_fields = [
+        "is_online",
+        "auth_key",
+        "status",
+        "error_code",
+        "status_timestamp",
+        "connected_at",
+        "last_heartbeat_at",
+        "last_seen_at",
+        "last_boot_at",
+        "created_at",
+    ]
     fieldsets = (
         (None, {"fields": ("charge_point_id", "site", "ocpp_version", "registration_status", "heartbeat_interval")}),
         ("Hardware", {"fields": ("vendor", "model", "serial_number", "firmware_version")}),
         ("Security", {"fields": ("security_profile", "auth_key")}),
-        ("Connection", {"fields": ("is_online", "last_seen_at", "last_heartbeat_at", "last_boot_at", "created_at")}),
+        ("Charger status (connector 0)", {"fields": ("status", "error_code", "status_timestamp")}),
+        (
+            "Connection",
+            {
+                "fields": (
+                    "is_online",
+                    "connected_at",
+                    "last_seen_at",
+                    "last_heartbeat_at",
+                    "last_boot_at",
+                    "created_at",
+                )
+            },
+        ),
     )
-    inlines = [ConnectorInline]
+    inlines = [ConnectorInline, StatusHistoryInline, ChargerReportInline]
     actions = ["generate_auth_key"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Charger]:
@@ -159,8 +233,7 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
     def generate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> TemplateResponse:
         issued = [(charger.charge_point_id, issue_charger_key(charger=charger)) for charger in queryset]
         self.log_change(request, queryset.first(), f"Issued new HTTP Basic keys for {len(issued)} charger(s).")
-        context = {**self.admin_site.each_context(request), "title": "New charger keys", "issued": issued}
-        return TemplateResponse(request, "admin/sites/charger/issued_keys.html", context)
+        return render_issued_keys(self, request, issued)
 
 
 @admin.register(Connector)
@@ -174,3 +247,96 @@ class ConnectorAdmin(ModelAdmin):
     @display(description="Status", ordering="status")
     def state(self, connector: Connector) -> str:
         return connector_badge(connector)
+
+
+class AdoptForm(forms.Form):
+    site = forms.ModelChoiceField(queryset=Site.objects.select_related("organization"))
+    connector_count = forms.IntegerField(min_value=1, max_value=32, initial=1)
+
+
+@admin.register(UnknownCharger)
+class UnknownChargerAdmin(ModelAdmin):
+    """The inbox of connection attempts by unknown charge point ids (S1)."""
+
+    list_display = [
+        "charge_point_id",
+        "inbox_state",
+        "attempts",
+        "first_seen_at",
+        "last_seen_at",
+        "remote_address",
+        "vendor",
+        "model",
+        "serial_number",
+    ]
+    list_filter = ["state", "vendor"]
+    search_fields = ["charge_point_id", "serial_number", "remote_address"]
+    readonly_fields = [
+        "charge_point_id",
+        "attempts",
+        "first_seen_at",
+        "last_seen_at",
+        "remote_address",
+        "subprotocols",
+        "vendor",
+        "model",
+        "serial_number",
+        "firmware_version",
+        "adopted_charger",
+    ]
+    actions = ["adopt", "dismiss"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @display(description="State", label={"new": "warning", "adopted": "success", "dismissed": "default"})
+    def inbox_state(self, unknown: UnknownCharger) -> str:
+        return unknown.state
+
+    @action(description="Adopt into a site (issues a key, shown once)")
+    def adopt(self, request: HttpRequest, queryset: QuerySet[UnknownCharger]) -> TemplateResponse | None:
+        pending = queryset.filter(state=UnknownChargerState.NEW)
+        form = AdoptForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            issued = []
+            for unknown in pending:
+                charger, key = adopt_unknown_charger(
+                    unknown=unknown,
+                    site=form.cleaned_data["site"],
+                    connector_count=form.cleaned_data["connector_count"],
+                )
+                self.log_change(request, unknown, f"Adopted as charger {charger.pk}.")
+                issued.append((charger.charge_point_id, key))
+            return render_issued_keys(self, request, issued)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Adopt unknown chargers",
+            "form": form,
+            "entries": pending,
+            "action_name": "adopt",
+        }
+        return TemplateResponse(request, "admin/sites/unknowncharger/adopt.html", context)
+
+    @action(description="Dismiss")
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[UnknownCharger]) -> None:
+        updated = queryset.filter(state=UnknownChargerState.NEW).update(state=UnknownChargerState.DISMISSED)
+        self.message_user(request, f"Dismissed {updated} entries.")
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ModelAdmin):
+    list_display = ["timestamp", "charge_point_id", "kind", "event_severity"]
+    list_filter = ["severity", "kind"]
+    search_fields = ["charge_point_id", "kind"]
+    date_hierarchy = "timestamp"
+    readonly_fields = ["charger", "charge_point_id", "kind", "severity", "detail", "timestamp"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # append-only
+
+    @display(description="Severity", label={"info": "info", "warning": "warning", "critical": "danger"})
+    def event_severity(self, event: SecurityEvent) -> str:
+        return event.severity

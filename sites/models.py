@@ -96,6 +96,16 @@ class Charger(models.Model):
     heartbeat_interval = models.PositiveIntegerField(
         default=300, help_text="Seconds; sent to the charger in the BootNotification answer."
     )
+    # Status of the charger as a whole (StatusNotification with connectorId 0).
+    status = models.CharField(max_length=16, default="Unknown")
+    error_code = models.CharField(max_length=32, default="NoError")
+    status_timestamp = models.DateTimeField(null=True, blank=True)
+    # The live connection: which socket (and which process's channel) holds this charger.
+    # A newer socket replaces these; an older socket's disconnect only clears them if they
+    # are still its own (R15).
+    connection_id = models.UUIDField(null=True, blank=True, editable=False)
+    channel_name = models.CharField(max_length=200, blank=True, editable=False)
+    connected_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_online = models.BooleanField(default=False, editable=False)
     last_heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -179,3 +189,105 @@ class Connector(models.Model):
     def __str__(self) -> str:
         prefix = f"EVSE {self.evse_id} / " if self.evse_id else ""
         return f"{self.charger.charge_point_id} {prefix}#{self.connector_id}"
+
+
+class StatusNotificationRecord(models.Model):
+    """Every StatusNotification as received; the current state lives on Connector/Charger (R23)."""
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="status_history")
+    connector_id = models.PositiveSmallIntegerField(help_text="0 = the charger as a whole.")
+    status = models.CharField(max_length=16)
+    error_code = models.CharField(max_length=32)
+    info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    timestamp = models.DateTimeField(help_text="As sent by the charger (receipt time when it sent none).")
+    received_at = models.DateTimeField(default=now)
+    applied = models.BooleanField(default=True, help_text="False when a newer status was already in force.")
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        verbose_name = "status notification"
+        indexes = [models.Index(fields=["charger", "-timestamp"], name="statusrec_charger_ts_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.charger_id}#{self.connector_id} {self.status}"
+
+
+class ChargerReport(models.Model):
+    """Firmware and diagnostics status notifications, kept as a history per charger."""
+
+    class Kind(models.TextChoices):
+        FIRMWARE = "firmware", "Firmware"
+        DIAGNOSTICS = "diagnostics", "Diagnostics"
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=32)
+    received_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "firmware / diagnostics status"
+        verbose_name_plural = "firmware / diagnostics statuses"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.status}"
+
+
+class UnknownChargerState(models.TextChoices):
+    NEW = "new", "New"
+    ADOPTED = "adopted", "Adopted"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class UnknownCharger(models.Model):
+    """Inbox of connection attempts by charge point ids we do not know (S1). One row per id,
+    with a counter, so a flood of attempts cannot grow the table without bound."""
+
+    charge_point_id = models.CharField(max_length=48, unique=True)
+    state = models.CharField(max_length=16, choices=UnknownChargerState.choices, default=UnknownChargerState.NEW)
+    attempts = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField(default=now)
+    last_seen_at = models.DateTimeField(default=now)
+    remote_address = models.CharField(max_length=64, blank=True)
+    subprotocols = models.CharField(max_length=200, blank=True)
+    vendor = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=50, blank=True)
+    serial_number = models.CharField(max_length=50, blank=True)
+    firmware_version = models.CharField(max_length=50, blank=True)
+    adopted_charger = models.OneToOneField(
+        Charger, on_delete=models.SET_NULL, null=True, blank=True, related_name="adopted_from"
+    )
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        verbose_name = "unknown charger"
+
+    def __str__(self) -> str:
+        return self.charge_point_id
+
+
+class SecurityEvent(models.Model):
+    """Security-relevant events about a charger: raised by the CSMS (e.g. a charger touching
+    another charger's transaction, R7) or reported by the charger. Append-only."""
+
+    class Severity(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        CRITICAL = "critical", "Critical"
+
+    charger = models.ForeignKey(
+        Charger, on_delete=models.CASCADE, null=True, blank=True, related_name="security_events"
+    )
+    charge_point_id = models.CharField(max_length=48, db_index=True)
+    kind = models.CharField(max_length=64)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
+    detail = models.JSONField(default=dict, blank=True)
+    timestamp = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id}: {self.kind}"

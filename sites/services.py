@@ -1,9 +1,30 @@
 """Writes for sites, chargers and connectors."""
 
-from django.db import transaction
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from accounts.models import Organization
 from sites.credentials import generate_charger_key, hash_charger_key
-from sites.models import Charger, Connector, Site
+from sites.models import (
+    Charger,
+    ChargerReport,
+    Connector,
+    RegistrationStatus,
+    SecurityEvent,
+    SecurityProfile,
+    Site,
+    StatusNotificationRecord,
+    UnknownCharger,
+    UnknownChargerState,
+)
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -32,3 +53,211 @@ def issue_charger_key(*, charger: Charger) -> str:
     charger.auth_key_hash = hash_charger_key(key)
     charger.save(update_fields=["auth_key_hash"])
     return key
+
+
+# --- What chargers report (called by the OCPP gateway) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BootInfo:
+    vendor: str
+    model: str
+    serial_number: str = ""
+    firmware_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BootDecision:
+    status: str
+    interval: int
+
+
+@transaction.atomic
+def record_boot(*, charger_id: int, info: BootInfo, received_at: dt.datetime) -> BootDecision:
+    """Store what the charger says about itself; answer with its registration status."""
+    charger = Charger.objects.select_for_update().get(pk=charger_id)
+    charger.vendor, charger.model = info.vendor, info.model
+    charger.serial_number, charger.firmware_version = info.serial_number, info.firmware_version
+    charger.last_boot_at = charger.last_seen_at = received_at
+    charger.is_online = True
+    charger.save(
+        update_fields=[
+            "vendor",
+            "model",
+            "serial_number",
+            "firmware_version",
+            "last_boot_at",
+            "last_seen_at",
+            "is_online",
+        ]
+    )
+    if charger.registration_status == RegistrationStatus.ACCEPTED:
+        return BootDecision(charger.registration_status, charger.heartbeat_interval)
+    # 1.6 sec. 4.2: while not Accepted, the interval is the retry interval for BootNotification.
+    return BootDecision(charger.registration_status, settings.OCPP_BOOT_RETRY_INTERVAL)
+
+
+def record_heartbeat(*, charger_id: int, received_at: dt.datetime) -> None:
+    Charger.objects.filter(pk=charger_id).update(
+        last_heartbeat_at=received_at, last_seen_at=received_at, is_online=True
+    )
+
+
+def touch_charger(*, charger_id: int, received_at: dt.datetime) -> None:
+    Charger.objects.filter(pk=charger_id).update(last_seen_at=received_at, is_online=True)
+
+
+@transaction.atomic
+def mark_connected(*, charger_id: int, connection_id: uuid.UUID, channel_name: str, at: dt.datetime) -> str:
+    """Make this socket the charger's connection. Returns the channel of the connection it
+    replaces ("" if none), which the caller must tell to close (R15)."""
+    charger = Charger.objects.select_for_update().only("channel_name").get(pk=charger_id)
+    previous = charger.channel_name
+    Charger.objects.filter(pk=charger_id).update(
+        connection_id=connection_id, channel_name=channel_name, connected_at=at, last_seen_at=at, is_online=True
+    )
+    return previous if previous != channel_name else ""
+
+
+def mark_disconnected(*, charger_id: int, connection_id: uuid.UUID, at: dt.datetime) -> bool:
+    """Mark the charger offline, unless a newer socket has taken over (R15)."""
+    return bool(
+        Charger.objects.filter(pk=charger_id, connection_id=connection_id).update(
+            is_online=False, channel_name="", connection_id=None, last_seen_at=at
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    connector_id: int
+    status: str
+    error_code: str
+    info: str = ""
+    vendor_id: str = ""
+    vendor_error_code: str = ""
+    timestamp: dt.datetime | None = None
+
+
+def connector_for(charger: Charger, connector_id: int) -> Connector:
+    """The 1.6 connector with this number, created when the charger reports one we did not know."""
+    connector, _ = Connector.objects.get_or_create(charger=charger, evse_id=None, connector_id=connector_id)
+    return connector
+
+
+@transaction.atomic
+def record_status_notification(*, charger_id: int, report: StatusReport, received_at: dt.datetime) -> bool:
+    """Keep every report; apply it only if it is not older than the state in force (R23).
+    Returns whether it was applied."""
+    charger = Charger.objects.select_for_update().get(pk=charger_id)
+    timestamp = report.timestamp or received_at
+    target: Charger | Connector = charger if report.connector_id == 0 else connector_for(charger, report.connector_id)
+    applied = target.status_timestamp is None or timestamp >= target.status_timestamp
+    if applied:
+        target.status, target.error_code, target.status_timestamp = report.status, report.error_code, timestamp
+        fields = ["status", "error_code", "status_timestamp"]
+        if isinstance(target, Connector):
+            target.info, target.vendor_error_code = report.info, report.vendor_error_code
+            fields += ["info", "vendor_error_code"]
+        target.save(update_fields=fields)
+    StatusNotificationRecord.objects.create(
+        charger=charger,
+        connector_id=report.connector_id,
+        status=report.status,
+        error_code=report.error_code,
+        info=report.info,
+        vendor_id=report.vendor_id,
+        vendor_error_code=report.vendor_error_code,
+        timestamp=timestamp,
+        received_at=received_at,
+        applied=applied,
+    )
+    return applied
+
+
+def record_charger_report(*, charger_id: int, kind: str, status: str, received_at: dt.datetime) -> None:
+    ChargerReport.objects.create(charger_id=charger_id, kind=kind, status=status, received_at=received_at)
+
+
+def record_security_event(
+    *, charge_point_id: str, kind: str, detail: dict, charger_id: int | None = None, severity: str = "warning"
+) -> SecurityEvent:
+    logger.warning("security event %s from %s: %s", kind, charge_point_id, detail)
+    return SecurityEvent.objects.create(
+        charger_id=charger_id, charge_point_id=charge_point_id, kind=kind, severity=severity, detail=detail
+    )
+
+
+# --- Unknown chargers (S1) ------------------------------------------------------------------
+
+
+def record_unknown_charger_attempt(
+    *, charge_point_id: str, remote_address: str, subprotocols: str, at: dt.datetime, boot: BootInfo | None = None
+) -> None:
+    """Count an attempt by an unknown id in the inbox. The inbox holds at most
+    OCPP_UNKNOWN_CHARGER_INBOX_SIZE ids: a new id beyond that is dropped (and logged), so a
+    flood of made-up ids cannot fill the database."""
+    updates = {"last_seen_at": at, "remote_address": remote_address[:64], "subprotocols": subprotocols[:200]}
+    if boot is not None:
+        updates.update(
+            vendor=boot.vendor,
+            model=boot.model,
+            serial_number=boot.serial_number,
+            firmware_version=boot.firmware_version,
+        )
+    if UnknownCharger.objects.filter(charge_point_id=charge_point_id).update(attempts=F("attempts") + 1, **updates):
+        return
+    if UnknownCharger.objects.count() >= settings.OCPP_UNKNOWN_CHARGER_INBOX_SIZE:
+        logger.warning("unknown-charger inbox is full; not recording %r", charge_point_id)
+        return
+    try:
+        with transaction.atomic():
+            UnknownCharger.objects.create(charge_point_id=charge_point_id, first_seen_at=at, **updates)
+    except IntegrityError:  # a concurrent attempt created it first
+        UnknownCharger.objects.filter(charge_point_id=charge_point_id).update(attempts=F("attempts") + 1)
+
+
+@transaction.atomic
+def adopt_unknown_charger(*, unknown: UnknownCharger, site: Site, connector_count: int = 1) -> tuple[Charger, str]:
+    """Register an inbox entry as a charger of `site`; returns the charger and its new key (shown once)."""
+    charger = register_charger(
+        site=site,
+        charge_point_id=unknown.charge_point_id,
+        connector_count=connector_count,
+        vendor=unknown.vendor,
+        model=unknown.model,
+        serial_number=unknown.serial_number,
+        firmware_version=unknown.firmware_version,
+    )
+    key = issue_charger_key(charger=charger)
+    unknown.state, unknown.adopted_charger = UnknownChargerState.ADOPTED, charger
+    unknown.save(update_fields=["state", "adopted_charger"])
+    return charger, key
+
+
+@transaction.atomic
+def auto_register_charger(*, charge_point_id: str, organization_slug: str) -> Charger:
+    """The "register" unknown-charger policy: the charger appears Pending (it gets no
+    service until an operator accepts it) in its organization's "Auto-registered" site."""
+    site, _ = Site.objects.get_or_create(
+        organization=Organization.objects.get(slug=organization_slug), name="Auto-registered"
+    )
+    return register_charger(
+        site=site,
+        charge_point_id=charge_point_id,
+        registration_status=RegistrationStatus.PENDING,
+        security_profile=SecurityProfile.NONE,
+    )
+
+
+def sweep_offline_chargers(*, now: dt.datetime) -> int:
+    """Mark offline the chargers heard from less recently than OCPP_OFFLINE_AFTER_HEARTBEATS
+    heartbeat intervals. Returns how many were marked."""
+    marked = 0
+    intervals = Charger.objects.filter(is_online=True).values_list("heartbeat_interval", flat=True).distinct()
+    for interval in intervals:
+        silence = dt.timedelta(seconds=interval * settings.OCPP_OFFLINE_AFTER_HEARTBEATS)
+        marked += Charger.objects.filter(
+            is_online=True, heartbeat_interval=interval, last_seen_at__lt=now - silence
+        ).update(is_online=False)
+    return marked

@@ -6,11 +6,14 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
-from charging.models import IdToken
+from accounts.tests.factories import MembershipFactory
+from charging.models import IdToken, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
+from ocpp_gateway.models import MessageLog
 from sites.credentials import verify_charger_key
-from sites.models import Charger
+from sites.models import Charger, ChargerReport, SecurityEvent, StatusNotificationRecord, UnknownCharger
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,12 +21,23 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def one_of_everything(admin_user):
-    from accounts.tests.factories import MembershipFactory
-
     meter_value = MeterValueFactory()
-    MembershipFactory(user=admin_user, organization=meter_value.charger.site.organization)
-    IdTokenFactory(organization=meter_value.charger.site.organization)
+    charger = meter_value.charger
+    MembershipFactory(user=admin_user, organization=charger.site.organization)
+    IdTokenFactory(organization=charger.site.organization)
     Group.objects.create(name="Night shift")
+    now = timezone.now()
+    StatusNotificationRecord.objects.create(
+        charger=charger, connector_id=1, status="Available", error_code="NoError", timestamp=now
+    )
+    ChargerReport.objects.create(charger=charger, kind="firmware", status="Installed")
+    UnknownCharger.objects.create(charge_point_id="STRANGER-1")
+    SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Test")
+    UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=10)
+    MessageLog.objects.create(
+        charge_point_id=charger.charge_point_id, direction="in", message_type=2, message_id="1",
+        action="Heartbeat", payload={}, timestamp=now,
+    )  # fmt: skip
     return meter_value
 
 
@@ -148,3 +162,35 @@ def test_id_token_export_escapes_spreadsheet_formulae(admin_client):
     assert "TAG-F" in text
     assert "'=HYPERLINK" in text
     assert "'@SUM(A1)" in text
+
+
+def test_operator_adopts_an_unknown_charger_into_a_site(admin_client):
+    site = SiteFactory(name="Depot")
+    unknown = UnknownCharger.objects.create(charge_point_id="NEWCOMER-1", vendor="ABB", model="Terra")
+    url = reverse("admin:sites_unknowncharger_changelist")
+    form_page = admin_client.post(url, {"action": "adopt", "_selected_action": [unknown.pk]})
+    assert form_page.status_code == 200
+    assert "NEWCOMER-1" in form_page.content.decode()
+    done = admin_client.post(
+        url,
+        {"action": "adopt", "_selected_action": [unknown.pk], "apply": "1", "site": site.pk, "connector_count": 2},
+    )
+    assert done.status_code == 200
+    charger = Charger.objects.get(charge_point_id="NEWCOMER-1")
+    key = done.context["issued"][0][1]
+    assert verify_charger_key(key, charger.auth_key_hash)
+    assert (charger.site, charger.vendor, charger.connectors.count()) == (site, "ABB", 2)
+    unknown.refresh_from_db()
+    assert unknown.state == "adopted"
+    assert unknown.adopted_charger == charger
+
+
+def test_adopt_without_a_site_shows_the_form_error(admin_client):
+    unknown = UnknownCharger.objects.create(charge_point_id="NEWCOMER-2")
+    response = admin_client.post(
+        reverse("admin:sites_unknowncharger_changelist"),
+        {"action": "adopt", "_selected_action": [unknown.pk], "apply": "1", "connector_count": 1},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["site"]
+    assert not Charger.objects.filter(charge_point_id="NEWCOMER-2").exists()

@@ -3,8 +3,6 @@
 import pytest
 from django.db import OperationalError, connection
 
-from csms.celery import app as celery_app
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Nothing listens on port 1 of the loopback address: connections are refused at once.
@@ -49,16 +47,9 @@ def test_channel_layer_down_answers_503(client, settings):
     assert checks["database"]["status"] == "up"
 
 
-@pytest.fixture
-def unreachable_broker():
-    saved = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url")}
-    celery_app.conf.update(task_always_eager=False, broker_url=CLOSED_PORT_REDIS)
-    yield
-    celery_app.conf.update(saved)
-
-
-@pytest.mark.usefixtures("unreachable_broker")
-def test_broker_down_answers_503_without_leaking_the_url(client):
+def test_broker_down_answers_503_without_leaking_the_url(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = CLOSED_PORT_REDIS
     response = client.get("/api/health")
     assert response.status_code == 503
     body = response.json()

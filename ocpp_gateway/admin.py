@@ -1,0 +1,223 @@
+import json
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from ocpp.v16.enums import Action as Action16
+from ocpp.v201.enums import Action as Action201
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RangeDateTimeFilter
+from unfold.decorators import display
+
+from ocpp_gateway.models import Direction, MessageLog, MessageType
+
+CONVERSATION_PAGE_SIZE = 100
+# The changelist counts at most this many matching rows: COUNT(*) over a log of hundreds of
+# millions of frames would make every page load slow. Filter by date or charger to narrow down.
+CHANGELIST_COUNT_CAP = 100_000
+
+OCPP_ACTIONS = sorted({a.value for a in Action16} | {a.value for a in Action201})
+OCPP_ERROR_CODES = sorted(
+    {
+        "FormatViolation",
+        "FormationViolation",
+        "GenericError",
+        "InternalError",
+        "MessageTypeNotSupported",
+        "NotImplemented",
+        "NotSupported",
+        "OccurenceConstraintViolation",
+        "OccurrenceConstraintViolation",
+        "PropertyConstraintViolation",
+        "ProtocolError",
+        "RpcFrameworkError",
+        "SecurityError",
+        "TypeConstraintViolation",
+    }
+)
+
+
+def pretty_json(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+class CappedCountPaginator(Paginator):
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[:CHANGELIST_COUNT_CAP].count()
+
+
+class StaticValuesFilter(DropdownFilter):
+    """A dropdown of known values: no SELECT DISTINCT over the whole log on every page load."""
+
+    values: list[str] = []
+
+    def lookups(self, request, model_admin):
+        return [(value, value) for value in self.values]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{self.parameter_name: self.value()})
+        return queryset
+
+
+class ActionFilter(StaticValuesFilter):
+    title = "action"
+    parameter_name = "action"
+    values = OCPP_ACTIONS
+
+
+class ErrorCodeFilter(StaticValuesFilter):
+    title = "error code"
+    parameter_name = "error_code"
+    values = OCPP_ERROR_CODES
+
+
+@admin.register(MessageLog)
+class MessageLogAdmin(ModelAdmin):
+    list_display = ["timestamp", "charge_point", "direction_badge", "type_badge", "action", "message_id", "error_code"]
+    list_display_links = ["timestamp"]
+    list_filter = [
+        ("direction", ChoicesDropdownFilter),
+        ("message_type", ChoicesDropdownFilter),
+        ActionFilter,
+        ErrorCodeFilter,
+        ("timestamp", RangeDateTimeFilter),
+    ]
+    list_filter_submit = True
+    search_fields = ["=charge_point_id", "=message_id", "=action"]
+    search_help_text = "Exact charge point id, message id or action."
+    date_hierarchy = "timestamp"
+    ordering = ["-timestamp", "-id"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 100
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "timestamp",
+                    "charge_point",
+                    "connection_id",
+                    "direction",
+                    "message_type",
+                    "message_id",
+                    "action",
+                )
+            },
+        ),
+        ("Payload", {"fields": ("payload_pretty", "raw_pretty")}),
+        ("Error", {"fields": ("error_code", "error_description")}),
+    )
+    readonly_fields = [
+        "timestamp",
+        "charge_point",
+        "connection_id",
+        "direction",
+        "message_type",
+        "message_id",
+        "action",
+        "payload_pretty",
+        "raw_pretty",
+        "error_code",
+        "error_description",
+    ]
+
+    # --- permissions: a read-only log; only superusers may delete --------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    # --- columns (charger-supplied text is always escaped by format_html / the labels) -
+
+    @display(description="Charge point", ordering="charge_point_id")
+    def charge_point(self, obj: MessageLog) -> str:
+        url = reverse("admin:ocpp_gateway_messagelog_conversation", args=[obj.charge_point_id])
+        return format_html(
+            '<a class="text-primary-600" href="{}" title="Conversation">{}</a>', url, obj.charge_point_id
+        )
+
+    @display(description="Direction", ordering="direction", label={Direction.IN: "info", Direction.OUT: "success"})
+    def direction_badge(self, obj: MessageLog):
+        return obj.direction, obj.get_direction_display()
+
+    @display(
+        description="Type",
+        ordering="message_type",
+        label={MessageType.CALL: "info", MessageType.CALLRESULT: "success", MessageType.CALLERROR: "danger"},
+    )
+    def type_badge(self, obj: MessageLog):
+        if obj.message_type is None:
+            return None
+        return obj.message_type, obj.get_message_type_display()
+
+    @display(description="Payload")
+    def payload_pretty(self, obj: MessageLog) -> str:
+        if obj.payload is None:
+            return "-"
+        return format_html(
+            '<pre class="whitespace-pre-wrap break-all font-mono text-xs">{}</pre>', pretty_json(obj.payload)
+        )
+
+    @display(description="Raw frame (unparseable)")
+    def raw_pretty(self, obj: MessageLog) -> str:
+        if not obj.raw:
+            return "-"
+        return format_html('<pre class="whitespace-pre-wrap break-all font-mono text-xs">{}</pre>', obj.raw)
+
+    # --- the conversation view ---------------------------------------------------------
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<path:charge_point_id>/conversation/",
+                self.admin_site.admin_view(self.conversation_view),
+                name="ocpp_gateway_messagelog_conversation",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def conversation_view(self, request: HttpRequest, charge_point_id: str) -> TemplateResponse:
+        """One charger's frames in order, 100 a page; opens on the latest page."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        frames = MessageLog.objects.filter(charge_point_id=charge_point_id).order_by("timestamp", "id")
+        paginator = Paginator(frames, CONVERSATION_PAGE_SIZE)
+        number = request.GET.get("page") or "last"
+        page = paginator.get_page(paginator.num_pages if number == "last" else number)
+        rows = list(page.object_list)
+        # CALLRESULT/CALLERROR frames carry no action: name it after the CALL they answer.
+        call_actions = {(r.direction, r.message_id): r.action for r in rows if r.message_type == MessageType.CALL}
+        opposite = {Direction.IN: Direction.OUT, Direction.OUT: Direction.IN}
+        entries = [
+            {
+                "frame": r,
+                "inbound": r.direction == Direction.IN,
+                "action": r.action or call_actions.get((opposite.get(r.direction), r.message_id), ""),
+                "payload": pretty_json(r.payload) if r.payload is not None else "",
+                "url": reverse("admin:ocpp_gateway_messagelog_change", args=[r.pk]),
+            }
+            for r in rows
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Conversation of {charge_point_id}",
+            "opts": self.model._meta,
+            "charge_point_id": charge_point_id,
+            "page": page,
+            "paginator": paginator,
+            "entries": entries,
+        }
+        return TemplateResponse(request, "admin/ocpp_gateway/messagelog/conversation.html", context)

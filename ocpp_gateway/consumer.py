@@ -1,0 +1,251 @@
+"""The OCPP-J WebSocket consumer: one instance per charger connection.
+
+It translates frames and lets the domain decide. Channels hands it one event at a time, so
+frames of one connection are handled strictly in arrival order (R19) and it never awaits a
+charger's reply in the receive path.
+"""
+
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
+
+from ocpp_gateway import rpc
+from ocpp_gateway.connection import Connection
+from ocpp_gateway.handshake import HandshakeRefused, admit
+from ocpp_gateway.message_log import log_frame, start_message_log_writer
+from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
+from ocpp_gateway.schemas import validate_call_payload
+from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
+from sites.services import mark_connected, mark_disconnected, touch_charger
+
+logger = logging.getLogger(__name__)
+
+IN, OUT = "in", "out"
+CLOSE_MESSAGE_TOO_BIG = 1009  # RFC 6455 sec. 7.4.1
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_REPLACED = 4000  # application code: a newer connection of the same charger took over
+
+
+@dataclass(slots=True)
+class RecentCall:
+    fingerprint: str
+    response: str | None  # None while the CALL is being handled
+
+
+# Recently handled CALLs per charger, process-wide so they survive a reconnect (R1).
+_recent_calls: dict[str, OrderedDict[str, RecentCall]] = {}
+
+
+def _fingerprint(call: Call) -> str:
+    return json.dumps([call.action, call.payload], sort_keys=True, separators=(",", ":"))
+
+
+class OcppConsumer(AsyncWebsocketConsumer):
+    conn: Connection | None = None
+
+    # --- Handshake --------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        charge_point_id = self.scope["url_route"]["kwargs"]["charge_point_id"]
+        try:
+            admission = await admit(self.scope, charge_point_id)
+        except HandshakeRefused as refusal:
+            logger.info("refused %r: %s", charge_point_id, refusal.reason)
+            await self._refuse(refusal)
+            return
+        except DatabaseError:
+            logger.exception("handshake of %r failed: database unavailable", charge_point_id)
+            await self._refuse(HandshakeRefused(503, "temporarily unavailable"))
+            return
+        if admission.subprotocol is None:
+            # OCPP-J 1.6 sec. 3.2: no common subprotocol: complete the handshake without one,
+            # then close at once. Never fall back to one that was not offered (S2).
+            await self.accept()
+            await self.close(code=CLOSE_PROTOCOL_ERROR)
+            return
+        await self.accept(subprotocol=admission.subprotocol)
+        start_message_log_writer()
+        charger = admission.charger
+        self.conn = Connection(charge_point_id=charge_point_id, subprotocol=admission.subprotocol)
+        if charger is not None:
+            self.conn.charger_id = charger.id
+            # A charger that reconnects without BootNotification keeps its stored state (R12).
+            self.conn.registration_status = charger.registration_status
+            await self._take_over_connection()
+
+    async def _take_over_connection(self) -> None:
+        """Become the charger's connection; tell an older socket of the same charger to close (R15)."""
+        now = timezone.now()
+        self.conn.last_touch = now
+        previous = await database_sync_to_async(mark_connected)(
+            charger_id=self.conn.charger_id,
+            connection_id=self.conn.connection_id,
+            channel_name=self.channel_name,
+            at=now,
+        )
+        if previous:
+            await self.channel_layer.send(previous, {"type": "ocpp.replaced"})
+
+    async def _refuse(self, refusal: HandshakeRefused) -> None:
+        if "websocket.http.response" not in self.scope.get("extensions", {}):
+            await self.close()  # the server answers 403
+            return
+        headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        if refusal.status == 401:
+            headers.append((b"www-authenticate", b'Basic realm="OCPP", charset="UTF-8"'))
+        await self.base_send({"type": "websocket.http.response.start", "status": refusal.status, "headers": headers})
+        await self.base_send({"type": "websocket.http.response.body", "body": refusal.reason.encode()})
+
+    async def ocpp_replaced(self, event: dict) -> None:
+        logger.info("closing older connection of %s: replaced by a newer one", self.conn and self.conn.charge_point_id)
+        await self.close(code=CLOSE_REPLACED)
+
+    async def disconnect(self, code: int) -> None:
+        if self.conn is None or self.conn.charger_id is None:
+            return
+        try:
+            # Conditional: a newer socket of the same charger keeps it online (R15).
+            await database_sync_to_async(mark_disconnected)(
+                charger_id=self.conn.charger_id, connection_id=self.conn.connection_id, at=timezone.now()
+            )
+        except DatabaseError:
+            logger.exception("could not mark %s offline", self.conn.charge_point_id)
+
+    # --- Frames -----------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        received_at = timezone.now()
+        if text_data is None:
+            self._log(IN, None, raw=repr(bytes_data[:256]), error_code="binary frame")
+            await self._send_error(RpcError(ErrorKind.RPC_FRAMEWORK, "OCPP-J uses text frames only"))
+            return
+        if len(text_data) > settings.OCPP_MAX_FRAME_BYTES:
+            self._log(IN, None, raw=text_data[:256], error_code="frame too big")
+            await self.close(code=CLOSE_MESSAGE_TOO_BIG)
+            return
+        try:
+            frame = rpc.parse_frame(text_data)
+        except RpcError as error:
+            self._log(IN, None, raw=text_data, message_id=error.message_id)
+            await self._send_error(error)
+            return
+        await self._touch(received_at)
+        if isinstance(frame, Call):
+            self._log(IN, rpc.CALL, message_id=frame.message_id, action=frame.action, payload=frame.payload)
+            await self._handle_call(frame, received_at)
+        else:
+            await self._handle_reply(frame)
+
+    async def _handle_call(self, call: Call, received_at) -> None:
+        recent = _recent_calls.setdefault(self.conn.charge_point_id, OrderedDict())
+        fingerprint = _fingerprint(call)
+        seen = recent.get(call.message_id)
+        if seen is not None:
+            await self._answer_repeat(call, seen, fingerprint)
+            return
+        try:
+            handler = self._handler_for(call)
+        except RpcError as error:
+            await self._send_error(error, action=call.action)
+            return
+        entry = recent[call.message_id] = RecentCall(fingerprint, None)
+        while len(recent) > settings.OCPP_DUPLICATE_WINDOW:
+            recent.popitem(last=False)
+        try:
+            response = await handler(self.conn, call.payload, received_at)
+        except DatabaseError:
+            # Nothing was stored: the charger must retry later (R9). Not InternalError for bad data.
+            logger.exception(
+                "%s %s from %s could not be stored", call.action, call.message_id, self.conn.charge_point_id
+            )
+            recent.pop(call.message_id, None)
+            await self._send_error(
+                RpcError(ErrorKind.INTERNAL, "the central system could not store this message; retry", call.message_id),
+                action=call.action,
+            )
+            return
+        except Exception:
+            logger.exception("%s %s from %s failed", call.action, call.message_id, self.conn.charge_point_id)
+            recent.pop(call.message_id, None)
+            await self._send_error(RpcError(ErrorKind.INTERNAL, "internal error", call.message_id), action=call.action)
+            return
+        entry.response = rpc.call_result_frame(call.message_id, response)
+        self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=response)
+        await self.send(text_data=entry.response)
+
+    async def _answer_repeat(self, call: Call, seen: RecentCall, fingerprint: str) -> None:
+        """A CALL whose message id we have seen (OCPP-J errata 3.1, R1): the same CALL is
+        answered with the same result and no second effect; anything else is an error."""
+        if seen.fingerprint != fingerprint:
+            description = "this message id was already used for a different CALL"
+        elif seen.response is None:
+            description = "a CALL with this message id is still being handled"
+        else:
+            self._log(
+                OUT,
+                rpc.CALLRESULT,
+                message_id=call.message_id,
+                action=call.action,
+                payload=json.loads(seen.response)[2],
+            )
+            await self.send(text_data=seen.response)
+            return
+        await self._send_error(RpcError(ErrorKind.PROTOCOL, description, call.message_id), action=call.action)
+
+    def _handler_for(self, call: Call):
+        handler = HANDLERS.get(call.action)
+        if handler is None:
+            if call.action in CSMS_INITIATED:
+                raise RpcError(ErrorKind.NOT_SUPPORTED, f"{call.action} is sent by the central system", call.message_id)
+            raise RpcError(ErrorKind.NOT_IMPLEMENTED, f"unknown action {call.action}", call.message_id)
+        validate_call_payload(self.conn.subprotocol, call.action, call.payload, call.message_id)
+        if call.action != "BootNotification" and not self.conn.accepted:
+            # 1.6 errata 3.10 / ACCEPTANCE S8: nothing but BootNotification before Accepted.
+            raise RpcError(ErrorKind.SECURITY, "not accepted by the central system yet", call.message_id)
+        return handler
+
+    async def _handle_reply(self, frame: CallResult | CallError) -> None:
+        message_type = rpc.CALLRESULT if isinstance(frame, CallResult) else rpc.CALLERROR
+        payload = frame.payload if isinstance(frame, CallResult) else frame.details
+        self._log(IN, message_type, message_id=frame.message_id, payload=payload)
+        # The central system has no CALL outstanding with this id (R20).
+        await self._send_error(
+            RpcError(ErrorKind.PROTOCOL, "no CALL is outstanding with this message id", frame.message_id)
+        )
+
+    # --- Helpers ----------------------------------------------------------------------
+
+    async def _touch(self, received_at) -> None:
+        """Refresh last-seen at most every OCPP_TOUCH_INTERVAL seconds, not on every frame."""
+        conn = self.conn
+        if conn.charger_id is None:
+            return
+        if conn.last_touch and (received_at - conn.last_touch).total_seconds() < settings.OCPP_TOUCH_INTERVAL:
+            return
+        conn.last_touch = received_at
+        try:
+            await database_sync_to_async(touch_charger)(charger_id=conn.charger_id, received_at=received_at)
+        except DatabaseError:
+            logger.warning("could not refresh last-seen of %s", conn.charge_point_id)
+
+    async def _send_error(self, error: RpcError, action: str = "") -> None:
+        code = rpc.error_code(self.conn.subprotocol, error.kind)
+        self._log(OUT, rpc.CALLERROR, message_id=error.message_id, action=action, error_code=code,
+                  error_description=error.description)  # fmt: skip
+        await self.send(text_data=rpc.call_error_frame(error.message_id, code, error.description))
+
+    def _log(self, direction: str, message_type: int | None, **fields) -> None:
+        log_frame(
+            charge_point_id=self.conn.charge_point_id,
+            connection_id=self.conn.connection_id,
+            direction=direction,
+            message_type=message_type,
+            **fields,
+        )

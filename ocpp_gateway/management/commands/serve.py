@@ -1,0 +1,36 @@
+"""Serve the whole system (admin, API, charger WebSockets) from one ASGI process.
+
+The one place the server's WebSocket limits are set, from settings: frame size (S10, R21),
+ping interval and timeout (R22). uvicorn has no idle timeout for WebSockets, so a charger
+may stay connected for days (R24); daphne closes them after 24 h by default.
+"""
+
+import uvicorn
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the ASGI server (uvicorn) with the project's WebSocket limits."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host: str, port: int, **options) -> None:
+        uvicorn.run(
+            "csms.asgi:application",
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            ws="websockets-sansio",
+            ws_max_size=settings.OCPP_MAX_FRAME_BYTES,
+            ws_ping_interval=settings.OCPP_WS_PING_INTERVAL,
+            ws_ping_timeout=settings.OCPP_WS_PING_TIMEOUT,
+            lifespan="on",
+            proxy_headers=True,
+            forwarded_allow_ips=settings.TRUSTED_PROXIES,
+            server_header=False,
+            log_level=settings.LOG_LEVEL.lower(),
+        )

@@ -1,0 +1,404 @@
+"""The OCPP message log: every WebSocket frame in and out, written in batches.
+
+`log_frame` only appends a tuple to an in-process buffer (no database access, never blocks on
+I/O, never raises into the caller). A background asyncio task started with
+`start_message_log_writer()` flushes the buffer every OCPP_MESSAGE_LOG_FLUSH_SECONDS with one
+`bulk_create`, in a dedicated writer thread that owns one database connection.
+
+Guarantees and limits:
+- The buffer holds at most OCPP_MESSAGE_LOG_MAX_BUFFER rows; beyond that the oldest rows are
+  dropped and counted (`dropped_count()`), and the drops are reported with logging.warning.
+- A flush that fails because the database is unreachable (OperationalError/InterfaceError)
+  puts its rows back at the head of the buffer (still bounded) for the next tick.
+- A batch that the database rejects for its data (e.g. a NUL character inside a JSON string,
+  which PostgreSQL's jsonb refuses) is retried row by row; a rejected row is stored with its
+  payload as JSON text in `raw` instead, so one hostile frame cannot block the log.
+- An `atexit` hook flushes what is left on a normal process exit (best effort).
+
+Callers: the consumer calls `log_frame` for every frame and `start_message_log_writer()`
+(idempotent) once a loop is running; shutdown paths await `stop_message_log_writer()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import json
+import logging
+import threading
+import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections, transaction
+from django.db.models import Max, Min
+
+from ocpp_gateway.models import MessageLog
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FLUSH_SECONDS = 0.5
+DEFAULT_MAX_BUFFER = 50_000
+DEFAULT_RETENTION_DAYS = 30
+RAW_MAX_CHARS = 4096
+BULK_BATCH_SIZE = 1000
+
+# Database errors after which the same rows may succeed later (server down, connection lost,
+# SQLite busy). Anything else is a problem with the rows themselves.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+# (charge_point_id, connection_id, direction, message_type, message_id, action, payload, raw,
+#  error_code, error_description, timestamp): a tuple is cheaper to build on the hot path than
+# a model instance; instances are built in the writer thread.
+Row = tuple
+
+_lock = threading.Lock()
+_buffer: deque[Row] = deque()
+_dropped_total = 0
+_dropped_reported = 0
+
+_writer_task: asyncio.Task | None = None
+_writer_executor: ThreadPoolExecutor | None = None
+
+
+def _enabled() -> bool:
+    return getattr(settings, "OCPP_MESSAGE_LOG_ENABLED", True)
+
+
+def _max_buffer() -> int:
+    return max(1, int(getattr(settings, "OCPP_MESSAGE_LOG_MAX_BUFFER", DEFAULT_MAX_BUFFER)))
+
+
+def _flush_seconds() -> float:
+    return float(getattr(settings, "OCPP_MESSAGE_LOG_FLUSH_SECONDS", DEFAULT_FLUSH_SECONDS))
+
+
+# --- the hot path ----------------------------------------------------------------------
+
+
+def log_frame(
+    *,
+    charge_point_id: str,
+    direction: str,
+    message_type: int | None,
+    message_id: str = "",
+    action: str = "",
+    payload=None,
+    raw: str = "",
+    error_code: str = "",
+    error_description: str = "",
+    connection_id: uuid.UUID | None = None,
+    timestamp: datetime | None = None,
+) -> None:
+    """Buffer one frame for the log. Non-blocking; safe from the event loop and from threads.
+
+    `payload` is stored as given (dict, list or None) and is not copied: do not mutate it
+    afterwards. `raw` is meant for frames that could not be parsed and is cut to 4096 chars.
+    """
+    global _dropped_total
+    try:
+        if not _enabled():
+            return
+        row = (
+            charge_point_id,
+            connection_id,
+            direction,
+            message_type,
+            message_id,
+            action,
+            payload,
+            raw[:RAW_MAX_CHARS] if raw else "",
+            error_code,
+            error_description,
+            timestamp or datetime.now(UTC),
+        )
+        limit = _max_buffer()
+        with _lock:
+            while len(_buffer) >= limit:
+                _buffer.popleft()
+                _dropped_total += 1
+            _buffer.append(row)
+    except Exception:  # the log must never break the protocol path
+        logger.exception("OCPP message log: could not buffer a frame")
+
+
+def buffered_count() -> int:
+    """Rows waiting to be written."""
+    return len(_buffer)
+
+
+def dropped_count() -> int:
+    """Rows dropped since the process started because the buffer was full."""
+    return _dropped_total
+
+
+def discard_buffered_frames() -> int:
+    """Throw away everything buffered (tests); returns how many rows were discarded."""
+    global _buffer
+    with _lock:
+        rows, _buffer = _buffer, deque()
+    return len(rows)
+
+
+# --- flushing --------------------------------------------------------------------------
+
+
+def _take_all() -> deque[Row]:
+    global _buffer
+    with _lock:
+        rows, _buffer = _buffer, deque()
+    return rows
+
+
+def _put_back(rows: list[Row]) -> None:
+    """Return unwritten rows to the head of the buffer, keeping the newest within the bound."""
+    global _buffer, _dropped_total
+    limit = _max_buffer()
+    with _lock:
+        merged = deque(rows)
+        merged.extend(_buffer)
+        excess = len(merged) - limit
+        for _ in range(max(0, excess)):
+            merged.popleft()
+        _dropped_total += max(0, excess)
+        _buffer = merged
+
+
+def _report_drops() -> None:
+    global _dropped_reported
+    total = _dropped_total
+    if total != _dropped_reported:
+        logger.warning(
+            "OCPP message log buffer full (OCPP_MESSAGE_LOG_MAX_BUFFER=%d): dropped %d oldest frame(s), %d in total",
+            _max_buffer(),
+            total - _dropped_reported,
+            total,
+        )
+        _dropped_reported = total
+
+
+def _text(value, max_length: int) -> str:
+    if not value:
+        return ""
+    value = str(value)
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL
+        value = value.replace("\x00", "\\u0000")
+    return value[:max_length]
+
+
+def _instance(row: Row):
+    (cp_id, connection_id, direction, message_type, message_id, action, payload, raw, code, description, ts) = row
+    return MessageLog(
+        charge_point_id=_text(cp_id, 48),
+        connection_id=connection_id,
+        direction=_text(direction, 3),
+        message_type=message_type,
+        message_id=_text(message_id, 64),
+        action=_text(action, 64),
+        payload=payload,
+        raw=_text(raw, RAW_MAX_CHARS),
+        error_code=_text(code, 64),
+        error_description=_text(description, 255),
+        timestamp=ts,
+    )
+
+
+def _fallback_instance(row: Row):
+    """The row with its payload kept as JSON text in `raw`, for payloads the database refused."""
+    obj = _instance(row)
+    if obj.payload is not None:
+        try:
+            text = json.dumps(obj.payload, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            text = repr(obj.payload)
+        obj.raw = _text(text, RAW_MAX_CHARS)
+        obj.payload = None
+    note = "[payload not storable as JSON, kept as text in raw]"
+    obj.error_description = _text(f"{obj.error_description} {note}".strip(), 255)
+    return obj
+
+
+def _insert(objs: list) -> None:
+    if connection.in_atomic_block:
+        # Called inside someone's transaction: a savepoint keeps a rejected insert from
+        # aborting it (PostgreSQL).
+        with transaction.atomic():
+            MessageLog.objects.bulk_create(objs, batch_size=BULK_BATCH_SIZE)
+    else:
+        MessageLog.objects.bulk_create(objs, batch_size=BULK_BATCH_SIZE)
+
+
+def _write(rows: list[Row]) -> int:
+    """Insert rows; raises a TRANSIENT_ERRORS exception if the database is unreachable."""
+    try:
+        _insert([_instance(row) for row in rows])
+        return len(rows)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        logger.exception("OCPP message log: batch of %d rejected, retrying row by row", len(rows))
+
+    written = 0
+    for index, row in enumerate(rows):
+        for build in (_instance, _fallback_instance):
+            try:
+                with transaction.atomic():
+                    MessageLog.objects.bulk_create([build(row)])
+                written += 1
+                break
+            except TRANSIENT_ERRORS:
+                # Rows before this one are done; the caller requeues from here.
+                raise _PartialWrite(written=written, done=index) from None
+            except Exception:
+                logger.exception("OCPP message log: row rejected (%s)", build.__name__)
+        else:
+            logger.error("OCPP message log: dropped an unstorable frame from %r", row[0])
+    return written
+
+
+class _PartialWrite(Exception):
+    """The database went away during a row-by-row retry: `done` rows were handled."""
+
+    def __init__(self, *, written: int, done: int) -> None:
+        super().__init__(written, done)
+        self.written = written
+        self.done = done
+
+
+def flush_message_log_sync() -> int:
+    """Write everything buffered now (one bulk insert); returns the number of rows written.
+
+    On a database outage the rows go back to the head of the buffer and 0 is returned.
+    Must not be called from a thread running an event loop (use `flush_message_log`).
+    """
+    _report_drops()
+    rows = list(_take_all())
+    if not rows:
+        return 0
+    try:
+        return _write(rows)
+    except _PartialWrite as partial:
+        _put_back(rows[partial.done :])
+        logger.error("OCPP message log: database unavailable, %d row(s) kept for retry", len(rows) - partial.done)
+        return partial.written
+    except TRANSIENT_ERRORS:
+        _put_back(rows)
+        logger.exception("OCPP message log: database unavailable, %d row(s) kept for retry", len(rows))
+        return 0
+    except BaseException:
+        # Anything unexpected: keep the rows rather than lose them, then let it propagate.
+        _put_back(rows)
+        raise
+    finally:
+        _report_drops()
+
+
+def _flush_in_writer_thread() -> int:
+    # The writer thread keeps one connection between ticks; drop it when it is broken (after an
+    # outage) or older than CONN_MAX_AGE, as Django does around each request.
+    close_old_connections()
+    try:
+        return flush_message_log_sync()
+    finally:
+        close_old_connections()
+
+
+def _close_writer_connections() -> None:
+    connections.close_all()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _writer_executor
+    if _writer_executor is None:
+        _writer_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocpp-message-log")
+    return _writer_executor
+
+
+async def flush_message_log() -> int:
+    """Write everything buffered now from async code (in the writer thread); returns rows written."""
+    if not _buffer and _dropped_total == _dropped_reported:
+        return 0
+    return await sync_to_async(_flush_in_writer_thread, thread_sensitive=False, executor=_executor())()
+
+
+# --- the background writer --------------------------------------------------------------
+
+
+async def _writer_loop() -> None:
+    while True:
+        await asyncio.sleep(_flush_seconds())
+        flush = asyncio.ensure_future(flush_message_log())
+        try:
+            await asyncio.shield(flush)
+        except asyncio.CancelledError:
+            # Let a flush that is already running in the thread finish before stopping.
+            await asyncio.gather(flush, return_exceptions=True)
+            raise
+        except Exception:
+            logger.exception("OCPP message log: flush failed")
+
+
+def start_message_log_writer() -> None:
+    """Start the periodic flusher on the running event loop. Idempotent; needs a running loop."""
+    global _writer_task
+    loop = asyncio.get_running_loop()
+    task = _writer_task
+    if task is not None and not task.done() and task.get_loop() is loop:
+        return
+    _writer_task = loop.create_task(_writer_loop(), name="ocpp-message-log-writer")
+
+
+async def stop_message_log_writer() -> None:
+    """Stop the periodic flusher, write what is left and release the writer's connection."""
+    global _writer_task
+    task, _writer_task = _writer_task, None
+    if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    await flush_message_log()
+    if _writer_executor is not None:
+        await sync_to_async(_close_writer_connections, thread_sensitive=False, executor=_writer_executor)()
+
+
+def _flush_at_exit() -> None:
+    if not _buffer:
+        return
+    try:
+        flush_message_log_sync()
+    except Exception:
+        logger.exception("OCPP message log: flush at exit failed")
+
+
+atexit.register(_flush_at_exit)
+
+
+# --- retention --------------------------------------------------------------------------
+
+
+def prune_message_log(*, older_than_days: int | None = None, batch_size: int = 10_000) -> int:
+    """Delete frames older than the retention period, in id-range batches; returns rows deleted.
+
+    `older_than_days` defaults to OCPP_MESSAGE_LOG_RETENTION_DAYS; 0 or None keeps everything.
+    Each batch is its own short statement, so the table is never locked for long.
+    """
+    days = older_than_days
+    if days is None:
+        days = getattr(settings, "OCPP_MESSAGE_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
+    if not days or days <= 0:
+        return 0
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    old = MessageLog.objects.filter(timestamp__lt=cutoff)
+    bounds = old.aggregate(low=Min("id"), high=Max("id"))
+    if bounds["low"] is None:
+        return 0
+    deleted = 0
+    low, high = bounds["low"], bounds["high"]
+    while low <= high:
+        count, _ = old.filter(id__gte=low, id__lt=low + batch_size).delete()
+        deleted += count
+        low += batch_size
+    logger.info("OCPP message log: pruned %d frame(s) older than %d day(s)", deleted, days)
+    return deleted

@@ -1,0 +1,160 @@
+"""OCPP-J RPC framing, shared by every protocol version (OCPP-J 1.6 sec. 4, 2.0.1 part 4 sec. 4).
+
+Parsing never raises anything but `RpcError`, and every `RpcError` becomes a CALLERROR: a
+malformed frame always gets an answer, never silence (ACCEPTANCE R20).
+"""
+
+import enum
+import json
+from dataclasses import dataclass
+from typing import Any
+
+CALL, CALLRESULT, CALLERROR = 2, 3, 4
+MAX_MESSAGE_ID_LENGTH = 36  # OCPP-J 1.6 sec. 4.1.4 and 2.0.1 part 4 sec. 4.1.4
+UNREADABLE_MESSAGE_ID = "-1"  # 2.0.1 part 4 sec. 4.2.3: "-1" when the id cannot be read
+
+
+class ErrorKind(enum.Enum):
+    """What went wrong, independent of the version; `error_code` names it per version."""
+
+    RPC_FRAMEWORK = "rpc_framework"
+    MESSAGE_TYPE = "message_type"
+    NOT_IMPLEMENTED = "not_implemented"
+    NOT_SUPPORTED = "not_supported"
+    FORMAT = "format"
+    PROTOCOL = "protocol"
+    PROPERTY_CONSTRAINT = "property_constraint"
+    OCCURRENCE_CONSTRAINT = "occurrence_constraint"
+    TYPE_CONSTRAINT = "type_constraint"
+    SECURITY = "security"
+    INTERNAL = "internal"
+    GENERIC = "generic"
+
+
+# OCPP-J 1.6 sec. 4.2.3 table 7. 1.6 has no RpcFrameworkError or MessageTypeNotSupported and
+# spells FormatViolation "FormationViolation" (errata 5.2: "do not fix").
+_CODES_16 = {
+    ErrorKind.RPC_FRAMEWORK: "FormationViolation",
+    ErrorKind.MESSAGE_TYPE: "FormationViolation",
+    ErrorKind.NOT_IMPLEMENTED: "NotImplemented",
+    ErrorKind.NOT_SUPPORTED: "NotSupported",
+    ErrorKind.FORMAT: "FormationViolation",
+    ErrorKind.PROTOCOL: "ProtocolError",
+    ErrorKind.PROPERTY_CONSTRAINT: "PropertyConstraintViolation",
+    ErrorKind.OCCURRENCE_CONSTRAINT: "OccurrenceConstraintViolation",
+    ErrorKind.TYPE_CONSTRAINT: "TypeConstraintViolation",
+    ErrorKind.SECURITY: "SecurityError",
+    ErrorKind.INTERNAL: "InternalError",
+    ErrorKind.GENERIC: "GenericError",
+}
+# OCPP-J 2.0.1 part 4 sec. 4.3.
+_CODES_201 = {
+    **_CODES_16,
+    ErrorKind.RPC_FRAMEWORK: "RpcFrameworkError",
+    ErrorKind.MESSAGE_TYPE: "MessageTypeNotSupported",
+    ErrorKind.FORMAT: "FormatViolation",
+}
+ERROR_CODES = {"ocpp1.6": _CODES_16, "ocpp2.0.1": _CODES_201}
+
+
+def error_code(subprotocol: str, kind: ErrorKind) -> str:
+    return ERROR_CODES[subprotocol][kind]
+
+
+class RpcError(Exception):
+    def __init__(self, kind: ErrorKind, description: str, message_id: str = UNREADABLE_MESSAGE_ID) -> None:
+        super().__init__(description)
+        self.kind = kind
+        # 2.0.1 part 4 sec. 4.2.3: ErrorDescription is string[255].
+        self.description = description[:255]
+        self.message_id = message_id
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    message_id: str
+    action: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    message_id: str
+    payload: Any
+
+
+@dataclass(frozen=True, slots=True)
+class CallError:
+    message_id: str
+    error_code: str
+    description: str
+    details: Any
+
+
+Frame = Call | CallResult | CallError
+
+
+def _message_id(frame: list) -> str:
+    message_id = frame[1] if len(frame) > 1 else None
+    if not isinstance(message_id, str) or not message_id:
+        raise RpcError(ErrorKind.RPC_FRAMEWORK, "the message id must be a non-empty string")
+    if len(message_id) > MAX_MESSAGE_ID_LENGTH:
+        raise RpcError(
+            ErrorKind.OCCURRENCE_CONSTRAINT,
+            f"the message id is longer than {MAX_MESSAGE_ID_LENGTH} characters",
+            message_id,
+        )
+    return message_id
+
+
+def parse_frame(text: str) -> Frame:
+    """Turn one WebSocket text frame into a Call, CallResult or CallError."""
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        raise RpcError(ErrorKind.RPC_FRAMEWORK, "the frame is not valid JSON") from None
+    if not isinstance(frame, list) or not frame:
+        raise RpcError(ErrorKind.RPC_FRAMEWORK, "the frame is not a non-empty JSON array")
+    message_type = frame[0]
+    if type(message_type) is not int or message_type not in (CALL, CALLRESULT, CALLERROR):
+        message_id = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else UNREADABLE_MESSAGE_ID
+        raise RpcError(ErrorKind.MESSAGE_TYPE, f"unknown message type {message_type!r}", message_id[:36])
+    message_id = _message_id(frame)
+    if message_type == CALL:
+        return _parse_call(frame, message_id)
+    if message_type == CALLRESULT:
+        if len(frame) != 3:
+            raise RpcError(ErrorKind.RPC_FRAMEWORK, "a CALLRESULT has 3 elements", message_id)
+        return CallResult(message_id, frame[2])
+    if len(frame) != 5:
+        raise RpcError(ErrorKind.RPC_FRAMEWORK, "a CALLERROR has 5 elements", message_id)
+    return CallError(message_id, str(frame[2]), str(frame[3]), frame[4])
+
+
+def _parse_call(frame: list, message_id: str) -> Call:
+    if len(frame) != 4:
+        raise RpcError(ErrorKind.RPC_FRAMEWORK, "a CALL has 4 elements", message_id)
+    action, payload = frame[2], frame[3]
+    if not isinstance(action, str) or not action:
+        raise RpcError(ErrorKind.RPC_FRAMEWORK, "the action must be a non-empty string", message_id)
+    if not isinstance(payload, dict):
+        # A null payload is allowed by OCPP-J 1.6 sec. 4.2.1 wording, but every 1.6 and 2.0.1
+        # request schema is an object; an action with no fields is sent as {}.
+        raise RpcError(ErrorKind.FORMAT, "the payload must be a JSON object", message_id)
+    return Call(message_id, action, payload)
+
+
+def _dumps(frame: list) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def call_frame(message_id: str, action: str, payload: dict) -> str:
+    return _dumps([CALL, message_id, action, payload])
+
+
+def call_result_frame(message_id: str, payload: dict) -> str:
+    return _dumps([CALLRESULT, message_id, payload])
+
+
+def call_error_frame(message_id: str, code: str, description: str = "", details: dict | None = None) -> str:
+    return _dumps([CALLERROR, message_id, code, description, details or {}])

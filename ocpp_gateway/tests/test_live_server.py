@@ -1,0 +1,171 @@
+"""End to end: real chargers (websockets clients sending raw OCPP-J frames) against a real
+server process on 127.0.0.1."""
+
+import asyncio
+import json
+import signal
+import socket
+import time
+
+import pytest
+import websockets
+
+from ocpp_gateway.tests.live import live_server
+
+CHARGER = "DEMO-CP-001"
+OTHER_CHARGER = "DEMO-CP-002"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with live_server(tmp_path_factory.mktemp("live")) as running:
+        yield running
+
+
+async def call(ws, message_id: str, action: str, payload: dict) -> list:
+    await ws.send(json.dumps([2, message_id, action, payload]))
+    return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+
+def connect(server, charge_point_id: str = CHARGER):
+    return websockets.connect(
+        f"{server.ws_url}/{charge_point_id}",
+        subprotocols=["ocpp1.6"],
+        additional_headers=server.basic_auth(charge_point_id),
+        open_timeout=5,
+    )
+
+
+def test_a_charging_session_over_a_real_socket(server):
+    async def charge() -> int:
+        async with connect(server) as ws:
+            assert ws.subprotocol == "ocpp1.6"
+            boot = await call(ws, "b1", "BootNotification", {"chargePointVendor": "ACME", "chargePointModel": "X1"})
+            assert boot[2]["status"] == "Accepted"
+            await call(ws, "s1", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging"})
+            start = await call(
+                ws,
+                "t1",
+                "StartTransaction",
+                {"connectorId": 1, "idTag": "DEMO-TAG-001", "meterStart": 1000, "timestamp": "2026-01-01T10:00:00Z"},
+            )
+            transaction_id = start[2]["transactionId"]
+            assert start[2]["idTagInfo"] == {"status": "Accepted"}
+            await call(
+                ws,
+                "m1",
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "transactionId": transaction_id,
+                    "meterValue": [
+                        {"timestamp": "2026-01-01T10:30:00Z", "sampledValue": [{"value": "5.5", "unit": "kWh"}]}
+                    ],
+                },
+            )
+            stop = await call(
+                ws, "p1", "StopTransaction",
+                {"transactionId": transaction_id, "meterStop": 9000, "timestamp": "2026-01-01T11:00:00Z"},
+            )  # fmt: skip
+            assert stop == [3, "p1", {}]
+            return transaction_id
+
+    transaction_id = asyncio.run(charge())
+    rows = server.query(
+        "SELECT s.state, s.energy_wh, s.stop_reason FROM charging_chargingsession s "
+        "JOIN sites_charger c ON c.id = s.charger_id WHERE c.charge_point_id = %s AND s.transaction_id = %s",
+        (CHARGER, transaction_id),
+    )
+    assert rows == [("completed", 8000, "Local")]
+    assert server.query("SELECT vendor FROM sites_charger WHERE charge_point_id = %s", (CHARGER,)) == [("ACME",)]
+    # The message log is written behind, within a second.
+    logged = server.wait_for(
+        "SELECT COUNT(*) FROM ocpp_gateway_messagelog WHERE charge_point_id = %s", 10, (CHARGER,), timeout=5
+    )
+    assert logged == 10
+
+
+def test_unknown_charger_is_refused_with_404_and_lands_in_the_inbox(server):
+    async def attempt() -> int:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(f"{server.ws_url}/STRANGER-9", subprotocols=["ocpp1.6"], open_timeout=5):
+                pass
+        return refused.value.response.status_code
+
+    assert asyncio.run(attempt()) == 404
+    assert server.query("SELECT attempts FROM sites_unknowncharger WHERE charge_point_id = 'STRANGER-9'") == [(1,)]
+
+
+def test_wrong_key_is_refused_with_401(server):
+    async def attempt() -> int:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(
+                f"{server.ws_url}/{CHARGER}",
+                subprotocols=["ocpp1.6"],
+                additional_headers={"Authorization": "Basic REVNTy1DUC0wMDE6d3Jvbmc="},  # DEMO-CP-001:wrong
+                open_timeout=5,
+            ):
+                pass
+        return refused.value.response.status_code
+
+    assert asyncio.run(attempt()) == 401
+    assert "wrong" not in (server.data_dir / "server.log").read_text()
+
+
+def test_oversized_frame_is_closed_with_1009_and_other_chargers_carry_on(server, settings):
+    async def flood_and_check() -> tuple[int, list]:
+        async with connect(server, OTHER_CHARGER) as bystander:
+            async with connect(server) as ws:
+                big = {"vendorId": "x", "data": "A" * (2 * 1024 * 1024)}
+                await ws.send(json.dumps([2, "big", "DataTransfer", big]))
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 5)
+            reply = await call(bystander, "h1", "Heartbeat", {})
+        return closed.value.rcvd.code, reply
+
+    code, reply = asyncio.run(flood_and_check())
+    assert code == 1009
+    assert reply[0] == 3
+
+
+def _open_silent_socket(port: int, charge_point_id: str, auth: dict[str, str]) -> socket.socket:
+    """A WebSocket handshake by hand, then silence: the client never answers pings (half-open)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    request = (
+        f"GET /ocpp/{charge_point_id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Protocol: ocpp1.6\r\nAuthorization: {auth['Authorization']}\r\n\r\n"
+    )
+    sock.sendall(request.encode())
+    assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+    return sock
+
+
+def test_charger_that_stops_answering_pings_is_closed_and_shown_offline(tmp_path):
+    with live_server(tmp_path, OCPP_WS_PING_INTERVAL="0.5", OCPP_WS_PING_TIMEOUT="0.5") as server:
+        sock = _open_silent_socket(server.port, CHARGER, server.basic_auth(CHARGER))
+        try:
+            online = "SELECT is_online FROM sites_charger WHERE charge_point_id = %s"
+            assert server.wait_for(online, True, (CHARGER,)) in (True, 1)
+            started = time.monotonic()
+            assert server.wait_for(online, False, (CHARGER,), timeout=10) in (False, 0)
+            assert time.monotonic() - started < 5  # ping interval + timeout, with slack
+        finally:
+            sock.close()
+
+
+def test_message_log_is_flushed_on_shutdown(tmp_path):
+    with live_server(tmp_path, OCPP_MESSAGE_LOG_FLUSH_SECONDS="3600") as server:
+
+        async def chat() -> None:
+            async with connect(server) as ws:
+                for number in range(5):
+                    await call(ws, f"h{number}", "Heartbeat", {})
+
+        asyncio.run(chat())
+        count = "SELECT COUNT(*) FROM ocpp_gateway_messagelog WHERE action = 'Heartbeat'"
+        assert server.query(count) == [(0,)]  # still buffered
+        # uvicorn shuts down cleanly on SIGTERM (lifespan shutdown flushes the log), then
+        # re-raises the signal, so the exit status is -SIGTERM.
+        assert server.stop() == -signal.SIGTERM
+        assert server.query(count) == [(10,)]

@@ -1,0 +1,212 @@
+"""OCPP 1.6 charger-initiated messages (1.6 edition 2, chapter 4): each handler maps the
+validated payload to dataclasses, calls one domain service through the async->sync seam,
+and maps the result back. No ORM here."""
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import DatabaseError
+
+from charging.services import (
+    IdTagInfo,
+    MeterValueIn,
+    SampledValueIn,
+    StartTransactionIn,
+    StopTransactionIn,
+    authorize_id_tag,
+    record_meter_values,
+    start_transaction,
+    stop_transaction,
+)
+from ocpp_gateway.connection import Connection
+from ocpp_gateway.data_transfer import handle_data_transfer
+from ocpp_gateway.timestamps import parse_timestamp
+from sites.models import ChargerReport
+from sites.services import (
+    BootInfo,
+    StatusReport,
+    record_boot,
+    record_charger_report,
+    record_heartbeat,
+    record_status_notification,
+    record_unknown_charger_attempt,
+)
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Connection, dict, dt.datetime], Awaitable[dict]]
+
+
+def ocpp_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _id_tag_info(info: IdTagInfo) -> dict:
+    body: dict = {"status": info.status}
+    if info.expiry_date is not None:
+        body["expiryDate"] = ocpp_time(info.expiry_date)
+    if info.parent_id_tag:
+        body["parentIdTag"] = info.parent_id_tag
+    return body
+
+
+def _meter_values(raw: list[dict]) -> list[MeterValueIn]:
+    return [
+        MeterValueIn(
+            timestamp=parse_timestamp(item["timestamp"]),
+            sampled_values=[
+                SampledValueIn(
+                    value=sampled["value"],
+                    measurand=sampled.get("measurand", "Energy.Active.Import.Register"),
+                    unit=sampled.get("unit", "Wh"),
+                    context=sampled.get("context", "Sample.Periodic"),
+                    phase=sampled.get("phase", ""),
+                    location=sampled.get("location", ""),
+                    format=sampled.get("format", "Raw"),
+                )
+                for sampled in item["sampledValue"]
+            ],
+        )
+        for item in raw
+    ]
+
+
+async def boot_notification(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    info = BootInfo(
+        vendor=payload["chargePointVendor"],
+        model=payload["chargePointModel"],
+        serial_number=payload.get("chargePointSerialNumber") or payload.get("chargeBoxSerialNumber", ""),
+        firmware_version=payload.get("firmwareVersion", ""),
+    )
+    if conn.charger_id is None:
+        # An unknown charger held Pending by policy: remember what it says it is, for adoption.
+        await database_sync_to_async(record_unknown_charger_attempt)(
+            charge_point_id=conn.charge_point_id, remote_address="", subprotocols=conn.subprotocol,
+            at=received_at, boot=info,
+        )  # fmt: skip
+        return {
+            "status": "Pending",
+            "currentTime": ocpp_time(received_at),
+            "interval": settings.OCPP_BOOT_RETRY_INTERVAL,
+        }
+    decision = await database_sync_to_async(record_boot)(charger_id=conn.charger_id, info=info, received_at=received_at)
+    conn.registration_status = decision.status
+    return {"status": decision.status, "currentTime": ocpp_time(received_at), "interval": decision.interval}
+
+
+async def heartbeat(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    try:
+        await database_sync_to_async(record_heartbeat)(charger_id=conn.charger_id, received_at=received_at)
+    except DatabaseError:
+        # The answer carries only our clock: a database outage must not stop heartbeats (R9).
+        logger.exception("could not record heartbeat of %s", conn.charge_point_id)
+    return {"currentTime": ocpp_time(received_at)}
+
+
+async def status_notification(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    report = StatusReport(
+        connector_id=payload["connectorId"],
+        status=payload["status"],
+        error_code=payload["errorCode"],
+        info=payload.get("info", ""),
+        vendor_id=payload.get("vendorId", ""),
+        vendor_error_code=payload.get("vendorErrorCode", ""),
+        timestamp=parse_timestamp(payload["timestamp"]) if "timestamp" in payload else None,
+    )
+    await database_sync_to_async(record_status_notification)(
+        charger_id=conn.charger_id, report=report, received_at=received_at
+    )
+    return {}
+
+
+async def authorize(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    info = await database_sync_to_async(authorize_id_tag)(
+        charger_id=conn.charger_id, id_tag=payload["idTag"], now=received_at
+    )
+    return {"idTagInfo": _id_tag_info(info)}
+
+
+async def start_transaction_(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    start = StartTransactionIn(
+        connector_id=payload["connectorId"],
+        id_tag=payload["idTag"],
+        meter_start=payload["meterStart"],
+        timestamp=parse_timestamp(payload["timestamp"]),
+        reservation_id=payload.get("reservationId"),
+    )
+    result = await database_sync_to_async(start_transaction)(
+        charger_id=conn.charger_id, start=start, received_at=received_at
+    )
+    return {"transactionId": result.transaction_id, "idTagInfo": _id_tag_info(result.id_tag_info)}
+
+
+async def meter_values(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    await database_sync_to_async(record_meter_values)(
+        charger_id=conn.charger_id,
+        connector_id=payload["connectorId"],
+        transaction_id=payload.get("transactionId"),
+        meter_values=_meter_values(payload["meterValue"]),
+        received_at=received_at,
+        charge_point_id=conn.charge_point_id,
+    )
+    return {}
+
+
+async def stop_transaction_(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    raw_data = payload.get("transactionData", [])
+    stop = StopTransactionIn(
+        transaction_id=payload["transactionId"],
+        meter_stop=payload["meterStop"],
+        timestamp=parse_timestamp(payload["timestamp"]),
+        id_tag=payload.get("idTag", ""),
+        reason=payload.get("reason", ""),
+        transaction_data=_meter_values(raw_data),
+        raw_transaction_data=raw_data,
+    )
+    info = await database_sync_to_async(stop_transaction)(
+        charger_id=conn.charger_id, stop=stop, received_at=received_at
+    )
+    return {"idTagInfo": _id_tag_info(info)} if info is not None else {}
+
+
+async def data_transfer(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    reply = await database_sync_to_async(handle_data_transfer)(
+        conn.charger_id, payload["vendorId"], payload.get("messageId"), payload.get("data")
+    )
+    return {"status": reply.status} if reply.data is None else {"status": reply.status, "data": reply.data}
+
+
+def _report(kind: str) -> Handler:
+    async def record(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+        await database_sync_to_async(record_charger_report)(
+            charger_id=conn.charger_id, kind=kind, status=payload["status"], received_at=received_at
+        )
+        return {}
+
+    return record
+
+
+HANDLERS: dict[str, Handler] = {
+    "BootNotification": boot_notification,
+    "Heartbeat": heartbeat,
+    "StatusNotification": status_notification,
+    "Authorize": authorize,
+    "StartTransaction": start_transaction_,
+    "MeterValues": meter_values,
+    "StopTransaction": stop_transaction_,
+    "DataTransfer": data_transfer,
+    "DiagnosticsStatusNotification": _report(ChargerReport.Kind.DIAGNOSTICS),
+    "FirmwareStatusNotification": _report(ChargerReport.Kind.FIRMWARE),
+}
+
+# Actions the CSMS sends to a charger (1.6 chapter 5): a charger sending one of these is
+# "recognized but not supported" in this direction.
+CSMS_INITIATED = {
+    "CancelReservation", "ChangeAvailability", "ChangeConfiguration", "ClearCache", "ClearChargingProfile",
+    "GetCompositeSchedule", "GetConfiguration", "GetDiagnostics", "GetLocalListVersion", "RemoteStartTransaction",
+    "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList", "SetChargingProfile", "TriggerMessage",
+    "UnlockConnector", "UpdateFirmware",
+}  # fmt: skip

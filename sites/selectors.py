@@ -1,0 +1,38 @@
+"""Reads of sites and chargers."""
+
+from dataclasses import dataclass
+
+from sites.models import Charger
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerAccess:
+    """What the gateway needs to know about a charger at the handshake."""
+
+    id: int
+    charge_point_id: str
+    organization_id: int
+    registration_status: str
+    security_profile: int
+    auth_key_hash: str
+    heartbeat_interval: int
+
+
+def charger_access(charge_point_id: str) -> ChargerAccess | None:
+    row = (
+        Charger.objects.filter(charge_point_id=charge_point_id)
+        .values(
+            "id",
+            "charge_point_id",
+            "site__organization_id",
+            "registration_status",
+            "security_profile",
+            "auth_key_hash",
+            "heartbeat_interval",
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    row["organization_id"] = row.pop("site__organization_id")
+    return ChargerAccess(**row)

@@ -1,0 +1,9 @@
+from celery import shared_task
+from django.utils import timezone
+
+from sites.services import sweep_offline_chargers
+
+
+@shared_task
+def sweep_offline_chargers_task() -> int:
+    return sweep_offline_chargers(now=timezone.now())
