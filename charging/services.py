@@ -145,12 +145,17 @@ def _to_w(value: Decimal, unit: str) -> Decimal:
     return value * 1000 if unit == "kW" else value
 
 
+# Readings at or beyond this are not stored as numbers (kept as sent in raw_value, flagged):
+# MeterValue.value holds less than 10^16, and 10^15 kWh in Wh still fits a 64-bit energy_wh.
+MAX_READING = Decimal(10**15)
+
+
 def _numeric(raw: str) -> Decimal | None:
     try:
         number = Decimal(raw)
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() else None
+    return number if number.is_finite() and abs(number) < MAX_READING else None
 
 
 # --- Transactions ---------------------------------------------------------------------------

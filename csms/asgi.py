@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from csms.embedded_beat import start_embedded_beat, stop_embedded_beat  # noqa: E402
 from ocpp_gateway.message_log import start_message_log_writer, stop_message_log_writer  # noqa: E402
 from ocpp_gateway.routing import websocket_urlpatterns  # noqa: E402
 
@@ -24,13 +25,16 @@ router = ProtocolTypeRouter(
 
 
 async def lifespan(scope, receive, send) -> None:
-    """Start the message-log writer with the server; flush what is buffered on shutdown."""
+    """Start the message-log writer (and, without a broker, the periodic tasks) with the
+    server; flush what is buffered on shutdown."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             start_message_log_writer()
+            start_embedded_beat()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await stop_embedded_beat()
             await stop_message_log_writer()
             await send({"type": "lifespan.shutdown.complete"})
             return

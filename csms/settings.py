@@ -193,6 +193,9 @@ OCPP_SUBPROTOCOLS = env.list("OCPP_SUBPROTOCOLS", default=["ocpp1.6"])
 OCPP_UNKNOWN_CHARGER_POLICY = env("OCPP_UNKNOWN_CHARGER_POLICY", default="reject")
 OCPP_AUTO_REGISTER_ORGANIZATION = env("OCPP_AUTO_REGISTER_ORGANIZATION", default="")
 OCPP_UNKNOWN_CHARGER_INBOX_SIZE = env.int("OCPP_UNKNOWN_CHARGER_INBOX_SIZE", default=1000)
+# Inbox writes per unknown id are rate-limited to one per this many seconds (attempts in
+# between are counted in memory and added to the next write).
+OCPP_UNKNOWN_CHARGER_RECORD_INTERVAL = env.float("OCPP_UNKNOWN_CHARGER_RECORD_INTERVAL", default=10.0)
 # Interval (s) told to a charger that is Pending or Rejected: when to send BootNotification again.
 OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 # A charger heard from less recently than this many heartbeat intervals is shown offline.
@@ -208,6 +211,8 @@ OCPP_WS_PING_INTERVAL = env.float("OCPP_WS_PING_INTERVAL", default=20.0)
 OCPP_WS_PING_TIMEOUT = env.float("OCPP_WS_PING_TIMEOUT", default=20.0)
 # Addresses of reverse proxies whose X-Forwarded-Proto/-For headers are believed (S4).
 TRUSTED_PROXIES = env("TRUSTED_PROXIES", default="127.0.0.1")
+# How long (s) the central system waits for a charger's reply to its CALL.
+OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 # How often (s) a busy connection refreshes the charger's last-seen time in the database.
 OCPP_TOUCH_INTERVAL = env.int("OCPP_TOUCH_INTERVAL", default=30)
 # Message ids remembered per charger to answer retransmitted CALLs without a second effect (R1).
@@ -225,7 +230,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
-    "sweep-offline-chargers": {"task": "sites.tasks.sweep_offline_chargers_task", "schedule": 60.0},
+    "sweep-offline-chargers": {
+        "task": "sites.tasks.sweep_offline_chargers_task",
+        "schedule": env.float("OCPP_OFFLINE_SWEEP_SECONDS", default=60.0),
+    },
 }
 
 # --- OCPP message log -----------------------------------------------------------------

@@ -5,15 +5,17 @@ frames of one connection are handled strictly in arrival order (R19) and it neve
 charger's reply in the receive path.
 """
 
+import asyncio
 import json
 import logging
-from collections import OrderedDict
+import uuid
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError, IntegrityError
 from django.utils import timezone
 
 from ocpp_gateway import rpc
@@ -23,6 +25,7 @@ from ocpp_gateway.message_log import log_frame, start_message_log_writer
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
 from ocpp_gateway.schemas import validate_call_payload
 from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
+from sites.models import RegistrationStatus
 from sites.services import mark_connected, mark_disconnected, touch_charger
 
 logger = logging.getLogger(__name__)
@@ -47,7 +50,32 @@ def _fingerprint(call: Call) -> str:
     return json.dumps([call.action, call.payload], sort_keys=True, separators=(",", ":"))
 
 
+def _frame_too_big(text: str, limit: int) -> bool:
+    """The limit is in bytes (UTF-8, as on the wire); encode only when characters alone cannot tell."""
+    return len(text) > limit or (len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit)
+
+
+# 1.6 sec. 4.2: while Pending, the central system may only configure the charger (R14).
+ALLOWED_WHILE_PENDING = {"GetConfiguration", "ChangeConfiguration", "TriggerMessage", "DataTransfer"}
+TIMED_OUT_IDS_KEPT = 64
+
+
+@dataclass(slots=True)
+class OutboundCall:
+    """A CALL from the central system to this charger, waiting for its turn or its reply."""
+
+    action: str
+    payload: dict
+    timeout: float
+    reply_to: str | None
+    reference: str | None
+
+
 class OcppConsumer(AsyncWebsocketConsumer):
+    """Outbound CALLs arrive as channel-layer events of type "ocpp.call" (see `ocpp_call`)
+    and are sent by a separate task, one at a time (OCPP-J 1.6 sec. 4.1.1), so the receive
+    path keeps answering the charger's own CALLs while one of ours waits (R18)."""
+
     conn: Connection | None = None
 
     # --- Handshake --------------------------------------------------------------------
@@ -72,6 +100,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         await self.accept(subprotocol=admission.subprotocol)
         start_message_log_writer()
+        self._outbox: asyncio.Queue[OutboundCall] = asyncio.Queue()
+        self._awaiting: dict[str, asyncio.Future] = {}
+        self._timed_out: deque[str] = deque(maxlen=TIMED_OUT_IDS_KEPT)
+        self._sender = asyncio.create_task(self._send_outbound_calls())
         charger = admission.charger
         self.conn = Connection(charge_point_id=charge_point_id, subprotocol=admission.subprotocol)
         if charger is not None:
@@ -108,7 +140,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self.close(code=CLOSE_REPLACED)
 
     async def disconnect(self, code: int) -> None:
-        if self.conn is None or self.conn.charger_id is None:
+        if self.conn is None:
+            return
+        self._sender.cancel()
+        for future in self._awaiting.values():
+            future.cancel()
+        if self.conn.charger_id is None:
             return
         try:
             # Conditional: a newer socket of the same charger keeps it online (R15).
@@ -126,7 +163,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             self._log(IN, None, raw=repr(bytes_data[:256]), error_code="binary frame")
             await self._send_error(RpcError(ErrorKind.RPC_FRAMEWORK, "OCPP-J uses text frames only"))
             return
-        if len(text_data) > settings.OCPP_MAX_FRAME_BYTES:
+        if _frame_too_big(text_data, settings.OCPP_MAX_FRAME_BYTES):
             self._log(IN, None, raw=text_data[:256], error_code="frame too big")
             await self.close(code=CLOSE_MESSAGE_TOO_BIG)
             return
@@ -160,6 +197,17 @@ class OcppConsumer(AsyncWebsocketConsumer):
             recent.popitem(last=False)
         try:
             response = await handler(self.conn, call.payload, received_at)
+        except (DataError, IntegrityError):
+            # The data itself cannot be stored: retrying will never help, so not InternalError (R8).
+            logger.exception(
+                "%s %s from %s has data we cannot store", call.action, call.message_id, self.conn.charge_point_id
+            )
+            recent.pop(call.message_id, None)
+            await self._send_error(
+                RpcError(ErrorKind.PROPERTY_CONSTRAINT, "the central system cannot store this data", call.message_id),
+                action=call.action,
+            )
+            return
         except DatabaseError:
             # Nothing was stored: the charger must retry later (R9). Not InternalError for bad data.
             logger.exception(
@@ -212,13 +260,91 @@ class OcppConsumer(AsyncWebsocketConsumer):
         return handler
 
     async def _handle_reply(self, frame: CallResult | CallError) -> None:
-        message_type = rpc.CALLRESULT if isinstance(frame, CallResult) else rpc.CALLERROR
-        payload = frame.payload if isinstance(frame, CallResult) else frame.details
-        self._log(IN, message_type, message_id=frame.message_id, payload=payload)
+        is_result = isinstance(frame, CallResult)
+        message_type = rpc.CALLRESULT if is_result else rpc.CALLERROR
+        payload = frame.payload if is_result else frame.details
+        error_code = "" if is_result else frame.error_code
+        future = self._awaiting.get(frame.message_id)
+        if future is not None and not future.done():
+            self._log(IN, message_type, message_id=frame.message_id, payload=payload, error_code=error_code)
+            future.set_result(frame)
+            return
+        if frame.message_id in self._timed_out:
+            # A reply after our timeout: logged, never matched to a later call (R17).
+            self._log(IN, message_type, message_id=frame.message_id, payload=payload, error_code="late reply")
+            return
+        self._log(IN, message_type, message_id=frame.message_id, payload=payload, error_code=error_code)
         # The central system has no CALL outstanding with this id (R20).
         await self._send_error(
             RpcError(ErrorKind.PROTOCOL, "no CALL is outstanding with this message id", frame.message_id)
         )
+
+    # --- Outbound CALLs ---------------------------------------------------------------
+
+    async def ocpp_call(self, event: dict) -> None:
+        """Channel-layer event: {"type": "ocpp.call", "action", "payload", optional "timeout"
+        (s), "reply_to" (a channel to receive an "ocpp.call.outcome" event) and "reference"
+        (echoed back, e.g. a command id)}. Queued; never awaited here."""
+        self._outbox.put_nowait(
+            OutboundCall(
+                action=event["action"],
+                payload=event.get("payload") or {},
+                timeout=float(event.get("timeout") or settings.OCPP_CALL_TIMEOUT),
+                reply_to=event.get("reply_to"),
+                reference=event.get("reference"),
+            )
+        )
+
+    async def _send_outbound_calls(self) -> None:
+        while True:
+            call = await self._outbox.get()
+            try:
+                outcome = await self._perform(call)
+            except asyncio.CancelledError:
+                await self._report(call, {"status": "disconnected"})
+                raise
+            await self._report(call, outcome)
+
+    async def _perform(self, call: OutboundCall) -> dict:
+        refusal = self._outbound_refusal(call.action)
+        if refusal:
+            return {"status": "not_sent", "reason": refusal}
+        message_id = str(uuid.uuid4())
+        future = self._awaiting[message_id] = asyncio.get_running_loop().create_future()
+        self._log(OUT, rpc.CALL, message_id=message_id, action=call.action, payload=call.payload)
+        try:
+            await self.send(text_data=rpc.call_frame(message_id, call.action, call.payload))
+            reply = await asyncio.wait_for(future, call.timeout)
+        except TimeoutError:
+            self._timed_out.append(message_id)
+            return {"status": "timeout", "message_id": message_id}
+        finally:
+            self._awaiting.pop(message_id, None)
+        if isinstance(reply, CallResult):
+            return {"status": "result", "message_id": message_id, "payload": reply.payload}
+        return {
+            "status": "error",
+            "message_id": message_id,
+            "error_code": reply.error_code,
+            "description": reply.description,
+            "details": reply.details,
+        }
+
+    def _outbound_refusal(self, action: str) -> str:
+        status = self.conn.registration_status
+        if self.conn.charger_id is None or status == RegistrationStatus.REJECTED:
+            # 1.6 sec. 4.2: while Rejected the central system sends nothing (R14).
+            return "the charger is not registered"
+        if status == RegistrationStatus.PENDING and action not in ALLOWED_WHILE_PENDING:
+            return f"{action} may not be sent while the charger is Pending"
+        return ""
+
+    async def _report(self, call: OutboundCall, outcome: dict) -> None:
+        if call.reply_to:
+            await self.channel_layer.send(
+                call.reply_to,
+                {"type": "ocpp.call.outcome", "reference": call.reference, "action": call.action, **outcome},
+            )
 
     # --- Helpers ----------------------------------------------------------------------
 

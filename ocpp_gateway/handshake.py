@@ -4,6 +4,8 @@ OCPP version. Everything is decided before the socket is accepted."""
 import base64
 import binascii
 import logging
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
@@ -98,15 +100,44 @@ def _admit_sync(scope: dict, charge_point_id: str) -> Admission:
     return Admission(charger=charger, subprotocol=negotiate_subprotocol(offered))
 
 
+class AttemptThrottle:
+    """Rate limit for inbox writes: at most one database write per charge point id per
+    `interval` seconds; attempts in between are counted in memory and added to the next
+    write. Remembers at most `capacity` ids (the least recently seen are forgotten)."""
+
+    def __init__(self, interval: float, capacity: int = 10_000) -> None:
+        self.interval = interval
+        self.capacity = capacity
+        self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()
+
+    def attempts_to_record(self, key: str, now: float | None = None) -> int:
+        """How many attempts to write now (0: just count this one for later)."""
+        now = time.monotonic() if now is None else now
+        last_write, pending = self._seen.pop(key, (float("-inf"), 0))
+        if now - last_write < self.interval:
+            self._seen[key] = (last_write, pending + 1)
+            return 0
+        self._seen[key] = (now, 0)
+        while len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+        return pending + 1
+
+
+_unknown_attempts = AttemptThrottle(interval=settings.OCPP_UNKNOWN_CHARGER_RECORD_INTERVAL)
+
+
 def _unknown_charger(charge_point_id: str, scope: dict, offered: list[str]) -> ChargerAccess | None:
     """Apply the unknown-charger policy (S1). Returns the charger if it was just registered,
     None if it is to be held Pending; raises to refuse."""
-    record_unknown_charger_attempt(
-        charge_point_id=charge_point_id,
-        remote_address=_client_address(scope),
-        subprotocols=",".join(offered),
-        at=timezone.now(),
-    )
+    attempts = _unknown_attempts.attempts_to_record(charge_point_id)
+    if attempts:
+        record_unknown_charger_attempt(
+            charge_point_id=charge_point_id,
+            remote_address=_client_address(scope),
+            subprotocols=",".join(offered),
+            at=timezone.now(),
+            attempts=attempts,
+        )
     policy = settings.OCPP_UNKNOWN_CHARGER_POLICY
     if policy == "pending":
         return None

@@ -3,6 +3,7 @@ package), compiled once with fastjsonschema, and the mapping of a failure to its
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,6 +49,38 @@ def _validator(subprotocol: str, action: str) -> Callable[[dict], dict] | None:
     return fastjsonschema.compile(schema, formats=FORMATS)
 
 
+# Rules the JSON schemas leave out. A value that breaks one can never be stored, so it is a
+# permanent error in the data (PropertyConstraintViolation), not InternalError, which would
+# make the charger retry it forever (ACCEPTANCE R8).
+# 1.6 edition 2 sec. 6: connectorId >= 0, and > 0 in StartTransaction; connector ids are
+# stored as 16-bit numbers.
+CONNECTOR_ID_RANGES = {
+    ("ocpp1.6", "StartTransaction"): range(1, 32768),
+    ("ocpp1.6", "StatusNotification"): range(0, 32768),
+    ("ocpp1.6", "MeterValues"): range(0, 32768),
+}
+STORABLE_INTEGERS = range(-(2**63), 2**63)  # 64-bit columns
+# PostgreSQL text holds neither NUL nor unpaired UTF-16 surrogates (which JSON can escape).
+UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value, path: str) -> str | None:
+    """Why a value (already valid against its schema, so of bounded depth) cannot be stored."""
+    if isinstance(value, str):
+        return (
+            f"{path} contains a NUL character or an unpaired surrogate" if UNSTORABLE_CHARACTERS.search(value) else None
+        )
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{path} is out of range" if value not in STORABLE_INTEGERS else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    return next((problem for key, item in items if (problem := _unstorable(item, f"{path}.{key}"))), None)
+
+
 def validate_call_payload(subprotocol: str, action: str, payload: dict, message_id: str) -> None:
     validator = _validator(subprotocol, action)
     if validator is None:
@@ -57,6 +90,12 @@ def validate_call_payload(subprotocol: str, action: str, payload: dict, message_
     except fastjsonschema.JsonSchemaValueException as exc:
         kind = RULE_ERRORS.get(exc.rule, ErrorKind.FORMAT)
         raise RpcError(kind, exc.message, message_id) from None
+    connector_ids = CONNECTOR_ID_RANGES.get((subprotocol, action))
+    if connector_ids is not None and payload.get("connectorId", connector_ids.start) not in connector_ids:
+        description = f"data.connectorId must be {connector_ids.start}..{connector_ids.stop - 1}"
+        raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, description, message_id)
+    if problem := _unstorable(payload, "data"):
+        raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, problem, message_id)
 
 
 def warm_up(subprotocol: str, actions: list[str]) -> None:

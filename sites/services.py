@@ -192,29 +192,44 @@ def record_security_event(
 
 
 def record_unknown_charger_attempt(
-    *, charge_point_id: str, remote_address: str, subprotocols: str, at: dt.datetime, boot: BootInfo | None = None
+    *,
+    charge_point_id: str,
+    remote_address: str,
+    subprotocols: str,
+    at: dt.datetime,
+    boot: BootInfo | None = None,
+    attempts: int = 1,
 ) -> None:
     """Count an attempt by an unknown id in the inbox. The inbox holds at most
     OCPP_UNKNOWN_CHARGER_INBOX_SIZE ids: a new id beyond that is dropped (and logged), so a
     flood of made-up ids cannot fill the database."""
-    updates = {"last_seen_at": at, "remote_address": remote_address[:64], "subprotocols": subprotocols[:200]}
+    updates: dict = {"last_seen_at": at}
+    # Only what this attempt tells us: a BootNotification does not repeat the address.
+    if remote_address:
+        updates["remote_address"] = remote_address[:64]
+    if subprotocols:
+        updates["subprotocols"] = subprotocols[:200]
     if boot is not None:
         updates.update(
-            vendor=boot.vendor,
-            model=boot.model,
-            serial_number=boot.serial_number,
-            firmware_version=boot.firmware_version,
+            vendor=boot.vendor[:50],
+            model=boot.model[:50],
+            serial_number=boot.serial_number[:50],
+            firmware_version=boot.firmware_version[:50],
         )
-    if UnknownCharger.objects.filter(charge_point_id=charge_point_id).update(attempts=F("attempts") + 1, **updates):
+    if UnknownCharger.objects.filter(charge_point_id=charge_point_id).update(
+        attempts=F("attempts") + attempts, **updates
+    ):
         return
     if UnknownCharger.objects.count() >= settings.OCPP_UNKNOWN_CHARGER_INBOX_SIZE:
         logger.warning("unknown-charger inbox is full; not recording %r", charge_point_id)
         return
     try:
         with transaction.atomic():
-            UnknownCharger.objects.create(charge_point_id=charge_point_id, first_seen_at=at, **updates)
+            UnknownCharger.objects.create(
+                charge_point_id=charge_point_id, first_seen_at=at, attempts=attempts, **updates
+            )
     except IntegrityError:  # a concurrent attempt created it first
-        UnknownCharger.objects.filter(charge_point_id=charge_point_id).update(attempts=F("attempts") + 1)
+        UnknownCharger.objects.filter(charge_point_id=charge_point_id).update(attempts=F("attempts") + attempts)
 
 
 @transaction.atomic

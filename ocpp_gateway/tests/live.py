@@ -53,6 +53,15 @@ class LiveServer:
         with psycopg.connect(self.database_url) as connection:
             return connection.execute(sql, params).fetchall()
 
+    def execute(self, sql: str, params: tuple = ()) -> None:
+        if self.database_url.startswith("sqlite"):
+            path = environ.Env.db_url_config(self.database_url)["NAME"]
+            with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+                connection.execute(sql.replace("%s", "?"), params)
+            return
+        with psycopg.connect(self.database_url) as connection:
+            connection.execute(sql, params)
+
     def wait_for(self, sql: str, expected, params: tuple = (), timeout: float = 10.0):
         deadline = time.monotonic() + timeout
         while True:

@@ -169,3 +169,15 @@ def test_message_log_is_flushed_on_shutdown(tmp_path):
         # re-raises the signal, so the exit status is -SIGTERM.
         assert server.stop() == -signal.SIGTERM
         assert server.query(count) == [(10,)]
+
+
+def test_without_a_broker_the_server_runs_the_offline_sweep_itself(tmp_path):
+    # The embedded default: no broker, whatever the environment of this test run says.
+    with live_server(tmp_path, OCPP_OFFLINE_SWEEP_SECONDS="0.5", CELERY_BROKER_URL="") as server:
+        # A charger shown online but silent for far longer than three heartbeat intervals.
+        server.execute(
+            "UPDATE sites_charger SET is_online = %s, last_seen_at = %s WHERE charge_point_id = %s",
+            (True, "2020-01-01 00:00:00+00:00", OTHER_CHARGER),
+        )
+        online = "SELECT is_online FROM sites_charger WHERE charge_point_id = %s"
+        assert server.wait_for(online, False, (OTHER_CHARGER,), timeout=10) in (False, 0)
