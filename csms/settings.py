@@ -183,7 +183,7 @@ else:
 
 # --- OCPP gateway -----------------------------------------------------------------------
 # URL prefixes chargers connect under: ws://host/<prefix>/<charge point id>. "ocpp" is the
-# canonical one; "ws" and "" (ws://host/<id>) are the seed projects' forms, off by default.
+# canonical one; "ws" and "/" (ws://host/<id>) are the seed projects' forms, off by default.
 OCPP_PATH_PREFIXES = env.list("OCPP_PATH_PREFIXES", default=["ocpp"])
 # Subprotocols we speak, in order of preference (OCPP-J 1.6 sec. 3.1.2).
 OCPP_SUBPROTOCOLS = env.list("OCPP_SUBPROTOCOLS", default=["ocpp1.6"])

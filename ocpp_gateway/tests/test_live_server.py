@@ -181,3 +181,16 @@ def test_without_a_broker_the_server_runs_the_offline_sweep_itself(tmp_path):
         )
         online = "SELECT is_online FROM sites_charger WHERE charge_point_id = %s"
         assert server.wait_for(online, False, (OTHER_CHARGER,), timeout=10) in (False, 0)
+
+
+def test_seed_url_forms_are_accepted_when_configured(tmp_path):
+    with live_server(tmp_path, OCPP_PATH_PREFIXES="ocpp,ws,/") as server:
+
+        async def boot_via(path: str) -> str:
+            url = f"ws://127.0.0.1:{server.port}{path}"
+            headers = server.basic_auth(CHARGER)
+            async with websockets.connect(url, subprotocols=["ocpp1.6"], additional_headers=headers) as ws:
+                return (await call(ws, "h", "Heartbeat", {}))[0]
+
+        for path in (f"/ocpp/{CHARGER}", f"/ws/{CHARGER}", f"/{CHARGER}"):
+            assert asyncio.run(boot_via(path)) == 3, path

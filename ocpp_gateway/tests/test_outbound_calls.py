@@ -1,6 +1,7 @@
 """CALLs from the central system to a charger: sent beside the receive path, one at a time."""
 
 import base64
+import time
 
 import pytest
 import pytest_asyncio
@@ -15,7 +16,7 @@ from sites.models import Charger, RegistrationStatus
 from sites.services import issue_charger_key, register_charger
 from sites.tests.factories import SiteFactory
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 @sync_to_async
@@ -66,6 +67,7 @@ async def _request(charge_point_id: str, action: str, payload: dict, reply_withi
     return reply_to
 
 
+@pytest.mark.asyncio
 async def test_charger_calls_are_answered_while_a_central_system_call_waits(charger_socket):
     """R18: the charger sends StatusNotification while we wait for its GetConfiguration reply."""
     charge_point_id, ws = charger_socket
@@ -87,6 +89,7 @@ async def test_charger_calls_are_answered_while_a_central_system_call_waits(char
     assert outcome["reference"] == "cmd-1"
 
 
+@pytest.mark.asyncio
 async def test_calls_are_sent_one_at_a_time(charger_socket):
     charge_point_id, ws = charger_socket
     await _request(charge_point_id, "ClearCache", {})
@@ -100,6 +103,7 @@ async def test_calls_are_sent_one_at_a_time(charger_socket):
     assert (await get_channel_layer().receive(second))["payload"] == {"status": "Rejected"}
 
 
+@pytest.mark.asyncio
 async def test_late_reply_is_logged_and_not_matched_to_the_next_call(charger_socket):
     """R17: a reply after the timeout is not an answer to anything else, and gets no CALLERROR."""
     charge_point_id, ws = charger_socket
@@ -115,6 +119,7 @@ async def test_late_reply_is_logged_and_not_matched_to_the_next_call(charger_soc
     assert (await get_channel_layer().receive(second))["payload"] == {"status": "Rejected"}
 
 
+@pytest.mark.asyncio
 async def test_call_error_reply_is_reported(charger_socket):
     charge_point_id, ws = charger_socket
     reply_to = await _request(charge_point_id, "DataTransfer", {"vendorId": "x"})
@@ -132,6 +137,7 @@ async def test_call_error_reply_is_reported(charger_socket):
         (RegistrationStatus.REJECTED, "GetConfiguration", False),
     ],
 )
+@pytest.mark.asyncio
 async def test_pending_charger_gets_only_configuration_and_rejected_gets_nothing(status, action, sent):
     """R14 / S8."""
     charge_point_id, key = await _charger(status)
@@ -149,3 +155,33 @@ async def test_pending_charger_gets_only_configuration_and_rejected_gets_nothing
         await stop_message_log_writer()
         discard_buffered_frames()
         await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.asyncio
+async def test_a_day_old_connection_still_receives_calls(charger_socket, monkeypatch):
+    """R24: nothing on the way from a command to the socket expires with age. The route is the
+    consumer's own channel name stored on the charger (no channel-layer groups, whose
+    membership expires), and uvicorn has no age limit for WebSockets (see serve.py)."""
+    charge_point_id, ws = charger_socket
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 25 * 3600)
+    reply_to = await _request(charge_point_id, "ClearCache", {})
+    call = await ws.receive_json_from(timeout=5)
+    await ws.send_json_to([3, call[1], {"status": "Accepted"}])
+    assert (await get_channel_layer().receive(reply_to))["payload"] == {"status": "Accepted"}
+
+
+def test_server_options_keep_websockets_open_and_cap_frames(settings):
+    import uvicorn
+
+    from ocpp_gateway.consumer import OcppConsumer
+    from ocpp_gateway.management.commands.serve import server_options
+
+    options = server_options()
+    assert options["ws_max_size"] == settings.OCPP_MAX_FRAME_BYTES
+    assert (options["ws_ping_interval"], options["ws_ping_timeout"]) == (
+        settings.OCPP_WS_PING_INTERVAL,
+        settings.OCPP_WS_PING_TIMEOUT,
+    )
+    uvicorn.Config("csms.asgi:application", **options)  # valid uvicorn options
+    assert not OcppConsumer.groups  # joins no channel-layer group

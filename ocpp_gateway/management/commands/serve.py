@@ -18,19 +18,22 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host: str, port: int, **options) -> None:
-        uvicorn.run(
-            "csms.asgi:application",
-            host=host,
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            ws="websockets-sansio",
-            ws_max_size=settings.OCPP_MAX_FRAME_BYTES,
-            ws_ping_interval=settings.OCPP_WS_PING_INTERVAL,
-            ws_ping_timeout=settings.OCPP_WS_PING_TIMEOUT,
-            lifespan="on",
-            proxy_headers=True,
-            forwarded_allow_ips=settings.TRUSTED_PROXIES,
-            server_header=False,
-            log_level=settings.LOG_LEVEL.lower(),
-        )
+        uvicorn.run("csms.asgi:application", host=host, port=port, **server_options())
+
+
+def server_options() -> dict:
+    """uvicorn's options. WebSockets are closed only by the peer, a failed ping or a
+    frame over the size limit: uvicorn has no idle or age limit for them (R24)."""
+    return dict(
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        ws_max_size=settings.OCPP_MAX_FRAME_BYTES,
+        ws_ping_interval=settings.OCPP_WS_PING_INTERVAL,
+        ws_ping_timeout=settings.OCPP_WS_PING_TIMEOUT,
+        lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.TRUSTED_PROXIES,
+        server_header=False,
+        log_level=settings.LOG_LEVEL.lower(),
+    )
