@@ -197,36 +197,24 @@ class OcppConsumer(AsyncWebsocketConsumer):
             recent.popitem(last=False)
         try:
             response = await handler(self.conn, call.payload, received_at)
-        except (DataError, IntegrityError):
-            # The data itself cannot be stored: retrying will never help, so not InternalError (R8).
-            logger.exception(
-                "%s %s from %s has data we cannot store", call.action, call.message_id, self.conn.charge_point_id
-            )
+        except Exception as exc:  # every failure is answered; none takes the connection down
             recent.pop(call.message_id, None)
-            await self._send_error(
-                RpcError(ErrorKind.PROPERTY_CONSTRAINT, "the central system cannot store this data", call.message_id),
-                action=call.action,
-            )
-            return
-        except DatabaseError:
-            # Nothing was stored: the charger must retry later (R9). Not InternalError for bad data.
-            logger.exception(
-                "%s %s from %s could not be stored", call.action, call.message_id, self.conn.charge_point_id
-            )
-            recent.pop(call.message_id, None)
-            await self._send_error(
-                RpcError(ErrorKind.INTERNAL, "the central system could not store this message; retry", call.message_id),
-                action=call.action,
-            )
-            return
-        except Exception:
-            logger.exception("%s %s from %s failed", call.action, call.message_id, self.conn.charge_point_id)
-            recent.pop(call.message_id, None)
-            await self._send_error(RpcError(ErrorKind.INTERNAL, "internal error", call.message_id), action=call.action)
+            await self._send_error(self._handler_failure(exc, call), action=call.action)
             return
         entry.response = rpc.call_result_frame(call.message_id, response)
         self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=response)
         await self.send(text_data=entry.response)
+
+    def _handler_failure(self, exc: Exception, call: Call) -> RpcError:
+        """Data that can never be stored is not InternalError, which would make the charger
+        retry it forever (R8); an outage is, so that the charger retries later (R9)."""
+        logger.exception("%s %s from %s failed", call.action, call.message_id, self.conn.charge_point_id)
+        if isinstance(exc, DataError | IntegrityError):
+            return RpcError(ErrorKind.PROPERTY_CONSTRAINT, "the central system cannot store this data", call.message_id)
+        if isinstance(exc, DatabaseError):
+            description = "the central system could not store this message; retry"
+            return RpcError(ErrorKind.INTERNAL, description, call.message_id)
+        return RpcError(ErrorKind.INTERNAL, "internal error", call.message_id)
 
     async def _answer_repeat(self, call: Call, seen: RecentCall, fingerprint: str) -> None:
         """A CALL whose message id we have seen (OCPP-J errata 3.1, R1): the same CALL is

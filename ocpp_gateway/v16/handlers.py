@@ -84,9 +84,8 @@ async def boot_notification(conn: Connection, payload: dict, received_at: dt.dat
     if conn.charger_id is None:
         # An unknown charger held Pending by policy: remember what it says it is, for adoption.
         await database_sync_to_async(record_unknown_charger_attempt)(
-            charge_point_id=conn.charge_point_id, remote_address="", subprotocols=conn.subprotocol,
-            at=received_at, boot=info,
-        )  # fmt: skip
+            charge_point_id=conn.charge_point_id, remote_address="", subprotocols="", at=received_at, boot=info
+        )
         return {
             "status": "Pending",
             "currentTime": ocpp_time(received_at),
