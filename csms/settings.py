@@ -211,6 +211,15 @@ OCPP_WS_PING_INTERVAL = env.float("OCPP_WS_PING_INTERVAL", default=20.0)
 OCPP_WS_PING_TIMEOUT = env.float("OCPP_WS_PING_TIMEOUT", default=20.0)
 # Addresses of reverse proxies whose X-Forwarded-Proto/-For headers are believed (S4).
 TRUSTED_PROXIES = env("TRUSTED_PROXIES", default="127.0.0.1")
+# How long (s) a command may wait in the queue for an offline charger, per action (R16).
+OCPP_COMMAND_EXPIRY_SECONDS = {
+    "default": env.int("OCPP_COMMAND_EXPIRY_DEFAULT", default=24 * 3600),
+    "RemoteStartTransaction": 120,
+    "RemoteStopTransaction": 600,
+    "UnlockConnector": 120,
+    "Reset": 600,
+    "ReserveNow": 300,
+}
 # How long (s) the central system waits for a charger's reply to its CALL.
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 # How often (s) a busy connection refreshes the charger's last-seen time in the database.
@@ -230,6 +239,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
+    "expire-commands": {"task": "sites.tasks.expire_commands_task", "schedule": 60.0},
     "sweep-offline-chargers": {
         "task": "sites.tasks.sweep_offline_chargers_task",
         "schedule": env.float("OCPP_OFFLINE_SWEEP_SECONDS", default=60.0),

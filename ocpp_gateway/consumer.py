@@ -25,6 +25,7 @@ from ocpp_gateway.message_log import log_frame, start_message_log_writer
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
 from ocpp_gateway.schemas import validate_call_payload
 from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
+from sites.commands import claim_command, queued_command_ids, settle_command
 from sites.models import RegistrationStatus
 from sites.services import mark_connected, mark_disconnected, touch_charger
 
@@ -62,13 +63,16 @@ TIMED_OUT_IDS_KEPT = 64
 
 @dataclass(slots=True)
 class OutboundCall:
-    """A CALL from the central system to this charger, waiting for its turn or its reply."""
+    """A CALL from the central system to this charger, waiting for its turn or its reply:
+    either a durable Command (by id; its action and payload are read when it is claimed) or
+    a bare call with a reply channel."""
 
-    action: str
-    payload: dict
-    timeout: float
-    reply_to: str | None
-    reference: str | None
+    action: str = ""
+    payload: dict | None = None
+    timeout: float = 0.0
+    reply_to: str | None = None
+    reference: str | None = None
+    command_id: int | None = None
 
 
 class OcppConsumer(AsyncWebsocketConsumer):
@@ -103,6 +107,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self._outbox: asyncio.Queue[OutboundCall] = asyncio.Queue()
         self._awaiting: dict[str, asyncio.Future] = {}
         self._timed_out: deque[str] = deque(maxlen=TIMED_OUT_IDS_KEPT)
+        self._in_flight_command: int | None = None
         self._sender = asyncio.create_task(self._send_outbound_calls())
         charger = admission.charger
         self.conn = Connection(charge_point_id=charge_point_id, subprotocol=admission.subprotocol)
@@ -111,6 +116,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             # A charger that reconnects without BootNotification keeps its stored state (R12).
             self.conn.registration_status = charger.registration_status
             await self._take_over_connection()
+            await self._drain_command_queue()
 
     async def _take_over_connection(self) -> None:
         """Become the charger's connection; tell an older socket of the same charger to close (R15)."""
@@ -147,6 +153,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
             future.cancel()
         if self.conn.charger_id is None:
             return
+        if self._in_flight_command is not None:
+            # Sent, but the answer will never come: the outcome is unknown, so it is not
+            # resent automatically (a RemoteStart must not run twice).
+            await self._settle(self._in_flight_command, {"status": "timeout", "description": "connection closed"})
         try:
             # Conditional: a newer socket of the same charger keeps it online (R15).
             await database_sync_to_async(mark_disconnected)(
@@ -204,6 +214,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         entry.response = rpc.call_result_frame(call.message_id, response)
         self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=response)
         await self.send(text_data=entry.response)
+        if call.action == "BootNotification" and self.conn.accepted:
+            await self._drain_command_queue()
 
     def _handler_failure(self, exc: Exception, call: Call) -> RpcError:
         """Data that can never be stored is not InternalError, which would make the charger
@@ -283,6 +295,18 @@ class OcppConsumer(AsyncWebsocketConsumer):
             )
         )
 
+    async def ocpp_command(self, event: dict) -> None:
+        """Channel-layer event from `sites.commands.request_command`: a Command is waiting."""
+        self._outbox.put_nowait(OutboundCall(command_id=event["command_id"], timeout=settings.OCPP_CALL_TIMEOUT))
+
+    async def _drain_command_queue(self) -> None:
+        """Queue the charger's waiting commands, oldest first (R16). A command queued twice
+        (here and by its own notification) is claimed only once."""
+        if not self.conn.accepted:
+            return
+        for command_id in await database_sync_to_async(queued_command_ids)(charger_id=self.conn.charger_id):
+            self._outbox.put_nowait(OutboundCall(command_id=command_id, timeout=settings.OCPP_CALL_TIMEOUT))
+
     async def _send_outbound_calls(self) -> None:
         while True:
             call = await self._outbox.get()
@@ -294,10 +318,41 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self._report(call, outcome)
 
     async def _perform(self, call: OutboundCall) -> dict:
+        message_id = str(uuid.uuid4())
+        if call.command_id is not None:
+            if not self.conn.accepted:
+                return {"status": "not_sent", "reason": "waits until the charger is accepted"}
+            claimed = await database_sync_to_async(claim_command)(
+                command_id=call.command_id, message_id=message_id, at=timezone.now()
+            )
+            if claimed is None:
+                return {"status": "not_sent", "reason": "not queued (taken, finished or expired)"}
+            call.action, call.payload = claimed.action, claimed.payload
+            self._in_flight_command = claimed.id
+            outcome = await self._exchange(message_id, call)
+            self._in_flight_command = None
+            await self._settle(claimed.id, outcome)
+            return outcome
         refusal = self._outbound_refusal(call.action)
         if refusal:
             return {"status": "not_sent", "reason": refusal}
-        message_id = str(uuid.uuid4())
+        return await self._exchange(message_id, call)
+
+    async def _settle(self, command_id: int, outcome: dict) -> None:
+        try:
+            await database_sync_to_async(settle_command)(
+                command_id=command_id,
+                at=timezone.now(),
+                result=outcome.get("payload"),
+                error_code=outcome.get("error_code", ""),
+                error_description=outcome.get("description", ""),
+                timed_out=outcome["status"] == "timeout",
+            )
+        except DatabaseError:
+            logger.exception("could not record the outcome of command %s", command_id)
+
+    async def _exchange(self, message_id: str, call: OutboundCall) -> dict:
+        """Send one CALL and wait for its answer or the timeout."""
         future = self._awaiting[message_id] = asyncio.get_running_loop().create_future()
         self._log(OUT, rpc.CALL, message_id=message_id, action=call.action, payload=call.payload)
         try:

@@ -291,3 +291,61 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charge_point_id}: {self.kind}"
+
+
+class CommandStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+    TIMED_OUT = "timed_out", "Timed out"
+    EXPIRED = "expired", "Expired"
+
+
+class Command(models.Model):
+    """A CALL the central system sends a charger, durable: it waits in the queue while the
+    charger is offline and is delivered in order when it returns (R16)."""
+
+    class Via(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+        SYSTEM = "system", "System"
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="commands")
+    action = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_via = models.CharField(max_length=16, choices=Via.choices, default=Via.SYSTEM)
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=16, choices=CommandStatus.choices, default=CommandStatus.QUEUED)
+    message_id = models.CharField(max_length=36, blank=True, help_text="OCPP message id of the CALL.")
+    result = models.JSONField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_description = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charger", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="command_idempotency_key_unique_per_charger",
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=CommandStatus.values), name="command_status_valid"),
+        ]
+        indexes = [models.Index(fields=["charger", "status", "created_at"], name="command_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} to {self.charger_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (CommandStatus.QUEUED, CommandStatus.SENT)

@@ -1,0 +1,198 @@
+"""Durable commands (R16, R17): sent at once to an online charger, queued for an offline one
+and delivered in order on its return, each outcome recorded on the Command row."""
+
+import base64
+import datetime as dt
+
+import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+from django.utils import timezone
+
+from csms.asgi import application
+from ocpp_gateway.message_log import discard_buffered_frames, stop_message_log_writer
+from sites.commands import request_command
+from sites.models import Charger, Command, CommandStatus, RegistrationStatus
+from sites.services import issue_charger_key, register_charger
+from sites.tests.factories import SiteFactory
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@sync_to_async
+def _new_charger(status: str = RegistrationStatus.ACCEPTED) -> tuple[Charger, str]:
+    charger = register_charger(
+        site=SiteFactory(), charge_point_id="CMD-1", connector_count=2, registration_status=status
+    )
+    return charger, issue_charger_key(charger=charger)
+
+
+@sync_to_async
+def _request(charger: Charger, action: str, payload: dict | None = None, **options) -> Command:
+    return request_command(charger=charger, action=action, payload=payload or {}, **options)
+
+
+@sync_to_async
+def _command(command_id: int) -> Command:
+    return Command.objects.get(pk=command_id)
+
+
+class Charger16:
+    """A charger's side of the socket."""
+
+    def __init__(self, charger: Charger, key: str) -> None:
+        token = base64.b64encode(f"{charger.charge_point_id}:{key}".encode())
+        self.ws = WebsocketCommunicator(
+            application,
+            f"/ocpp/{charger.charge_point_id}",
+            subprotocols=["ocpp1.6"],
+            headers=[(b"authorization", b"Basic " + token)],
+        )
+
+    async def __aenter__(self) -> "Charger16":
+        connected, _ = await self.ws.connect()
+        assert connected
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.ws.disconnect()
+
+    async def next_call(self) -> list:
+        frame = await self.ws.receive_json_from(timeout=5)
+        assert frame[0] == 2, frame
+        return frame
+
+    async def answer(self, call: list, payload: dict) -> None:
+        await self.ws.send_json_to([3, call[1], payload])
+
+
+@pytest_asyncio.fixture
+async def charger():
+    charger, key = await _new_charger()
+    yield charger, key
+    await stop_message_log_writer()
+    discard_buffered_frames()
+    await sync_to_async(connections.close_all)()
+
+
+async def test_online_charger_gets_the_command_at_once_and_the_result_is_recorded(charger):
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        command = await _request(charger, "GetConfiguration", {"key": ["HeartbeatInterval"]})
+        call = await station.next_call()
+        assert call[2:] == ["GetConfiguration", {"key": ["HeartbeatInterval"]}]
+        configuration = {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}]}
+        await station.answer(call, configuration)
+        assert await station.ws.receive_nothing(timeout=0.3)
+    command = await _command(command.pk)
+    assert (command.status, command.result, command.message_id, command.attempts) == (
+        CommandStatus.ACCEPTED,
+        configuration,
+        call[1],
+        1,
+    )
+    assert command.sent_at <= command.finished_at
+
+
+async def test_commands_for_an_offline_charger_wait_and_arrive_in_order(charger):
+    charger, key = charger
+    queued = [
+        await _request(charger, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": str(n)}) for n in range(3)
+    ]
+    assert {(await _command(c.pk)).status for c in queued} == {CommandStatus.QUEUED}
+    async with Charger16(charger, key) as station:
+        for expected in range(3):
+            call = await station.next_call()
+            assert call[3]["value"] == str(expected)
+            assert await station.ws.receive_nothing(timeout=0.1)  # one at a time
+            await station.answer(call, {"status": "Accepted"})
+        assert await station.ws.receive_nothing(timeout=0.3)
+    assert [(await _command(c.pk)).status for c in queued] == [CommandStatus.ACCEPTED] * 3
+
+
+async def test_an_expired_command_is_never_sent(charger):
+    charger, key = charger
+    command = await _request(charger, "UnlockConnector", {"connectorId": 1})
+    await sync_to_async(Command.objects.filter(pk=command.pk).update)(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    async with Charger16(charger, key) as station:
+        assert await station.ws.receive_nothing(timeout=0.5)
+    assert (await _command(command.pk)).status == CommandStatus.EXPIRED
+
+
+async def test_a_duplicate_idempotency_key_is_sent_once(charger):
+    charger, key = charger
+    first = await _request(charger, "Reset", {"type": "Soft"}, idempotency_key="reset-42")
+    again = await _request(charger, "Reset", {"type": "Soft"}, idempotency_key="reset-42")
+    assert first.pk == again.pk
+    async with Charger16(charger, key) as station:
+        call = await station.next_call()
+        await station.answer(call, {"status": "Accepted"})
+        assert await station.ws.receive_nothing(timeout=0.5)
+    assert await sync_to_async(Command.objects.count)() == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "status"),
+    [
+        ([3, None, {"status": "Rejected"}], CommandStatus.REJECTED),
+        ([3, None, {"status": "Unlocked"}], CommandStatus.ACCEPTED),
+        ([4, None, "NotSupported", "no", {}], CommandStatus.FAILED),
+    ],
+)
+async def test_the_charger_answer_decides_the_status(charger, reply, status):
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        command = await _request(charger, "UnlockConnector", {"connectorId": 1})
+        call = await station.next_call()
+        reply[1] = call[1]
+        await station.ws.send_json_to(reply)
+        assert await station.ws.receive_nothing(timeout=0.3)
+    command = await _command(command.pk)
+    assert command.status == status
+    if status == CommandStatus.FAILED:
+        assert command.error_code == "NotSupported"
+
+
+async def test_no_answer_in_time_is_a_timeout_and_a_late_answer_changes_nothing(charger, settings):
+    settings.OCPP_CALL_TIMEOUT = 0.3
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        command = await _request(charger, "ClearCache")
+        call = await station.next_call()
+        assert await station.ws.receive_nothing(timeout=0.6)
+        await station.answer(call, {"status": "Accepted"})  # late (R17)
+        assert await station.ws.receive_nothing(timeout=0.3)
+    assert (await _command(command.pk)).status == CommandStatus.TIMED_OUT
+
+
+async def test_a_pending_charger_gets_its_commands_once_accepted(charger):
+    charger, key = charger
+    await sync_to_async(Charger.objects.filter(pk=charger.pk).update)(registration_status=RegistrationStatus.PENDING)
+    command = await _request(charger, "RemoteStartTransaction", {"idTag": "TAG"})
+    async with Charger16(charger, key) as station:
+        assert await station.ws.receive_nothing(timeout=0.3)
+        # The operator accepts the charger; its next BootNotification is Accepted.
+        await sync_to_async(Charger.objects.filter(pk=charger.pk).update)(
+            registration_status=RegistrationStatus.ACCEPTED
+        )
+        await station.ws.send_json_to([2, "b", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}])
+        assert (await station.ws.receive_json_from(timeout=5))[2]["status"] == "Accepted"
+        call = await station.next_call()
+        assert call[2] == "RemoteStartTransaction"
+        await station.answer(call, {"status": "Accepted"})
+        assert await station.ws.receive_nothing(timeout=0.3)
+    assert (await _command(command.pk)).status == CommandStatus.ACCEPTED
+
+
+async def test_a_command_in_flight_when_the_socket_closes_is_not_resent(charger):
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        command = await _request(charger, "RemoteStartTransaction", {"idTag": "TAG"})
+        await station.next_call()
+    assert (await _command(command.pk)).status == CommandStatus.TIMED_OUT
+    async with Charger16(charger, key) as station:
+        assert await station.ws.receive_nothing(timeout=0.3)

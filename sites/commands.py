@@ -1,0 +1,148 @@
+"""The one outbound port to chargers (DESIGN: "Domain code reaches a charger only through one
+outbound port"): `request_command` writes a Command row and, once committed, tells the
+process holding the charger's socket through the channel layer. Nothing here imports the
+gateway; the gateway claims, sends and settles commands through the functions below."""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from sites.models import Charger, Command, CommandStatus
+
+logger = logging.getLogger(__name__)
+
+# Statuses in a 1.6 confirmation that mean "done as asked" (1.6 chapter 6).
+SUCCESS_STATUSES = {"Accepted", "Unlocked", "RebootRequired", "Scheduled"}
+
+
+def command_expiry(action: str) -> dt.timedelta:
+    """How long a command may wait for its charger: short for what a driver is waiting for
+    (RemoteStart, Unlock, Reset), long for configuration."""
+    expiries = settings.OCPP_COMMAND_EXPIRY_SECONDS
+    return dt.timedelta(seconds=expiries.get(action, expiries["default"]))
+
+
+def request_command(
+    *,
+    charger: Charger,
+    action: str,
+    payload: dict,
+    requested_by=None,
+    via: str = Command.Via.SYSTEM,
+    idempotency_key: str = "",
+) -> Command:
+    """Queue a command for a charger; it is sent at once if the charger is online. A repeated
+    idempotency key returns the first command and sends nothing again (R16)."""
+    if idempotency_key:
+        existing = Command.objects.filter(charger=charger, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            command = Command.objects.create(
+                charger=charger,
+                action=action,
+                payload=payload,
+                requested_by=requested_by,
+                requested_via=via,
+                idempotency_key=idempotency_key,
+                created_at=now,
+                expires_at=now + command_expiry(action),
+            )
+    except IntegrityError:  # the same key, submitted concurrently
+        return Command.objects.get(charger=charger, idempotency_key=idempotency_key)
+    transaction.on_commit(lambda: notify_gateway(command.charger_id, command.pk))
+    return command
+
+
+def notify_gateway(charger_id: int, command_id: int) -> bool:
+    """Tell the consumer holding the charger's socket, wherever it runs, that a command is
+    waiting. Returns False when the charger is offline (the command waits for its return)."""
+    channel_name = Charger.objects.filter(pk=charger_id).values_list("channel_name", flat=True).first()
+    if not channel_name:
+        return False
+    async_to_sync(get_channel_layer().send)(channel_name, {"type": "ocpp.command", "command_id": command_id})
+    return True
+
+
+# --- Used by the gateway ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommandToSend:
+    id: int
+    action: str
+    payload: dict
+
+
+def queued_command_ids(*, charger_id: int) -> list[int]:
+    """The charger's waiting commands, oldest first (R16: delivered in order)."""
+    return list(
+        Command.objects.filter(charger_id=charger_id, status=CommandStatus.QUEUED)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+
+
+def claim_command(*, command_id: int, message_id: str, at: dt.datetime) -> CommandToSend | None:
+    """Mark a queued command sent, exactly once; None if it was already taken, is finished,
+    or has expired (an expired command is never sent)."""
+    with transaction.atomic():
+        command = Command.objects.select_for_update().filter(pk=command_id, status=CommandStatus.QUEUED).first()
+        if command is None:
+            return None
+        if command.expires_at <= at:
+            command.status, command.finished_at = CommandStatus.EXPIRED, at
+            command.save(update_fields=["status", "finished_at"])
+            return None
+        command.status, command.message_id, command.sent_at = CommandStatus.SENT, message_id, at
+        command.attempts += 1
+        command.save(update_fields=["status", "message_id", "sent_at", "attempts"])
+        return CommandToSend(command.pk, command.action, command.payload)
+
+
+def settle_command(
+    *,
+    command_id: int,
+    at: dt.datetime,
+    result: dict | None = None,
+    error_code: str = "",
+    error_description: str = "",
+    timed_out: bool = False,
+) -> Command:
+    """Record how a sent command ended: the charger's confirmation, its CALLERROR, or no
+    answer in time."""
+    command = Command.objects.get(pk=command_id)
+    if timed_out:
+        command.status = CommandStatus.TIMED_OUT
+    elif error_code:
+        command.status = CommandStatus.FAILED
+        command.error_code, command.error_description = error_code, error_description[:255]
+    else:
+        status = (result or {}).get("status")
+        command.status = (
+            CommandStatus.ACCEPTED if status is None or status in SUCCESS_STATUSES else CommandStatus.REJECTED
+        )
+    command.result = result
+    command.finished_at = at
+    command.save(update_fields=["status", "result", "error_code", "error_description", "finished_at"])
+    return command
+
+
+def requeue_unanswered_command(*, command_id: int) -> None:
+    """The socket closed while the command waited for its answer: it goes back to the queue
+    (still within its expiry) rather than being lost."""
+    Command.objects.filter(pk=command_id, status=CommandStatus.SENT).update(status=CommandStatus.QUEUED)
+
+
+def expire_commands(*, now: dt.datetime) -> int:
+    return Command.objects.filter(status=CommandStatus.QUEUED, expires_at__lte=now).update(
+        status=CommandStatus.EXPIRED, finished_at=now
+    )
