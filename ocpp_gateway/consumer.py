@@ -102,21 +102,28 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_PROTOCOL_ERROR)
             return
-        await self.accept(subprotocol=admission.subprotocol)
-        start_message_log_writer()
+        self.conn = Connection(charge_point_id=charge_point_id, subprotocol=admission.subprotocol)
         self._outbox: asyncio.Queue[OutboundCall] = asyncio.Queue()
         self._awaiting: dict[str, asyncio.Future] = {}
         self._timed_out: deque[str] = deque(maxlen=TIMED_OUT_IDS_KEPT)
         self._in_flight_command: int | None = None
-        self._sender = asyncio.create_task(self._send_outbound_calls())
         charger = admission.charger
-        self.conn = Connection(charge_point_id=charge_point_id, subprotocol=admission.subprotocol)
         if charger is not None:
             self.conn.charger_id = charger.id
             # A charger that reconnects without BootNotification keeps its stored state (R12).
             self.conn.registration_status = charger.registration_status
-            await self._take_over_connection()
-            await self._drain_command_queue()
+            try:
+                # Before accepting, so that a database failure refuses the handshake cleanly.
+                await self._take_over_connection()
+            except DatabaseError:
+                logger.exception("could not record the connection of %r", charge_point_id)
+                self.conn = None
+                await self._refuse(HandshakeRefused(503, "temporarily unavailable"))
+                return
+        await self.accept(subprotocol=admission.subprotocol)
+        start_message_log_writer()
+        self._sender = asyncio.create_task(self._send_outbound_calls())
+        await self._drain_command_queue()
 
     async def _take_over_connection(self) -> None:
         """Become the charger's connection; tell an older socket of the same charger to close (R15)."""
@@ -304,7 +311,13 @@ class OcppConsumer(AsyncWebsocketConsumer):
         (here and by its own notification) is claimed only once."""
         if not self.conn.accepted:
             return
-        for command_id in await database_sync_to_async(queued_command_ids)(charger_id=self.conn.charger_id):
+        try:
+            command_ids = await database_sync_to_async(queued_command_ids)(charger_id=self.conn.charger_id)
+        except DatabaseError:
+            # They stay queued: drained on the next notification, reconnect or Accepted boot.
+            logger.exception("could not read the command queue of %s", self.conn.charge_point_id)
+            return
+        for command_id in command_ids:
             self._outbox.put_nowait(OutboundCall(command_id=command_id, timeout=settings.OCPP_CALL_TIMEOUT))
 
     async def _send_outbound_calls(self) -> None:

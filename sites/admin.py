@@ -1,19 +1,25 @@
 import zoneinfo
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
+from sites.command_forms import COMMAND_FORMS
+from sites.commands import command_permission, request_command
 from sites.models import (
     Charger,
     ChargerReport,
+    Command,
     Connector,
     ConnectorStatus,
     SecurityEvent,
@@ -152,6 +158,23 @@ class ChargerReportInline(ReadOnlyInline):
     fields = ["received_at", "kind", "status"]
 
 
+class CommandInline(ReadOnlyInline):
+    model = Command
+    fields = ["created_at", "action", "status", "requested_by", "requested_via", "attempts", "finished_at", "result"]
+    verbose_name_plural = "command history"
+    ordering = ["-created_at", "-id"]
+
+
+def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charger], action: str, payload: dict) -> None:
+    if not request.user.has_perm(command_permission(action)):
+        raise PermissionDenied
+    for charger in queryset:
+        request_command(
+            charger=charger, action=action, payload=payload, requested_by=request.user, via=Command.Via.ADMIN
+        )
+    model_admin.message_user(request, f"{action} queued for {queryset.count()} charger(s); see each command history.")
+
+
 @admin.register(Charger)
 class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
     resource_classes = [ChargerResource]
@@ -203,8 +226,9 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
             },
         ),
     )
-    inlines = [ConnectorInline, StatusHistoryInline, ChargerReportInline]
-    actions = ["generate_auth_key"]
+    inlines = [ConnectorInline, CommandInline, StatusHistoryInline, ChargerReportInline]
+    actions = ["generate_auth_key", "soft_reset", "clear_cache", "trigger_status"]
+    actions_detail = ["send_command"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Charger]:
         return super().get_queryset(request).prefetch_related("connectors")
@@ -228,6 +252,51 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
     def auth_key(self, charger: Charger) -> str:
         # Write-only: the admin says whether a key is set, never what it is (S6).
         return "set (hidden)" if charger.has_auth_key else "not set"
+
+    @action(description="Send a command", url_path="command")
+    def send_command(self, request: HttpRequest, object_id: str):
+        """One page for every operator command: pick a kind, fill in its form, queue it."""
+        charger = get_object_or_404(self.get_queryset(request), pk=object_id)
+        allowed = {name: form for name, form in COMMAND_FORMS.items() if request.user.has_perm(form.permission())}
+        chosen = request.GET.get("action") or request.POST.get("command_action")
+        form_class = allowed.get(chosen)
+        if chosen and form_class is None:
+            raise PermissionDenied
+        form = None
+        if form_class is not None:
+            form = form_class(request.POST if request.method == "POST" else None)
+            if form.is_bound and form.is_valid():
+                command = request_command(
+                    charger=charger,
+                    action=form_class.action,
+                    payload=form.payload(),
+                    requested_by=request.user,
+                    via=Command.Via.ADMIN,
+                )
+                messages.success(request, f"{command.action} queued (command {command.pk}); its result appears below.")
+                return HttpResponseRedirect(reverse("admin:sites_charger_change", args=[charger.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Send a command to {charger.charge_point_id}",
+            "charger": charger,
+            "actions_allowed": sorted(allowed),
+            "chosen": chosen,
+            "form": form,
+            "help_text": form_class.help_text if form_class else "",
+        }
+        return TemplateResponse(request, "admin/sites/charger/send_command.html", context)
+
+    @action(description="Soft reset")
+    def soft_reset(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
+        _queue_for_each(self, request, queryset, "Reset", {"type": "Soft"})
+
+    @action(description="Clear authorization cache")
+    def clear_cache(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
+        _queue_for_each(self, request, queryset, "ClearCache", {})
+
+    @action(description="Ask for a StatusNotification")
+    def trigger_status(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
+        _queue_for_each(self, request, queryset, "TriggerMessage", {"requestedMessage": "StatusNotification"})
 
     @action(description="Generate a new HTTP Basic key (shown once)")
     def generate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> TemplateResponse:
@@ -340,3 +409,38 @@ class SecurityEventAdmin(ModelAdmin):
     @display(description="Severity", label={"info": "info", "warning": "warning", "critical": "danger"})
     def event_severity(self, event: SecurityEvent) -> str:
         return event.severity
+
+
+@admin.register(Command)
+class CommandAdmin(ModelAdmin):
+    """Every command sent or waiting, with its outcome (read-only: commands are sent from
+    the charger page, the charger list or the API)."""
+
+    list_display = ["created_at", "charger", "action", "command_status", "requested_by", "attempts", "finished_at"]
+    list_filter = ["status", "action", "requested_via", "charger__site__organization"]
+    search_fields = ["charger__charge_point_id", "action", "idempotency_key", "message_id"]
+    list_select_related = ["charger", "requested_by"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in Command._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @display(
+        description="Status",
+        ordering="status",
+        label={
+            "queued": "default",
+            "sent": "info",
+            "accepted": "success",
+            "rejected": "warning",
+            "failed": "danger",
+            "timed_out": "danger",
+            "expired": "default",
+        },
+    )
+    def command_status(self, command: Command) -> str:
+        return command.status

@@ -21,6 +21,11 @@ logger = logging.getLogger(__name__)
 SUCCESS_STATUSES = {"Accepted", "Unlocked", "RebootRequired", "Scheduled"}
 
 
+def command_permission(action: str) -> str:
+    """The Django permission (app_label.codename) that allows sending `action`."""
+    return f"sites.send_{action.lower()}"
+
+
 def command_expiry(action: str) -> dt.timedelta:
     """How long a command may wait for its charger: short for what a driver is waiting for
     (RemoteStart, Unlock, Reset), long for configuration."""

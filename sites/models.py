@@ -293,6 +293,30 @@ class SecurityEvent(models.Model):
         return f"{self.charge_point_id}: {self.kind}"
 
 
+# Every CSMS-initiated 1.6 operation (1.6 chapter 5); each has its own permission (S16).
+COMMAND_ACTIONS = (
+    "CancelReservation",
+    "ChangeAvailability",
+    "ChangeConfiguration",
+    "ClearCache",
+    "ClearChargingProfile",
+    "DataTransfer",
+    "GetCompositeSchedule",
+    "GetConfiguration",
+    "GetDiagnostics",
+    "GetLocalListVersion",
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "ReserveNow",
+    "Reset",
+    "SendLocalList",
+    "SetChargingProfile",
+    "TriggerMessage",
+    "UnlockConnector",
+    "UpdateFirmware",
+)
+
+
 class CommandStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     SENT = "sent", "Sent"
@@ -342,6 +366,8 @@ class Command(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=CommandStatus.values), name="command_status_valid"),
         ]
         indexes = [models.Index(fields=["charger", "status", "created_at"], name="command_queue_idx")]
+        # One permission per 1.6 command kind (S16); sites.commands.command_permission names them.
+        permissions = [(f"send_{action.lower()}", f"Can send {action}") for action in COMMAND_ACTIONS]
 
     def __str__(self) -> str:
         return f"{self.action} to {self.charger_id} ({self.status})"

@@ -13,7 +13,7 @@ from charging.models import IdToken, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
 from sites.credentials import verify_charger_key
-from sites.models import Charger, ChargerReport, SecurityEvent, StatusNotificationRecord, UnknownCharger
+from sites.models import Charger, ChargerReport, Command, SecurityEvent, StatusNotificationRecord, UnknownCharger
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,7 @@ def one_of_everything(admin_user):
     UnknownCharger.objects.create(charge_point_id="STRANGER-1")
     SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Test")
     UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=10)
+    Command.objects.create(charger=charger, action="Reset", payload={"type": "Soft"}, expires_at=now)
     MessageLog.objects.create(
         charge_point_id=charger.charge_point_id, direction="in", message_type=2, message_id="1",
         action="Heartbeat", payload={}, timestamp=now,
@@ -194,3 +195,67 @@ def test_adopt_without_a_site_shows_the_form_error(admin_client):
     assert response.status_code == 200
     assert response.context["form"].errors["site"]
     assert not Charger.objects.filter(charge_point_id="NEWCOMER-2").exists()
+
+
+def test_operator_sends_a_command_from_the_charger_page(admin_client):
+    charger = ChargerFactory()
+    url = reverse("admin:sites_charger_send_command", args=[charger.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert "UnlockConnector" in page.content.decode()
+    form_page = admin_client.get(url, {"action": "UnlockConnector"})
+    assert "connector_id" in form_page.content.decode()
+    done = admin_client.post(url + "?action=UnlockConnector", {"command_action": "UnlockConnector", "connector_id": 2})
+    assert done.status_code == 302
+    command = Command.objects.get(charger=charger)
+    assert (command.action, command.payload, command.status, command.requested_via) == (
+        "UnlockConnector",
+        {"connectorId": 2},
+        "queued",  # the charger is offline: it waits
+        "admin",
+    )
+    history = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
+    assert "UnlockConnector" in history
+
+
+def test_a_bad_command_form_shows_its_error_and_queues_nothing(admin_client):
+    charger = ChargerFactory()
+    url = reverse("admin:sites_charger_send_command", args=[charger.pk])
+    response = admin_client.post(
+        url + "?action=UnlockConnector", {"command_action": "UnlockConnector", "connector_id": 0}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["connector_id"]
+    assert not Command.objects.exists()
+
+
+def test_a_user_without_the_command_permission_cannot_send_it(client):
+    from django.contrib.auth.models import Permission
+
+    from accounts.tests.factories import UserFactory
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_charger", "change_charger", "send_reset"])
+    )
+    client.force_login(viewer)
+    charger = ChargerFactory()
+    url = reverse("admin:sites_charger_send_command", args=[charger.pk])
+    page = client.get(url)
+    assert page.context["actions_allowed"] == ["Reset"]
+    denied = client.post(url + "?action=UnlockConnector", {"command_action": "UnlockConnector", "connector_id": 1})
+    assert denied.status_code == 403
+    bulk = client.post(
+        reverse("admin:sites_charger_changelist"), {"action": "clear_cache", "_selected_action": [charger.pk]}
+    )
+    assert bulk.status_code == 403
+    assert not Command.objects.exists()
+
+
+def test_bulk_action_queues_a_command_for_each_charger(admin_client):
+    chargers = [ChargerFactory(), ChargerFactory()]
+    admin_client.post(
+        reverse("admin:sites_charger_changelist"),
+        {"action": "soft_reset", "_selected_action": [c.pk for c in chargers]},
+    )
+    assert sorted(Command.objects.values_list("charger_id", "action")) == sorted((c.pk, "Reset") for c in chargers)

@@ -1,0 +1,185 @@
+"""One form per OCPP 1.6 command an operator sends from the admin (1.6 chapter 5); each
+builds the request payload. Every command kind has its own permission (S16)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from sites.commands import command_permission
+
+
+class CommandForm(forms.Form):
+    action: str = ""
+    help_text = ""
+
+    def payload(self) -> dict:
+        return {}
+
+    @classmethod
+    def permission(cls) -> str:
+        return command_permission(cls.action)
+
+
+def _connector_field(required: bool = True, *, allow_zero: bool = False) -> forms.IntegerField:
+    help_text = "0 = the whole charger." if allow_zero else ""
+    return forms.IntegerField(min_value=0 if allow_zero else 1, required=required, help_text=help_text)
+
+
+class ResetForm(CommandForm):
+    action = "Reset"
+    type = forms.ChoiceField(choices=[("Soft", "Soft"), ("Hard", "Hard")])
+
+    def payload(self) -> dict:
+        return {"type": self.cleaned_data["type"]}
+
+
+class UnlockConnectorForm(CommandForm):
+    action = "UnlockConnector"
+    connector_id = _connector_field()
+
+    def payload(self) -> dict:
+        return {"connectorId": self.cleaned_data["connector_id"]}
+
+
+class RemoteStartTransactionForm(CommandForm):
+    action = "RemoteStartTransaction"
+    id_tag = forms.CharField(max_length=20)
+    connector_id = _connector_field(required=False)
+
+    def payload(self) -> dict:
+        payload = {"idTag": self.cleaned_data["id_tag"]}
+        if self.cleaned_data.get("connector_id"):
+            payload["connectorId"] = self.cleaned_data["connector_id"]
+        return payload
+
+
+class RemoteStopTransactionForm(CommandForm):
+    action = "RemoteStopTransaction"
+    transaction_id = forms.IntegerField(min_value=1)
+
+    def payload(self) -> dict:
+        return {"transactionId": self.cleaned_data["transaction_id"]}
+
+
+class ChangeAvailabilityForm(CommandForm):
+    action = "ChangeAvailability"
+    help_text = "A charger busy with a transaction answers Scheduled and changes once it ends."
+    connector_id = _connector_field(allow_zero=True)
+    type = forms.ChoiceField(choices=[("Operative", "Operative"), ("Inoperative", "Inoperative")])
+
+    def payload(self) -> dict:
+        return {"connectorId": self.cleaned_data["connector_id"], "type": self.cleaned_data["type"]}
+
+
+class GetConfigurationForm(CommandForm):
+    action = "GetConfiguration"
+    keys = forms.CharField(required=False, help_text="Comma-separated keys; empty for all.")
+
+    def payload(self) -> dict:
+        keys = [key.strip() for key in self.cleaned_data["keys"].split(",") if key.strip()]
+        return {"key": keys} if keys else {}
+
+
+class ChangeConfigurationForm(CommandForm):
+    action = "ChangeConfiguration"
+    help_text = "The charger may answer RebootRequired: the value applies after a reset."
+    key = forms.CharField(max_length=50)
+    value = forms.CharField(max_length=500)
+
+    def clean_key(self) -> str:
+        if self.cleaned_data["key"] == "AuthorizationKey":
+            raise ValidationError("Use the charger list's 'Rotate key' action for AuthorizationKey.")
+        return self.cleaned_data["key"]
+
+    def payload(self) -> dict:
+        return {"key": self.cleaned_data["key"], "value": self.cleaned_data["value"]}
+
+
+class ClearCacheForm(CommandForm):
+    action = "ClearCache"
+
+
+class GetLocalListVersionForm(CommandForm):
+    action = "GetLocalListVersion"
+
+
+class TriggerMessageForm(CommandForm):
+    action = "TriggerMessage"
+    requested_message = forms.ChoiceField(
+        choices=[
+            (name, name)
+            for name in (
+                "BootNotification",
+                "DiagnosticsStatusNotification",
+                "FirmwareStatusNotification",
+                "Heartbeat",
+                "MeterValues",
+                "StatusNotification",
+            )
+        ]
+    )
+    connector_id = _connector_field(required=False)
+
+    def payload(self) -> dict:
+        payload = {"requestedMessage": self.cleaned_data["requested_message"]}
+        if self.cleaned_data.get("connector_id"):
+            payload["connectorId"] = self.cleaned_data["connector_id"]
+        return payload
+
+
+class DataTransferForm(CommandForm):
+    action = "DataTransfer"
+    vendor_id = forms.CharField(max_length=255)
+    message_id = forms.CharField(max_length=50, required=False)
+    data = forms.CharField(required=False, widget=forms.Textarea)
+
+    def payload(self) -> dict:
+        payload = {"vendorId": self.cleaned_data["vendor_id"]}
+        for field, key in (("message_id", "messageId"), ("data", "data")):
+            if self.cleaned_data.get(field):
+                payload[key] = self.cleaned_data[field]
+        return payload
+
+
+class UpdateFirmwareForm(CommandForm):
+    action = "UpdateFirmware"
+    location = forms.URLField(max_length=500, assume_scheme="https")
+    retrieve_date = forms.DateTimeField(required=False, help_text="Empty: now.")
+    retries = forms.IntegerField(min_value=0, required=False)
+
+    def payload(self) -> dict:
+        retrieve = self.cleaned_data.get("retrieve_date") or timezone.now()
+        payload = {"location": self.cleaned_data["location"], "retrieveDate": retrieve.isoformat()}
+        if self.cleaned_data.get("retries") is not None:
+            payload["retries"] = self.cleaned_data["retries"]
+        return payload
+
+
+class GetDiagnosticsForm(CommandForm):
+    action = "GetDiagnostics"
+    location = forms.URLField(
+        max_length=500, assume_scheme="https", help_text="Where the charger uploads the file (FTP or HTTP)."
+    )
+
+    def payload(self) -> dict:
+        return {"location": self.cleaned_data["location"]}
+
+
+COMMAND_FORMS: dict[str, type[CommandForm]] = {
+    form.action: form
+    for form in (
+        ResetForm,
+        UnlockConnectorForm,
+        RemoteStartTransactionForm,
+        RemoteStopTransactionForm,
+        ChangeAvailabilityForm,
+        GetConfigurationForm,
+        ChangeConfigurationForm,
+        ClearCacheForm,
+        GetLocalListVersionForm,
+        TriggerMessageForm,
+        DataTransferForm,
+        UpdateFirmwareForm,
+        GetDiagnosticsForm,
+    )
+}
