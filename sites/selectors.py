@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from sites.models import Charger
+from django.db.models import QuerySet
+
+from sites.models import Charger, Command
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +38,16 @@ def charger_access(charge_point_id: str) -> ChargerAccess | None:
         return None
     row["organization_id"] = row.pop("site__organization_id")
     return ChargerAccess(**row)
+
+
+def chargers_visible_to(user) -> QuerySet[Charger]:
+    """The chargers a user may see: those of organizations they belong to (all for a
+    platform superuser). Full roles arrive with the tenancy issue."""
+    chargers = Charger.objects.select_related("site", "site__organization")
+    if user.is_superuser:
+        return chargers
+    return chargers.filter(site__organization__memberships__user=user).distinct()
+
+
+def commands_visible_to(user) -> QuerySet[Command]:
+    return Command.objects.filter(charger__in=chargers_visible_to(user)).select_related("charger")

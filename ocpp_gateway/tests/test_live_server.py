@@ -194,3 +194,111 @@ def test_seed_url_forms_are_accepted_when_configured(tmp_path):
 
         for path in (f"/ocpp/{CHARGER}", f"/ws/{CHARGER}", f"/{CHARGER}"):
             assert asyncio.run(boot_via(path)) == 3, path
+
+
+# Every CSMS-initiated 1.6 operation: a valid request and the answer the charger gives.
+COMMAND_HAPPY_PATHS = {
+    "Reset": ({"type": "Soft"}, {"status": "Accepted"}),
+    "UnlockConnector": ({"connectorId": 1}, {"status": "Unlocked"}),
+    "RemoteStartTransaction": ({"idTag": "DEMO-TAG-001", "connectorId": 1}, {"status": "Accepted"}),
+    "RemoteStopTransaction": ({"transactionId": 1}, {"status": "Accepted"}),
+    "ChangeAvailability": ({"connectorId": 0, "type": "Inoperative"}, {"status": "Scheduled"}),
+    "GetConfiguration": ({}, {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}]}),
+    "ChangeConfiguration": ({"key": "HeartbeatInterval", "value": "60"}, {"status": "RebootRequired"}),
+    "ClearCache": ({}, {"status": "Accepted"}),
+    "DataTransfer": ({"vendorId": "com.example", "data": "ping"}, {"status": "Accepted", "data": "pong"}),
+    "TriggerMessage": ({"requestedMessage": "Heartbeat"}, {"status": "Accepted"}),
+    "UpdateFirmware": ({"location": "https://fw.example.com/1.2.bin", "retrieveDate": "2026-01-01T00:00:00Z"}, {}),
+    "GetDiagnostics": ({"location": "ftp://logs.example.com/"}, {"fileName": "diagnostics.zip"}),
+    "GetLocalListVersion": ({}, {"listVersion": 3}),
+    "SendLocalList": ({"listVersion": 4, "updateType": "Full", "localAuthorizationList": []}, {"status": "Accepted"}),
+    "ReserveNow": (
+        {"connectorId": 1, "expiryDate": "2026-01-01T01:00:00Z", "idTag": "DEMO-TAG-001", "reservationId": 7},
+        {"status": "Accepted"},
+    ),
+    "CancelReservation": ({"reservationId": 7}, {"status": "Accepted"}),
+    "SetChargingProfile": (
+        {
+            "connectorId": 1,
+            "csChargingProfiles": {
+                "chargingProfileId": 1,
+                "stackLevel": 0,
+                "chargingProfilePurpose": "TxDefaultProfile",
+                "chargingProfileKind": "Absolute",
+                "chargingSchedule": {
+                    "chargingRateUnit": "W",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11000}],
+                },
+            },
+        },
+        {"status": "Accepted"},
+    ),
+    "ClearChargingProfile": ({"id": 1}, {"status": "Accepted"}),
+    "GetCompositeSchedule": ({"connectorId": 1, "duration": 3600}, {"status": "Accepted"}),
+}
+
+
+class AdminSession:
+    """An operator logged in through the admin's login form (session cookie + CSRF token)."""
+
+    def __init__(self, server) -> None:
+        import http.cookiejar
+        import urllib.request
+
+        self.base = f"http://127.0.0.1:{server.port}"
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener.open(f"{self.base}/admin/login/")
+        password = json.loads((server.data_dir / "demo-credentials.json").read_text())["admin_password"]
+        self._post_form("/admin/login/", {"username": "admin@example.com", "password": password, "next": "/admin/"})
+
+    def _csrf(self) -> str:
+        return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
+
+    def _post_form(self, path: str, fields: dict) -> None:
+        import urllib.parse
+        import urllib.request
+
+        data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": self._csrf()}).encode()
+        self.opener.open(urllib.request.Request(self.base + path, data=data))
+
+    def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={"Content-Type": "application/json", "X-CSRFToken": self._csrf()},
+        )
+        try:
+            with self.opener.open(request, timeout=40) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+
+def test_every_command_through_the_api_reaches_a_live_charger(server):
+    session = AdminSession(server)
+
+    async def run() -> dict[str, dict]:
+        outcomes = {}
+        async with connect(server) as ws:
+            for action, (payload, answer) in COMMAND_HAPPY_PATHS.items():
+                status, queued = await asyncio.to_thread(
+                    session.api, "POST", f"/api/v1/chargers/{CHARGER}/commands", {"action": action, "payload": payload}
+                )
+                assert status == 202, (action, queued)
+                call = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert call[0] == 2
+                assert call[2:] == [action, payload]
+                await ws.send(json.dumps([3, call[1], answer]))
+                _, outcomes[action] = await asyncio.to_thread(
+                    session.api, "GET", f"/api/v1/commands/{queued['id']}?wait=10"
+                )
+        return outcomes
+
+    outcomes = asyncio.run(run())
+    for action, (_, answer) in COMMAND_HAPPY_PATHS.items():
+        assert (outcomes[action]["status"], outcomes[action]["result"]) == ("accepted", answer), action

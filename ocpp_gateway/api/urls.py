@@ -1,0 +1,8 @@
+from django.urls import path
+
+from ocpp_gateway.api.views import ChargerCommandsView, CommandDetailView
+
+urlpatterns = [
+    path("chargers/<str:charge_point_id>/commands", ChargerCommandsView.as_view(), name="charger-commands"),
+    path("commands/<int:command_id>", CommandDetailView.as_view(), name="command-detail"),
+]

@@ -1,0 +1,111 @@
+"""Commands through the API: POST queues one (202), GET reads its status and result, with an
+optional `wait` that holds the request until the command has finished or the wait ends."""
+
+import time
+
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ocpp_gateway.rpc import RpcError
+from ocpp_gateway.schemas import validate_call_payload
+from sites.commands import command_permission, request_command
+from sites.models import COMMAND_ACTIONS, Command
+from sites.selectors import chargers_visible_to, commands_visible_to
+
+MAX_WAIT_SECONDS = 30.0
+POLL_SECONDS = 0.2
+
+
+class CommandSerializer(serializers.ModelSerializer):
+    charge_point_id = serializers.CharField(source="charger.charge_point_id", read_only=True)
+
+    class Meta:
+        model = Command
+        fields = [
+            "id",
+            "charge_point_id",
+            "action",
+            "payload",
+            "status",
+            "result",
+            "error_code",
+            "error_description",
+            "attempts",
+            "idempotency_key",
+            "requested_via",
+            "created_at",
+            "sent_at",
+            "finished_at",
+            "expires_at",
+        ]
+        read_only_fields = fields
+
+
+class CommandRequestSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=COMMAND_ACTIONS)
+    payload = serializers.DictField(default=dict)
+    idempotency_key = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        # The payload must be a valid OCPP 1.6 request for the action (its official schema).
+        try:
+            validate_call_payload("ocpp1.6", attrs["action"], attrs["payload"], message_id="api")
+        except RpcError as error:
+            raise ValidationError({"payload": [error.description]}) from None
+        return attrs
+
+
+class ChargerCommandsView(APIView):
+    """POST: queue a command for the charger. GET: its latest commands."""
+
+    def get(self, request: Request, charge_point_id: str) -> Response:
+        charger = get_object_or_404(chargers_visible_to(request.user), charge_point_id=charge_point_id)
+        commands = commands_visible_to(request.user).filter(charger=charger)[:100]
+        return Response(CommandSerializer(commands, many=True).data)
+
+    def post(self, request: Request, charge_point_id: str) -> Response:
+        charger = get_object_or_404(chargers_visible_to(request.user), charge_point_id=charge_point_id)
+        body = CommandRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        action = body.validated_data["action"]
+        if not request.user.has_perm(command_permission(action)):
+            raise PermissionDenied(f"You may not send {action}.")
+        command = request_command(
+            charger=charger,
+            action=action,
+            payload=body.validated_data["payload"],
+            requested_by=request.user,
+            via=Command.Via.API,
+            idempotency_key=body.validated_data["idempotency_key"],
+        )
+        return Response(CommandSerializer(command).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CommandDetailView(APIView):
+    """The command's status and result. `?wait=N` (seconds, at most 30) holds the answer until
+    the command has finished or N seconds have passed."""
+
+    def get(self, request: Request, command_id: int) -> Response:
+        commands = commands_visible_to(request.user)
+        command = get_object_or_404(commands, pk=command_id)
+        wait = _wait_seconds(request)
+        deadline = time.monotonic() + wait
+        while not command.is_finished and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            command.refresh_from_db()
+        return Response(CommandSerializer(command).data)
+
+
+def _wait_seconds(request: Request) -> float:
+    raw = request.query_params.get("wait", "0")
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise ValidationError({"wait": ["A number of seconds."]}) from None
+    if not 0 <= wait <= MAX_WAIT_SECONDS:
+        raise ValidationError({"wait": [f"Between 0 and {MAX_WAIT_SECONDS:g} seconds."]})
+    return wait

@@ -1,0 +1,131 @@
+"""The command API: 202 with the command, status and result by id, `wait`, errors as 4xx."""
+
+import threading
+import time
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import close_old_connections
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import MembershipFactory, UserFactory
+from sites.commands import settle_command
+from sites.models import Command, CommandStatus
+from sites.tests.factories import ChargerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator():
+    """A member of the charger's organization allowed to send UnlockConnector only."""
+    charger = ChargerFactory(charge_point_id="API-1")
+    user = UserFactory()
+    MembershipFactory(user=user, organization=charger.site.organization)
+    user.user_permissions.add(Permission.objects.get(codename="send_unlockconnector"))
+    client = APIClient()
+    client.force_authenticate(user)
+    return client, charger
+
+
+def test_post_queues_the_command_and_answers_202(operator):
+    client, charger = operator
+    response = client.post(
+        "/api/v1/chargers/API-1/commands", {"action": "UnlockConnector", "payload": {"connectorId": 1}}, format="json"
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["action"], body["status"], body["payload"]) == ("UnlockConnector", "queued", {"connectorId": 1})
+    command = Command.objects.get(pk=body["id"])
+    assert (command.charger, command.requested_via) == (charger, "api")
+
+
+def test_the_same_idempotency_key_returns_the_first_command(operator):
+    client, _ = operator
+    request = {"action": "UnlockConnector", "payload": {"connectorId": 1}, "idempotency_key": "k-1"}
+    first = client.post("/api/v1/chargers/API-1/commands", request, format="json").json()
+    second = client.post("/api/v1/chargers/API-1/commands", request, format="json").json()
+    assert first["id"] == second["id"]
+    assert Command.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("request_body", "field"),
+    [
+        ({"action": "SelfDestruct", "payload": {}}, "action"),
+        ({"action": "UnlockConnector", "payload": {}}, "payload"),
+        ({"action": "UnlockConnector", "payload": {"connectorId": "one"}}, "payload"),
+        ({"action": "UnlockConnector", "payload": {"connectorId": 1, "extra": True}}, "payload"),
+    ],
+)
+def test_bad_requests_get_400_with_a_message(operator, request_body, field):
+    client, _ = operator
+    response = client.post("/api/v1/chargers/API-1/commands", request_body, format="json")
+    assert response.status_code == 400
+    assert response.json()[field]
+    assert not Command.objects.exists()
+
+
+def test_a_command_kind_the_user_may_not_send_is_403(operator):
+    client, _ = operator
+    response = client.post(
+        "/api/v1/chargers/API-1/commands", {"action": "Reset", "payload": {"type": "Hard"}}, format="json"
+    )
+    assert response.status_code == 403
+    assert not Command.objects.exists()
+
+
+def test_another_organizations_charger_and_commands_are_404(operator):
+    client, _ = operator
+    foreign = ChargerFactory(charge_point_id="FOREIGN-1")
+    foreign_command = Command.objects.create(charger=foreign, action="Reset", expires_at=timezone.now())
+    request = {"action": "UnlockConnector", "payload": {"connectorId": 1}}
+    assert client.post("/api/v1/chargers/FOREIGN-1/commands", request, format="json").status_code == 404
+    assert client.get("/api/v1/chargers/FOREIGN-1/commands").status_code == 404
+    assert client.get(f"/api/v1/commands/{foreign_command.pk}").status_code == 404
+
+
+def test_anonymous_callers_are_refused():
+    assert APIClient().get("/api/v1/commands/1").status_code in (401, 403)
+
+
+def test_get_returns_status_and_result(operator):
+    client, _ = operator
+    command_id = client.post(
+        "/api/v1/chargers/API-1/commands", {"action": "UnlockConnector", "payload": {"connectorId": 1}}, format="json"
+    ).json()["id"]
+    settle_command(command_id=command_id, at=timezone.now(), result={"status": "Unlocked"})
+    body = client.get(f"/api/v1/commands/{command_id}").json()
+    assert (body["status"], body["result"]) == ("accepted", {"status": "Unlocked"})
+    assert [c["id"] for c in client.get("/api/v1/chargers/API-1/commands").json()] == [command_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wait_holds_the_answer_until_the_command_finishes(operator):
+    client, _ = operator
+    command_id = client.post(
+        "/api/v1/chargers/API-1/commands", {"action": "UnlockConnector", "payload": {"connectorId": 1}}, format="json"
+    ).json()["id"]
+
+    def charger_answers_later() -> None:
+        time.sleep(0.5)
+        settle_command(command_id=command_id, at=timezone.now(), result={"status": "Unlocked"})
+        close_old_connections()
+
+    answer = threading.Thread(target=charger_answers_later)
+    answer.start()
+    started = time.monotonic()
+    body = client.get(f"/api/v1/commands/{command_id}", {"wait": 10}).json()
+    answer.join()
+    assert body["status"] == CommandStatus.ACCEPTED
+    assert 0.4 < time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("wait", ["soon", "-1", "31"])
+def test_a_bad_wait_is_400(operator, wait):
+    client, charger = operator
+    command = Command.objects.create(charger=charger, action="Reset", expires_at=timezone.now())
+    response = client.get(f"/api/v1/commands/{command.pk}", {"wait": wait})
+    assert response.status_code == 400
+    assert response.json()["wait"]
