@@ -3,6 +3,7 @@ database (a SQLite file, or a fresh PostgreSQL database when DATABASE_URL points
 
 import base64
 import contextlib
+import http.cookiejar
 import json
 import os
 import signal
@@ -11,6 +12,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ class LiveServer:
     database_url: str
     process: subprocess.Popen | None = None
     charger_keys: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def ws_url(self) -> str:
@@ -52,6 +56,9 @@ class LiveServer:
                 return connection.execute(sql.replace("%s", "?"), params).fetchall()
         with psycopg.connect(self.database_url) as connection:
             return connection.execute(sql, params).fetchall()
+
+    def log(self) -> str:
+        return (self.data_dir / f"server-{self.port}.log").read_text()
 
     def execute(self, sql: str, params: tuple = ()) -> None:
         if self.database_url.startswith("sqlite"):
@@ -101,6 +108,55 @@ def _drop_database(name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+MANAGE = [sys.executable, "manage.py"]
+
+
+def _serve(server: LiveServer) -> subprocess.Popen:
+    log = (server.data_dir / f"server-{server.port}.log").open("w")
+    return subprocess.Popen(
+        [*MANAGE, "serve", "--port", str(server.port)], cwd=REPO, env=server.env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+@contextlib.contextmanager
+def another_server(first: LiveServer):
+    """A second server process on the same database (and channel layer, if REDIS_URL is set)."""
+    server = LiveServer(
+        port=free_port(),
+        data_dir=first.data_dir,
+        database_url=first.database_url,
+        charger_keys=first.charger_keys,
+        env=first.env,
+    )
+    server.process = _serve(server)
+    try:
+        _wait_until_healthy(server)
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def celery_worker(server: LiveServer):
+    """A Celery worker on the server's database and broker."""
+    log = (server.data_dir / "worker.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "csms", "worker", "--pool", "solo", "--loglevel", "INFO"],
+        cwd=REPO,
+        env=server.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @contextlib.contextmanager
 def live_server(data_dir: Path, **settings_env: str):
     """Migrate, seed the demo fleet, serve; yield a LiveServer; stop and clean up."""
@@ -112,16 +168,12 @@ def live_server(data_dir: Path, **settings_env: str):
         "LOG_LEVEL": "WARNING",
         **settings_env,
     }
-    server = LiveServer(port=free_port(), data_dir=data_dir, database_url=database_url)
-    manage = [sys.executable, "manage.py"]
+    server = LiveServer(port=free_port(), data_dir=data_dir, database_url=database_url, env=env)
     try:
-        subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
-        subprocess.run([*manage, "seed_demo"], cwd=REPO, env=env, check=True, capture_output=True)
+        subprocess.run([*MANAGE, "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
+        subprocess.run([*MANAGE, "seed_demo"], cwd=REPO, env=env, check=True, capture_output=True)
         server.charger_keys = json.loads((data_dir / "demo-credentials.json").read_text())["charger_keys"]
-        log = (data_dir / "server.log").open("w")
-        server.process = subprocess.Popen(
-            [*manage, "serve", "--port", str(server.port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        server.process = _serve(server)
         _wait_until_healthy(server)
         yield server
     finally:
@@ -134,10 +186,42 @@ def _wait_until_healthy(server: LiveServer, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError((server.data_dir / "server.log").read_text())
+            raise RuntimeError(server.log())
         url = f"http://127.0.0.1:{server.port}/api/health"
         with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
             if response.status == 200:
                 return
         time.sleep(0.2)
-    raise RuntimeError("server did not become healthy:\n" + (server.data_dir / "server.log").read_text())
+    raise RuntimeError("server did not become healthy:\n" + server.log())
+
+
+class AdminSession:
+    """An operator logged in through the admin's login form (session cookie + CSRF token)."""
+
+    def __init__(self, server) -> None:
+        self.base = f"http://127.0.0.1:{server.port}"
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener.open(f"{self.base}/admin/login/")
+        password = json.loads((server.data_dir / "demo-credentials.json").read_text())["admin_password"]
+        self._post_form("/admin/login/", {"username": "admin@example.com", "password": password, "next": "/admin/"})
+
+    def _csrf(self) -> str:
+        return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
+
+    def _post_form(self, path: str, fields: dict) -> None:
+        data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": self._csrf()}).encode()
+        self.opener.open(urllib.request.Request(self.base + path, data=data))
+
+    def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={"Content-Type": "application/json", "X-CSRFToken": self._csrf()},
+        )
+        try:
+            with self.opener.open(request, timeout=40) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
