@@ -73,6 +73,8 @@ class OutboundCall:
     reply_to: str | None = None
     reference: str | None = None
     command_id: int | None = None
+    # What the message log shows when it differs from the payload (a masked secret).
+    log_payload: dict | None = None
 
 
 class OcppConsumer(AsyncWebsocketConsumer):
@@ -340,7 +342,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             )
             if claimed is None:
                 return {"status": "not_sent", "reason": "not queued (taken, finished or expired)"}
-            call.action, call.payload = claimed.action, claimed.payload
+            call.action, call.payload, call.log_payload = claimed.action, claimed.payload, claimed.log_payload
             self._in_flight_command = claimed.id
             outcome = await self._exchange(message_id, call)
             self._in_flight_command = None
@@ -367,7 +369,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def _exchange(self, message_id: str, call: OutboundCall) -> dict:
         """Send one CALL and wait for its answer or the timeout."""
         future = self._awaiting[message_id] = asyncio.get_running_loop().create_future()
-        self._log(OUT, rpc.CALL, message_id=message_id, action=call.action, payload=call.payload)
+        logged = call.log_payload if call.log_payload is not None else call.payload
+        self._log(OUT, rpc.CALL, message_id=message_id, action=call.action, payload=logged)
         try:
             await self.send(text_data=rpc.call_frame(message_id, call.action, call.payload))
             reply = await asyncio.wait_for(future, call.timeout)

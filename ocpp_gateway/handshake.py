@@ -16,7 +16,7 @@ from django.utils import timezone
 from sites.credentials import verify_charger_key
 from sites.models import SecurityProfile
 from sites.selectors import ChargerAccess, charger_access
-from sites.services import auto_register_charger, record_unknown_charger_attempt
+from sites.services import auto_register_charger, promote_pending_key, record_unknown_charger_attempt
 from sites.validators import validate_charge_point_id
 
 logger = logging.getLogger(__name__)
@@ -80,8 +80,13 @@ def check_credentials(charger: ChargerAccess, scope: dict, headers: dict[str, st
     # Never log the password (S3).
     if username != charger.charge_point_id or not charger.auth_key_hash:
         raise HandshakeRefused(401, "wrong charge point id or key")
-    if not verify_charger_key(password, charger.auth_key_hash):
-        raise HandshakeRefused(401, "wrong charge point id or key")
+    if verify_charger_key(password, charger.auth_key_hash):
+        return
+    # A key rotation whose answer never came: the new key proves the charger took it (S7).
+    if charger.pending_auth_key_hash and verify_charger_key(password, charger.pending_auth_key_hash):
+        promote_pending_key(charger_id=charger.id)
+        return
+    raise HandshakeRefused(401, "wrong charge point id or key")
 
 
 def _admit_sync(scope: dict, charge_point_id: str) -> Admission:

@@ -15,7 +15,7 @@ from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
 from sites.command_forms import COMMAND_FORMS
-from sites.commands import command_permission, request_command
+from sites.commands import command_permission, request_command, rotate_charger_key
 from sites.models import (
     Charger,
     ChargerReport,
@@ -227,7 +227,7 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
         ),
     )
     inlines = [ConnectorInline, CommandInline, StatusHistoryInline, ChargerReportInline]
-    actions = ["generate_auth_key", "soft_reset", "clear_cache", "trigger_status"]
+    actions = ["generate_auth_key", "rotate_auth_key", "soft_reset", "clear_cache", "trigger_status"]
     actions_detail = ["send_command"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Charger]:
@@ -285,6 +285,15 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
             "help_text": form_class.help_text if form_class else "",
         }
         return TemplateResponse(request, "admin/sites/charger/send_command.html", context)
+
+    @action(description="Rotate key over OCPP (ChangeConfiguration AuthorizationKey)")
+    def rotate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
+        """The new key takes effect only when the charger answers Accepted (S7)."""
+        if not request.user.has_perm(command_permission("ChangeConfiguration")):
+            raise PermissionDenied
+        for charger in queryset:
+            rotate_charger_key(charger=charger, requested_by=request.user)
+        self.message_user(request, f"Key rotation queued for {queryset.count()} charger(s).")
 
     @action(description="Soft reset")
     def soft_reset(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:

@@ -11,14 +11,18 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from sites.credentials import generate_charger_key, hash_charger_key, seal_key, unseal_key
 from sites.models import Charger, Command, CommandStatus
 
 logger = logging.getLogger(__name__)
 
 # Statuses in a 1.6 confirmation that mean "done as asked" (1.6 chapter 6).
 SUCCESS_STATUSES = {"Accepted", "Unlocked", "RebootRequired", "Scheduled"}
+AUTHORIZATION_KEY = "AuthorizationKey"
+SECRET_MASK = "********"  # noqa: S105 (a mask, not a password)
 
 
 def command_permission(action: str) -> str:
@@ -41,6 +45,7 @@ def request_command(
     requested_by=None,
     via: str = Command.Via.SYSTEM,
     idempotency_key: str = "",
+    sealed_secret: str = "",
 ) -> Command:
     """Queue a command for a charger; it is sent at once if the charger is online. A repeated
     idempotency key returns the first command and sends nothing again (R16)."""
@@ -58,6 +63,7 @@ def request_command(
                 requested_by=requested_by,
                 requested_via=via,
                 idempotency_key=idempotency_key,
+                sealed_secret=sealed_secret,
                 created_at=now,
                 expires_at=now + command_expiry(action),
             )
@@ -80,11 +86,48 @@ def notify_gateway(charger_id: int, command_id: int) -> bool:
 # --- Used by the gateway ------------------------------------------------------------------
 
 
+@transaction.atomic
+def rotate_charger_key(*, charger: Charger, requested_by=None, via: str = Command.Via.ADMIN) -> Command:
+    """Send the charger a new random key with ChangeConfiguration(AuthorizationKey). The key
+    in force changes only when the charger answers Accepted (1.6 security whitepaper
+    A01.FR.03/04, S7). The new key is stored hashed, and encrypted inside the command until
+    it is sent; the payload that anyone can see holds a mask."""
+    key = generate_charger_key()
+    Charger.objects.filter(pk=charger.pk).update(pending_auth_key_hash=hash_charger_key(key))
+    return request_command(
+        charger=charger,
+        action="ChangeConfiguration",
+        payload={"key": AUTHORIZATION_KEY, "value": SECRET_MASK},
+        requested_by=requested_by,
+        via=via,
+        sealed_secret=seal_key(key),
+    )
+
+
+def _is_key_rotation(command: Command) -> bool:
+    return command.action == "ChangeConfiguration" and command.payload.get("key") == AUTHORIZATION_KEY
+
+
+def _apply_key_rotation_outcome(command: Command) -> None:
+    if command.status == CommandStatus.ACCEPTED:
+        # The old key stops working now (A01.FR.03).
+        Charger.objects.filter(pk=command.charger_id).exclude(pending_auth_key_hash="").update(
+            auth_key_hash=F("pending_auth_key_hash"), pending_auth_key_hash=""
+        )
+    elif command.status in (CommandStatus.REJECTED, CommandStatus.FAILED, CommandStatus.EXPIRED):
+        # Not changed: the old key keeps working (A01.FR.04).
+        Charger.objects.filter(pk=command.charger_id).update(pending_auth_key_hash="")
+    # TIMED_OUT: unknown whether the charger took the new key; both work until it next
+    # authenticates (sites.services.promote_pending_key).
+
+
 @dataclass(frozen=True, slots=True)
 class CommandToSend:
     id: int
     action: str
     payload: dict
+    # What the message log may see: the payload with secrets masked.
+    log_payload: dict
 
 
 def queued_command_ids(*, charger_id: int) -> list[int]:
@@ -104,13 +147,18 @@ def claim_command(*, command_id: int, message_id: str, at: dt.datetime) -> Comma
         if command is None:
             return None
         if command.expires_at <= at:
-            command.status, command.finished_at = CommandStatus.EXPIRED, at
-            command.save(update_fields=["status", "finished_at"])
+            command.status, command.finished_at, command.sealed_secret = CommandStatus.EXPIRED, at, ""
+            command.save(update_fields=["status", "finished_at", "sealed_secret"])
+            if _is_key_rotation(command):
+                _apply_key_rotation_outcome(command)
             return None
         command.status, command.message_id, command.sent_at = CommandStatus.SENT, message_id, at
         command.attempts += 1
         command.save(update_fields=["status", "message_id", "sent_at", "attempts"])
-        return CommandToSend(command.pk, command.action, command.payload)
+        payload = command.payload
+        if command.sealed_secret:
+            payload = {**payload, "value": unseal_key(command.sealed_secret)}
+        return CommandToSend(command.pk, command.action, payload, command.payload)
 
 
 def settle_command(
@@ -137,7 +185,10 @@ def settle_command(
         )
     command.result = result
     command.finished_at = at
-    command.save(update_fields=["status", "result", "error_code", "error_description", "finished_at"])
+    command.sealed_secret = ""  # sent: no longer needed
+    command.save(update_fields=["status", "result", "error_code", "error_description", "finished_at", "sealed_secret"])
+    if _is_key_rotation(command):
+        _apply_key_rotation_outcome(command)
     return command
 
 
@@ -147,7 +198,10 @@ def requeue_unanswered_command(*, command_id: int) -> None:
     Command.objects.filter(pk=command_id, status=CommandStatus.SENT).update(status=CommandStatus.QUEUED)
 
 
+@transaction.atomic
 def expire_commands(*, now: dt.datetime) -> int:
-    return Command.objects.filter(status=CommandStatus.QUEUED, expires_at__lte=now).update(
-        status=CommandStatus.EXPIRED, finished_at=now
-    )
+    expired = Command.objects.select_for_update().filter(status=CommandStatus.QUEUED, expires_at__lte=now)
+    for command in expired.filter(action="ChangeConfiguration", sealed_secret__gt=""):
+        command.status = CommandStatus.EXPIRED
+        _apply_key_rotation_outcome(command)
+    return expired.update(status=CommandStatus.EXPIRED, finished_at=now, sealed_secret="")

@@ -93,6 +93,8 @@ class Charger(models.Model):
     security_profile = models.PositiveSmallIntegerField(choices=SecurityProfile.choices, default=SecurityProfile.BASIC)
     # Salted fast hash of the HTTP Basic key (see sites.credentials); never the key itself.
     auth_key_hash = models.CharField(max_length=128, blank=True, editable=False)
+    # A new key sent with ChangeConfiguration(AuthorizationKey), not yet confirmed (S7).
+    pending_auth_key_hash = models.CharField(max_length=128, blank=True, editable=False)
     heartbeat_interval = models.PositiveIntegerField(
         default=300, help_text="Seconds; sent to the charger in the BootNotification answer."
     )
@@ -346,6 +348,8 @@ class Command(models.Model):
     idempotency_key = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=16, choices=CommandStatus.choices, default=CommandStatus.QUEUED)
     message_id = models.CharField(max_length=36, blank=True, help_text="OCPP message id of the CALL.")
+    # A secret the payload needs (a new AuthorizationKey), encrypted; the payload holds a mask.
+    sealed_secret = models.TextField(blank=True, editable=False)
     result = models.JSONField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     error_description = models.CharField(max_length=255, blank=True)

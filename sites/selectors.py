@@ -17,6 +17,7 @@ class ChargerAccess:
     registration_status: str
     security_profile: int
     auth_key_hash: str
+    pending_auth_key_hash: str
     heartbeat_interval: int
 
 
@@ -30,6 +31,7 @@ def charger_access(charge_point_id: str) -> ChargerAccess | None:
             "registration_status",
             "security_profile",
             "auth_key_hash",
+            "pending_auth_key_hash",
             "heartbeat_interval",
         )
         .first()

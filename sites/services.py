@@ -97,6 +97,14 @@ def record_boot(*, charger_id: int, info: BootInfo, received_at: dt.datetime) ->
     return BootDecision(charger.registration_status, settings.OCPP_BOOT_RETRY_INTERVAL)
 
 
+def promote_pending_key(*, charger_id: int) -> None:
+    """The charger authenticated with the key of a rotation whose answer never came: it did
+    take the new key, so that key is now the only one (S7)."""
+    Charger.objects.filter(pk=charger_id).exclude(pending_auth_key_hash="").update(
+        auth_key_hash=F("pending_auth_key_hash"), pending_auth_key_hash=""
+    )
+
+
 def record_heartbeat(*, charger_id: int, received_at: dt.datetime) -> None:
     Charger.objects.filter(pk=charger_id).update(
         last_heartbeat_at=received_at, last_seen_at=received_at, is_online=True

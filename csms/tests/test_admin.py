@@ -259,3 +259,18 @@ def test_bulk_action_queues_a_command_for_each_charger(admin_client):
         {"action": "soft_reset", "_selected_action": [c.pk for c in chargers]},
     )
     assert sorted(Command.objects.values_list("charger_id", "action")) == sorted((c.pk, "Reset") for c in chargers)
+
+
+def test_rotate_key_action_queues_a_masked_change_configuration(admin_client):
+    charger = ChargerFactory(auth_key_hash="sha256$salt$old")
+    admin_client.post(
+        reverse("admin:sites_charger_changelist"), {"action": "rotate_auth_key", "_selected_action": [charger.pk]}
+    )
+    command = Command.objects.get(charger=charger)
+    assert (command.action, command.payload) == (
+        "ChangeConfiguration",
+        {"key": "AuthorizationKey", "value": "********"},
+    )
+    charger.refresh_from_db()
+    assert charger.auth_key_hash == "sha256$salt$old"  # unchanged until the charger accepts
+    assert charger.pending_auth_key_hash

@@ -196,3 +196,84 @@ async def test_a_command_in_flight_when_the_socket_closes_is_not_resent(charger)
     assert (await _command(command.pk)).status == CommandStatus.TIMED_OUT
     async with Charger16(charger, key) as station:
         assert await station.ws.receive_nothing(timeout=0.3)
+
+
+# --- S7: key rotation -------------------------------------------------------------------------
+
+
+@sync_to_async
+def _rotate(charger: Charger) -> Command:
+    from sites.commands import rotate_charger_key
+
+    return rotate_charger_key(charger=charger)
+
+
+async def _can_connect(charger: Charger, key: str) -> bool:
+    token = base64.b64encode(f"{charger.charge_point_id}:{key}".encode())
+    ws = WebsocketCommunicator(
+        application,
+        f"/ocpp/{charger.charge_point_id}",
+        subprotocols=["ocpp1.6"],
+        headers=[(b"authorization", b"Basic " + token)],
+    )
+    connected, _ = await ws.connect()
+    if connected:
+        await ws.disconnect()
+    return connected
+
+
+async def _rotation_call(station: Charger16, charger: Charger) -> tuple[Command, list]:
+    command = await _rotate(charger)
+    call = await station.next_call()
+    assert call[2] == "ChangeConfiguration"
+    assert call[3]["key"] == "AuthorizationKey"
+    new_key = call[3]["value"]
+    assert len(new_key) == 40
+    int(new_key, 16)  # hexadecimal (1.6 security whitepaper A00.FR.205)
+    return command, call
+
+
+@sync_to_async
+def _secrets_visible_anywhere(new_key: str) -> bool:
+    from ocpp_gateway.message_log import flush_message_log_sync
+    from ocpp_gateway.models import MessageLog
+
+    flush_message_log_sync()
+    logged = [str(payload) for payload in MessageLog.objects.values_list("payload", flat=True)]
+    stored = [str(command.payload) + command.sealed_secret for command in Command.objects.all()]
+    charger = Charger.objects.get(charge_point_id="CMD-1")
+    return any(new_key in text for text in logged + stored + [charger.auth_key_hash, charger.pending_auth_key_hash])
+
+
+async def test_key_rotation_accepted_switches_credentials(charger):
+    charger, old_key = charger
+    async with Charger16(charger, old_key) as station:
+        command, call = await _rotation_call(station, charger)
+        await station.answer(call, {"status": "Accepted"})
+        assert await station.ws.receive_nothing(timeout=0.3)
+    new_key = call[3]["value"]
+    assert (await _command(command.pk)).payload == {"key": "AuthorizationKey", "value": "********"}
+    assert not await _can_connect(charger, old_key)
+    assert await _can_connect(charger, new_key)
+    assert not await _secrets_visible_anywhere(new_key)
+
+
+async def test_key_rotation_rejected_keeps_the_old_key(charger):
+    charger, old_key = charger
+    async with Charger16(charger, old_key) as station:
+        _, call = await _rotation_call(station, charger)
+        await station.answer(call, {"status": "Rejected"})
+        assert await station.ws.receive_nothing(timeout=0.3)
+    assert await _can_connect(charger, old_key)
+    assert not await _can_connect(charger, call[3]["value"])
+
+
+async def test_key_rotation_without_an_answer_accepts_the_key_the_charger_uses(charger, settings):
+    settings.OCPP_CALL_TIMEOUT = 0.2
+    charger, old_key = charger
+    async with Charger16(charger, old_key) as station:
+        _, call = await _rotation_call(station, charger)
+        assert await station.ws.receive_nothing(timeout=0.5)
+    new_key = call[3]["value"]
+    assert await _can_connect(charger, new_key)  # it took the new key: now the only one
+    assert not await _can_connect(charger, old_key)
