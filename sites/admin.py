@@ -20,6 +20,7 @@ from sites.models import (
     Charger,
     ChargerReport,
     Command,
+    ConfigurationKey,
     Connector,
     ConnectorStatus,
     SecurityEvent,
@@ -158,6 +159,21 @@ class ChargerReportInline(ReadOnlyInline):
     fields = ["received_at", "kind", "status"]
 
 
+class ConfigurationInline(TabularInline):
+    """The last reported configuration. Editing a value queues ChangeConfiguration; the value
+    shown changes once the charger accepts."""
+
+    model = ConfigurationKey
+    fields = ["key", "value", "readonly", "updated_at"]
+    readonly_fields = ["key", "readonly", "updated_at"]
+    extra = 0
+    can_delete = False
+    per_page = 50
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class CommandInline(ReadOnlyInline):
     model = Command
     fields = ["created_at", "action", "status", "requested_by", "requested_via", "attempts", "finished_at", "result"]
@@ -226,7 +242,7 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
             },
         ),
     )
-    inlines = [ConnectorInline, CommandInline, StatusHistoryInline, ChargerReportInline]
+    inlines = [ConnectorInline, ConfigurationInline, CommandInline, StatusHistoryInline, ChargerReportInline]
     actions = ["generate_auth_key", "rotate_auth_key", "soft_reset", "clear_cache", "trigger_status"]
     actions_detail = ["send_command"]
 
@@ -252,6 +268,28 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
     def auth_key(self, charger: Charger) -> str:
         # Write-only: the admin says whether a key is set, never what it is (S6).
         return "set (hidden)" if charger.has_auth_key else "not set"
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model is not ConfigurationKey:
+            super().save_formset(request, form, formset, change)
+            return
+        # Not saved here: each edit becomes a ChangeConfiguration to the charger.
+        if not request.user.has_perm(command_permission("ChangeConfiguration")):
+            if any(f.has_changed() for f in formset.forms):
+                messages.error(request, "You may not change a charger's configuration.")
+            return
+        for entry_form in formset.forms:
+            entry = entry_form.instance
+            if not entry_form.has_changed() or entry.readonly or entry.key == "AuthorizationKey":
+                continue
+            request_command(
+                charger=entry.charger,
+                action="ChangeConfiguration",
+                payload={"key": entry.key, "value": entry_form.cleaned_data["value"]},
+                requested_by=request.user,
+                via=Command.Via.ADMIN,
+            )
+            messages.info(request, f"ChangeConfiguration {entry.key} queued; the value changes once accepted.")
 
     @action(description="Send a command", url_path="command")
     def send_command(self, request: HttpRequest, object_id: str):

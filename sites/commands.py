@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from sites.credentials import generate_charger_key, hash_charger_key, seal_key, unseal_key
-from sites.models import Charger, Command, CommandStatus
+from sites.models import Charger, Command, CommandStatus, ConfigurationKey
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,27 @@ def settle_command(
     command.save(update_fields=["status", "result", "error_code", "error_description", "finished_at", "sealed_secret"])
     if _is_key_rotation(command):
         _apply_key_rotation_outcome(command)
+    elif command.status == CommandStatus.ACCEPTED:
+        _update_configuration_snapshot(command, at)
     return command
+
+
+def _update_configuration_snapshot(command: Command, at: dt.datetime) -> None:
+    """GetConfiguration results replace the reported keys; an accepted ChangeConfiguration
+    (also RebootRequired: the value is stored, it applies after the reset) updates one."""
+    if command.action == "GetConfiguration":
+        for entry in (command.result or {}).get("configurationKey", []):
+            ConfigurationKey.objects.update_or_create(
+                charger_id=command.charger_id,
+                key=entry["key"],
+                defaults={"value": entry.get("value", ""), "readonly": entry["readonly"], "updated_at": at},
+            )
+    elif command.action == "ChangeConfiguration":
+        ConfigurationKey.objects.update_or_create(
+            charger_id=command.charger_id,
+            key=command.payload["key"],
+            defaults={"value": command.payload["value"], "updated_at": at},
+        )
 
 
 def requeue_unanswered_command(*, command_id: int) -> None:

@@ -379,3 +379,22 @@ class Command(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in (CommandStatus.QUEUED, CommandStatus.SENT)
+
+
+class ConfigurationKey(models.Model):
+    """The charger's configuration as it last reported it (GetConfiguration), kept current by
+    accepted ChangeConfiguration commands. Editing a value in the admin sends the change."""
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="configuration")
+    key = models.CharField(max_length=50)
+    value = models.CharField(max_length=500, blank=True)
+    readonly = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = "configuration key"
+        constraints = [models.UniqueConstraint(fields=["charger", "key"], name="configuration_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

@@ -13,7 +13,15 @@ from charging.models import IdToken, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
 from sites.credentials import verify_charger_key
-from sites.models import Charger, ChargerReport, Command, SecurityEvent, StatusNotificationRecord, UnknownCharger
+from sites.models import (
+    Charger,
+    ChargerReport,
+    Command,
+    ConfigurationKey,
+    SecurityEvent,
+    StatusNotificationRecord,
+    UnknownCharger,
+)
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +43,7 @@ def one_of_everything(admin_user):
     SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Test")
     UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=10)
     Command.objects.create(charger=charger, action="Reset", payload={"type": "Soft"}, expires_at=now)
+    ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
     MessageLog.objects.create(
         charge_point_id=charger.charge_point_id, direction="in", message_type=2, message_id="1",
         action="Heartbeat", payload={}, timestamp=now,
