@@ -169,9 +169,12 @@ X_FRAME_OPTIONS = "DENY"
 # --- Channels -------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    # The pub/sub layer: about 150 us per message against 840 us for the core layer, and it
-    # lost no commands under a connect storm where the core layer lost 3.6 %
-    # (PERFORMANCE-NOTES.md). It has no group expiry, which matters for R24.
+    # The pub/sub layer: a command message (send + receive on one consumer's channel) costs
+    # 179 us here against 813 us for the core layer (p99 242 us against 1,172 us; measured
+    # with bench/channel_layers.py), and it lost no commands under a connect storm where the
+    # core layer lost 3.6 % (PERFORMANCE-NOTES.md). It has no group expiry (R24). What it
+    # does not do, buffer messages for a channel nobody listens to, we do not need: commands
+    # are rows, and a charger's queue is drained from the database when it (re)connects.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
