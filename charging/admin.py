@@ -1,11 +1,16 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 from import_export.admin import ImportExportModelAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
-from unfold.decorators import display
+from unfold.decorators import action, display
 
-from charging.models import ChargingSession, IdToken, MeterValue, UnmatchedStop
+from charging.models import ChargingSession, IdToken, MeterValue, Reservation, ReservationStatus, UnmatchedStop
+from charging.reservations import cancel, reserve
 from charging.resources import IdTokenResource
+from sites.commands import command_permission
 
 METER_VALUE_FIELDS = [
     "timestamp",
@@ -163,3 +168,76 @@ class UnmatchedStopAdmin(ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class ReservationForm(forms.ModelForm):
+    class Meta:
+        model = Reservation
+        fields = ["charger", "connector", "id_token", "expires_at"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        charger, connector, token = data.get("charger"), data.get("connector"), data.get("id_token")
+        if charger and connector and connector.charger_id != charger.pk:
+            self.add_error("connector", "This connector belongs to another charger.")
+        if charger and token and token.organization_id != charger.site.organization_id:
+            self.add_error("id_token", "This id token belongs to another organization.")
+        if data.get("expires_at") and data["expires_at"] <= timezone.now():
+            self.add_error("expires_at", "The expiry must be in the future.")
+        return data
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ModelAdmin):
+    """Adding a reservation sends ReserveNow; its status follows the charger's answer."""
+
+    form = ReservationForm
+    list_display = ["pk", "charger", "connector", "id_token", "expires_at", "reservation_status", "charger_answer"]
+    list_filter = ["status", "charger__site__organization"]
+    search_fields = ["charger__charge_point_id", "id_token__id_tag", "=id"]
+    list_select_related = ["charger", "connector", "connector__charger", "id_token"]
+    autocomplete_fields = ["charger", "connector", "id_token"]
+    actions = ["cancel_reservations"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        if obj is None:
+            return []
+        return ["charger", "connector", "id_token", "expires_at", "status", "charger_answer", "session", "created_at"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj: Reservation, form, change: bool) -> None:
+        if not request.user.has_perm(command_permission("ReserveNow")):
+            raise PermissionDenied
+        created = reserve(
+            charger=obj.charger,
+            connector=obj.connector,
+            id_token=obj.id_token,
+            expires_at=obj.expires_at,
+            requested_by=request.user,
+        )
+        obj.pk, obj.status, obj.created_at = created.pk, created.status, created.created_at
+
+    @display(
+        description="Status",
+        ordering="status",
+        label={
+            "accepted": "success",
+            "used": "info",
+            "requested": "default",
+            "rejected": "warning",
+            "failed": "danger",
+        },
+    )
+    def reservation_status(self, reservation: Reservation) -> str:
+        return reservation.status
+
+    @action(description="Cancel reservation (CancelReservation)")
+    def cancel_reservations(self, request, queryset) -> None:
+        if not request.user.has_perm(command_permission("CancelReservation")):
+            raise PermissionDenied
+        active = queryset.filter(status__in=[ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED])
+        for reservation in active:
+            cancel(reservation=reservation, requested_by=request.user)
+        self.message_user(request, f"CancelReservation queued for {active.count()} reservation(s).")

@@ -207,3 +207,43 @@ class UnmatchedStop(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charger_id}: stop for unknown tx {self.transaction_id}"
+
+
+class ReservationStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"  # ReserveNow queued or sent
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"  # the charger answered Faulted, Occupied, Rejected or Unavailable
+    FAILED = "failed", "Failed"  # the command failed, timed out or expired
+    USED = "used", "Used"  # a StartTransaction carried its id
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+class Reservation(models.Model):
+    """A connector (or, with no connector, any connector of the charger) held for an id tag
+    until `expires_at` (1.6 sec. 5.13 ReserveNow). Its primary key is the reservationId."""
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="reservations")
+    connector = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, null=True, blank=True, related_name="reservations",
+        help_text="Empty: any connector (connectorId 0).",
+    )  # fmt: skip
+    id_token = models.ForeignKey(IdToken, on_delete=models.PROTECT, related_name="reservations")
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.REQUESTED)
+    charger_answer = models.CharField(max_length=32, blank=True)
+    session = models.OneToOneField(
+        ChargingSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="reservation"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ReservationStatus.values), name="reservation_status_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"reservation {self.pk} on {self.charger_id}"

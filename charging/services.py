@@ -22,6 +22,7 @@ from charging.models import (
     TransactionIdAllocation,
     UnmatchedStop,
 )
+from charging.reservations import consume_reservation
 from sites.models import Charger, Connector
 from sites.services import connector_for, record_security_event
 
@@ -197,6 +198,8 @@ def start_transaction(*, charger_id: int, start: StartTransactionIn, received_at
     if id_tag_info.status != IdTokenStatus.ACCEPTED:
         _flag(session, f"started with idTag status {id_tag_info.status} (authorized by the charger)")
     session.save()
+    if start.reservation_id is not None:
+        consume_reservation(charger_id=charger.pk, reservation_id=start.reservation_id, session=session)
     return StartResult(session.transaction_id, id_tag_info)
 
 

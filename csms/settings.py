@@ -243,6 +243,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-commands": {"task": "sites.tasks.expire_commands_task", "schedule": 60.0},
+    "expire-reservations": {"task": "charging.tasks.expire_reservations_task", "schedule": 60.0},
     "sweep-offline-chargers": {
         "task": "sites.tasks.sweep_offline_chargers_task",
         "schedule": env.float("OCPP_OFFLINE_SWEEP_SECONDS", default=60.0),

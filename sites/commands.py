@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from sites.credentials import generate_charger_key, hash_charger_key, seal_key, unseal_key
 from sites.models import Charger, Command, CommandStatus, ConfigurationKey
+from sites.signals import command_settled
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,7 @@ def claim_command(*, command_id: int, message_id: str, at: dt.datetime) -> Comma
             command.save(update_fields=["status", "finished_at", "sealed_secret"])
             if _is_key_rotation(command):
                 _apply_key_rotation_outcome(command)
+            command_settled.send(sender=Command, command=command)
             return None
         command.status, command.message_id, command.sent_at = CommandStatus.SENT, message_id, at
         command.attempts += 1
@@ -191,6 +193,7 @@ def settle_command(
         _apply_key_rotation_outcome(command)
     elif command.status == CommandStatus.ACCEPTED:
         _update_configuration_snapshot(command, at)
+    command_settled.send(sender=Command, command=command)
     return command
 
 
@@ -221,7 +224,11 @@ def requeue_unanswered_command(*, command_id: int) -> None:
 @transaction.atomic
 def expire_commands(*, now: dt.datetime) -> int:
     expired = Command.objects.select_for_update().filter(status=CommandStatus.QUEUED, expires_at__lte=now)
-    for command in expired.filter(action="ChangeConfiguration", sealed_secret__gt=""):
-        command.status = CommandStatus.EXPIRED
-        _apply_key_rotation_outcome(command)
-    return expired.update(status=CommandStatus.EXPIRED, finished_at=now, sealed_secret="")
+    settled = list(expired)
+    count = expired.update(status=CommandStatus.EXPIRED, finished_at=now, sealed_secret="")
+    for command in settled:
+        command.status, command.finished_at = CommandStatus.EXPIRED, now
+        if _is_key_rotation(command):
+            _apply_key_rotation_outcome(command)
+        command_settled.send(sender=Command, command=command)
+    return count

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import MembershipFactory
-from charging.models import IdToken, UnmatchedStop
+from charging.models import IdToken, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
 from sites.credentials import verify_charger_key
@@ -44,6 +44,7 @@ def one_of_everything(admin_user):
     UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=10)
     Command.objects.create(charger=charger, action="Reset", payload={"type": "Soft"}, expires_at=now)
     ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
+    Reservation.objects.create(charger=charger, id_token=IdToken.objects.first(), expires_at=now)
     MessageLog.objects.create(
         charge_point_id=charger.charge_point_id, direction="in", message_type=2, message_id="1",
         action="Heartbeat", payload={}, timestamp=now,

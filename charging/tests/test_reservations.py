@@ -1,0 +1,158 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from charging.models import Reservation, ReservationStatus
+from charging.reservations import cancel, expire_reservations, reserve
+from charging.services import StartTransactionIn, start_transaction
+from charging.tests.factories import IdTokenFactory
+from sites.commands import claim_command, expire_commands, settle_command
+from sites.models import Command
+from sites.tests.factories import ConnectorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup():
+    connector = ConnectorFactory(connector_id=1)
+    token = IdTokenFactory(organization=connector.charger.site.organization, id_tag="RES-TAG", parent_id_tag="GROUP")
+    return connector, token
+
+
+def _answer(command: Command, result: dict | None = None, **outcome) -> None:
+    claim_command(command_id=command.pk, message_id="m", at=timezone.now())
+    settle_command(command_id=command.pk, at=timezone.now(), result=result, **outcome)
+
+
+def test_reserve_sends_reserve_now_with_the_reservation_id(setup):
+    connector, token = setup
+    expires = timezone.now() + dt.timedelta(minutes=30)
+    reservation = reserve(charger=connector.charger, connector=connector, id_token=token, expires_at=expires)
+    command = Command.objects.get()
+    assert command.action == "ReserveNow"
+    assert command.payload["reservationId"] == reservation.pk
+    assert command.payload["connectorId"] == 1
+    assert command.payload["idTag"] == "RES-TAG"
+    assert command.payload["parentIdTag"] == "GROUP"
+    assert command.payload["expiryDate"].endswith("Z")
+    assert reservation.status == ReservationStatus.REQUESTED
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome", "expected"),
+    [
+        ({"status": "Accepted"}, {}, ReservationStatus.ACCEPTED),
+        ({"status": "Occupied"}, {}, ReservationStatus.REJECTED),
+        (None, {"error_code": "NotSupported"}, ReservationStatus.FAILED),
+        (None, {"timed_out": True}, ReservationStatus.FAILED),
+    ],
+)
+def test_the_charger_answer_decides_the_reservation(setup, answer, outcome, expected):
+    connector, token = setup
+    reservation = reserve(
+        charger=connector.charger,
+        connector=connector,
+        id_token=token,
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    _answer(Command.objects.get(), answer, **outcome)
+    reservation.refresh_from_db()
+    assert reservation.status == expected
+
+
+def test_a_start_carrying_the_reservation_id_uses_it(setup):
+    connector, token = setup
+    reservation = reserve(
+        charger=connector.charger,
+        connector=connector,
+        id_token=token,
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    _answer(Command.objects.get(), {"status": "Accepted"})
+    result = start_transaction(
+        charger_id=connector.charger_id,
+        start=StartTransactionIn(
+            connector_id=1, id_tag="RES-TAG", meter_start=0, timestamp=timezone.now(), reservation_id=reservation.pk
+        ),
+        received_at=timezone.now(),
+    )
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.USED
+    assert reservation.session.transaction_id == result.transaction_id
+
+
+def test_cancel_accepted_cancels(setup):
+    connector, token = setup
+    reservation = reserve(
+        charger=connector.charger, connector=None, id_token=token, expires_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    assert Command.objects.get().payload["connectorId"] == 0
+    _answer(Command.objects.get(), {"status": "Accepted"})
+    command = cancel(reservation=reservation)
+    assert command.payload == {"reservationId": reservation.pk}
+    _answer(command, {"status": "Accepted"})
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.CANCELLED
+
+
+def test_expired_reservations_and_expired_reserve_commands_are_swept(setup):
+    connector, token = setup
+    reservation = reserve(
+        charger=connector.charger,
+        connector=connector,
+        id_token=token,
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    later = timezone.now() + dt.timedelta(days=2)
+    expire_commands(now=later)  # the charger never came back
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.FAILED
+    other = reserve(
+        charger=connector.charger,
+        connector=connector,
+        id_token=token,
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    Reservation.objects.filter(pk=other.pk).update(status=ReservationStatus.ACCEPTED)
+    assert expire_reservations(now=later) == 1
+    other.refresh_from_db()
+    assert other.status == ReservationStatus.EXPIRED
+
+
+def test_operator_reserves_from_the_admin(admin_client, setup):
+    connector, token = setup
+    expires = (timezone.now() + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    date, time = expires.split(" ")
+    response = admin_client.post(
+        reverse("admin:charging_reservation_add"),
+        {
+            "charger": connector.charger_id,
+            "connector": connector.pk,
+            "id_token": token.pk,
+            "expires_at_0": date,
+            "expires_at_1": time,
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Command.objects.get().action == "ReserveNow"
+
+
+def test_admin_refuses_a_token_of_another_organization(admin_client, setup):
+    connector, _ = setup
+    foreign = IdTokenFactory()
+    expires = (timezone.now() + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S").split(" ")
+    response = admin_client.post(
+        reverse("admin:charging_reservation_add"),
+        {
+            "charger": connector.charger_id,
+            "id_token": foreign.pk,
+            "expires_at_0": expires[0],
+            "expires_at_1": expires[1],
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["id_token"]
+    assert not Command.objects.exists()
