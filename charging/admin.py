@@ -1,13 +1,24 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.utils import timezone
 from import_export.admin import ImportExportModelAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
-from charging.models import ChargingSession, IdToken, MeterValue, Reservation, ReservationStatus, UnmatchedStop
+from charging.local_list import DIFFERENTIAL, FULL, send_local_list
+from charging.models import (
+    ChargingSession,
+    IdToken,
+    LocalAuthorizationList,
+    LocalListEntry,
+    MeterValue,
+    Reservation,
+    ReservationStatus,
+    UnmatchedStop,
+)
 from charging.reservations import cancel, reserve
 from charging.resources import IdTokenResource
 from sites.commands import command_permission
@@ -241,3 +252,58 @@ class ReservationAdmin(ModelAdmin):
         for reservation in active:
             cancel(reservation=reservation, requested_by=request.user)
         self.message_user(request, f"CancelReservation queued for {active.count()} reservation(s).")
+
+
+class LocalListEntryInline(TabularInline):
+    model = LocalListEntry
+    fields = ["id_tag", "status", "expires_at", "parent_id_tag"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    per_page = 50
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(LocalAuthorizationList)
+class LocalAuthorizationListAdmin(ModelAdmin):
+    """Each charger's local authorization list: the version it holds, its entries, and
+    actions to send the organization's id tokens to it."""
+
+    list_display = ["charge_point_id", "site", "local_list_version", "entries"]
+    list_filter = ["site__organization", "site"]
+    search_fields = ["charge_point_id"]
+    list_select_related = ["site"]
+    fields = ["charge_point_id", "site", "local_list_version"]
+    readonly_fields = fields
+    inlines = [LocalListEntryInline]
+    actions = ["send_full", "send_differential"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(entry_count=Count("local_list"))
+
+    @display(description="Entries", ordering="entry_count")
+    def entries(self, charger) -> int:
+        return charger.entry_count
+
+    def _send(self, request, queryset, update_type: str) -> None:
+        if not request.user.has_perm(command_permission("SendLocalList")):
+            raise PermissionDenied
+        for charger in queryset:
+            send_local_list(charger=charger, update_type=update_type, requested_by=request.user)
+        self.message_user(request, f"SendLocalList ({update_type}) queued for {queryset.count()} charger(s).")
+
+    @action(description="Send the local list (full)")
+    def send_full(self, request, queryset) -> None:
+        self._send(request, queryset, FULL)
+
+    @action(description="Send the local list (differential)")
+    def send_differential(self, request, queryset) -> None:
+        self._send(request, queryset, DIFFERENTIAL)

@@ -6,4 +6,5 @@ class ChargingConfig(AppConfig):
     verbose_name = "Charging"
 
     def ready(self) -> None:
-        from charging import reservations  # noqa: F401  (connects its command_settled receiver)
+        # Connect their command_settled receivers.
+        from charging import local_list, reservations  # noqa: F401

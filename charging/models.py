@@ -247,3 +247,30 @@ class Reservation(models.Model):
 
     def __str__(self) -> str:
         return f"reservation {self.pk} on {self.charger_id}"
+
+
+class LocalListEntry(models.Model):
+    """An entry of the local authorization list as the charger holds it (after its last
+    accepted SendLocalList): what a differential update is computed against."""
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="local_list")
+    id_tag = models.CharField(max_length=20)
+    status = models.CharField(max_length=16)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    parent_id_tag = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["id_tag"]
+        verbose_name_plural = "local list entries"
+        constraints = [models.UniqueConstraint(fields=["charger", "id_tag"], name="local_list_entry_unique")]
+
+    def __str__(self) -> str:
+        return self.id_tag
+
+
+class LocalAuthorizationList(Charger):
+    """The chargers, seen as holders of a local authorization list (an admin page)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "local authorization list"

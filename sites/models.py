@@ -95,6 +95,9 @@ class Charger(models.Model):
     auth_key_hash = models.CharField(max_length=128, blank=True, editable=False)
     # A new key sent with ChangeConfiguration(AuthorizationKey), not yet confirmed (S7).
     pending_auth_key_hash = models.CharField(max_length=128, blank=True, editable=False)
+    # Version of the local authorization list the charger last confirmed (SendLocalList
+    # accepted, or reported by GetLocalListVersion); 0 = none, -1 = not supported.
+    local_list_version = models.IntegerField(default=0, editable=False)
     heartbeat_interval = models.PositiveIntegerField(
         default=300, help_text="Seconds; sent to the charger in the BootNotification answer."
     )
