@@ -10,6 +10,8 @@ from unfold.decorators import action, display
 
 from charging.local_list import DIFFERENTIAL, FULL, send_local_list
 from charging.models import (
+    ChargingProfile,
+    ChargingProfileAssignment,
     ChargingSession,
     IdToken,
     LocalAuthorizationList,
@@ -21,6 +23,7 @@ from charging.models import (
 )
 from charging.reservations import cancel, reserve
 from charging.resources import IdTokenResource
+from charging.smart_charging import clear_charging_profile, set_charging_profile, validate_periods
 from sites.commands import command_permission
 
 METER_VALUE_FIELDS = [
@@ -307,3 +310,86 @@ class LocalAuthorizationListAdmin(ModelAdmin):
     @action(description="Send the local list (differential)")
     def send_differential(self, request, queryset) -> None:
         self._send(request, queryset, DIFFERENTIAL)
+
+
+class ChargingProfileForm(forms.ModelForm):
+    class Meta:
+        model = ChargingProfile
+        fields = "__all__"  # noqa: DJ007 (every field of the profile is edited here)
+
+    def clean_periods(self):
+        validate_periods(self.cleaned_data["periods"])
+        return self.cleaned_data["periods"]
+
+
+@admin.register(ChargingProfile)
+class ChargingProfileAdmin(ModelAdmin):
+    form = ChargingProfileForm
+    list_display = ["name", "organization", "purpose", "stack_level", "kind", "charging_rate_unit"]
+    list_filter = ["purpose", "kind", "organization"]
+    search_fields = ["name"]
+    autocomplete_fields = ["organization"]
+
+
+class AssignmentForm(forms.ModelForm):
+    class Meta:
+        model = ChargingProfileAssignment
+        fields = ["profile", "charger", "connector_id", "transaction_id"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        profile, charger = data.get("profile"), data.get("charger")
+        if profile and charger and profile.organization_id != charger.site.organization_id:
+            self.add_error("profile", "This profile belongs to another organization.")
+        if profile and profile.purpose == ChargingProfile.Purpose.TX and not data.get("transaction_id"):
+            self.add_error("transaction_id", "A TxProfile applies to one transaction: give its id.")
+        if profile and profile.purpose == ChargingProfile.Purpose.CHARGE_POINT_MAX and data.get("connector_id"):
+            self.add_error("connector_id", "A ChargePointMaxProfile is set on connector 0.")
+        return data
+
+
+@admin.register(ChargingProfileAssignment)
+class ChargingProfileAssignmentAdmin(ModelAdmin):
+    """Adding an assignment sends SetChargingProfile; what was sent is kept."""
+
+    form = AssignmentForm
+    list_display = ["created_at", "profile", "charger", "connector_id", "transaction_id", "status"]
+    list_filter = ["status", "profile__purpose", "charger__site__organization"]
+    search_fields = ["charger__charge_point_id", "profile__name"]
+    list_select_related = ["profile", "charger"]
+    autocomplete_fields = ["charger", "profile"]
+    actions = ["clear_profiles"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        if obj is None:
+            return []
+        return ["profile", "charger", "connector_id", "transaction_id", "sent_payload", "status", "created_at"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj: ChargingProfileAssignment, form, change: bool) -> None:
+        if not request.user.has_perm(command_permission("SetChargingProfile")):
+            raise PermissionDenied
+        created = set_charging_profile(
+            profile=obj.profile,
+            charger=obj.charger,
+            connector_id=obj.connector_id,
+            transaction_id=obj.transaction_id,
+            requested_by=request.user,
+        )
+        obj.pk, obj.status, obj.sent_payload, obj.created_at = (
+            created.pk,
+            created.status,
+            created.sent_payload,
+            created.created_at,
+        )
+
+    @action(description="Clear from the charger (ClearChargingProfile)")
+    def clear_profiles(self, request, queryset) -> None:
+        if not request.user.has_perm(command_permission("ClearChargingProfile")):
+            raise PermissionDenied
+        active = queryset.filter(status=ChargingProfileAssignment.Status.ACCEPTED)
+        for assignment in active:
+            clear_charging_profile(assignment=assignment, requested_by=request.user)
+        self.message_user(request, f"ClearChargingProfile queued for {active.count()} assignment(s).")

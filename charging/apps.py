@@ -7,4 +7,4 @@ class ChargingConfig(AppConfig):
 
     def ready(self) -> None:
         # Connect their command_settled receivers.
-        from charging import local_list, reservations  # noqa: F401
+        from charging import local_list, reservations, smart_charging  # noqa: F401

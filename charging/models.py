@@ -274,3 +274,76 @@ class LocalAuthorizationList(Charger):
     class Meta:
         proxy = True
         verbose_name = "local authorization list"
+
+
+class ChargingProfile(models.Model):
+    """A 1.6 ChargingProfile (sec. 7.8) an operator defines once and sends to chargers. Its
+    primary key is the chargingProfileId."""
+
+    class Purpose(models.TextChoices):
+        CHARGE_POINT_MAX = "ChargePointMaxProfile", "Charge point maximum"
+        TX_DEFAULT = "TxDefaultProfile", "Default for transactions"
+        TX = "TxProfile", "One transaction"
+
+    class Kind(models.TextChoices):
+        ABSOLUTE = "Absolute", "Absolute"
+        RECURRING = "Recurring", "Recurring"
+        RELATIVE = "Relative", "Relative"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="charging_profiles")
+    name = models.CharField(max_length=100)
+    purpose = models.CharField(max_length=32, choices=Purpose.choices, default=Purpose.TX_DEFAULT)
+    stack_level = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ABSOLUTE)
+    recurrency = models.CharField(
+        max_length=8, choices=[("Daily", "Daily"), ("Weekly", "Weekly")], blank=True, help_text="Recurring only."
+    )
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    charging_rate_unit = models.CharField(max_length=1, choices=[("W", "W"), ("A", "A")], default="W")
+    duration = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds.")
+    start_schedule = models.DateTimeField(null=True, blank=True)
+    min_charging_rate = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
+    periods = models.JSONField(
+        default=list,
+        help_text='Schedule periods: [{"startPeriod": 0, "limit": 11000}, {"startPeriod": 3600, "limit": 7400}] '
+        "(startPeriod in seconds from the start of the schedule, increasing, the first 0; optional numberPhases).",
+    )
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="charging_profile_name_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="Recurring") | ~models.Q(recurrency=""), name="charging_profile_recurrency"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChargingProfileAssignment(models.Model):
+    """A profile sent to one connector (0 = the whole charger) of one charger, and what
+    became of it."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+        CLEARED = "cleared", "Cleared"
+
+    profile = models.ForeignKey(ChargingProfile, on_delete=models.PROTECT, related_name="assignments")
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="charging_profiles")
+    connector_id = models.PositiveSmallIntegerField(default=0, help_text="0 = the whole charger.")
+    transaction_id = models.PositiveIntegerField(null=True, blank=True, help_text="TxProfile only.")
+    sent_payload = models.JSONField(default=dict, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.profile} on {self.charger_id}#{self.connector_id}"

@@ -165,6 +165,40 @@ class GetDiagnosticsForm(CommandForm):
         return {"location": self.cleaned_data["location"]}
 
 
+class GetCompositeScheduleForm(CommandForm):
+    action = "GetCompositeSchedule"
+    connector_id = _connector_field(allow_zero=True)
+    duration = forms.IntegerField(min_value=1, initial=3600, help_text="Seconds.")
+    charging_rate_unit = forms.ChoiceField(
+        choices=[("", "As the charger likes"), ("W", "W"), ("A", "A")], required=False
+    )
+
+    def payload(self) -> dict:
+        payload = {"connectorId": self.cleaned_data["connector_id"], "duration": self.cleaned_data["duration"]}
+        if self.cleaned_data["charging_rate_unit"]:
+            payload["chargingRateUnit"] = self.cleaned_data["charging_rate_unit"]
+        return payload
+
+
+class ClearChargingProfileForm(CommandForm):
+    action = "ClearChargingProfile"
+    help_text = "Every field narrows what is cleared; none clears all profiles (1.6 sec. 6.13)."
+    profile_id = forms.IntegerField(min_value=1, required=False)
+    connector_id = _connector_field(required=False, allow_zero=True)
+    purpose = forms.ChoiceField(
+        choices=[("", "Any")] + [(name, name) for name in ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")],
+        required=False,
+    )
+    stack_level = forms.IntegerField(min_value=0, required=False)
+
+    def payload(self) -> dict:
+        fields = {"profile_id": "id", "connector_id": "connectorId", "purpose": "chargingProfilePurpose",
+                  "stack_level": "stackLevel"}  # fmt: skip
+        return {
+            key: self.cleaned_data[name] for name, key in fields.items() if self.cleaned_data[name] not in (None, "")
+        }
+
+
 COMMAND_FORMS: dict[str, type[CommandForm]] = {
     form.action: form
     for form in (
@@ -181,5 +215,7 @@ COMMAND_FORMS: dict[str, type[CommandForm]] = {
         DataTransferForm,
         UpdateFirmwareForm,
         GetDiagnosticsForm,
+        GetCompositeScheduleForm,
+        ClearChargingProfileForm,
     )
 }

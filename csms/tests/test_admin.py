@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import MembershipFactory
-from charging.models import IdToken, Reservation, UnmatchedStop
+from charging.models import ChargingProfile, ChargingProfileAssignment, IdToken, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
 from sites.credentials import verify_charger_key
@@ -45,6 +45,10 @@ def one_of_everything(admin_user):
     Command.objects.create(charger=charger, action="Reset", payload={"type": "Soft"}, expires_at=now)
     ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
     Reservation.objects.create(charger=charger, id_token=IdToken.objects.first(), expires_at=now)
+    profile = ChargingProfile.objects.create(
+        organization=charger.site.organization, name="Cap", periods=[{"startPeriod": 0, "limit": 11000}]
+    )
+    ChargingProfileAssignment.objects.create(profile=profile, charger=charger)
     MessageLog.objects.create(
         charge_point_id=charger.charge_point_id, direction="in", message_type=2, message_id="1",
         action="Heartbeat", payload={}, timestamp=now,
