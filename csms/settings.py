@@ -223,6 +223,10 @@ OCPP_COMMAND_EXPIRY_SECONDS = {
     "Reset": 600,
     "ReserveNow": 300,
 }
+# Commands that are safe to repeat are retried after a timeout, at most this many attempts
+# in all, waiting OCPP_COMMAND_RETRY_BACKOFF * 2^(attempt-1) seconds before each retry.
+OCPP_COMMAND_MAX_ATTEMPTS = env.int("OCPP_COMMAND_MAX_ATTEMPTS", default=3)
+OCPP_COMMAND_RETRY_BACKOFF = env.float("OCPP_COMMAND_RETRY_BACKOFF", default=30.0)
 # How long (s) the central system waits for a charger's reply to its CALL.
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 # How often (s) a busy connection refreshes the charger's last-seen time in the database.
@@ -243,6 +247,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-commands": {"task": "sites.tasks.expire_commands_task", "schedule": 60.0},
+    "dispatch-due-commands": {"task": "sites.tasks.dispatch_due_commands_task", "schedule": 10.0},
     "expire-reservations": {"task": "charging.tasks.expire_reservations_task", "schedule": 60.0},
     "sweep-offline-chargers": {
         "task": "sites.tasks.sweep_offline_chargers_task",

@@ -23,6 +23,16 @@ logger = logging.getLogger(__name__)
 # Statuses in a 1.6 confirmation that mean "done as asked" (1.6 chapter 6).
 SUCCESS_STATUSES = {"Accepted", "Unlocked", "RebootRequired", "Scheduled"}
 AUTHORIZATION_KEY = "AuthorizationKey"
+# Safe to send again when the first answer never came: reading, or setting the same value.
+RETRYABLE_ACTIONS = {
+    "ChangeAvailability",
+    "ClearCache",
+    "GetCompositeSchedule",
+    "GetConfiguration",
+    "GetDiagnostics",
+    "GetLocalListVersion",
+    "TriggerMessage",
+}
 SECRET_MASK = "********"  # noqa: S105 (a mask, not a password)
 
 
@@ -145,8 +155,8 @@ def claim_command(*, command_id: int, message_id: str, at: dt.datetime) -> Comma
     or has expired (an expired command is never sent)."""
     with transaction.atomic():
         command = Command.objects.select_for_update().filter(pk=command_id, status=CommandStatus.QUEUED).first()
-        if command is None:
-            return None
+        if command is None or (command.next_attempt_at is not None and command.next_attempt_at > at):
+            return None  # taken, finished, or a retry whose backoff has not passed
         if command.expires_at <= at:
             command.status, command.finished_at, command.sealed_secret = CommandStatus.EXPIRED, at, ""
             command.save(update_fields=["status", "finished_at", "sealed_secret"])
@@ -175,6 +185,8 @@ def settle_command(
     """Record how a sent command ended: the charger's confirmation, its CALLERROR, or no
     answer in time."""
     command = Command.objects.get(pk=command_id)
+    if timed_out and _retry_later(command, at):
+        return command
     if timed_out:
         command.status = CommandStatus.TIMED_OUT
     elif error_code:
@@ -195,6 +207,26 @@ def settle_command(
         _update_configuration_snapshot(command, at)
     command_settled.send(sender=Command, command=command)
     return command
+
+
+def _retry_later(command: Command, at: dt.datetime) -> bool:
+    """Put a timed-out command that is safe to repeat back in the queue, with backoff."""
+    if command.action not in RETRYABLE_ACTIONS or command.attempts >= settings.OCPP_COMMAND_MAX_ATTEMPTS:
+        return False
+    retry_at = at + dt.timedelta(seconds=settings.OCPP_COMMAND_RETRY_BACKOFF * 2 ** (command.attempts - 1))
+    if retry_at >= command.expires_at:
+        return False
+    command.status, command.next_attempt_at = CommandStatus.QUEUED, retry_at
+    command.save(update_fields=["status", "next_attempt_at"])
+    return True
+
+
+def dispatch_due_commands(*, now: dt.datetime) -> int:
+    """Tell the gateway about retries whose backoff has passed (Celery beat runs this)."""
+    due = Command.objects.filter(
+        status=CommandStatus.QUEUED, next_attempt_at__lte=now, charger__is_online=True
+    ).values_list("charger_id", "id")
+    return sum(notify_gateway(charger_id, command_id) for charger_id, command_id in due)
 
 
 def _update_configuration_snapshot(command: Command, at: dt.datetime) -> None:

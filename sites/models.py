@@ -357,6 +357,8 @@ class Command(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     error_description = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # A timed-out retryable command waits in the queue until then (backoff).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
     sent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from sites.commands import expire_commands
+from sites.commands import dispatch_due_commands, expire_commands
 from sites.services import sweep_offline_chargers
 
 
@@ -13,3 +13,8 @@ def sweep_offline_chargers_task() -> int:
 @shared_task
 def expire_commands_task() -> int:
     return expire_commands(now=timezone.now())
+
+
+@shared_task
+def dispatch_due_commands_task() -> int:
+    return dispatch_due_commands(now=timezone.now())

@@ -161,7 +161,7 @@ async def test_no_answer_in_time_is_a_timeout_and_a_late_answer_changes_nothing(
     settings.OCPP_CALL_TIMEOUT = 0.3
     charger, key = charger
     async with Charger16(charger, key) as station:
-        command = await _request(charger, "ClearCache")
+        command = await _request(charger, "UnlockConnector", {"connectorId": 1})  # not retried
         call = await station.next_call()
         assert await station.ws.receive_nothing(timeout=0.6)
         await station.answer(call, {"status": "Accepted"})  # late (R17)
@@ -277,3 +277,61 @@ async def test_key_rotation_without_an_answer_accepts_the_key_the_charger_uses(c
     new_key = call[3]["value"]
     assert await _can_connect(charger, new_key)  # it took the new key: now the only one
     assert not await _can_connect(charger, old_key)
+
+
+# --- Retries with backoff ---------------------------------------------------------------------
+
+
+@sync_to_async
+def _dispatch_due() -> int:
+    from sites.commands import dispatch_due_commands
+
+    return dispatch_due_commands(now=timezone.now())
+
+
+async def test_a_timed_out_retryable_command_is_sent_again_after_its_backoff(charger, settings):
+    settings.OCPP_CALL_TIMEOUT = 0.2
+    settings.OCPP_COMMAND_RETRY_BACKOFF = 0.3
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        command = await _request(charger, "GetConfiguration")
+        first = await station.next_call()
+        assert await station.ws.receive_nothing(timeout=0.3)  # unanswered: timeout
+        waiting = await _command(command.pk)
+        assert (waiting.status, waiting.attempts) == (CommandStatus.QUEUED, 1)
+        assert await _dispatch_due() == 0  # backoff not over yet
+        await station.ws.receive_nothing(timeout=0.4)
+        assert await _dispatch_due() == 1
+        second = await station.next_call()
+        assert second[1] != first[1]
+        assert second[2] == "GetConfiguration"
+        await station.answer(second, {"configurationKey": []})
+        assert await station.ws.receive_nothing(timeout=0.3)
+    done = await _command(command.pk)
+    assert (done.status, done.attempts) == (CommandStatus.ACCEPTED, 2)
+
+
+async def test_a_command_that_is_not_safe_to_repeat_is_not_retried(charger, settings):
+    settings.OCPP_CALL_TIMEOUT = 0.2
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        command = await _request(charger, "RemoteStartTransaction", {"idTag": "TAG"})
+        await station.next_call()
+        assert await station.ws.receive_nothing(timeout=0.4)
+    assert (await _command(command.pk)).status == CommandStatus.TIMED_OUT
+
+
+async def test_retries_stop_after_the_maximum_attempts(charger, settings):
+    settings.OCPP_CALL_TIMEOUT = 0.1
+    settings.OCPP_COMMAND_RETRY_BACKOFF = 0.01
+    settings.OCPP_COMMAND_MAX_ATTEMPTS = 2
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        command = await _request(charger, "ClearCache")
+        await station.next_call()
+        await station.ws.receive_nothing(timeout=0.3)
+        assert await _dispatch_due() == 1
+        await station.next_call()
+        await station.ws.receive_nothing(timeout=0.3)
+    final = await _command(command.pk)
+    assert (final.status, final.attempts) == (CommandStatus.TIMED_OUT, 2)
