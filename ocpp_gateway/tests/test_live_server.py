@@ -261,3 +261,71 @@ def test_every_command_through_the_api_reaches_a_live_charger(server):
     outcomes = asyncio.run(run())
     for action, (_, answer) in COMMAND_HAPPY_PATHS.items():
         assert (outcomes[action]["status"], outcomes[action]["result"]) == ("accepted", answer), action
+
+
+def _submit(session: AdminSession, action: str, payload: dict, **extra) -> dict:
+    status, body = session.api(
+        "POST", f"/api/v1/chargers/{CHARGER}/commands", {"action": action, "payload": payload, **extra}
+    )
+    assert status == 202, body
+    return body
+
+
+def _result(session: AdminSession, command_id: int) -> dict:
+    return session.api("GET", f"/api/v1/commands/{command_id}?wait=10")[1]
+
+
+def test_a_rejection_is_recorded(server):
+    session = AdminSession(server)
+
+    async def run() -> dict:
+        async with connect(server) as ws:
+            command = await asyncio.to_thread(_submit, session, "UnlockConnector", {"connectorId": 1})
+            call = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            await ws.send(json.dumps([3, call[1], {"status": "UnlockFailed"}]))
+            return await asyncio.to_thread(_result, session, command["id"])
+
+    outcome = asyncio.run(run())
+    assert (outcome["status"], outcome["result"]) == ("rejected", {"status": "UnlockFailed"})
+
+
+def test_offline_queue_is_drained_in_order_and_a_duplicate_key_is_sent_once(server):
+    session = AdminSession(server)
+    values = ["61", "62", "63"]
+    queued = [_submit(session, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": v}) for v in values]
+    again = _submit(session, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "61"}, idempotency_key="k")
+    same = _submit(session, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "61"}, idempotency_key="k")
+    assert again["id"] == same["id"]
+
+    async def run() -> list[str]:
+        received = []
+        async with connect(server) as ws:
+            for _ in range(4):
+                call = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                received.append(call[3]["value"])
+                await ws.send(json.dumps([3, call[1], {"status": "Accepted"}]))
+            with pytest.raises(TimeoutError):  # nothing more: the duplicate was sent once
+                await asyncio.wait_for(ws.recv(), 1)
+        return received
+
+    assert asyncio.run(run()) == [*values, "61"]
+    assert [_result(session, c["id"])["status"] for c in [*queued, again]] == ["accepted"] * 4
+
+
+def test_timeouts_and_expired_commands(tmp_path):
+    with live_server(tmp_path, OCPP_CALL_TIMEOUT="0.5", OCPP_COMMAND_EXPIRY_DEFAULT="1") as server:
+        session = AdminSession(server)
+        # Queued while the charger is offline, expired before it returns: never sent.
+        expired = _submit(session, "GetLocalListVersion", {})
+        time.sleep(1.5)
+
+        async def run() -> dict:
+            async with connect(server) as ws:
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(ws.recv(), 1)
+                unanswered = await asyncio.to_thread(_submit, session, "UnlockConnector", {"connectorId": 1})
+                await asyncio.wait_for(ws.recv(), 10)  # the charger never answers
+                return await asyncio.to_thread(_result, session, unanswered["id"])
+
+        assert asyncio.run(run())["status"] == "timed_out"
+        assert _result(session, expired["id"])["status"] == "expired"
