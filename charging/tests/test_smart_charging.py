@@ -135,3 +135,19 @@ def test_composite_schedule_and_clear_forms_build_their_payloads():
     clear = ClearChargingProfileForm({"purpose": "TxProfile", "stack_level": 2})
     assert clear.is_valid()
     assert clear.payload() == {"chargingProfilePurpose": "TxProfile", "stackLevel": 2}
+
+
+def test_remote_start_can_carry_a_tx_profile_without_transaction_id(profile):
+    from sites.command_forms import COMMAND_FORMS
+
+    _, prof = profile
+    ChargingProfile.objects.filter(pk=prof.pk).update(purpose="TxProfile")
+    form = COMMAND_FORMS["RemoteStartTransaction"]({"id_tag": "TAG", "connector_id": 1, "charging_profile": prof.pk})
+    assert form.is_valid(), form.errors
+    payload = form.payload()
+    assert payload["idTag"] == "TAG"
+    assert payload["chargingProfile"]["chargingProfilePurpose"] == "TxProfile"
+    assert "transactionId" not in payload["chargingProfile"]
+    from ocpp_gateway.schemas import validate_call_payload
+
+    validate_call_payload("ocpp1.6", "RemoteStartTransaction", payload, "m")  # the official schema accepts it
