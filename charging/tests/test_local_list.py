@@ -1,20 +1,15 @@
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from charging.local_list import DIFFERENTIAL, FULL, send_local_list
 from charging.models import IdToken
 from charging.tests.factories import IdTokenFactory
-from sites.commands import claim_command, request_command, settle_command
+from sites.commands import request_command
 from sites.models import Charger, Command
 from sites.tests.factories import ChargerFactory
+from sites.tests.helpers import answer_command
 
 pytestmark = pytest.mark.django_db
-
-
-def _answer(command: Command, result: dict) -> None:
-    claim_command(command_id=command.pk, message_id="m", at=timezone.now())
-    settle_command(command_id=command.pk, at=timezone.now(), result=result)
 
 
 def _held(charger: Charger) -> dict[str, str]:
@@ -44,7 +39,7 @@ def test_full_list_carries_the_organizations_tokens_and_is_applied_once_accepted
         ],
     }
     assert _held(charger) == {}
-    _answer(command, {"status": "Accepted"})
+    answer_command(command, {"status": "Accepted"})
     charger.refresh_from_db()
     assert charger.local_list_version == 1
     assert _held(charger) == {"AAA": "Accepted", "BBB": "Blocked"}
@@ -52,7 +47,7 @@ def test_full_list_carries_the_organizations_tokens_and_is_applied_once_accepted
 
 def test_differential_sends_only_changes_and_removals(charger_with_tokens):
     charger = charger_with_tokens
-    _answer(send_local_list(charger=charger, update_type=FULL), {"status": "Accepted"})
+    answer_command(send_local_list(charger=charger, update_type=FULL), {"status": "Accepted"})
     charger.refresh_from_db()
     IdToken.objects.filter(id_tag="AAA").update(status=IdToken.Status.BLOCKED)
     IdToken.objects.filter(id_tag="BBB").delete()
@@ -65,7 +60,7 @@ def test_differential_sends_only_changes_and_removals(charger_with_tokens):
         {"idTag": "CCC", "idTagInfo": {"status": "Accepted"}},
         {"idTag": "BBB"},
     ]
-    _answer(command, {"status": "Accepted"})
+    answer_command(command, {"status": "Accepted"})
     charger.refresh_from_db()
     assert (charger.local_list_version, _held(charger)) == (2, {"AAA": "Blocked", "CCC": "Accepted"})
 
@@ -73,14 +68,14 @@ def test_differential_sends_only_changes_and_removals(charger_with_tokens):
 @pytest.mark.parametrize("answer", ["Failed", "VersionMismatch", "NotSupported"])
 def test_a_refused_list_changes_nothing(charger_with_tokens, answer):
     charger = charger_with_tokens
-    _answer(send_local_list(charger=charger, update_type=FULL), {"status": answer})
+    answer_command(send_local_list(charger=charger, update_type=FULL), {"status": answer})
     charger.refresh_from_db()
     assert (charger.local_list_version, _held(charger)) == (0, {})
 
 
 def test_get_local_list_version_is_recorded():
     charger = ChargerFactory()
-    _answer(request_command(charger=charger, action="GetLocalListVersion", payload={}), {"listVersion": 7})
+    answer_command(request_command(charger=charger, action="GetLocalListVersion", payload={}), {"listVersion": 7})
     charger.refresh_from_db()
     assert charger.local_list_version == 7
 

@@ -8,9 +8,10 @@ from charging.models import Reservation, ReservationStatus
 from charging.reservations import cancel, expire_reservations, reserve
 from charging.services import StartTransactionIn, start_transaction
 from charging.tests.factories import IdTokenFactory
-from sites.commands import claim_command, expire_commands, settle_command
+from sites.commands import expire_commands
 from sites.models import Command
 from sites.tests.factories import ConnectorFactory
+from sites.tests.helpers import answer_command
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +21,6 @@ def setup():
     connector = ConnectorFactory(connector_id=1)
     token = IdTokenFactory(organization=connector.charger.site.organization, id_tag="RES-TAG", parent_id_tag="GROUP")
     return connector, token
-
-
-def _answer(command: Command, result: dict | None = None, **outcome) -> None:
-    claim_command(command_id=command.pk, message_id="m", at=timezone.now())
-    settle_command(command_id=command.pk, at=timezone.now(), result=result, **outcome)
 
 
 def test_reserve_sends_reserve_now_with_the_reservation_id(setup):
@@ -58,7 +54,7 @@ def test_the_charger_answer_decides_the_reservation(setup, answer, outcome, expe
         id_token=token,
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
-    _answer(Command.objects.get(), answer, **outcome)
+    answer_command(Command.objects.get(), answer, **outcome)
     reservation.refresh_from_db()
     assert reservation.status == expected
 
@@ -71,7 +67,7 @@ def test_a_start_carrying_the_reservation_id_uses_it(setup):
         id_token=token,
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
-    _answer(Command.objects.get(), {"status": "Accepted"})
+    answer_command(Command.objects.get(), {"status": "Accepted"})
     result = start_transaction(
         charger_id=connector.charger_id,
         start=StartTransactionIn(
@@ -90,10 +86,10 @@ def test_cancel_accepted_cancels(setup):
         charger=connector.charger, connector=None, id_token=token, expires_at=timezone.now() + dt.timedelta(hours=1)
     )
     assert Command.objects.get().payload["connectorId"] == 0
-    _answer(Command.objects.get(), {"status": "Accepted"})
+    answer_command(Command.objects.get(), {"status": "Accepted"})
     command = cancel(reservation=reservation)
     assert command.payload == {"reservationId": reservation.pk}
-    _answer(command, {"status": "Accepted"})
+    answer_command(command, {"status": "Accepted"})
     reservation.refresh_from_db()
     assert reservation.status == ReservationStatus.CANCELLED
 

@@ -3,23 +3,17 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
 
 from charging.models import ChargingProfile, ChargingProfileAssignment
 from charging.smart_charging import clear_charging_profile, profile_payload, set_charging_profile, validate_periods
 from sites.command_forms import ClearChargingProfileForm, GetCompositeScheduleForm
-from sites.commands import claim_command, settle_command
 from sites.models import Command
 from sites.tests.factories import ChargerFactory
+from sites.tests.helpers import answer_command
 
 pytestmark = pytest.mark.django_db
 
 PERIODS = [{"startPeriod": 0, "limit": 11000}, {"startPeriod": 3600, "limit": 7400, "numberPhases": 3}]
-
-
-def _answer(command: Command, result: dict) -> None:
-    claim_command(command_id=command.pk, message_id="m", at=timezone.now())
-    settle_command(command_id=command.pk, at=timezone.now(), result=result)
 
 
 @pytest.fixture
@@ -72,7 +66,7 @@ def test_set_charging_profile_records_what_was_sent_and_the_outcome(profile, ans
     assert command.action == "SetChargingProfile"
     assert command.payload == assignment.sent_payload
     assert command.payload["connectorId"] == 1
-    _answer(command, {"status": answer})
+    answer_command(command, {"status": answer})
     assignment.refresh_from_db()
     assert assignment.status == status
 
@@ -80,10 +74,10 @@ def test_set_charging_profile_records_what_was_sent_and_the_outcome(profile, ans
 def test_clear_marks_the_assignment_cleared(profile):
     charger, prof = profile
     assignment = set_charging_profile(profile=prof, charger=charger, connector_id=0)
-    _answer(Command.objects.get(), {"status": "Accepted"})
+    answer_command(Command.objects.get(), {"status": "Accepted"})
     command = clear_charging_profile(assignment=assignment)
     assert command.payload == {"id": prof.pk, "connectorId": 0}
-    _answer(command, {"status": "Accepted"})
+    answer_command(command, {"status": "Accepted"})
     assignment.refresh_from_db()
     assert assignment.status == ChargingProfileAssignment.Status.CLEARED
 

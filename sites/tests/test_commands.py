@@ -2,20 +2,18 @@ import pytest
 from django.contrib import admin
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
-from django.utils import timezone
 
 from sites.admin import ChargerAdmin, ConfigurationInline
-from sites.commands import claim_command, request_command, settle_command
+from sites.commands import request_command
 from sites.models import Charger, Command, ConfigurationKey
 from sites.tests.factories import ChargerFactory
+from sites.tests.helpers import answer_command
 
 pytestmark = pytest.mark.django_db
 
 
 def _run(charger: Charger, action: str, payload: dict, result: dict) -> Command:
-    command = request_command(charger=charger, action=action, payload=payload)
-    claim_command(command_id=command.pk, message_id="m", at=timezone.now())
-    return settle_command(command_id=command.pk, at=timezone.now(), result=result)
+    return answer_command(request_command(charger=charger, action=action, payload=payload), result)
 
 
 def test_get_configuration_result_becomes_the_snapshot():
