@@ -8,6 +8,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
+from accounts.roles import command_permission
 from charging.local_list import DIFFERENTIAL, FULL, send_local_list
 from charging.models import (
     ChargingProfile,
@@ -24,7 +25,6 @@ from charging.models import (
 from charging.reservations import cancel, reserve
 from charging.resources import IdTokenResource
 from charging.smart_charging import clear_charging_profile, set_charging_profile, validate_periods
-from sites.commands import command_permission
 
 METER_VALUE_FIELDS = [
     "timestamp",
@@ -222,7 +222,7 @@ class ReservationAdmin(ModelAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj: Reservation, form, change: bool) -> None:
-        if not request.user.has_perm(command_permission("ReserveNow")):
+        if not request.user.has_perm(command_permission("ReserveNow"), obj.charger):
             raise PermissionDenied
         created = reserve(
             charger=obj.charger,
@@ -249,7 +249,7 @@ class ReservationAdmin(ModelAdmin):
 
     @action(description="Cancel reservation (CancelReservation)")
     def cancel_reservations(self, request, queryset) -> None:
-        if not request.user.has_perm(command_permission("CancelReservation")):
+        if not all(request.user.has_perm(command_permission("CancelReservation"), r.charger) for r in queryset):
             raise PermissionDenied
         active = queryset.filter(status__in=[ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED])
         for reservation in active:
@@ -297,7 +297,7 @@ class LocalAuthorizationListAdmin(ModelAdmin):
         return charger.entry_count
 
     def _send(self, request, queryset, update_type: str) -> None:
-        if not request.user.has_perm(command_permission("SendLocalList")):
+        if not all(request.user.has_perm(command_permission("SendLocalList"), charger) for charger in queryset):
             raise PermissionDenied
         for charger in queryset:
             send_local_list(charger=charger, update_type=update_type, requested_by=request.user)
@@ -369,7 +369,7 @@ class ChargingProfileAssignmentAdmin(ModelAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj: ChargingProfileAssignment, form, change: bool) -> None:
-        if not request.user.has_perm(command_permission("SetChargingProfile")):
+        if not request.user.has_perm(command_permission("SetChargingProfile"), obj.charger):
             raise PermissionDenied
         created = set_charging_profile(
             profile=obj.profile,
@@ -387,7 +387,7 @@ class ChargingProfileAssignmentAdmin(ModelAdmin):
 
     @action(description="Clear from the charger (ClearChargingProfile)")
     def clear_profiles(self, request, queryset) -> None:
-        if not request.user.has_perm(command_permission("ClearChargingProfile")):
+        if not all(request.user.has_perm(command_permission("ClearChargingProfile"), a.charger) for a in queryset):
             raise PermissionDenied
         active = queryset.filter(status=ChargingProfileAssignment.Status.ACCEPTED)
         for assignment in active:

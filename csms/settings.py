@@ -114,6 +114,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
+    # Permissions of a member's role in their organization (accounts.roles).
+    "accounts.backends.RoleBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 # guardian would otherwise create an "AnonymousUser" row in our email-keyed user table.

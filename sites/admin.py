@@ -14,8 +14,9 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
+from accounts.roles import command_permission
 from sites.command_forms import COMMAND_FORMS
-from sites.commands import command_permission, request_command, rotate_charger_key
+from sites.commands import request_command, rotate_charger_key
 from sites.models import (
     Charger,
     ChargerReport,
@@ -182,7 +183,8 @@ class CommandInline(ReadOnlyInline):
 
 
 def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charger], action: str, payload: dict) -> None:
-    if not request.user.has_perm(command_permission(action)):
+    # Checked per charger: a role in one organization gives nothing in another (S16).
+    if not all(request.user.has_perm(command_permission(action), charger) for charger in queryset):
         raise PermissionDenied
     for charger in queryset:
         request_command(
@@ -274,7 +276,7 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
             super().save_formset(request, form, formset, change)
             return
         # Not saved here: each edit becomes a ChangeConfiguration to the charger.
-        if not request.user.has_perm(command_permission("ChangeConfiguration")):
+        if not request.user.has_perm(command_permission("ChangeConfiguration"), formset.instance):
             if any(f.has_changed() for f in formset.forms):
                 messages.error(request, "You may not change a charger's configuration.")
             return
@@ -295,7 +297,9 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
     def send_command(self, request: HttpRequest, object_id: str):
         """One page for every operator command: pick a kind, fill in its form, queue it."""
         charger = get_object_or_404(self.get_queryset(request), pk=object_id)
-        allowed = {name: form for name, form in COMMAND_FORMS.items() if request.user.has_perm(form.permission())}
+        allowed = {
+            name: form for name, form in COMMAND_FORMS.items() if request.user.has_perm(form.permission(), charger)
+        }
         chosen = request.GET.get("action") or request.POST.get("command_action")
         form_class = allowed.get(chosen)
         if chosen and form_class is None:
@@ -327,7 +331,7 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
     @action(description="Rotate key over OCPP (ChangeConfiguration AuthorizationKey)")
     def rotate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         """The new key takes effect only when the charger answers Accepted (S7)."""
-        if not request.user.has_perm(command_permission("ChangeConfiguration")):
+        if not all(request.user.has_perm(command_permission("ChangeConfiguration"), c) for c in queryset):
             raise PermissionDenied
         for charger in queryset:
             rotate_charger_key(charger=charger, requested_by=request.user)

@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from sites.commands import command_permission
+from accounts.roles import command_permission
 
 
 class CommandForm(forms.Form):

@@ -36,11 +36,6 @@ RETRYABLE_ACTIONS = {
 SECRET_MASK = "********"  # noqa: S105 (a mask, not a password)
 
 
-def command_permission(action: str) -> str:
-    """The Django permission (app_label.codename) that allows sending `action`."""
-    return f"sites.send_{action.lower()}"
-
-
 def command_expiry(action: str) -> dt.timedelta:
     """How long a command may wait for its charger: short for what a driver is waiting for
     (RemoteStart, Unlock, Reset), long for configuration."""

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.timezone import now
 
 from accounts.models import Organization
+from accounts.roles import COMMAND_ACTIONS
 from sites.validators import validate_charge_point_id, validate_timezone
 
 
@@ -296,30 +297,6 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charge_point_id}: {self.kind}"
-
-
-# Every CSMS-initiated 1.6 operation (1.6 chapter 5); each has its own permission (S16).
-COMMAND_ACTIONS = (
-    "CancelReservation",
-    "ChangeAvailability",
-    "ChangeConfiguration",
-    "ClearCache",
-    "ClearChargingProfile",
-    "DataTransfer",
-    "GetCompositeSchedule",
-    "GetConfiguration",
-    "GetDiagnostics",
-    "GetLocalListVersion",
-    "RemoteStartTransaction",
-    "RemoteStopTransaction",
-    "ReserveNow",
-    "Reset",
-    "SendLocalList",
-    "SetChargingProfile",
-    "TriggerMessage",
-    "UnlockConnector",
-    "UpdateFirmware",
-)
 
 
 class CommandStatus(models.TextChoices):

@@ -10,10 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import COMMAND_ACTIONS, command_permission
 from ocpp_gateway.rpc import RpcError
 from ocpp_gateway.schemas import validate_call_payload
-from sites.commands import command_permission, request_command
-from sites.models import COMMAND_ACTIONS, Command
+from sites.commands import request_command
+from sites.models import Command
 from sites.selectors import chargers_visible_to, commands_visible_to
 
 MAX_WAIT_SECONDS = 30.0
@@ -72,7 +73,7 @@ class ChargerCommandsView(APIView):
         body = CommandRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         action = body.validated_data["action"]
-        if not request.user.has_perm(command_permission(action)):
+        if not request.user.has_perm(command_permission(action), charger):
             raise PermissionDenied(f"You may not send {action}.")
         command = request_command(
             charger=charger,

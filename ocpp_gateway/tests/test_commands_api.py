@@ -19,10 +19,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def operator():
-    """A member of the charger's organization allowed to send UnlockConnector only."""
+    """A viewer of the charger's organization, also allowed to send UnlockConnector."""
     charger = ChargerFactory(charge_point_id="API-1")
     user = UserFactory()
-    MembershipFactory(user=user, organization=charger.site.organization)
+    MembershipFactory(user=user, organization=charger.site.organization, role="viewer")
     user.user_permissions.add(Permission.objects.get(codename="send_unlockconnector"))
     client = APIClient()
     client.force_authenticate(user)
@@ -129,3 +129,37 @@ def test_a_bad_wait_is_400(operator, wait):
     response = client.get(f"/api/v1/commands/{command.pk}", {"wait": wait})
     assert response.status_code == 400
     assert response.json()["wait"]
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "payload", "allowed"),
+    [
+        ("viewer", "Reset", {"type": "Soft"}, False),
+        ("maintenance", "Reset", {"type": "Soft"}, True),
+        ("maintenance", "RemoteStartTransaction", {"idTag": "T"}, False),
+        ("operator", "RemoteStartTransaction", {"idTag": "T"}, True),
+        ("partner", "RemoteStartTransaction", {"idTag": "T"}, True),
+        ("partner", "Reset", {"type": "Soft"}, False),
+    ],
+)
+def test_roles_decide_which_commands_a_member_may_send(role, action, payload, allowed):
+    """S16: view-only roles cannot send commands; maintenance sends maintenance commands only."""
+    charger = ChargerFactory(charge_point_id="ROLE-1")
+    user = UserFactory()
+    MembershipFactory(user=user, organization=charger.site.organization, role=role)
+    client = APIClient()
+    client.force_authenticate(user)
+    response = client.post("/api/v1/chargers/ROLE-1/commands", {"action": action, "payload": payload}, format="json")
+    assert response.status_code == (202 if allowed else 403)
+
+
+def test_a_role_in_one_organization_gives_nothing_in_another():
+    mine, theirs = ChargerFactory(charge_point_id="MINE"), ChargerFactory(charge_point_id="THEIRS")
+    user = UserFactory()
+    MembershipFactory(user=user, organization=mine.site.organization, role="operator")
+    MembershipFactory(user=user, organization=theirs.site.organization, role="viewer")
+    client = APIClient()
+    client.force_authenticate(user)
+    request = {"action": "Reset", "payload": {"type": "Soft"}}
+    assert client.post("/api/v1/chargers/MINE/commands", request, format="json").status_code == 202
+    assert client.post("/api/v1/chargers/THEIRS/commands", request, format="json").status_code == 403

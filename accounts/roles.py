@@ -1,0 +1,113 @@
+"""The one place that maps roles to permissions (issue 5). A member of an organization holds,
+in that organization, the Django permissions of their role; `accounts.backends.RoleBackend`
+answers `user.has_perm(...)` from this table. Other code asks for permissions through the
+helpers here rather than spelling them out."""
+
+from accounts.models import Role
+
+# Models whose rows belong to one organization, by app.
+TENANT_MODELS = {
+    "accounts": ("organization", "membership"),
+    "sites": (
+        "site",
+        "charger",
+        "connector",
+        "statusnotificationrecord",
+        "chargerreport",
+        "command",
+        "configurationkey",
+        "securityevent",
+    ),
+    "charging": (
+        "idtoken",
+        "chargingsession",
+        "metervalue",
+        "unmatchedstop",
+        "reservation",
+        "chargingprofile",
+        "chargingprofileassignment",
+        "localauthorizationlist",
+    ),
+    "ocpp_gateway": ("messagelog",),
+}
+
+# Every CSMS-initiated OCPP 1.6 operation (1.6 chapter 5); each has its own permission.
+COMMAND_ACTIONS = (
+    "CancelReservation",
+    "ChangeAvailability",
+    "ChangeConfiguration",
+    "ClearCache",
+    "ClearChargingProfile",
+    "DataTransfer",
+    "GetCompositeSchedule",
+    "GetConfiguration",
+    "GetDiagnostics",
+    "GetLocalListVersion",
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "ReserveNow",
+    "Reset",
+    "SendLocalList",
+    "SetChargingProfile",
+    "TriggerMessage",
+    "UnlockConnector",
+    "UpdateFirmware",
+)
+MAINTENANCE_COMMANDS = (
+    "Reset",
+    "UnlockConnector",
+    "ChangeAvailability",
+    "GetConfiguration",
+    "ChangeConfiguration",
+    "UpdateFirmware",
+    "GetDiagnostics",
+    "TriggerMessage",
+    "ClearCache",
+    "GetLocalListVersion",
+    "GetCompositeSchedule",
+)
+PARTNER_COMMANDS = ("RemoteStartTransaction", "RemoteStopTransaction")
+
+
+def command_permission(action: str) -> str:
+    """The permission (app_label.codename) that allows sending the OCPP command `action`."""
+    return f"sites.send_{action.lower()}"
+
+
+def _model_permissions(verbs: tuple[str, ...], models: dict[str, tuple[str, ...]]) -> set[str]:
+    return {f"{app}.{verb}_{model}" for app, names in models.items() for model in names for verb in verbs}
+
+
+VIEW_ALL = _model_permissions(("view",), TENANT_MODELS)
+OPERATIONS = _model_permissions(
+    ("add", "change", "delete"),
+    {
+        "sites": ("site", "charger", "connector", "configurationkey"),
+        "charging": ("idtoken", "reservation", "chargingprofile", "chargingprofileassignment"),
+    },
+) | {"charging.change_chargingsession"}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.VIEWER: frozenset(VIEW_ALL),
+    Role.MAINTENANCE: frozenset(VIEW_ALL | {command_permission(a) for a in MAINTENANCE_COMMANDS}),
+    Role.OPERATOR: frozenset(VIEW_ALL | OPERATIONS | {command_permission(a) for a in COMMAND_ACTIONS}),
+    Role.ADMIN: frozenset(
+        VIEW_ALL
+        | OPERATIONS
+        | {command_permission(a) for a in COMMAND_ACTIONS}
+        | {"accounts.add_membership", "accounts.change_membership", "accounts.delete_membership"}
+        | {"accounts.change_organization"}
+    ),
+    # Partners work through the API on what operators share with them (issue 5).
+    Role.PARTNER: frozenset(
+        {"sites.view_charger", "sites.view_connector", "charging.view_chargingsession", "charging.view_metervalue"}
+        | {command_permission(a) for a in PARTNER_COMMANDS}
+    ),
+}
+
+# Roles that use the admin (partners use the API only).
+ADMIN_ROLES = (Role.ADMIN, Role.OPERATOR, Role.MAINTENANCE, Role.VIEWER)
+
+
+def role_permissions(role: str) -> frozenset[str]:
+    return ROLE_PERMISSIONS.get(role, frozenset())
