@@ -4,13 +4,14 @@ from django.contrib.auth.models import Group
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin
 from accounts.models import Membership, Organization, User
 
 admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(ModelAdmin):
+class GroupAdmin(PlatformOnlyAdmin, ModelAdmin):
     search_fields = ["name"]
     filter_horizontal = ["permissions"]
 
@@ -34,7 +35,8 @@ class MembershipInline(TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(ModelAdmin):
+class OrganizationAdmin(TenantScopedAdmin, ModelAdmin):
+    tenant_path = ""
     list_display = ["name", "slug", "kind", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
@@ -43,7 +45,7 @@ class OrganizationAdmin(ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin, ModelAdmin):
+class UserAdmin(PlatformOnlyAdmin, BaseUserAdmin, ModelAdmin):
     form = EmailUserChangeForm
     add_form = EmailUserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -66,7 +68,8 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ModelAdmin):
+class MembershipAdmin(TenantScopedAdmin, ModelAdmin):
+    tenant_path = "organization"
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__email", "organization__name"]

@@ -40,3 +40,18 @@ def organizations_of(user, *, roles=None) -> QuerySet[Organization]:
     memberships = roles_by_organization(user)
     ids = [org_id for org_id, role in memberships.items() if roles is None or role in roles]
     return Organization.objects.filter(pk__in=ids)
+
+
+class TenantImportGuard:
+    """For django-import-export resources whose rows name an `organization` (slug): a row
+    for an organization the importing user may not write to is refused (S15)."""
+
+    WRITER_ROLES = ("admin", "operator")
+
+    def before_import_row(self, row, **kwargs) -> None:
+        user = kwargs.get("user")
+        if user is not None and not user.is_superuser:
+            allowed = set(organizations_of(user, roles=self.WRITER_ROLES).values_list("slug", flat=True))
+            if row.get("organization") not in allowed:
+                raise ValueError(f"You may not import into organization {row.get('organization')!r}.")
+        super().before_import_row(row, **kwargs)

@@ -8,6 +8,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
+from accounts.admin_tenancy import TenantScopedAdmin
 from accounts.roles import command_permission
 from charging.local_list import DIFFERENTIAL, FULL, send_local_list
 from charging.models import (
@@ -40,7 +41,8 @@ METER_VALUE_FIELDS = [
 
 
 @admin.register(IdToken)
-class IdTokenAdmin(ModelAdmin, ImportExportModelAdmin):
+class IdTokenAdmin(TenantScopedAdmin, ModelAdmin, ImportExportModelAdmin):
+    tenant_path = "organization"
     resource_classes = [IdTokenResource]
     import_form_class = ImportForm
     export_form_class = ExportForm
@@ -74,7 +76,8 @@ class MeterValueInline(TabularInline):
 
 
 @admin.register(ChargingSession)
-class ChargingSessionAdmin(ModelAdmin):
+class ChargingSessionAdmin(TenantScopedAdmin, ModelAdmin):
+    tenant_path = "charger__site__organization"
     list_display = [
         "transaction",
         "charger",
@@ -124,7 +127,8 @@ class ChargingSessionAdmin(ModelAdmin):
 
 
 @admin.register(MeterValue)
-class MeterValueAdmin(ModelAdmin):
+class MeterValueAdmin(TenantScopedAdmin, ModelAdmin):
+    tenant_path = "charger__site__organization"
     list_display = [
         "timestamp",
         "charger",
@@ -152,8 +156,10 @@ class MeterValueAdmin(ModelAdmin):
 
 
 @admin.register(UnmatchedStop)
-class UnmatchedStopAdmin(ModelAdmin):
+class UnmatchedStopAdmin(TenantScopedAdmin, ModelAdmin):
     """StopTransactions that matched no session (R5, R7), kept for review."""
+
+    tenant_path = "charger__site__organization"
 
     list_display = [
         "received_at",
@@ -202,8 +208,10 @@ class ReservationForm(forms.ModelForm):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ModelAdmin):
+class ReservationAdmin(TenantScopedAdmin, ModelAdmin):
     """Adding a reservation sends ReserveNow; its status follows the charger's answer."""
+
+    tenant_path = "charger__site__organization"
 
     form = ReservationForm
     list_display = ["pk", "charger", "connector", "id_token", "expires_at", "reservation_status", "charger_answer"]
@@ -270,9 +278,11 @@ class LocalListEntryInline(TabularInline):
 
 
 @admin.register(LocalAuthorizationList)
-class LocalAuthorizationListAdmin(ModelAdmin):
+class LocalAuthorizationListAdmin(TenantScopedAdmin, ModelAdmin):
     """Each charger's local authorization list: the version it holds, its entries, and
     actions to send the organization's id tokens to it."""
+
+    tenant_path = "site__organization"
 
     list_display = ["charge_point_id", "site", "local_list_version", "entries"]
     list_filter = ["site__organization", "site"]
@@ -323,7 +333,8 @@ class ChargingProfileForm(forms.ModelForm):
 
 
 @admin.register(ChargingProfile)
-class ChargingProfileAdmin(ModelAdmin):
+class ChargingProfileAdmin(TenantScopedAdmin, ModelAdmin):
+    tenant_path = "organization"
     form = ChargingProfileForm
     list_display = ["name", "organization", "purpose", "stack_level", "kind", "charging_rate_unit"]
     list_filter = ["purpose", "kind", "organization"]
@@ -349,8 +360,10 @@ class AssignmentForm(forms.ModelForm):
 
 
 @admin.register(ChargingProfileAssignment)
-class ChargingProfileAssignmentAdmin(ModelAdmin):
+class ChargingProfileAssignmentAdmin(TenantScopedAdmin, ModelAdmin):
     """Adding an assignment sends SetChargingProfile; what was sent is kept."""
+
+    tenant_path = "charger__site__organization"
 
     form = AssignmentForm
     list_display = ["created_at", "profile", "charger", "connector_id", "transaction_id", "status"]

@@ -4,11 +4,12 @@ from import_export import fields, resources
 from import_export.widgets import ForeignKeyWidget
 
 from accounts.models import Organization
+from accounts.tenancy import TenantImportGuard
 from charging.models import IdToken
 from csms.spreadsheet import FormulaSafeExportMixin
 
 
-class IdTokenResource(FormulaSafeExportMixin, resources.ModelResource):
+class IdTokenResource(TenantImportGuard, FormulaSafeExportMixin, resources.ModelResource):
     organization = fields.Field(
         column_name="organization", attribute="organization", widget=ForeignKeyWidget(Organization, field="slug")
     )

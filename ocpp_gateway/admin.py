@@ -14,7 +14,9 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RangeDateTimeFilter
 from unfold.decorators import display
 
+from accounts.admin_tenancy import scope_to_tenant
 from ocpp_gateway.models import Direction, MessageLog, MessageType
+from sites.models import Charger
 
 CONVERSATION_PAGE_SIZE = 100
 # The changelist counts at most this many matching rows: COUNT(*) over a log of hundreds of
@@ -131,6 +133,15 @@ class MessageLogAdmin(ModelAdmin):
 
     # --- permissions: a read-only log; only superusers may delete --------------------
 
+    def get_queryset(self, request: HttpRequest):
+        """Frames of the user's chargers only (S15); frames of unknown charge point ids belong
+        to no tenant and are for platform superusers."""
+        frames = super().get_queryset(request)
+        if request.user.is_superuser:
+            return frames
+        chargers = scope_to_tenant(Charger.objects.all(), request, "site__organization")
+        return frames.filter(charge_point_id__in=chargers.values("charge_point_id"))
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -193,7 +204,7 @@ class MessageLogAdmin(ModelAdmin):
         """One charger's frames in order, 100 a page; opens on the latest page."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        frames = MessageLog.objects.filter(charge_point_id=charge_point_id).order_by("timestamp", "id")
+        frames = self.get_queryset(request).filter(charge_point_id=charge_point_id).order_by("timestamp", "id")
         paginator = Paginator(frames, CONVERSATION_PAGE_SIZE)
         number = request.GET.get("page") or "last"
         page = paginator.get_page(paginator.num_pages if number == "last" else number)

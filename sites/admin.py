@@ -14,6 +14,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
+from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin
 from accounts.roles import command_permission
 from sites.command_forms import COMMAND_FORMS
 from sites.commands import request_command, rotate_charger_key
@@ -103,7 +104,8 @@ class ChargerInline(TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(ModelAdmin):
+class SiteAdmin(TenantScopedAdmin, ModelAdmin):
+    tenant_path = "organization"
     form = SiteAdminForm
     list_display = ["name", "organization", "city", "country", "timezone", "charger_count"]
     list_filter = ["organization", "country", "timezone"]
@@ -194,7 +196,8 @@ def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charge
 
 
 @admin.register(Charger)
-class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
+class ChargerAdmin(TenantScopedAdmin, ModelAdmin, ImportExportModelAdmin):
+    tenant_path = "site__organization"
     resource_classes = [ChargerResource]
     import_form_class = ImportForm
     export_form_class = ExportForm
@@ -357,7 +360,8 @@ class ChargerAdmin(ModelAdmin, ImportExportModelAdmin):
 
 
 @admin.register(Connector)
-class ConnectorAdmin(ModelAdmin):
+class ConnectorAdmin(TenantScopedAdmin, ModelAdmin):
+    tenant_path = "charger__site__organization"
     list_display = ["__str__", "charger", "evse_id", "connector_id", "state", "error_code", "status_timestamp"]
     list_filter = ["status", "error_code", "charger__site__organization"]
     search_fields = ["charger__charge_point_id"]
@@ -375,7 +379,7 @@ class AdoptForm(forms.Form):
 
 
 @admin.register(UnknownCharger)
-class UnknownChargerAdmin(ModelAdmin):
+class UnknownChargerAdmin(PlatformOnlyAdmin, ModelAdmin):
     """The inbox of connection attempts by unknown charge point ids (S1)."""
 
     list_display = [
@@ -444,7 +448,8 @@ class UnknownChargerAdmin(ModelAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(ModelAdmin):
+class SecurityEventAdmin(TenantScopedAdmin, ModelAdmin):
+    tenant_path = "charger__site__organization"
     list_display = ["timestamp", "charge_point_id", "kind", "event_severity"]
     list_filter = ["severity", "kind"]
     search_fields = ["charge_point_id", "kind"]
@@ -463,9 +468,11 @@ class SecurityEventAdmin(ModelAdmin):
 
 
 @admin.register(Command)
-class CommandAdmin(ModelAdmin):
+class CommandAdmin(TenantScopedAdmin, ModelAdmin):
     """Every command sent or waiting, with its outcome (read-only: commands are sent from
     the charger page, the charger list or the API)."""
+
+    tenant_path = "charger__site__organization"
 
     list_display = ["created_at", "charger", "action", "command_status", "requested_by", "attempts", "finished_at"]
     list_filter = ["status", "action", "requested_via", "charger__site__organization"]

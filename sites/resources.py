@@ -3,6 +3,7 @@
 from import_export import fields, resources
 from import_export.widgets import ForeignKeyWidget
 
+from accounts.tenancy import TenantImportGuard
 from csms.spreadsheet import FormulaSafeExportMixin
 from sites.models import Charger, Site
 from sites.services import ensure_connectors
@@ -18,7 +19,7 @@ class SiteInOrganizationWidget(ForeignKeyWidget):
         return {"name": value, "organization__slug": (row or {}).get("organization", "")}
 
 
-class ChargerResource(FormulaSafeExportMixin, resources.ModelResource):
+class ChargerResource(TenantImportGuard, FormulaSafeExportMixin, resources.ModelResource):
     organization = fields.Field(column_name="organization", attribute="site__organization__slug", readonly=True)
     site = fields.Field(column_name="site", attribute="site", widget=SiteInOrganizationWidget())
     connectors = fields.Field(column_name="connectors", readonly=True)

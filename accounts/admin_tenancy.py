@@ -1,0 +1,82 @@
+"""Tenant isolation in the admin (S15): every ModelAdmin names the path from its model to
+the Organization, and shows, offers and accepts only rows of the user's organizations."""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.roles import ADMIN_ROLES
+from accounts.tenancy import organizations_of
+
+
+def tenant_organizations(request: HttpRequest):
+    """The organizations whose data this admin user works on."""
+    return organizations_of(request.user, roles=ADMIN_ROLES)
+
+
+def scope_to_tenant(queryset: QuerySet, request: HttpRequest, tenant_path: str) -> QuerySet:
+    if request.user.is_superuser:
+        return queryset
+    lookup = f"{tenant_path}__in" if tenant_path else "pk__in"
+    return queryset.filter(**{lookup: tenant_organizations(request)})
+
+
+class TenantScopedAdmin:
+    """Mix into a ModelAdmin and set `tenant_path` ("" for Organization itself,
+    "organization", "site__organization", "charger__site__organization", ...).
+
+    - changelists, change views, actions, exports and autocomplete see only the user's rows;
+    - foreign-key choices (and autocomplete) are scoped by the related model's own admin;
+    - object permissions are asked for the object, so a role counts in its organization only.
+    """
+
+    tenant_path: str = ""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return scope_to_tenant(super().get_queryset(request), request, self.tenant_path)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        related_admin = admin.site._registry.get(db_field.related_model)
+        if isinstance(related_admin, TenantScopedAdmin) and "queryset" not in kwargs:
+            kwargs["queryset"] = scope_to_tenant(
+                db_field.related_model._default_manager.all(), request, related_admin.tenant_path
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _object_permission(self, request: HttpRequest, action: str, obj) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}", obj)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is None:
+            return super().has_view_permission(request)
+        return self._object_permission(request, "view", obj) or self._object_permission(request, "change", obj)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is None:
+            return super().has_change_permission(request)
+        return super().has_change_permission(request, obj) and self._object_permission(request, "change", obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is None:
+            return super().has_delete_permission(request)
+        return super().has_delete_permission(request, obj) and self._object_permission(request, "delete", obj)
+
+
+class PlatformOnlyAdmin:
+    """Data that belongs to no tenant (unknown chargers, users, groups): platform superusers only."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest, *args) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)

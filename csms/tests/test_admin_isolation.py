@@ -1,0 +1,157 @@
+"""Tenant isolation in the admin (S15): an operator of organization A, against the rows of
+organization B, on every tenant-scoped admin."""
+
+import io
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin
+from accounts.models import Organization
+from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from charging.models import ChargingProfile, ChargingProfileAssignment, Reservation, UnmatchedStop
+from charging.tests.factories import IdTokenFactory, MeterValueFactory
+from ocpp_gateway.models import MessageLog
+from sites.models import Charger, ChargerReport, Command, ConfigurationKey, SecurityEvent, StatusNotificationRecord
+from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def populate(organization: Organization, prefix: str) -> dict:
+    """One row of every tenant model in `organization`."""
+    now = timezone.now()
+    site = SiteFactory(organization=organization, name=f"{prefix} site")
+    charger = ChargerFactory(site=site, charge_point_id=f"{prefix}-CP")
+    connector = ConnectorFactory(charger=charger)
+    token = IdTokenFactory(organization=organization, id_tag=f"{prefix}-TAG")
+    meter_value = MeterValueFactory(session__connector=connector)
+    StatusNotificationRecord.objects.create(
+        charger=charger, connector_id=1, status="Available", error_code="NoError", timestamp=now
+    )
+    ChargerReport.objects.create(charger=charger, kind="firmware", status="Installed")
+    SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Test")
+    UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=1)
+    Command.objects.create(charger=charger, action="Reset", expires_at=now)
+    ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
+    Reservation.objects.create(charger=charger, id_token=token, expires_at=now)
+    profile = ChargingProfile.objects.create(
+        organization=organization, name=f"{prefix} cap", periods=[{"startPeriod": 0, "limit": 1}]
+    )
+    ChargingProfileAssignment.objects.create(profile=profile, charger=charger)
+    MessageLog.objects.create(charge_point_id=charger.charge_point_id, direction="in", message_type=2, timestamp=now)
+    return {"site": site, "charger": charger, "session": meter_value.session}
+
+
+@pytest.fixture
+def tenants(client):
+    org_a, org_b = OrganizationFactory(name="A Org", slug="a-org"), OrganizationFactory(name="B Org", slug="b-org")
+    rows_a, rows_b = populate(org_a, "A"), populate(org_b, "B")
+    operator = UserFactory(is_staff=True)
+    MembershipFactory(user=operator, organization=org_a, role="operator")
+    MembershipFactory(organization=org_b, role="admin")  # a member of B, for the Membership admin
+    client.force_login(operator)
+    return client, org_a, org_b, rows_a, rows_b
+
+
+def _rows_of(model, organization: Organization):
+    model_admin = admin.site._registry[model]
+    lookup = f"{model_admin.tenant_path}__in" if model_admin.tenant_path else "pk__in"
+    if model is MessageLog:
+        ids = Charger.objects.filter(site__organization=organization).values("charge_point_id")
+        return model._default_manager.filter(charge_point_id__in=ids)
+    return model._default_manager.filter(**{lookup: [organization.pk]})
+
+
+TENANT_MODELS = sorted(
+    (model for model, model_admin in admin.site._registry.items() if isinstance(model_admin, TenantScopedAdmin)),
+    key=lambda model: model._meta.label,
+)
+PLATFORM_MODELS = sorted(
+    (model for model, model_admin in admin.site._registry.items() if isinstance(model_admin, PlatformOnlyAdmin)),
+    key=lambda model: model._meta.label,
+)
+
+
+def test_every_registered_admin_is_scoped_or_platform_only():
+    unscoped = [
+        model._meta.label
+        for model, model_admin in admin.site._registry.items()
+        if not isinstance(model_admin, TenantScopedAdmin | PlatformOnlyAdmin) and model is not MessageLog
+    ]
+    assert unscoped == []
+
+
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda model: model._meta.label)
+def test_changelists_and_change_views_show_only_the_users_organization(tenants, model):
+    client, org_a, org_b, _, _ = tenants
+    opts = model._meta
+    mine, theirs = _rows_of(model, org_a).first(), _rows_of(model, org_b).first()
+    assert mine is not None
+    assert theirs is not None
+    changelist = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    assert changelist.status_code == 200
+    listed = {row.pk for row in changelist.context["cl"].result_list}
+    assert mine.pk in listed
+    assert theirs.pk not in listed
+    foreign = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[theirs.pk]))
+    assert foreign.status_code in (302, 404)  # the admin redirects "does not exist" to its index
+    assert str(theirs) not in foreign.content.decode() or foreign.status_code == 302
+
+
+def test_message_log_is_scoped_by_the_users_chargers(tenants):
+    client, *_ = tenants
+    changelist = client.get(reverse("admin:ocpp_gateway_messagelog_changelist"))
+    assert {row.charge_point_id for row in changelist.context["cl"].result_list} == {"A-CP"}
+    conversation = client.get(reverse("admin:ocpp_gateway_messagelog_conversation", args=["B-CP"]))
+    assert "B-CP" not in {entry["frame"].charge_point_id for entry in conversation.context["entries"]}
+
+
+@pytest.mark.parametrize("model", PLATFORM_MODELS, ids=lambda model: model._meta.label)
+def test_platform_pages_are_refused_to_tenants(tenants, model):
+    client, *_ = tenants
+    opts = model._meta
+    assert client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")).status_code == 403
+
+
+def test_foreign_key_choices_offer_only_the_users_rows(tenants):
+    client, _, _, rows_a, rows_b = tenants
+    form = client.get(reverse("admin:sites_charger_add")).context["adminform"].form
+    sites = set(form.fields["site"].queryset)
+    assert rows_a["site"] in sites
+    assert rows_b["site"] not in sites
+
+
+def test_actions_cannot_reach_another_organizations_rows(tenants):
+    client, _, _, _, rows_b = tenants
+    before = Command.objects.count()
+    client.post(
+        reverse("admin:sites_charger_changelist"),
+        {"action": "soft_reset", "_selected_action": [rows_b["charger"].pk]},
+    )
+    assert Command.objects.count() == before
+
+
+def test_export_holds_only_the_users_rows(tenants):
+    client, *_ = tenants
+    response = client.post(
+        reverse("admin:sites_charger_export"),
+        {"format": "0", "resource": "0", "chargerresource_charge_point_id": "on"},
+    )
+    text = response.content.decode()
+    assert "A-CP" in text
+    assert "B-CP" not in text
+
+
+def test_import_into_another_organization_is_refused(tenants):
+    client, *_ = tenants
+    upload = io.BytesIO(b"charge_point_id,organization,site\nSNEAKY-1,b-org,B site\n")
+    upload.name = "fleet.csv"
+    response = client.post(
+        reverse("admin:sites_charger_import"), {"import_file": upload, "format": "0", "resource": "0"}
+    )
+    assert response.status_code == 200
+    assert "confirm_form" not in response.context
+    assert not Charger.objects.filter(charge_point_id="SNEAKY-1").exists()
