@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin, OutstandingTokenAdmin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
@@ -75,3 +77,18 @@ class MembershipAdmin(TenantScopedAdmin, ModelAdmin):
     search_fields = ["user__email", "organization__name"]
     autocomplete_fields = ["user", "organization"]
     list_select_related = ["user", "organization"]
+
+
+# JWT bookkeeping (simplejwt's blacklist): platform superusers only.
+admin.site.unregister(OutstandingToken)
+admin.site.unregister(BlacklistedToken)
+
+
+@admin.register(OutstandingToken)
+class PlatformOutstandingTokenAdmin(PlatformOnlyAdmin, OutstandingTokenAdmin):
+    pass
+
+
+@admin.register(BlacklistedToken)
+class PlatformBlacklistedTokenAdmin(PlatformOnlyAdmin, BlacklistedTokenAdmin):
+    pass

@@ -6,19 +6,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.roles import ADMIN_ROLES
-from accounts.tenancy import organizations_of
-
-
-def tenant_organizations(request: HttpRequest):
-    """The organizations whose data this admin user works on."""
-    return organizations_of(request.user, roles=ADMIN_ROLES)
+from accounts.tenancy import scope_queryset
 
 
 def scope_to_tenant(queryset: QuerySet, request: HttpRequest, tenant_path: str) -> QuerySet:
-    if request.user.is_superuser:
-        return queryset
-    lookup = f"{tenant_path}__in" if tenant_path else "pk__in"
-    return queryset.filter(**{lookup: tenant_organizations(request)})
+    """The rows of the organizations where the user has an admin-side role."""
+    return scope_queryset(queryset, request.user, tenant_path, roles=ADMIN_ROLES)
 
 
 class TenantScopedAdmin:

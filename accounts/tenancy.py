@@ -42,6 +42,15 @@ def organizations_of(user, *, roles=None) -> QuerySet[Organization]:
     return Organization.objects.filter(pk__in=ids)
 
 
+def scope_queryset(queryset: QuerySet, user, tenant_path: str, *, roles=None) -> QuerySet:
+    """Rows of `queryset` in the user's organizations; `tenant_path` leads from the model to
+    its Organization ("" for Organization itself). Platform superusers see every row."""
+    if user.is_superuser:
+        return queryset
+    lookup = f"{tenant_path}__in" if tenant_path else "pk__in"
+    return queryset.filter(**{lookup: organizations_of(user, roles=roles)})
+
+
 class TenantImportGuard:
     """For django-import-export resources whose rows name an `organization` (slug): a row
     for an organization the importing user may not write to is refused (S15)."""

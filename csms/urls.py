@@ -5,6 +5,6 @@ from csms.health import health
 
 urlpatterns = [
     path("api/health", health, name="health"),
-    path("api/v1/", include("ocpp_gateway.api.urls")),
+    path("api/", include("csms.api_urls")),
     path("admin/", admin.site.urls),
 ]

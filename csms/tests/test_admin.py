@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import MembershipFactory
 from charging.models import ChargingProfile, ChargingProfileAssignment, IdToken, Reservation, UnmatchedStop
@@ -45,6 +46,7 @@ def one_of_everything(admin_user):
     Command.objects.create(charger=charger, action="Reset", payload={"type": "Soft"}, expires_at=now)
     ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
     Reservation.objects.create(charger=charger, id_token=IdToken.objects.first(), expires_at=now)
+    RefreshToken.for_user(admin_user).blacklist()  # an issued token, then blacklisted
     profile = ChargingProfile.objects.create(
         organization=charger.site.organization, name="Cap", periods=[{"startPeriod": 0, "limit": 11000}]
     )

@@ -4,6 +4,7 @@ optional `wait` that holds the request until the command has finished or the wai
 import time
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -63,11 +64,19 @@ class CommandRequestSerializer(serializers.Serializer):
 class ChargerCommandsView(APIView):
     """POST: queue a command for the charger. GET: its latest commands."""
 
+    serializer_class = CommandSerializer
+
+    @extend_schema(responses=CommandSerializer(many=True), summary="The charger's latest 100 commands")
     def get(self, request: Request, charge_point_id: str) -> Response:
         charger = get_object_or_404(chargers_visible_to(request.user), charge_point_id=charge_point_id)
         commands = commands_visible_to(request.user).filter(charger=charger)[:100]
         return Response(CommandSerializer(commands, many=True).data)
 
+    @extend_schema(
+        request=CommandRequestSerializer,
+        responses={202: CommandSerializer},
+        summary="Send a command to the charger (queued while it is offline)",
+    )
     def post(self, request: Request, charge_point_id: str) -> Response:
         charger = get_object_or_404(chargers_visible_to(request.user), charge_point_id=charge_point_id)
         body = CommandRequestSerializer(data=request.data)
@@ -90,6 +99,17 @@ class CommandDetailView(APIView):
     """The command's status and result. `?wait=N` (seconds, at most 30) holds the answer until
     the command has finished or N seconds have passed."""
 
+    serializer_class = CommandSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "wait", float, description=f"Seconds (0-{MAX_WAIT_SECONDS:g}) to wait for the command to finish."
+            )
+        ],
+        responses=CommandSerializer,
+        summary="A command's status and result",
+    )
     def get(self, request: Request, command_id: int) -> Response:
         commands = commands_visible_to(request.user)
         command = get_object_or_404(commands, pk=command_id)

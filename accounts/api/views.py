@@ -1,0 +1,72 @@
+"""Authentication (JWT, S18) and organizations for the partner API."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenRefreshView
+
+from accounts.models import Organization, User
+from accounts.tenancy import organizations_of
+
+
+class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
+    """A refresh token of a user who has since been deactivated or deleted is refused (S18)."""
+
+    def validate(self, attrs: dict) -> dict:
+        try:
+            token = RefreshToken(attrs["refresh"])  # also refuses a blacklisted token
+        except TokenError as error:
+            raise InvalidToken(str(error)) from None
+        if not User.objects.filter(pk=token.payload.get("user_id"), is_active=True).exists():
+            raise AuthenticationFailed("This user cannot sign in.")
+        return super().validate(attrs)
+
+
+class ActiveUserTokenRefreshView(TokenRefreshView):
+    serializer_class = ActiveUserTokenRefreshSerializer
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class LogoutView(APIView):
+    """Blacklist a refresh token: it can no longer be used."""
+
+    permission_classes = [AllowAny]
+    serializer_class = LogoutSerializer
+
+    @extend_schema(request=LogoutSerializer, responses={205: None}, summary="Log out (blacklist the refresh token)")
+    def post(self, request: Request) -> Response:
+        body = LogoutSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            RefreshToken(body.validated_data["refresh"]).blacklist()
+        except TokenError as error:
+            raise serializers.ValidationError({"refresh": [str(error)]}) from None
+        return Response(status=status.HTTP_205_RESET_CONTENT)
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "kind"]
+        read_only_fields = fields
+
+
+class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
+    """The organizations you belong to."""
+
+    serializer_class = OrganizationSerializer
+    filterset_fields = ["kind"]
+    ordering_fields = ["name"]
+
+    def get_queryset(self):
+        return organizations_of(self.request.user).order_by("name")

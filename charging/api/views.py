@@ -1,0 +1,139 @@
+"""Id tokens, sessions with their meter values, reservations and charging profiles."""
+
+from django.shortcuts import get_object_or_404
+from rest_framework import exceptions, serializers, viewsets
+
+from accounts.tenancy import organizations_of, scope_queryset
+from charging.models import ChargingProfile, ChargingSession, IdToken, MeterValue, Reservation
+
+WRITER_ROLES = ("admin", "operator")
+
+
+class IdTokenSerializer(serializers.ModelSerializer):
+    """The organization is chosen once, among the caller's own (S14, S22), and never changed (S17)."""
+
+    class Meta:
+        model = IdToken
+        fields = ["id", "organization", "id_tag", "kind", "status", "expires_at", "parent_id_tag", "holder_name"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            fields["organization"].read_only = True
+        elif request is not None:
+            fields["organization"].queryset = organizations_of(request.user, roles=WRITER_ROLES)
+        return fields
+
+    def validate(self, attrs: dict) -> dict:
+        organization = attrs.get("organization") or getattr(self.instance, "organization", None)
+        id_tag = attrs.get("id_tag", getattr(self.instance, "id_tag", ""))
+        clash = IdToken.objects.filter(organization=organization, id_tag__iexact=id_tag)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"id_tag": ["This id tag exists already (case-insensitively)."]})
+        return attrs
+
+
+class IdTokenViewSet(viewsets.ModelViewSet):
+    serializer_class = IdTokenSerializer
+    filterset_fields = ["organization", "status", "kind"]
+    ordering_fields = ["id_tag", "created_at"]
+
+    def get_queryset(self):
+        return scope_queryset(IdToken.objects.order_by("id_tag"), self.request.user, "organization")
+
+    def perform_update(self, serializer) -> None:
+        self._require("change", serializer.instance)
+        serializer.save()
+
+    def perform_destroy(self, instance) -> None:
+        self._require("delete", instance)
+        instance.delete()
+
+    def _require(self, verb: str, token: IdToken) -> None:
+        if not self.request.user.has_perm(f"charging.{verb}_idtoken", token):
+            raise exceptions.PermissionDenied(f"Your role may not {verb} id tokens of this organization.")
+
+
+class MeterValueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MeterValue
+        fields = ["timestamp", "received_at", "measurand", "phase", "unit", "context", "location", "value",
+                  "raw_value", "flag"]  # fmt: skip
+        read_only_fields = fields
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    charge_point_id = serializers.CharField(source="charger.charge_point_id", read_only=True)
+    connector_id = serializers.IntegerField(source="connector.connector_id", read_only=True)
+
+    class Meta:
+        model = ChargingSession
+        fields = ["id", "charge_point_id", "connector_id", "id_tag", "transaction_id", "transaction_uid", "state",
+                  "started_at", "start_received_at", "stopped_at", "stop_received_at", "meter_start_wh",
+                  "meter_stop_wh", "energy_wh", "last_power_w", "stop_reason", "needs_review"]  # fmt: skip
+        read_only_fields = fields
+
+
+class SessionViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = SessionSerializer
+    filterset_fields = ["state", "needs_review", "charger__charge_point_id", "id_tag"]
+    ordering_fields = ["started_at", "energy_wh"]
+
+    def get_queryset(self):
+        sessions = ChargingSession.objects.select_related("charger", "connector").order_by("-started_at")
+        return scope_queryset(sessions, self.request.user, "charger__site__organization")
+
+
+class SessionMeterValueViewSet(viewsets.ReadOnlyModelViewSet):
+    """The meter values of one session, oldest first."""
+
+    serializer_class = MeterValueSerializer
+    filterset_fields = ["measurand", "phase", "context"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no session
+            return MeterValue.objects.none()
+        sessions = scope_queryset(ChargingSession.objects.all(), self.request.user, "charger__site__organization")
+        session = get_object_or_404(sessions, pk=self.kwargs["session_pk"])
+        return MeterValue.objects.filter(session=session).order_by("timestamp", "id")
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    charge_point_id = serializers.CharField(source="charger.charge_point_id", read_only=True)
+
+    class Meta:
+        model = Reservation
+        fields = ["id", "charge_point_id", "connector", "id_token", "expires_at", "status", "charger_answer",
+                  "session", "created_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ReservationViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ReservationSerializer
+    filterset_fields = ["status"]
+    ordering_fields = ["created_at", "expires_at"]
+
+    def get_queryset(self):
+        reservations = Reservation.objects.select_related("charger").order_by("-created_at")
+        return scope_queryset(reservations, self.request.user, "charger__site__organization")
+
+
+class ChargingProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChargingProfile
+        fields = ["id", "organization", "name", "purpose", "stack_level", "kind", "recurrency", "valid_from",
+                  "valid_to", "charging_rate_unit", "duration", "start_schedule", "min_charging_rate",
+                  "periods"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ChargingProfileViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ChargingProfileSerializer
+    filterset_fields = ["purpose", "kind"]
+    ordering_fields = ["name"]
+
+    def get_queryset(self):
+        return scope_queryset(ChargingProfile.objects.order_by("name"), self.request.user, "organization")

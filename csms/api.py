@@ -1,0 +1,10 @@
+"""Shared pieces of the REST API."""
+
+from rest_framework.pagination import PageNumberPagination
+
+
+class Pagination(PageNumberPagination):
+    """?page=N&page_size=M, at most 200 rows a page."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 200

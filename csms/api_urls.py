@@ -1,0 +1,45 @@
+"""/api/v1/: the partner API, and /api/schema/ + docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenVerifyView
+
+from accounts.api.views import ActiveUserTokenRefreshView, LogoutView, OrganizationViewSet
+from charging.api.views import (
+    ChargingProfileViewSet,
+    IdTokenViewSet,
+    ReservationViewSet,
+    SessionMeterValueViewSet,
+    SessionViewSet,
+)
+from sites.api.views import ChargerViewSet, SiteViewSet, UnknownChargerViewSet
+
+router = DefaultRouter(trailing_slash=False)
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("sites", SiteViewSet, basename="site")
+router.register("chargers", ChargerViewSet, basename="charger")
+router.register("id-tokens", IdTokenViewSet, basename="idtoken")
+router.register("sessions", SessionViewSet, basename="session")
+router.register("reservations", ReservationViewSet, basename="reservation")
+router.register("charging-profiles", ChargingProfileViewSet, basename="chargingprofile")
+router.register("unknown-chargers", UnknownChargerViewSet, basename="unknowncharger")
+
+meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
+
+v1 = [
+    path("auth/token", TokenObtainPairView.as_view(), name="token-obtain"),
+    path("auth/token/refresh", ActiveUserTokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/verify", TokenVerifyView.as_view(), name="token-verify"),
+    path("auth/logout", LogoutView.as_view(), name="logout"),
+    path("sessions/<int:session_pk>/meter-values", meter_values, name="session-meter-values"),
+    path("", include("ocpp_gateway.api.urls")),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]

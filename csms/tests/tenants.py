@@ -1,0 +1,43 @@
+"""Two tenants with one row of every tenant model each, for isolation tests."""
+
+from django.utils import timezone
+
+from accounts.models import Organization
+from charging.models import ChargingProfile, ChargingProfileAssignment, Reservation, UnmatchedStop
+from charging.tests.factories import IdTokenFactory, MeterValueFactory
+from ocpp_gateway.models import MessageLog
+from sites.models import ChargerReport, Command, ConfigurationKey, SecurityEvent, StatusNotificationRecord
+from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
+
+
+def populate(organization: Organization, prefix: str) -> dict:
+    """One row of every tenant model in `organization`."""
+    now = timezone.now()
+    site = SiteFactory(organization=organization, name=f"{prefix} site")
+    charger = ChargerFactory(site=site, charge_point_id=f"{prefix}-CP")
+    connector = ConnectorFactory(charger=charger)
+    token = IdTokenFactory(organization=organization, id_tag=f"{prefix}-TAG")
+    meter_value = MeterValueFactory(session__connector=connector)
+    StatusNotificationRecord.objects.create(
+        charger=charger, connector_id=1, status="Available", error_code="NoError", timestamp=now
+    )
+    ChargerReport.objects.create(charger=charger, kind="firmware", status="Installed")
+    SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Test")
+    UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=1)
+    Command.objects.create(charger=charger, action="Reset", expires_at=now)
+    ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
+    Reservation.objects.create(charger=charger, id_token=token, expires_at=now)
+    profile = ChargingProfile.objects.create(
+        organization=organization, name=f"{prefix} cap", periods=[{"startPeriod": 0, "limit": 1}]
+    )
+    ChargingProfileAssignment.objects.create(profile=profile, charger=charger)
+    MessageLog.objects.create(charge_point_id=charger.charge_point_id, direction="in", message_type=2, timestamp=now)
+    return {
+        "site": site,
+        "charger": charger,
+        "session": meter_value.session,
+        "token": token,
+        "reservation": Reservation.objects.get(charger=charger),
+        "profile": profile,
+        "command": Command.objects.get(charger=charger),
+    }

@@ -1,0 +1,81 @@
+"""Sites and chargers (with connectors and live status), and the unknown-charger inbox."""
+
+from rest_framework import permissions, serializers, viewsets
+
+from accounts.tenancy import scope_queryset
+from sites.models import Charger, Connector, Site, UnknownCharger
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = ["id", "organization", "name", "address", "city", "postal_code", "country", "latitude", "longitude",
+                  "timezone"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ConnectorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Connector
+        fields = ["connector_id", "evse_id", "status", "error_code", "info", "status_timestamp"]
+        read_only_fields = fields
+
+
+class ChargerSerializer(serializers.ModelSerializer):
+    """Secrets (keys) and the security profile are never exposed or writable (S17)."""
+
+    organization = serializers.IntegerField(source="site.organization_id", read_only=True)
+    connectors = ConnectorSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Charger
+        fields = ["charge_point_id", "organization", "site", "vendor", "model", "serial_number", "firmware_version",
+                  "ocpp_version", "registration_status", "is_online", "last_seen_at", "last_heartbeat_at", "status",
+                  "error_code", "connectors"]  # fmt: skip
+        read_only_fields = fields
+
+
+class SiteViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = SiteSerializer
+    filterset_fields = ["organization", "country", "city"]
+    ordering_fields = ["name"]
+
+    def get_queryset(self):
+        return scope_queryset(Site.objects.order_by("name"), self.request.user, "organization")
+
+
+class ChargerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Chargers with their connectors and live status."""
+
+    serializer_class = ChargerSerializer
+    lookup_field = "charge_point_id"
+    lookup_value_regex = "[^/]+"
+    filterset_fields = ["site", "is_online", "registration_status", "ocpp_version"]
+    ordering_fields = ["charge_point_id", "last_seen_at"]
+
+    def get_queryset(self):
+        chargers = Charger.objects.select_related("site").prefetch_related("connectors").order_by("charge_point_id")
+        return scope_queryset(chargers, self.request.user, "site__organization")
+
+
+class UnknownChargerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UnknownCharger
+        fields = ["id", "charge_point_id", "state", "attempts", "first_seen_at", "last_seen_at", "remote_address",
+                  "vendor", "model", "serial_number", "firmware_version"]  # fmt: skip
+        read_only_fields = fields
+
+
+class UnknownChargerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Connection attempts by unknown charge point ids: they belong to no tenant, so only
+    platform administrators see them."""
+
+    serializer_class = UnknownChargerSerializer
+    permission_classes = [permissions.IsAdminUser]
+    filterset_fields = ["state"]
+    ordering_fields = ["last_seen_at"]
+
+    def get_queryset(self):
+        if not self.request.user.is_superuser:
+            return UnknownCharger.objects.none()
+        return UnknownCharger.objects.order_by("-last_seen_at")
