@@ -1,3 +1,5 @@
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
@@ -92,3 +94,11 @@ class PlatformOutstandingTokenAdmin(PlatformOnlyAdmin, OutstandingTokenAdmin):
 @admin.register(BlacklistedToken)
 class PlatformBlacklistedTokenAdmin(PlatformOnlyAdmin, BlacklistedTokenAdmin):
     pass
+
+
+# Login attempts recorded by django-axes (S19): platform superusers only.
+for _model, _model_admin in ((AccessAttempt, AccessAttemptAdmin), (AccessLog, AccessLogAdmin),
+                             (AccessFailureLog, AccessFailureLogAdmin)):  # fmt: skip
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, type(f"Platform{_model_admin.__name__}", (PlatformOnlyAdmin, _model_admin), {}))

@@ -3,9 +3,9 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenVerifyView
+from rest_framework_simplejwt.views import TokenVerifyView
 
-from accounts.api.views import ActiveUserTokenRefreshView, LogoutView, OrganizationViewSet
+from accounts.api.views import ActiveUserTokenRefreshView, LoginTokenView, LogoutView, OrganizationViewSet
 from charging.api.views import (
     ChargingProfileViewSet,
     IdTokenViewSet,
@@ -28,7 +28,7 @@ router.register("unknown-chargers", UnknownChargerViewSet, basename="unknownchar
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
 
 v1 = [
-    path("auth/token", TokenObtainPairView.as_view(), name="token-obtain"),
+    path("auth/token", LoginTokenView.as_view(), name="token-obtain"),
     path("auth/token/refresh", ActiveUserTokenRefreshView.as_view(), name="token-refresh"),
     path("auth/token/verify", TokenVerifyView.as_view(), name="token-verify"),
     path("auth/logout", LogoutView.as_view(), name="logout"),

@@ -1,5 +1,7 @@
 """Authentication (JWT, S18) and organizations for the partner API."""
 
+from axes.helpers import get_client_ip_address
+from axes.utils import reset
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import AuthenticationFailed
@@ -10,8 +12,9 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenRefreshView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from accounts.lockout import login_name
 from accounts.models import Organization, User
 from accounts.tenancy import organizations_of
 
@@ -27,6 +30,17 @@ class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
         if not User.objects.filter(pk=token.payload.get("user_id"), is_active=True).exists():
             raise AuthenticationFailed("This user cannot sign in.")
         return super().validate(attrs)
+
+
+class LoginTokenView(TokenObtainPairView):
+    """JWT login. A success clears this account's failed attempts from this address, as the
+    admin login does (django-axes resets on the login signal, which JWT login does not send)."""
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == status.HTTP_200_OK:
+            reset(ip=get_client_ip_address(request._request), username=login_name(request, None))
+        return response
 
 
 class ActiveUserTokenRefreshView(TokenRefreshView):

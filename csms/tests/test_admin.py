@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -47,6 +48,10 @@ def one_of_everything(admin_user):
     ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
     Reservation.objects.create(charger=charger, id_token=IdToken.objects.first(), expires_at=now)
     RefreshToken.for_user(admin_user).blacklist()  # an issued token, then blacklisted
+    attempt = {"username": "x@example.com", "ip_address": "127.0.0.1", "user_agent": "test", "path_info": "/admin/"}
+    AccessAttempt.objects.create(**attempt, failures_since_start=1, get_data="", post_data="", http_accept="")
+    AccessFailureLog.objects.create(**attempt, http_accept="")
+    AccessLog.objects.create(**attempt, http_accept="")
     profile = ChargingProfile.objects.create(
         organization=charger.site.organization, name="Cap", periods=[{"startPeriod": 0, "limit": 11000}]
     )

@@ -1,0 +1,50 @@
+"""Brute-force lockout (S19) on the admin login and the API token endpoint."""
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff():
+    return UserFactory(email="ops@example.com", is_staff=True, is_superuser=True)
+
+
+def _admin_login(client, password: str):
+    return client.post("/admin/login/", {"username": "ops@example.com", "password": password, "next": "/admin/"})
+
+
+def test_admin_login_locks_out_after_repeated_failures(client, staff):
+    assert _admin_login(client, PASSWORD).status_code == 302  # the right password works
+    client.logout()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _admin_login(client, "wrong")
+    locked = _admin_login(client, PASSWORD)
+    assert locked.status_code in (403, 429)
+    assert "_auth_user_id" not in client.session
+
+
+def test_token_endpoint_locks_out_after_repeated_failures(staff):
+    client = APIClient()
+    body = {"email": "ops@example.com", "password": "wrong"}
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        assert client.post("/api/v1/auth/token", body, format="json").status_code == 401
+    locked = client.post("/api/v1/auth/token", {**body, "password": PASSWORD}, format="json")
+    assert locked.status_code in (401, 403, 429)
+    assert "access" not in locked.json()
+
+
+def test_failures_below_the_limit_do_not_lock_and_success_resets(staff):
+    client = APIClient()
+    body = {"email": "ops@example.com", "password": "wrong"}
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        client.post("/api/v1/auth/token", body, format="json")
+    assert client.post("/api/v1/auth/token", {**body, "password": PASSWORD}, format="json").status_code == 200
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        client.post("/api/v1/auth/token", body, format="json")
+    assert client.post("/api/v1/auth/token", {**body, "password": PASSWORD}, format="json").status_code == 200
