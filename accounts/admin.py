@@ -5,11 +5,12 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin, OutstandingTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin
-from accounts.models import Membership, Organization, User
+from accounts.models import Activity, Membership, Organization, User
 
 admin.site.unregister(Group)
 
@@ -39,7 +40,7 @@ class MembershipInline(TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(TenantScopedAdmin, ModelAdmin):
+class OrganizationAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin):
     tenant_path = ""
     list_display = ["name", "slug", "kind", "created_at"]
     list_filter = ["kind"]
@@ -72,7 +73,7 @@ class UserAdmin(PlatformOnlyAdmin, BaseUserAdmin, ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(TenantScopedAdmin, ModelAdmin):
+class MembershipAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin):
     tenant_path = "organization"
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
@@ -102,3 +103,26 @@ for _model, _model_admin in ((AccessAttempt, AccessAttemptAdmin), (AccessLog, Ac
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
     admin.site.register(_model, type(f"Platform{_model_admin.__name__}", (PlatformOnlyAdmin, _model_admin), {}))
+
+
+@admin.register(Activity)
+class ActivityAdmin(TenantScopedAdmin, ModelAdmin):
+    """Who did what, when, through which channel, with the values before and after."""
+
+    tenant_path = "organization"
+    list_display = ["timestamp", "actor", "organization", "via", "verb", "object_type", "object_repr"]
+    list_filter = ["via", "verb", "object_type", "organization"]
+    search_fields = ["object_repr", "object_id", "actor__email"]
+    list_select_related = ["actor", "organization"]
+    date_hierarchy = "timestamp"
+    readonly_fields = ["timestamp", "actor", "organization", "via", "verb", "object_type", "object_id", "object_repr",
+                       "changes"]  # fmt: skip
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # append-only

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.roles import ADMIN_ROLES
+from accounts.services import record_change, snapshot
 from accounts.tenancy import scope_queryset
 
 
@@ -35,6 +36,21 @@ class TenantScopedAdmin:
                 db_field.related_model._default_manager.all(), request, related_admin.tenant_path
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        """Saved, and written to the audit trail with the values before and after."""
+        before = snapshot(type(obj)._default_manager.get(pk=obj.pk)) if change and obj.pk else {}
+        super().save_model(request, obj, form, change)
+        record_change(actor=request.user, verb="changed" if change else "created", obj=obj, via="admin", before=before)
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        record_change(actor=request.user, verb="deleted", obj=obj, via="admin")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for obj in queryset:
+            record_change(actor=request.user, verb="deleted", obj=obj, via="admin")
+        super().delete_queryset(request, queryset)
 
     def _object_permission(self, request: HttpRequest, action: str, obj) -> bool:
         opts = self.opts

@@ -3,6 +3,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 
 class OrganizationKind(models.TextChoices):
@@ -19,6 +20,8 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OPERATOR)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -109,6 +112,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["organization__name", "user__email"]
         constraints = [
@@ -121,3 +126,33 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.get_role_display()})"
+
+
+class Activity(models.Model):
+    """The audit trail of people's actions: admin changes, API writes and commands, with the
+    acting user, the organization, the object and the values before and after."""
+
+    class Via(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+        SYSTEM = "system", "System"
+
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    verb = models.CharField(max_length=32)
+    via = models.CharField(max_length=16, choices=Via.choices)
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True, help_text='{"field": [before, after]} or details.')
+    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["organization", "-timestamp"], name="activity_org_ts_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.verb} {self.object_type} {self.object_repr}"

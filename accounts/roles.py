@@ -7,7 +7,7 @@ from accounts.models import Role
 
 # Models whose rows belong to one organization, by app.
 TENANT_MODELS = {
-    "accounts": ("organization", "membership"),
+    "accounts": ("organization", "membership", "activity"),
     "sites": (
         "site",
         "charger",

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.utils import timezone
 from import_export.admin import ImportExportModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
@@ -41,7 +42,7 @@ METER_VALUE_FIELDS = [
 
 
 @admin.register(IdToken)
-class IdTokenAdmin(TenantScopedAdmin, ModelAdmin, ImportExportModelAdmin):
+class IdTokenAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     tenant_path = "organization"
     resource_classes = [IdTokenResource]
     import_form_class = ImportForm
@@ -333,7 +334,7 @@ class ChargingProfileForm(forms.ModelForm):
 
 
 @admin.register(ChargingProfile)
-class ChargingProfileAdmin(TenantScopedAdmin, ModelAdmin):
+class ChargingProfileAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin):
     tenant_path = "organization"
     form = ChargingProfileForm
     list_display = ["name", "organization", "purpose", "stack_level", "kind", "charging_rate_unit"]

@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from accounts.models import Organization
 from sites.models import Charger, Connector
@@ -41,6 +42,8 @@ class IdToken(models.Model):
     parent_id_tag = models.CharField("parent id tag", max_length=36, blank=True)
     holder_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["organization__name", "id_tag"]
@@ -309,6 +312,8 @@ class ChargingProfile(models.Model):
         help_text='Schedule periods: [{"startPeriod": 0, "limit": 11000}, {"startPeriod": 3600, "limit": 7400}] '
         "(startPeriod in seconds from the start of the schedule, increasing, the first 0; optional numberPhases).",
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["organization__name", "name"]

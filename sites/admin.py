@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
@@ -104,7 +105,7 @@ class ChargerInline(TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(TenantScopedAdmin, ModelAdmin):
+class SiteAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin):
     tenant_path = "organization"
     form = SiteAdminForm
     list_display = ["name", "organization", "city", "country", "timezone", "charger_count"]
@@ -196,7 +197,7 @@ def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charge
 
 
 @admin.register(Charger)
-class ChargerAdmin(TenantScopedAdmin, ModelAdmin, ImportExportModelAdmin):
+class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     tenant_path = "site__organization"
     resource_classes = [ChargerResource]
     import_form_class = ImportForm

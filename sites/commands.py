@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.services import record_activity
 from sites.credentials import generate_charger_key, hash_charger_key, seal_key, unseal_key
 from sites.models import Charger, Command, CommandStatus, ConfigurationKey
 from sites.signals import command_settled
@@ -75,6 +76,10 @@ def request_command(
             )
     except IntegrityError:  # the same key, submitted concurrently
         return Command.objects.get(charger=charger, idempotency_key=idempotency_key)
+    record_activity(
+        actor=requested_by, verb="sent command", obj=command, via=via,
+        changes={"action": command.action, "payload": command.payload},
+    )  # fmt: skip
     transaction.on_commit(lambda: notify_gateway(command.charger_id, command.pk))
     return command
 

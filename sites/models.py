@@ -1,6 +1,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.timezone import now
+from simple_history.models import HistoricalRecords
 
 from accounts.models import Organization
 from accounts.roles import COMMAND_ACTIONS
@@ -32,6 +33,8 @@ class Site(models.Model):
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(default=now, editable=False)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["organization__name", "name"]
@@ -117,6 +120,15 @@ class Charger(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_boot_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=now, editable=False)
+
+    # Operators' changes only: secrets and the live state the gateway keeps are left out.
+    history = HistoricalRecords(
+        excluded_fields=[
+            "auth_key_hash", "pending_auth_key_hash", "status", "error_code", "status_timestamp",
+            "connection_id", "channel_name", "connected_at", "is_online", "last_heartbeat_at",
+            "last_seen_at", "last_boot_at", "local_list_version",
+        ]
+    )  # fmt: skip
 
     class Meta:
         ordering = ["charge_point_id"]

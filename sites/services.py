@@ -76,20 +76,15 @@ class BootDecision:
 def record_boot(*, charger_id: int, info: BootInfo, received_at: dt.datetime) -> BootDecision:
     """Store what the charger says about itself; answer with its registration status."""
     charger = Charger.objects.select_for_update().get(pk=charger_id)
-    charger.vendor, charger.model = info.vendor, info.model
-    charger.serial_number, charger.firmware_version = info.serial_number, info.firmware_version
-    charger.last_boot_at = charger.last_seen_at = received_at
-    charger.is_online = True
-    charger.save(
-        update_fields=[
-            "vendor",
-            "model",
-            "serial_number",
-            "firmware_version",
-            "last_boot_at",
-            "last_seen_at",
-            "is_online",
-        ]
+    # A queryset update: what the charger reports is not an operator's change (no history row).
+    Charger.objects.filter(pk=charger_id).update(
+        vendor=info.vendor,
+        model=info.model,
+        serial_number=info.serial_number,
+        firmware_version=info.firmware_version,
+        last_boot_at=received_at,
+        last_seen_at=received_at,
+        is_online=True,
     )
     if charger.registration_status == RegistrationStatus.ACCEPTED:
         return BootDecision(charger.registration_status, charger.heartbeat_interval)
@@ -167,7 +162,7 @@ def record_status_notification(*, charger_id: int, report: StatusReport, receive
         if isinstance(target, Connector):
             target.info, target.vendor_error_code = report.info, report.vendor_error_code
             fields += ["info", "vendor_error_code"]
-        target.save(update_fields=fields)
+        type(target).objects.filter(pk=target.pk).update(**{field: getattr(target, field) for field in fields})
     StatusNotificationRecord.objects.create(
         charger=charger,
         connector_id=report.connector_id,

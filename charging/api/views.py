@@ -3,6 +3,7 @@
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, serializers, viewsets
 
+from accounts.services import record_change, snapshot
 from accounts.tenancy import organizations_of, scope_queryset
 from charging.models import ChargingProfile, ChargingSession, IdToken, MeterValue, Reservation
 
@@ -44,12 +45,17 @@ class IdTokenViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return scope_queryset(IdToken.objects.order_by("id_tag"), self.request.user, "organization")
 
+    def perform_create(self, serializer) -> None:
+        record_change(actor=self.request.user, verb="created", obj=serializer.save(), via="api")
+
     def perform_update(self, serializer) -> None:
         self._require("change", serializer.instance)
-        serializer.save()
+        before = snapshot(serializer.instance)
+        record_change(actor=self.request.user, verb="changed", obj=serializer.save(), via="api", before=before)
 
     def perform_destroy(self, instance) -> None:
         self._require("delete", instance)
+        record_change(actor=self.request.user, verb="deleted", obj=instance, via="api")
         instance.delete()
 
     def _require(self, verb: str, token: IdToken) -> None:

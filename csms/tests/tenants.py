@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.services import record_change
 from charging.models import ChargingProfile, ChargingProfileAssignment, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
@@ -32,6 +33,7 @@ def populate(organization: Organization, prefix: str) -> dict:
     )
     ChargingProfileAssignment.objects.create(profile=profile, charger=charger)
     MessageLog.objects.create(charge_point_id=charger.charge_point_id, direction="in", message_type=2, timestamp=now)
+    record_change(actor=None, verb="created", obj=site, via="system")
     return {
         "site": site,
         "charger": charger,

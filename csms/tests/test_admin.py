@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.services import record_change
 from accounts.tests.factories import MembershipFactory
 from charging.models import ChargingProfile, ChargingProfileAssignment, IdToken, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
@@ -48,6 +49,7 @@ def one_of_everything(admin_user):
     ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
     Reservation.objects.create(charger=charger, id_token=IdToken.objects.first(), expires_at=now)
     RefreshToken.for_user(admin_user).blacklist()  # an issued token, then blacklisted
+    record_change(actor=admin_user, verb="created", obj=charger, via="admin")
     attempt = {"username": "x@example.com", "ip_address": "127.0.0.1", "user_agent": "test", "path_info": "/admin/"}
     AccessAttempt.objects.create(**attempt, failures_since_start=1, get_data="", post_data="", http_accept="")
     AccessFailureLog.objects.create(**attempt, http_accept="")
