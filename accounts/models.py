@@ -20,6 +20,11 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OPERATOR)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Holds the organization's partner members; object permissions granted to it (django-
+    # guardian) are what other organizations shared with this one.
+    group = models.OneToOneField(
+        "auth.Group", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="organization"
+    )
 
     history = HistoricalRecords()
 

@@ -17,6 +17,7 @@ TENANT_MODELS = {
         "command",
         "configurationkey",
         "securityevent",
+        "chargershare",
     ),
     "charging": (
         "idtoken",
@@ -82,7 +83,7 @@ VIEW_ALL = _model_permissions(("view",), TENANT_MODELS)
 OPERATIONS = _model_permissions(
     ("add", "change", "delete"),
     {
-        "sites": ("site", "charger", "connector", "configurationkey"),
+        "sites": ("site", "charger", "connector", "configurationkey", "chargershare"),
         "charging": ("idtoken", "reservation", "chargingprofile", "chargingprofileassignment"),
     },
 ) | {"charging.change_chargingsession"}
@@ -104,6 +105,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {command_permission(a) for a in PARTNER_COMMANDS}
     ),
 }
+
+# What a partner organization may do on a charger shared with it (object permissions).
+SHARED_CHARGER_PERMISSIONS = ("sites.view_charger", *(command_permission(a) for a in PARTNER_COMMANDS))
 
 # Roles that use the admin (partners use the API only).
 ADMIN_ROLES = (Role.ADMIN, Role.OPERATOR, Role.MAINTENANCE, Role.VIEWER)

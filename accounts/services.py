@@ -1,11 +1,13 @@
-"""Writes of the accounts app: the audit trail."""
+"""Writes of the accounts app: organization groups (for shares) and the audit trail."""
 
 import json
 
+from django.contrib.auth.models import Group
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.forms.models import model_to_dict
 
-from accounts.models import Activity
+from accounts.models import Activity, Membership, Organization
 from accounts.tenancy import organization_id_of
 
 # Never copied into the audit trail.
@@ -46,3 +48,22 @@ def record_change(*, actor, verb: str, obj, via: str, before: dict | None = None
     before = before or ({} if verb == "created" else snapshot(obj))
     after = {} if verb == "deleted" else snapshot(obj)
     return record_activity(actor=actor, verb=verb, obj=obj, via=via, changes=diff(before, after))
+
+
+@transaction.atomic
+def organization_group(organization: Organization) -> Group:
+    """The auth group that stands for the organization in object permissions."""
+    if organization.group_id is None:
+        organization.group, _ = Group.objects.get_or_create(name=f"organization:{organization.slug}")
+        organization.save(update_fields=["group"])
+    return organization.group
+
+
+def sync_partner_group(membership: Membership, *, removed: bool = False) -> None:
+    """Partner members belong to their organization's group, so they get what was shared
+    with it; other roles (and removed members) do not."""
+    group = organization_group(membership.organization)
+    if removed or membership.role != "partner":
+        membership.user.groups.remove(group)
+    else:
+        membership.user.groups.add(group)

@@ -16,12 +16,14 @@ from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin
+from accounts.models import Organization
 from accounts.roles import command_permission
 from sites.command_forms import COMMAND_FORMS
 from sites.commands import request_command, rotate_charger_key
 from sites.models import (
     Charger,
     ChargerReport,
+    ChargerShare,
     Command,
     ConfigurationKey,
     Connector,
@@ -34,6 +36,7 @@ from sites.models import (
 )
 from sites.resources import ChargerResource
 from sites.services import adopt_unknown_charger, issue_charger_key
+from sites.sharing import share_charger, unshare_charger
 
 # Colour of each connector state in the charger list (unfold badge colours).
 STATUS_COLOURS = {
@@ -503,3 +506,44 @@ class CommandAdmin(TenantScopedAdmin, ModelAdmin):
     )
     def command_status(self, command: Command) -> str:
         return command.status
+
+
+class ChargerShareForm(forms.ModelForm):
+    class Meta:
+        model = ChargerShare
+        fields = ["charger", "partner"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Partners are other organizations: offered by kind, not by the user's own tenancy.
+        if "partner" in self.fields:  # absent on a saved share, which is read-only
+            self.fields["partner"].queryset = Organization.objects.filter(kind=Organization.Kind.PARTNER)
+
+
+@admin.register(ChargerShare)
+class ChargerShareAdmin(TenantScopedAdmin, ModelAdmin):
+    """Chargers shared with partner organizations: their partners may see the charger and its
+    sessions and start or stop charging on it through the API."""
+
+    tenant_path = "charger__site__organization"
+    form = ChargerShareForm
+    list_display = ["charger", "partner", "created_at"]
+    list_filter = ["partner"]
+    search_fields = ["charger__charge_point_id", "partner__name"]
+    list_select_related = ["charger", "partner"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: ChargerShare, form, change: bool) -> None:
+        if not request.user.has_perm("sites.change_charger", obj.charger):
+            raise PermissionDenied
+        share = share_charger(charger=obj.charger, partner=obj.partner)
+        obj.pk, obj.created_at = share.pk, share.created_at
+
+    def delete_model(self, request: HttpRequest, obj: ChargerShare) -> None:
+        unshare_charger(share=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for share in queryset:
+            unshare_charger(share=share)

@@ -143,6 +143,9 @@ class Charger(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["is_online", "last_seen_at"], name="charger_online_seen_idx")]
+        # One permission per 1.6 command kind (S16), on the charger it is sent to, so that it
+        # can also be granted per charger (django-guardian, shares with partners).
+        permissions = [(f"send_{action.lower()}", f"Can send {action}") for action in COMMAND_ACTIONS]
 
     def __str__(self) -> str:
         return self.charge_point_id
@@ -364,8 +367,6 @@ class Command(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=CommandStatus.values), name="command_status_valid"),
         ]
         indexes = [models.Index(fields=["charger", "status", "created_at"], name="command_queue_idx")]
-        # One permission per 1.6 command kind (S16); sites.commands.command_permission names them.
-        permissions = [(f"send_{action.lower()}", f"Can send {action}") for action in COMMAND_ACTIONS]
 
     def __str__(self) -> str:
         return f"{self.action} to {self.charger_id} ({self.status})"
@@ -392,3 +393,19 @@ class ConfigurationKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class ChargerShare(models.Model):
+    """A charger an operator shares with a partner organization: its partners may see it and
+    its sessions and start or stop charging on it (through django-guardian object permissions
+    granted to the partner organization's group; this row is the record of the grant)."""
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="shares")
+    partner = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="shared_chargers")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["charger", "partner"], name="charger_share_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.charger} shared with {self.partner}"

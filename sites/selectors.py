@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
 
+from accounts.tenancy import scope_queryset
 from sites.models import Charger, Command
 
 
@@ -43,12 +45,16 @@ def charger_access(charge_point_id: str) -> ChargerAccess | None:
 
 
 def chargers_visible_to(user) -> QuerySet[Charger]:
-    """The chargers a user may see: those of organizations they belong to (all for a
-    platform superuser). Full roles arrive with the tenancy issue."""
+    """The chargers a user may see: those of the organizations they belong to, and those
+    shared with their partner organization (django-guardian grants); all for a superuser."""
     chargers = Charger.objects.select_related("site", "site__organization")
     if user.is_superuser:
         return chargers
-    return chargers.filter(site__organization__memberships__user=user).distinct()
+    shared = get_objects_for_user(
+        user, "sites.view_charger", klass=Charger, with_superuser=False, accept_global_perms=False
+    )
+    own = scope_queryset(Charger.objects.all(), user, "site__organization")
+    return chargers.filter(Q(pk__in=own.values("pk")) | Q(pk__in=shared.values("pk")))
 
 
 def commands_visible_to(user) -> QuerySet[Command]:

@@ -8,6 +8,7 @@ from charging.models import ChargingProfile, ChargingProfileAssignment, Reservat
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
 from sites.models import ChargerReport, Command, ConfigurationKey, SecurityEvent, StatusNotificationRecord
+from sites.sharing import share_charger
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
 
@@ -34,6 +35,8 @@ def populate(organization: Organization, prefix: str) -> dict:
     ChargingProfileAssignment.objects.create(profile=profile, charger=charger)
     MessageLog.objects.create(charge_point_id=charger.charge_point_id, direction="in", message_type=2, timestamp=now)
     record_change(actor=None, verb="created", obj=site, via="system")
+    partner = Organization.objects.create(name=f"{prefix} partner", slug=f"{prefix.lower()}-partner", kind="partner")
+    share_charger(charger=charger, partner=partner)
     return {
         "site": site,
         "charger": charger,

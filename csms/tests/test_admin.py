@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.services import record_change
-from accounts.tests.factories import MembershipFactory
+from accounts.tests.factories import MembershipFactory, OrganizationFactory
 from charging.models import ChargingProfile, ChargingProfileAssignment, IdToken, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
@@ -25,6 +25,7 @@ from sites.models import (
     StatusNotificationRecord,
     UnknownCharger,
 )
+from sites.sharing import share_charger
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,7 @@ def one_of_everything(admin_user):
     Reservation.objects.create(charger=charger, id_token=IdToken.objects.first(), expires_at=now)
     RefreshToken.for_user(admin_user).blacklist()  # an issued token, then blacklisted
     record_change(actor=admin_user, verb="created", obj=charger, via="admin")
+    share_charger(charger=charger, partner=OrganizationFactory(kind="partner"))
     attempt = {"username": "x@example.com", "ip_address": "127.0.0.1", "user_agent": "test", "path_info": "/admin/"}
     AccessAttempt.objects.create(**attempt, failures_since_start=1, get_data="", post_data="", http_accept="")
     AccessFailureLog.objects.create(**attempt, http_accept="")
