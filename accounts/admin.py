@@ -1,5 +1,6 @@
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
@@ -11,6 +12,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin
 from accounts.models import Activity, Membership, Organization, User
+from accounts.roles import ADMIN_ROLES
 
 admin.site.unregister(Group)
 
@@ -34,9 +36,17 @@ class EmailUserChangeForm(UserChangeForm):
 
 
 class MembershipInline(TabularInline):
+    """Members at a glance; organization admins add and change them on the Memberships page."""
+
     model = Membership
     extra = 0
     autocomplete_fields = ["user", "organization"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if request.user.is_superuser else ["user", "role"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request, obj)
 
 
 @admin.register(Organization)
@@ -72,13 +82,48 @@ class UserAdmin(PlatformOnlyAdmin, BaseUserAdmin, ModelAdmin):
     inlines = [MembershipInline]
 
 
+class MembershipForm(forms.ModelForm):
+    """An organization admin adds a person by email address; the account is created when
+    there is none yet (with no usable password: the person sets one through password reset)."""
+
+    email = forms.EmailField(help_text="The person's email address.")
+
+    class Meta:
+        model = Membership
+        fields = ["organization", "role"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["email"].initial = self.instance.user.email
+            self.fields["email"].disabled = True
+
+    def clean(self) -> dict:
+        data = super().clean()
+        email, organization = data.get("email"), data.get("organization")
+        already = Membership.objects.filter(user__email__iexact=email or "", organization=organization)
+        if email and organization and not self.instance.pk and already.exists():
+            self.add_error("email", "This person is already a member of the organization.")
+        return data
+
+    def save(self, commit: bool = True) -> Membership:
+        if not self.instance.pk:
+            email = self.cleaned_data["email"].lower()
+            user = User.objects.filter(email__iexact=email).first()
+            if user is None:
+                user = User.objects.create_user(email, password=None, is_staff=self.cleaned_data["role"] in ADMIN_ROLES)
+            self.instance.user = user
+        return super().save(commit)
+
+
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin):
     tenant_path = "organization"
+    form = MembershipForm
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__email", "organization__name"]
-    autocomplete_fields = ["user", "organization"]
+    autocomplete_fields = ["organization"]
     list_select_related = ["user", "organization"]
 
 

@@ -307,6 +307,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "csms.api.Pagination",
+    "EXCEPTION_HANDLER": "csms.api.error_body",
     "PAGE_SIZE": 50,
 }
 

@@ -85,3 +85,39 @@ def test_another_tenants_history_is_refused(client):
     client.force_login(operator)
     assert client.get(reverse("admin:sites_site_history", args=[mine.pk])).status_code == 200
     assert client.get(reverse("admin:sites_site_history", args=[theirs.pk])).status_code in (403, 404)
+
+
+def test_an_organization_admin_adds_a_member_by_email(client):
+    from accounts.models import Membership, User
+
+    site = SiteFactory()
+    organization = site.organization
+    boss = UserFactory(is_staff=True)
+    MembershipFactory(user=boss, organization=organization, role="admin")
+    client.force_login(boss)
+    response = client.post(
+        reverse("admin:accounts_membership_add"),
+        {"email": "New.Tech@Example.com", "organization": organization.pk, "role": "maintenance"},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    newcomer = User.objects.get(email="new.tech@example.com")
+    assert newcomer.is_staff
+    assert not newcomer.has_usable_password()
+    assert Membership.objects.get(user=newcomer).role == "maintenance"
+    again = client.post(
+        reverse("admin:accounts_membership_add"),
+        {"email": "new.tech@example.com", "organization": organization.pk, "role": "viewer"},
+    )
+    assert again.context["adminform"].form.errors["email"]
+
+
+def test_an_operator_cannot_manage_members(client):
+    site = SiteFactory()
+    operator = UserFactory(is_staff=True)
+    MembershipFactory(user=operator, organization=site.organization, role="operator")
+    client.force_login(operator)
+    response = client.post(
+        reverse("admin:accounts_membership_add"),
+        {"email": "x@example.com", "organization": site.organization.pk, "role": "admin"},
+    )
+    assert response.status_code == 403

@@ -106,7 +106,7 @@ def test_writes_cannot_attach_another_tenants_objects(tenants):
     body = {"organization": org_b.pk, "id_tag": "SNEAKY", "kind": "ISO14443", "status": "Accepted"}
     response = client.post("/api/v1/id-tokens", body, format="json")
     assert response.status_code == 400
-    assert "organization" in response.json()
+    assert "organization" in response.json()["errors"]
     created = client.post("/api/v1/id-tokens", {**body, "organization": org_a.pk}, format="json")
     assert created.status_code == 201
 
@@ -145,3 +145,15 @@ def test_a_viewer_cannot_change_id_tokens(tenants):
         "/api/v1/id-tokens", {"organization": org_a.pk, "id_tag": "V", "kind": "ISO14443", "status": "Accepted"},
         format="json",
     ).status_code == 400  # fmt: skip
+
+
+def test_every_error_has_the_same_shape(tenants):
+    client, *_ = tenants
+    not_found = client.get("/api/v1/chargers/NOPE").json()
+    invalid = client.post("/api/v1/id-tokens", {"id_tag": ""}, format="json").json()
+    not_allowed = client.put("/api/v1/chargers/A-CP", {}, format="json").json()
+    anonymous = APIClient().get("/api/v1/chargers").json()
+    for body in (not_found, invalid, not_allowed, anonymous):
+        assert isinstance(body["detail"], str)
+        assert body["detail"]
+    assert set(invalid["errors"]) >= {"id_tag", "organization"}

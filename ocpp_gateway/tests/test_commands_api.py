@@ -63,7 +63,8 @@ def test_bad_requests_get_400_with_a_message(operator, request_body, field):
     client, _ = operator
     response = client.post("/api/v1/chargers/API-1/commands", request_body, format="json")
     assert response.status_code == 400
-    assert response.json()[field]
+    assert response.json()["errors"][field]
+    assert response.json()["detail"]
     assert not Command.objects.exists()
 
 
@@ -128,7 +129,7 @@ def test_a_bad_wait_is_400(operator, wait):
     command = Command.objects.create(charger=charger, action="Reset", expires_at=timezone.now())
     response = client.get(f"/api/v1/commands/{command.pk}", {"wait": wait})
     assert response.status_code == 400
-    assert response.json()["wait"]
+    assert response.json()["errors"]["wait"]
 
 
 @pytest.mark.parametrize(
