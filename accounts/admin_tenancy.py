@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.roles import ADMIN_ROLES
+from accounts.roles import ADMIN_ROLES, model_permission
 from accounts.services import record_change, snapshot
 from accounts.tenancy import scope_queryset
 
@@ -53,8 +53,7 @@ class TenantScopedAdmin:
         super().delete_queryset(request, queryset)
 
     def _object_permission(self, request: HttpRequest, action: str, obj) -> bool:
-        opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}", obj)
+        return request.user.has_perm(model_permission(self.model, action), obj)
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         if obj is None:

@@ -70,6 +70,11 @@ MAINTENANCE_COMMANDS = (
 PARTNER_COMMANDS = ("RemoteStartTransaction", "RemoteStopTransaction")
 
 
+def model_permission(model, verb: str) -> str:
+    """The permission to `verb` ("view", "add", "change", "delete") rows of `model`."""
+    return f"{model._meta.app_label}.{verb}_{model._meta.model_name}"
+
+
 def command_permission(action: str) -> str:
     """The permission (app_label.codename) that allows sending the OCPP command `action`."""
     return f"sites.send_{action.lower()}"

@@ -17,7 +17,7 @@ from unfold.decorators import action, display
 
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin
 from accounts.models import Organization
-from accounts.roles import command_permission
+from accounts.roles import command_permission, model_permission
 from sites.command_forms import COMMAND_FORMS
 from sites.commands import request_command, rotate_charger_key
 from sites.models import (
@@ -536,7 +536,7 @@ class ChargerShareAdmin(TenantScopedAdmin, ModelAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: ChargerShare, form, change: bool) -> None:
-        if not request.user.has_perm("sites.change_charger", obj.charger):
+        if not request.user.has_perm(model_permission(Charger, "change"), obj.charger):
             raise PermissionDenied
         share = share_charger(charger=obj.charger, partner=obj.partner)
         obj.pk, obj.created_at = share.pk, share.created_at

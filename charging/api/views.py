@@ -3,6 +3,7 @@
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, serializers, viewsets
 
+from accounts.roles import model_permission
 from accounts.services import record_change, snapshot
 from accounts.tenancy import organizations_of, scope_queryset
 from charging.models import ChargingProfile, ChargingSession, IdToken, MeterValue, Reservation
@@ -60,7 +61,7 @@ class IdTokenViewSet(viewsets.ModelViewSet):
         instance.delete()
 
     def _require(self, verb: str, token: IdToken) -> None:
-        if not self.request.user.has_perm(f"charging.{verb}_idtoken", token):
+        if not self.request.user.has_perm(model_permission(IdToken, verb), token):
             raise exceptions.PermissionDenied(f"Your role may not {verb} id tokens of this organization.")
 
 
