@@ -88,3 +88,16 @@ class PlatformOnlyAdmin:
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+class WriteOnceAdmin:
+    """Rows created through a service (which also tells the charger) and never edited
+    afterwards: the add form is editable, a saved row is shown read-only."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        if obj is None:
+            return []
+        return [field.name for field in self.model._meta.fields if field.name != "id"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)

@@ -9,7 +9,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
-from accounts.admin_tenancy import TenantScopedAdmin
+from accounts.admin_tenancy import TenantScopedAdmin, WriteOnceAdmin
 from accounts.roles import command_permission
 from charging.local_list import DIFFERENTIAL, FULL, send_local_list
 from charging.models import (
@@ -209,7 +209,7 @@ class ReservationForm(forms.ModelForm):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(TenantScopedAdmin, ModelAdmin):
+class ReservationAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
     """Adding a reservation sends ReserveNow; its status follows the charger's answer."""
 
     tenant_path = "charger__site__organization"
@@ -221,14 +221,6 @@ class ReservationAdmin(TenantScopedAdmin, ModelAdmin):
     list_select_related = ["charger", "connector", "connector__charger", "id_token"]
     autocomplete_fields = ["charger", "connector", "id_token"]
     actions = ["cancel_reservations"]
-
-    def get_readonly_fields(self, request, obj=None) -> list[str]:
-        if obj is None:
-            return []
-        return ["charger", "connector", "id_token", "expires_at", "status", "charger_answer", "session", "created_at"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj: Reservation, form, change: bool) -> None:
         if not request.user.has_perm(command_permission("ReserveNow"), obj.charger):
@@ -361,7 +353,7 @@ class AssignmentForm(forms.ModelForm):
 
 
 @admin.register(ChargingProfileAssignment)
-class ChargingProfileAssignmentAdmin(TenantScopedAdmin, ModelAdmin):
+class ChargingProfileAssignmentAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
     """Adding an assignment sends SetChargingProfile; what was sent is kept."""
 
     tenant_path = "charger__site__organization"
@@ -373,14 +365,6 @@ class ChargingProfileAssignmentAdmin(TenantScopedAdmin, ModelAdmin):
     list_select_related = ["profile", "charger"]
     autocomplete_fields = ["charger", "profile"]
     actions = ["clear_profiles"]
-
-    def get_readonly_fields(self, request, obj=None) -> list[str]:
-        if obj is None:
-            return []
-        return ["profile", "charger", "connector_id", "transaction_id", "sent_payload", "status", "created_at"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj: ChargingProfileAssignment, form, change: bool) -> None:
         if not request.user.has_perm(command_permission("SetChargingProfile"), obj.charger):

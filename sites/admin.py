@@ -15,7 +15,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
-from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin
+from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin, WriteOnceAdmin
 from accounts.models import Organization
 from accounts.roles import command_permission, model_permission
 from sites.command_forms import COMMAND_FORMS
@@ -521,7 +521,7 @@ class ChargerShareForm(forms.ModelForm):
 
 
 @admin.register(ChargerShare)
-class ChargerShareAdmin(TenantScopedAdmin, ModelAdmin):
+class ChargerShareAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
     """Chargers shared with partner organizations: their partners may see the charger and its
     sessions and start or stop charging on it through the API."""
 
@@ -531,9 +531,6 @@ class ChargerShareAdmin(TenantScopedAdmin, ModelAdmin):
     list_filter = ["partner"]
     search_fields = ["charger__charge_point_id", "partner__name"]
     list_select_related = ["charger", "partner"]
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: ChargerShare, form, change: bool) -> None:
         if not request.user.has_perm(model_permission(Charger, "change"), obj.charger):
