@@ -30,6 +30,7 @@ TENANT_MODELS = {
         "localauthorizationlist",
     ),
     "ocpp_gateway": ("messagelog",),
+    "billing": ("tariff", "tariffband", "tariffassignment", "sessioncost"),
 }
 
 # Every CSMS-initiated OCPP 1.6 operation (1.6 chapter 5); each has its own permission.
@@ -90,6 +91,7 @@ OPERATIONS = _model_permissions(
     {
         "sites": ("site", "charger", "connector", "configurationkey", "chargershare"),
         "charging": ("idtoken", "reservation", "chargingprofile", "chargingprofileassignment"),
+        "billing": ("tariff", "tariffband", "tariffassignment"),
     },
 ) | {"charging.change_chargingsession"}
 

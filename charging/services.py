@@ -23,6 +23,7 @@ from charging.models import (
     UnmatchedStop,
 )
 from charging.reservations import consume_reservation
+from charging.signals import session_completed
 from sites.models import Charger, Connector
 from sites.services import connector_for, record_security_event
 
@@ -342,6 +343,7 @@ def stop_transaction(*, charger_id: int, stop: StopTransactionIn, received_at: d
     session.energy_wh = max(energy, 0)
     _store_meter_values(charger, session.connector, session, stop.transaction_data, received_at)
     session.save()
+    transaction.on_commit(lambda: session_completed.send(sender=ChargingSession, session_id=session.pk))
     return id_tag_info
 
 

@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.services import record_change
+from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
@@ -35,6 +36,9 @@ def populate(organization: Organization, prefix: str) -> dict:
     ChargingProfileAssignment.objects.create(profile=profile, charger=charger)
     MessageLog.objects.create(charge_point_id=charger.charge_point_id, direction="in", message_type=2, timestamp=now)
     record_change(actor=None, verb="created", obj=site, via="system")
+    tariff = Tariff.objects.create(organization=organization, name=f"{prefix} tariff")
+    TariffAssignment.objects.create(tariff=tariff, organization=organization)
+    SessionCost.objects.create(session=meter_value.session, tariff=tariff, currency="EUR", net=1, vat=0, total=1)
     partner = Organization.objects.create(name=f"{prefix} partner", slug=f"{prefix.lower()}-partner", kind="partner")
     share_charger(charger=charger, partner=partner)
     return {

@@ -12,6 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.services import record_change
 from accounts.tests.factories import MembershipFactory, OrganizationFactory
+from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, IdToken, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
@@ -52,6 +53,9 @@ def one_of_everything(admin_user):
     RefreshToken.for_user(admin_user).blacklist()  # an issued token, then blacklisted
     record_change(actor=admin_user, verb="created", obj=charger, via="admin")
     share_charger(charger=charger, partner=OrganizationFactory(kind="partner"))
+    tariff = Tariff.objects.create(organization=charger.site.organization, name="Standard")
+    TariffAssignment.objects.create(tariff=tariff, organization=charger.site.organization)
+    SessionCost.objects.create(session=meter_value.session, tariff=tariff, currency="EUR", net=1, vat=0, total=1)
     attempt = {"username": "x@example.com", "ip_address": "127.0.0.1", "user_agent": "test", "path_info": "/admin/"}
     AccessAttempt.objects.create(**attempt, failures_since_start=1, get_data="", post_data="", http_accept="")
     AccessFailureLog.objects.create(**attempt, http_accept="")

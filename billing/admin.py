@@ -1,0 +1,53 @@
+from django.contrib import admin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import action
+
+from accounts.admin_tenancy import TenantScopedAdmin
+from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
+from billing.services import compute_session_cost
+
+
+class TariffBandInline(TabularInline):
+    model = TariffBand
+    extra = 0
+
+
+@admin.register(Tariff)
+class TariffAdmin(TenantScopedAdmin, ModelAdmin):
+    tenant_path = "organization"
+    list_display = ["name", "organization", "currency", "flat_fee", "price_per_kwh", "price_per_minute", "vat_percent"]
+    list_filter = ["organization", "currency"]
+    search_fields = ["name"]
+    autocomplete_fields = ["organization"]
+    inlines = [TariffBandInline]
+
+
+@admin.register(TariffAssignment)
+class TariffAssignmentAdmin(TenantScopedAdmin, ModelAdmin):
+    """Which tariff applies to an organization, a site or a charger, and when."""
+
+    tenant_path = "tariff__organization"
+    list_display = ["tariff", "organization", "site", "charger", "valid_from", "valid_to"]
+    list_filter = ["tariff__organization"]
+    list_select_related = ["tariff", "organization", "site", "charger"]
+    autocomplete_fields = ["tariff", "organization", "site", "charger"]
+
+
+@admin.register(SessionCost)
+class SessionCostAdmin(TenantScopedAdmin, ModelAdmin):
+    tenant_path = "session__charger__site__organization"
+    list_display = ["session", "total", "currency", "net", "vat", "tariff", "computed_at"]
+    list_filter = ["currency", "tariff"]
+    search_fields = ["session__charger__charge_point_id", "=session__transaction_id"]
+    list_select_related = ["session", "session__charger", "tariff"]
+    readonly_fields = ["session", "tariff", "currency", "net", "vat", "total", "breakdown", "computed_at"]
+    actions = ["recompute"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @action(description="Recompute with the tariff in force (after a tariff correction)")
+    def recompute(self, request, queryset) -> None:
+        for cost in queryset:
+            compute_session_cost(session_id=cost.session_id)
+        self.message_user(request, f"Recomputed {queryset.count()} session cost(s).")

@@ -1,0 +1,112 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
+from billing.selectors import tariff_for
+from charging.models import MeterValue
+from charging.services import StartTransactionIn, StopTransactionIn, start_transaction, stop_transaction
+from sites.tests.factories import ConnectorFactory
+
+pytestmark = pytest.mark.django_db
+START = dt.datetime(2026, 1, 15, 20, 0, tzinfo=dt.UTC)  # 21:00 in Berlin
+
+
+@pytest.fixture
+def connector():
+    connector = ConnectorFactory(connector_id=1)
+    connector.charger.site.timezone = "Europe/Berlin"
+    connector.charger.site.save()
+    return connector
+
+
+def _tariff(organization, name: str, **prices) -> Tariff:
+    return Tariff.objects.create(organization=organization, name=name, **prices)
+
+
+def test_the_most_specific_valid_assignment_wins(connector):
+    charger = connector.charger
+    organization = charger.site.organization
+    org_tariff, site_tariff, charger_tariff = (_tariff(organization, n) for n in ("org", "site", "charger"))
+    TariffAssignment.objects.create(
+        tariff=org_tariff, organization=organization, valid_from=START - dt.timedelta(days=9)
+    )
+    TariffAssignment.objects.create(tariff=site_tariff, site=charger.site, valid_from=START - dt.timedelta(days=9))
+    assert tariff_for(charger, START) == site_tariff
+    TariffAssignment.objects.create(
+        tariff=charger_tariff, charger=charger, valid_from=START - dt.timedelta(days=9), valid_to=START
+    )
+    assert tariff_for(charger, START) == site_tariff  # the charger's assignment ended
+    assert tariff_for(charger, START - dt.timedelta(hours=1)) == charger_tariff
+    assert tariff_for(charger, START - dt.timedelta(days=10)) is None
+
+
+def _charge(connector, django_capture_on_commit_callbacks) -> int:
+    charger_id = connector.charger_id
+    start = start_transaction(
+        charger_id=charger_id,
+        start=StartTransactionIn(connector_id=1, id_tag="T", meter_start=1000, timestamp=START),
+        received_at=START,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        stop_transaction(
+            charger_id=charger_id,
+            stop=StopTransactionIn(
+                transaction_id=start.transaction_id, meter_stop=21000, timestamp=START + dt.timedelta(hours=2)
+            ),
+            received_at=timezone.now(),
+        )
+    return start.transaction_id
+
+
+def test_a_completed_session_is_priced_on_commit_with_its_breakdown(connector, django_capture_on_commit_callbacks):
+    organization = connector.charger.site.organization
+    tariff = _tariff(organization, "Standard", price_per_kwh=Decimal("0.40"), flat_fee=Decimal("1"),
+                     vat_percent=Decimal("19"))  # fmt: skip
+    TariffBand.objects.create(tariff=tariff, start_time=dt.time(22), end_time=dt.time(6), price_per_kwh=Decimal("0.20"))
+    TariffAssignment.objects.create(tariff=tariff, organization=organization, valid_from=START - dt.timedelta(days=1))
+    transaction_id = _charge(connector, django_capture_on_commit_callbacks)
+    cost = SessionCost.objects.get(session__transaction_id=transaction_id)
+    # 20 kWh over 21:00-23:00 Berlin: 10 at 0.40, 10 at 0.20 (night), plus the 1.00 fee
+    assert (cost.net, cost.vat, cost.total, cost.currency) == (Decimal("7.00"), Decimal("1.33"), Decimal("8.33"), "EUR")
+    assert [line["kind"] for line in cost.breakdown["lines"]] == ["session", "energy", "energy"]
+
+
+def test_no_tariff_no_cost(connector, django_capture_on_commit_callbacks):
+    _charge(connector, django_capture_on_commit_callbacks)
+    assert not SessionCost.objects.exists()
+
+
+def test_meter_readings_shape_the_energy_intervals(connector, django_capture_on_commit_callbacks):
+    organization = connector.charger.site.organization
+    tariff = _tariff(organization, "Night", price_per_kwh=Decimal("0.40"))
+    TariffBand.objects.create(tariff=tariff, start_time=dt.time(22), end_time=dt.time(6), price_per_kwh=Decimal("0"))
+    TariffAssignment.objects.create(tariff=tariff, organization=organization, valid_from=START - dt.timedelta(days=1))
+    transaction_id = _charge(connector, django_capture_on_commit_callbacks)
+    session = SessionCost.objects.get().session
+    # All 20 kWh arrived before 22:00 Berlin (a reading at 21:30 Berlin says so): priced by day.
+    MeterValue.objects.create(session=session, charger=session.charger, connector=session.connector,
+                              timestamp=START + dt.timedelta(minutes=30), value=21000, raw_value="21000")  # fmt: skip
+    from billing.services import compute_session_cost
+
+    cost = compute_session_cost(session_id=session.pk)
+    assert cost.net == Decimal("8.00")
+    assert transaction_id == session.transaction_id
+
+
+def test_the_admin_recomputes_after_a_tariff_correction(admin_client, connector, django_capture_on_commit_callbacks):
+    organization = connector.charger.site.organization
+    tariff = _tariff(organization, "Standard", price_per_kwh=Decimal("0.40"))
+    TariffAssignment.objects.create(tariff=tariff, organization=organization, valid_from=START - dt.timedelta(days=1))
+    _charge(connector, django_capture_on_commit_callbacks)
+    cost = SessionCost.objects.get()
+    assert cost.net == Decimal("8.00")
+    Tariff.objects.filter(pk=tariff.pk).update(price_per_kwh=Decimal("0.30"))
+    admin_client.post(
+        reverse("admin:billing_sessioncost_changelist"), {"action": "recompute", "_selected_action": [cost.pk]}
+    )
+    cost.refresh_from_db()
+    assert cost.net == Decimal("6.00")
