@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenVerifyView
 
 from accounts.api.views import ActiveUserTokenRefreshView, LoginTokenView, LogoutView, OrganizationViewSet
+from billing.api.views import SessionCostViewSet
 from charging.api.views import (
     ChargingProfileViewSet,
     IdTokenViewSet,
@@ -24,6 +25,7 @@ router.register("sessions", SessionViewSet, basename="session")
 router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("charging-profiles", ChargingProfileViewSet, basename="chargingprofile")
 router.register("unknown-chargers", UnknownChargerViewSet, basename="unknowncharger")
+router.register("session-costs", SessionCostViewSet, basename="sessioncost")
 
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
 

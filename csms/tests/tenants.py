@@ -38,7 +38,7 @@ def populate(organization: Organization, prefix: str) -> dict:
     record_change(actor=None, verb="created", obj=site, via="system")
     tariff = Tariff.objects.create(organization=organization, name=f"{prefix} tariff")
     TariffAssignment.objects.create(tariff=tariff, organization=organization)
-    SessionCost.objects.create(session=meter_value.session, tariff=tariff, currency="EUR", net=1, vat=0, total=1)
+    cost = SessionCost.objects.create(session=meter_value.session, tariff=tariff, currency="EUR", net=1, vat=0, total=1)
     partner = Organization.objects.create(name=f"{prefix} partner", slug=f"{prefix.lower()}-partner", kind="partner")
     share_charger(charger=charger, partner=partner)
     return {
@@ -49,4 +49,5 @@ def populate(organization: Organization, prefix: str) -> dict:
         "reservation": Reservation.objects.get(charger=charger),
         "profile": profile,
         "command": Command.objects.get(charger=charger),
+        "cost": cost,
     }

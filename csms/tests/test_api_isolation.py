@@ -30,6 +30,7 @@ ID_OF = {
     "reservations": lambda b: b["reservation"].pk,
     "charging-profiles": lambda b: b["profile"].pk,
     "unknown-chargers": lambda b: b["unknown"].pk,
+    "session-costs": lambda b: b["cost"].pk,
 }
 
 
