@@ -1,9 +1,12 @@
 from django.contrib import admin
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
 from accounts.admin_tenancy import TenantScopedAdmin
 from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
+from billing.receipts import receipt_response
 from billing.services import compute_session_cost
 
 
@@ -42,9 +45,15 @@ class SessionCostAdmin(TenantScopedAdmin, ModelAdmin):
     list_select_related = ["session", "session__charger", "tariff"]
     readonly_fields = ["session", "tariff", "currency", "net", "vat", "total", "breakdown", "computed_at"]
     actions = ["recompute"]
+    actions_detail = ["receipt"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @action(description="Download the PDF receipt", url_path="receipt")
+    def receipt(self, request, object_id: str) -> HttpResponse:
+        cost = get_object_or_404(self.get_queryset(request), pk=object_id)
+        return receipt_response(cost)
 
     @action(description="Recompute with the tariff in force (after a tariff correction)")
     def recompute(self, request, queryset) -> None:

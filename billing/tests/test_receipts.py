@@ -1,0 +1,100 @@
+"""PDF receipts: rendered from an escaped template, fetching nothing, text checked with pdftotext."""
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import MembershipFactory, UserFactory
+from billing.models import SessionCost
+from billing.receipts import ForbiddenFetch, receipt_html, receipt_pdf, refuse_all_urls
+from charging.models import ChargingSession
+from charging.tests.factories import ChargingSessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _pdf_tools_present() -> bool:
+    try:
+        import weasyprint  # noqa: F401  (loads Pango)
+    except OSError:
+        return False
+    return shutil.which("pdftotext") is not None
+
+
+# CI installs the PDF libraries and tools and sets CSMS_REQUIRE_PDF, so these tests run there.
+needs_pdf = pytest.mark.skipif(
+    not _pdf_tools_present() and not os.environ.get("CSMS_REQUIRE_PDF"),
+    reason="WeasyPrint's system libraries (Pango) or pdftotext are missing; see README",
+)
+
+
+@pytest.fixture
+def cost():
+    session = ChargingSessionFactory(
+        transaction_id=4711, id_tag='<img src="http://127.0.0.1:1/track">', meter_start_wh=0,
+        started_at=dt.datetime(2026, 1, 15, 20, 0, tzinfo=dt.UTC),
+    )  # fmt: skip
+    ChargingSession.objects.filter(pk=session.pk).update(
+        state="completed", stopped_at=dt.datetime(2026, 1, 15, 22, 0, tzinfo=dt.UTC), energy_wh=20000
+    )
+    session.refresh_from_db()
+    breakdown = {
+        "currency": "EUR",
+        "lines": [{"kind": "energy", "description": "Energy at 0.40/kWh", "quantity": "20.000",
+                   "unit_price": "0.40", "amount": "8.00"}],
+        "net": "8.00", "vat": "1.52", "total": "9.52", "adjustments": [],
+    }  # fmt: skip
+    return SessionCost.objects.create(
+        session=session, currency="EUR", net=Decimal("8.00"), vat=Decimal("1.52"), total=Decimal("9.52"),
+        breakdown=breakdown,
+    )  # fmt: skip
+
+
+def test_charger_supplied_strings_are_escaped(cost):
+    html = receipt_html(cost)
+    assert "<img" not in html
+    assert "&lt;img" in html
+
+
+def test_the_renderer_fetches_nothing():
+    with pytest.raises(ForbiddenFetch):
+        refuse_all_urls("http://169.254.169.254/latest/meta-data/")
+    with pytest.raises(ForbiddenFetch):
+        refuse_all_urls("file:///etc/passwd")
+
+
+@needs_pdf
+def test_the_receipt_pdf_says_what_was_charged(cost, tmp_path):
+    path = tmp_path / "receipt.pdf"
+    path.write_bytes(receipt_pdf(cost))
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Charging receipt" in text
+    assert "Transaction 4711" in text
+    assert "Energy at 0.40/kWh" in text
+    assert "9.52 EUR" in text
+    assert "20.000 kWh" in text
+    assert "2026-01-15 21:00" in text  # the site's local time (Europe/Berlin in the factory)
+
+
+@needs_pdf
+def test_receipts_download_from_the_admin_and_the_api(admin_client, cost):
+    admin_response = admin_client.get(reverse("admin:billing_sessioncost_receipt", args=[cost.pk]))
+    assert admin_response.status_code == 200
+    assert admin_response["Content-Type"] == "application/pdf"
+    assert admin_response.content.startswith(b"%PDF")
+    member = UserFactory()
+    MembershipFactory(user=member, organization=cost.session.charger.site.organization, role="viewer")
+    client = APIClient()
+    client.force_authenticate(member)
+    api_response = client.get(f"/api/v1/session-costs/{cost.pk}/receipt")
+    assert api_response.status_code == 200
+    assert api_response.content.startswith(b"%PDF")
+    stranger = UserFactory()
+    client.force_authenticate(stranger)
+    assert client.get(f"/api/v1/session-costs/{cost.pk}/receipt").status_code == 404
