@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
+from accounts.roles import COMMAND_ACTIONS
 from charging.services import (
     IdTagInfo,
     MeterValueIn,
@@ -203,9 +204,4 @@ HANDLERS: dict[str, Handler] = {
 
 # Actions the CSMS sends to a charger (1.6 chapter 5): a charger sending one of these is
 # "recognized but not supported" in this direction.
-CSMS_INITIATED = {
-    "CancelReservation", "ChangeAvailability", "ChangeConfiguration", "ClearCache", "ClearChargingProfile",
-    "GetCompositeSchedule", "GetConfiguration", "GetDiagnostics", "GetLocalListVersion", "RemoteStartTransaction",
-    "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList", "SetChargingProfile", "TriggerMessage",
-    "UnlockConnector", "UpdateFirmware",
-}  # fmt: skip
+CSMS_INITIATED = frozenset(COMMAND_ACTIONS)
