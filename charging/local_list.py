@@ -7,6 +7,7 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from charging.models import IdToken, LocalListEntry
+from charging.ocpp_values import ocpp_datetime
 from sites.commands import request_command
 from sites.models import Charger, Command, CommandStatus
 from sites.signals import command_settled
@@ -17,7 +18,7 @@ FULL, DIFFERENTIAL = "Full", "Differential"
 def _entry(id_tag: str, status: str, expires_at: dt.datetime | None, parent_id_tag: str) -> dict:
     info: dict = {"status": status}
     if expires_at is not None:
-        info["expiryDate"] = expires_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        info["expiryDate"] = ocpp_datetime(expires_at)
     if parent_id_tag:
         info["parentIdTag"] = parent_id_tag
     return {"idTag": id_tag, "idTagInfo": info}

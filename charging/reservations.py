@@ -7,6 +7,7 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from charging.models import IdToken, Reservation, ReservationStatus
+from charging.ocpp_values import ocpp_datetime
 from sites.commands import request_command
 from sites.models import Charger, Command, CommandStatus, Connector
 from sites.signals import command_settled
@@ -28,7 +29,7 @@ def reserve(
     )
     payload = {
         "connectorId": connector.connector_id if connector else 0,
-        "expiryDate": expires_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "expiryDate": ocpp_datetime(expires_at),
         "idTag": id_token.id_tag,
         "reservationId": reservation.pk,
     }

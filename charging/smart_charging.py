@@ -1,20 +1,15 @@
 """Smart charging (1.6 sec. 3.13, 5.16 SetChargingProfile, 5.5 ClearChargingProfile, 5.7
 GetCompositeSchedule): profiles are rows, sending one is an assignment plus a command."""
 
-import datetime as dt
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
 
 from charging.models import ChargingProfile, ChargingProfileAssignment
+from charging.ocpp_values import ocpp_datetime
 from sites.commands import request_command
 from sites.models import Charger, Command, CommandStatus
 from sites.signals import command_settled
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def validate_periods(periods) -> None:
@@ -44,7 +39,7 @@ def profile_payload(profile: ChargingProfile, *, transaction_id: int | None = No
     if profile.duration is not None:
         schedule["duration"] = profile.duration
     if profile.start_schedule is not None:
-        schedule["startSchedule"] = _iso(profile.start_schedule)
+        schedule["startSchedule"] = ocpp_datetime(profile.start_schedule)
     if profile.min_charging_rate is not None:
         schedule["minChargingRate"] = float(profile.min_charging_rate)
     body: dict = {
@@ -57,9 +52,9 @@ def profile_payload(profile: ChargingProfile, *, transaction_id: int | None = No
     if profile.kind == ChargingProfile.Kind.RECURRING:
         body["recurrencyKind"] = profile.recurrency
     if profile.valid_from is not None:
-        body["validFrom"] = _iso(profile.valid_from)
+        body["validFrom"] = ocpp_datetime(profile.valid_from)
     if profile.valid_to is not None:
-        body["validTo"] = _iso(profile.valid_to)
+        body["validTo"] = ocpp_datetime(profile.valid_to)
     if transaction_id is not None:
         body["transactionId"] = transaction_id
     return body
