@@ -7,8 +7,7 @@ from billing.calculator import Band, Reading, TariffSpec, Usage, price_session
 from billing.models import SessionCost, Tariff
 from billing.selectors import tariff_for
 from charging.models import ChargingSession, MeterValue, SessionState
-
-ENERGY_REGISTER = "Energy.Active.Import.Register"
+from charging.services import ENERGY_REGISTER, to_wh
 
 
 def tariff_spec(tariff: Tariff) -> TariffSpec:
@@ -40,7 +39,7 @@ def session_usage(session: ChargingSession) -> Usage:
         meter_start_wh=session.meter_start_wh,
         meter_stop_wh=session.meter_start_wh + session.energy_wh,  # never below the start (R11)
         timezone=session.charger.site.timezone,
-        readings=tuple(Reading(at, int(value * 1000 if unit == "kWh" else value)) for at, value, unit in readings),
+        readings=tuple(Reading(at, int(to_wh(value, unit))) for at, value, unit in readings),
     )
 
 

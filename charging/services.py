@@ -139,7 +139,8 @@ def _flag(session: ChargingSession, *notes: str) -> None:
     session.review_notes = "\n".join(filter(None, [session.review_notes, *notes]))
 
 
-def _to_wh(value: Decimal, unit: str) -> Decimal:
+def to_wh(value: Decimal, unit: str) -> Decimal:
+    """An energy reading in Wh (1.6 UnitOfMeasure: Wh or kWh)."""
     return value * 1000 if unit == "kWh" else value
 
 
@@ -284,7 +285,7 @@ def _update_session_readings(session: ChargingSession, meter_values: list[MeterV
             if number is None or sampled.phase:
                 continue
             if sampled.measurand == ENERGY_REGISTER:
-                energy = int(_to_wh(number, sampled.unit)) - session.meter_start_wh
+                energy = int(to_wh(number, sampled.unit)) - session.meter_start_wh
                 if energy < session.energy_wh:
                     _flag(session, f"energy register went backwards at {meter_value.timestamp.isoformat()}")
                 else:
