@@ -2,12 +2,20 @@
 the Organization, and shows, offers and accepts only rows of the user's organizations."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.roles import ADMIN_ROLES, model_permission
 from accounts.services import record_change, snapshot
 from accounts.tenancy import scope_queryset
+
+
+def require_permission(request: HttpRequest, permission: str, objects) -> None:
+    """Refuse an admin action unless the user holds `permission` on every object it touches:
+    a role counts in its own organization only (S16)."""
+    if not all(request.user.has_perm(permission, obj) for obj in objects):
+        raise PermissionDenied
 
 
 def scope_to_tenant(queryset: QuerySet, request: HttpRequest, tenant_path: str) -> QuerySet:

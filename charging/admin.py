@@ -9,7 +9,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
-from accounts.admin_tenancy import TenantScopedAdmin, WriteOnceAdmin
+from accounts.admin_tenancy import TenantScopedAdmin, WriteOnceAdmin, require_permission
 from accounts.roles import command_permission
 from charging.local_list import DIFFERENTIAL, FULL, send_local_list
 from charging.models import (
@@ -250,8 +250,7 @@ class ReservationAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
 
     @action(description="Cancel reservation (CancelReservation)")
     def cancel_reservations(self, request, queryset) -> None:
-        if not all(request.user.has_perm(command_permission("CancelReservation"), r.charger) for r in queryset):
-            raise PermissionDenied
+        require_permission(request, command_permission("CancelReservation"), (r.charger for r in queryset))
         active = queryset.filter(status__in=[ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED])
         for reservation in active:
             cancel(reservation=reservation, requested_by=request.user)
@@ -300,8 +299,7 @@ class LocalAuthorizationListAdmin(TenantScopedAdmin, ModelAdmin):
         return charger.entry_count
 
     def _send(self, request, queryset, update_type: str) -> None:
-        if not all(request.user.has_perm(command_permission("SendLocalList"), charger) for charger in queryset):
-            raise PermissionDenied
+        require_permission(request, command_permission("SendLocalList"), queryset)
         for charger in queryset:
             send_local_list(charger=charger, update_type=update_type, requested_by=request.user)
         self.message_user(request, f"SendLocalList ({update_type}) queued for {queryset.count()} charger(s).")
@@ -385,8 +383,7 @@ class ChargingProfileAssignmentAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdm
 
     @action(description="Clear from the charger (ClearChargingProfile)")
     def clear_profiles(self, request, queryset) -> None:
-        if not all(request.user.has_perm(command_permission("ClearChargingProfile"), a.charger) for a in queryset):
-            raise PermissionDenied
+        require_permission(request, command_permission("ClearChargingProfile"), (a.charger for a in queryset))
         active = queryset.filter(status=ChargingProfileAssignment.Status.ACCEPTED)
         for assignment in active:
             clear_charging_profile(assignment=assignment, requested_by=request.user)

@@ -15,7 +15,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 
-from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin, WriteOnceAdmin
+from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin, WriteOnceAdmin, require_permission
 from accounts.models import Organization
 from accounts.roles import command_permission, model_permission
 from sites.command_forms import COMMAND_FORMS
@@ -189,9 +189,7 @@ class CommandInline(ReadOnlyInline):
 
 
 def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charger], action: str, payload: dict) -> None:
-    # Checked per charger: a role in one organization gives nothing in another (S16).
-    if not all(request.user.has_perm(command_permission(action), charger) for charger in queryset):
-        raise PermissionDenied
+    require_permission(request, command_permission(action), queryset)
     for charger in queryset:
         request_command(
             charger=charger, action=action, payload=payload, requested_by=request.user, via=Command.Via.ADMIN
@@ -338,8 +336,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
     @action(description="Rotate key over OCPP (ChangeConfiguration AuthorizationKey)")
     def rotate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         """The new key takes effect only when the charger answers Accepted (S7)."""
-        if not all(request.user.has_perm(command_permission("ChangeConfiguration"), c) for c in queryset):
-            raise PermissionDenied
+        require_permission(request, command_permission("ChangeConfiguration"), queryset)
         for charger in queryset:
             rotate_charger_key(charger=charger, requested_by=request.user)
         self.message_user(request, f"Key rotation queued for {queryset.count()} charger(s).")
