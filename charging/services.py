@@ -23,7 +23,7 @@ from charging.models import (
     UnmatchedStop,
 )
 from charging.reservations import consume_reservation
-from charging.signals import session_completed
+from charging.signals import session_completed, session_started
 from sites.models import Charger, Connector
 from sites.services import connector_for, record_security_event
 
@@ -202,6 +202,7 @@ def start_transaction(*, charger_id: int, start: StartTransactionIn, received_at
     session.save()
     if start.reservation_id is not None:
         consume_reservation(charger_id=charger.pk, reservation_id=start.reservation_id, session=session)
+    transaction.on_commit(lambda: session_started.send(sender=ChargingSession, session_id=session.pk))
     return StartResult(session.transaction_id, id_tag_info)
 
 

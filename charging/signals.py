@@ -3,5 +3,8 @@ charging importing them."""
 
 from django.dispatch import Signal
 
+# Sent after the transaction that opened a session has committed, with `session_id`.
+session_started = Signal()
+
 # Sent after the transaction that completed a session has committed, with `session_id`.
 session_completed = Signal()

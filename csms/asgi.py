@@ -12,14 +12,16 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from csms.embedded_beat import start_embedded_beat, stop_embedded_beat  # noqa: E402
 from ocpp_gateway.message_log import start_message_log_writer, stop_message_log_writer  # noqa: E402
-from ocpp_gateway.routing import websocket_urlpatterns  # noqa: E402
+from ocpp_gateway.routing import websocket_urlpatterns as ocpp_routes  # noqa: E402
+from reports.routing import websocket_urlpatterns as dashboard_routes  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Chargers send no Origin header and no session cookie: no Origin validator or
-        # session auth on this route; charger credentials are checked at the handshake.
-        "websocket": URLRouter(websocket_urlpatterns),
+        # session auth on their routes; charger credentials are checked at the handshake.
+        # The dashboard's route (first, so no charger id can shadow it) carries its own.
+        "websocket": URLRouter([*dashboard_routes, *ocpp_routes]),
     }
 )
 

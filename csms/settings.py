@@ -350,7 +350,14 @@ UNFOLD = {
     "SITE_HEADER": "Charging network",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "reports.dashboard.dashboard_callback",
 }
+
+# The dashboard's map tiles; an empty URL shows the markers on a blank map (closed networks).
+DASHBOARD_TILE_URL = env("DASHBOARD_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+DASHBOARD_TILE_ATTRIBUTION = env(
+    "DASHBOARD_TILE_ATTRIBUTION", default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -23,6 +23,7 @@ from sites.models import (
     UnknownCharger,
     UnknownChargerState,
 )
+from sites.signals import status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -157,12 +158,24 @@ def record_status_notification(*, charger_id: int, report: StatusReport, receive
     target: Charger | Connector = charger if report.connector_id == 0 else connector_for(charger, report.connector_id)
     applied = target.status_timestamp is None or timestamp >= target.status_timestamp
     if applied:
+        previous_status = target.status
         target.status, target.error_code, target.status_timestamp = report.status, report.error_code, timestamp
         fields = ["status", "error_code", "status_timestamp"]
         if isinstance(target, Connector):
             target.info, target.vendor_error_code = report.info, report.vendor_error_code
             fields += ["info", "vendor_error_code"]
         type(target).objects.filter(pk=target.pk).update(**{field: getattr(target, field) for field in fields})
+        transaction.on_commit(
+            lambda: status_changed.send(
+                sender=Charger,
+                charger_id=charger_id,
+                connector_id=report.connector_id,
+                previous_status=previous_status,
+                status=report.status,
+                error_code=report.error_code,
+                timestamp=timestamp,
+            )
+        )
     StatusNotificationRecord.objects.create(
         charger=charger,
         connector_id=report.connector_id,

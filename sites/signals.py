@@ -1,7 +1,13 @@
 """Signals of the sites app. `command_settled` lets other apps react to a command's outcome
-(e.g. charging marks a reservation accepted) without sites importing them."""
+(e.g. charging marks a reservation accepted) and `status_changed` to a new charger or connector
+state (the live dashboard), without sites importing them."""
 
 from django.dispatch import Signal
 
 # Sent with `command` (a sites.models.Command whose status is final) after it is saved.
 command_settled = Signal()
+
+# Sent after the transaction that applied a StatusNotification has committed, with
+# `charger_id`, `connector_id` (0 = the charger as a whole), `previous_status`, `status`,
+# `error_code` and `timestamp`.
+status_changed = Signal()

@@ -1,0 +1,216 @@
+"""Reads behind the operator dashboard (the admin index). Every figure is scoped to the
+chargers the user may see (`sites.selectors.chargers_visible_to`) and aggregated in the
+database: the page stays one handful of queries whatever the fleet's size."""
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from charging.models import ChargingSession, SessionState
+from sites.models import Connector, ConnectorStatus, Site, StatusNotificationRecord
+from sites.selectors import chargers_visible_to
+
+CHART_DAYS = 14
+RECENT_CONNECTORS = 50
+RECENT_FAULTS = 10
+
+# Marker colour of a site: the most pressing state among its connectors wins.
+SITE_STATE_PRECEDENCE = ("Faulted", "Charging", "Available", "Offline")
+
+
+def fault_filter(prefix: str = "") -> Q:
+    """A status report that describes a fault: Faulted, or any error code but NoError."""
+    return Q(**{f"{prefix}status": ConnectorStatus.FAULTED}) | ~Q(**{f"{prefix}error_code": "NoError"})
+
+
+def _connectors(user) -> QuerySet[Connector]:
+    return Connector.objects.filter(charger__in=chargers_visible_to(user).values("pk"))
+
+
+def fleet_counts(user) -> dict:
+    chargers = chargers_visible_to(user).aggregate(total=Count("pk"), online=Count("pk", filter=Q(is_online=True)))
+    by_status = dict(_connectors(user).values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    return {
+        "chargers": chargers["total"],
+        "online": chargers["online"],
+        "offline": chargers["total"] - chargers["online"],
+        "connectors_by_status": {status: by_status.get(status, 0) for status in ConnectorStatus.values},
+    }
+
+
+def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The start and end of a day in the server's time zone (settings.TIME_ZONE), as aware datetimes."""
+    zone = timezone.get_default_timezone()
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
+    return start, start + dt.timedelta(days=1)
+
+
+def today_totals(user, *, now: dt.datetime) -> dict:
+    start, end = local_day_bounds(timezone.localdate(now))
+    sessions = ChargingSession.objects.filter(charger__in=chargers_visible_to(user).values("pk"))
+    started = sessions.filter(started_at__gte=start, started_at__lt=end).count()
+    energy_wh = (
+        sessions.filter(state=SessionState.COMPLETED, stopped_at__gte=start, stopped_at__lt=end).aggregate(
+            wh=Sum("energy_wh")
+        )["wh"]
+        or 0
+    )
+    return {
+        "sessions_started": started,
+        "active_sessions": sessions.filter(state=SessionState.ACTIVE).count(),
+        "energy_kwh": round(energy_wh / 1000, 3),
+        "time_zone": settings.TIME_ZONE,
+    }
+
+
+def daily_activity(user, *, now: dt.datetime, days: int = CHART_DAYS) -> dict:
+    """Sessions started and energy of sessions completed per day, for the last `days` days."""
+    today = timezone.localdate(now)
+    first_day = today - dt.timedelta(days=days - 1)
+    since, _ = local_day_bounds(first_day)
+    zone = timezone.get_default_timezone()
+    sessions = ChargingSession.objects.filter(charger__in=chargers_visible_to(user).values("pk"))
+    started = dict(
+        sessions.filter(started_at__gte=since)
+        .annotate(day=TruncDate("started_at", tzinfo=zone))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    energy = dict(
+        sessions.filter(state=SessionState.COMPLETED, stopped_at__gte=since)
+        .annotate(day=TruncDate("stopped_at", tzinfo=zone))
+        .values("day")
+        .annotate(wh=Sum("energy_wh"))
+        .values_list("day", "wh")
+    )
+    labels = [first_day + dt.timedelta(days=offset) for offset in range(days)]
+    return {
+        "labels": [day.isoformat() for day in labels],
+        "sessions": [started.get(day, 0) for day in labels],
+        "energy_kwh": [round((energy.get(day) or 0) / 1000, 3) for day in labels],
+    }
+
+
+def recent_faults(user, *, limit: int = RECENT_FAULTS) -> list[dict]:
+    records = (
+        StatusNotificationRecord.objects.filter(charger__in=chargers_visible_to(user).values("pk"))
+        .filter(fault_filter())
+        .order_by("-timestamp", "-pk")
+        .values("charger__charge_point_id", "connector_id", "status", "error_code", "info", "timestamp")[:limit]
+    )
+    return [
+        {
+            "charge_point_id": row["charger__charge_point_id"],
+            "connector_id": row["connector_id"],
+            "status": row["status"],
+            "error_code": row["error_code"],
+            "info": row["info"],
+            "timestamp": row["timestamp"].isoformat(),
+        }
+        for row in records
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteMarker:
+    id: int
+    name: str
+    latitude: float
+    longitude: float
+    chargers: int
+    online: int
+    # Connector counts per status; offline chargers' connectors count as "Offline".
+    states: dict[str, int]
+
+
+def site_markers(user) -> list[dict]:
+    """Sites with coordinates, with their connectors counted by state, for the map."""
+    visible = chargers_visible_to(user).values("pk")
+    sites = (
+        Site.objects.filter(chargers__in=visible, latitude__isnull=False, longitude__isnull=False)
+        .distinct()
+        .values("id", "name", "latitude", "longitude")
+    )
+    charger_counts = {
+        row["site_id"]: row
+        for row in chargers_visible_to(user)
+        .values("site_id")
+        .annotate(n=Count("pk"), online=Count("pk", filter=Q(is_online=True)))
+        .order_by()
+    }
+    states: dict[int, dict[str, int]] = {}
+    connector_rows = (
+        _connectors(user).values("charger__site_id", "charger__is_online", "status").annotate(n=Count("pk")).order_by()
+    )
+    for row in connector_rows:
+        state = row["status"] if row["charger__is_online"] else "Offline"
+        site_states = states.setdefault(row["charger__site_id"], {})
+        site_states[state] = site_states.get(state, 0) + row["n"]
+    return [
+        asdict(
+            SiteMarker(
+                id=site["id"],
+                name=site["name"],
+                latitude=float(site["latitude"]),
+                longitude=float(site["longitude"]),
+                chargers=charger_counts.get(site["id"], {}).get("n", 0),
+                online=charger_counts.get(site["id"], {}).get("online", 0),
+                states=states.get(site["id"], {}),
+            )
+        )
+        for site in sites
+    ]
+
+
+def recent_connectors(user, *, limit: int = RECENT_CONNECTORS) -> list[dict]:
+    """The connectors whose state changed last; the live feed moves rows to the top."""
+    rows = (
+        _connectors(user)
+        .order_by("-status_timestamp", "-pk")
+        .values(
+            "charger__charge_point_id",
+            "charger__site_id",
+            "charger__site__name",
+            "connector_id",
+            "status",
+            "error_code",
+            "status_timestamp",
+        )[:limit]
+    )
+    return [
+        {
+            "charge_point_id": row["charger__charge_point_id"],
+            "site_id": row["charger__site_id"],
+            "site": row["charger__site__name"],
+            "connector_id": row["connector_id"],
+            "status": row["status"],
+            "error_code": row["error_code"],
+            "timestamp": row["status_timestamp"].isoformat() if row["status_timestamp"] else None,
+        }
+        for row in rows
+    ]
+
+
+def dashboard_data(user, *, now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    return {
+        "fleet": fleet_counts(user),
+        "today": today_totals(user, now=now),
+        "daily": daily_activity(user, now=now),
+        "faults": recent_faults(user),
+        "sites": site_markers(user),
+        "connectors": recent_connectors(user),
+        "statuses": list(ConnectorStatus.values),
+        "map": {"tile_url": settings.DASHBOARD_TILE_URL, "attribution": settings.DASHBOARD_TILE_ATTRIBUTION},
+    }
+
+
+def dashboard_callback(request, context: dict) -> dict:
+    """unfold's DASHBOARD_CALLBACK: the admin index gets the dashboard's figures."""
+    context["dashboard"] = dashboard_data(request.user)
+    return context

@@ -1,0 +1,100 @@
+"""The dashboard in a real browser: Playwright drives Debian's chromium against `manage.py
+serve`, an operator signs in through the admin's login form, and a real OCPP-J charger's
+StatusNotification and session change the page without a reload.
+
+Skipped when chromium or Playwright is missing, unless CSMS_REQUIRE_BROWSER=1 (CI sets it
+after installing chromium), so a missing browser can never pass silently in CI."""
+
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+
+import pytest
+import websockets
+
+from ocpp_gateway.tests.live import live_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHARGER = "DEMO-CP-001"
+# The flags Debian's chromium needs to start headless as root on a closed network.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+try:
+    from playwright.async_api import async_playwright, expect
+except ImportError:  # pragma: no cover - the dev requirements install it
+    async_playwright = None
+
+if async_playwright is None or not os.path.exists(CHROMIUM):
+    if os.environ.get("CSMS_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("CSMS_REQUIRE_BROWSER=1 but Playwright or /usr/bin/chromium is missing")
+    pytest.skip("Playwright and chromium are needed for the browser test", allow_module_level=True)
+
+
+async def call(ws, message_id: str, action: str, payload: dict) -> list:
+    await ws.send(json.dumps([2, message_id, action, payload]))
+    return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+
+async def operator_watches_a_charger(server) -> None:
+    password = json.loads((server.data_dir / "demo-credentials.json").read_text())["admin_password"]
+    base = f"http://127.0.0.1:{server.port}"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base}/admin/login/?next=/admin/")
+            await page.fill("input[name=username]", "admin@example.com")
+            await page.fill("input[name=password]", password)
+            await page.click("[type=submit]")
+            await page.wait_for_url(f"{base}/admin/")
+
+            live = page.locator("#dash-live-state")
+            await expect(live).to_have_attribute("data-state", "live", timeout=10_000)
+            # The map has a marker per site, and both charts drew on their canvases.
+            await expect(page.locator("#dash-map path.leaflet-interactive")).to_have_count(1)
+            assert await page.evaluate("Chart.getChart('chart-status') !== undefined")
+            assert await page.evaluate("Chart.getChart('chart-daily') !== undefined")
+            sessions_before = int(await page.locator("#today-sessions").text_content())
+
+            async with websockets.connect(
+                f"{server.ws_url}/{CHARGER}",
+                subprotocols=["ocpp1.6"],
+                additional_headers=server.basic_auth(CHARGER),
+                open_timeout=5,
+            ) as charger:
+                boot = await call(charger, "1", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"})
+                assert boot[2]["status"] == "Accepted"
+                status = {"connectorId": 1, "status": "Preparing", "errorCode": "NoError"}
+                assert (await call(charger, "2", "StatusNotification", status))[0] == 3
+
+                row = page.locator(f'tr[data-connector="{CHARGER}/1"] .dash-status')
+                await expect(row).to_have_text("Preparing", timeout=10_000)
+                now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+                start = {"connectorId": 1, "idTag": "DEMO-TAG-001", "meterStart": 0, "timestamp": now}
+                assert (await call(charger, "3", "StartTransaction", start))[0] == 3
+                await expect(page.locator("#today-sessions")).not_to_have_text(str(sessions_before), timeout=10_000)
+                charging = {"connectorId": 1, "status": "Charging", "errorCode": "NoError"}
+                await call(charger, "4", "StatusNotification", charging)
+                await expect(row).to_have_text("Charging", timeout=10_000)
+                await expect(page.locator("#dash-map path.leaflet-interactive")).to_have_attribute(
+                    "fill", "#2563eb", timeout=10_000
+                )
+            assert "reconnecting" not in await live.text_content()
+        finally:
+            await browser.close()
+
+
+def test_the_dashboard_follows_a_charger_live(tmp_path):
+    with live_server(tmp_path) as server:
+        asyncio.run(operator_watches_a_charger(server))

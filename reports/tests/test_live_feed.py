@@ -1,0 +1,178 @@
+"""`/ws/dashboard` through the real ASGI application: who may open it, and that each
+organization's browsers receive their own chargers' events and nobody else's (S14).
+
+The services run in another thread (as the gateway runs them), so these tests use committed
+rows (`transaction=True`) and `db()` for ORM work from the async test."""
+
+import datetime as dt
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from charging.services import StartTransactionIn, StopTransactionIn, start_transaction, stop_transaction
+from csms.asgi import application
+from reports.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
+from sites.services import StatusReport, record_status_notification
+from sites.sharing import share_charger
+from sites.tests.factories import ChargerFactory, ConnectorFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def db(function):
+    return sync_to_async(function, thread_sensitive=True)
+
+
+@pytest.fixture
+def tenants():
+    org_a, org_b = OrganizationFactory(slug="a"), OrganizationFactory(slug="b")
+    charger_a = ChargerFactory(site__organization=org_a, charge_point_id="A-1")
+    ConnectorFactory(charger=charger_a, connector_id=1, status="Available")
+    charger_b = ChargerFactory(site__organization=org_b, charge_point_id="B-1")
+    ConnectorFactory(charger=charger_b, connector_id=1, status="Available")
+    operator_a, operator_b = UserFactory(is_staff=True), UserFactory(is_staff=True)
+    MembershipFactory(user=operator_a, organization=org_a, role="operator")
+    MembershipFactory(user=operator_b, organization=org_b, role="operator")
+    return {"a": (operator_a, charger_a), "b": (operator_b, charger_b)}
+
+
+def bearer(user) -> tuple[bytes, bytes]:
+    return (b"authorization", f"Bearer {AccessToken.for_user(user)}".encode())
+
+
+async def open_feed(*headers: tuple[bytes, bytes]) -> tuple[WebsocketCommunicator, bool, int | None]:
+    communicator = WebsocketCommunicator(application, "/ws/dashboard", headers=list(headers))
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+async def report_status(charger_id: int, status: str, error_code: str = "NoError") -> None:
+    report = StatusReport(connector_id=1, status=status, error_code=error_code, timestamp=timezone.now())
+    await db(record_status_notification)(charger_id=charger_id, report=report, received_at=timezone.now())
+
+
+async def test_status_changes_reach_only_the_organizations_browsers(tenants):
+    (operator_a, charger_a), (operator_b, charger_b) = tenants["a"], tenants["b"]
+    feed_a, connected_a, _ = await open_feed(bearer(operator_a))
+    feed_b, connected_b, _ = await open_feed(bearer(operator_b))
+    assert connected_a
+    assert connected_b
+
+    await report_status(charger_a.pk, "Charging")
+    event = await feed_a.receive_json_from(timeout=5)
+    assert event["type"] == "status"
+    assert (event["charge_point_id"], event["connector_id"]) == ("A-1", 1)
+    assert (event["previous_status"], event["status"], event["error_code"]) == ("Available", "Charging", "NoError")
+    assert event["site_id"] == charger_a.site_id
+    assert await feed_b.receive_nothing(timeout=0.3)
+
+    await report_status(charger_b.pk, "Faulted", "GroundFailure")
+    event = await feed_b.receive_json_from(timeout=5)
+    assert (event["charge_point_id"], event["status"], event["error_code"]) == ("B-1", "Faulted", "GroundFailure")
+    assert await feed_a.receive_nothing(timeout=0.3)
+    await feed_a.disconnect()
+    await feed_b.disconnect()
+
+
+async def test_session_starts_and_stops_are_pushed(tenants):
+    operator_a, charger_a = tenants["a"]
+    feed, connected, _ = await open_feed(bearer(operator_a))
+    assert connected
+    started_at = timezone.now() - dt.timedelta(minutes=30)
+    start = StartTransactionIn(connector_id=1, id_tag="TAG-1", meter_start=1000, timestamp=started_at)
+    result = await db(start_transaction)(charger_id=charger_a.pk, start=start, received_at=timezone.now())
+    event = await feed.receive_json_from(timeout=5)
+    assert (event["type"], event["charge_point_id"], event["connector_id"]) == ("session.started", "A-1", 1)
+
+    stop = StopTransactionIn(transaction_id=result.transaction_id, meter_stop=8500, timestamp=timezone.now())
+    await db(stop_transaction)(charger_id=charger_a.pk, stop=stop, received_at=timezone.now())
+    event = await feed.receive_json_from(timeout=5)
+    assert (event["type"], event["session_id"], event["energy_wh"]) == ("session.stopped", event["session_id"], 7500)
+    await feed.disconnect()
+
+
+async def test_a_partner_receives_the_events_of_a_shared_charger(tenants):
+    _, charger_a = tenants["a"]
+
+    def partner_with_share():
+        partner_org = OrganizationFactory(slug="roaming", kind="partner")
+        partner = UserFactory(is_staff=True)
+        MembershipFactory(user=partner, organization=partner_org, role="partner")
+        share_charger(charger=charger_a, partner=partner_org)
+        return partner
+
+    partner = await db(partner_with_share)()
+    feed, connected, _ = await open_feed(bearer(partner))
+    assert connected
+    await report_status(charger_a.pk, "Preparing")
+    assert (await feed.receive_json_from(timeout=5))["status"] == "Preparing"
+    await feed.disconnect()
+
+
+async def test_a_superuser_receives_every_organizations_events(tenants):
+    _, charger_b = tenants["b"]
+    admin = await db(UserFactory)(is_staff=True, is_superuser=True)
+    feed, connected, _ = await open_feed(bearer(admin))
+    assert connected
+    await report_status(charger_b.pk, "Unavailable")
+    assert (await feed.receive_json_from(timeout=5))["charge_point_id"] == "B-1"
+    await feed.disconnect()
+
+
+async def test_the_admin_session_opens_the_feed_from_our_own_pages(tenants):
+    operator_a, _ = tenants["a"]
+    cookie = await db(session_cookie)(operator_a)
+    feed, connected, _ = await open_feed(cookie, ORIGIN)
+    assert connected
+    await feed.disconnect()
+
+
+async def test_a_session_cookie_from_another_sites_page_is_refused(tenants):
+    operator_a, _ = tenants["a"]
+    cookie = await db(session_cookie)(operator_a)
+    for origin in [(b"origin", b"https://evil.example"), None]:
+        headers = [cookie] + ([origin] if origin else [])
+        _, connected, code = await open_feed(*headers)
+        assert not connected
+        assert code == CLOSE_UNAUTHENTICATED
+
+
+async def test_anonymous_and_bad_tokens_are_refused(tenants):
+    for headers in [(ORIGIN,), ((b"authorization", b"Bearer not-a-token"),)]:
+        _, connected, code = await open_feed(*headers)
+        assert not connected
+        assert code == CLOSE_UNAUTHENTICATED
+
+
+async def test_a_user_without_an_organization_has_nothing_to_watch(tenants):
+    loner = await db(UserFactory)(is_staff=True)
+    _, connected, code = await open_feed(bearer(loner))
+    assert not connected
+    assert code == CLOSE_FORBIDDEN
+
+
+async def test_an_inactive_user_is_refused(tenants):
+    operator_a, _ = tenants["a"]
+    header = bearer(operator_a)
+
+    def deactivate():
+        operator_a.is_active = False
+        operator_a.save(update_fields=["is_active"])
+
+    await db(deactivate)()
+    _, connected, code = await open_feed(header)
+    assert not connected
+    assert code == CLOSE_UNAUTHENTICATED
