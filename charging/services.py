@@ -24,6 +24,7 @@ from charging.models import (
 )
 from charging.reservations import consume_reservation
 from charging.signals import session_completed, session_started
+from csms.db import update_rows
 from sites.models import Charger, Connector
 from sites.services import connector_for, record_security_event
 
@@ -170,7 +171,7 @@ def start_transaction(*, charger_id: int, start: StartTransactionIn, received_at
     idTag, meterStart and timestamp) gets the same id and creates nothing (R2). A tag that is
     unknown, blocked or expired still gets a session and a real id: the charger may have
     authorized it offline (R3)."""
-    charger = Charger.objects.select_for_update().select_related("site").get(pk=charger_id)
+    charger = Charger.objects.select_for_update(no_key=True, of=("self",)).select_related("site").get(pk=charger_id)
     connector = connector_for(charger, start.connector_id)
     token = _token(charger.site.organization_id, start.id_tag)
 
@@ -217,7 +218,16 @@ def _close_abandoned_session(connector: Connector, *, superseded_at: dt.datetime
         session.save()
 
 
-@transaction.atomic
+@dataclass(frozen=True, slots=True)
+class MeterValuesIn:
+    charger_id: int
+    connector_id: int
+    transaction_id: int | None
+    meter_values: list[MeterValueIn]
+    received_at: dt.datetime
+    charge_point_id: str = ""
+
+
 def record_meter_values(
     *,
     charger_id: int,
@@ -230,28 +240,68 @@ def record_meter_values(
     """Store every sampled value as sent. Values of an unknown transaction or that are not
     numbers are stored and flagged, never refused (R8); a register going backwards marks the
     session for review (R11)."""
-    charger = Charger.objects.get(pk=charger_id)
-    connector = connector_for(charger, connector_id) if connector_id > 0 else None
-    session, flag = None, ""
-    if transaction_id is not None:
-        session = ChargingSession.objects.filter(charger=charger, transaction_id=transaction_id).first()
-        if session is None:
-            flag = f"unknown transaction {transaction_id}"
-            _report_foreign_transaction(charger, transaction_id, "MeterValues", charge_point_id)
-    _store_meter_values(charger, connector, session, meter_values, received_at, flag)
-    if session is not None and session.state == SessionState.ACTIVE:
-        _update_session_readings(session, meter_values)
-        session.save(update_fields=["energy_wh", "last_power_w", "needs_review", "review_notes"])
+    record_meter_values_batch(
+        [MeterValuesIn(charger_id, connector_id, transaction_id, meter_values, received_at, charge_point_id)]
+    )
 
 
-def _store_meter_values(
+@transaction.atomic
+def record_meter_values_batch(items: list[MeterValuesIn]) -> None:
+    """Many MeterValues messages, of one or many chargers, in a handful of statements: the
+    connectors and sessions they name are read at once (sessions locked, so a concurrent
+    StopTransaction is not overwritten), every sample is inserted in one bulk insert, and
+    the sessions' readings are updated in one statement, in the order given."""
+    charger_ids = {item.charger_id for item in items}
+    chargers = Charger.objects.in_bulk(charger_ids)
+    connectors = {
+        (c.charger_id, c.connector_id): c
+        for c in Connector.objects.filter(charger_id__in=charger_ids, evse_id=None).only("charger_id", "connector_id")
+    }
+    sessions = _sessions_named(items)
+    rows, touched = [], {}
+    for item in items:
+        charger = chargers[item.charger_id]
+        connector = None
+        if item.connector_id > 0:
+            key = (item.charger_id, item.connector_id)
+            connector = connectors.get(key) or connectors.setdefault(key, connector_for(charger, item.connector_id))
+        session, flag = None, ""
+        if item.transaction_id is not None:
+            session = sessions.get((item.charger_id, item.transaction_id))
+            if session is None:
+                flag = f"unknown transaction {item.transaction_id}"
+                _report_foreign_transaction(charger, item.transaction_id, "MeterValues", item.charge_point_id)
+        rows += _meter_value_rows(charger, connector, session, item.meter_values, item.received_at, flag)
+        if session is not None and session.state == SessionState.ACTIVE:
+            _update_session_readings(session, item.meter_values)
+            touched[session.pk] = session
+    MeterValue.objects.bulk_create(rows)
+    update_rows(list(touched.values()), ["energy_wh", "last_power_w", "needs_review", "review_notes"])
+
+
+def _sessions_named(items: list[MeterValuesIn]) -> dict[tuple[int, int], ChargingSession]:
+    named = {(item.charger_id, item.transaction_id) for item in items if item.transaction_id is not None}
+    if not named:
+        return {}
+    candidates = ChargingSession.objects.select_for_update(no_key=True).filter(
+        charger_id__in={charger_id for charger_id, _ in named},
+        transaction_id__in={transaction_id for _, transaction_id in named},
+    )
+    return {
+        (s.charger_id, s.transaction_id): s
+        for s in candidates.order_by("pk")
+        if (s.charger_id, s.transaction_id) in named
+    }
+
+
+def _meter_value_rows(
     charger: Charger,
     connector: Connector | None,
     session: ChargingSession | None,
     meter_values: list[MeterValueIn],
     received_at: dt.datetime,
     flag: str = "",
-) -> None:
+) -> list[MeterValue]:
     rows = []
     for meter_value in meter_values:
         for sampled in meter_value.sampled_values:
@@ -276,7 +326,7 @@ def _store_meter_values(
                     flag=sample_flag,
                 )
             )
-    MeterValue.objects.bulk_create(rows)
+    return rows
 
 
 def _update_session_readings(session: ChargingSession, meter_values: list[MeterValueIn]) -> None:
@@ -318,7 +368,7 @@ def stop_transaction(*, charger_id: int, stop: StopTransactionIn, received_at: d
     kept for review and acknowledged as if valid (1.6 errata 3.18, R5, R7). Energy and
     duration come from the charger's own readings and times; negative energy is never
     recorded (R11)."""
-    charger = Charger.objects.select_for_update().select_related("site").get(pk=charger_id)
+    charger = Charger.objects.select_for_update(no_key=True, of=("self",)).select_related("site").get(pk=charger_id)
     id_tag_info = (
         _id_tag_info(_token(charger.site.organization_id, stop.id_tag), now=received_at) if stop.id_tag else None
     )
@@ -343,7 +393,9 @@ def stop_transaction(*, charger_id: int, stop: StopTransactionIn, received_at: d
     if energy < 0:
         _flag(session, f"meterStop {stop.meter_stop} is below meterStart {session.meter_start_wh}")
     session.energy_wh = max(energy, 0)
-    _store_meter_values(charger, session.connector, session, stop.transaction_data, received_at)
+    MeterValue.objects.bulk_create(
+        _meter_value_rows(charger, session.connector, session, stop.transaction_data, received_at)
+    )
     session.save()
     transaction.on_commit(lambda: session_completed.send(sender=ChargingSession, session_id=session.pk))
     return id_tag_info

@@ -11,8 +11,10 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from csms.embedded_beat import start_embedded_beat, stop_embedded_beat  # noqa: E402
+from ocpp_gateway.group_commit import drain_group_commits  # noqa: E402
 from ocpp_gateway.message_log import start_message_log_writer, stop_message_log_writer  # noqa: E402
 from ocpp_gateway.routing import websocket_urlpatterns as ocpp_routes  # noqa: E402
+from reports.live import start_dashboard_publisher, stop_dashboard_publisher  # noqa: E402
 from reports.routing import websocket_urlpatterns as dashboard_routes  # noqa: E402
 
 router = ProtocolTypeRouter(
@@ -33,10 +35,13 @@ async def lifespan(scope, receive, send) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             start_message_log_writer()
+            start_dashboard_publisher()
             start_embedded_beat()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await stop_embedded_beat()
+            await drain_group_commits()
+            await stop_dashboard_publisher()
             await stop_message_log_writer()
             await send({"type": "lifespan.shutdown.complete"})
             return

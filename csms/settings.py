@@ -114,11 +114,15 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-else:
-    # Persistent connections: `database_sync_to_async` with CONN_MAX_AGE=0 opens a new
-    # connection per call (about 2 ms, PERFORMANCE-NOTES.md).
-    _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    _db.setdefault("CONN_HEALTH_CHECKS", True)
+    # Tests use a file too, not Django's shared-cache in-memory database: that one answers
+    # "table is locked" at once when two threads meet (the gateway writes from several),
+    # where a file in WAL mode waits on busy_timeout as in production.
+    _db["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+# Persistent connections, on every engine: `database_sync_to_async` with CONN_MAX_AGE=0 opens
+# a new connection per call (about 2 ms, PERFORMANCE-NOTES.md; on SQLite a quarter of the
+# gateway's time went to opening and closing connections).
+_db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+_db.setdefault("CONN_HEALTH_CHECKS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

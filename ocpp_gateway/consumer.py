@@ -12,6 +12,7 @@ import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from ocpp_gateway import rpc
 from ocpp_gateway.connection import Connection
+from ocpp_gateway.group_commit import LIVENESS
 from ocpp_gateway.handshake import HandshakeRefused, admit
 from ocpp_gateway.message_log import log_frame, start_message_log_writer
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
@@ -27,7 +29,7 @@ from ocpp_gateway.schemas import validate_call_payload
 from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
 from sites.commands import claim_command, queued_command_ids, settle_command
 from sites.models import RegistrationStatus
-from sites.services import mark_connected, mark_disconnected, touch_charger
+from sites.services import Liveness, mark_connected, mark_disconnected
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,16 @@ class OcppConsumer(AsyncWebsocketConsumer):
     path keeps answering the charger's own CALLs while one of ours waits (R18)."""
 
     conn: Connection | None = None
+
+    async def dispatch(self, message: dict) -> None:
+        """Channels' dispatch, without its `aclose_old_connections()` before every event: that
+        is a hop to the database thread per frame, serialised across all connections. Our
+        database calls go through `database_sync_to_async` and the group-commit writer, which
+        drop stale connections around each call themselves."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- Handshake --------------------------------------------------------------------
 
@@ -415,10 +427,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if conn.last_touch and (received_at - conn.last_touch).total_seconds() < settings.OCPP_TOUCH_INTERVAL:
             return
         conn.last_touch = received_at
-        try:
-            await database_sync_to_async(touch_charger)(charger_id=conn.charger_id, received_at=received_at)
-        except DatabaseError:
-            logger.warning("could not refresh last-seen of %s", conn.charge_point_id)
+        LIVENESS.submit_nowait(Liveness(conn.charger_id, conn.connection_id, received_at))
 
     async def _send_error(self, error: RpcError, action: str = "") -> None:
         code = rpc.error_code(self.conn.subprotocol, error.kind)

@@ -89,5 +89,6 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs) -> None:
         """The feed is one-way; anything the browser sends is ignored."""
 
-    async def dashboard_event(self, message: dict) -> None:
-        await self.send_json(message["event"])
+    async def dashboard_events(self, message: dict) -> None:
+        for event in message["events"]:
+            await self.send_json(event)

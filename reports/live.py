@@ -1,14 +1,22 @@
 """The dashboard's live feed: charger and session events fanned out over the channel layer to
 the browsers of the organizations that may see them (tenant-scoped groups).
 
-Receivers run after the charger's transaction has committed, in the thread that handled the
-message; a failure to broadcast is logged and never reaches the charger's reply."""
+Receivers run after the charger's transaction has committed, in the thread that wrote it,
+and only queue the event: in a server process a publisher task on the event loop sends what
+queued every PUBLISH_INTERVAL seconds, resolving who may see each charger with one query and
+sending one message per group. The charger's reply never waits for a browser. Where no
+publisher runs (a Celery worker, a management command, unit tests) events are sent at once.
+A failure to broadcast is logged and goes no further."""
 
+import asyncio
 import datetime as dt
 import logging
+from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
+from django.db import close_old_connections
 from django.dispatch import receiver
 
 from charging.models import ChargingSession
@@ -20,39 +28,112 @@ logger = logging.getLogger(__name__)
 
 # Platform administrators (superusers) see every organization's events.
 PLATFORM_GROUP = "dashboard.platform"
-EVENT_TYPE = "dashboard.event"
+EVENTS_TYPE = "dashboard.events"
+PUBLISH_INTERVAL = 0.2
+
+_pending: deque[tuple[int, dict]] = deque()
+_publisher: asyncio.Task | None = None
+_lookup_thread: ThreadPoolExecutor | None = None
 
 
 def organization_group(organization_id: int) -> str:
     return f"dashboard.org.{organization_id}"
 
 
-def _audience(charger_id: int) -> tuple[dict, set[int]] | None:
-    """The charger's identity, and the organizations that see it: its owner and the partners
-    it is shared with (one query)."""
-    rows = list(
-        Charger.objects.filter(pk=charger_id).values(
-            "charge_point_id", "site_id", "site__organization_id", "shares__partner_id"
-        )
+def audiences(charger_ids: set[int]) -> dict[int, tuple[dict, list[str]]]:
+    """Per charger: its identity for the event, and the groups that may see it: the platform,
+    its owner and the partners it is shared with (one query for all)."""
+    found: dict[int, tuple[dict, list[str]]] = {}
+    rows = Charger.objects.filter(pk__in=charger_ids).values(
+        "id", "charge_point_id", "site_id", "site__organization_id", "shares__partner_id"
     )
-    if not rows:
-        return None
-    first = rows[0]
-    organizations = {first["site__organization_id"]} | {row["shares__partner_id"] for row in rows}
-    organizations.discard(None)
-    return {"charge_point_id": first["charge_point_id"], "site_id": first["site_id"]}, organizations
+    for row in rows:
+        _, groups = found.setdefault(
+            row["id"],
+            (
+                {"charge_point_id": row["charge_point_id"], "site_id": row["site_id"]},
+                [PLATFORM_GROUP, organization_group(row["site__organization_id"])],
+            ),
+        )
+        if row["shares__partner_id"] is not None:
+            groups.append(organization_group(row["shares__partner_id"]))
+    return found
 
 
-def publish(organization_ids: set[int], event: dict) -> None:
+def events_by_group(batch: list[tuple[int, dict]], known: dict[int, tuple[dict, list[str]]]) -> dict[str, list]:
+    by_group: dict[str, list] = defaultdict(list)
+    for charger_id, event in batch:
+        if charger_id not in known:
+            continue
+        identity, groups = known[charger_id]
+        full = {**event, **identity}
+        for group in groups:
+            by_group[group].append(full)
+    return by_group
+
+
+async def _send(by_group: dict[str, list]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": EVENT_TYPE, "event": event}
+    for group, events in by_group.items():
+        await layer.group_send(group, {"type": EVENTS_TYPE, "events": events})
+
+
+def queue_event(charger_id: int, event: dict) -> None:
+    """Publish an event about a charger: queued for the publisher, or sent now without one."""
+    if _publisher is not None and not _publisher.done():
+        _pending.append((charger_id, event))
+        return
     try:
-        for group in [PLATFORM_GROUP, *(organization_group(pk) for pk in sorted(organization_ids))]:
-            async_to_sync(layer.group_send)(group, message)
+        async_to_sync(_send)(events_by_group([(charger_id, event)], audiences({charger_id})))
     except Exception:
         logger.exception("dashboard event not broadcast: %s", event.get("type"))
+
+
+def _audiences_in_thread(charger_ids: set[int]) -> dict:
+    close_old_connections()
+    try:
+        return audiences(charger_ids)
+    finally:
+        close_old_connections()
+
+
+async def publish_pending() -> None:
+    if not _pending:
+        return
+    batch = [_pending.popleft() for _ in range(len(_pending))]
+    global _lookup_thread
+    if _lookup_thread is None:
+        _lookup_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-publisher")
+    lookup = sync_to_async(_audiences_in_thread, thread_sensitive=False, executor=_lookup_thread)
+    try:
+        await _send(events_by_group(batch, await lookup({charger_id for charger_id, _ in batch})))
+    except Exception:
+        logger.exception("dashboard: %d event(s) not broadcast", len(batch))
+
+
+async def _publisher_loop() -> None:
+    while True:
+        await asyncio.sleep(PUBLISH_INTERVAL)
+        await publish_pending()
+
+
+def start_dashboard_publisher() -> None:
+    """Start the publisher on the running event loop (the server's lifespan). Idempotent."""
+    global _publisher
+    loop = asyncio.get_running_loop()
+    if _publisher is None or _publisher.done() or _publisher.get_loop() is not loop:
+        _publisher = loop.create_task(_publisher_loop(), name="dashboard-publisher")
+
+
+async def stop_dashboard_publisher() -> None:
+    global _publisher
+    task, _publisher = _publisher, None
+    if task is not None and not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    await publish_pending()
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -70,20 +151,15 @@ def broadcast_status(
     timestamp: dt.datetime,
     **kwargs,
 ) -> None:
-    audience = _audience(charger_id)
-    if audience is None:
-        return
-    charger, organizations = audience
     event = {
         "type": "status",
-        **charger,
         "connector_id": connector_id,
         "previous_status": previous_status,
         "status": status,
         "error_code": error_code,
         "timestamp": _iso(timestamp),
     }
-    publish(organizations, event)
+    queue_event(charger_id, event)
 
 
 def _session_event(kind: str, session_id: int) -> None:
@@ -94,20 +170,15 @@ def _session_event(kind: str, session_id: int) -> None:
     )
     if session is None:
         return
-    audience = _audience(session["charger_id"])
-    if audience is None:
-        return
-    charger, organizations = audience
     event = {
         "type": kind,
-        **charger,
         "session_id": session_id,
         "connector_id": session["connector__connector_id"],
         "started_at": _iso(session["started_at"]),
         "stopped_at": _iso(session["stopped_at"]),
         "energy_wh": session["energy_wh"],
     }
-    publish(organizations, event)
+    queue_event(session["charger_id"], event)
 
 
 @receiver(session_started, dispatch_uid="reports.live.session_started")

@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from accounts.models import Organization
+from csms.db import update_rows
 from sites.credentials import generate_charger_key, hash_charger_key
 from sites.models import (
     Charger,
@@ -76,7 +77,7 @@ class BootDecision:
 @transaction.atomic
 def record_boot(*, charger_id: int, info: BootInfo, received_at: dt.datetime) -> BootDecision:
     """Store what the charger says about itself; answer with its registration status."""
-    charger = Charger.objects.select_for_update().get(pk=charger_id)
+    charger = Charger.objects.select_for_update(no_key=True).get(pk=charger_id)
     # A queryset update: what the charger reports is not an operator's change (no history row).
     Charger.objects.filter(pk=charger_id).update(
         vendor=info.vendor,
@@ -101,21 +102,47 @@ def promote_pending_key(*, charger_id: int) -> None:
     )
 
 
-def record_heartbeat(*, charger_id: int, received_at: dt.datetime) -> None:
-    Charger.objects.filter(pk=charger_id).update(
-        last_heartbeat_at=received_at, last_seen_at=received_at, is_online=True
-    )
+@dataclass(frozen=True, slots=True)
+class Liveness:
+    """A sign of life from a charger's connection: a Heartbeat, or any other frame."""
+
+    charger_id: int
+    connection_id: uuid.UUID
+    seen_at: dt.datetime
+    heartbeat: bool = False
 
 
-def touch_charger(*, charger_id: int, received_at: dt.datetime) -> None:
-    Charger.objects.filter(pk=charger_id).update(last_seen_at=received_at, is_online=True)
+def record_liveness(signs: list[Liveness]) -> None:
+    """Last-seen and heartbeat times of many chargers, one statement per kind (executemany).
+    Only the connection that holds the charger writes: a late sign from a socket that has
+    since closed or been replaced must not mark the charger online again (R15)."""
+    table = connection.ops.quote_name(Charger._meta.db_table)
+    heartbeats = [(s.seen_at, s.seen_at, s.charger_id, s.connection_id) for s in signs if s.heartbeat]
+    others = [(s.seen_at, s.charger_id, s.connection_id) for s in signs if not s.heartbeat]
+    with connection.cursor() as cursor:
+        if heartbeats:
+            cursor.executemany(
+                f"UPDATE {table} SET last_heartbeat_at = %s, last_seen_at = %s, is_online = %s"  # noqa: S608
+                " WHERE id = %s AND connection_id = %s",
+                [(beat, seen, True, charger_id, _uuid(conn)) for beat, seen, charger_id, conn in heartbeats],
+            )
+        if others:
+            cursor.executemany(
+                f"UPDATE {table} SET last_seen_at = %s, is_online = %s WHERE id = %s AND connection_id = %s",  # noqa: S608
+                [(seen, True, charger_id, _uuid(conn)) for seen, charger_id, conn in others],
+            )
+
+
+def _uuid(value: uuid.UUID):
+    """A UUID as the database backend stores it (SQLite keeps 32 hex digits, PostgreSQL a uuid)."""
+    return Charger._meta.get_field("connection_id").get_db_prep_value(value, connection)
 
 
 @transaction.atomic
 def mark_connected(*, charger_id: int, connection_id: uuid.UUID, channel_name: str, at: dt.datetime) -> str:
     """Make this socket the charger's connection. Returns the channel of the connection it
     replaces ("" if none), which the caller must tell to close (R15)."""
-    charger = Charger.objects.select_for_update().only("channel_name").get(pk=charger_id)
+    charger = Charger.objects.select_for_update(no_key=True).only("channel_name").get(pk=charger_id)
     previous = charger.channel_name
     Charger.objects.filter(pk=charger_id).update(
         connection_id=connection_id, channel_name=channel_name, connected_at=at, last_seen_at=at, is_online=True
@@ -149,35 +176,74 @@ def connector_for(charger: Charger, connector_id: int) -> Connector:
     return connector
 
 
-@transaction.atomic
+@dataclass(frozen=True, slots=True)
+class StatusNotificationIn:
+    charger_id: int
+    report: StatusReport
+    received_at: dt.datetime
+
+
 def record_status_notification(*, charger_id: int, report: StatusReport, received_at: dt.datetime) -> bool:
-    """Keep every report; apply it only if it is not older than the state in force (R23).
+    """Keep the report; apply it only if it is not older than the state in force (R23).
     Returns whether it was applied."""
-    charger = Charger.objects.select_for_update().get(pk=charger_id)
-    timestamp = report.timestamp or received_at
-    target: Charger | Connector = charger if report.connector_id == 0 else connector_for(charger, report.connector_id)
-    applied = target.status_timestamp is None or timestamp >= target.status_timestamp
-    if applied:
-        previous_status = target.status
-        target.status, target.error_code, target.status_timestamp = report.status, report.error_code, timestamp
-        fields = ["status", "error_code", "status_timestamp"]
-        if isinstance(target, Connector):
-            target.info, target.vendor_error_code = report.info, report.vendor_error_code
-            fields += ["info", "vendor_error_code"]
-        type(target).objects.filter(pk=target.pk).update(**{field: getattr(target, field) for field in fields})
-        transaction.on_commit(
-            lambda: status_changed.send(
-                sender=Charger,
-                charger_id=charger_id,
-                connector_id=report.connector_id,
-                previous_status=previous_status,
-                status=report.status,
-                error_code=report.error_code,
-                timestamp=timestamp,
-            )
+    [applied] = record_status_notifications([StatusNotificationIn(charger_id, report, received_at)])
+    return applied
+
+
+STATUS_FIELDS = ["status", "error_code", "status_timestamp"]
+CONNECTOR_STATUS_FIELDS = [*STATUS_FIELDS, "info", "vendor_error_code"]
+
+
+@transaction.atomic
+def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]:
+    """Many StatusNotifications, of one or many chargers, in a handful of statements: every
+    report is kept; each is applied only if it is not older than the state in force (R23),
+    in the order given. Returns, per item, whether it was applied.
+
+    The chargers' rows are locked (in id order, so concurrent batches cannot deadlock): a
+    charger's reports are decided one writer at a time, as with a single report."""
+    charger_ids = sorted({item.charger_id for item in items})
+    chargers = {
+        c.pk: c for c in Charger.objects.select_for_update(no_key=True).filter(pk__in=charger_ids).order_by("pk")
+    }
+    connectors = {
+        (c.charger_id, c.connector_id): c
+        for c in Connector.objects.filter(charger_id__in=charger_ids, evse_id=None).only(
+            "charger_id", "connector_id", *CONNECTOR_STATUS_FIELDS
         )
-    StatusNotificationRecord.objects.create(
-        charger=charger,
+    }
+    changed: dict[tuple[type, int], Charger | Connector] = {}
+    records, results, notices = [], [], []
+    for item in items:
+        charger, report = chargers[item.charger_id], item.report
+        timestamp = report.timestamp or item.received_at
+        target = charger if report.connector_id == 0 else _connector(connectors, charger, report.connector_id)
+        applied = target.status_timestamp is None or timestamp >= target.status_timestamp
+        if applied:
+            notices.append((item.charger_id, report, target.status, timestamp))
+            target.status, target.error_code, target.status_timestamp = report.status, report.error_code, timestamp
+            if isinstance(target, Connector):
+                target.info, target.vendor_error_code = report.info, report.vendor_error_code
+            changed[(type(target), target.pk)] = target
+        records.append(_status_record(item, timestamp, applied))
+        results.append(applied)
+    _save_status(changed.values())
+    StatusNotificationRecord.objects.bulk_create(records)
+    transaction.on_commit(lambda: _announce_status_changes(notices))
+    return results
+
+
+def _connector(connectors: dict, charger: Charger, connector_id: int) -> Connector:
+    key = (charger.pk, connector_id)
+    if key not in connectors:
+        connectors[key] = connector_for(charger, connector_id)
+    return connectors[key]
+
+
+def _status_record(item: StatusNotificationIn, timestamp: dt.datetime, applied: bool) -> StatusNotificationRecord:
+    report = item.report
+    return StatusNotificationRecord(
+        charger_id=item.charger_id,
         connector_id=report.connector_id,
         status=report.status,
         error_code=report.error_code,
@@ -185,10 +251,27 @@ def record_status_notification(*, charger_id: int, report: StatusReport, receive
         vendor_id=report.vendor_id,
         vendor_error_code=report.vendor_error_code,
         timestamp=timestamp,
-        received_at=received_at,
+        received_at=item.received_at,
         applied=applied,
     )
-    return applied
+
+
+def _save_status(targets) -> None:
+    update_rows([t for t in targets if isinstance(t, Charger)], STATUS_FIELDS)
+    update_rows([t for t in targets if isinstance(t, Connector)], CONNECTOR_STATUS_FIELDS)
+
+
+def _announce_status_changes(notices: list[tuple[int, StatusReport, str, dt.datetime]]) -> None:
+    for charger_id, report, previous_status, timestamp in notices:
+        status_changed.send(
+            sender=Charger,
+            charger_id=charger_id,
+            connector_id=report.connector_id,
+            previous_status=previous_status,
+            status=report.status,
+            error_code=report.error_code,
+            timestamp=timestamp,
+        )
 
 
 def record_charger_report(*, charger_id: int, kind: str, status: str, received_at: dt.datetime) -> None:

@@ -11,6 +11,7 @@ thread-sensitive executor), so test reads and consumer writes never interleave.
 
 import base64
 import datetime as dt
+import functools
 import itertools
 import json
 import uuid
@@ -26,7 +27,7 @@ from django.db import OperationalError, connection, connections
 from django.utils import timezone
 
 from csms.asgi import application
-from ocpp_gateway import handshake
+from ocpp_gateway import group_commit, handshake
 from ocpp_gateway.consumer import _recent_calls
 from ocpp_gateway.message_log import discard_buffered_frames, stop_message_log_writer
 from sites.models import Charger, RegistrationStatus, SecurityProfile, Site
@@ -366,8 +367,9 @@ class DatabaseOutage:
 
 @pytest_asyncio.fixture
 async def database_outage(open_client) -> DatabaseOutage:
-    """Installed on the connection of the thread that runs the consumer's
-    `database_sync_to_async` calls (asgiref's single thread-sensitive executor). Requests
+    """Installed on the connections of the thread that runs the consumer's
+    `database_sync_to_async` calls (asgiref's single thread-sensitive executor) and of the
+    group-commit writer. Requests
     `open_client` so it is removed before the clients disconnect at teardown."""
     outage = DatabaseOutage()
 
@@ -377,7 +379,11 @@ async def database_outage(open_client) -> DatabaseOutage:
     def remove() -> None:
         connection.execute_wrappers.remove(outage)
 
+    # And on the group-commit writer's connection, which stores MeterValues and StatusNotifications.
+    in_writer = functools.partial(sync_to_async, thread_sensitive=False, executor=group_commit._writer_executor())
     await db(install)()
+    await in_writer(install)()
     yield outage
     outage.down = False
     await db(remove)()
+    await in_writer(remove)()

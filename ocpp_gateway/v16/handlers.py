@@ -8,31 +8,31 @@ from collections.abc import Awaitable, Callable
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import DatabaseError
 
 from accounts.roles import COMMAND_ACTIONS
 from charging.services import (
     IdTagInfo,
     MeterValueIn,
+    MeterValuesIn,
     SampledValueIn,
     StartTransactionIn,
     StopTransactionIn,
     authorize_id_tag,
-    record_meter_values,
     start_transaction,
     stop_transaction,
 )
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.data_transfer import handle_data_transfer
+from ocpp_gateway.group_commit import LIVENESS, METER_VALUES, STATUS_NOTIFICATIONS
 from ocpp_gateway.timestamps import parse_timestamp
 from sites.models import ChargerReport
 from sites.services import (
     BootInfo,
+    Liveness,
+    StatusNotificationIn,
     StatusReport,
     record_boot,
     record_charger_report,
-    record_heartbeat,
-    record_status_notification,
     record_unknown_charger_attempt,
 )
 
@@ -98,11 +98,9 @@ async def boot_notification(conn: Connection, payload: dict, received_at: dt.dat
 
 
 async def heartbeat(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    try:
-        await database_sync_to_async(record_heartbeat)(charger_id=conn.charger_id, received_at=received_at)
-    except DatabaseError:
-        # The answer carries only our clock: a database outage must not stop heartbeats (R9).
-        logger.exception("could not record heartbeat of %s", conn.charge_point_id)
+    # Written with the next batch, not awaited: the answer carries only our clock, and a
+    # database outage must not stop heartbeats (R9).
+    LIVENESS.submit_nowait(Liveness(conn.charger_id, conn.connection_id, received_at, heartbeat=True))
     return {"currentTime": ocpp_time(received_at)}
 
 
@@ -116,9 +114,7 @@ async def status_notification(conn: Connection, payload: dict, received_at: dt.d
         vendor_error_code=payload.get("vendorErrorCode", ""),
         timestamp=parse_timestamp(payload["timestamp"]) if "timestamp" in payload else None,
     )
-    await database_sync_to_async(record_status_notification)(
-        charger_id=conn.charger_id, report=report, received_at=received_at
-    )
+    await STATUS_NOTIFICATIONS.submit(StatusNotificationIn(conn.charger_id, report, received_at))
     return {}
 
 
@@ -144,7 +140,7 @@ async def start_transaction_(conn: Connection, payload: dict, received_at: dt.da
 
 
 async def meter_values(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    await database_sync_to_async(record_meter_values)(
+    item = MeterValuesIn(
         charger_id=conn.charger_id,
         connector_id=payload["connectorId"],
         transaction_id=payload.get("transactionId"),
@@ -152,6 +148,7 @@ async def meter_values(conn: Connection, payload: dict, received_at: dt.datetime
         received_at=received_at,
         charge_point_id=conn.charge_point_id,
     )
+    await METER_VALUES.submit(item)
     return {}
 
 

@@ -21,6 +21,7 @@ from sites.models import (
 from sites.selectors import charger_access
 from sites.services import (
     BootInfo,
+    Liveness,
     StatusReport,
     adopt_unknown_charger,
     auto_register_charger,
@@ -29,13 +30,12 @@ from sites.services import (
     mark_disconnected,
     record_boot,
     record_charger_report,
-    record_heartbeat,
+    record_liveness,
     record_security_event,
     record_status_notification,
     record_unknown_charger_attempt,
     register_charger,
     sweep_offline_chargers,
-    touch_charger,
 )
 from sites.tests.factories import ChargerFactory, SiteFactory
 
@@ -91,13 +91,35 @@ def test_record_boot_stores_identity_and_answers_status_and_interval(settings, s
     assert stored.registration_status == status  # a boot never changes the operator's decision
 
 
-def test_heartbeat_and_touch(charger):
-    record_heartbeat(charger_id=charger.pk, received_at=T0)
+def test_heartbeats_and_signs_of_life_of_the_current_connection(charger):
+    current = uuid.uuid4()
+    mark_connected(charger_id=charger.pk, connection_id=current, channel_name="chan", at=T0)
+    Charger.objects.filter(pk=charger.pk).update(is_online=False)  # e.g. the offline sweep
+    record_liveness([Liveness(charger.pk, current, T0 + dt.timedelta(seconds=1), heartbeat=True)])
     stored = _reload(charger)
-    assert (stored.last_heartbeat_at, stored.last_seen_at, stored.is_online) == (T0, T0, True)
-    touch_charger(charger_id=charger.pk, received_at=T0 + dt.timedelta(seconds=5))
+    assert (stored.last_heartbeat_at, stored.last_seen_at, stored.is_online) == (
+        T0 + dt.timedelta(seconds=1), T0 + dt.timedelta(seconds=1), True,
+    )  # fmt: skip
+    record_liveness([Liveness(charger.pk, current, T0 + dt.timedelta(seconds=5))])
     stored = _reload(charger)
-    assert (stored.last_heartbeat_at, stored.last_seen_at) == (T0, T0 + dt.timedelta(seconds=5))
+    assert stored.last_heartbeat_at == T0 + dt.timedelta(seconds=1)
+    assert stored.last_seen_at == T0 + dt.timedelta(seconds=5)
+
+
+def test_a_late_sign_of_life_from_a_closed_connection_changes_nothing(charger):
+    old, current = uuid.uuid4(), uuid.uuid4()
+    mark_connected(charger_id=charger.pk, connection_id=current, channel_name="chan", at=T0)
+    mark_disconnected(charger_id=charger.pk, connection_id=current, at=T0 + dt.timedelta(seconds=2))
+    record_liveness(
+        [
+            Liveness(charger.pk, current, T0 + dt.timedelta(seconds=3), heartbeat=True),
+            Liveness(charger.pk, old, T0 + dt.timedelta(seconds=4)),
+        ]
+    )
+    stored = _reload(charger)
+    assert (stored.is_online, stored.last_seen_at, stored.last_heartbeat_at) == (
+        False, T0 + dt.timedelta(seconds=2), None,
+    )  # fmt: skip
 
 
 # --- connections (R15) -----------------------------------------------------------------------
