@@ -18,6 +18,7 @@ TENANT_MODELS = {
         "configurationkey",
         "securityevent",
         "chargershare",
+        "connectionevent",
     ),
     "charging": (
         "idtoken",

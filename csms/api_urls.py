@@ -14,6 +14,7 @@ from charging.api.views import (
     SessionMeterValueViewSet,
     SessionViewSet,
 )
+from reports.analytics_api import EnergyView, PeakLoadView, UptimeView, UtilizationView
 from sites.api.views import ChargerViewSet, SiteViewSet, UnknownChargerViewSet
 
 router = DefaultRouter(trailing_slash=False)
@@ -35,6 +36,10 @@ v1 = [
     path("auth/token/verify", TokenVerifyView.as_view(), name="token-verify"),
     path("auth/logout", LogoutView.as_view(), name="logout"),
     path("sessions/<int:session_pk>/meter-values", meter_values, name="session-meter-values"),
+    path("analytics/energy", EnergyView.as_view(), name="analytics-energy"),
+    path("analytics/utilization", UtilizationView.as_view(), name="analytics-utilization"),
+    path("analytics/uptime", UptimeView.as_view(), name="analytics-uptime"),
+    path("analytics/peak-load", PeakLoadView.as_view(), name="analytics-peak-load"),
     path("", include("ocpp_gateway.api.urls")),
     path("", include(router.urls)),
 ]

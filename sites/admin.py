@@ -26,6 +26,7 @@ from sites.models import (
     ChargerShare,
     Command,
     ConfigurationKey,
+    ConnectionEvent,
     Connector,
     ConnectorStatus,
     SecurityEvent,
@@ -466,6 +467,29 @@ class SecurityEventAdmin(TenantScopedAdmin, ModelAdmin):
     @display(description="Severity", label={"info": "info", "warning": "warning", "critical": "danger"})
     def event_severity(self, event: SecurityEvent) -> str:
         return event.severity
+
+
+@admin.register(ConnectionEvent)
+class ConnectionEventAdmin(TenantScopedAdmin, ModelAdmin):
+    """When each charger went online or offline (written by the gateway's services; the
+    uptime report reads it). Read-only."""
+
+    tenant_path = "charger__site__organization"
+    list_display = ["at", "charger", "kind", "reason"]
+    list_filter = ["kind", "reason", "charger__site__organization"]
+    list_select_related = ["charger"]
+    search_fields = ["charger__charge_point_id"]
+    date_hierarchy = "at"
+    readonly_fields = ["charger", "kind", "at", "reason"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(Command)

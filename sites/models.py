@@ -235,6 +235,31 @@ class StatusNotificationRecord(models.Model):
         return f"{self.charger_id}#{self.connector_id} {self.status}"
 
 
+class ConnectionEvent(models.Model):
+    """The charger went online or offline (issue 6): one row per change of `Charger.is_online`,
+    written by the services that change it, so uptime can be computed from the intervals."""
+
+    class Kind(models.TextChoices):
+        ONLINE = "online", "Online"
+        OFFLINE = "offline", "Offline"
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="connection_events")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    at = models.DateTimeField()
+    reason = models.CharField(max_length=32, help_text="connected, seen again, disconnected, offline sweep")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "online/offline event"
+        indexes = [models.Index(fields=["charger", "at"], name="connevent_charger_at_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=["online", "offline"]), name="connevent_kind_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charger_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
 class ChargerReport(models.Model):
     """Firmware and diagnostics status notifications, kept as a history per charger."""
 

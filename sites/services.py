@@ -15,6 +15,7 @@ from sites.credentials import generate_charger_key, hash_charger_key
 from sites.models import (
     Charger,
     ChargerReport,
+    ConnectionEvent,
     Connector,
     RegistrationStatus,
     SecurityEvent,
@@ -78,6 +79,8 @@ class BootDecision:
 def record_boot(*, charger_id: int, info: BootInfo, received_at: dt.datetime) -> BootDecision:
     """Store what the charger says about itself; answer with its registration status."""
     charger = Charger.objects.select_for_update(no_key=True).get(pk=charger_id)
+    if not charger.is_online:
+        _record_connection_event(charger_id, ConnectionEvent.Kind.ONLINE, received_at, "seen again")
     # A queryset update: what the charger reports is not an operator's change (no history row).
     Charger.objects.filter(pk=charger_id).update(
         vendor=info.vendor,
@@ -102,6 +105,11 @@ def promote_pending_key(*, charger_id: int) -> None:
     )
 
 
+def _record_connection_event(charger_id: int, kind: str, at: dt.datetime, reason: str) -> None:
+    """One row per change of the online state: the uptime report reads these intervals."""
+    ConnectionEvent.objects.create(charger_id=charger_id, kind=kind, at=at, reason=reason)
+
+
 @dataclass(frozen=True, slots=True)
 class Liveness:
     """A sign of life from a charger's connection: a Heartbeat, or any other frame."""
@@ -112,10 +120,13 @@ class Liveness:
     heartbeat: bool = False
 
 
+@transaction.atomic
 def record_liveness(signs: list[Liveness]) -> None:
     """Last-seen and heartbeat times of many chargers, one statement per kind (executemany).
     Only the connection that holds the charger writes: a late sign from a socket that has
-    since closed or been replaced must not mark the charger online again (R15)."""
+    since closed or been replaced must not mark the charger online again (R15). A charger
+    the offline sweep had given up on comes back online with a "seen again" event."""
+    _record_chargers_seen_again(signs)
     table = connection.ops.quote_name(Charger._meta.db_table)
     heartbeats = [(s.seen_at, s.seen_at, s.charger_id, s.connection_id) for s in signs if s.heartbeat]
     others = [(s.seen_at, s.charger_id, s.connection_id) for s in signs if not s.heartbeat]
@@ -133,6 +144,23 @@ def record_liveness(signs: list[Liveness]) -> None:
             )
 
 
+def _record_chargers_seen_again(signs: list[Liveness]) -> None:
+    """One query for the batch: which of these live connections belong to chargers marked offline."""
+    first_sign: dict[tuple[int, uuid.UUID], dt.datetime] = {}
+    for sign in signs:
+        first_sign.setdefault((sign.charger_id, sign.connection_id), sign.seen_at)
+    offline = Charger.objects.filter(
+        pk__in={charger_id for charger_id, _ in first_sign},
+        connection_id__in={connection_id for _, connection_id in first_sign},
+        is_online=False,
+    ).values_list("pk", "connection_id")
+    ConnectionEvent.objects.bulk_create(
+        ConnectionEvent(charger_id=pk, kind=ConnectionEvent.Kind.ONLINE, at=first_sign[(pk, conn)], reason="seen again")
+        for pk, conn in offline
+        if (pk, conn) in first_sign
+    )
+
+
 def _uuid(value: uuid.UUID):
     """A UUID as the database backend stores it (SQLite keeps 32 hex digits, PostgreSQL a uuid)."""
     return Charger._meta.get_field("connection_id").get_db_prep_value(value, connection)
@@ -142,21 +170,31 @@ def _uuid(value: uuid.UUID):
 def mark_connected(*, charger_id: int, connection_id: uuid.UUID, channel_name: str, at: dt.datetime) -> str:
     """Make this socket the charger's connection. Returns the channel of the connection it
     replaces ("" if none), which the caller must tell to close (R15)."""
-    charger = Charger.objects.select_for_update(no_key=True).only("channel_name").get(pk=charger_id)
+    charger = Charger.objects.select_for_update(no_key=True).only("channel_name", "is_online").get(pk=charger_id)
     previous = charger.channel_name
     Charger.objects.filter(pk=charger_id).update(
         connection_id=connection_id, channel_name=channel_name, connected_at=at, last_seen_at=at, is_online=True
     )
+    if not charger.is_online:  # a socket replacing a live one is no change of state (R15)
+        _record_connection_event(charger_id, ConnectionEvent.Kind.ONLINE, at, "connected")
     return previous if previous != channel_name else ""
 
 
-def mark_disconnected(*, charger_id: int, connection_id: uuid.UUID, at: dt.datetime) -> bool:
-    """Mark the charger offline, unless a newer socket has taken over (R15)."""
-    return bool(
-        Charger.objects.filter(pk=charger_id, connection_id=connection_id).update(
-            is_online=False, channel_name="", connection_id=None, last_seen_at=at
-        )
+@transaction.atomic
+def mark_disconnected(
+    *, charger_id: int, connection_id: uuid.UUID, at: dt.datetime, reason: str = "disconnected"
+) -> bool:
+    """Mark the charger offline, unless a newer socket has taken over (R15). `reason` says
+    why the socket closed (e.g. "ping timeout"), for the uptime report."""
+    charger = (
+        Charger.objects.select_for_update().filter(pk=charger_id, connection_id=connection_id).only("is_online").first()
     )
+    if charger is None:
+        return False
+    Charger.objects.filter(pk=charger_id).update(is_online=False, channel_name="", connection_id=None, last_seen_at=at)
+    if charger.is_online:  # the sweep may have marked it offline already
+        _record_connection_event(charger_id, ConnectionEvent.Kind.OFFLINE, at, reason[:32])
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +409,24 @@ def sweep_offline_chargers(*, now: dt.datetime) -> int:
     intervals = Charger.objects.filter(is_online=True).values_list("heartbeat_interval", flat=True).distinct()
     for interval in intervals:
         silence = dt.timedelta(seconds=interval * settings.OCPP_OFFLINE_AFTER_HEARTBEATS)
-        marked += Charger.objects.filter(
-            is_online=True, heartbeat_interval=interval, last_seen_at__lt=now - silence
-        ).update(is_online=False)
+        marked += _mark_silent_offline(
+            Charger.objects.filter(is_online=True, heartbeat_interval=interval, last_seen_at__lt=now - silence)
+        )
     return marked
+
+
+@transaction.atomic
+def _mark_silent_offline(silent) -> int:
+    """Mark these chargers offline with one event each. The rows are locked first (others
+    skipped: they are being touched right now), so a charger that speaks meanwhile is not
+    marked. The event is dated when the charger was last heard from: that is when it was
+    last known to be online, which is what uptime should count."""
+    rows = list(silent.select_for_update(skip_locked=True).values_list("pk", "last_seen_at"))
+    if not rows:
+        return 0
+    Charger.objects.filter(pk__in=[pk for pk, _ in rows]).update(is_online=False)
+    ConnectionEvent.objects.bulk_create(
+        ConnectionEvent(charger_id=pk, kind=ConnectionEvent.Kind.OFFLINE, at=last_seen, reason="offline sweep")
+        for pk, last_seen in rows
+    )
+    return len(rows)

@@ -8,7 +8,14 @@ from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
-from sites.models import ChargerReport, Command, ConfigurationKey, SecurityEvent, StatusNotificationRecord
+from sites.models import (
+    ChargerReport,
+    Command,
+    ConfigurationKey,
+    ConnectionEvent,
+    SecurityEvent,
+    StatusNotificationRecord,
+)
 from sites.sharing import share_charger
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
@@ -25,6 +32,7 @@ def populate(organization: Organization, prefix: str) -> dict:
         charger=charger, connector_id=1, status="Available", error_code="NoError", timestamp=now
     )
     ChargerReport.objects.create(charger=charger, kind="firmware", status="Installed")
+    ConnectionEvent.objects.create(charger=charger, kind="online", at=now, reason="connected")
     SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Test")
     UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=1)
     Command.objects.create(charger=charger, action="Reset", expires_at=now)

@@ -22,6 +22,7 @@ from sites.models import (
     ChargerReport,
     Command,
     ConfigurationKey,
+    ConnectionEvent,
     SecurityEvent,
     StatusNotificationRecord,
     UnknownCharger,
@@ -44,6 +45,7 @@ def one_of_everything(admin_user):
         charger=charger, connector_id=1, status="Available", error_code="NoError", timestamp=now
     )
     ChargerReport.objects.create(charger=charger, kind="firmware", status="Installed")
+    ConnectionEvent.objects.create(charger=charger, kind="online", at=now, reason="connected")
     UnknownCharger.objects.create(charge_point_id="STRANGER-1")
     SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Test")
     UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=10)

@@ -1,0 +1,236 @@
+"""/api/v1/analytics/...: the analytics figures as JSON, or CSV with ?format=csv or
+Accept: text/csv. Thin: validate the query parameters, call a selector, render."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import renderers, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Organization
+from reports import analytics
+from reports.analytics_export import as_dicts, csv_text
+from sites.models import Charger, Site
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """The "results" of an analytics answer as CSV (errors stay JSON-shaped text)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if isinstance(data, dict) and "results" in data:
+            view = (renderer_context or {}).get("view")
+            return csv_text(data["results"], getattr(view, "csv_columns", ())).encode()
+        return csv_text([data] if isinstance(data, dict) else []).encode()
+
+
+class AnalyticsParams(serializers.Serializer):
+    period = serializers.ChoiceField(choices=list(analytics.PERIODS), default="day",
+                                     help_text="Bucket size of time series.")  # fmt: skip
+    group_by = serializers.ChoiceField(choices=analytics.GROUPS, default="site")
+    date_from = serializers.DateField(required=False, help_text="First day (default: 29 days before date_to).")
+    date_to = serializers.DateField(required=False, help_text="Last day, inclusive (default: today).")
+    tz = serializers.CharField(
+        required=False, default="", help_text="IANA time zone of days (default: the sites' own, else UTC)."
+    )
+    organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.none(), required=False)
+    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.none(), required=False)
+    charger = serializers.PrimaryKeyRelatedField(queryset=Charger.objects.none(), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        user = self.context.get("user")
+        if user is not None:  # only the user's own objects are valid choices: others answer 400
+            self.fields["organization"].queryset = analytics.analytics_organizations(user)
+            self.fields["site"].queryset = analytics.scoped_sites(user)
+            self.fields["charger"].queryset = analytics.scoped_chargers(user)
+
+    def validate(self, attrs: dict) -> dict:
+        site = attrs.get("site")
+        try:
+            attrs["query"] = analytics.build_query(
+                self.context["user"],
+                period=attrs["period"],
+                group_by=attrs["group_by"],
+                date_from=attrs.get("date_from"),
+                date_to=attrs.get("date_to"),
+                tz=attrs.get("tz", ""),
+                organization_id=getattr(attrs.get("organization"), "pk", None),
+                site_id=getattr(site, "pk", None),
+                charger_id=getattr(attrs.get("charger"), "pk", None),
+            )
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from error
+        return attrs
+
+
+class EnvelopeSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    timezone = serializers.CharField()
+    period = serializers.CharField()
+    group_by = serializers.CharField()
+
+
+class EnergyRowSerializer(serializers.Serializer):
+    period_start = serializers.DateField(help_text="First day of the bucket, in the time zone.")
+    group_id = serializers.IntegerField()
+    group = serializers.CharField()
+    sessions = serializers.IntegerField(help_text="Sessions started in the bucket.")
+    energy_kwh = serializers.FloatField()
+    revenue = serializers.DictField(child=serializers.DecimalField(max_digits=14, decimal_places=2),
+                                    help_text="Gross total per currency.")  # fmt: skip
+
+
+class UtilizationRowSerializer(serializers.Serializer):
+    connector_pk = serializers.IntegerField()
+    charger = serializers.CharField()
+    connector_id = serializers.IntegerField()
+    evse_id = serializers.IntegerField(allow_null=True)
+    site = serializers.CharField()
+    organization = serializers.CharField()
+    sessions = serializers.IntegerField()
+    busy_hours = serializers.FloatField()
+    utilization = serializers.FloatField(help_text="Share (0-1) of the range up to now occupied by sessions.")
+
+
+class UptimeRowSerializer(serializers.Serializer):
+    charger_pk = serializers.IntegerField()
+    charger = serializers.CharField()
+    site = serializers.CharField()
+    organization = serializers.CharField()
+    online_hours = serializers.FloatField()
+    uptime = serializers.FloatField(help_text="Share (0-1) of the range up to now online.")
+    disconnections = serializers.IntegerField()
+    faults = serializers.IntegerField()
+    last_fault_at = serializers.DateTimeField(allow_null=True)
+
+
+class FaultRowSerializer(serializers.Serializer):
+    charger = serializers.CharField()
+    connector_id = serializers.IntegerField()
+    timestamp = serializers.DateTimeField()
+    status = serializers.CharField()
+    error_code = serializers.CharField()
+    info = serializers.CharField()
+    vendor_error_code = serializers.CharField()
+
+
+class PeakLoadRowSerializer(serializers.Serializer):
+    site_pk = serializers.IntegerField()
+    site = serializers.CharField()
+    organization = serializers.CharField()
+    peak_kw = serializers.FloatField(allow_null=True, help_text="Highest 15-minute average power of the site.")
+    peak_at = serializers.DateTimeField(allow_null=True, help_text="Start of that quarter hour.")
+    source = serializers.CharField(help_text='"power" samples, "energy" register increases, or "" (no data).')
+
+
+class EnergyAnswer(EnvelopeSerializer):
+    results = EnergyRowSerializer(many=True)
+
+
+class UtilizationAnswer(EnvelopeSerializer):
+    results = UtilizationRowSerializer(many=True)
+
+
+class UptimeAnswer(EnvelopeSerializer):
+    results = UptimeRowSerializer(many=True)
+    latest_faults = FaultRowSerializer(many=True)
+
+
+class PeakLoadAnswer(EnvelopeSerializer):
+    results = PeakLoadRowSerializer(many=True)
+
+
+def _schema(answer, summary: str):
+    return extend_schema(
+        summary=summary,
+        parameters=[AnalyticsParams],
+        responses={
+            (200, "application/json"): answer,
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: OpenApiResponse(description="Invalid query parameters."),
+        },
+    )
+
+
+class AnalyticsView(APIView):
+    """Base: parse the parameters, run `report`, answer with the envelope."""
+
+    renderer_classes = [renderers.JSONRenderer, CSVRenderer]
+    csv_columns: tuple[str, ...] = ()
+
+    def report(self, user, query: analytics.AnalyticsQuery) -> dict:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        params = AnalyticsParams(data=request.query_params, context={"user": request.user})
+        params.is_valid(raise_exception=True)
+        query = params.validated_data["query"]
+        body = {
+            "start": query.start.isoformat(),
+            "end": query.end.isoformat(),
+            "timezone": str(query.tz),
+            "period": query.period,
+            "group_by": query.group_by,
+            **self.report(request.user, query),
+        }
+        response = Response(body)
+        if request.accepted_renderer.format == "csv":
+            response["Content-Disposition"] = f'attachment; filename="{self.csv_name}.csv"'
+        return response
+
+
+class EnergyView(AnalyticsView):
+    csv_name = "energy"
+    csv_columns = ("period_start", "group_id", "group", "sessions", "energy_kwh")
+
+    @_schema(EnergyAnswer, "Energy, sessions and revenue per period and group")
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def report(self, user, query):
+        return {"results": as_dicts(analytics.energy_report(user, query))}
+
+
+class UtilizationView(AnalyticsView):
+    csv_name = "utilization"
+    csv_columns = tuple(analytics.UtilizationRow.__dataclass_fields__)
+
+    @_schema(UtilizationAnswer, "Share of the range each connector was occupied by a session")
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def report(self, user, query):
+        return {"results": as_dicts(analytics.utilization_report(user, query))}
+
+
+class UptimeView(AnalyticsView):
+    csv_name = "uptime"
+    csv_columns = tuple(analytics.UptimeRow.__dataclass_fields__)
+
+    @_schema(UptimeAnswer, "Online share, disconnections and faults per charger")
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def report(self, user, query):
+        return {
+            "results": as_dicts(analytics.uptime_report(user, query)),
+            "latest_faults": as_dicts(analytics.latest_faults(user, query)),
+        }
+
+
+class PeakLoadView(AnalyticsView):
+    csv_name = "peak-load"
+    csv_columns = tuple(analytics.PeakLoadRow.__dataclass_fields__)
+
+    @_schema(PeakLoadAnswer, "Highest 15-minute load per site")
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def report(self, user, query):
+        return {"results": as_dicts(analytics.peak_load_report(user, query))}
