@@ -14,6 +14,7 @@ from charging.api.views import (
     SessionMeterValueViewSet,
     SessionViewSet,
 )
+from reports.api.views import ReportExportViewSet
 from sites.api.views import ChargerViewSet, SiteViewSet, UnknownChargerViewSet
 
 router = DefaultRouter(trailing_slash=False)
@@ -26,6 +27,7 @@ router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("charging-profiles", ChargingProfileViewSet, basename="chargingprofile")
 router.register("unknown-chargers", UnknownChargerViewSet, basename="unknowncharger")
 router.register("session-costs", SessionCostViewSet, basename="sessioncost")
+router.register("report-exports", ReportExportViewSet, basename="reportexport")
 
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
 

@@ -17,6 +17,7 @@ from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, IdToken, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
+from reports.models import ReportExport
 from sites.credentials import verify_charger_key
 from sites.models import (
     Charger,
@@ -67,6 +68,7 @@ def one_of_everything(admin_user):
         organization=charger.site.organization, name="Cap", periods=[{"startPeriod": 0, "limit": 11000}]
     )
     ChargingProfileAssignment.objects.create(profile=profile, charger=charger)
+    ReportExport.objects.create(organization=charger.site.organization, requested_by=admin_user, filters={"site": 1})
     MessageLog.objects.create(
         charge_point_id=charger.charge_point_id, direction="in", message_type=2, message_id="1",
         action="Heartbeat", payload={}, timestamp=now,
