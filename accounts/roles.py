@@ -32,6 +32,7 @@ TENANT_MODELS = {
     ),
     "ocpp_gateway": ("messagelog",),
     "billing": ("tariff", "tariffband", "tariffassignment", "sessioncost"),
+    "reports": ("reportexport",),
 }
 
 # Every CSMS-initiated OCPP 1.6 operation (1.6 chapter 5); each has its own permission.
@@ -87,6 +88,8 @@ def _model_permissions(verbs: tuple[str, ...], models: dict[str, tuple[str, ...]
 
 
 VIEW_ALL = _model_permissions(("view",), TENANT_MODELS)
+# Exporting reads only what every admin-side role may view anyway.
+EXPORT = frozenset({"reports.add_reportexport"})
 OPERATIONS = _model_permissions(
     ("add", "change", "delete"),
     {
@@ -94,14 +97,15 @@ OPERATIONS = _model_permissions(
         "charging": ("idtoken", "reservation", "chargingprofile", "chargingprofileassignment"),
         "billing": ("tariff", "tariffband", "tariffassignment"),
     },
-) | {"charging.change_chargingsession"}
+) | {"charging.change_chargingsession", "reports.delete_reportexport"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.VIEWER: frozenset(VIEW_ALL),
-    Role.MAINTENANCE: frozenset(VIEW_ALL | {command_permission(a) for a in MAINTENANCE_COMMANDS}),
-    Role.OPERATOR: frozenset(VIEW_ALL | OPERATIONS | {command_permission(a) for a in COMMAND_ACTIONS}),
+    Role.VIEWER: frozenset(VIEW_ALL | EXPORT),
+    Role.MAINTENANCE: frozenset(VIEW_ALL | EXPORT | {command_permission(a) for a in MAINTENANCE_COMMANDS}),
+    Role.OPERATOR: frozenset(VIEW_ALL | EXPORT | OPERATIONS | {command_permission(a) for a in COMMAND_ACTIONS}),
     Role.ADMIN: frozenset(
         VIEW_ALL
+        | EXPORT
         | OPERATIONS
         | {command_permission(a) for a in COMMAND_ACTIONS}
         | {"accounts.add_membership", "accounts.change_membership", "accounts.delete_membership"}

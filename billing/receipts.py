@@ -1,5 +1,6 @@
 """PDF receipts (WeasyPrint). The template is autoescaped (charger-supplied strings, S21) and
-the renderer fetches nothing: no remote URL and no local file (S20)."""
+rendered through csms.pdf, which fetches our static files only: no remote URL and no other
+local file (S20)."""
 
 from zoneinfo import ZoneInfo
 
@@ -7,15 +8,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 from billing.models import SessionCost
-
-
-class ForbiddenFetch(Exception):
-    pass
-
-
-def refuse_all_urls(url: str, *args, **kwargs):
-    """WeasyPrint's URL fetcher: receipts are self-contained, so any URL is refused."""
-    raise ForbiddenFetch(f"receipts fetch no resources ({url[:80]!r})")
+from csms.pdf import render_pdf
 
 
 def receipt_html(cost: SessionCost) -> str:
@@ -38,9 +31,7 @@ def receipt_html(cost: SessionCost) -> str:
 
 
 def receipt_pdf(cost: SessionCost) -> bytes:
-    from weasyprint import HTML  # imported here: it loads system libraries (Pango)
-
-    return HTML(string=receipt_html(cost), url_fetcher=refuse_all_urls).write_pdf()
+    return render_pdf(receipt_html(cost))
 
 
 def receipt_response(cost: SessionCost) -> HttpResponse:

@@ -15,6 +15,7 @@ from charging.api.views import (
     SessionViewSet,
 )
 from reports.analytics_api import EnergyView, PeakLoadView, UptimeView, UtilizationView
+from reports.api.views import ReportExportViewSet
 from sites.api.views import ChargerViewSet, SiteViewSet, UnknownChargerViewSet
 
 router = DefaultRouter(trailing_slash=False)
@@ -27,6 +28,7 @@ router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("charging-profiles", ChargingProfileViewSet, basename="chargingprofile")
 router.register("unknown-chargers", UnknownChargerViewSet, basename="unknowncharger")
 router.register("session-costs", SessionCostViewSet, basename="sessioncost")
+router.register("report-exports", ReportExportViewSet, basename="reportexport")
 
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
 

@@ -298,6 +298,13 @@ CELERY_BEAT_SCHEDULE["prune-ocpp-message-log"] = {
     "schedule": 24 * 60 * 60.0,  # daily, in seconds
 }
 
+# --- Reports ----------------------------------------------------------------------------
+# Exports are written under MEDIA_ROOT/reports/ and downloaded through tenant-checked views only.
+# A PDF holds at most this many rows: WeasyPrint lays out the whole document in memory.
+REPORTS_PDF_MAX_ROWS = env.int("REPORTS_PDF_MAX_ROWS", default=5000)
+# How often (rows) a running export records its progress.
+REPORTS_PROGRESS_EVERY = env.int("REPORTS_PROGRESS_EVERY", default=500)
+
 # --- Django REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

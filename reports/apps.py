@@ -5,4 +5,5 @@ class ReportsConfig(AppConfig):
     name = "reports"
 
     def ready(self) -> None:
-        from reports import live  # noqa: F401  (the dashboard's live feed listens to charger events)
+        # The dashboard's live feed listens to charger events; an export's file goes with its row.
+        from reports import live, signals  # noqa: F401

@@ -35,7 +35,7 @@ from sites.models import (
     UnknownCharger,
     UnknownChargerState,
 )
-from sites.resources import ChargerResource
+from sites.resources import ChargerResource, SiteResource
 from sites.services import adopt_unknown_charger, issue_charger_key
 from sites.sharing import share_charger, unshare_charger
 
@@ -109,8 +109,11 @@ class ChargerInline(TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin):
+class SiteAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     tenant_path = "organization"
+    resource_classes = [SiteResource]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
     form = SiteAdminForm
     list_display = ["name", "organization", "city", "country", "timezone", "charger_count"]
     list_filter = ["organization", "country", "timezone"]

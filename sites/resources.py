@@ -1,12 +1,40 @@
-"""Spreadsheet import/export of chargers (django-import-export). Secrets never leave or enter here."""
+"""Spreadsheet import/export of sites and chargers (django-import-export). Secrets never leave or enter here."""
 
 from import_export import fields, resources
 from import_export.widgets import ForeignKeyWidget
 
+from accounts.models import Organization
 from accounts.tenancy import TenantImportGuard
 from csms.spreadsheet import FormulaSafeExportMixin
 from sites.models import Charger, Site
 from sites.services import ensure_connectors
+
+
+class SiteResource(TenantImportGuard, FormulaSafeExportMixin, resources.ModelResource):
+    """A site is known by its name inside its organization (slug)."""
+
+    organization = fields.Field(
+        column_name="organization", attribute="organization", widget=ForeignKeyWidget(Organization, field="slug")
+    )
+
+    class Meta:
+        model = Site
+        import_id_fields = ["organization", "name"]
+        fields = [
+            "organization",
+            "name",
+            "address",
+            "city",
+            "postal_code",
+            "country",
+            "latitude",
+            "longitude",
+            "timezone",
+        ]
+        export_order = fields
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = False
 
 
 class SiteInOrganizationWidget(ForeignKeyWidget):

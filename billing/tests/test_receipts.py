@@ -1,9 +1,6 @@
 """PDF receipts: rendered from an escaped template, fetching nothing, text checked with pdftotext."""
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 from decimal import Decimal
 
 import pytest
@@ -12,26 +9,13 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import MembershipFactory, UserFactory
 from billing.models import SessionCost
-from billing.receipts import ForbiddenFetch, receipt_html, receipt_pdf, refuse_all_urls
+from billing.receipts import receipt_html, receipt_pdf
 from charging.models import ChargingSession
 from charging.tests.factories import ChargingSessionFactory
+from csms.pdf import ForbiddenFetch, static_file_for
+from csms.tests.pdf import needs_pdf, pdf_text
 
 pytestmark = pytest.mark.django_db
-
-
-def _pdf_tools_present() -> bool:
-    try:
-        import weasyprint  # noqa: F401  (loads Pango)
-    except OSError:
-        return False
-    return shutil.which("pdftotext") is not None
-
-
-# CI installs the PDF libraries and tools and sets CSMS_REQUIRE_PDF, so these tests run there.
-needs_pdf = pytest.mark.skipif(
-    not _pdf_tools_present() and not os.environ.get("CSMS_REQUIRE_PDF"),
-    reason="WeasyPrint's system libraries (Pango) or pdftotext are missing; see README",
-)
 
 
 @pytest.fixture
@@ -62,18 +46,18 @@ def test_charger_supplied_strings_are_escaped(cost):
     assert "&lt;img" in html
 
 
-def test_the_renderer_fetches_nothing():
+def test_the_renderer_fetches_no_remote_or_file_url():
     with pytest.raises(ForbiddenFetch):
-        refuse_all_urls("http://169.254.169.254/latest/meta-data/")
+        static_file_for("http://169.254.169.254/latest/meta-data/")
     with pytest.raises(ForbiddenFetch):
-        refuse_all_urls("file:///etc/passwd")
+        static_file_for("file:///etc/passwd")
 
 
 @needs_pdf
 def test_the_receipt_pdf_says_what_was_charged(cost, tmp_path):
     path = tmp_path / "receipt.pdf"
     path.write_bytes(receipt_pdf(cost))
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    text = pdf_text(path)
     assert "Charging receipt" in text
     assert "Transaction 4711" in text
     assert "Energy at 0.40/kWh" in text

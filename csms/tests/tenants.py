@@ -8,6 +8,7 @@ from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
+from reports.models import ReportExport
 from sites.models import (
     ChargerReport,
     Command,
@@ -49,6 +50,10 @@ def populate(organization: Organization, prefix: str) -> dict:
     cost = SessionCost.objects.create(session=meter_value.session, tariff=tariff, currency="EUR", net=1, vat=0, total=1)
     partner = Organization.objects.create(name=f"{prefix} partner", slug=f"{prefix.lower()}-partner", kind="partner")
     share_charger(charger=charger, partner=partner)
+    # Finished, so its download route is refused for the tenant, not for a missing file.
+    export = ReportExport.objects.create(
+        organization=organization, format="csv", status="done", file=f"reports/{organization.pk}/sessions-test.csv"
+    )
     return {
         "site": site,
         "charger": charger,
@@ -58,4 +63,5 @@ def populate(organization: Organization, prefix: str) -> dict:
         "profile": profile,
         "command": Command.objects.get(charger=charger),
         "cost": cost,
+        "export": export,
     }

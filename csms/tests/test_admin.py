@@ -8,14 +8,16 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
+from import_export.formats.base_formats import CSV
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.services import record_change
-from accounts.tests.factories import MembershipFactory, OrganizationFactory
+from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, IdToken, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
+from reports.models import ReportExport
 from sites.credentials import verify_charger_key
 from sites.models import (
     Charger,
@@ -24,9 +26,11 @@ from sites.models import (
     ConfigurationKey,
     ConnectionEvent,
     SecurityEvent,
+    Site,
     StatusNotificationRecord,
     UnknownCharger,
 )
+from sites.resources import SiteResource
 from sites.sharing import share_charger
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
@@ -66,6 +70,7 @@ def one_of_everything(admin_user):
         organization=charger.site.organization, name="Cap", periods=[{"startPeriod": 0, "limit": 11000}]
     )
     ChargingProfileAssignment.objects.create(profile=profile, charger=charger)
+    ReportExport.objects.create(organization=charger.site.organization, requested_by=admin_user, filters={"site": 1})
     MessageLog.objects.create(
         charge_point_id=charger.charge_point_id, direction="in", message_type=2, message_id="1",
         action="Heartbeat", payload={}, timestamp=now,
@@ -194,6 +199,41 @@ def test_id_token_export_escapes_spreadsheet_formulae(admin_client):
     assert "TAG-F" in text
     assert "'=HYPERLINK" in text
     assert "'@SUM(A1)" in text
+
+
+def test_sites_import_from_a_spreadsheet_and_export_with_formulae_escaped(admin_client):
+    organization = OrganizationFactory(slug="harbour-ops")
+    SiteFactory(organization=organization, name="Depot", city="Old")
+    csv_text = (
+        "organization,name,address,city,country,latitude,longitude,timezone\n"
+        "harbour-ops,Depot,Quay 1,Hamburg,DE,53.5,9.9,Europe/Berlin\n"
+        "harbour-ops,Airport,,Munich,DE,,,Europe/Berlin\n"
+    )
+    response = _import(admin_client, "admin:sites_site_import", csv_text)
+    assert response.status_code == 302
+    assert sorted(Site.objects.filter(organization=organization).values_list("name", "city")) == [
+        ("Airport", "Munich"),
+        ("Depot", "Hamburg"),  # updated in place: a site is known by its name in its organization
+    ]
+    SiteFactory(organization=organization, name="=cmd|' /C calc'!A0", address="+SUM(1)")
+    exported = admin_client.post(
+        reverse("admin:sites_site_export"),
+        {"format": "0", "resource": "0", **{f"siteresource_{f}": "on" for f in ("organization", "name", "address")}},
+    )
+    text = exported.content.decode()
+    assert "'=cmd|" in text
+    assert "'+SUM(1)" in text
+    assert "harbour-ops,Airport" in text
+
+
+def test_site_import_refuses_rows_for_another_organization():
+    mine, theirs = OrganizationFactory(slug="mine"), OrganizationFactory(slug="theirs")
+    operator = UserFactory()
+    MembershipFactory(user=operator, organization=mine, role="operator")
+    dataset = CSV().create_dataset("organization,name,timezone\ntheirs,Sneaky,UTC\nmine,Fine,UTC\n")
+    result = SiteResource().import_data(dataset, dry_run=False, user=operator, raise_errors=False)
+    assert result.has_errors()
+    assert not Site.objects.filter(organization=theirs).exists()
 
 
 def test_operator_adopts_an_unknown_charger_into_a_site(admin_client):

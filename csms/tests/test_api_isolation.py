@@ -31,6 +31,7 @@ ID_OF = {
     "charging-profiles": lambda b: b["profile"].pk,
     "unknown-chargers": lambda b: b["unknown"].pk,
     "session-costs": lambda b: b["cost"].pk,
+    "report-exports": lambda b: b["export"].pk,
 }
 
 

@@ -1,0 +1,81 @@
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Organization
+
+
+class ExportKind(models.TextChoices):
+    SESSIONS = "sessions", "Session history"
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSON = "json", "JSON"
+    PDF = "pdf", "PDF"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+def export_file_path(export: "ReportExport", filename: str) -> str:
+    # Grouped by tenant; files are never served from a media URL, only through the
+    # tenant-checked download views, so the name need not be unguessable.
+    return f"reports/{export.organization_id}/{filename}"
+
+
+class ReportExport(models.Model):
+    """A report file written by a Celery job (reports.services.run_export): who asked for
+    what, how far it got, and the file or the error."""
+
+    Kind = ExportKind
+    Format = ExportFormat
+    Status = ExportStatus
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="report_exports")
+    kind = models.CharField(max_length=32, choices=ExportKind.choices, default=ExportKind.SESSIONS)
+    format = models.CharField(
+        max_length=8,
+        choices=ExportFormat.choices,
+        default=ExportFormat.CSV,
+        help_text="CSV and JSON hold every matching row; a PDF holds at most REPORTS_PDF_MAX_ROWS rows "
+        "(5000 by default: WeasyPrint lays out the whole document in memory).",
+    )
+    filters = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="site, charger and id_token (ids), date_from and date_to (ISO 8601, UTC): "
+        "sessions started at or after date_from and before date_to.",
+    )
+    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    rows_written = models.PositiveIntegerField(default=0, help_text="Progress: rows written so far.")
+    row_count = models.PositiveIntegerField(null=True, blank=True, help_text="Rows the file will hold.")
+    truncated = models.BooleanField(default=False, help_text="More rows matched than a PDF holds.")
+    file = models.FileField(upload_to=export_file_path, blank=True, max_length=255)
+    requested_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="report_export_org_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_format_display()}) #{self.pk}"
+
+    @property
+    def progress(self) -> str:
+        if self.row_count is None:
+            return f"{self.rows_written}"
+        return f"{self.rows_written} / {self.row_count}"
+
+    @property
+    def download_name(self) -> str:
+        return f"{self.kind}-{self.pk}.{self.format}"

@@ -1,0 +1,153 @@
+"""Reads for reports: one organization's session history, streamed in chunks, and the exports
+a user may see. Reports read other apps' models here and nowhere else."""
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import Organization
+from accounts.roles import ADMIN_ROLES
+from accounts.tenancy import organizations_of, scope_queryset
+from charging.models import ChargingSession, IdToken
+from reports.models import ReportExport
+from sites.models import Charger, Site
+
+# Rows fetched from the database at a time: memory stays flat however long the history is.
+CHUNK_SIZE = 1000
+
+# The columns of every session export, in order (CSV header, JSON keys, PDF table).
+SESSION_COLUMNS = (
+    "session_id",
+    "site",
+    "charge_point_id",
+    "connector_id",
+    "transaction_id",
+    "id_tag",
+    "state",
+    "started_at",
+    "stopped_at",
+    "duration_minutes",
+    "energy_kwh",
+    "meter_start_wh",
+    "meter_stop_wh",
+    "stop_reason",
+    "currency",
+    "net",
+    "vat",
+    "total",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilters:
+    """What a session export holds: ids inside the export's organization, and a UTC range
+    on the start time (date_from inclusive, date_to exclusive)."""
+
+    site: int | None = None
+    charger: int | None = None
+    id_token: int | None = None
+    date_from: dt.datetime | None = None
+    date_to: dt.datetime | None = None
+
+    def as_json(self) -> dict:
+        values = {key: value for key, value in asdict(self).items() if value is not None}
+        for key in ("date_from", "date_to"):
+            if key in values:
+                values[key] = utc_text(values[key])
+        return values
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SessionFilters":
+        def moment(key: str) -> dt.datetime | None:
+            return parse_datetime(data[key]) if data.get(key) else None
+
+        return cls(
+            site=data.get("site"),
+            charger=data.get("charger"),
+            id_token=data.get("id_token"),
+            date_from=moment("date_from"),
+            date_to=moment("date_to"),
+        )
+
+
+def utc_text(moment: dt.datetime | None) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}" if moment else ""
+
+
+def session_history(organization_id: int, filters: SessionFilters) -> QuerySet[ChargingSession]:
+    """The organization's sessions matching `filters`, oldest first, with what a row needs
+    (charger, site, connector, price) joined in the same query."""
+    sessions = ChargingSession.objects.filter(charger__site__organization_id=organization_id)
+    if filters.site is not None:
+        sessions = sessions.filter(charger__site_id=filters.site)
+    if filters.charger is not None:
+        sessions = sessions.filter(charger_id=filters.charger)
+    if filters.id_token is not None:
+        token = IdToken.objects.filter(pk=filters.id_token, organization_id=organization_id).first()
+        if token is None:
+            return sessions.none()
+        # Sessions keep the idTag as sent even when it matched no token then (R3).
+        sessions = sessions.filter(Q(id_token=token) | Q(id_tag__iexact=token.id_tag))
+    if filters.date_from is not None:
+        sessions = sessions.filter(started_at__gte=filters.date_from)
+    if filters.date_to is not None:
+        sessions = sessions.filter(started_at__lt=filters.date_to)
+    return sessions.select_related("charger__site", "connector", "cost").order_by("started_at", "id")
+
+
+def session_rows(sessions: QuerySet[ChargingSession]) -> Iterator[dict]:
+    """One plain row per session, read CHUNK_SIZE rows at a time (a server-side cursor on
+    PostgreSQL), never the whole history at once."""
+    for session in sessions.iterator(chunk_size=CHUNK_SIZE):
+        yield session_row(session)
+
+
+def session_row(session: ChargingSession) -> dict:
+    cost = getattr(session, "cost", None)  # billing's price, when the session has one
+    duration = session.duration
+    return {
+        "session_id": session.pk,
+        "site": session.charger.site.name,
+        "charge_point_id": session.charger.charge_point_id,
+        "connector_id": session.connector.connector_id,
+        "transaction_id": str(session.transaction_id or session.transaction_uid or ""),
+        "id_tag": session.id_tag,
+        "state": session.state,
+        "started_at": utc_text(session.started_at),
+        "stopped_at": utc_text(session.stopped_at),
+        "duration_minutes": f"{duration.total_seconds() / 60:.1f}" if duration is not None else "",
+        "energy_kwh": f"{Decimal(session.energy_wh) / 1000:.3f}",
+        "meter_start_wh": session.meter_start_wh,
+        "meter_stop_wh": session.meter_stop_wh,
+        "stop_reason": session.stop_reason,
+        "currency": cost.currency if cost else "",
+        "net": str(cost.net) if cost else "",
+        "vat": str(cost.vat) if cost else "",
+        "total": str(cost.total) if cost else "",
+    }
+
+
+def organizations_exportable_by(user) -> QuerySet[Organization]:
+    """Organizations whose data the user may export: where they hold an admin-side role."""
+    return organizations_of(user, roles=ADMIN_ROLES)
+
+
+def sites_of(organizations: QuerySet[Organization]) -> QuerySet[Site]:
+    return Site.objects.filter(organization__in=organizations).select_related("organization")
+
+
+def chargers_of(organizations: QuerySet[Organization]) -> QuerySet[Charger]:
+    return Charger.objects.filter(site__organization__in=organizations).select_related("site")
+
+
+def id_tokens_of(organizations: QuerySet[Organization]) -> QuerySet[IdToken]:
+    return IdToken.objects.filter(organization__in=organizations).select_related("organization")
+
+
+def exports_visible_to(user) -> QuerySet[ReportExport]:
+    exports = ReportExport.objects.select_related("organization", "requested_by")
+    return scope_queryset(exports, user, "organization", roles=ADMIN_ROLES)
