@@ -8,9 +8,11 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils import timezone
 
 from charging.models import ChargingSession, SessionState
+from reports.analytics_admin import PAGES
 from sites.models import Connector, ConnectorStatus, Site, StatusNotificationRecord
 from sites.selectors import chargers_visible_to
 
@@ -210,7 +212,14 @@ def dashboard_data(user, *, now: dt.datetime | None = None) -> dict:
     }
 
 
+def report_links() -> list[tuple[str, str]]:
+    """The analytics pages and the exports, linked from the dashboard."""
+    links = [(page.title, reverse("analytics:page", args=[page.slug])) for page in PAGES.values()]
+    return [*links, ("Session history exports", reverse("admin:reports_reportexport_changelist"))]
+
+
 def dashboard_callback(request, context: dict) -> dict:
     """unfold's DASHBOARD_CALLBACK: the admin index gets the dashboard's figures."""
     context["dashboard"] = dashboard_data(request.user)
+    context["report_links"] = report_links()
     return context

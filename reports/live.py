@@ -21,8 +21,8 @@ from django.dispatch import receiver
 
 from charging.models import ChargingSession
 from charging.signals import session_completed, session_started
-from sites.models import Charger
-from sites.signals import status_changed
+from sites.models import Charger, Connector
+from sites.signals import online_changed, status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +160,13 @@ def broadcast_status(
         "timestamp": _iso(timestamp),
     }
     queue_event(charger_id, event)
+
+
+@receiver(online_changed, dispatch_uid="reports.live.online")
+def broadcast_online(*, charger_id: int, online: bool, at: dt.datetime, **kwargs) -> None:
+    # The connectors' states let the map move them between "Offline" and their status.
+    statuses = list(Connector.objects.filter(charger_id=charger_id).values_list("status", flat=True))
+    queue_event(charger_id, {"type": "connection", "online": online, "at": _iso(at), "connector_statuses": statuses})
 
 
 def _session_event(kind: str, session_id: int) -> None:

@@ -25,7 +25,7 @@ from sites.models import (
     UnknownCharger,
     UnknownChargerState,
 )
-from sites.signals import status_changed
+from sites.signals import online_changed, status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +106,24 @@ def promote_pending_key(*, charger_id: int) -> None:
 
 
 def _record_connection_event(charger_id: int, kind: str, at: dt.datetime, reason: str) -> None:
-    """One row per change of the online state: the uptime report reads these intervals."""
-    ConnectionEvent.objects.create(charger_id=charger_id, kind=kind, at=at, reason=reason)
+    _record_connection_events([ConnectionEvent(charger_id=charger_id, kind=kind, at=at, reason=reason)])
+
+
+def _record_connection_events(events: list[ConnectionEvent]) -> None:
+    """One row per change of the online state: the uptime report reads these intervals, and
+    the live dashboard hears of them once they are committed."""
+    ConnectionEvent.objects.bulk_create(events)
+
+    def announce() -> None:
+        for event in events:
+            online_changed.send(
+                sender=Charger,
+                charger_id=event.charger_id,
+                online=event.kind == ConnectionEvent.Kind.ONLINE,
+                at=event.at,
+            )
+
+    transaction.on_commit(announce)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +170,14 @@ def _record_chargers_seen_again(signs: list[Liveness]) -> None:
         connection_id__in={connection_id for _, connection_id in first_sign},
         is_online=False,
     ).values_list("pk", "connection_id")
-    ConnectionEvent.objects.bulk_create(
-        ConnectionEvent(charger_id=pk, kind=ConnectionEvent.Kind.ONLINE, at=first_sign[(pk, conn)], reason="seen again")
-        for pk, conn in offline
-        if (pk, conn) in first_sign
+    _record_connection_events(
+        [
+            ConnectionEvent(
+                charger_id=pk, kind=ConnectionEvent.Kind.ONLINE, at=first_sign[(pk, conn)], reason="seen again"
+            )
+            for pk, conn in offline
+            if (pk, conn) in first_sign
+        ]
     )
 
 
@@ -187,7 +207,10 @@ def mark_disconnected(
     """Mark the charger offline, unless a newer socket has taken over (R15). `reason` says
     why the socket closed (e.g. "ping timeout"), for the uptime report."""
     charger = (
-        Charger.objects.select_for_update().filter(pk=charger_id, connection_id=connection_id).only("is_online").first()
+        Charger.objects.select_for_update(no_key=True)
+        .filter(pk=charger_id, connection_id=connection_id)
+        .only("is_online")
+        .first()
     )
     if charger is None:
         return False
@@ -421,12 +444,14 @@ def _mark_silent_offline(silent) -> int:
     skipped: they are being touched right now), so a charger that speaks meanwhile is not
     marked. The event is dated when the charger was last heard from: that is when it was
     last known to be online, which is what uptime should count."""
-    rows = list(silent.select_for_update(skip_locked=True).values_list("pk", "last_seen_at"))
+    rows = list(silent.select_for_update(skip_locked=True, no_key=True).values_list("pk", "last_seen_at"))
     if not rows:
         return 0
     Charger.objects.filter(pk__in=[pk for pk, _ in rows]).update(is_online=False)
-    ConnectionEvent.objects.bulk_create(
-        ConnectionEvent(charger_id=pk, kind=ConnectionEvent.Kind.OFFLINE, at=last_seen, reason="offline sweep")
-        for pk, last_seen in rows
+    _record_connection_events(
+        [
+            ConnectionEvent(charger_id=pk, kind=ConnectionEvent.Kind.OFFLINE, at=last_seen, reason="offline sweep")
+            for pk, last_seen in rows
+        ]
     )
     return len(rows)

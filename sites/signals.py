@@ -11,3 +11,7 @@ command_settled = Signal()
 # `charger_id`, `connector_id` (0 = the charger as a whole), `previous_status`, `status`,
 # `error_code` and `timestamp`.
 status_changed = Signal()
+
+# Sent after the transaction that changed a charger's online state has committed, with
+# `charger_id`, `online` (bool) and `at`.
+online_changed = Signal()

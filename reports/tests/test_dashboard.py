@@ -157,6 +157,8 @@ def test_the_admin_index_is_the_dashboard_with_vendored_assets(client, fleet):
     assert 'id="chart-daily"' in html
     assert 'id="dash-map"' in html
     assert 'data-connector="A-1/1"' in html
+    assert 'href="/admin/analytics/energy/"' in html
+    assert 'href="/admin/reports/reportexport/"' in html
 
 
 def test_charger_supplied_strings_cannot_break_out_of_the_data_block(client, fleet):

@@ -66,6 +66,7 @@ async def operator_watches_a_charger(server) -> None:
             assert await page.evaluate("Chart.getChart('chart-status') !== undefined")
             assert await page.evaluate("Chart.getChart('chart-daily') !== undefined")
             sessions_before = int(await page.locator("#today-sessions").text_content())
+            online_before = int(await page.locator("#count-online").text_content())
 
             async with websockets.connect(
                 f"{server.ws_url}/{CHARGER}",
@@ -73,6 +74,7 @@ async def operator_watches_a_charger(server) -> None:
                 additional_headers=server.basic_auth(CHARGER),
                 open_timeout=5,
             ) as charger:
+                await expect(page.locator("#count-online")).to_have_text(str(online_before + 1), timeout=10_000)
                 boot = await call(charger, "1", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"})
                 assert boot[2]["status"] == "Accepted"
                 status = {"connectorId": 1, "status": "Preparing", "errorCode": "NoError"}

@@ -5,6 +5,7 @@ The services run in another thread (as the gateway runs them), so these tests us
 rows (`transaction=True`) and `db()` for ORM work from the async test."""
 
 import datetime as dt
+import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -17,7 +18,7 @@ from accounts.tests.factories import MembershipFactory, OrganizationFactory, Use
 from charging.services import StartTransactionIn, StopTransactionIn, start_transaction, stop_transaction
 from csms.asgi import application
 from reports.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
-from sites.services import StatusReport, record_status_notification
+from sites.services import StatusReport, mark_connected, mark_disconnected, record_status_notification
 from sites.sharing import share_charger
 from sites.tests.factories import ChargerFactory, ConnectorFactory
 
@@ -101,6 +102,21 @@ async def test_session_starts_and_stops_are_pushed(tenants):
     await db(stop_transaction)(charger_id=charger_a.pk, stop=stop, received_at=timezone.now())
     event = await feed.receive_json_from(timeout=5)
     assert (event["type"], event["session_id"], event["energy_wh"]) == ("session.stopped", event["session_id"], 7500)
+    await feed.disconnect()
+
+
+async def test_a_charger_going_online_and_offline_is_pushed(tenants):
+    operator_a, charger_a = tenants["a"]
+    feed, connected, _ = await open_feed(bearer(operator_a))
+    assert connected
+    socket = uuid.uuid4()
+    await db(mark_connected)(charger_id=charger_a.pk, connection_id=socket, channel_name="c", at=timezone.now())
+    event = await feed.receive_json_from(timeout=5)
+    assert (event["type"], event["charge_point_id"], event["online"]) == ("connection", "A-1", True)
+    assert event["connector_statuses"] == ["Available"]
+    await db(mark_disconnected)(charger_id=charger_a.pk, connection_id=socket, at=timezone.now())
+    event = await feed.receive_json_from(timeout=5)
+    assert (event["type"], event["online"]) == ("connection", False)
     await feed.disconnect()
 
 

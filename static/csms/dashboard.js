@@ -225,7 +225,29 @@
     logEvent(`${event.charge_point_id} connector ${event.connector_id}: session ${event.session_id} stopped, ${kwh.toFixed(3)} kWh`);
   }
 
-  const HANDLERS = { status: onStatus, "session.started": onSessionStarted, "session.stopped": onSessionStopped };
+  function onConnection(event) {
+    bump("count-online", event.online ? 1 : -1);
+    bump("count-offline", event.online ? -1 : 1);
+    const site = sites.get(event.site_id);
+    if (site) {
+      site.online += event.online ? 1 : -1;
+      for (const status of event.connector_statuses) {
+        const old = event.online ? "Offline" : status;
+        const now = event.online ? status : "Offline";
+        site.states[old] = Math.max(0, (site.states[old] || 0) - 1);
+        site.states[now] = (site.states[now] || 0) + 1;
+      }
+      recolourSite(event.site_id);
+    }
+    logEvent(`${event.charge_point_id} ${event.online ? "online" : "offline"}`);
+  }
+
+  const HANDLERS = {
+    status: onStatus,
+    connection: onConnection,
+    "session.started": onSessionStarted,
+    "session.stopped": onSessionStopped,
+  };
 
   function connect(delay) {
     const state = document.getElementById("dash-live-state");
