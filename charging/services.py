@@ -24,7 +24,7 @@ from charging.models import (
 )
 from charging.reservations import consume_reservation
 from charging.signals import session_completed, session_started
-from csms.db import update_rows
+from csms.db import insert_rows, update_rows
 from sites.models import Charger, Connector
 from sites.services import connector_for, record_security_event
 
@@ -275,7 +275,7 @@ def record_meter_values_batch(items: list[MeterValuesIn]) -> None:
         if session is not None and session.state == SessionState.ACTIVE:
             _update_session_readings(session, item.meter_values)
             touched[session.pk] = session
-    MeterValue.objects.bulk_create(rows)
+    insert_rows(rows)
     update_rows(list(touched.values()), ["energy_wh", "last_power_w", "needs_review", "review_notes"])
 
 

@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from functools import partial
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from ocpp_gateway import rpc
 from ocpp_gateway.connection import Connection
-from ocpp_gateway.group_commit import LIVENESS
+from ocpp_gateway.group_commit import LIVENESS, TRANSACTIONS
 from ocpp_gateway.handshake import HandshakeRefused, admit
 from ocpp_gateway.message_log import log_frame, start_message_log_writer
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
@@ -143,11 +144,14 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """Become the charger's connection; tell an older socket of the same charger to close (R15)."""
         now = timezone.now()
         self.conn.last_touch = now
-        previous = await database_sync_to_async(mark_connected)(
-            charger_id=self.conn.charger_id,
-            connection_id=self.conn.connection_id,
-            channel_name=self.channel_name,
-            at=now,
+        previous = await TRANSACTIONS.submit(
+            partial(
+                mark_connected,
+                charger_id=self.conn.charger_id,
+                connection_id=self.conn.connection_id,
+                channel_name=self.channel_name,
+                at=now,
+            )
         )
         if previous:
             await self.channel_layer.send(previous, {"type": "ocpp.replaced"})
@@ -180,8 +184,13 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self._settle(self._in_flight_command, {"status": "timeout", "description": "connection closed"})
         try:
             # Conditional: a newer socket of the same charger keeps it online (R15).
-            await database_sync_to_async(mark_disconnected)(
-                charger_id=self.conn.charger_id, connection_id=self.conn.connection_id, at=timezone.now()
+            await TRANSACTIONS.submit(
+                partial(
+                    mark_disconnected,
+                    charger_id=self.conn.charger_id,
+                    connection_id=self.conn.connection_id,
+                    at=timezone.now(),
+                )
             )
         except DatabaseError:
             logger.exception("could not mark %s offline", self.conn.charge_point_id)

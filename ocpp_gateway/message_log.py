@@ -3,7 +3,8 @@
 `log_frame` only appends a tuple to an in-process buffer (no database access, never blocks on
 I/O, never raises into the caller). A background asyncio task started with
 `start_message_log_writer()` flushes the buffer every OCPP_MESSAGE_LOG_FLUSH_SECONDS with one
-`bulk_create`, in a dedicated writer thread that owns one database connection.
+multi-row insert (`csms.db.insert_rows`, executemany) in one transaction, in a dedicated
+writer thread that owns one database connection.
 
 Guarantees and limits:
 - The buffer holds at most OCPP_MESSAGE_LOG_MAX_BUFFER rows; beyond that the oldest rows are
@@ -33,9 +34,10 @@ from datetime import UTC, datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connections, transaction
 from django.db.models import Max, Min
 
+from csms.db import insert_rows
 from ocpp_gateway.models import MessageLog
 
 logger = logging.getLogger(__name__)
@@ -222,13 +224,11 @@ def _fallback_instance(row: Row):
 
 
 def _insert(objs: list) -> None:
-    if connection.in_atomic_block:
-        # Called inside someone's transaction: a savepoint keeps a rejected insert from
-        # aborting it (PostgreSQL).
-        with transaction.atomic():
-            MessageLog.objects.bulk_create(objs, batch_size=BULK_BATCH_SIZE)
-    else:
-        MessageLog.objects.bulk_create(objs, batch_size=BULK_BATCH_SIZE)
+    # In a transaction (a savepoint when called inside someone else's, so that a rejected
+    # insert does not abort it on PostgreSQL): all of the batch or none of it.
+    with transaction.atomic():
+        for start in range(0, len(objs), BULK_BATCH_SIZE):
+            insert_rows(objs[start : start + BULK_BATCH_SIZE])
 
 
 def _write(rows: list[Row]) -> int:

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from accounts.models import Organization
-from csms.db import update_rows
+from csms.db import insert_rows, update_rows
 from sites.credentials import generate_charger_key, hash_charger_key
 from sites.models import (
     Charger,
@@ -289,7 +289,7 @@ def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]
         records.append(_status_record(item, timestamp, applied))
         results.append(applied)
     _save_status(changed.values())
-    StatusNotificationRecord.objects.bulk_create(records)
+    insert_rows(records)
     transaction.on_commit(lambda: _announce_status_changes(notices))
     return results
 

@@ -5,6 +5,7 @@ and maps the result back. No ORM here."""
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -23,7 +24,7 @@ from charging.services import (
 )
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.data_transfer import handle_data_transfer
-from ocpp_gateway.group_commit import LIVENESS, METER_VALUES, STATUS_NOTIFICATIONS
+from ocpp_gateway.group_commit import LIVENESS, METER_VALUES, STATUS_NOTIFICATIONS, TRANSACTIONS
 from ocpp_gateway.timestamps import parse_timestamp
 from sites.models import ChargerReport
 from sites.services import (
@@ -84,15 +85,24 @@ async def boot_notification(conn: Connection, payload: dict, received_at: dt.dat
     )
     if conn.charger_id is None:
         # An unknown charger held Pending by policy: remember what it says it is, for adoption.
-        await database_sync_to_async(record_unknown_charger_attempt)(
-            charge_point_id=conn.charge_point_id, remote_address="", subprotocols="", at=received_at, boot=info
+        await TRANSACTIONS.submit(
+            partial(
+                record_unknown_charger_attempt,
+                charge_point_id=conn.charge_point_id,
+                remote_address="",
+                subprotocols="",
+                at=received_at,
+                boot=info,
+            )
         )
         return {
             "status": "Pending",
             "currentTime": ocpp_time(received_at),
             "interval": settings.OCPP_BOOT_RETRY_INTERVAL,
         }
-    decision = await database_sync_to_async(record_boot)(charger_id=conn.charger_id, info=info, received_at=received_at)
+    decision = await TRANSACTIONS.submit(
+        partial(record_boot, charger_id=conn.charger_id, info=info, received_at=received_at)
+    )
     conn.registration_status = decision.status
     return {"status": decision.status, "currentTime": ocpp_time(received_at), "interval": decision.interval}
 
@@ -133,8 +143,8 @@ async def start_transaction_(conn: Connection, payload: dict, received_at: dt.da
         timestamp=parse_timestamp(payload["timestamp"]),
         reservation_id=payload.get("reservationId"),
     )
-    result = await database_sync_to_async(start_transaction)(
-        charger_id=conn.charger_id, start=start, received_at=received_at
+    result = await TRANSACTIONS.submit(
+        partial(start_transaction, charger_id=conn.charger_id, start=start, received_at=received_at)
     )
     return {"transactionId": result.transaction_id, "idTagInfo": _id_tag_info(result.id_tag_info)}
 
@@ -163,23 +173,31 @@ async def stop_transaction_(conn: Connection, payload: dict, received_at: dt.dat
         transaction_data=_meter_values(raw_data),
         raw_transaction_data=raw_data,
     )
-    info = await database_sync_to_async(stop_transaction)(
-        charger_id=conn.charger_id, stop=stop, received_at=received_at
+    info = await TRANSACTIONS.submit(
+        partial(stop_transaction, charger_id=conn.charger_id, stop=stop, received_at=received_at)
     )
     return {"idTagInfo": _id_tag_info(info)} if info is not None else {}
 
 
 async def data_transfer(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    reply = await database_sync_to_async(handle_data_transfer)(
-        conn.charger_id, payload["vendorId"], payload.get("messageId"), payload.get("data")
+    reply = await TRANSACTIONS.submit(
+        partial(
+            handle_data_transfer, conn.charger_id, payload["vendorId"], payload.get("messageId"), payload.get("data")
+        )
     )
     return {"status": reply.status} if reply.data is None else {"status": reply.status, "data": reply.data}
 
 
 def _report(kind: str) -> Handler:
     async def record(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-        await database_sync_to_async(record_charger_report)(
-            charger_id=conn.charger_id, kind=kind, status=payload["status"], received_at=received_at
+        await TRANSACTIONS.submit(
+            partial(
+                record_charger_report,
+                charger_id=conn.charger_id,
+                kind=kind,
+                status=payload["status"],
+                received_at=received_at,
+            )
         )
         return {}
 
