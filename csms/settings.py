@@ -122,7 +122,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 # a new connection per call (about 2 ms, PERFORMANCE-NOTES.md; on SQLite a quarter of the
 # gateway's time went to opening and closing connections).
 _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-_db.setdefault("CONN_HEALTH_CHECKS", True)
+# No health check ("SELECT 1") each time a connection is reused: the gateway's writer threads
+# reuse theirs for every batch. A connection that failed is still dropped and reopened, since
+# Django closes one on which an error occurred.
+_db.setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=False))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -13,7 +13,7 @@ from charging.models import ChargingSession, IdToken, MeterValue, SessionState, 
 from charging.tests.factories import IdTokenFactory
 from ocpp_gateway.consumer import RecentCall, _fingerprint, _recent_calls
 from ocpp_gateway.data_transfer import DataTransferReply, register_vendor, unregister_vendor
-from ocpp_gateway.group_commit import LIVENESS
+from ocpp_gateway.group_commit import COMMITTER
 from ocpp_gateway.message_log import flush_message_log
 from ocpp_gateway.models import MessageLog
 from ocpp_gateway.rpc import Call
@@ -167,7 +167,7 @@ async def test_heartbeat_answers_current_time_and_records_it(charger, connected)
     assert set(reply) == {"currentTime"}
     assert reply["currentTime"].endswith("Z")
     assert before - dt.timedelta(milliseconds=1) <= _parse(reply["currentTime"]) <= after
-    await LIVENESS.drain()  # heartbeats are written behind the answer
+    await COMMITTER.drain()  # heartbeats are written behind the answer
     stored = await db(_charger)(charger.pk)
     assert before <= stored.last_heartbeat_at <= after
     assert stored.last_seen_at >= stored.last_heartbeat_at
