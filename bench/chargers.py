@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.protocol import State
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
@@ -90,7 +90,10 @@ class ClientResult:
     errors: Counter = field(default_factory=Counter)
     error_examples: list[str] = field(default_factory=list)
     ready_at: list[float] = field(default_factory=list)  # connected and set up, one per charger
-    reconnected_at: list[float] = field(default_factory=list)  # storm: back after losing the socket
+    opened: list[tuple[int, float]] = field(default_factory=list)  # (charger number, when), every handshake
+    # Failed handshakes retried in the storm (refused while the server restarts): not errors
+    # unless the charger never gets in.
+    handshake_failures: Counter = field(default_factory=Counter)
     disconnects: int = 0
     held_at_end: int = 0
     # What the server acknowledged, to be found in its database afterwards.
@@ -109,7 +112,8 @@ class ClientResult:
         self.errors.update(other.errors)
         self.error_examples.extend(other.error_examples[: MAX_ERROR_EXAMPLES - len(self.error_examples)])
         self.ready_at += other.ready_at
-        self.reconnected_at += other.reconnected_at
+        self.opened += other.opened
+        self.handshake_failures.update(other.handshake_failures)
         self.disconnects += other.disconnects
         self.held_at_end += other.held_at_end
         self.started += other.started
@@ -120,6 +124,12 @@ class ClientResult:
         """Without defaultdict (its lambda does not pickle back to the orchestrator)."""
         self.samples = dict(self.samples)
         return self
+
+
+def describe(failure: BaseException) -> str:
+    if isinstance(failure, InvalidStatus):
+        return f"HTTP {failure.response.status_code}"
+    return type(failure).__name__
 
 
 class Stopped(Exception):
@@ -174,24 +184,30 @@ class Charger:
             max_queue=4,
             local_addr=(source_address(self.number), 0),
         )
+        self.result.opened.append((self.number, time.monotonic()))
+
+    async def open_with_retries(self) -> bool:
+        """Storm: keep trying until the server takes us or the scenario ends."""
+        while time.monotonic() < self.config.steady_until:
+            try:
+                await self.open()
+            except CONNECT_FAILURES as failure:
+                self.result.handshake_failures[describe(failure)] += 1
+                await asyncio.sleep(self.rng.uniform(0.25, 0.75))
+            else:
+                return True
+        return False
 
     async def reconnect(self) -> None:
         """Storm: back as soon as the server accepts us, without BootNotification, and say so
         with a Heartbeat right away. Raises Stopped when the scenario is over."""
         self.result.disconnects += 1
         await asyncio.sleep(self.rng.uniform(0, self.config.reconnect_spread))
-        while time.monotonic() < self.config.steady_until:
-            try:
-                await self.open()
-            except CONNECT_FAILURES:
-                await asyncio.sleep(self.rng.uniform(0.25, 0.75))
-                continue
-            self.result.reconnected_at.append(time.monotonic())
-            with contextlib.suppress(CallFailed):  # counted; the interrupted CALL is retried anyway
-                await self.call("Heartbeat", {})
-            return
-        self.result.error("not reconnected before the end", self.id)
-        raise Stopped
+        if not await self.open_with_retries():
+            self.result.error("not reconnected before the end", self.id)
+            raise Stopped
+        with contextlib.suppress(CallFailed):  # counted; the interrupted CALL is retried anyway
+            await self.call("Heartbeat", {})
 
     # --- Calls --------------------------------------------------------------------------
 
@@ -297,8 +313,14 @@ class Charger:
         try:
             await self.open()
         except CONNECT_FAILURES as refused:
-            self.result.error("connect", f"{self.id}: {refused!r}")
-            return
+            if config.scenario != "storm":
+                self.result.error(f"connect: {describe(refused)}", f"{self.id}: {refused!r}")
+                return
+            # Caught by the restart in the middle of its handshake: try again, as chargers do.
+            self.result.handshake_failures[describe(refused)] += 1
+            if not await self.open_with_retries():
+                self.result.error("never connected", self.id)
+                return
         try:
             await self.call("BootNotification", {"chargePointVendor": "Bench", "chargePointModel": "Sim"})
             if config.scenario == "throughput":
@@ -315,6 +337,8 @@ class Charger:
             return
         if self.ws.state is State.OPEN and time.monotonic() < self.config.hard_deadline:
             self.result.held_at_end += 1
+        elif self.ws.state is not State.OPEN:
+            self.result.error("closed by the server", f"{self.id}: {self.ws.close_code} {self.ws.close_reason}")
         with contextlib.suppress(Exception):
             await self.ws.close()
 
@@ -344,10 +368,25 @@ class Charger:
         while self.events:
             event = heapq.heappop(self.events)
             if event.due >= config.steady_until:
+                # Hold the connection (and keep watching it) until the end.
+                await self.idle(config.steady_until - time.monotonic())
                 return
-            await asyncio.sleep(max(0.0, event.due - time.monotonic()))
+            await self.idle(event.due - time.monotonic())
             with contextlib.suppress(CallFailed):  # counted; the charger goes on with its schedule
                 await self.handle(event)
+
+    async def idle(self, seconds: float) -> None:
+        """Wait, but notice a closed socket at once, as a charger does (it always reads):
+        in the storm, the reconnection starts when the server goes away, not at the next
+        heartbeat."""
+        try:
+            await asyncio.wait_for(self.ws.wait_closed(), max(0.0, seconds))
+        except TimeoutError:
+            return
+        if self.config.scenario != "storm" or time.monotonic() >= self.config.steady_until:
+            self.result.error("connection closed (idle)", self.id)
+            raise Stopped
+        await self.reconnect()
 
     def schedule(self, due: float, kind: str, connector: int = 0) -> None:
         heapq.heappush(self.events, Event(due, kind, connector))

@@ -54,19 +54,25 @@ def _server_usage(samples: list[Sample], idle: Sample | None, start: float, end:
     return usage
 
 
-def _storm(result: ClientResult, restart: dict) -> dict:
-    started = restart["started_at"]
-    back = sorted(at for at in result.reconnected_at if at >= restart["sigterm_at"])
-    last = back[-1] if back else started
+def _storm(result: ClientResult, restart: dict, chargers: int) -> dict:
+    started, sigterm = restart["started_at"], restart["sigterm_at"]
+    before = {number for number, at in result.opened if at < sigterm}
+    first_back: dict[int, float] = {}
+    for number, at in sorted(result.opened, key=lambda opened: opened[1]):
+        if at >= sigterm:
+            first_back.setdefault(number, at)
+    last = max(first_back.values(), default=started)
     heartbeats = [
         lag for sent, lag in result.samples.get("Heartbeat", []) if started <= sent <= last + STORM_HEARTBEAT_TAIL
     ]
     return {
-        "connected_before": len(result.ready_at),
-        "reconnected": len(back),
-        "server_down_s": round(started - restart["sigterm_at"], 2),
+        "chargers": chargers,
+        "connected_before": len(before),
+        "reconnected": len(first_back),
+        "handshake_failures": dict(result.handshake_failures),
+        "server_down_s": round(started - sigterm, 2),
         "server_healthy_after_s": round(restart["healthy_after_s"], 2),
-        "all_accepted_after_s": round(last - started, 2) if back else None,
+        "all_accepted_after_s": round(last - started, 2) if first_back else None,
         "heartbeat_during_storm": latency(heartbeats),
         "exit_code_at_restart": restart["exit_code"],
     }
@@ -114,7 +120,7 @@ def summarize(
     else:
         figures["cpu_us_per_message"] = None
     if restart is not None:
-        figures["storm"] = _storm(result, restart)
+        figures["storm"] = _storm(result, restart, settings["chargers"])
     return figures
 
 
@@ -162,7 +168,7 @@ def rows(ours: dict, baseline: dict | None) -> list[tuple[str, str, str, str]]:
         )
     if "storm" in ours:
         storm, theirs = ours["storm"], baseline.get("storm", {})
-        add("reconnected / connected before", _pair(storm), _pair(theirs) if theirs else None, None)
+        add("accepted after restart / chargers", _pair(storm), _pair(theirs) if theirs else None, None)
         add("all accepted after restart s", storm["all_accepted_after_s"], theirs.get("all_accepted_after_s"), False)
         add(
             "Heartbeat p99 during storm ms",
@@ -185,7 +191,7 @@ def _triple(figures: dict) -> str:
 
 
 def _pair(storm: dict) -> str:
-    return f"{storm['reconnected']} / {storm['connected_before']}"
+    return f"{storm['reconnected']} / {storm['chargers']}"
 
 
 def table(report: dict) -> str:

@@ -36,6 +36,7 @@ class ScenarioSettings:
 @dataclass
 class Timeline:
     t0: float
+    ramped_at: float  # planned end of the ramp-up
     restart_at: float | None
     steady_until: float
     hard_deadline: float
@@ -50,7 +51,7 @@ def timeline(settings: ScenarioSettings) -> Timeline:
     else:
         restart_at, steady_until = None, connected + settings.duration
     # Time for the last CALLs to be answered or time out, then for the sockets to close.
-    return Timeline(t0, restart_at, steady_until, steady_until + settings.call_timeout + 10)
+    return Timeline(t0, connected, restart_at, steady_until, steady_until + settings.call_timeout + 10)
 
 
 def client_config(settings: ScenarioSettings, server: Server, times: Timeline) -> ClientConfig:
@@ -104,6 +105,18 @@ def run_clients(settings: ScenarioSettings, server: Server, times: Timeline) -> 
     return merged, restart_info
 
 
+def steady_window(
+    result: ClientResult, times: Timeline, restart_info: dict | None, chargers: int
+) -> tuple[float, float]:
+    """Storm: from the new server process to the end. Otherwise from the moment every charger
+    was set up; from the planned end of the ramp-up if some never were (an overloaded server)."""
+    if restart_info is not None:
+        return restart_info["started_at"], times.steady_until
+    if len(result.ready_at) < chargers or max(result.ready_at) >= times.steady_until - 1:
+        return times.ramped_at, times.steady_until
+    return max(result.ready_at), times.steady_until
+
+
 def run_scenario(settings: ScenarioSettings, kind: str, database: str, redis: bool, run_dir: Path) -> dict:
     """The figures of one scenario against one server (ours or the baseline)."""
     server = provision(
@@ -131,7 +144,7 @@ def run_scenario(settings: ScenarioSettings, kind: str, database: str, redis: bo
         result=result,
         samples=sampler.samples,
         idle=idle,
-        window=(max(result.ready_at, default=times.t0), times.steady_until),
+        window=steady_window(result, times, restart_info, settings.chargers),
         restart=restart_info,
         found=found,
         exit_code=exit_code,

@@ -175,7 +175,8 @@ def process_usage(pid: int) -> tuple[int, float]:
     """(RSS in KiB, CPU seconds) of the process and its children."""
     rss, cpu = 0, 0.0
     for member in [pid, *_children(pid)]:
-        with contextlib.suppress(OSError, ValueError):
+        # A process exiting has no VmRSS line any more (StopIteration).
+        with contextlib.suppress(OSError, ValueError, StopIteration):
             with open(f"/proc/{member}/status") as status:
                 rss += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
             with open(f"/proc/{member}/stat") as stat:
