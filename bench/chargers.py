@@ -101,8 +101,8 @@ class ClientResult:
     stopped: list[tuple[str, int]] = field(default_factory=list)
     meter_values: list[tuple[str, int, str]] = field(default_factory=list)  # (cp id, connector, value)
 
-    def error(self, kind: str, detail: str = "") -> None:
-        self.errors[kind] += 1
+    def error(self, kind: str, detail: str = "", count: int = 1) -> None:
+        self.errors[kind] += count
         if len(self.error_examples) < MAX_ERROR_EXAMPLES:
             self.error_examples.append(f"{kind}: {detail}"[:300])
 
@@ -419,7 +419,7 @@ async def run_chargers(config: ClientConfig, worker: int, workers: int) -> Clien
     for task in pending:
         task.cancel()
     if pending:
-        result.error("cancelled at the hard deadline", f"{len(pending)} chargers")
+        result.error("cancelled at the hard deadline", f"{len(pending)} chargers", len(pending))
         await asyncio.wait(pending, timeout=5)
     for task in tasks:
         if task.done() and not task.cancelled() and task.exception() is not None:
