@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate demo serve worker beat clean
+.PHONY: run test lint format install migrate demo serve worker beat bench clean
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ run: demo serve
 
 test: install
 	$(BIN)/pytest
+
+# The load benchmark (issue 7): fleet, throughput and storm against our server and the
+# baseline, a few minutes on 2 cores; options and the full targets in README "Performance".
+bench: install
+	$(BIN)/python -m bench all
 
 lint: install
 	$(BIN)/ruff check .

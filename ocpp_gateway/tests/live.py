@@ -90,9 +90,10 @@ class LiveServer:
             return self.process.wait()
 
 
-def _database_for(data_dir: Path) -> tuple[str, str | None]:
-    """A database of its own for the server: (url, name of a PostgreSQL database to drop)."""
-    base = os.environ.get("DATABASE_URL", "")
+def _database_for(data_dir: Path, base: str | None = None) -> tuple[str, str | None]:
+    """A database of its own for the server: (url, name of a PostgreSQL database to drop).
+    `base` defaults to DATABASE_URL: PostgreSQL there means a fresh database on that server."""
+    base = os.environ.get("DATABASE_URL", "") if base is None else base
     if not base.startswith(("postgres://", "postgresql://")):
         return f"sqlite:///{data_dir / 'live.sqlite3'}", None
     name = f"csms_live_{uuid.uuid4().hex[:12]}"
@@ -102,8 +103,8 @@ def _database_for(data_dir: Path) -> tuple[str, str | None]:
     return base.rsplit("/", 1)[0] + f"/{name}", name
 
 
-def _drop_database(name: str) -> None:
-    admin_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+def _drop_database(name: str, base: str | None = None) -> None:
+    admin_url = (base or os.environ["DATABASE_URL"]).rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

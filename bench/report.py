@@ -1,0 +1,233 @@
+"""Figures from the raw results, and the report: a table for people, JSON for tools.
+
+Latency percentiles are over every answered CALL of the run (ramp-up included); messages/s
+over the steady window (every charger connected and set up -> end of the scenario); RSS per
+connection = (peak RSS in that window - RSS before any charger connected) / connections held
+at the end; CPU = server CPU time over the window, as % of one core.
+"""
+
+import math
+import os
+import platform
+from collections.abc import Iterable
+
+from bench.chargers import ClientResult
+from bench.servers import Sample
+
+STORM_HEARTBEAT_TAIL = 5.0  # s after the last reconnection still counted as "during the storm"
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    """Nearest-rank percentile of sorted values."""
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def latency(values: Iterable[float]) -> dict:
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None}
+    return {
+        "count": len(ordered),
+        "p50_ms": round(percentile(ordered, 0.50) * 1000, 2),
+        "p95_ms": round(percentile(ordered, 0.95) * 1000, 2),
+        "p99_ms": round(percentile(ordered, 0.99) * 1000, 2),
+    }
+
+
+def _server_usage(samples: list[Sample], idle: Sample | None, start: float, end: float, held: int) -> dict:
+    window = [sample for sample in samples if start <= sample.at <= end]
+    if window:
+        # After a restart only the new process counts (its CPU time starts again at zero).
+        window = [sample for sample in window if sample.pid == window[-1].pid]
+    usage: dict = {"rss_idle_kib": idle.rss_kib if idle else None, "rss_peak_kib": None}
+    usage.update(rss_per_connection_kib=None, cpu_percent=None, cpu_seconds=None)
+    if not window:
+        return usage
+    peak = max(sample.rss_kib for sample in window)
+    usage["rss_peak_kib"] = peak
+    if idle and held:
+        usage["rss_per_connection_kib"] = round((peak - idle.rss_kib) / held, 1)
+    first, last = window[0], window[-1]
+    if last.at > first.at:
+        usage["cpu_seconds"] = round(last.cpu_seconds - first.cpu_seconds, 2)
+        usage["cpu_percent"] = round(usage["cpu_seconds"] / (last.at - first.at) * 100, 1)
+    return usage
+
+
+def _storm(result: ClientResult, restart: dict, chargers: int) -> dict:
+    started, sigterm = restart["started_at"], restart["sigterm_at"]
+    before = {number for number, at in result.opened if at < sigterm}
+    first_back: dict[int, float] = {}
+    for number, at in sorted(result.opened, key=lambda opened: opened[1]):
+        if at >= sigterm:
+            first_back.setdefault(number, at)
+    last = max(first_back.values(), default=started)
+    heartbeats = [
+        lag for sent, lag in result.samples.get("Heartbeat", []) if started <= sent <= last + STORM_HEARTBEAT_TAIL
+    ]
+    return {
+        "chargers": chargers,
+        "connected_before": len(before),
+        "reconnected": len(first_back),
+        "handshake_failures": dict(result.handshake_failures),
+        "server_down_s": round(started - sigterm, 2),
+        "server_healthy_after_s": round(restart["healthy_after_s"], 2),
+        "all_accepted_after_s": round(last - started, 2) if first_back else None,
+        "heartbeat_during_storm": latency(heartbeats),
+        "exit_code_at_restart": restart["exit_code"],
+    }
+
+
+def summarize(
+    *,
+    settings: dict,
+    result: ClientResult,
+    samples: list[Sample],
+    idle: Sample | None,
+    window: tuple[float, float],
+    restart: dict | None,
+    found: dict[str, set[tuple]],
+    exit_code: int | None,
+) -> dict:
+    start, end = window
+    answered = sum(1 for samples_ in result.samples.values() for sent, lag in samples_ if start <= sent + lag <= end)
+    acknowledged = {
+        "started": set(result.started),
+        "stopped": set(result.stopped),
+        "meter_values": set(result.meter_values),
+    }
+    lost = {name: len(acked - found[name]) for name, acked in acknowledged.items()}
+    errors = dict(result.errors)
+    if exit_code is None:
+        errors["server did not stop within 30 s of SIGTERM"] = 1
+    figures = {
+        "connections_held": result.held_at_end,
+        "connected": len(result.ready_at),
+        "messages_per_s": round(answered / (end - start), 1) if end > start else None,
+        "window_s": round(end - start, 1),
+        "latency": {action: latency(lag for _sent, lag in result.samples[action]) for action in sorted(result.samples)},
+        **_server_usage(samples, idle, start, end, result.held_at_end),
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "error_examples": result.error_examples,
+        "acknowledged": {name: len(acked) for name, acked in acknowledged.items()},
+        "lost": {**lost, "total": sum(lost.values())},
+        "server_exit_code": exit_code,
+        "settings": settings,
+    }
+    if figures["cpu_seconds"] is not None and answered:
+        figures["cpu_us_per_message"] = round(figures["cpu_seconds"] / answered * 1e6, 1)
+    else:
+        figures["cpu_us_per_message"] = None
+    if restart is not None:
+        figures["storm"] = _storm(result, restart, settings["chargers"])
+    return figures
+
+
+# --- Ours against the baseline -----------------------------------------------------------
+
+
+def times_better(ours: float | None, baseline: float | None, higher_is_better: bool) -> float | None:
+    """How many times better ours is: >1 means ours wins, whichever way the figure points."""
+    if not ours or not baseline:
+        return None
+    return round(ours / baseline if higher_is_better else baseline / ours, 2)
+
+
+def rows(ours: dict, baseline: dict | None) -> list[tuple[str, str, str, str]]:
+    """(figure, ours, baseline, x better) lines of one scenario."""
+    baseline = baseline or {}
+    lines = []
+
+    def add(label: str, mine, theirs, higher_is_better: bool | None, text=str, compared=None) -> None:
+        """`compared`: the two numbers the ratio is of, when the cells show more than one."""
+        ratio = None
+        if higher_is_better is not None:
+            ratio = times_better(*(compared or (mine, theirs)), higher_is_better)
+        lines.append(
+            (
+                label,
+                "-" if mine is None else text(mine),
+                "-" if theirs is None else text(theirs),
+                "-" if ratio is None else f"{ratio:.2f}x",
+            )
+        )
+
+    add("connections held", ours["connections_held"], baseline.get("connections_held"), True)
+    add("messages/s", ours["messages_per_s"], baseline.get("messages_per_s"), True)
+    for action, figures in ours["latency"].items():
+        theirs = baseline.get("latency", {}).get(action, {})
+        # The ratio is of the p99s.
+        add(
+            f"{action} p50/p95/p99 ms",
+            figures,
+            theirs or None,
+            False,
+            _triple,
+            (figures["p99_ms"], theirs.get("p99_ms")),
+        )
+    if "storm" in ours:
+        storm, theirs = ours["storm"], baseline.get("storm", {})
+        add("accepted after restart / chargers", _pair(storm), _pair(theirs) if theirs else None, None)
+        add("all accepted after restart s", storm["all_accepted_after_s"], theirs.get("all_accepted_after_s"), False)
+        add(
+            "Heartbeat p99 during storm ms",
+            storm["heartbeat_during_storm"]["p99_ms"],
+            theirs.get("heartbeat_during_storm", {}).get("p99_ms"),
+            False,
+        )
+    add("server RSS/connection KiB", ours["rss_per_connection_kib"], baseline.get("rss_per_connection_kib"), False)
+    add("server CPU % of one core", ours["cpu_percent"], baseline.get("cpu_percent"), None)
+    add("server CPU us/message", ours["cpu_us_per_message"], baseline.get("cpu_us_per_message"), False)
+    add("errors", ours["errors"], baseline.get("errors"), None)
+    add("lost (acknowledged, not stored)", ours["lost"]["total"], baseline.get("lost", {}).get("total"), None)
+    return lines
+
+
+def _triple(figures: dict) -> str:
+    if not figures or not figures.get("count"):
+        return "-"
+    return f"{figures['p50_ms']:.1f} / {figures['p95_ms']:.1f} / {figures['p99_ms']:.1f}"
+
+
+def _pair(storm: dict) -> str:
+    return f"{storm['reconnected']} / {storm['chargers']}"
+
+
+def table(report: dict) -> str:
+    out = []
+    for name, scenario in report["scenarios"].items():
+        settings = scenario["ours"]["settings"]
+        out.append(
+            f"\n{name}: {settings['chargers']} chargers, {settings['duration']:g} s, "
+            f"heartbeat {settings['heartbeat']:g} s, {report['database']}{' + Redis' if report['redis'] else ''}"
+        )
+        lines = [("", "ours", "baseline", "x better"), *rows(scenario["ours"], scenario.get("baseline"))]
+        widths = [max(len(line[column]) for line in lines) for column in range(4)]
+        for line in lines:
+            out.append(
+                f"  {line[0]:<{widths[0]}}  {line[1]:>{widths[1]}}  {line[2]:>{widths[2]}}  {line[3]:>{widths[3]}}"
+            )
+    return "\n".join(out)
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
+    except OSError:
+        pass
+    memory_kib = 0
+    try:
+        with open("/proc/meminfo") as meminfo:
+            memory_kib = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal:")))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }

@@ -1,0 +1,219 @@
+"""The server under test, ours (`manage.py serve`) or the baseline, as a process of its own
+with a fresh database; its RSS and CPU read from /proc; what it stored, read back directly
+from its database once it has stopped."""
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ocpp_gateway.tests.live import REPO, LiveServer, _database_for, _drop_database, _wait_until_healthy, free_port
+
+OURS, BASELINE = "ours", "baseline"
+STOP_TIMEOUT = 30.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# What each server stored of what the chargers were told was acknowledged.
+FOUND_QUERIES = {
+    OURS: {
+        "started": "SELECT ch.charge_point_id, s.transaction_id FROM charging_chargingsession s"
+        " JOIN sites_charger ch ON ch.id = s.charger_id",
+        "stopped": "SELECT ch.charge_point_id, s.transaction_id FROM charging_chargingsession s"
+        " JOIN sites_charger ch ON ch.id = s.charger_id WHERE s.state = 'completed'",
+        "meter_values": "SELECT ch.charge_point_id, co.connector_id, mv.raw_value FROM charging_metervalue mv"
+        " JOIN sites_charger ch ON ch.id = mv.charger_id JOIN sites_connector co ON co.id = mv.connector_id",
+    },
+    BASELINE: {
+        "started": "SELECT charge_point_id, id FROM baseline_session",
+        "stopped": "SELECT charge_point_id, id FROM baseline_session WHERE stopped_at IS NOT NULL",
+        "meter_values": "SELECT charge_point_id, connector_id, value FROM baseline_meter_value",
+    },
+}
+
+
+def database_base(database: str) -> str:
+    """The server to create fresh databases on: '' for SQLite files, else DATABASE_URL."""
+    if database == "sqlite":
+        return ""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("--database postgres needs DATABASE_URL=postgres://... (see .ci/services.sh)")
+    return url
+
+
+@dataclass
+class Server:
+    kind: str
+    live: LiveServer  # port, data dir, database url, env, process; its query() reads the database
+    pg_name: str | None
+    base_url: str
+    key: str | None = None
+    started_at: list[float] = field(default_factory=list)  # monotonic, one per process start
+
+    @property
+    def url(self) -> str:
+        return self.live.ws_url
+
+    @property
+    def pid(self) -> int | None:
+        process = self.live.process
+        return process.pid if process is not None and process.poll() is None else None
+
+    def command(self) -> list[str]:
+        if self.kind == OURS:
+            return [sys.executable, "manage.py", "serve", "--port", str(self.live.port)]
+        return [
+            sys.executable,
+            "-m",
+            "bench.baseline_server",
+            "--port",
+            str(self.live.port),
+            "--database-url",
+            self.live.database_url,
+        ]
+
+    def start(self) -> None:
+        log = (self.live.data_dir / f"server-{self.live.port}.log").open("a")
+        self.started_at.append(time.monotonic())
+        self.live.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            self.command(),
+            cwd=REPO,
+            env=self.live.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # The open-file limit is inherited: the orchestrator raised its own (no preexec_fn,
+            # which is unsafe while the sampler thread runs).
+        )
+        log.close()
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        if self.kind == OURS:
+            _wait_until_healthy(self.live, timeout)
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.live.process.poll() is not None:
+                raise RuntimeError(self.live.log())
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.live.port), timeout=1):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("baseline server did not start:\n" + self.live.log())
+
+    def stop(self) -> int | None:
+        """SIGTERM, as a process manager would: our server flushes what it holds."""
+        process = self.live.process
+        if process is None or process.poll() is not None:
+            return process and process.returncode
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            return None  # did not stop by itself
+
+    def found(self) -> dict[str, set[tuple]]:
+        return {name: set(self.live.query(sql)) for name, sql in FOUND_QUERIES[self.kind].items()}
+
+    def drop(self) -> None:
+        if self.pg_name:
+            _drop_database(self.pg_name, self.base_url)
+
+
+def provision(kind: str, data_dir: Path, database: str, redis: bool, chargers: int, heartbeat: int) -> Server:
+    """A fresh database (seeded with the chargers for ours); the server is not started yet."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    base_url = database_base(database)
+    database_url, pg_name = _database_for(data_dir, base_url)
+    env = {**os.environ, "DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    if redis:
+        if not os.environ.get("REDIS_URL"):
+            raise SystemExit("--redis needs REDIS_URL=redis://... (see .ci/services.sh)")
+    else:
+        # The embedded default: in-memory channel layer, Celery in-process.
+        env.pop("REDIS_URL", None)
+        env.pop("CELERY_BROKER_URL", None)
+    live = LiveServer(port=free_port(), data_dir=data_dir, database_url=database_url, env=env)
+    server = Server(kind=kind, live=live, pg_name=pg_name, base_url=base_url)
+    if kind == OURS:
+        server.key = secrets.token_hex(20)
+        seeded = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "bench.seed", "--chargers", str(chargers), "--key", server.key],
+            cwd=REPO,
+            env={**env, "DJANGO_SETTINGS_MODULE": "csms.settings"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if seeded.returncode:
+            server.drop()
+            raise RuntimeError(f"seeding failed:\n{seeded.stdout}{seeded.stderr}")
+    return server
+
+
+# --- Process metrics -------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found += [int(child) for child in children.read().split()]
+    return found
+
+
+def process_usage(pid: int) -> tuple[int, float]:
+    """(RSS in KiB, CPU seconds) of the process and its children."""
+    rss, cpu = 0, 0.0
+    for member in [pid, *_children(pid)]:
+        # A process exiting has no VmRSS line any more (StopIteration).
+        with contextlib.suppress(OSError, ValueError, StopIteration):
+            with open(f"/proc/{member}/status") as status:
+                rss += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            with open(f"/proc/{member}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+                cpu += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    return rss, cpu
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float
+    pid: int
+    rss_kib: int
+    cpu_seconds: float
+
+
+class Sampler(threading.Thread):
+    """Samples the server's RSS and CPU time every `interval` seconds; follows a restart."""
+
+    def __init__(self, server: Server, interval: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.server, self.interval = server, interval
+        self.samples: list[Sample] = []
+        self._stop_event = threading.Event()
+
+    def sample(self) -> Sample | None:
+        pid = self.server.pid
+        if pid is None:
+            return None
+        rss, cpu = process_usage(pid)
+        sample = Sample(time.monotonic(), pid, rss, cpu)
+        self.samples.append(sample)
+        return sample
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval):
+            self.sample()
+
+    def stop(self) -> None:
+        self._stop_event.set()

@@ -1,0 +1,50 @@
+"""A seconds-long run of each scenario with 5 chargers, against our server and the baseline:
+the harness works end to end and nothing acknowledged is lost. No timing is asserted (CI
+machines vary); the figures are the benchmark's business, not the suite's.
+
+On the embedded defaults, or PostgreSQL (+ Redis) when DATABASE_URL (and REDIS_URL) say so,
+as in the second stage of .ci/run.
+"""
+
+import os
+
+import pytest
+
+from bench.cli import parser, run
+from bench.servers import BASELINE, OURS
+
+DATABASE = "postgres" if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")) else "sqlite"
+REDIS = bool(os.environ.get("REDIS_URL"))
+FIGURES = {
+    "connections_held",
+    "messages_per_s",
+    "latency",
+    "rss_per_connection_kib",
+    "cpu_percent",
+    "errors",
+    "acknowledged",
+    "lost",
+}
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("scenario", ["fleet", "throughput", "storm"])
+def test_scenario_runs_without_errors_or_lost_messages(scenario, tmp_path):
+    argv = [scenario, "--smoke", "--database", DATABASE, *(["--redis"] if REDIS else [])]
+    report = run(parser().parse_args(argv), tmp_path)
+
+    result = report["scenarios"][scenario]
+    assert {row["figure"] for row in result["comparison"]} >= {"connections held", "messages/s", "errors"}
+    for kind in (OURS, BASELINE):
+        figures = result[kind]
+        assert figures.keys() >= FIGURES, kind
+        assert figures["errors"] == 0, (kind, figures["error_kinds"], figures["error_examples"])
+        assert figures["lost"]["total"] == 0, (kind, figures["lost"])
+        assert figures["connections_held"] == 5, kind
+        assert {"BootNotification", "Heartbeat", "StatusNotification"} <= figures["latency"].keys()
+        assert figures["acknowledged"]["meter_values"] > 0, kind
+        if scenario != "throughput":
+            assert figures["acknowledged"]["started"] > 0, kind
+        if scenario == "storm":
+            storm = figures["storm"]
+            assert storm["reconnected"] == storm["connected_before"] == 5, (kind, storm)
