@@ -1,43 +1,87 @@
-"""Database helpers shared by the apps' services."""
+"""Database helpers shared by the apps' services: many rows in one statement run for each row
+(executemany), for the gateway's batches.
 
-from django.db import connection, models
+Django's bulk_create and bulk_update compile one placeholder expression per field and row
+(bulk_update a CASE per row and field), and psycopg's client-side binding then writes every
+value into the SQL text in Python: together they cost more than the database's own work. Here
+the statement is built once; on PostgreSQL it runs on a server-side binding cursor (values
+sent apart from the SQL, pipelined), and values are converted only where the driver cannot
+take them as they are (JSON). Django's execute wrappers and error translation still apply."""
+
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorDebugWrapper
 
 
-def update_rows(instances: list[models.Model], fields: list[str]) -> None:
-    """Save `fields` of many rows of one model with one parametrised UPDATE run for each row
-    (executemany). Django's bulk_update builds a CASE expression per row and field, which cost
-    more than the database's own work for the gateway's batches."""
+def _preparer(field: models.Field, db: BaseDatabaseWrapper) -> Callable | None:
+    """How to turn a model's value into a query parameter; None when the driver takes it as is."""
+    if db.vendor == "postgresql" and not isinstance(field, models.JSONField):
+        return None  # psycopg adapts str, int, Decimal, bool, UUID and aware datetimes itself
+    return lambda value: field.get_db_prep_save(value, db)
+
+
+def _executemany(db: BaseDatabaseWrapper, sql: str, params: list[Sequence]) -> None:
+    with db.cursor() as cursor:
+        if db.vendor != "postgresql":
+            cursor.executemany(sql, params)
+            return
+        import psycopg  # only with PostgreSQL
+
+        raw = psycopg.Cursor(db.connection)
+
+        def run(sql: str, params, many: bool, context) -> None:
+            with db.wrap_database_errors:
+                raw.executemany(sql, params)
+
+        # Through Django's execute_wrapper hooks (as tests use) and, when on, its query log.
+        logged = cursor.debug_sql(sql, params, many=True) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
+        with logged:
+            cursor._execute_with_wrappers(sql, params, many=True, executor=run)
+
+
+def _values(instances: list[models.Model], fields: list[models.Field], db: BaseDatabaseWrapper, *, add: bool):
+    preparers = [_preparer(field, db) for field in fields]
+    # pre_save only where it does something (auto_now fields); otherwise the attribute.
+    stamped = [add and (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)) for field in fields]
+    rows = []
+    for instance in instances:
+        row = []
+        for field, prepare, stamp in zip(fields, preparers, stamped, strict=True):
+            value = field.pre_save(instance, add=True) if stamp else getattr(instance, field.attname)
+            row.append(prepare(value) if prepare else value)
+        rows.append(row)
+    return rows
+
+
+def update_rows(instances: list[models.Model], fields: list[str], using: str = DEFAULT_DB_ALIAS) -> None:
+    """Save `fields` of many existing rows of one model."""
     if not instances:
         return
+    db = connections[using]
     meta = instances[0]._meta
     columns = [meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
     params = [
-        [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in columns] + [instance.pk]
-        for instance in instances
+        [*values, instance.pk]
+        for values, instance in zip(_values(instances, columns, db, add=False), instances, strict=True)
     ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    _executemany(db, sql, params)
 
 
-def insert_rows(instances: list[models.Model]) -> None:
-    """Insert many new rows of one model with one parametrised INSERT run for each row
-    (executemany; pipelined by psycopg 3). For rows whose ids nobody needs back: Django's
-    bulk_create compiles one placeholder expression per field and row, which cost more than
-    the database's own work for the gateway's batches."""
+def insert_rows(instances: list[models.Model], using: str = DEFAULT_DB_ALIAS) -> None:
+    """Insert many new rows of one model, for rows whose ids nobody needs back."""
     if not instances:
         return
+    db = connections[using]
     meta = instances[0]._meta
     columns = [field for field in meta.concrete_fields if field is not meta.auto_field]
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     names = ", ".join(quote(field.column) for field in columns)
     placeholders = ", ".join(["%s"] * len(columns))
     sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({placeholders})"  # noqa: S608
-    params = [
-        [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in columns]
-        for instance in instances
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    _executemany(db, sql, _values(instances, columns, db, add=True))

@@ -241,6 +241,8 @@ OCPP_CLOCK_SKEW_TOLERANCE = env.int("OCPP_CLOCK_SKEW_TOLERANCE", default=300)
 # Largest frame accepted (bytes); larger ones close the socket with 1009 (S10, R21). The ASGI
 # server enforces the same limit (`--ws-max-size` in the Makefile).
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=1024 * 1024)
+# Pending connections the listening socket queues (a reconnect storm after a restart).
+OCPP_LISTEN_BACKLOG = env.int("OCPP_LISTEN_BACKLOG", default=8192)
 # WebSocket pings (s): a charger that does not answer within the timeout is disconnected
 # and shown offline (R22; OCPP-J 1.6 errata 3.11 on half-open connections).
 OCPP_WS_PING_INTERVAL = env.float("OCPP_WS_PING_INTERVAL", default=20.0)

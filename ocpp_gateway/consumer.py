@@ -42,7 +42,9 @@ CLOSE_REPLACED = 4000  # application code: a newer connection of the same charge
 
 @dataclass(slots=True)
 class RecentCall:
-    fingerprint: str
+    # The CALL as received: a repeat must be the same action with an equal payload. Compared
+    # only when an id repeats, so nothing is serialised for the usual, unique id.
+    request: tuple[str, object]
     response: str | None  # None while the CALL is being handled
 
 
@@ -50,8 +52,8 @@ class RecentCall:
 _recent_calls: dict[str, OrderedDict[str, RecentCall]] = {}
 
 
-def _fingerprint(call: Call) -> str:
-    return json.dumps([call.action, call.payload], sort_keys=True, separators=(",", ":"))
+def _request(call: Call) -> tuple[str, object]:
+    return (call.action, call.payload)
 
 
 def _frame_too_big(text: str, limit: int) -> bool:
@@ -222,17 +224,17 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def _handle_call(self, call: Call, received_at) -> None:
         recent = _recent_calls.setdefault(self.conn.charge_point_id, OrderedDict())
-        fingerprint = _fingerprint(call)
+        request = _request(call)
         seen = recent.get(call.message_id)
         if seen is not None:
-            await self._answer_repeat(call, seen, fingerprint)
+            await self._answer_repeat(call, seen, request)
             return
         try:
             handler = self._handler_for(call)
         except RpcError as error:
             await self._send_error(error, action=call.action)
             return
-        entry = recent[call.message_id] = RecentCall(fingerprint, None)
+        entry = recent[call.message_id] = RecentCall(request, None)
         while len(recent) > settings.OCPP_DUPLICATE_WINDOW:
             recent.popitem(last=False)
         try:
@@ -258,10 +260,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return RpcError(ErrorKind.INTERNAL, description, call.message_id)
         return RpcError(ErrorKind.INTERNAL, "internal error", call.message_id)
 
-    async def _answer_repeat(self, call: Call, seen: RecentCall, fingerprint: str) -> None:
+    async def _answer_repeat(self, call: Call, seen: RecentCall, request: tuple[str, object]) -> None:
         """A CALL whose message id we have seen (OCPP-J errata 3.1, R1): the same CALL is
         answered with the same result and no second effect; anything else is an error."""
-        if seen.fingerprint != fingerprint:
+        if seen.request != request:
             description = "this message id was already used for a different CALL"
         elif seen.response is None:
             description = "a CALL with this message id is still being handled"

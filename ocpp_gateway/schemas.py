@@ -64,6 +64,21 @@ STORABLE_INTEGERS = range(-(2**63), 2**63)  # 64-bit columns
 UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 
+def _has_unstorable(value) -> bool:
+    """The quick test, on every CALL: `_unstorable` then builds the path of the first problem."""
+    if isinstance(value, str):
+        return UNSTORABLE_CHARACTERS.search(value) is not None
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value not in STORABLE_INTEGERS
+    if isinstance(value, dict):
+        return any(_has_unstorable(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_unstorable(item) for item in value)
+    return False
+
+
 def _unstorable(value, path: str) -> str | None:
     """Why a value (already valid against its schema, so of bounded depth) cannot be stored."""
     if isinstance(value, str):
@@ -94,7 +109,7 @@ def validate_call_payload(subprotocol: str, action: str, payload: dict, message_
     if connector_ids is not None and payload.get("connectorId", connector_ids.start) not in connector_ids:
         description = f"data.connectorId must be {connector_ids.start}..{connector_ids.stop - 1}"
         raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, description, message_id)
-    if problem := _unstorable(payload, "data"):
+    if _has_unstorable(payload) and (problem := _unstorable(payload, "data")):
         raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, problem, message_id)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -173,7 +173,8 @@ def recent_connectors(user, *, limit: int = RECENT_CONNECTORS) -> list[dict]:
     """The connectors whose state changed last; the live feed moves rows to the top."""
     rows = (
         _connectors(user)
-        .order_by("-status_timestamp", "-pk")
+        # Never-reported connectors last on every database (PostgreSQL sorts NULL first here).
+        .order_by(F("status_timestamp").desc(nulls_last=True), "-pk")
         .values(
             "charger__charge_point_id",
             "charger__site_id",

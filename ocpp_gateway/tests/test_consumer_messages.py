@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from charging.models import ChargingSession, IdToken, MeterValue, SessionState, UnmatchedStop
 from charging.tests.factories import IdTokenFactory
-from ocpp_gateway.consumer import RecentCall, _fingerprint, _recent_calls
+from ocpp_gateway.consumer import RecentCall, _recent_calls, _request
 from ocpp_gateway.data_transfer import DataTransferReply, register_vendor, unregister_vendor
 from ocpp_gateway.group_commit import COMMITTER
 from ocpp_gateway.message_log import flush_message_log
@@ -540,7 +540,7 @@ async def test_same_id_while_the_first_is_still_being_handled_is_a_protocol_erro
     another socket of the same charger (R15): simulated by the entry such a CALL leaves."""
     payload = _status(1, "Charging", at=now_s())
     call = Call("busy-1", "StatusNotification", payload)
-    _recent_calls.setdefault(charger.charge_point_id, OrderedDict())["busy-1"] = RecentCall(_fingerprint(call), None)
+    _recent_calls.setdefault(charger.charge_point_id, OrderedDict())["busy-1"] = RecentCall(_request(call), None)
     code, description = await connected.error("StatusNotification", payload, message_id="busy-1")
     assert code == "ProtocolError"
     assert "still being handled" in description
