@@ -14,15 +14,19 @@ the messages it concerns, with the same exceptions a direct call would raise."""
 
 import asyncio
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
 from charging.services import record_meter_values_batch
+from sites.models import Charger
 from sites.services import record_liveness, record_status_notifications
 
 logger = logging.getLogger(__name__)
@@ -32,16 +36,37 @@ Write = Callable[[list], list | None]
 
 MAX_BATCH = 1000
 
-# One writer thread: rounds never compete for SQLite's write lock, and the thread keeps one
-# database connection.
 _writer: ThreadPoolExecutor | None = None
+
+
+def writers() -> int:
+    """Rounds written at the same time, each by a thread with its own connection. One on
+    SQLite (one writer at a time anyway: two would wait on each other's lock)."""
+    if connections["default"].vendor == "sqlite":
+        return 1
+    return max(1, settings.OCPP_GROUP_COMMIT_WRITERS)
 
 
 def _writer_executor() -> ThreadPoolExecutor:
     global _writer
     if _writer is None:
-        _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocpp-group-commit")
+        _writer = ThreadPoolExecutor(max_workers=writers(), thread_name_prefix="ocpp-group-commit")
     return _writer
+
+
+def run_in_every_writer(function: Callable[[], None]) -> None:
+    """Run `function` once in each writer thread (e.g. to install an execute wrapper on each
+    thread's connection). Blocking; call it from a thread, not the event loop."""
+    executor = _writer_executor()
+    count = executor._max_workers
+    barrier = threading.Barrier(count)
+
+    def in_thread() -> None:
+        function()
+        barrier.wait(timeout=10)  # holds this thread so that the next call gets another one
+
+    for future in [executor.submit(in_thread) for _ in range(count)]:
+        future.result()
 
 
 def _results(write: Write, items: list) -> list:
@@ -72,13 +97,21 @@ def _on_its_own(write: Write, items: list) -> list:
     return _one_by_one(write, items)
 
 
-def write_round_in_thread(batches: list[tuple[Write, list]]) -> list[list]:
-    """Runs in the writer thread: per batch, the results per item or the exception each raised."""
+def _lock_chargers(charger_ids: set[int]) -> None:
+    """The rows of these chargers, locked in id order: every writer takes them in the same
+    order, so concurrent rounds (and processes) wait for each other instead of deadlocking."""
+    if charger_ids:
+        list(Charger.objects.select_for_update(no_key=True).filter(pk__in=charger_ids).order_by("pk").values("pk"))
+
+
+def write_round_in_thread(batches: list[tuple[Write, list]], charger_ids: set[int] = frozenset()) -> list[list]:
+    """Runs in a writer thread: per batch, the results per item or the exception each raised."""
     # As Django does around each request: drop a connection that broke (after an outage).
     close_old_connections()
     try:
         try:
             with transaction.atomic():
+                _lock_chargers(charger_ids)
                 return [_results(write, items) for write, items in batches]
         except Exception:
             logger.warning("group commit of %d batch(es) failed; writing them one by one", len(batches), exc_info=True)
@@ -93,9 +126,13 @@ class GroupCommit(Generic[Item]):
     """Items of one kind, written together by `write(items) -> results | None` (a service
     that runs inside the round's transaction)."""
 
-    def __init__(self, name: str, write: Write, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, name: str, write: Write, charger_of: Callable[[Any], int | None], max_batch: int = MAX_BATCH
+    ) -> None:
         self.name = name
         self.write = write
+        # The charger whose rows an item writes: a round locks them all first (see Committer).
+        self.charger_of = charger_of
         self.max_batch = max_batch
         self.queue: deque[tuple[Item, asyncio.Future | None]] = deque()
 
@@ -129,13 +166,18 @@ class GroupCommit(Generic[Item]):
 
 
 class Committer:
-    """Writes rounds of every group, one at a time, on the running event loop."""
+    """Writes rounds of every group on the running event loop, up to `writers()` at a time.
+
+    Rounds overlap on PostgreSQL: while one waits for its commit, the next is written on
+    another connection. A round first locks the rows of every charger it writes, in id order,
+    in one statement: two rounds touching the same charger (a last-seen time beside that
+    charger's message) then run one after the other and can never deadlock."""
 
     def __init__(self) -> None:
         self.groups: list[GroupCommit] = []
         self._task: asyncio.Task | None = None
         self._wakeup: asyncio.Event | None = None
-        self._writing: asyncio.Future | None = None
+        self._rounds: set[asyncio.Future] = set()
 
     def register(self, group: GroupCommit) -> GroupCommit:
         self.groups.append(group)
@@ -145,26 +187,37 @@ class Committer:
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._wakeup = asyncio.Event()
+            self._rounds = set()
             self._task = loop.create_task(self._run(), name="ocpp-group-commit")
         self._wakeup.set()
 
     def _pending(self) -> bool:
         return any(group.queue for group in self.groups)
 
+    def _take_round(self) -> list[tuple[GroupCommit, list]]:
+        return [(group, group.take()) for group in self.groups if group.queue]
+
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._pending():
-                await self._write_round()
+            while self._pending() and len(self._rounds) < writers():
+                round_ = asyncio.ensure_future(self._write_round(self._take_round()))
+                self._rounds.add(round_)
+                round_.add_done_callback(self._round_done)
 
-    async def _write_round(self) -> None:
-        taken = [(group, group.take()) for group in self.groups if group.queue]
+    def _round_done(self, round_: asyncio.Future) -> None:
+        self._rounds.discard(round_)
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def _write_round(self, taken: list[tuple[GroupCommit, list]]) -> None:
         batches = [(group.write, [item for item, _ in items]) for group, items in taken]
+        chargers = {group.charger_of(item) for group, items in taken for item, _ in items}
+        chargers.discard(None)
         in_thread = sync_to_async(write_round_in_thread, thread_sensitive=False, executor=_writer_executor())
-        self._writing = asyncio.ensure_future(in_thread(batches))
         try:
-            outcomes = await asyncio.shield(self._writing)
+            outcomes = await in_thread(batches, chargers)
         except BaseException as exc:  # cancelled at shutdown: nobody is told the items are stored
             error = exc if isinstance(exc, Exception) else RuntimeError("shutting down")
             for group, items in taken:
@@ -174,11 +227,12 @@ class Committer:
             group.settle(items, group_outcomes)
 
     async def drain(self) -> None:
-        """Write everything queued now and wait for a round being written (shutdown, tests)."""
-        while self._pending():
-            await self._write_round()
-        if self._writing is not None:
-            await asyncio.gather(self._writing, return_exceptions=True)
+        """Write everything queued now and wait for the rounds being written (shutdown, tests)."""
+        while self._pending() or self._rounds:
+            if self._rounds:
+                await asyncio.gather(*self._rounds, return_exceptions=True)
+            else:
+                await self._write_round(self._take_round())
 
 
 COMMITTER = Committer()
@@ -188,13 +242,13 @@ async def drain_group_commits() -> None:
     """Write what is queued (on shutdown) and release the writer's connection."""
     await COMMITTER.drain()
     if _writer is not None:
-        await sync_to_async(connections.close_all, thread_sensitive=False, executor=_writer)()
+        await sync_to_async(run_in_every_writer)(connections.close_all)
 
 
 # --- the gateway's groups, in the order a round writes them ------------------------------
 
 
-def _run_each(calls: list[Callable[[], Any]]) -> list:
+def _run_each(calls: list[partial]) -> list:
     return [call() for call in calls]
 
 
@@ -202,8 +256,18 @@ def _run_each(calls: list[Callable[[], Any]]) -> list:
 # service whose writes must be durable before the reply. Through the same writer, so that
 # every write of the process goes through one thread: on SQLite, writers on two threads would
 # wait on each other's lock with the busy handler's sleeps (StartTransaction p50 1.9 s).
-TRANSACTIONS = COMMITTER.register(GroupCommit("transactions", _run_each))
-STATUS_NOTIFICATIONS = COMMITTER.register(GroupCommit("status-notifications", record_status_notifications))
-METER_VALUES = COMMITTER.register(GroupCommit("meter-values", record_meter_values_batch))
+def _charger_of_call(call: partial) -> int | None:
+    return call.keywords.get("charger_id")
+
+
+def _charger_of_item(item) -> int:
+    return item.charger_id
+
+
+TRANSACTIONS = COMMITTER.register(GroupCommit("transactions", _run_each, _charger_of_call))
+STATUS_NOTIFICATIONS = COMMITTER.register(
+    GroupCommit("status-notifications", record_status_notifications, _charger_of_item)
+)
+METER_VALUES = COMMITTER.register(GroupCommit("meter-values", record_meter_values_batch, _charger_of_item))
 # Heartbeat and last-seen times: nobody waits for them (R9: an outage must not stop Heartbeats).
-LIVENESS = COMMITTER.register(GroupCommit("liveness", record_liveness))
+LIVENESS = COMMITTER.register(GroupCommit("liveness", record_liveness, _charger_of_item))

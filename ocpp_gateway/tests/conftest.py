@@ -11,7 +11,6 @@ thread-sensitive executor), so test reads and consumer writes never interleave.
 
 import base64
 import datetime as dt
-import functools
 import itertools
 import json
 import uuid
@@ -379,11 +378,10 @@ async def database_outage(open_client) -> DatabaseOutage:
     def remove() -> None:
         connection.execute_wrappers.remove(outage)
 
-    # And on the group-commit writer's connection, which stores MeterValues and StatusNotifications.
-    in_writer = functools.partial(sync_to_async, thread_sensitive=False, executor=group_commit._writer_executor())
+    # And on the group-commit writers' connections, which store what chargers send.
     await db(install)()
-    await in_writer(install)()
+    await sync_to_async(group_commit.run_in_every_writer)(install)
     yield outage
     outage.down = False
     await db(remove)()
-    await in_writer(remove)()
+    await sync_to_async(group_commit.run_in_every_writer)(remove)

@@ -182,7 +182,11 @@ async def stop_transaction_(conn: Connection, payload: dict, received_at: dt.dat
 async def data_transfer(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
     reply = await TRANSACTIONS.submit(
         partial(
-            handle_data_transfer, conn.charger_id, payload["vendorId"], payload.get("messageId"), payload.get("data")
+            handle_data_transfer,
+            charger_id=conn.charger_id,
+            vendor_id=payload["vendorId"],
+            message_id=payload.get("messageId"),
+            data=payload.get("data"),
         )
     )
     return {"status": reply.status} if reply.data is None else {"status": reply.status, "data": reply.data}
