@@ -252,40 +252,57 @@ def record_meter_values_batch(items: list[MeterValuesIn]) -> None:
     StopTransaction is not overwritten), every sample is inserted in one bulk insert, and
     the sessions' readings are updated in one statement, in the order given."""
     charger_ids = {item.charger_id for item in items}
-    chargers = Charger.objects.in_bulk(charger_ids)
-    connectors = {
-        (c.charger_id, c.connector_id): c
-        for c in Connector.objects.filter(charger_id__in=charger_ids, evse_id=None).only("charger_id", "connector_id")
-    }
+    connectors = _connector_ids(charger_ids)
     sessions = _sessions_named(items)
     rows, touched = [], {}
     for item in items:
-        charger = chargers[item.charger_id]
-        connector = None
+        connector_pk = None
         if item.connector_id > 0:
             key = (item.charger_id, item.connector_id)
-            connector = connectors.get(key) or connectors.setdefault(key, connector_for(charger, item.connector_id))
+            if key not in connectors:  # a connector we did not know: rare
+                connectors[key] = connector_for(_charger(item.charger_id), item.connector_id).pk
+            connector_pk = connectors[key]
         session, flag = None, ""
         if item.transaction_id is not None:
             session = sessions.get((item.charger_id, item.transaction_id))
             if session is None:
                 flag = f"unknown transaction {item.transaction_id}"
+                charger = _charger(item.charger_id)
                 _report_foreign_transaction(charger, item.transaction_id, "MeterValues", item.charge_point_id)
-        rows += _meter_value_rows(charger, connector, session, item.meter_values, item.received_at, flag)
+        session_pk = session.pk if session is not None else None
+        rows += _meter_value_rows(item.charger_id, connector_pk, session_pk, item.meter_values, item.received_at, flag)
         if session is not None and session.state == SessionState.ACTIVE:
             _update_session_readings(session, item.meter_values)
             touched[session.pk] = session
     insert_rows(rows)
-    update_rows(list(touched.values()), ["energy_wh", "last_power_w", "needs_review", "review_notes"])
+    update_rows(list(touched.values()), SESSION_READINGS)
+
+
+SESSION_READINGS = ["energy_wh", "last_power_w", "needs_review", "review_notes"]
+
+
+def _charger(charger_id: int) -> Charger:
+    return Charger.objects.get(pk=charger_id)
+
+
+def _connector_ids(charger_ids: set[int]) -> dict[tuple[int, int], int]:
+    rows = Connector.objects.filter(charger_id__in=charger_ids, evse_id=None).values_list(
+        "charger_id", "connector_id", "pk"
+    )
+    return {(charger_id, number): pk for charger_id, number, pk in rows}
 
 
 def _sessions_named(items: list[MeterValuesIn]) -> dict[tuple[int, int], ChargingSession]:
     named = {(item.charger_id, item.transaction_id) for item in items if item.transaction_id is not None}
     if not named:
         return {}
-    candidates = ChargingSession.objects.select_for_update(no_key=True).filter(
-        charger_id__in={charger_id for charger_id, _ in named},
-        transaction_id__in={transaction_id for _, transaction_id in named},
+    candidates = (
+        ChargingSession.objects.select_for_update(no_key=True)
+        .filter(
+            charger_id__in={charger_id for charger_id, _ in named},
+            transaction_id__in={transaction_id for _, transaction_id in named},
+        )
+        .only("id", "charger_id", "transaction_id", "state", "meter_start_wh", *SESSION_READINGS)
     )
     return {
         (s.charger_id, s.transaction_id): s
@@ -295,9 +312,9 @@ def _sessions_named(items: list[MeterValuesIn]) -> dict[tuple[int, int], Chargin
 
 
 def _meter_value_rows(
-    charger: Charger,
-    connector: Connector | None,
-    session: ChargingSession | None,
+    charger_id: int,
+    connector_pk: int | None,
+    session_pk: int | None,
     meter_values: list[MeterValueIn],
     received_at: dt.datetime,
     flag: str = "",
@@ -311,9 +328,9 @@ def _meter_value_rows(
                 sample_flag = "; ".join(filter(None, [flag, "value is not a number"]))
             rows.append(
                 MeterValue(
-                    session=session,
-                    charger=charger,
-                    connector=connector,
+                    session_id=session_pk,
+                    charger_id=charger_id,
+                    connector_id=connector_pk,
                     timestamp=meter_value.timestamp,
                     received_at=received_at,
                     measurand=sampled.measurand,
@@ -394,7 +411,7 @@ def stop_transaction(*, charger_id: int, stop: StopTransactionIn, received_at: d
         _flag(session, f"meterStop {stop.meter_stop} is below meterStart {session.meter_start_wh}")
     session.energy_wh = max(energy, 0)
     MeterValue.objects.bulk_create(
-        _meter_value_rows(charger, session.connector, session, stop.transaction_data, received_at)
+        _meter_value_rows(charger.pk, session.connector_id, session.pk, stop.transaction_data, received_at)
     )
     session.save()
     transaction.on_commit(lambda: session_completed.send(sender=ChargingSession, session_id=session.pk))

@@ -74,7 +74,8 @@ def update_rows(instances: list[models.Model], fields: list[str], using: str = D
 
 
 def insert_rows(instances: list[models.Model], using: str = DEFAULT_DB_ALIAS) -> None:
-    """Insert many new rows of one model, for rows whose ids nobody needs back."""
+    """Insert many new rows of one model, for rows whose ids nobody needs back. On PostgreSQL
+    with COPY, the cheapest way in for both sides."""
     if not instances:
         return
     db = connections[using]
@@ -82,6 +83,22 @@ def insert_rows(instances: list[models.Model], using: str = DEFAULT_DB_ALIAS) ->
     columns = [field for field in meta.concrete_fields if field is not meta.auto_field]
     quote = db.ops.quote_name
     names = ", ".join(quote(field.column) for field in columns)
+    rows = _values(instances, columns, db, add=True)
+    if db.vendor == "postgresql":
+        _copy(db, f"COPY {quote(meta.db_table)} ({names}) FROM STDIN", rows)
+        return
     placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({placeholders})"  # noqa: S608
-    _executemany(db, sql, _values(instances, columns, db, add=True))
+    _executemany(db, f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
+
+
+def _copy(db: BaseDatabaseWrapper, sql: str, rows: list[Sequence]) -> None:
+    with db.cursor() as cursor:
+
+        def run(sql: str, params, many: bool, context) -> None:
+            with db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+                for row in params:
+                    copy.write_row(row)
+
+        logged = cursor.debug_sql(sql, rows, many=True) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
+        with logged:
+            cursor._execute_with_wrappers(sql, rows, many=True, executor=run)

@@ -22,7 +22,7 @@ from django.dispatch import receiver
 from charging.models import ChargingSession
 from charging.signals import session_completed, session_started
 from sites.models import Charger, Connector
-from sites.signals import online_changed, status_changed
+from sites.signals import StatusChange, online_changed, status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -141,25 +141,17 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 @receiver(status_changed, dispatch_uid="reports.live.status")
-def broadcast_status(
-    *,
-    charger_id: int,
-    connector_id: int,
-    previous_status: str,
-    status: str,
-    error_code: str,
-    timestamp: dt.datetime,
-    **kwargs,
-) -> None:
-    event = {
-        "type": "status",
-        "connector_id": connector_id,
-        "previous_status": previous_status,
-        "status": status,
-        "error_code": error_code,
-        "timestamp": _iso(timestamp),
-    }
-    queue_event(charger_id, event)
+def broadcast_status(*, changes: list[StatusChange], **kwargs) -> None:
+    for change in changes:
+        event = {
+            "type": "status",
+            "connector_id": change.connector_id,
+            "previous_status": change.previous_status,
+            "status": change.status,
+            "error_code": change.error_code,
+            "timestamp": _iso(change.timestamp),
+        }
+        queue_event(change.charger_id, event)
 
 
 @receiver(online_changed, dispatch_uid="reports.live.online")

@@ -25,7 +25,7 @@ from sites.models import (
     UnknownCharger,
     UnknownChargerState,
 )
-from sites.signals import online_changed, status_changed
+from sites.signals import StatusChange, online_changed, status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -264,9 +264,8 @@ def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]
     The chargers' rows are locked (in id order, so concurrent batches cannot deadlock): a
     charger's reports are decided one writer at a time, as with a single report."""
     charger_ids = sorted({item.charger_id for item in items})
-    chargers = {
-        c.pk: c for c in Charger.objects.select_for_update(no_key=True).filter(pk__in=charger_ids).order_by("pk")
-    }
+    locked = Charger.objects.select_for_update(no_key=True).filter(pk__in=charger_ids).order_by("pk")
+    chargers = {charger.pk: charger for charger in locked.only("id", *STATUS_FIELDS)}
     connectors = {
         (c.charger_id, c.connector_id): c
         for c in Connector.objects.filter(charger_id__in=charger_ids, evse_id=None).only(
@@ -281,7 +280,16 @@ def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]
         target = charger if report.connector_id == 0 else _connector(connectors, charger, report.connector_id)
         applied = target.status_timestamp is None or timestamp >= target.status_timestamp
         if applied:
-            notices.append((item.charger_id, report, target.status, timestamp))
+            notices.append(
+                StatusChange(
+                    charger_id=item.charger_id,
+                    connector_id=report.connector_id,
+                    previous_status=target.status,
+                    status=report.status,
+                    error_code=report.error_code,
+                    timestamp=timestamp,
+                )
+            )
             target.status, target.error_code, target.status_timestamp = report.status, report.error_code, timestamp
             if isinstance(target, Connector):
                 target.info, target.vendor_error_code = report.info, report.vendor_error_code
@@ -290,7 +298,8 @@ def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]
         results.append(applied)
     _save_status(changed.values())
     insert_rows(records)
-    transaction.on_commit(lambda: _announce_status_changes(notices))
+    if notices:
+        transaction.on_commit(lambda: status_changed.send(sender=Charger, changes=notices))
     return results
 
 
@@ -320,19 +329,6 @@ def _status_record(item: StatusNotificationIn, timestamp: dt.datetime, applied: 
 def _save_status(targets) -> None:
     update_rows([t for t in targets if isinstance(t, Charger)], STATUS_FIELDS)
     update_rows([t for t in targets if isinstance(t, Connector)], CONNECTOR_STATUS_FIELDS)
-
-
-def _announce_status_changes(notices: list[tuple[int, StatusReport, str, dt.datetime]]) -> None:
-    for charger_id, report, previous_status, timestamp in notices:
-        status_changed.send(
-            sender=Charger,
-            charger_id=charger_id,
-            connector_id=report.connector_id,
-            previous_status=previous_status,
-            status=report.status,
-            error_code=report.error_code,
-            timestamp=timestamp,
-        )
 
 
 def record_charger_report(*, charger_id: int, kind: str, status: str, received_at: dt.datetime) -> None:

@@ -2,14 +2,29 @@
 (e.g. charging marks a reservation accepted) and `status_changed` to a new charger or connector
 state (the live dashboard), without sites importing them."""
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.dispatch import Signal
 
 # Sent with `command` (a sites.models.Command whose status is final) after it is saved.
 command_settled = Signal()
 
-# Sent after the transaction that applied a StatusNotification has committed, with
-# `charger_id`, `connector_id` (0 = the charger as a whole), `previous_status`, `status`,
-# `error_code` and `timestamp`.
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A StatusNotification that was applied: the charger's (connector 0) or a connector's new state."""
+
+    charger_id: int
+    connector_id: int
+    previous_status: str
+    status: str
+    error_code: str
+    timestamp: dt.datetime
+
+
+# Sent after the transaction that applied StatusNotifications has committed, with `changes`
+# (a list of StatusChange, in the order applied): one signal per batch, not per message.
 status_changed = Signal()
 
 # Sent after the transaction that changed a charger's online state has committed, with

@@ -340,7 +340,7 @@ class DatabaseOutage:
     Patching the database boundary rather than a service function tests what matters: that
     the service's transaction leaves nothing behind and the consumer answers InternalError."""
 
-    DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+    DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "COPY")
 
     def __init__(self) -> None:
         self.down = False

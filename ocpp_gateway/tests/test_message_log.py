@@ -51,8 +51,8 @@ def _call(cp="CP-1", message_id="m1", action="Heartbeat", payload=None, **kwargs
 
 
 def _inserts(queries) -> list[str]:
-    """INSERT statements; Django logs an executemany as "<n> times: INSERT ..."."""
-    return [q["sql"] for q in queries if "INSERT" in q["sql"].upper().split("(")[0]]
+    """Inserts: Django logs an executemany as "<n> times: INSERT ..."; PostgreSQL's are a COPY."""
+    return [q["sql"] for q in queries if any(verb in q["sql"].upper().split("(")[0] for verb in ("INSERT", "COPY"))]
 
 
 # --- the writer ---------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def test_full_buffer_drops_the_oldest_rows_and_counts_them(settings, caplog, db)
 @pytest.mark.django_db
 def test_a_failed_flush_keeps_the_rows_for_the_next_flush(caplog):
     def database_down(execute, sql, params, many, context):
-        if sql.lstrip().upper().startswith("INSERT"):
+        if sql.lstrip().upper().startswith(("INSERT", "COPY")):  # COPY: how PostgreSQL is written to
             raise OperationalError("connection refused")
         return execute(sql, params, many, context)
 
