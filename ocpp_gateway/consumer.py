@@ -52,6 +52,15 @@ class RecentCall:
 _recent_calls: dict[str, OrderedDict[str, RecentCall]] = {}
 
 
+def _connect_charger(*, charger_id: int, connection_id: uuid.UUID, channel_name: str, at) -> tuple[str, list[int]]:
+    """In the writer's round: take over the charger's connection, and read the commands
+    waiting for it in the same transaction."""
+    return (
+        mark_connected(charger_id=charger_id, connection_id=connection_id, channel_name=channel_name, at=at),
+        queued_command_ids(charger_id=charger_id),
+    )
+
+
 def _request(call: Call) -> tuple[str, object]:
     return (call.action, call.payload)
 
@@ -131,7 +140,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             self.conn.registration_status = charger.registration_status
             try:
                 # Before accepting, so that a database failure refuses the handshake cleanly.
-                await self._take_over_connection()
+                waiting_commands = await self._take_over_connection()
             except DatabaseError:
                 logger.exception("could not record the connection of %r", charge_point_id)
                 self.conn = None
@@ -140,15 +149,17 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self.accept(subprotocol=admission.subprotocol)
         start_message_log_writer()
         self._sender = asyncio.create_task(self._send_outbound_calls())
-        await self._drain_command_queue()
+        if charger is not None and self.conn.accepted:
+            self._queue_commands(waiting_commands)
 
-    async def _take_over_connection(self) -> None:
-        """Become the charger's connection; tell an older socket of the same charger to close (R15)."""
+    async def _take_over_connection(self) -> list[int]:
+        """Become the charger's connection; tell an older socket of the same charger to close
+        (R15). Returns the commands waiting for it (R16), read in the same round."""
         now = timezone.now()
         self.conn.last_touch = now
-        previous = await TRANSACTIONS.submit(
+        previous, waiting_commands = await TRANSACTIONS.submit(
             partial(
-                mark_connected,
+                _connect_charger,
                 charger_id=self.conn.charger_id,
                 connection_id=self.conn.connection_id,
                 channel_name=self.channel_name,
@@ -157,6 +168,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         )
         if previous:
             await self.channel_layer.send(previous, {"type": "ocpp.replaced"})
+        return waiting_commands
 
     async def _refuse(self, refusal: HandshakeRefused) -> None:
         if "websocket.http.response" not in self.scope.get("extensions", {}):
@@ -237,6 +249,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         entry = recent[call.message_id] = RecentCall(request, None)
         while len(recent) > settings.OCPP_DUPLICATE_WINDOW:
             recent.popitem(last=False)
+        was_accepted = self.conn.accepted
         try:
             response = await handler(self.conn, call.payload, received_at)
         except Exception as exc:  # every failure is answered; none takes the connection down
@@ -246,7 +259,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         entry.response = rpc.call_result_frame(call.message_id, response)
         self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=response)
         await self.send(text_data=entry.response)
-        if call.action == "BootNotification" and self.conn.accepted:
+        if call.action == "BootNotification" and self.conn.accepted and not was_accepted:
+            # Commands held while it was not accepted (R14, R16); an accepted charger got its
+            # queue when it connected, and new commands by their notifications.
             await self._drain_command_queue()
 
     def _handler_failure(self, exc: Exception, call: Call) -> RpcError:
@@ -342,6 +357,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
             # They stay queued: drained on the next notification, reconnect or Accepted boot.
             logger.exception("could not read the command queue of %s", self.conn.charge_point_id)
             return
+        self._queue_commands(command_ids)
+
+    def _queue_commands(self, command_ids: list[int]) -> None:
         for command_id in command_ids:
             self._outbox.put_nowait(OutboundCall(command_id=command_id, timeout=settings.OCPP_CALL_TIMEOUT))
 

@@ -60,13 +60,33 @@ def audiences(charger_ids: set[int]) -> dict[int, tuple[dict, list[str]]]:
     return found
 
 
-def events_by_group(batch: list[tuple[int, dict]], known: dict[int, tuple[dict, list[str]]]) -> dict[str, list]:
+def connector_statuses(charger_ids: set[int]) -> dict[int, list[str]]:
+    """The states of these chargers' connectors (one query): a charger going online or offline
+    moves them between "Offline" and their status on the map."""
+    statuses: dict[int, list[str]] = defaultdict(list)
+    if charger_ids:
+        for charger_id, status in Connector.objects.filter(charger_id__in=charger_ids).values_list(
+            "charger_id", "status"
+        ):
+            statuses[charger_id].append(status)
+    return statuses
+
+
+def resolve(batch: list[tuple[int, dict]]) -> tuple[dict, dict]:
+    """What publishing this batch needs from the database: audiences and connector states."""
+    connecting = {charger_id for charger_id, event in batch if event["type"] == "connection"}
+    return audiences({charger_id for charger_id, _ in batch}), connector_statuses(connecting)
+
+
+def events_by_group(batch: list[tuple[int, dict]], known: dict, statuses: dict) -> dict[str, list]:
     by_group: dict[str, list] = defaultdict(list)
     for charger_id, event in batch:
         if charger_id not in known:
             continue
         identity, groups = known[charger_id]
         full = {**event, **identity}
+        if event["type"] == "connection":
+            full["connector_statuses"] = statuses.get(charger_id, [])
         for group in groups:
             by_group[group].append(full)
     return by_group
@@ -86,15 +106,16 @@ def queue_event(charger_id: int, event: dict) -> None:
         _pending.append((charger_id, event))
         return
     try:
-        async_to_sync(_send)(events_by_group([(charger_id, event)], audiences({charger_id})))
+        batch = [(charger_id, event)]
+        async_to_sync(_send)(events_by_group(batch, *resolve(batch)))
     except Exception:
         logger.exception("dashboard event not broadcast: %s", event.get("type"))
 
 
-def _audiences_in_thread(charger_ids: set[int]) -> dict:
+def _resolve_in_thread(batch: list[tuple[int, dict]]) -> tuple[dict, dict]:
     close_old_connections()
     try:
-        return audiences(charger_ids)
+        return resolve(batch)
     finally:
         close_old_connections()
 
@@ -106,9 +127,9 @@ async def publish_pending() -> None:
     global _lookup_thread
     if _lookup_thread is None:
         _lookup_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-publisher")
-    lookup = sync_to_async(_audiences_in_thread, thread_sensitive=False, executor=_lookup_thread)
+    lookup = sync_to_async(_resolve_in_thread, thread_sensitive=False, executor=_lookup_thread)
     try:
-        await _send(events_by_group(batch, await lookup({charger_id for charger_id, _ in batch})))
+        await _send(events_by_group(batch, *await lookup(batch)))
     except Exception:
         logger.exception("dashboard: %d event(s) not broadcast", len(batch))
 
@@ -156,9 +177,7 @@ def broadcast_status(*, changes: list[StatusChange], **kwargs) -> None:
 
 @receiver(online_changed, dispatch_uid="reports.live.online")
 def broadcast_online(*, charger_id: int, online: bool, at: dt.datetime, **kwargs) -> None:
-    # The connectors' states let the map move them between "Offline" and their status.
-    statuses = list(Connector.objects.filter(charger_id=charger_id).values_list("status", flat=True))
-    queue_event(charger_id, {"type": "connection", "online": online, "at": _iso(at), "connector_statuses": statuses})
+    queue_event(charger_id, {"type": "connection", "online": online, "at": _iso(at)})
 
 
 def _session_event(kind: str, session_id: int) -> None:

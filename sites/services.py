@@ -78,7 +78,10 @@ class BootDecision:
 @transaction.atomic
 def record_boot(*, charger_id: int, info: BootInfo, received_at: dt.datetime) -> BootDecision:
     """Store what the charger says about itself; answer with its registration status."""
-    charger = Charger.objects.select_for_update(no_key=True).get(pk=charger_id)
+    locked = Charger.objects.select_for_update(no_key=True).only(
+        "registration_status", "heartbeat_interval", "is_online"
+    )
+    charger = locked.get(pk=charger_id)
     if not charger.is_online:
         _record_connection_event(charger_id, ConnectionEvent.Kind.ONLINE, received_at, "seen again")
     # A queryset update: what the charger reports is not an operator's change (no history row).
