@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from ocpp_gateway.lookups import CHARGER_ACCESS
 from sites.credentials import verify_charger_key
 from sites.models import SecurityProfile
 from sites.selectors import ChargerAccess, charger_access
@@ -155,4 +156,15 @@ def _unknown_charger(charge_point_id: str, scope: dict, offered: list[str]) -> C
     raise HandshakeRefused(404, "unknown charge point id")
 
 
-admit = database_sync_to_async(_admit_sync)
+async def admit(scope: dict, charge_point_id: str) -> Admission:
+    """The usual case without a hop to the database thread: a known charger, looked up with
+    the others connecting at the same moment, whose key needs no promotion (no write)."""
+    try:
+        validate_charge_point_id(charge_point_id)
+    except ValidationError:
+        raise HandshakeRefused(404, "not a valid charge point id") from None
+    charger = await CHARGER_ACCESS.get(charge_point_id)
+    if charger is None or charger.pending_auth_key_hash:
+        return await database_sync_to_async(_admit_sync)(scope, charge_point_id)
+    check_credentials(charger, scope, _headers(scope))
+    return Admission(charger=charger, subprotocol=negotiate_subprotocol(list(scope.get("subprotocols") or [])))

@@ -23,25 +23,29 @@ class ChargerAccess:
     heartbeat_interval: int
 
 
+ACCESS_FIELDS = (
+    "id",
+    "charge_point_id",
+    "site__organization_id",
+    "registration_status",
+    "security_profile",
+    "auth_key_hash",
+    "pending_auth_key_hash",
+    "heartbeat_interval",
+)
+
+
 def charger_access(charge_point_id: str) -> ChargerAccess | None:
-    row = (
-        Charger.objects.filter(charge_point_id=charge_point_id)
-        .values(
-            "id",
-            "charge_point_id",
-            "site__organization_id",
-            "registration_status",
-            "security_profile",
-            "auth_key_hash",
-            "pending_auth_key_hash",
-            "heartbeat_interval",
-        )
-        .first()
-    )
-    if row is None:
-        return None
-    row["organization_id"] = row.pop("site__organization_id")
-    return ChargerAccess(**row)
+    return chargers_access({charge_point_id}).get(charge_point_id)
+
+
+def chargers_access(charge_point_ids: set[str]) -> dict[str, ChargerAccess]:
+    """What the handshake needs of several chargers, in one query (a reconnect storm)."""
+    found = {}
+    for row in Charger.objects.filter(charge_point_id__in=charge_point_ids).values(*ACCESS_FIELDS):
+        row["organization_id"] = row.pop("site__organization_id")
+        found[row["charge_point_id"]] = ChargerAccess(**row)
+    return found
 
 
 def chargers_visible_to(user) -> QuerySet[Charger]:

@@ -1,0 +1,75 @@
+"""Batched reads for the handshake: the chargers that connect in the same moment are looked up
+with one query, in a reader thread of their own, instead of one query and one hop to the
+database thread each (a reconnect storm is thousands of handshakes at once)."""
+
+import asyncio
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
+from sites.selectors import chargers_access
+
+MAX_KEYS = 1000
+
+
+class BatchedLookup:
+    """`await lookup.get(key)`: the value `fetch(keys) -> {key: value}` gives for it, or None.
+    Keys asked for while a fetch runs are fetched together next."""
+
+    def __init__(self, name: str, fetch: Callable[[set], dict]) -> None:
+        self.name = name
+        self.fetch = fetch
+        self._waiting: dict[Hashable, list[asyncio.Future]] = {}
+        self._task: asyncio.Task | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._thread: ThreadPoolExecutor | None = None
+
+    async def get(self, key: Hashable) -> Any:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._waiting.setdefault(key, []).append(future)
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._wakeup = asyncio.Event()
+            self._task = loop.create_task(self._run(), name=f"lookup-{self.name}")
+        self._wakeup.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._waiting:
+                keys = list(self._waiting)[:MAX_KEYS]
+                waiting = {key: self._waiting.pop(key) for key in keys}
+                try:
+                    found = await sync_to_async(
+                        self._fetch_in_thread, thread_sensitive=False, executor=self._executor()
+                    )(set(keys))
+                except Exception as exc:
+                    for futures in waiting.values():
+                        for future in futures:
+                            if not future.done():
+                                future.set_exception(exc)
+                    continue
+                for key, futures in waiting.items():
+                    for future in futures:
+                        if not future.done():
+                            future.set_result(found.get(key))
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lookup-{self.name}")
+        return self._thread
+
+    def _fetch_in_thread(self, keys: set) -> dict:
+        close_old_connections()  # as around a request: drop a connection that broke
+        try:
+            return self.fetch(keys)
+        finally:
+            close_old_connections()
+
+
+CHARGER_ACCESS = BatchedLookup("charger-access", chargers_access)
