@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from ocpp_gateway import rpc
 from ocpp_gateway.connection import Connection
-from ocpp_gateway.group_commit import LIVENESS, TRANSACTIONS
+from ocpp_gateway.group_commit import CONNECTIONS, LIVENESS, TRANSACTIONS
 from ocpp_gateway.handshake import HandshakeRefused, admit
 from ocpp_gateway.message_log import log_frame, start_message_log_writer
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
@@ -30,7 +30,7 @@ from ocpp_gateway.schemas import validate_call_payload
 from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
 from sites.commands import claim_command, queued_command_ids, settle_command
 from sites.models import RegistrationStatus
-from sites.services import Liveness, mark_connected, mark_disconnected
+from sites.services import Connecting, Liveness, mark_disconnected
 
 logger = logging.getLogger(__name__)
 
@@ -50,15 +50,6 @@ class RecentCall:
 
 # Recently handled CALLs per charger, process-wide so they survive a reconnect (R1).
 _recent_calls: dict[str, OrderedDict[str, RecentCall]] = {}
-
-
-def _connect_charger(*, charger_id: int, connection_id: uuid.UUID, channel_name: str, at) -> tuple[str, list[int]]:
-    """In the writer's round: take over the charger's connection, and read the commands
-    waiting for it in the same transaction."""
-    return (
-        mark_connected(charger_id=charger_id, connection_id=connection_id, channel_name=channel_name, at=at),
-        queued_command_ids(charger_id=charger_id),
-    )
 
 
 def _request(call: Call) -> tuple[str, object]:
@@ -157,15 +148,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         (R15). Returns the commands waiting for it (R16), read in the same round."""
         now = timezone.now()
         self.conn.last_touch = now
-        previous, waiting_commands = await TRANSACTIONS.submit(
-            partial(
-                _connect_charger,
-                charger_id=self.conn.charger_id,
-                connection_id=self.conn.connection_id,
-                channel_name=self.channel_name,
-                at=now,
-            )
-        )
+        socket = Connecting(self.conn.charger_id, self.conn.connection_id, self.channel_name, now)
+        previous, waiting_commands = await CONNECTIONS.submit(socket)
         if previous:
             await self.channel_layer.send(previous, {"type": "ocpp.replaced"})
         return waiting_commands

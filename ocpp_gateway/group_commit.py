@@ -26,8 +26,15 @@ from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
 from charging.services import record_meter_values_batch
+from sites.commands import queued_command_ids_of
 from sites.models import Charger
-from sites.services import record_liveness, record_status_notifications
+from sites.services import (
+    Connecting,
+    mark_connected_many,
+    record_boots,
+    record_liveness,
+    record_status_notifications,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -264,6 +271,15 @@ def _charger_of_item(item) -> int:
     return item.charger_id
 
 
+def _connect(sockets: list[Connecting]) -> list[tuple[str, list[int]]]:
+    """Sockets taking over their chargers (R15), with the commands waiting for each (R16)."""
+    previous = mark_connected_many(sockets)
+    waiting = queued_command_ids_of({socket.charger_id for socket in sockets})
+    return [(channel, waiting.get(socket.charger_id, [])) for channel, socket in zip(previous, sockets, strict=True)]
+
+
+CONNECTIONS = COMMITTER.register(GroupCommit("connections", _connect, _charger_of_item))
+BOOTS = COMMITTER.register(GroupCommit("boot-notifications", record_boots, _charger_of_item))
 TRANSACTIONS = COMMITTER.register(GroupCommit("transactions", _run_each, _charger_of_call))
 STATUS_NOTIFICATIONS = COMMITTER.register(
     GroupCommit("status-notifications", record_status_notifications, _charger_of_item)

@@ -143,11 +143,20 @@ class CommandToSend:
 
 def queued_command_ids(*, charger_id: int) -> list[int]:
     """The charger's waiting commands, oldest first (R16: delivered in order)."""
-    return list(
-        Command.objects.filter(charger_id=charger_id, status=CommandStatus.QUEUED)
+    return queued_command_ids_of({charger_id}).get(charger_id, [])
+
+
+def queued_command_ids_of(charger_ids: set[int]) -> dict[int, list[int]]:
+    """The waiting commands of several chargers (one query), each charger's oldest first."""
+    waiting: dict[int, list[int]] = {}
+    rows = (
+        Command.objects.filter(charger_id__in=charger_ids, status=CommandStatus.QUEUED)
         .order_by("created_at", "id")
-        .values_list("id", flat=True)
+        .values_list("charger_id", "id")
     )
+    for charger_id, command_id in rows:
+        waiting.setdefault(charger_id, []).append(command_id)
+    return waiting
 
 
 def claim_command(*, command_id: int, message_id: str, at: dt.datetime) -> CommandToSend | None:

@@ -75,25 +75,45 @@ class BootDecision:
     interval: int
 
 
-@transaction.atomic
+@dataclass(frozen=True, slots=True)
+class BootIn:
+    charger_id: int
+    info: BootInfo
+    received_at: dt.datetime
+
+
 def record_boot(*, charger_id: int, info: BootInfo, received_at: dt.datetime) -> BootDecision:
     """Store what the charger says about itself; answer with its registration status."""
-    locked = Charger.objects.select_for_update(no_key=True).only(
-        "registration_status", "heartbeat_interval", "is_online"
-    )
-    charger = locked.get(pk=charger_id)
-    if not charger.is_online:
-        _record_connection_event(charger_id, ConnectionEvent.Kind.ONLINE, received_at, "seen again")
-    # A queryset update: what the charger reports is not an operator's change (no history row).
-    Charger.objects.filter(pk=charger_id).update(
-        vendor=info.vendor,
-        model=info.model,
-        serial_number=info.serial_number,
-        firmware_version=info.firmware_version,
-        last_boot_at=received_at,
-        last_seen_at=received_at,
-        is_online=True,
-    )
+    [decision] = record_boots([BootIn(charger_id, info, received_at)])
+    return decision
+
+
+BOOT_FIELDS = ["vendor", "model", "serial_number", "firmware_version", "last_boot_at", "last_seen_at", "is_online"]
+
+
+@transaction.atomic
+def record_boots(boots: list[BootIn]) -> list[BootDecision]:
+    """BootNotifications of many chargers in three statements. What a charger reports is
+    written as a plain update: it is not an operator's change (no history row)."""
+    fields = ("registration_status", "heartbeat_interval", "is_online")
+    locked = Charger.objects.select_for_update(no_key=True).filter(pk__in={b.charger_id for b in boots}).order_by("pk")
+    chargers = {charger.pk: charger for charger in locked.only(*fields)}
+    events, decisions = [], []
+    for boot in boots:
+        charger = chargers[boot.charger_id]
+        if not charger.is_online:
+            events.append(_connection_event(charger.pk, ConnectionEvent.Kind.ONLINE, boot.received_at, "seen again"))
+        charger.vendor, charger.model = boot.info.vendor, boot.info.model
+        charger.serial_number, charger.firmware_version = boot.info.serial_number, boot.info.firmware_version
+        charger.last_boot_at = charger.last_seen_at = boot.received_at
+        charger.is_online = True
+        decisions.append(_boot_decision(charger))
+    update_rows(list(chargers.values()), BOOT_FIELDS)
+    _record_connection_events(events)
+    return decisions
+
+
+def _boot_decision(charger: Charger) -> BootDecision:
     if charger.registration_status == RegistrationStatus.ACCEPTED:
         return BootDecision(charger.registration_status, charger.heartbeat_interval)
     # 1.6 sec. 4.2: while not Accepted, the interval is the retry interval for BootNotification.
@@ -108,14 +128,20 @@ def promote_pending_key(*, charger_id: int) -> None:
     )
 
 
+def _connection_event(charger_id: int, kind: str, at: dt.datetime, reason: str) -> ConnectionEvent:
+    return ConnectionEvent(charger_id=charger_id, kind=kind, at=at, reason=reason)
+
+
 def _record_connection_event(charger_id: int, kind: str, at: dt.datetime, reason: str) -> None:
-    _record_connection_events([ConnectionEvent(charger_id=charger_id, kind=kind, at=at, reason=reason)])
+    _record_connection_events([_connection_event(charger_id, kind, at, reason)])
 
 
 def _record_connection_events(events: list[ConnectionEvent]) -> None:
     """One row per change of the online state: the uptime report reads these intervals, and
     the live dashboard hears of them once they are committed."""
-    ConnectionEvent.objects.bulk_create(events)
+    if not events:
+        return
+    insert_rows(events)
 
     def announce() -> None:
         for event in events:
@@ -189,18 +215,42 @@ def _uuid(value: uuid.UUID):
     return Charger._meta.get_field("connection_id").get_db_prep_value(value, connection)
 
 
-@transaction.atomic
+@dataclass(frozen=True, slots=True)
+class Connecting:
+    charger_id: int
+    connection_id: uuid.UUID
+    channel_name: str
+    at: dt.datetime
+
+
 def mark_connected(*, charger_id: int, connection_id: uuid.UUID, channel_name: str, at: dt.datetime) -> str:
     """Make this socket the charger's connection. Returns the channel of the connection it
     replaces ("" if none), which the caller must tell to close (R15)."""
-    charger = Charger.objects.select_for_update(no_key=True).only("channel_name", "is_online").get(pk=charger_id)
-    previous = charger.channel_name
-    Charger.objects.filter(pk=charger_id).update(
-        connection_id=connection_id, channel_name=channel_name, connected_at=at, last_seen_at=at, is_online=True
-    )
-    if not charger.is_online:  # a socket replacing a live one is no change of state (R15)
-        _record_connection_event(charger_id, ConnectionEvent.Kind.ONLINE, at, "connected")
-    return previous if previous != channel_name else ""
+    [previous] = mark_connected_many([Connecting(charger_id, connection_id, channel_name, at)])
+    return previous
+
+
+CONNECTION_FIELDS = ["connection_id", "channel_name", "connected_at", "last_seen_at", "is_online"]
+
+
+@transaction.atomic
+def mark_connected_many(sockets: list[Connecting]) -> list[str]:
+    """Many sockets taking over their chargers, in the order given, in three statements.
+    Per socket, the channel of the connection it replaces ("" if none)."""
+    locked = Charger.objects.select_for_update(no_key=True).filter(pk__in={s.charger_id for s in sockets})
+    chargers = {charger.pk: charger for charger in locked.order_by("pk").only("channel_name", "is_online")}
+    events, previous = [], []
+    for socket in sockets:
+        charger = chargers[socket.charger_id]
+        previous.append(charger.channel_name if charger.channel_name != socket.channel_name else "")
+        if not charger.is_online:  # a socket replacing a live one is no change of state (R15)
+            events.append(_connection_event(charger.pk, ConnectionEvent.Kind.ONLINE, socket.at, "connected"))
+        charger.connection_id, charger.channel_name = socket.connection_id, socket.channel_name
+        charger.connected_at = charger.last_seen_at = socket.at
+        charger.is_online = True
+    update_rows(list(chargers.values()), CONNECTION_FIELDS)
+    _record_connection_events(events)
+    return previous
 
 
 @transaction.atomic

@@ -24,15 +24,15 @@ from charging.services import (
 )
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.data_transfer import handle_data_transfer
-from ocpp_gateway.group_commit import LIVENESS, METER_VALUES, STATUS_NOTIFICATIONS, TRANSACTIONS
+from ocpp_gateway.group_commit import BOOTS, LIVENESS, METER_VALUES, STATUS_NOTIFICATIONS, TRANSACTIONS
 from ocpp_gateway.timestamps import parse_timestamp
 from sites.models import ChargerReport
 from sites.services import (
+    BootIn,
     BootInfo,
     Liveness,
     StatusNotificationIn,
     StatusReport,
-    record_boot,
     record_charger_report,
     record_unknown_charger_attempt,
 )
@@ -100,9 +100,7 @@ async def boot_notification(conn: Connection, payload: dict, received_at: dt.dat
             "currentTime": ocpp_time(received_at),
             "interval": settings.OCPP_BOOT_RETRY_INTERVAL,
         }
-    decision = await TRANSACTIONS.submit(
-        partial(record_boot, charger_id=conn.charger_id, info=info, received_at=received_at)
-    )
+    decision = await BOOTS.submit(BootIn(conn.charger_id, info, received_at))
     conn.registration_status = decision.status
     return {"status": decision.status, "currentTime": ocpp_time(received_at), "interval": decision.interval}
 
