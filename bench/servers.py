@@ -137,6 +137,9 @@ def provision(kind: str, data_dir: Path, database: str, redis: bool, chargers: i
     if redis:
         if not os.environ.get("REDIS_URL"):
             raise SystemExit("--redis needs REDIS_URL=redis://... (see .ci/services.sh)")
+        # As deployed: Celery tasks (pricing a completed session) go to the broker for a
+        # worker instead of running inside the server process.
+        env.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
     else:
         # The embedded default: in-memory channel layer, Celery in-process.
         env.pop("REDIS_URL", None)
