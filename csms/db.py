@@ -11,9 +11,20 @@ take them as they are (JSON). Django's execute wrappers and error translation st
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper
+
+
+def with_fresh_connection(function: Callable, *args):
+    """Run `function(*args)` in a long-lived worker thread (a writer, a reader) as Django does
+    around each request: the thread's connection is dropped before and after if it broke (an
+    outage) or is older than CONN_MAX_AGE, and kept otherwise."""
+    close_old_connections()
+    try:
+        return function(*args)
+    finally:
+        close_old_connections()
 
 
 def _preparer(field: models.Field, db: BaseDatabaseWrapper) -> Callable | None:
@@ -36,10 +47,15 @@ def _executemany(db: BaseDatabaseWrapper, sql: str, params: list[Sequence]) -> N
             with db.wrap_database_errors:
                 raw.executemany(sql, params)
 
-        # Through Django's execute_wrapper hooks (as tests use) and, when on, its query log.
-        logged = cursor.debug_sql(sql, params, many=True) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
-        with logged:
-            cursor._execute_with_wrappers(sql, params, many=True, executor=run)
+        _through_django(cursor, sql, params, run)
+
+
+def _through_django(cursor, sql: str, params: list[Sequence], run: Callable) -> None:
+    """Run a statement of our own through Django's execute_wrapper hooks (as tests use) and,
+    when it is on, its query log."""
+    logged = cursor.debug_sql(sql, params, many=True) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
+    with logged:
+        cursor._execute_with_wrappers(sql, params, many=True, executor=run)
 
 
 def _values(instances: list[models.Model], fields: list[models.Field], db: BaseDatabaseWrapper, *, add: bool):
@@ -99,6 +115,4 @@ def _copy(db: BaseDatabaseWrapper, sql: str, rows: list[Sequence]) -> None:
                 for row in params:
                     copy.write_row(row)
 
-        logged = cursor.debug_sql(sql, rows, many=True) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
-        with logged:
-            cursor._execute_with_wrappers(sql, rows, many=True, executor=run)
+        _through_django(cursor, sql, rows, run)

@@ -23,9 +23,10 @@ from typing import Any, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 
 from charging.services import record_meter_values_batch
+from csms.db import with_fresh_connection
 from sites.commands import queued_command_ids_of
 from sites.models import Charger
 from sites.services import (
@@ -113,20 +114,20 @@ def _lock_chargers(charger_ids: set[int]) -> None:
 
 def write_round_in_thread(batches: list[tuple[Write, list]], charger_ids: set[int] = frozenset()) -> list[list]:
     """Runs in a writer thread: per batch, the results per item or the exception each raised."""
-    # As Django does around each request: drop a connection that broke (after an outage).
-    close_old_connections()
     try:
-        try:
-            with transaction.atomic():
-                _lock_chargers(charger_ids)
-                return [_results(write, items) for write, items in batches]
-        except Exception:
-            logger.warning("group commit of %d batch(es) failed; writing them one by one", len(batches), exc_info=True)
-        return [_on_its_own(write, items) for write, items in batches]
+        return with_fresh_connection(_write_round, batches, charger_ids)
     except Exception as exc:  # the retry itself failed (e.g. no connection at all)
         return [[exc] * len(items) for _, items in batches]
-    finally:
-        close_old_connections()
+
+
+def _write_round(batches: list[tuple[Write, list]], charger_ids: set[int]) -> list[list]:
+    try:
+        with transaction.atomic():
+            _lock_chargers(charger_ids)
+            return [_results(write, items) for write, items in batches]
+    except Exception:
+        logger.warning("group commit of %d batch(es) failed; writing them one by one", len(batches), exc_info=True)
+    return [_on_its_own(write, items) for write, items in batches]
 
 
 class GroupCommit(Generic[Item]):

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
 
+from csms.db import with_fresh_connection
 from sites.selectors import chargers_access
 
 MAX_KEYS = 1000
@@ -44,10 +44,9 @@ class BatchedLookup:
             while self._waiting:
                 keys = list(self._waiting)[:MAX_KEYS]
                 waiting = {key: self._waiting.pop(key) for key in keys}
+                in_thread = sync_to_async(with_fresh_connection, thread_sensitive=False, executor=self._executor())
                 try:
-                    found = await sync_to_async(
-                        self._fetch_in_thread, thread_sensitive=False, executor=self._executor()
-                    )(set(keys))
+                    found = await in_thread(self.fetch, set(keys))
                 except Exception as exc:
                     for futures in waiting.values():
                         for future in futures:
@@ -63,13 +62,6 @@ class BatchedLookup:
         if self._thread is None:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lookup-{self.name}")
         return self._thread
-
-    def _fetch_in_thread(self, keys: set) -> dict:
-        close_old_connections()  # as around a request: drop a connection that broke
-        try:
-            return self.fetch(keys)
-        finally:
-            close_old_connections()
 
 
 CHARGER_ACCESS = BatchedLookup("charger-access", chargers_access)

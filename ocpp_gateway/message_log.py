@@ -34,10 +34,10 @@ from datetime import UTC, datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Max, Min
 
-from csms.db import insert_rows
+from csms.db import insert_rows, with_fresh_connection
 from ocpp_gateway.models import MessageLog
 
 logger = logging.getLogger(__name__)
@@ -296,16 +296,6 @@ def flush_message_log_sync() -> int:
         _report_drops()
 
 
-def _flush_in_writer_thread() -> int:
-    # The writer thread keeps one connection between ticks; drop it when it is broken (after an
-    # outage) or older than CONN_MAX_AGE, as Django does around each request.
-    close_old_connections()
-    try:
-        return flush_message_log_sync()
-    finally:
-        close_old_connections()
-
-
 def _close_writer_connections() -> None:
     connections.close_all()
 
@@ -321,7 +311,9 @@ async def flush_message_log() -> int:
     """Write everything buffered now from async code (in the writer thread); returns rows written."""
     if not _buffer and _dropped_total == _dropped_reported:
         return 0
-    return await sync_to_async(_flush_in_writer_thread, thread_sensitive=False, executor=_executor())()
+    return await sync_to_async(with_fresh_connection, thread_sensitive=False, executor=_executor())(
+        flush_message_log_sync
+    )
 
 
 # --- the background writer --------------------------------------------------------------

@@ -73,6 +73,7 @@ from billing.models import SessionCost
 from charging.models import ChargingSession, MeterValue
 from charging.services import ACTIVE_POWER, ENERGY_REGISTER
 from sites.models import Charger, ConnectionEvent, Connector, Site, StatusNotificationRecord
+from sites.selectors import fault_reports
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 GROUPS = ("organization", "site", "charger")
@@ -319,9 +320,6 @@ class FaultRow:
     vendor_error_code: str
 
 
-FAULT = ~Q(error_code="NoError") | Q(status="Faulted")
-
-
 def _online_seconds(chargers: QuerySet[Charger], start: dt.datetime, end: dt.datetime) -> dict[int, float]:
     """Per charger, the time inside [start, end) between each online event and the event after it."""
     following = ConnectionEvent.objects.filter(charger=OuterRef("charger")).filter(
@@ -347,7 +345,7 @@ def uptime_report(user, query: AnalyticsQuery) -> list[UptimeRow]:
     chargers = scoped_chargers(user, query)
     online = _online_seconds(chargers, query.start, end)
     in_range = Q(status_history__timestamp__gte=query.start, status_history__timestamp__lt=query.end)
-    fault = in_range & (~Q(status_history__error_code="NoError") | Q(status_history__status="Faulted"))
+    fault = in_range & fault_reports("status_history__")
     dropped = Q(
         connection_events__kind=ConnectionEvent.Kind.OFFLINE,
         connection_events__at__gte=query.start,
@@ -389,7 +387,10 @@ def uptime_report(user, query: AnalyticsQuery) -> list[UptimeRow]:
 def latest_faults(user, query: AnalyticsQuery, *, limit: int = LATEST_FAULTS) -> list[FaultRow]:
     records = (
         StatusNotificationRecord.objects.filter(
-            FAULT, charger__in=scoped_chargers(user, query), timestamp__gte=query.start, timestamp__lt=query.end
+            fault_reports(),
+            charger__in=scoped_chargers(user, query),
+            timestamp__gte=query.start,
+            timestamp__lt=query.end,
         )
         .select_related("charger")
         .order_by("-timestamp", "-pk")[:limit]

@@ -14,19 +14,11 @@ from django.utils import timezone
 from charging.models import ChargingSession, SessionState
 from reports.analytics_admin import PAGES
 from sites.models import Connector, ConnectorStatus, Site, StatusNotificationRecord
-from sites.selectors import chargers_visible_to
+from sites.selectors import chargers_visible_to, fault_reports
 
 CHART_DAYS = 14
 RECENT_CONNECTORS = 50
 RECENT_FAULTS = 10
-
-# Marker colour of a site: the most pressing state among its connectors wins.
-SITE_STATE_PRECEDENCE = ("Faulted", "Charging", "Available", "Offline")
-
-
-def fault_filter(prefix: str = "") -> Q:
-    """A status report that describes a fault: Faulted, or any error code but NoError."""
-    return Q(**{f"{prefix}status": ConnectorStatus.FAULTED}) | ~Q(**{f"{prefix}error_code": "NoError"})
 
 
 def _connectors(user) -> QuerySet[Connector]:
@@ -101,7 +93,7 @@ def daily_activity(user, *, now: dt.datetime, days: int = CHART_DAYS) -> dict:
 def recent_faults(user, *, limit: int = RECENT_FAULTS) -> list[dict]:
     records = (
         StatusNotificationRecord.objects.filter(charger__in=chargers_visible_to(user).values("pk"))
-        .filter(fault_filter())
+        .filter(fault_reports())
         .order_by("-timestamp", "-pk")
         .values("charger__charge_point_id", "connector_id", "status", "error_code", "info", "timestamp")[:limit]
     )

@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from django.db import close_old_connections
 from django.dispatch import receiver
 
 from charging.models import ChargingSession
 from charging.signals import session_completed, session_started
+from csms.db import with_fresh_connection
 from sites.models import Charger, Connector
 from sites.signals import StatusChange, online_changed, status_changed
 
@@ -112,14 +112,6 @@ def queue_event(charger_id: int, event: dict) -> None:
         logger.exception("dashboard event not broadcast: %s", event.get("type"))
 
 
-def _resolve_in_thread(batch: list[tuple[int, dict]]) -> tuple[dict, dict]:
-    close_old_connections()
-    try:
-        return resolve(batch)
-    finally:
-        close_old_connections()
-
-
 async def publish_pending() -> None:
     if not _pending:
         return
@@ -127,9 +119,9 @@ async def publish_pending() -> None:
     global _lookup_thread
     if _lookup_thread is None:
         _lookup_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-publisher")
-    lookup = sync_to_async(_resolve_in_thread, thread_sensitive=False, executor=_lookup_thread)
+    in_thread = sync_to_async(with_fresh_connection, thread_sensitive=False, executor=_lookup_thread)
     try:
-        await _send(events_by_group(batch, *await lookup(batch)))
+        await _send(events_by_group(batch, *await in_thread(resolve, batch)))
     except Exception:
         logger.exception("dashboard: %d event(s) not broadcast", len(batch))
 

@@ -21,6 +21,7 @@ from accounts.roles import command_permission, model_permission
 from sites.command_forms import COMMAND_FORMS
 from sites.commands import request_command, rotate_charger_key
 from sites.models import (
+    SITE_FIELDS,
     Charger,
     ChargerReport,
     ChargerShare,
@@ -83,17 +84,7 @@ class SiteAdminForm(forms.ModelForm):
 
     class Meta:
         model = Site
-        fields = [
-            "organization",
-            "name",
-            "address",
-            "city",
-            "postal_code",
-            "country",
-            "latitude",
-            "longitude",
-            "timezone",
-        ]
+        fields = SITE_FIELDS
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

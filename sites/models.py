@@ -7,6 +7,9 @@ from accounts.models import Organization
 from accounts.roles import COMMAND_ACTIONS
 from sites.validators import validate_charge_point_id, validate_timezone
 
+# What an operator edits of a site: the admin form, and the columns of a site import/export.
+SITE_FIELDS = ["organization", "name", "address", "city", "postal_code", "country", "latitude", "longitude", "timezone"]
+
 
 class Site(models.Model):
     """A physical location with chargers; times are shown in its own time zone."""

@@ -6,7 +6,7 @@ from import_export.widgets import ForeignKeyWidget
 from accounts.models import Organization
 from accounts.tenancy import TenantImportGuard
 from csms.spreadsheet import FormulaSafeExportMixin
-from sites.models import Charger, Site
+from sites.models import SITE_FIELDS, Charger, Site
 from sites.services import ensure_connectors
 
 
@@ -20,17 +20,7 @@ class SiteResource(TenantImportGuard, FormulaSafeExportMixin, resources.ModelRes
     class Meta:
         model = Site
         import_id_fields = ["organization", "name"]
-        fields = [
-            "organization",
-            "name",
-            "address",
-            "city",
-            "postal_code",
-            "country",
-            "latitude",
-            "longitude",
-            "timezone",
-        ]
+        fields = SITE_FIELDS
         export_order = fields
         clean_model_instances = True
         skip_unchanged = True

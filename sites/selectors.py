@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.tenancy import scope_queryset
-from sites.models import Charger, Command
+from sites.models import Charger, Command, ConnectorStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,12 @@ ACCESS_FIELDS = (
     "pending_auth_key_hash",
     "heartbeat_interval",
 )
+
+
+def fault_reports(prefix: str = "") -> Q:
+    """StatusNotification records that describe a fault: status Faulted, or any error code but
+    NoError. `prefix` leads to the records from another model (e.g. "status_history__")."""
+    return Q(**{f"{prefix}status": ConnectorStatus.FAULTED}) | ~Q(**{f"{prefix}error_code": "NoError"})
 
 
 def charger_access(charge_point_id: str) -> ChargerAccess | None:
