@@ -1,9 +1,10 @@
 from django.dispatch import receiver
 
-from billing.tasks import compute_session_cost_task
+from billing.tasks import compute_session_costs_task
 from charging.signals import session_completed
 
 
 @receiver(session_completed)
-def price_completed_session(sender, session_id: int, **kwargs) -> None:
-    compute_session_cost_task.delay(session_id)
+def price_completed_sessions(sender, session_ids: list[int], **kwargs) -> None:
+    # One task for the sessions a batch completed: publishing a task costs more than pricing.
+    compute_session_costs_task.delay(session_ids)

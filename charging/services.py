@@ -9,9 +9,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
 
 from charging.models import (
     ChargingSession,
@@ -24,7 +27,7 @@ from charging.models import (
 )
 from charging.reservations import consume_reservation
 from charging.signals import session_completed, session_started
-from csms.db import insert_rows, update_rows
+from csms.db import batch_atomic, insert_rows, update_rows
 from sites.models import Charger, Connector
 from sites.services import connector_for, record_security_event
 
@@ -94,30 +97,79 @@ class StopTransactionIn:
 # --- Authorization --------------------------------------------------------------------------
 
 
-def _token(organization_id: int, id_tag: str) -> IdToken | None:
-    return IdToken.objects.filter(organization_id=organization_id, id_tag__iexact=id_tag).first()
+@dataclass(frozen=True, slots=True)
+class TagRequest:
+    """An idTag presented at a charger (Authorize)."""
+
+    charger_id: int
+    id_tag: str
 
 
-def _id_tag_info(token: IdToken | None, *, now: dt.datetime, exclude_session: int | None = None) -> IdTagInfo:
+TokenKey = tuple[int, str]  # (organization id, idTag folded to lower case)
+
+
+def _token_key(organization_id: int, id_tag: str) -> TokenKey:
+    return (organization_id, id_tag.lower())
+
+
+def _tokens(wanted: set[tuple[int, str]]) -> dict[TokenKey, IdToken]:
+    """The IdTokens of many (organization, idTag) pairs in one query. idTag is case-insensitive
+    (1.6 CiString): compared as LOWER() on both sides, which the unique index on
+    (organization, LOWER(id_tag)) serves."""
+    if not wanted:
+        return {}
+    matches = Q()
+    for organization_id, id_tag in wanted:
+        matches |= Q(organization_id=organization_id, folded=Lower(Value(id_tag)))
+    found = IdToken.objects.alias(folded=Lower("id_tag")).filter(matches)
+    return {_token_key(token.organization_id, token.id_tag): token for token in found}
+
+
+def _active_sessions_of_tokens(token_ids: set[int]) -> dict[int, set]:
+    """Per token, the sessions it has open (1.6 sec. 7.2 ConcurrentTx), by id."""
+    active: dict[int, set] = {token_id: set() for token_id in token_ids}
+    if token_ids:
+        rows = ChargingSession.objects.filter(id_token_id__in=token_ids, state=SessionState.ACTIVE)
+        for token_id, session_pk in rows.values_list("id_token_id", "pk"):
+            active[token_id].add(session_pk)
+    return active
+
+
+def _tag_info(token: IdToken | None, active: dict[int, set], *, now: dt.datetime, exclude=None) -> IdTagInfo:
+    """What the central system says about a token: its status, ConcurrentTx while it has a
+    session open other than `exclude` (a retransmitted start asks about its own session)."""
     if token is None:
         return IdTagInfo(IdTokenStatus.INVALID)
     status = token.effective_status(now)
-    if status == IdTokenStatus.ACCEPTED:
-        # One transaction at a time per token (1.6 sec. 7.2 ConcurrentTx).
-        busy = ChargingSession.objects.filter(id_token=token, state=SessionState.ACTIVE)
-        if exclude_session is not None:
-            busy = busy.exclude(pk=exclude_session)
-        if busy.exists():
-            status = CONCURRENT_TX
+    if status == IdTokenStatus.ACCEPTED and active.get(token.pk, set()) - {exclude}:
+        status = CONCURRENT_TX
     return IdTagInfo(status, token.expires_at, token.parent_id_tag)
 
 
-def _organization_id(charger_id: int) -> int:
-    return Charger.objects.values_list("site__organization_id", flat=True).get(pk=charger_id)
+def _organizations(charger_ids: set[int], *, lock: bool = False) -> dict[int, int]:
+    """Organization id per charger; with `lock`, the chargers' rows locked in id order (so
+    concurrent batches wait for each other instead of deadlocking)."""
+    chargers = Charger.objects.filter(pk__in=charger_ids).order_by("pk")
+    if lock:
+        chargers = chargers.select_for_update(no_key=True, of=("self",))
+    return dict(chargers.values_list("pk", "site__organization_id"))
+
+
+def authorize_id_tags(requests: list[TagRequest], *, now: dt.datetime) -> list[IdTagInfo]:
+    """Authorize many idTags, of one or many chargers, in three queries."""
+    organizations = _organizations({request.charger_id for request in requests})
+    wanted = {(organizations[r.charger_id], r.id_tag) for r in requests if r.charger_id in organizations}
+    tokens = _tokens(wanted)
+    active = _active_sessions_of_tokens({token.pk for token in tokens.values()})
+    return [
+        _tag_info(tokens.get(_token_key(organizations.get(r.charger_id, 0), r.id_tag)), active, now=now)
+        for r in requests
+    ]
 
 
 def authorize_id_tag(*, charger_id: int, id_tag: str, now: dt.datetime) -> IdTagInfo:
-    return _id_tag_info(_token(_organization_id(charger_id), id_tag), now=now)
+    [info] = authorize_id_tags([TagRequest(charger_id, id_tag)], now=now)
+    return info
 
 
 # --- Checks on what chargers send -------------------------------------------------------
@@ -165,57 +217,152 @@ def _numeric(raw: str) -> Decimal | None:
 # --- Transactions ---------------------------------------------------------------------------
 
 
-@transaction.atomic
+@dataclass(frozen=True, slots=True)
+class StartIn:
+    """One StartTransaction of one charger."""
+
+    charger_id: int
+    start: StartTransactionIn
+    received_at: dt.datetime
+
+
 def start_transaction(*, charger_id: int, start: StartTransactionIn, received_at: dt.datetime) -> StartResult:
-    """Open a session and issue its transaction id. A retransmitted start (same connector,
-    idTag, meterStart and timestamp) gets the same id and creates nothing (R2). A tag that is
-    unknown, blocked or expired still gets a session and a real id: the charger may have
-    authorized it offline (R3)."""
-    charger = Charger.objects.select_for_update(no_key=True, of=("self",)).select_related("site").get(pk=charger_id)
-    connector = connector_for(charger, start.connector_id)
-    token = _token(charger.site.organization_id, start.id_tag)
-
-    existing = ChargingSession.objects.filter(
-        charger=charger,
-        connector=connector,
-        id_tag=start.id_tag,
-        meter_start_wh=start.meter_start,
-        started_at=start.timestamp,
-    ).first()
-    if existing is not None:
-        return StartResult(existing.transaction_id, _id_tag_info(token, now=received_at, exclude_session=existing.pk))
-
-    id_tag_info = _id_tag_info(token, now=received_at)
-    _close_abandoned_session(connector, superseded_at=start.timestamp, received_at=received_at)
-    session = ChargingSession(
-        charger=charger,
-        connector=connector,
-        id_token=token,
-        id_tag=start.id_tag,
-        transaction_id=TransactionIdAllocation.objects.create().pk,
-        started_at=start.timestamp,
-        start_received_at=received_at,
-        meter_start_wh=start.meter_start,
-    )
-    _flag(session, *timestamp_concerns(start.timestamp, received_at))
-    if id_tag_info.status != IdTokenStatus.ACCEPTED:
-        _flag(session, f"started with idTag status {id_tag_info.status} (authorized by the charger)")
-    session.save()
-    if start.reservation_id is not None:
-        consume_reservation(charger_id=charger.pk, reservation_id=start.reservation_id, session=session)
-    transaction.on_commit(lambda: session_started.send(sender=ChargingSession, session_id=session.pk))
-    return StartResult(session.transaction_id, id_tag_info)
+    [result] = start_transactions([StartIn(charger_id, start, received_at)])
+    return result
 
 
-def _close_abandoned_session(connector: Connector, *, superseded_at: dt.datetime, received_at: dt.datetime) -> None:
+# What identifies a retransmitted start (R2): the same connector, idTag, meterStart and time.
+StartKey = tuple[int, int, str, int, dt.datetime]
+
+
+def _start_key(charger_id: int, connector_pk: int, start: StartTransactionIn) -> StartKey:
+    return (charger_id, connector_pk, start.id_tag, start.meter_start, start.timestamp)
+
+
+@batch_atomic
+def start_transactions(items: list[StartIn]) -> list[StartResult]:
+    """Open sessions and issue their transaction ids, for many chargers in a handful of
+    statements, each start decided as if alone and in the order given. A retransmitted start
+    gets the same id and creates nothing (R2). A tag that is unknown, blocked or expired still
+    gets a session and a real id: the charger may have authorized it offline (R3)."""
+    organizations = _organizations({item.charger_id for item in items}, lock=True)
+    connectors = _connectors_of({(item.charger_id, item.start.connector_id) for item in items})
+    tokens = _tokens({(organizations[item.charger_id], item.start.id_tag) for item in items})
+    active_of_token = _active_sessions_of_tokens({token.pk for token in tokens.values()})
+    earlier = _earlier_starts(items, connectors)
+    open_on_connector = _active_sessions_on({connector.pk for connector in connectors.values()})
+
+    results: list[tuple[ChargingSession, IdTagInfo]] = []
+    created: list[ChargingSession] = []
+    closed: list[ChargingSession] = []
+    for item in items:
+        start, received_at = item.start, item.received_at
+        connector = connectors[(item.charger_id, start.connector_id)]
+        token = tokens.get(_token_key(organizations[item.charger_id], start.id_tag))
+        key = _start_key(item.charger_id, connector.pk, start)
+        if key in earlier:
+            session = earlier[key]  # created in this batch, its transaction id is issued below
+            results.append((session, _tag_info(token, active_of_token, now=received_at, exclude=_ref(session))))
+            continue
+        id_tag_info = _tag_info(token, active_of_token, now=received_at)
+        for abandoned in open_on_connector.pop(connector.pk, []):
+            _close_abandoned(abandoned, superseded_at=start.timestamp, received_at=received_at)
+            active_of_token.get(abandoned.id_token_id, set()).discard(_ref(abandoned))
+            if abandoned.pk is not None:  # one started in this batch is inserted closed
+                closed.append(abandoned)
+        session = ChargingSession(
+            charger_id=item.charger_id,
+            connector=connector,
+            id_token=token,
+            id_tag=start.id_tag,
+            started_at=start.timestamp,
+            start_received_at=received_at,
+            meter_start_wh=start.meter_start,
+        )
+        _flag(session, *timestamp_concerns(start.timestamp, received_at))
+        if id_tag_info.status != IdTokenStatus.ACCEPTED:
+            _flag(session, f"started with idTag status {id_tag_info.status} (authorized by the charger)")
+        created.append(session)
+        earlier[key] = session
+        open_on_connector[connector.pk] = [session]
+        if token is not None:
+            active_of_token.setdefault(token.pk, set()).add(_ref(session))
+        results.append((session, id_tag_info))
+
+    update_rows(closed, ABANDONED_FIELDS)  # first: one active session per connector
+    _insert_sessions(created)
+    new = {id(session) for session in created}
+    for item, (session, _) in zip(items, results, strict=True):
+        if item.start.reservation_id is not None and id(session) in new:
+            consume_reservation(charger_id=item.charger_id, reservation_id=item.start.reservation_id, session=session)
+    if created:
+        started = [session.pk for session in created]
+        transaction.on_commit(partial(_announce, session_started, started))
+    return [StartResult(session.transaction_id, info) for session, info in results]
+
+
+def _announce(signal, session_ids: list[int]) -> None:
+    signal.send(sender=ChargingSession, session_ids=session_ids)
+
+
+def _ref(session: ChargingSession):
+    """How a session is told apart before it has an id (created in this batch)."""
+    return session.pk if session.pk is not None else id(session)
+
+
+def _connectors_of(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], Connector]:
+    """The 1.6 connectors (charger id, number), created when a charger reports one we did not know."""
+    found = {
+        (c.charger_id, c.connector_id): c
+        for c in Connector.objects.filter(charger_id__in={charger_id for charger_id, _ in wanted}, evse_id=None)
+    }
+    for charger_id, number in wanted - found.keys():
+        found[(charger_id, number)] = connector_for(_charger(charger_id), number)
+    return found
+
+
+def _earlier_starts(items: list[StartIn], connectors: dict) -> dict[StartKey, ChargingSession]:
+    """Sessions these starts could be retransmissions of, by their start key (R2)."""
+    sessions = ChargingSession.objects.filter(
+        charger_id__in={item.charger_id for item in items},
+        started_at__in={item.start.timestamp for item in items},
+    ).only("id", "charger_id", "connector_id", "id_tag", "meter_start_wh", "started_at", "transaction_id")
+    wanted = {_start_key(i.charger_id, connectors[(i.charger_id, i.start.connector_id)].pk, i.start) for i in items}
+    found = {}
+    for session in sessions.order_by("pk"):
+        key = (session.charger_id, session.connector_id, session.id_tag, session.meter_start_wh, session.started_at)
+        if key in wanted:
+            found.setdefault(key, session)
+    return found
+
+
+def _active_sessions_on(connector_pks: set[int]) -> dict[int, list[ChargingSession]]:
+    active: dict[int, list[ChargingSession]] = {}
+    for session in ChargingSession.objects.filter(connector_id__in=connector_pks, state=SessionState.ACTIVE):
+        active.setdefault(session.connector_id, []).append(session)
+    return active
+
+
+ABANDONED_FIELDS = ["state", "stopped_at", "stop_received_at", "stop_reason", "needs_review", "review_notes"]
+
+
+def _close_abandoned(session: ChargingSession, *, superseded_at: dt.datetime, received_at: dt.datetime) -> None:
     """A new start on a connector that still has an active session means its stop was lost."""
-    for session in ChargingSession.objects.filter(connector=connector, state=SessionState.ACTIVE):
-        session.state = SessionState.COMPLETED
-        session.stopped_at = max(superseded_at, session.started_at)
-        session.stop_received_at = received_at
-        session.stop_reason = "Other"
-        _flag(session, "closed by the CSMS: a new StartTransaction arrived on this connector without a stop")
-        session.save()
+    session.state = SessionState.COMPLETED
+    session.stopped_at = max(superseded_at, session.started_at)
+    session.stop_received_at = received_at
+    session.stop_reason = "Other"
+    _flag(session, "closed by the CSMS: a new StartTransaction arrived on this connector without a stop")
+
+
+def _insert_sessions(sessions: list[ChargingSession]) -> None:
+    """Issue the transaction ids (one allocation row each) and insert the sessions, ids returned."""
+    if not sessions:
+        return
+    allocations = TransactionIdAllocation.objects.bulk_create([TransactionIdAllocation() for _ in sessions])
+    for session, allocation in zip(sessions, allocations, strict=True):
+        session.transaction_id = allocation.pk
+    ChargingSession.objects.bulk_create(sessions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +392,7 @@ def record_meter_values(
     )
 
 
-@transaction.atomic
+@batch_atomic
 def record_meter_values_batch(items: list[MeterValuesIn]) -> None:
     """Many MeterValues messages, of one or many chargers, in a handful of statements: the
     connectors and sessions they name are read at once (sessions locked, so a concurrent
@@ -379,24 +526,86 @@ def _report_foreign_transaction(charger: Charger, transaction_id: int, action: s
         )
 
 
-@transaction.atomic
-def stop_transaction(*, charger_id: int, stop: StopTransactionIn, received_at: dt.datetime) -> IdTagInfo | None:
-    """Close the session once (R6). A stop for a transaction this charger does not have is
-    kept for review and acknowledged as if valid (1.6 errata 3.18, R5, R7). Energy and
-    duration come from the charger's own readings and times; negative energy is never
-    recorded (R11)."""
-    charger = Charger.objects.select_for_update(no_key=True, of=("self",)).select_related("site").get(pk=charger_id)
-    id_tag_info = (
-        _id_tag_info(_token(charger.site.organization_id, stop.id_tag), now=received_at) if stop.id_tag else None
-    )
-    session = ChargingSession.objects.filter(charger=charger, transaction_id=stop.transaction_id).first()
-    if session is None:
-        _keep_unmatched_stop(charger, stop, received_at)
-        return id_tag_info
-    if session.state == SessionState.COMPLETED:
-        logger.info("duplicate StopTransaction for %s tx %s acknowledged", charger, stop.transaction_id)
-        return id_tag_info
+@dataclass(frozen=True, slots=True)
+class StopIn:
+    """One StopTransaction of one charger."""
 
+    charger_id: int
+    stop: StopTransactionIn
+    received_at: dt.datetime
+
+
+def stop_transaction(*, charger_id: int, stop: StopTransactionIn, received_at: dt.datetime) -> IdTagInfo | None:
+    [info] = stop_transactions([StopIn(charger_id, stop, received_at)])
+    return info
+
+
+STOP_FIELDS = [
+    "state",
+    "stopped_at",
+    "stop_received_at",
+    "meter_stop_wh",
+    "stop_reason",
+    "stop_id_tag",
+    "energy_wh",
+    "needs_review",
+    "review_notes",
+]
+
+
+@batch_atomic
+def stop_transactions(items: list[StopIn]) -> list[IdTagInfo | None]:
+    """Close sessions, each once (R6), for many chargers in a handful of statements, in the
+    order given. A stop for a transaction its charger does not have is kept for review and
+    acknowledged as if valid (1.6 errata 3.18, R5, R7). Energy and duration come from the
+    charger's own readings and times; negative energy is never recorded (R11)."""
+    organizations = _organizations({item.charger_id for item in items}, lock=True)
+    sessions = _sessions_to_stop(items)
+    tokens = _tokens({(organizations[item.charger_id], item.stop.id_tag) for item in items if item.stop.id_tag})
+    active_of_token = _active_sessions_of_tokens({token.pk for token in tokens.values()})
+    closed: dict[int, ChargingSession] = {}
+    unmatched: list[StopIn] = []
+    readings: list[MeterValue] = []
+    results = []
+    for item in items:
+        stop = item.stop
+        session = sessions.get((item.charger_id, stop.transaction_id))
+        if session is None:
+            unmatched.append(item)
+        elif session.state == SessionState.COMPLETED:
+            logger.info("duplicate StopTransaction (charger %s, tx %s)", item.charger_id, stop.transaction_id)
+        else:
+            _close(session, stop, item.received_at)
+            active_of_token.get(session.id_token_id, set()).discard(session.pk)
+            closed[session.pk] = session
+            readings += _meter_value_rows(
+                item.charger_id, session.connector_id, session.pk, stop.transaction_data, item.received_at
+            )
+        token = tokens.get(_token_key(organizations[item.charger_id], stop.id_tag)) if stop.id_tag else None
+        results.append(_tag_info(token, active_of_token, now=item.received_at) if stop.id_tag else None)
+    insert_rows(readings)
+    update_rows(list(closed.values()), STOP_FIELDS)
+    _keep_unmatched_stops(unmatched)
+    if closed:
+        transaction.on_commit(partial(_announce, session_completed, list(closed)))
+    return results
+
+
+def _sessions_to_stop(items: list[StopIn]) -> dict[tuple[int, int], ChargingSession]:
+    """The sessions these stops name, locked (a MeterValues batch must not overwrite a stop)."""
+    named = {(item.charger_id, item.stop.transaction_id) for item in items}
+    candidates = (
+        ChargingSession.objects.select_for_update(no_key=True)
+        .filter(
+            charger_id__in={charger_id for charger_id, _ in named},
+            transaction_id__in={transaction_id for _, transaction_id in named},
+        )
+        .order_by("pk")
+    )
+    return {(s.charger_id, s.transaction_id): s for s in candidates if (s.charger_id, s.transaction_id) in named}
+
+
+def _close(session: ChargingSession, stop: StopTransactionIn, received_at: dt.datetime) -> None:
     session.state = SessionState.COMPLETED
     session.stopped_at, session.stop_received_at = stop.timestamp, received_at
     session.meter_stop_wh = stop.meter_stop
@@ -410,25 +619,22 @@ def stop_transaction(*, charger_id: int, stop: StopTransactionIn, received_at: d
     if energy < 0:
         _flag(session, f"meterStop {stop.meter_stop} is below meterStart {session.meter_start_wh}")
     session.energy_wh = max(energy, 0)
-    MeterValue.objects.bulk_create(
-        _meter_value_rows(charger.pk, session.connector_id, session.pk, stop.transaction_data, received_at)
-    )
-    session.save()
-    transaction.on_commit(lambda: session_completed.send(sender=ChargingSession, session_id=session.pk))
-    return id_tag_info
 
 
-def _keep_unmatched_stop(charger: Charger, stop: StopTransactionIn, received_at: dt.datetime) -> None:
-    if stop.transaction_id > 0:
-        _report_foreign_transaction(charger, stop.transaction_id, "StopTransaction", charger.charge_point_id)
-    UnmatchedStop.objects.create(
-        charger=charger,
-        transaction_id=stop.transaction_id,
-        id_tag=stop.id_tag,
-        stopped_at=stop.timestamp,
-        received_at=received_at,
-        meter_stop_wh=stop.meter_stop,
-        reason=stop.reason,
-        transaction_data=stop.raw_transaction_data,
-        note="no transaction with this id on this charger",
-    )
+def _keep_unmatched_stops(items: list[StopIn]) -> None:
+    for item in items:
+        stop = item.stop
+        charger = _charger(item.charger_id)
+        if stop.transaction_id > 0:
+            _report_foreign_transaction(charger, stop.transaction_id, "StopTransaction", charger.charge_point_id)
+        UnmatchedStop.objects.create(
+            charger=charger,
+            transaction_id=stop.transaction_id,
+            id_tag=stop.id_tag,
+            stopped_at=stop.timestamp,
+            received_at=item.received_at,
+            meter_stop_wh=stop.meter_stop,
+            reason=stop.reason,
+            transaction_data=stop.raw_transaction_data,
+            note="no transaction with this id on this charger",
+        )

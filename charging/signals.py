@@ -3,8 +3,9 @@ charging importing them."""
 
 from django.dispatch import Signal
 
-# Sent after the transaction that opened a session has committed, with `session_id`.
+# Sent after the transaction that opened sessions has committed, with `session_ids` (a list:
+# the sessions of one batch together).
 session_started = Signal()
 
-# Sent after the transaction that completed a session has committed, with `session_id`.
+# Sent after the transaction that completed sessions has committed, with `session_ids`.
 session_completed = Signal()

@@ -11,9 +11,16 @@ take them as they are (JSON). Django's execute wrappers and error translation st
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
-from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, models
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper
+
+
+def batch_atomic(function: Callable) -> Callable:
+    """The transaction of a batch service: its own when called alone; inside the caller's (a
+    group-commit round) without a savepoint, which would cost two more round trips per batch.
+    A failure then fails the caller's whole transaction, which the round retries group by group."""
+    return transaction.atomic(savepoint=False)(function)
 
 
 def with_fresh_connection(function: Callable, *args):

@@ -25,7 +25,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections, transaction
 
-from charging.services import record_meter_values_batch
+from charging.services import record_meter_values_batch, start_transactions, stop_transactions
 from csms.db import with_fresh_connection
 from sites.commands import queued_command_ids_of
 from sites.models import Charger
@@ -281,6 +281,10 @@ def _connect(sockets: list[Connecting]) -> list[tuple[str, list[int]]]:
 
 CONNECTIONS = COMMITTER.register(GroupCommit("connections", _connect, _charger_of_item))
 BOOTS = COMMITTER.register(GroupCommit("boot-notifications", record_boots, _charger_of_item))
+STARTS = COMMITTER.register(GroupCommit("start-transactions", start_transactions, _charger_of_item))
+STOPS = COMMITTER.register(GroupCommit("stop-transactions", stop_transactions, _charger_of_item))
+# The rarer transactional messages (DataTransfer, firmware and diagnostics reports, unknown
+# chargers) and disconnections, each a call of its own.
 TRANSACTIONS = COMMITTER.register(GroupCommit("transactions", _run_each, _charger_of_call))
 STATUS_NOTIFICATIONS = COMMITTER.register(
     GroupCommit("status-notifications", record_status_notifications, _charger_of_item)

@@ -172,30 +172,27 @@ def broadcast_online(*, charger_id: int, online: bool, at: dt.datetime, **kwargs
     queue_event(charger_id, {"type": "connection", "online": online, "at": _iso(at)})
 
 
-def _session_event(kind: str, session_id: int) -> None:
-    session = (
-        ChargingSession.objects.filter(pk=session_id)
-        .values("charger_id", "connector__connector_id", "started_at", "stopped_at", "energy_wh")
-        .first()
+def _session_events(kind: str, session_ids: list[int]) -> None:
+    sessions = ChargingSession.objects.filter(pk__in=session_ids).values(
+        "pk", "charger_id", "connector__connector_id", "started_at", "stopped_at", "energy_wh"
     )
-    if session is None:
-        return
-    event = {
-        "type": kind,
-        "session_id": session_id,
-        "connector_id": session["connector__connector_id"],
-        "started_at": _iso(session["started_at"]),
-        "stopped_at": _iso(session["stopped_at"]),
-        "energy_wh": session["energy_wh"],
-    }
-    queue_event(session["charger_id"], event)
+    for session in sessions:
+        event = {
+            "type": kind,
+            "session_id": session["pk"],
+            "connector_id": session["connector__connector_id"],
+            "started_at": _iso(session["started_at"]),
+            "stopped_at": _iso(session["stopped_at"]),
+            "energy_wh": session["energy_wh"],
+        }
+        queue_event(session["charger_id"], event)
 
 
 @receiver(session_started, dispatch_uid="reports.live.session_started")
-def broadcast_session_started(*, session_id: int, **kwargs) -> None:
-    _session_event("session.started", session_id)
+def broadcast_sessions_started(*, session_ids: list[int], **kwargs) -> None:
+    _session_events("session.started", session_ids)
 
 
 @receiver(session_completed, dispatch_uid="reports.live.session_completed")
-def broadcast_session_completed(*, session_id: int, **kwargs) -> None:
-    _session_event("session.stopped", session_id)
+def broadcast_sessions_completed(*, session_ids: list[int], **kwargs) -> None:
+    _session_events("session.stopped", session_ids)

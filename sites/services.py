@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from accounts.models import Organization
-from csms.db import insert_rows, update_rows
+from csms.db import batch_atomic, insert_rows, update_rows
 from sites.credentials import generate_charger_key, hash_charger_key
 from sites.models import (
     Charger,
@@ -91,7 +91,7 @@ def record_boot(*, charger_id: int, info: BootInfo, received_at: dt.datetime) ->
 BOOT_FIELDS = ["vendor", "model", "serial_number", "firmware_version", "last_boot_at", "last_seen_at", "is_online"]
 
 
-@transaction.atomic
+@batch_atomic
 def record_boots(boots: list[BootIn]) -> list[BootDecision]:
     """BootNotifications of many chargers in three statements. What a charger reports is
     written as a plain update: it is not an operator's change (no history row)."""
@@ -165,7 +165,7 @@ class Liveness:
     heartbeat: bool = False
 
 
-@transaction.atomic
+@batch_atomic
 def record_liveness(signs: list[Liveness]) -> None:
     """Last-seen and heartbeat times of many chargers, one statement per kind (executemany).
     Only the connection that holds the charger writes: a late sign from a socket that has
@@ -233,7 +233,7 @@ def mark_connected(*, charger_id: int, connection_id: uuid.UUID, channel_name: s
 CONNECTION_FIELDS = ["connection_id", "channel_name", "connected_at", "last_seen_at", "is_online"]
 
 
-@transaction.atomic
+@batch_atomic
 def mark_connected_many(sockets: list[Connecting]) -> list[str]:
     """Many sockets taking over their chargers, in the order given, in three statements.
     Per socket, the channel of the connection it replaces ("" if none)."""
@@ -308,7 +308,7 @@ STATUS_FIELDS = ["status", "error_code", "status_timestamp"]
 CONNECTOR_STATUS_FIELDS = [*STATUS_FIELDS, "info", "vendor_error_code"]
 
 
-@transaction.atomic
+@batch_atomic
 def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]:
     """Many StatusNotifications, of one or many chargers, in a handful of statements: every
     report is kept; each is applied only if it is not older than the state in force (R23),

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
 from billing.selectors import tariff_for
-from billing.tasks import compute_session_cost_task
+from billing.tasks import compute_session_costs_task
 from charging.models import MeterValue
 from charging.services import StartTransactionIn, StopTransactionIn, start_transaction, stop_transaction
 from sites.tests.factories import ConnectorFactory
@@ -20,7 +20,7 @@ START = dt.datetime(2026, 1, 15, 20, 0, tzinfo=dt.UTC)  # 21:00 in Berlin
 def tasks_run_inline(monkeypatch):
     """The real task, run in this process: with a broker configured (CI's second stage) nothing
     would consume the queue during a unit test."""
-    monkeypatch.setattr(compute_session_cost_task, "delay", lambda *args: compute_session_cost_task.apply(args=args))
+    monkeypatch.setattr(compute_session_costs_task, "delay", lambda *args: compute_session_costs_task.apply(args=args))
 
 
 @pytest.fixture
@@ -121,4 +121,4 @@ def test_the_admin_recomputes_after_a_tariff_correction(admin_client, connector,
 
 
 def test_the_task_does_nothing_for_a_session_that_does_not_exist():
-    assert compute_session_cost_task.apply(args=(999_999,)).get() is None
+    assert compute_session_costs_task.apply(args=([999_999],)).get() == [None]

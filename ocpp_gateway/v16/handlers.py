@@ -7,7 +7,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.roles import COMMAND_ACTIONS
@@ -16,15 +15,16 @@ from charging.services import (
     MeterValueIn,
     MeterValuesIn,
     SampledValueIn,
+    StartIn,
     StartTransactionIn,
+    StopIn,
     StopTransactionIn,
-    authorize_id_tag,
-    start_transaction,
-    stop_transaction,
+    TagRequest,
 )
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.data_transfer import handle_data_transfer
-from ocpp_gateway.group_commit import BOOTS, LIVENESS, METER_VALUES, STATUS_NOTIFICATIONS, TRANSACTIONS
+from ocpp_gateway.group_commit import BOOTS, LIVENESS, METER_VALUES, STARTS, STATUS_NOTIFICATIONS, STOPS, TRANSACTIONS
+from ocpp_gateway.lookups import AUTHORIZATIONS
 from ocpp_gateway.timestamps import parse_timestamp
 from sites.models import ChargerReport
 from sites.services import (
@@ -127,9 +127,7 @@ async def status_notification(conn: Connection, payload: dict, received_at: dt.d
 
 
 async def authorize(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    info = await database_sync_to_async(authorize_id_tag)(
-        charger_id=conn.charger_id, id_tag=payload["idTag"], now=received_at
-    )
+    info = await AUTHORIZATIONS.get(TagRequest(conn.charger_id, payload["idTag"]))
     return {"idTagInfo": _id_tag_info(info)}
 
 
@@ -141,9 +139,7 @@ async def start_transaction_(conn: Connection, payload: dict, received_at: dt.da
         timestamp=parse_timestamp(payload["timestamp"]),
         reservation_id=payload.get("reservationId"),
     )
-    result = await TRANSACTIONS.submit(
-        partial(start_transaction, charger_id=conn.charger_id, start=start, received_at=received_at)
-    )
+    result = await STARTS.submit(StartIn(conn.charger_id, start, received_at))
     return {"transactionId": result.transaction_id, "idTagInfo": _id_tag_info(result.id_tag_info)}
 
 
@@ -171,9 +167,7 @@ async def stop_transaction_(conn: Connection, payload: dict, received_at: dt.dat
         transaction_data=_meter_values(raw_data),
         raw_transaction_data=raw_data,
     )
-    info = await TRANSACTIONS.submit(
-        partial(stop_transaction, charger_id=conn.charger_id, stop=stop, received_at=received_at)
-    )
+    info = await STOPS.submit(StopIn(conn.charger_id, stop, received_at))
     return {"idTagInfo": _id_tag_info(info)} if info is not None else {}
 
 
