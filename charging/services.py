@@ -261,7 +261,7 @@ def start_transactions(items: list[StartIn]) -> list[StartResult]:
         token = tokens.get(_token_key(organizations[item.charger_id], start.id_tag))
         key = _start_key(item.charger_id, connector.pk, start)
         if key in earlier:
-            session = earlier[key]  # created in this batch, its transaction id is issued below
+            session = earlier[key]  # a retransmission (R2); if new in this batch, its id is issued below
             results.append((session, _tag_info(token, active_of_token, now=received_at, exclude=_ref(session))))
             continue
         id_tag_info = _tag_info(token, active_of_token, now=received_at)
