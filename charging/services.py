@@ -246,33 +246,33 @@ def start_transactions(items: list[StartIn]) -> list[StartResult]:
     gets the same id and creates nothing (R2). A tag that is unknown, blocked or expired still
     gets a session and a real id: the charger may have authorized it offline (R3)."""
     organizations = _organizations({item.charger_id for item in items}, lock=True)
-    connectors = _connectors_of({(item.charger_id, item.start.connector_id) for item in items})
+    connectors = _connector_pks({(item.charger_id, item.start.connector_id) for item in items})
     tokens = _tokens({(organizations[item.charger_id], item.start.id_tag) for item in items})
     active_of_token = _active_sessions_of_tokens({token.pk for token in tokens.values()})
     earlier = _earlier_starts(items, connectors)
-    open_on_connector = _active_sessions_on({connector.pk for connector in connectors.values()})
+    open_on_connector = _active_sessions_on(set(connectors.values()))
 
     results: list[tuple[ChargingSession, IdTagInfo]] = []
     created: list[ChargingSession] = []
     closed: list[ChargingSession] = []
     for item in items:
         start, received_at = item.start, item.received_at
-        connector = connectors[(item.charger_id, start.connector_id)]
+        connector_pk = connectors[(item.charger_id, start.connector_id)]
         token = tokens.get(_token_key(organizations[item.charger_id], start.id_tag))
-        key = _start_key(item.charger_id, connector.pk, start)
+        key = _start_key(item.charger_id, connector_pk, start)
         if key in earlier:
             session = earlier[key]  # a retransmission (R2); if new in this batch, its id is issued below
             results.append((session, _tag_info(token, active_of_token, now=received_at, exclude=_ref(session))))
             continue
         id_tag_info = _tag_info(token, active_of_token, now=received_at)
-        for abandoned in open_on_connector.pop(connector.pk, []):
+        for abandoned in open_on_connector.pop(connector_pk, []):
             _close_abandoned(abandoned, superseded_at=start.timestamp, received_at=received_at)
             active_of_token.get(abandoned.id_token_id, set()).discard(_ref(abandoned))
             if abandoned.pk is not None:  # one started in this batch is inserted closed
                 closed.append(abandoned)
         session = ChargingSession(
             charger_id=item.charger_id,
-            connector=connector,
+            connector_id=connector_pk,
             id_token=token,
             id_tag=start.id_tag,
             started_at=start.timestamp,
@@ -284,7 +284,7 @@ def start_transactions(items: list[StartIn]) -> list[StartResult]:
             _flag(session, f"started with idTag status {id_tag_info.status} (authorized by the charger)")
         created.append(session)
         earlier[key] = session
-        open_on_connector[connector.pk] = [session]
+        open_on_connector[connector_pk] = [session]
         if token is not None:
             active_of_token.setdefault(token.pk, set()).add(_ref(session))
         results.append((session, id_tag_info))
@@ -310,14 +310,15 @@ def _ref(session: ChargingSession):
     return session.pk if session.pk is not None else id(session)
 
 
-def _connectors_of(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], Connector]:
-    """The 1.6 connectors (charger id, number), created when a charger reports one we did not know."""
+def _connector_pks(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """The ids of 1.6 connectors by (charger id, number), created when a charger reports one we
+    did not know (rare)."""
+    rows = Connector.objects.filter(charger_id__in={charger_id for charger_id, _ in wanted}, evse_id=None)
     found = {
-        (c.charger_id, c.connector_id): c
-        for c in Connector.objects.filter(charger_id__in={charger_id for charger_id, _ in wanted}, evse_id=None)
+        (charger_id, number): pk for charger_id, number, pk in rows.values_list("charger_id", "connector_id", "pk")
     }
     for charger_id, number in wanted - found.keys():
-        found[(charger_id, number)] = connector_for(_charger(charger_id), number)
+        found[(charger_id, number)] = connector_for(_charger(charger_id), number).pk
     return found
 
 
@@ -327,7 +328,7 @@ def _earlier_starts(items: list[StartIn], connectors: dict) -> dict[StartKey, Ch
         charger_id__in={item.charger_id for item in items},
         started_at__in={item.start.timestamp for item in items},
     ).only("id", "charger_id", "connector_id", "id_tag", "meter_start_wh", "started_at", "transaction_id")
-    wanted = {_start_key(i.charger_id, connectors[(i.charger_id, i.start.connector_id)].pk, i.start) for i in items}
+    wanted = {_start_key(i.charger_id, connectors[(i.charger_id, i.start.connector_id)], i.start) for i in items}
     found = {}
     for session in sessions.order_by("pk"):
         key = (session.charger_id, session.connector_id, session.id_tag, session.meter_start_wh, session.started_at)
@@ -398,17 +399,19 @@ def record_meter_values_batch(items: list[MeterValuesIn]) -> None:
     connectors and sessions they name are read at once (sessions locked, so a concurrent
     StopTransaction is not overwritten), every sample is inserted in one bulk insert, and
     the sessions' readings are updated in one statement, in the order given."""
-    charger_ids = {item.charger_id for item in items}
-    connectors = _connector_ids(charger_ids)
-    sessions = _sessions_named(items)
+    connectors = _connector_pks({(item.charger_id, item.connector_id) for item in items if item.connector_id > 0})
+    sessions = _locked_sessions(
+        {(item.charger_id, item.transaction_id) for item in items if item.transaction_id is not None},
+        "id",
+        "charger_id",
+        "transaction_id",
+        "state",
+        "meter_start_wh",
+        *SESSION_READINGS,
+    )
     rows, touched = [], {}
     for item in items:
-        connector_pk = None
-        if item.connector_id > 0:
-            key = (item.charger_id, item.connector_id)
-            if key not in connectors:  # a connector we did not know: rare
-                connectors[key] = connector_for(_charger(item.charger_id), item.connector_id).pk
-            connector_pk = connectors[key]
+        connector_pk = connectors[(item.charger_id, item.connector_id)] if item.connector_id > 0 else None
         session, flag = None, ""
         if item.transaction_id is not None:
             session = sessions.get((item.charger_id, item.transaction_id))
@@ -432,25 +435,17 @@ def _charger(charger_id: int) -> Charger:
     return Charger.objects.get(pk=charger_id)
 
 
-def _connector_ids(charger_ids: set[int]) -> dict[tuple[int, int], int]:
-    rows = Connector.objects.filter(charger_id__in=charger_ids, evse_id=None).values_list(
-        "charger_id", "connector_id", "pk"
-    )
-    return {(charger_id, number): pk for charger_id, number, pk in rows}
-
-
-def _sessions_named(items: list[MeterValuesIn]) -> dict[tuple[int, int], ChargingSession]:
-    named = {(item.charger_id, item.transaction_id) for item in items if item.transaction_id is not None}
+def _locked_sessions(named: set[tuple[int, int]], *fields: str) -> dict[tuple[int, int], ChargingSession]:
+    """The sessions with these (charger id, transaction id), locked in id order (a MeterValues
+    batch and a stop of the same session wait for each other); `fields` to load only those."""
     if not named:
         return {}
-    candidates = (
-        ChargingSession.objects.select_for_update(no_key=True)
-        .filter(
-            charger_id__in={charger_id for charger_id, _ in named},
-            transaction_id__in={transaction_id for _, transaction_id in named},
-        )
-        .only("id", "charger_id", "transaction_id", "state", "meter_start_wh", *SESSION_READINGS)
+    candidates = ChargingSession.objects.select_for_update(no_key=True).filter(
+        charger_id__in={charger_id for charger_id, _ in named},
+        transaction_id__in={transaction_id for _, transaction_id in named},
     )
+    if fields:
+        candidates = candidates.only(*fields)
     return {
         (s.charger_id, s.transaction_id): s
         for s in candidates.order_by("pk")
@@ -560,7 +555,7 @@ def stop_transactions(items: list[StopIn]) -> list[IdTagInfo | None]:
     acknowledged as if valid (1.6 errata 3.18, R5, R7). Energy and duration come from the
     charger's own readings and times; negative energy is never recorded (R11)."""
     organizations = _organizations({item.charger_id for item in items}, lock=True)
-    sessions = _sessions_to_stop(items)
+    sessions = _locked_sessions({(item.charger_id, item.stop.transaction_id) for item in items})
     tokens = _tokens({(organizations[item.charger_id], item.stop.id_tag) for item in items if item.stop.id_tag})
     active_of_token = _active_sessions_of_tokens({token.pk for token in tokens.values()})
     closed: dict[int, ChargingSession] = {}
@@ -589,20 +584,6 @@ def stop_transactions(items: list[StopIn]) -> list[IdTagInfo | None]:
     if closed:
         transaction.on_commit(partial(_announce, session_completed, list(closed)))
     return results
-
-
-def _sessions_to_stop(items: list[StopIn]) -> dict[tuple[int, int], ChargingSession]:
-    """The sessions these stops name, locked (a MeterValues batch must not overwrite a stop)."""
-    named = {(item.charger_id, item.stop.transaction_id) for item in items}
-    candidates = (
-        ChargingSession.objects.select_for_update(no_key=True)
-        .filter(
-            charger_id__in={charger_id for charger_id, _ in named},
-            transaction_id__in={transaction_id for _, transaction_id in named},
-        )
-        .order_by("pk")
-    )
-    return {(s.charger_id, s.transaction_id): s for s in candidates if (s.charger_id, s.transaction_id) in named}
 
 
 def _close(session: ChargingSession, stop: StopTransactionIn, received_at: dt.datetime) -> None:
