@@ -1,13 +1,16 @@
-"""Database helpers shared by the apps' services: many rows in one statement run for each row
-(executemany), for the gateway's batches.
+"""Database helpers shared by the apps' services: many rows of one model written in one
+statement, for the gateway's batches.
 
 Django's bulk_create and bulk_update compile one placeholder expression per field and row
 (bulk_update a CASE per row and field), and psycopg's client-side binding then writes every
 value into the SQL text in Python: together they cost more than the database's own work. Here
-the statement is built once; on PostgreSQL it runs on a server-side binding cursor (values
-sent apart from the SQL, pipelined), and values are converted only where the driver cannot
-take them as they are (JSON). Django's execute wrappers and error translation still apply."""
+the statement is built once and, on PostgreSQL, runs with its values sent apart from the SQL:
+inserts with COPY, updates as one UPDATE joined to arrays of the new values (one statement
+for the database to plan and run, not one per row). Values are converted only where the
+driver cannot take them as they are (JSON). Django's execute wrappers and error translation
+still apply."""
 
+import re
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
@@ -42,27 +45,41 @@ def _preparer(field: models.Field, db: BaseDatabaseWrapper) -> Callable | None:
 
 
 def _executemany(db: BaseDatabaseWrapper, sql: str, params: list[Sequence]) -> None:
+    if db.vendor == "postgresql":
+        _execute_bound(db, sql, params, many=True)
+        return
     with db.cursor() as cursor:
-        if db.vendor != "postgresql":
-            cursor.executemany(sql, params)
-            return
-        import psycopg  # only with PostgreSQL
+        cursor.executemany(sql, params)
 
+
+def execute_bound(db: BaseDatabaseWrapper, sql: str, params: Sequence) -> None:
+    """One PostgreSQL statement with its values sent apart from the SQL (server-side binding:
+    arrays go as arrays, not as text built in Python), through Django's wrappers."""
+    _execute_bound(db, sql, params, many=False)
+
+
+def _execute_bound(db: BaseDatabaseWrapper, sql: str, params: Sequence, *, many: bool) -> None:
+    import psycopg  # only with PostgreSQL
+
+    with db.cursor() as cursor:
         raw = psycopg.Cursor(db.connection)
 
         def run(sql: str, params, many: bool, context) -> None:
             with db.wrap_database_errors:
-                raw.executemany(sql, params)
+                if many:
+                    raw.executemany(sql, params)
+                else:
+                    raw.execute(sql, params)
 
-        _through_django(cursor, sql, params, run)
+        _through_django(cursor, sql, params, run, many=many)
 
 
-def _through_django(cursor, sql: str, params: list[Sequence], run: Callable) -> None:
+def _through_django(cursor, sql: str, params: Sequence, run: Callable, *, many: bool) -> None:
     """Run a statement of our own through Django's execute_wrapper hooks (as tests use) and,
     when it is on, its query log."""
-    logged = cursor.debug_sql(sql, params, many=True) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
+    logged = cursor.debug_sql(sql, params, many=many) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
     with logged:
-        cursor._execute_with_wrappers(sql, params, many=True, executor=run)
+        cursor._execute_with_wrappers(sql, params, many=many, executor=run)
 
 
 def _values(instances: list[models.Model], fields: list[models.Field], db: BaseDatabaseWrapper, *, add: bool):
@@ -80,20 +97,46 @@ def _values(instances: list[models.Model], fields: list[models.Field], db: BaseD
 
 
 def update_rows(instances: list[models.Model], fields: list[str], using: str = DEFAULT_DB_ALIAS) -> None:
-    """Save `fields` of many existing rows of one model."""
+    """Save `fields` of many existing rows of one model. On PostgreSQL in one statement that
+    joins the rows to arrays of the new values (one plan, one result), elsewhere executemany.
+    A row given twice is saved once, with the last values, as consecutive saves would leave it."""
     if not instances:
         return
+    instances = list({instance.pk: instance for instance in instances}.values())
     db = connections[using]
     meta = instances[0]._meta
     columns = [meta.get_field(name) for name in fields]
-    quote = db.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
-    params = [
+    rows = [
         [*values, instance.pk]
         for values, instance in zip(_values(instances, columns, db, add=False), instances, strict=True)
     ]
-    _executemany(db, sql, params)
+    if db.vendor == "postgresql":
+        _update_from_arrays(db, meta, columns, rows)
+        return
+    quote = db.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    _executemany(db, sql, rows)
+
+
+def _update_from_arrays(db: BaseDatabaseWrapper, meta, columns: list[models.Field], rows: list[list]) -> None:
+    quote = db.ops.quote_name
+    typed = [*columns, meta.pk]
+    arrays = ", ".join(f"%s::{_array_type(field, db)}" for field in typed)
+    names = ", ".join(f"c{index}" for index in range(len(typed)))
+    assignments = ", ".join(f"{quote(field.column)} = v.c{index}" for index, field in enumerate(columns))
+    table = quote(meta.db_table)
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names})"  # noqa: S608
+        f" WHERE {table}.{quote(meta.pk.column)} = v.c{len(columns)}"
+    )
+    execute_bound(db, sql, [list(column) for column in zip(*rows, strict=True)])
+
+
+def _array_type(field: models.Field, db: BaseDatabaseWrapper) -> str:
+    """The column's type without its length or precision: an explicit cast to varchar(n) would
+    cut a value that is too long, where storing it must fail as a single UPDATE would (R8)."""
+    return re.sub(r"\(.*\)", "", field.db_type(db)) + "[]"
 
 
 def insert_rows(instances: list[models.Model], using: str = DEFAULT_DB_ALIAS) -> None:
@@ -104,9 +147,31 @@ def insert_rows(instances: list[models.Model], using: str = DEFAULT_DB_ALIAS) ->
     db = connections[using]
     meta = instances[0]._meta
     columns = [field for field in meta.concrete_fields if field is not meta.auto_field]
+    _insert(db, meta, columns, _values(instances, columns, db, add=True))
+
+
+def insert_values(
+    model: type[models.Model], fields: list[str], rows: list[Sequence], using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Like insert_rows, from tuples of the values of `fields` instead of model instances (for
+    the message log: building an instance per frame cost more than writing it)."""
+    if not rows:
+        return
+    db = connections[using]
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    preparers = [_preparer(field, db) for field in columns]
+    if any(preparers):
+        rows = [
+            [prepare(value) if prepare else value for prepare, value in zip(preparers, row, strict=True)]
+            for row in rows
+        ]
+    _insert(db, meta, columns, rows)
+
+
+def _insert(db: BaseDatabaseWrapper, meta, columns: list[models.Field], rows: list[Sequence]) -> None:
     quote = db.ops.quote_name
     names = ", ".join(quote(field.column) for field in columns)
-    rows = _values(instances, columns, db, add=True)
     if db.vendor == "postgresql":
         _copy(db, f"COPY {quote(meta.db_table)} ({names}) FROM STDIN", rows)
         return
@@ -122,4 +187,4 @@ def _copy(db: BaseDatabaseWrapper, sql: str, rows: list[Sequence]) -> None:
                 for row in params:
                     copy.write_row(row)
 
-        _through_django(cursor, sql, rows, run)
+        _through_django(cursor, sql, rows, run, many=True)

@@ -143,21 +143,32 @@ class GroupCommit(Generic[Item]):
         self.charger_of = charger_of
         self.max_batch = max_batch
         self.queue: deque[tuple[Item, asyncio.Future | None]] = deque()
+        self.committer: Committer | None = None  # set by Committer.register
 
     async def submit(self, item: Item) -> Any:
         """Queue the item and wait until it is committed; returns its result or raises its error."""
         future = asyncio.get_running_loop().create_future()
         self.queue.append((item, future))
-        COMMITTER.wake()
+        self.committer.wake()
         return await future
 
     def submit_nowait(self, item: Item) -> None:
         """Queue an item nobody waits for (a last-seen time): written with the next round."""
         self.queue.append((item, None))
-        COMMITTER.wake()
+        self.committer.wake()
 
-    def take(self) -> list[tuple[Item, asyncio.Future | None]]:
-        return [self.queue.popleft() for _ in range(min(self.max_batch, len(self.queue)))]
+    def take(self, busy: set[int]) -> list[tuple[Item, asyncio.Future | None]]:
+        """Up to max_batch items, in order, leaving those of the chargers in `busy` queued (in
+        their order) for a later round."""
+        if not busy:
+            return [self.queue.popleft() for _ in range(min(self.max_batch, len(self.queue)))]
+        taken, kept = [], deque()
+        while self.queue and len(taken) < self.max_batch:
+            entry = self.queue.popleft()
+            (kept if self.charger_of(entry[0]) in busy else taken).append(entry)
+        kept.extend(self.queue)
+        self.queue = kept
+        return taken
 
     def settle(self, taken: list, outcomes: list) -> None:
         for (_, future), outcome in zip(taken, outcomes, strict=True):
@@ -177,18 +188,25 @@ class Committer:
     """Writes rounds of every group on the running event loop, up to `writers()` at a time.
 
     Rounds overlap on PostgreSQL: while one waits for its commit, the next is written on
-    another connection. A round first locks the rows of every charger it writes, in id order,
-    in one statement: two rounds touching the same charger (a last-seen time beside that
-    charger's message) then run one after the other and can never deadlock."""
+    another connection. Rounds being written at the same time never share a charger: the
+    items of a charger that a round is writing wait for a later round, so the other chargers'
+    items need not wait on that charger's row locks (every round would, as each holds most
+    of the chargers at load). A round still first locks the rows of its chargers, in id order,
+    in one statement, for the writers of other processes: those then wait for each other and
+    can never deadlock."""
 
     def __init__(self) -> None:
         self.groups: list[GroupCommit] = []
         self._task: asyncio.Task | None = None
         self._wakeup: asyncio.Event | None = None
         self._rounds: set[asyncio.Future] = set()
+        # The chargers of the rounds being written: their next items wait for a later round
+        # instead of making a whole round wait on their row locks.
+        self._busy: set[int] = set()
 
     def register(self, group: GroupCommit) -> GroupCommit:
         self.groups.append(group)
+        group.committer = self
         return group
 
     def wake(self) -> None:
@@ -196,6 +214,7 @@ class Committer:
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._wakeup = asyncio.Event()
             self._rounds = set()
+            self._busy = set()
             self._task = loop.create_task(self._run(), name="ocpp-group-commit")
         self._wakeup.set()
 
@@ -203,14 +222,18 @@ class Committer:
         return any(group.queue for group in self.groups)
 
     def _take_round(self) -> list[tuple[GroupCommit, list]]:
-        return [(group, group.take()) for group in self.groups if group.queue]
+        taken = [(group, group.take(self._busy)) for group in self.groups if group.queue]
+        return [(group, items) for group, items in taken if items]
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending() and len(self._rounds) < writers():
-                round_ = asyncio.ensure_future(self._write_round(self._take_round()))
+                taken = self._take_round()
+                if not taken:  # all that is queued waits for chargers being written
+                    break
+                round_ = asyncio.ensure_future(self._write_round(taken))
                 self._rounds.add(round_)
                 round_.add_done_callback(self._round_done)
 
@@ -220,9 +243,16 @@ class Committer:
             self._wakeup.set()
 
     async def _write_round(self, taken: list[tuple[GroupCommit, list]]) -> None:
-        batches = [(group.write, [item for item, _ in items]) for group, items in taken]
         chargers = {group.charger_of(item) for group, items in taken for item, _ in items}
         chargers.discard(None)
+        self._busy |= chargers  # no other round takes them meanwhile (see take)
+        try:
+            await self._write_taken(taken, chargers)
+        finally:
+            self._busy -= chargers
+
+    async def _write_taken(self, taken: list[tuple[GroupCommit, list]], chargers: set[int]) -> None:
+        batches = [(group.write, [item for item, _ in items]) for group, items in taken]
         in_thread = sync_to_async(write_round_in_thread, thread_sensitive=False, executor=_writer_executor())
         try:
             outcomes = await in_thread(batches, chargers)

@@ -3,7 +3,7 @@
 `log_frame` only appends a tuple to an in-process buffer (no database access, never blocks on
 I/O, never raises into the caller). A background asyncio task started with
 `start_message_log_writer()` flushes the buffer every OCPP_MESSAGE_LOG_FLUSH_SECONDS with one
-multi-row insert (`csms.db.insert_rows`, executemany) in one transaction, in a dedicated
+multi-row insert (`csms.db.insert_values`: COPY on PostgreSQL) in one transaction, in a dedicated
 writer thread that owns one database connection.
 
 Guarantees and limits:
@@ -37,7 +37,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Max, Min
 
-from csms.db import insert_rows, with_fresh_connection
+from csms.db import insert_values, with_fresh_connection
 from ocpp_gateway.models import MessageLog
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 # (charge_point_id, connection_id, direction, message_type, message_id, action, payload, raw,
 #  error_code, error_description, timestamp): a tuple is cheaper to build on the hot path than
-# a model instance; instances are built in the writer thread.
+# a model instance, and the writer inserts the tuples as they are.
 Row = tuple
 
 _lock = threading.Lock()
@@ -191,21 +191,33 @@ def _text(value, max_length: int) -> str:
     return value[:max_length]
 
 
-def _instance(row: Row):
+# The model's fields in the order of a Row.
+ROW_FIELDS = [
+    "charge_point_id", "connection_id", "direction", "message_type", "message_id", "action", "payload", "raw",
+    "error_code", "error_description", "timestamp",
+]  # fmt: skip
+
+
+def _storable(row: Row) -> Row:
+    """The row with its texts fitted to their columns."""
     (cp_id, connection_id, direction, message_type, message_id, action, payload, raw, code, description, ts) = row
-    return MessageLog(
-        charge_point_id=_text(cp_id, 48),
-        connection_id=connection_id,
-        direction=_text(direction, 3),
-        message_type=message_type,
-        message_id=_text(message_id, 64),
-        action=_text(action, 64),
-        payload=payload,
-        raw=_text(raw, RAW_MAX_CHARS),
-        error_code=_text(code, 64),
-        error_description=_text(description, 255),
-        timestamp=ts,
+    return (
+        _text(cp_id, 48),
+        connection_id,
+        _text(direction, 3),
+        message_type,
+        _text(message_id, 64),
+        _text(action, 64),
+        payload,
+        _text(raw, RAW_MAX_CHARS),
+        _text(code, 64),
+        _text(description, 255),
+        ts,
     )
+
+
+def _instance(row: Row):
+    return MessageLog(**dict(zip(ROW_FIELDS, _storable(row), strict=True)))
 
 
 def _fallback_instance(row: Row):
@@ -223,18 +235,18 @@ def _fallback_instance(row: Row):
     return obj
 
 
-def _insert(objs: list) -> None:
+def _insert(rows: list[Row]) -> None:
     # In a transaction (a savepoint when called inside someone else's, so that a rejected
     # insert does not abort it on PostgreSQL): all of the batch or none of it.
     with transaction.atomic():
-        for start in range(0, len(objs), BULK_BATCH_SIZE):
-            insert_rows(objs[start : start + BULK_BATCH_SIZE])
+        for start in range(0, len(rows), BULK_BATCH_SIZE):
+            insert_values(MessageLog, ROW_FIELDS, rows[start : start + BULK_BATCH_SIZE])
 
 
 def _write(rows: list[Row]) -> int:
     """Insert rows; raises a TRANSIENT_ERRORS exception if the database is unreachable."""
     try:
-        _insert([_instance(row) for row in rows])
+        _insert([_storable(row) for row in rows])
         return len(rows)
     except TRANSIENT_ERRORS:
         raise

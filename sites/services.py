@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from accounts.models import Organization
-from csms.db import batch_atomic, insert_rows, update_rows
+from csms.db import batch_atomic, execute_bound, insert_rows, update_rows
 from sites.credentials import generate_charger_key, hash_charger_key
 from sites.models import (
     Charger,
@@ -167,26 +167,33 @@ class Liveness:
 
 @batch_atomic
 def record_liveness(signs: list[Liveness]) -> None:
-    """Last-seen and heartbeat times of many chargers, one statement per kind (executemany).
-    Only the connection that holds the charger writes: a late sign from a socket that has
-    since closed or been replaced must not mark the charger online again (R15). A charger
-    the offline sweep had given up on comes back online with a "seen again" event."""
+    """Last-seen and heartbeat times of many chargers in one statement. Only the connection
+    that holds the charger writes: a late sign from a socket that has since closed or been
+    replaced must not mark the charger online again (R15). A charger the offline sweep had
+    given up on comes back online with a "seen again" event."""
     _record_chargers_seen_again(signs)
+    latest: dict[tuple[int, uuid.UUID], list] = {}  # per connection: [last heartbeat, last seen]
+    for sign in signs:
+        times = latest.setdefault((sign.charger_id, sign.connection_id), [None, sign.seen_at])
+        times[1] = max(times[1], sign.seen_at)
+        if sign.heartbeat:
+            times[0] = sign.seen_at if times[0] is None else max(times[0], sign.seen_at)
+    rows = [(beat, seen, charger_id, _uuid(conn)) for (charger_id, conn), (beat, seen) in latest.items()]
     table = connection.ops.quote_name(Charger._meta.db_table)
-    heartbeats = [(s.seen_at, s.seen_at, s.charger_id, s.connection_id) for s in signs if s.heartbeat]
-    others = [(s.seen_at, s.charger_id, s.connection_id) for s in signs if not s.heartbeat]
+    assignments = "last_heartbeat_at = COALESCE({}, last_heartbeat_at), last_seen_at = {}, is_online = TRUE"
+    if connection.vendor == "postgresql":
+        sql = (
+            f"UPDATE {table} SET {assignments.format('v.beat', 'v.seen')}"  # noqa: S608
+            " FROM unnest(%s::timestamptz[], %s::timestamptz[], %s::bigint[], %s::uuid[]) AS v(beat, seen, id, conn)"
+            f" WHERE {table}.id = v.id AND {table}.connection_id = v.conn"
+        )
+        execute_bound(connection, sql, [list(column) for column in zip(*rows, strict=True)])
+        return
     with connection.cursor() as cursor:
-        if heartbeats:
-            cursor.executemany(
-                f"UPDATE {table} SET last_heartbeat_at = %s, last_seen_at = %s, is_online = %s"  # noqa: S608
-                " WHERE id = %s AND connection_id = %s",
-                [(beat, seen, True, charger_id, _uuid(conn)) for beat, seen, charger_id, conn in heartbeats],
-            )
-        if others:
-            cursor.executemany(
-                f"UPDATE {table} SET last_seen_at = %s, is_online = %s WHERE id = %s AND connection_id = %s",  # noqa: S608
-                [(seen, True, charger_id, _uuid(conn)) for seen, charger_id, conn in others],
-            )
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments.format('%s', '%s')} WHERE id = %s AND connection_id = %s",  # noqa: S608
+            rows,
+        )
 
 
 def _record_chargers_seen_again(signs: list[Liveness]) -> None:

@@ -106,6 +106,21 @@ def test_heartbeats_and_signs_of_life_of_the_current_connection(charger):
     assert stored.last_seen_at == T0 + dt.timedelta(seconds=5)
 
 
+def test_signs_of_life_in_one_batch_leave_the_latest_times(charger):
+    current = uuid.uuid4()
+    mark_connected(charger_id=charger.pk, connection_id=current, channel_name="chan", at=T0)
+    at = [T0 + dt.timedelta(seconds=n) for n in range(4)]
+    record_liveness(
+        [
+            Liveness(charger.pk, current, at[1], heartbeat=True),
+            Liveness(charger.pk, current, at[3]),
+            Liveness(charger.pk, current, at[2], heartbeat=True),
+        ]
+    )
+    stored = _reload(charger)
+    assert (stored.last_heartbeat_at, stored.last_seen_at) == (at[2], at[3])
+
+
 def test_a_late_sign_of_life_from_a_closed_connection_changes_nothing(charger):
     old, current = uuid.uuid4(), uuid.uuid4()
     mark_connected(charger_id=charger.pk, connection_id=current, channel_name="chan", at=T0)
