@@ -221,19 +221,25 @@ class Committer:
     def _pending(self) -> bool:
         return any(group.queue for group in self.groups)
 
-    def _take_round(self) -> list[tuple[GroupCommit, list]]:
+    def _take_round(self) -> tuple[list[tuple[GroupCommit, list]], set[int]]:
+        """What the next round writes, and its chargers, marked busy at once: a round started
+        in the same moment must not take them too."""
         taken = [(group, group.take(self._busy)) for group in self.groups if group.queue]
-        return [(group, items) for group, items in taken if items]
+        taken = [(group, items) for group, items in taken if items]
+        chargers = {group.charger_of(item) for group, items in taken for item, _ in items}
+        chargers.discard(None)
+        self._busy |= chargers
+        return taken, chargers
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending() and len(self._rounds) < writers():
-                taken = self._take_round()
+                taken, chargers = self._take_round()
                 if not taken:  # all that is queued waits for chargers being written
                     break
-                round_ = asyncio.ensure_future(self._write_round(taken))
+                round_ = asyncio.ensure_future(self._write_round(taken, chargers))
                 self._rounds.add(round_)
                 round_.add_done_callback(self._round_done)
 
@@ -242,10 +248,7 @@ class Committer:
         if self._wakeup is not None:
             self._wakeup.set()
 
-    async def _write_round(self, taken: list[tuple[GroupCommit, list]]) -> None:
-        chargers = {group.charger_of(item) for group, items in taken for item, _ in items}
-        chargers.discard(None)
-        self._busy |= chargers  # no other round takes them meanwhile (see take)
+    async def _write_round(self, taken: list[tuple[GroupCommit, list]], chargers: set[int]) -> None:
         try:
             await self._write_taken(taken, chargers)
         finally:
@@ -270,7 +273,7 @@ class Committer:
             if self._rounds:
                 await asyncio.gather(*self._rounds, return_exceptions=True)
             else:
-                await self._write_round(self._take_round())
+                await self._write_round(*self._take_round())
 
 
 COMMITTER = Committer()

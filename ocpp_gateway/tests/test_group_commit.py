@@ -62,3 +62,17 @@ async def test_a_busy_chargers_items_wait_while_other_chargers_are_written_meanw
     recorder.release.set()
     assert await asyncio.wait_for(asyncio.gather(first, waiting), 5) == ["a1", "a2"]
     assert recorder.batches == [["a1"], ["b1"], ["a2"]]
+
+
+async def test_rounds_started_in_the_same_moment_do_not_share_a_charger(two_writers):
+    recorder = Recorder(hold="a1")
+    group = Committer().register(GroupCommit("test", recorder.write, lambda item: item[0], max_batch=1))
+    # Queued together: two writers are free, but the second round must not take a2.
+    first = asyncio.ensure_future(group.submit((1, "a1")))
+    second = asyncio.ensure_future(group.submit((1, "a2")))
+    await asyncio.to_thread(recorder.holding.wait, 5)
+    await asyncio.sleep(0.1)
+    assert recorder.batches == [["a1"]]
+    recorder.release.set()
+    assert await asyncio.wait_for(asyncio.gather(first, second), 5) == ["a1", "a2"]
+    assert recorder.batches == [["a1"], ["a2"]]
