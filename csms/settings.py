@@ -242,8 +242,9 @@ OCPP_CLOCK_SKEW_TOLERANCE = env.int("OCPP_CLOCK_SKEW_TOLERANCE", default=300)
 # server enforces the same limit (`--ws-max-size` in the Makefile).
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=1024 * 1024)
 # Group-commit rounds written at the same time on PostgreSQL (one connection each): while one
-# waits for its commit, the next is written. SQLite always has one.
-OCPP_GROUP_COMMIT_WRITERS = env.int("OCPP_GROUP_COMMIT_WRITERS", default=3)
+# waits for its commit, the next is written. More writers make smaller rounds, which cost more
+# CPU per message (3 measured 10 % fewer messages/s than 2). SQLite always has one.
+OCPP_GROUP_COMMIT_WRITERS = env.int("OCPP_GROUP_COMMIT_WRITERS", default=2)
 # Pending connections the listening socket queues (a reconnect storm after a restart).
 OCPP_LISTEN_BACKLOG = env.int("OCPP_LISTEN_BACKLOG", default=8192)
 # WebSocket pings (s): a charger that does not answer within the timeout is disconnected

@@ -10,7 +10,11 @@ together: on PostgreSQL the commit's WAL flush, not the statements, is what a me
 
 A round that fails is retried group by group, and a group that fails item by item, each in
 its own transaction, so one message that cannot be stored (R8) or a database outage (R9) fails only
-the messages it concerns, with the same exceptions a direct call would raise."""
+the messages it concerns, with the same exceptions a direct call would raise.
+
+What is written behind the reply (`submit_nowait`: last-seen times, StatusNotifications) has
+nobody to tell of a failure: a group that is `retried` writes such items again after an outage
+(a timer, and `drain` at shutdown); the others drop them."""
 
 import asyncio
 import logging
@@ -23,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 
 from charging.services import record_meter_values_batch, start_transactions, stop_transactions
 from csms.db import with_fresh_connection
@@ -43,6 +47,10 @@ Item = TypeVar("Item")
 Write = Callable[[list], list | None]
 
 MAX_BATCH = 1000
+# Written-behind items whose round failed for want of a database (R9) are written again after
+# this delay, up to this many waiting at once (beyond that they are dropped and logged).
+RETRY_DELAY = 1.0
+MAX_RETRYING = 100_000
 
 _writer: ThreadPoolExecutor | None = None
 
@@ -135,7 +143,13 @@ class GroupCommit(Generic[Item]):
     that runs inside the round's transaction)."""
 
     def __init__(
-        self, name: str, write: Write, charger_of: Callable[[Any], int | None], max_batch: int = MAX_BATCH
+        self,
+        name: str,
+        write: Write,
+        charger_of: Callable[[Any], int | None],
+        max_batch: int = MAX_BATCH,
+        *,
+        retried: bool = False,
     ) -> None:
         self.name = name
         self.write = write
@@ -144,6 +158,11 @@ class GroupCommit(Generic[Item]):
         self.max_batch = max_batch
         self.queue: deque[tuple[Item, asyncio.Future | None]] = deque()
         self.committer: Committer | None = None  # set by Committer.register
+        # Whether an item nobody waits for is written again when its round failed for want
+        # of a database (its charger was already answered), or dropped (a last-seen time).
+        self.retried = retried
+        self.retrying: deque[tuple[Item, None]] = deque()
+        self._retry_timer: asyncio.TimerHandle | None = None
 
     async def submit(self, item: Item) -> Any:
         """Queue the item and wait until it is committed; returns its result or raises its error."""
@@ -153,7 +172,8 @@ class GroupCommit(Generic[Item]):
         return await future
 
     def submit_nowait(self, item: Item) -> None:
-        """Queue an item nobody waits for (a last-seen time): written with the next round."""
+        """Queue an item nobody waits for (written behind the reply): written with the next
+        round, and again later if that fails for want of a database and the group is `retried`."""
         self.queue.append((item, None))
         self.committer.wake()
 
@@ -171,10 +191,16 @@ class GroupCommit(Generic[Item]):
         return taken
 
     def settle(self, taken: list, outcomes: list) -> None:
-        for (_, future), outcome in zip(taken, outcomes, strict=True):
+        again = []
+        for entry, outcome in zip(taken, outcomes, strict=True):
+            future = entry[1]
             if future is None:
                 if isinstance(outcome, Exception):
-                    logger.warning("%s: an unacknowledged write was lost: %s", self.name, outcome)
+                    if self._retries(outcome, len(again)):
+                        again.append(entry)
+                    else:  # a last-seen time is replaced by the next; a status report is not
+                        level = logging.ERROR if self.retried else logging.WARNING
+                        logger.log(level, "%s: a write behind the reply was lost: %r", self.name, outcome)
                 continue
             if future.done():  # the connection closed meanwhile
                 continue
@@ -182,6 +208,40 @@ class GroupCommit(Generic[Item]):
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+        if again:
+            self._retry_later(again)
+
+    def _retries(self, error: Exception, also_retrying: int) -> bool:
+        """Only an outage is worth another attempt: data the database refuses (R8) would be
+        refused again."""
+        room = len(self.retrying) + also_retrying < MAX_RETRYING
+        return self.retried and isinstance(error, OperationalError | InterfaceError) and room
+
+    def _retry_later(self, entries: list) -> None:
+        logger.warning(
+            "%s: %d write(s) behind the reply failed; retrying in %s s", self.name, len(entries), RETRY_DELAY
+        )
+        self.retrying.extend(entries)
+        if self._retry_timer is None:
+            self._retry_timer = asyncio.get_running_loop().call_later(RETRY_DELAY, self.retry_now)
+
+    def forget_retry_timer(self) -> None:
+        """The loop of the timer is gone: what waits for it goes with the next round instead."""
+        self._retry_timer = None
+        self._requeue_retrying()
+
+    def retry_now(self) -> None:
+        """Queue the items waiting for another attempt ahead of the others."""
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+        if self.retrying:
+            self._requeue_retrying()
+            self.committer.wake()
+
+    def _requeue_retrying(self) -> None:
+        self.queue.extendleft(reversed(self.retrying))
+        self.retrying.clear()
 
 
 class Committer:
@@ -215,6 +275,8 @@ class Committer:
             self._wakeup = asyncio.Event()
             self._rounds = set()
             self._busy = set()
+            for group in self.groups:  # a retry timer of a loop that is gone never fires
+                group.forget_retry_timer()
             self._task = loop.create_task(self._run(), name="ocpp-group-commit")
         self._wakeup.set()
 
@@ -268,7 +330,10 @@ class Committer:
             group.settle(items, group_outcomes)
 
     async def drain(self) -> None:
-        """Write everything queued now and wait for the rounds being written (shutdown, tests)."""
+        """Write everything queued now, including what waits for another attempt, and wait for
+        the rounds being written (shutdown, tests). What fails again stays waiting."""
+        for group in self.groups:
+            group.retry_now()
         while self._pending() or self._rounds:
             if self._rounds:
                 await asyncio.gather(*self._rounds, return_exceptions=True)
@@ -282,6 +347,9 @@ COMMITTER = Committer()
 async def drain_group_commits() -> None:
     """Write what is queued (on shutdown) and release the writer's connection."""
     await COMMITTER.drain()
+    for group in COMMITTER.groups:
+        if group.retrying:
+            logger.error("%s: %d write(s) behind the reply lost at shutdown", group.name, len(group.retrying))
     if _writer is not None:
         await sync_to_async(run_in_every_writer)(connections.close_all)
 
@@ -319,8 +387,11 @@ STOPS = COMMITTER.register(GroupCommit("stop-transactions", stop_transactions, _
 # The rarer transactional messages (DataTransfer, firmware and diagnostics reports, unknown
 # chargers) and disconnections, each a call of its own.
 TRANSACTIONS = COMMITTER.register(GroupCommit("transactions", _run_each, _charger_of_call))
+# StatusNotifications are written behind the reply: they are not transaction-related messages
+# (1.6 sec. 3.7), so a charger need not send one again after a CALLERROR. We write them again
+# after an outage instead; R23 makes the order in which they land irrelevant.
 STATUS_NOTIFICATIONS = COMMITTER.register(
-    GroupCommit("status-notifications", record_status_notifications, _charger_of_item)
+    GroupCommit("status-notifications", record_status_notifications, _charger_of_item, retried=True)
 )
 METER_VALUES = COMMITTER.register(GroupCommit("meter-values", record_meter_values_batch, _charger_of_item))
 # Heartbeat and last-seen times: nobody waits for them (R9: an outage must not stop Heartbeats).

@@ -16,6 +16,7 @@ from django.db import connections
 from accounts.tests.factories import OrganizationFactory
 from ocpp_gateway import handshake
 from ocpp_gateway.consumer import _recent_calls
+from ocpp_gateway.group_commit import COMMITTER
 from ocpp_gateway.tests.conftest import OCPP16, basic_authorization, boot, db
 from sites.models import Charger, RegistrationStatus, SecurityProfile, UnknownCharger
 
@@ -297,6 +298,7 @@ async def test_accepted_charger_reconnecting_without_boot_is_served_normally(cha
         await after.result("StatusNotification", {"connectorId": 1, "status": "Available", "errorCode": "NoError"})
         == {}
     )
+    await COMMITTER.drain()  # both are written behind the answer
     stored = await db(_charger)(charger.pk)
     assert stored.is_online
     assert stored.last_heartbeat_at is not None

@@ -179,6 +179,7 @@ async def test_heartbeat_answers_current_time_and_records_it(charger, connected)
 async def test_status_notification_for_connector_0_updates_the_charger(charger, connected):
     at = now_s()
     assert await connected.result("StatusNotification", _status(0, "Unavailable", at=at)) == {}
+    await COMMITTER.drain()  # status is written behind the answer
     stored = await db(_charger)(charger.pk)
     assert (stored.status, stored.error_code, stored.status_timestamp) == ("Unavailable", "NoError", at)
     # Connectors are not touched by the charger-wide status.
@@ -191,6 +192,7 @@ async def test_status_notification_updates_a_connector_and_keeps_history(charger
         1, "Faulted", at=at, errorCode="GroundFailure", info="RCD tripped", vendorId="acme", vendorErrorCode="E42"
     )
     assert await connected.result("StatusNotification", payload) == {}
+    await COMMITTER.drain()  # status is written behind the answer
     connector = await db(_connector)(charger.pk, 1)
     assert (connector.status, connector.error_code, connector.info, connector.vendor_error_code) == (
         "Faulted", "GroundFailure", "RCD tripped", "E42",
@@ -207,6 +209,7 @@ async def test_status_notification_updates_a_connector_and_keeps_history(charger
 async def test_status_notification_without_timestamp_uses_the_receipt_time(charger, connected):
     before = timezone.now()
     await connected.result("StatusNotification", _status(2, "Preparing"))
+    await COMMITTER.drain()  # status is written behind the answer
     connector = await db(_connector)(charger.pk, 2)
     assert connector.status == "Preparing"
     assert before <= connector.status_timestamp <= timezone.now()
@@ -214,6 +217,7 @@ async def test_status_notification_without_timestamp_uses_the_receipt_time(charg
 
 async def test_status_notification_creates_a_connector_we_did_not_know(charger, connected):
     assert await connected.result("StatusNotification", _status(5, "Available", at=now_s())) == {}
+    await COMMITTER.drain()  # status is written behind the answer
     connector = await db(_connector)(charger.pk, 5)
     assert connector.status == "Available"
 
@@ -225,6 +229,7 @@ async def test_status_notifications_out_of_order_keep_the_latest_state_and_all_h
     await connected.result("StatusNotification", _status(1, "Available", at=older))
     await connected.result("StatusNotification", _status(0, "Available", at=newer))
     await connected.result("StatusNotification", _status(0, "Faulted", at=older, errorCode="OtherError"))
+    await COMMITTER.drain()  # status is written behind the answer
 
     connector = await db(_connector)(charger.pk, 1)
     assert (connector.status, connector.status_timestamp) == ("Charging", newer)
@@ -245,6 +250,7 @@ async def test_status_notification_touches_only_the_senders_own_connectors(charg
     client = await open_client(charger)
     await client.result("StatusNotification", _status(7, "Available", at=now_s()))
     await client.result("StatusNotification", _status(1, "Faulted", at=now_s(), errorCode="OtherError"))
+    await COMMITTER.drain()  # status is written behind the answer
 
     def connector_numbers(pk: int) -> list[int]:
         return list(
@@ -574,6 +580,7 @@ async def test_offline_transaction_replayed_without_boot(charger, tokens, open_c
     )
     assert await client.result("StopTransaction", stop_payload(transaction_id, meter_stop=16_500, at=stopped)) == {}
     after = timezone.now()
+    await COMMITTER.drain()  # status is written behind the answer
 
     session = await db(_session)(charger.pk, transaction_id)
     assert session.state == SessionState.COMPLETED
@@ -732,6 +739,7 @@ async def test_timestamps_with_offsets_and_fractions_are_stored_in_utc(charger, 
     # A time without an offset is taken as UTC (the OCPP rule).
     naive = now_s().replace(tzinfo=None)
     await connected.result("StatusNotification", {**_status(2, "Charging"), "timestamp": naive.isoformat()})
+    await COMMITTER.drain()  # status is written behind the answer
     assert (await db(_connector)(charger.pk, 2)).status_timestamp == naive.replace(tzinfo=dt.UTC)
 
 
@@ -802,6 +810,7 @@ async def test_interleaved_frames_of_two_chargers_are_all_answered(charger, make
     assert [r[1] for r in replies_a] == sent_a
     assert [r[1] for r in replies_b] == sent_b
     assert all(r[0] == CALLRESULT for r in replies_a + replies_b)
+    await COMMITTER.drain()  # status is written behind the answer
     assert len(await db(_status_history)(other.pk)) == 5
     assert await db(_status_history)(charger.pk) == []
 

@@ -1,11 +1,12 @@
 """Group commit: rounds of different chargers are written side by side; a charger's next items
 wait for the round that is writing that charger (instead of the whole next round waiting on
-its row locks)."""
+its row locks). What is written behind the reply is written again after an outage."""
 
 import asyncio
 import threading
 
 import pytest
+from django.db import DataError, OperationalError
 
 from ocpp_gateway import group_commit
 from ocpp_gateway.group_commit import Committer, GroupCommit
@@ -76,3 +77,109 @@ async def test_rounds_started_in_the_same_moment_do_not_share_a_charger(two_writ
     recorder.release.set()
     assert await asyncio.wait_for(asyncio.gather(first, second), 5) == ["a1", "a2"]
     assert recorder.batches == [["a1"], ["a2"]]
+
+
+# --- Writes behind the reply: written again after an outage ----------------------------------
+
+
+class Database:
+    """A group's write function against a database that can be down, or refuse a value."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.stored: list[str] = []
+
+    def write(self, items: list[tuple[int, str]]) -> None:
+        if self.down:
+            raise OperationalError("the database is down")
+        if any(name == "refused" for _, name in items):
+            raise DataError("value too long")
+        self.stored += [name for _, name in items]
+
+
+def write_reporting_failures(batches: list, charger_ids: set[int]) -> list[list]:
+    """As the writer thread reports a batch that failed: its exception for every item."""
+    outcomes = []
+    for write, items in batches:
+        try:
+            results = write(items)
+            outcomes.append(list(results) if results is not None else [None] * len(items))
+        except Exception as exc:
+            outcomes.append([exc] * len(items))
+    return outcomes
+
+
+@pytest.fixture
+def flaky_database(monkeypatch) -> Database:
+    monkeypatch.setattr(group_commit, "writers", lambda: 1)
+    monkeypatch.setattr(group_commit, "_writer", None)
+    monkeypatch.setattr(group_commit, "write_round_in_thread", write_reporting_failures)
+    monkeypatch.setattr(group_commit, "RETRY_DELAY", 0.05)
+    yield Database()
+    if group_commit._writer is not None:
+        group_commit._writer.shutdown(wait=True)
+
+
+async def _until(condition) -> None:
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 (a timer of the committer changes it)
+            await asyncio.sleep(0.01)
+
+
+async def test_a_write_behind_the_reply_is_written_again_once_the_database_is_back(flaky_database):
+    committer = Committer()
+    group = committer.register(GroupCommit("test", flaky_database.write, lambda item: item[0], retried=True))
+    flaky_database.down = True
+    group.submit_nowait((1, "first"))
+    await _until(lambda: group.retrying)
+    await asyncio.sleep(0.2)  # tried again meanwhile, and kept
+    assert [name for (_, name), _ in group.retrying] == ["first"]
+
+    flaky_database.down = False
+    group.submit_nowait((1, "second"))
+    # Each stored once; in either order (the retry waits for its timer; statuses are ordered
+    # by their timestamps, R23).
+    await _until(lambda: sorted(flaky_database.stored) == ["first", "second"])
+    await asyncio.sleep(0.1)
+    assert sorted(flaky_database.stored) == ["first", "second"]
+    assert not group.retrying
+
+
+async def test_drain_writes_what_waits_for_another_attempt_at_once(flaky_database, monkeypatch):
+    monkeypatch.setattr(group_commit, "RETRY_DELAY", 60)
+    committer = Committer()
+    group = committer.register(GroupCommit("test", flaky_database.write, lambda item: item[0], retried=True))
+    flaky_database.down = True
+    group.submit_nowait((1, "status"))
+    await _until(lambda: group.retrying)
+    flaky_database.down = False
+    await committer.drain()  # as on shutdown: no waiting for the timer
+    assert flaky_database.stored == ["status"]
+    assert not group.retrying
+
+
+async def test_what_the_database_refuses_or_a_group_not_retried_is_dropped(flaky_database, caplog):
+    committer = Committer()
+    statuses = committer.register(GroupCommit("statuses", flaky_database.write, lambda item: item[0], retried=True))
+    seen = committer.register(GroupCommit("last-seen", flaky_database.write, lambda item: item[0]))
+    statuses.submit_nowait((1, "refused"))  # it would be refused again (R8)
+    await committer.drain()
+    flaky_database.down = True
+    seen.submit_nowait((1, "seen"))  # the next sign of life replaces it
+    await committer.drain()
+    assert not statuses.retrying
+    assert not seen.retrying
+    assert flaky_database.stored == []
+    assert [r.levelname for r in caplog.records if "lost" in r.getMessage()] == ["ERROR", "WARNING"]
+
+
+async def test_at_most_max_retrying_items_wait(flaky_database, monkeypatch):
+    monkeypatch.setattr(group_commit, "MAX_RETRYING", 2)
+    committer = Committer()
+    group = committer.register(GroupCommit("test", flaky_database.write, lambda item: item[0], retried=True))
+    flaky_database.down = True
+    for number in range(3):
+        group.submit_nowait((number, f"status-{number}"))
+    await _until(lambda: len(group.retrying) == 2)
+    await asyncio.sleep(0.1)
+    assert len(group.retrying) == 2  # the third was dropped (and logged)

@@ -122,7 +122,8 @@ async def status_notification(conn: Connection, payload: dict, received_at: dt.d
         vendor_error_code=payload.get("vendorErrorCode", ""),
         timestamp=parse_timestamp(payload["timestamp"]) if "timestamp" in payload else None,
     )
-    await STATUS_NOTIFICATIONS.submit(StatusNotificationIn(conn.charger_id, report, received_at))
+    # Written behind the reply (and again after an outage): see STATUS_NOTIFICATIONS.
+    STATUS_NOTIFICATIONS.submit_nowait(StatusNotificationIn(conn.charger_id, report, received_at))
     return {}
 
 
