@@ -318,7 +318,7 @@ def _connector_pks(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
         (charger_id, number): pk for charger_id, number, pk in rows.values_list("charger_id", "connector_id", "pk")
     }
     for charger_id, number in wanted - found.keys():
-        found[(charger_id, number)] = connector_for(_charger(charger_id), number).pk
+        found[(charger_id, number)] = connector_for(charger_id, number).pk
     return found
 
 

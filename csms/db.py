@@ -58,15 +58,17 @@ def _executemany(db: BaseDatabaseWrapper, sql: str, params: list[Sequence]) -> N
         cursor.executemany(sql, params)
 
 
-def execute_bound(db: BaseDatabaseWrapper, sql: str, params: Sequence) -> None:
+def execute_bound(db: BaseDatabaseWrapper, sql: str, params: Sequence) -> list[tuple]:
     """One PostgreSQL statement with its values sent apart from the SQL (server-side binding:
-    arrays go as arrays, not as text built in Python), through Django's wrappers."""
-    _execute_bound(db, sql, params, many=False)
+    arrays go as arrays, not as text built in Python), through Django's wrappers. Returns
+    the rows it returns (RETURNING), if any."""
+    return _execute_bound(db, sql, params, many=False)
 
 
-def _execute_bound(db: BaseDatabaseWrapper, sql: str, params: Sequence, *, many: bool) -> None:
+def _execute_bound(db: BaseDatabaseWrapper, sql: str, params: Sequence, *, many: bool) -> list[tuple]:
     import psycopg  # only with PostgreSQL
 
+    rows: list[tuple] = []
     with db.cursor() as cursor:
         raw = psycopg.Cursor(db.connection)
 
@@ -76,8 +78,11 @@ def _execute_bound(db: BaseDatabaseWrapper, sql: str, params: Sequence, *, many:
                     raw.executemany(sql, params)
                 else:
                     raw.execute(sql, params)
+                    if raw.description is not None:
+                        rows.extend(raw.fetchall())
 
         _through_django(cursor, sql, params, run, many=many)
+    return rows
 
 
 def _through_django(cursor, sql: str, params: Sequence, run: Callable, *, many: bool) -> None:

@@ -3,6 +3,7 @@
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -171,50 +172,53 @@ def record_liveness(signs: list[Liveness]) -> None:
     that holds the charger writes: a late sign from a socket that has since closed or been
     replaced must not mark the charger online again (R15). A charger the offline sweep had
     given up on comes back online with a "seen again" event."""
-    _record_chargers_seen_again(signs)
-    latest: dict[tuple[int, uuid.UUID], list] = {}  # per connection: [last heartbeat, last seen]
+    latest: dict[tuple[int, uuid.UUID], list] = {}  # per connection: [last heartbeat, first seen, last seen]
     for sign in signs:
-        times = latest.setdefault((sign.charger_id, sign.connection_id), [None, sign.seen_at])
-        times[1] = max(times[1], sign.seen_at)
+        times = latest.setdefault((sign.charger_id, sign.connection_id), [None, sign.seen_at, sign.seen_at])
+        times[1], times[2] = min(times[1], sign.seen_at), max(times[2], sign.seen_at)
         if sign.heartbeat:
             times[0] = sign.seen_at if times[0] is None else max(times[0], sign.seen_at)
-    rows = [(beat, seen, charger_id, _uuid(conn)) for (charger_id, conn), (beat, seen) in latest.items()]
+    rows = [(beat, seen, charger_id, _uuid(conn)) for (charger_id, conn), (beat, _, seen) in latest.items()]
     table = connection.ops.quote_name(Charger._meta.db_table)
-    assignments = "last_heartbeat_at = COALESCE({}, last_heartbeat_at), last_seen_at = {}, is_online = TRUE"
+    assignments = (
+        f"last_heartbeat_at = COALESCE({{}}, {table}.last_heartbeat_at), last_seen_at = {{}}, is_online = TRUE"
+    )
     if connection.vendor == "postgresql":
+        # The row as it was before this statement (joined again as `before`) tells which
+        # chargers were offline: one statement instead of a query and an update.
         sql = (
             f"UPDATE {table} SET {assignments.format('v.beat', 'v.seen')}"  # noqa: S608
             " FROM unnest(%s::timestamptz[], %s::timestamptz[], %s::bigint[], %s::uuid[]) AS v(beat, seen, id, conn)"
+            f" JOIN {table} AS before ON before.id = v.id"
             f" WHERE {table}.id = v.id AND {table}.connection_id = v.conn"
+            f" RETURNING {table}.id, {table}.connection_id, before.is_online"
         )
-        execute_bound(connection, sql, [list(column) for column in zip(*rows, strict=True)])
-        return
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET {assignments.format('%s', '%s')} WHERE id = %s AND connection_id = %s",  # noqa: S608
-            rows,
-        )
-
-
-def _record_chargers_seen_again(signs: list[Liveness]) -> None:
-    """One query for the batch: which of these live connections belong to chargers marked offline."""
-    first_sign: dict[tuple[int, uuid.UUID], dt.datetime] = {}
-    for sign in signs:
-        first_sign.setdefault((sign.charger_id, sign.connection_id), sign.seen_at)
-    offline = Charger.objects.filter(
-        pk__in={charger_id for charger_id, _ in first_sign},
-        connection_id__in={connection_id for _, connection_id in first_sign},
-        is_online=False,
-    ).values_list("pk", "connection_id")
+        updated = execute_bound(connection, sql, [list(column) for column in zip(*rows, strict=True)])
+        offline = [(pk, conn) for pk, conn, was_online in updated if not was_online]
+    else:
+        offline = _offline_of(latest.keys())
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments.format('%s', '%s')} WHERE id = %s AND connection_id = %s",  # noqa: S608
+                rows,
+            )
     _record_connection_events(
         [
-            ConnectionEvent(
-                charger_id=pk, kind=ConnectionEvent.Kind.ONLINE, at=first_sign[(pk, conn)], reason="seen again"
-            )
-            for pk, conn in offline
-            if (pk, conn) in first_sign
+            ConnectionEvent(charger_id=key[0], kind=ConnectionEvent.Kind.ONLINE, at=latest[key][1], reason="seen again")
+            for key in offline
         ]
     )
+
+
+def _offline_of(connections_: Iterable[tuple[int, uuid.UUID]]) -> list[tuple[int, uuid.UUID]]:
+    """Which of these live connections belong to chargers marked offline."""
+    wanted = set(connections_)
+    rows = Charger.objects.filter(
+        pk__in={charger_id for charger_id, _ in wanted},
+        connection_id__in={connection_id for _, connection_id in wanted},
+        is_online=False,
+    ).values_list("pk", "connection_id")
+    return [row for row in rows if row in wanted]
 
 
 def _uuid(value: uuid.UUID):
@@ -291,9 +295,9 @@ class StatusReport:
     timestamp: dt.datetime | None = None
 
 
-def connector_for(charger: Charger, connector_id: int) -> Connector:
+def connector_for(charger_id: int, connector_id: int) -> Connector:
     """The 1.6 connector with this number, created when the charger reports one we did not know."""
-    connector, _ = Connector.objects.get_or_create(charger=charger, evse_id=None, connector_id=connector_id)
+    connector, _ = Connector.objects.get_or_create(charger_id=charger_id, evse_id=None, connector_id=connector_id)
     return connector
 
 
@@ -321,23 +325,33 @@ def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]
     report is kept; each is applied only if it is not older than the state in force (R23),
     in the order given. Returns, per item, whether it was applied.
 
-    The chargers' rows are locked (in id order, so concurrent batches cannot deadlock): a
-    charger's reports are decided one writer at a time, as with a single report."""
-    charger_ids = sorted({item.charger_id for item in items})
-    locked = Charger.objects.select_for_update(no_key=True).filter(pk__in=charger_ids).order_by("pk")
-    chargers = {charger.pk: charger for charger in locked.only("id", *STATUS_FIELDS)}
+    The rows the reports decide on are locked, chargers first, each in id order (so that
+    concurrent batches cannot deadlock): the charger's for a charger-wide report (connector
+    0), the connectors' for the others. A report is decided one writer at a time, as alone."""
+    charger_wide = {item.charger_id for item in items if item.report.connector_id == 0}
+    chargers = {
+        charger.pk: charger
+        for charger in Charger.objects.select_for_update(no_key=True)
+        .filter(pk__in=charger_wide)
+        .order_by("pk")
+        .only("id", *STATUS_FIELDS)
+    }
     connectors = {
         (c.charger_id, c.connector_id): c
-        for c in Connector.objects.filter(charger_id__in=charger_ids, evse_id=None).only(
-            "charger_id", "connector_id", *CONNECTOR_STATUS_FIELDS
-        )
+        for c in Connector.objects.select_for_update(no_key=True)
+        .filter(charger_id__in={item.charger_id for item in items if item.report.connector_id}, evse_id=None)
+        .order_by("pk")
+        .only("charger_id", "connector_id", *CONNECTOR_STATUS_FIELDS)
     }
     changed: dict[tuple[type, int], Charger | Connector] = {}
     records, results, notices = [], [], []
     for item in items:
-        charger, report = chargers[item.charger_id], item.report
+        report = item.report
         timestamp = report.timestamp or item.received_at
-        target = charger if report.connector_id == 0 else _connector(connectors, charger, report.connector_id)
+        if report.connector_id == 0:
+            target = chargers[item.charger_id]
+        else:
+            target = _connector(connectors, item.charger_id, report.connector_id)
         applied = target.status_timestamp is None or timestamp >= target.status_timestamp
         if applied:
             notices.append(
@@ -363,10 +377,10 @@ def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]
     return results
 
 
-def _connector(connectors: dict, charger: Charger, connector_id: int) -> Connector:
-    key = (charger.pk, connector_id)
+def _connector(connectors: dict, charger_id: int, connector_id: int) -> Connector:
+    key = (charger_id, connector_id)
     if key not in connectors:
-        connectors[key] = connector_for(charger, connector_id)
+        connectors[key] = connector_for(charger_id, connector_id)
     return connectors[key]
 
 

@@ -517,6 +517,7 @@ async def test_same_call_resent_with_the_same_id_is_answered_the_same_without_a_
     status = _status(1, "Charging", at=now_s())
     assert await connected.call("StatusNotification", status, message_id="st-1") == [CALLRESULT, "st-1", {}]
     assert await connected.call("StatusNotification", status, message_id="st-1") == [CALLRESULT, "st-1", {}]
+    await COMMITTER.drain()  # status is written behind the answer
     assert len(await db(_status_history)(charger.pk)) == 1
 
 

@@ -22,6 +22,7 @@ from sites.selectors import charger_access
 from sites.services import (
     BootInfo,
     Liveness,
+    StatusNotificationIn,
     StatusReport,
     adopt_unknown_charger,
     auto_register_charger,
@@ -33,6 +34,7 @@ from sites.services import (
     record_liveness,
     record_security_event,
     record_status_notification,
+    record_status_notifications,
     record_unknown_charger_attempt,
     register_charger,
     sweep_offline_chargers,
@@ -201,6 +203,29 @@ def test_status_without_timestamp_uses_the_receipt_time(charger):
     _status(charger, 2, "Preparing", None, received=received)
     assert Connector.objects.get(charger=charger, connector_id=2).status_timestamp == received
     assert StatusNotificationRecord.objects.get().timestamp == received
+
+
+def test_one_batch_decides_charger_wide_and_connector_reports_of_several_chargers(charger):
+    other = register_charger(site=charger.site, charge_point_id="CP-SITE-2", connector_count=1)
+
+    def report(on: Charger, connector_id: int, status: str, at: dt.datetime) -> StatusNotificationIn:
+        return StatusNotificationIn(on.pk, StatusReport(connector_id, status, "NoError", timestamp=at), T0)
+
+    applied = record_status_notifications(
+        [
+            report(charger, 0, "Unavailable", T0),
+            report(charger, 1, "Charging", T0 + dt.timedelta(minutes=1)),
+            report(other, 1, "Faulted", T0),
+            report(charger, 1, "Available", T0),  # older than the report before it (R23)
+            report(charger, 0, "Available", T0 + dt.timedelta(minutes=2)),
+        ]
+    )
+    assert applied == [True, True, True, False, True]
+    assert _reload(charger).status == "Available"
+    assert Connector.objects.get(charger=charger, connector_id=1).status == "Charging"
+    assert Connector.objects.get(charger=other, connector_id=1).status == "Faulted"
+    assert _reload(other).status == "Unknown"
+    assert StatusNotificationRecord.objects.count() == 5
 
 
 def test_status_for_an_unknown_connector_creates_it_on_that_charger_only(charger):
