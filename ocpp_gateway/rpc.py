@@ -112,7 +112,7 @@ def _message_id(frame: list) -> str:
 def parse_frame(text: str) -> Frame:
     """Turn one WebSocket text frame into a Call, CallResult or CallError."""
     try:
-        frame = json.loads(text)
+        frame = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise RpcError(ErrorKind.RPC_FRAMEWORK, "the frame is not valid JSON") from None
     if not isinstance(frame, list) or not frame:
@@ -131,6 +131,12 @@ def parse_frame(text: str) -> Frame:
     if len(frame) != 5:
         raise RpcError(ErrorKind.RPC_FRAMEWORK, "a CALLERROR has 5 elements", message_id)
     return CallError(message_id, str(frame[2]), str(frame[3]), frame[4])
+
+
+def _not_json(constant: str) -> None:
+    # NaN and Infinity, which the stdlib would take, are not JSON (json.org, OCPP-J 1.6's
+    # [JSON] reference), nor could the database store them in the message log's payload.
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _parse_call(frame: list, message_id: str) -> Call:

@@ -82,6 +82,8 @@ BAD_FRAMES = [
     ("", ErrorKind.RPC_FRAMEWORK, "-1"),
     ("not json", ErrorKind.RPC_FRAMEWORK, "-1"),
     ('[2, "m1", "Heartbeat", {}', ErrorKind.RPC_FRAMEWORK, "-1"),
+    ('[2, "m1", "MeterValues", {"connectorId": NaN}]', ErrorKind.RPC_FRAMEWORK, "-1"),
+    ('[2, "m1", "MeterValues", {"connectorId": -Infinity}]', ErrorKind.RPC_FRAMEWORK, "-1"),
     ("[" * 100_000, ErrorKind.RPC_FRAMEWORK, "-1"),
     ("[" * 5000 + "]" * 5000, ErrorKind.RPC_FRAMEWORK, "-1"),  # deeper than the parser's recursion limit
     ('{"a": 1}', ErrorKind.RPC_FRAMEWORK, "-1"),
