@@ -51,6 +51,11 @@ MAX_BATCH = 1000
 # this delay, up to this many waiting at once (beyond that they are dropped and logged).
 RETRY_DELAY = 1.0
 MAX_RETRYING = 100_000
+# A round starts beside one being written only once this many items are queued: below that
+# the next round waits and grows (fewer statements per message), and the event loop keeps
+# more of the GIL (at 10,000 chargers, Heartbeat p95 58 ms with one writer against 322 ms
+# with two); above it, the rounds overlap (throughput).
+OVERLAP_AFTER = 300
 
 _writer: ThreadPoolExecutor | None = None
 
@@ -283,6 +288,11 @@ class Committer:
     def _pending(self) -> bool:
         return any(group.queue for group in self.groups)
 
+    def _another_round_now(self) -> bool:
+        if not self._rounds:
+            return True
+        return len(self._rounds) < writers() and sum(len(group.queue) for group in self.groups) >= OVERLAP_AFTER
+
     def _take_round(self) -> tuple[list[tuple[GroupCommit, list]], set[int]]:
         """What the next round writes, and its chargers, marked busy at once: a round started
         in the same moment must not take them too."""
@@ -297,7 +307,7 @@ class Committer:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._pending() and len(self._rounds) < writers():
+            while self._pending() and self._another_round_now():
                 taken, chargers = self._take_round()
                 if not taken:  # all that is queued waits for chargers being written
                     break

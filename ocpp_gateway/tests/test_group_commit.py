@@ -41,6 +41,7 @@ def write_without_database(batches: list, charger_ids: set[int]) -> list[list]:
 @pytest.fixture
 def two_writers(monkeypatch):
     monkeypatch.setattr(group_commit, "writers", lambda: 2)
+    monkeypatch.setattr(group_commit, "OVERLAP_AFTER", 1)
     monkeypatch.setattr(group_commit, "_writer", None)
     monkeypatch.setattr(group_commit, "write_round_in_thread", write_without_database)
     yield
@@ -77,6 +78,22 @@ async def test_rounds_started_in_the_same_moment_do_not_share_a_charger(two_writ
     recorder.release.set()
     assert await asyncio.wait_for(asyncio.gather(first, second), 5) == ["a1", "a2"]
     assert recorder.batches == [["a1"], ["a2"]]
+
+
+async def test_the_next_round_waits_and_grows_until_enough_is_queued_to_overlap(two_writers, monkeypatch):
+    monkeypatch.setattr(group_commit, "OVERLAP_AFTER", 3)
+    recorder = Recorder(hold="a1")
+    group = Committer().register(GroupCommit("test", recorder.write, lambda item: item[0]))
+    first = asyncio.ensure_future(group.submit((1, "a1")))
+    await asyncio.to_thread(recorder.holding.wait, 5)
+    waiting = [asyncio.ensure_future(group.submit((2, "b1"))), asyncio.ensure_future(group.submit((3, "c1")))]
+    await asyncio.sleep(0.1)
+    assert recorder.batches == [["a1"]]  # two queued: they wait for the round being written
+    overlapping = asyncio.ensure_future(group.submit((4, "d1")))
+    assert await asyncio.wait_for(asyncio.gather(*waiting, overlapping), 5) == ["b1", "c1", "d1"]
+    assert recorder.batches == [["a1"], ["b1", "c1", "d1"]]  # the third started one beside it
+    recorder.release.set()
+    assert await asyncio.wait_for(first, 5) == "a1"
 
 
 # --- Writes behind the reply: written again after an outage ----------------------------------

@@ -5,16 +5,13 @@ ping interval and timeout (R22). uvicorn has no idle timeout for WebSockets, so 
 may stay connected for days (R24); daphne closes them after 24 h by default.
 """
 
-import gc
 import resource
 
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-# Collections of the youngest generation every 50,000 allocations instead of 700: with ten
-# thousand connections the collector's passes, not the messages, made the latency tail.
-GC_THRESHOLDS = (50_000, 20, 100)
+from csms.garbage import tune_garbage_collector
 
 
 class Command(BaseCommand):
@@ -35,15 +32,6 @@ def raise_open_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def tune_garbage_collector() -> None:
-    """Freeze what startup allocated (modules, settings, URL patterns: never garbage) so the
-    collector no longer scans it, and collect less often (PERFORMANCE-NOTES.md: 150-550 ms
-    pauses at 10,000 connections otherwise)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def server_options() -> dict:
