@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
 import orjson
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper
@@ -41,19 +42,16 @@ def with_fresh_connection(function: Callable, *args):
 
 def _preparer(field: models.Field, db: BaseDatabaseWrapper) -> Callable | None:
     """How to turn a model's value into a query parameter; None when the driver takes it as is."""
-    if db.vendor != "postgresql":
-        return lambda value: field.get_db_prep_save(value, db)
-    if not isinstance(field, models.JSONField):
-        return None  # psycopg adapts str, int, Decimal, bool, UUID and aware datetimes itself
-    if field.encoder is None:  # what Django does, with a faster encoder
-        return lambda value: None if value is None else Jsonb(value, dumps=orjson.dumps)
+    if db.vendor == "postgresql":
+        if not isinstance(field, models.JSONField):
+            return None  # psycopg adapts str, int, Decimal, bool, UUID and aware datetimes itself
+        if field.encoder is None:  # what Django does, with a faster encoder
+            return lambda value: None if value is None else Jsonb(value, dumps=orjson.dumps)
     return lambda value: field.get_db_prep_save(value, db)
 
 
 def _executemany(db: BaseDatabaseWrapper, sql: str, params: list[Sequence]) -> None:
-    if db.vendor == "postgresql":
-        _execute_bound(db, sql, params, many=True)
-        return
+    """Elsewhere than PostgreSQL, which writes with COPY and joins to arrays instead."""
     with db.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -62,26 +60,17 @@ def execute_bound(db: BaseDatabaseWrapper, sql: str, params: Sequence) -> list[t
     """One PostgreSQL statement with its values sent apart from the SQL (server-side binding:
     arrays go as arrays, not as text built in Python), through Django's wrappers. Returns
     the rows it returns (RETURNING), if any."""
-    return _execute_bound(db, sql, params, many=False)
-
-
-def _execute_bound(db: BaseDatabaseWrapper, sql: str, params: Sequence, *, many: bool) -> list[tuple]:
-    import psycopg  # only with PostgreSQL
-
     rows: list[tuple] = []
     with db.cursor() as cursor:
         raw = psycopg.Cursor(db.connection)
 
         def run(sql: str, params, many: bool, context) -> None:
             with db.wrap_database_errors:
-                if many:
-                    raw.executemany(sql, params)
-                else:
-                    raw.execute(sql, params)
-                    if raw.description is not None:
-                        rows.extend(raw.fetchall())
+                raw.execute(sql, params)
+                if raw.description is not None:
+                    rows.extend(raw.fetchall())
 
-        _through_django(cursor, sql, params, run, many=many)
+        _through_django(cursor, sql, params, run, many=False)
     return rows
 
 

@@ -52,9 +52,8 @@ BULK_BATCH_SIZE = 1000
 # SQLite busy). Anything else is a problem with the rows themselves.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
-# (charge_point_id, connection_id, direction, message_type, message_id, action, payload, raw,
-#  error_code, error_description, timestamp): a tuple is cheaper to build on the hot path than
-# a model instance, and the writer inserts the tuples as they are.
+# The values of ROW_FIELDS (below), in that order: a tuple is cheaper to build on the hot path
+# than a model instance, and the writer inserts the tuples as they are.
 Row = tuple
 
 _lock = threading.Lock()

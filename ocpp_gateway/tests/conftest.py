@@ -9,6 +9,7 @@ which runs them on the same thread as the consumer's queries (asgiref's single
 thread-sensitive executor), so test reads and consumer writes never interleave.
 """
 
+import asyncio
 import base64
 import datetime as dt
 import itertools
@@ -41,6 +42,13 @@ CLIENT_ADDRESS = ("192.0.2.10", 50123)  # TEST-NET-1
 def db(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """Run ORM code from an async test, on the thread the consumer's queries use."""
     return sync_to_async(function, thread_sensitive=True)
+
+
+async def until(condition: Callable[[], Any]) -> None:
+    """Poll a condition that a timer of the gateway makes true (within 5 s)."""
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 (nothing to wait on: a timer changes it)
+            await asyncio.sleep(0.01)
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,7 @@ from ocpp_gateway.tests.conftest import (
     sampled,
     start_payload,
     stop_payload,
+    until,
 )
 from ocpp_gateway.v16.handlers import HANDLERS
 from sites.models import Charger, Connector, RegistrationStatus, StatusNotificationRecord
@@ -150,23 +151,16 @@ async def test_database_outage_keeps_heartbeats_and_status_is_written_after_it(
     status = {"connectorId": 1, "status": "Charging", "errorCode": "NoError", "timestamp": iso(now_s())}
     assert await connected.result("StatusNotification", status) == {}
     retrying = group_commit.STATUS_NOTIFICATIONS.retrying
-    await _until(lambda: retrying)  # its first write failed
+    await until(lambda: retrying)  # its first write failed
     await asyncio.sleep(0.2)  # tried again (and failed) while the database is down
     assert database_outage.refused
 
     database_outage.down = False
-    await _until(lambda: not retrying)
+    await until(lambda: not retrying)
     await group_commit.COMMITTER.drain()
     assert await db(history)() == ["Charging"]
     connector = await db(lambda: Connector.objects.get(charger_id=charger.pk, connector_id=1))()
     assert connector.status == "Charging"
-
-
-async def _until(condition) -> None:
-    """Poll a condition that a timer of the gateway makes true (within 5 s)."""
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 (nothing to wait on: a timer changes it)
-            await asyncio.sleep(0.01)
 
 
 # --- R14, S8: Pending and Rejected chargers ------------------------------------------------

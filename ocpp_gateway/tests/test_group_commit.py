@@ -10,6 +10,7 @@ from django.db import DataError, OperationalError
 
 from ocpp_gateway import group_commit
 from ocpp_gateway.group_commit import Committer, GroupCommit
+from ocpp_gateway.tests.conftest import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,21 +33,33 @@ class Recorder:
         return names
 
 
-def write_without_database(batches: list, charger_ids: set[int]) -> list[list]:
+def write_reporting_failures(batches: list, charger_ids: set[int]) -> list[list]:
     """The round as the writer thread runs it, minus the transaction (this is about scheduling;
-    on SQLite a second writer would wait for the first one's transaction)."""
-    return [write(items) for write, items in batches]
+    on SQLite a second writer would wait for the first one's transaction): a batch that fails
+    reports its exception for every item."""
+    outcomes = []
+    for write, items in batches:
+        try:
+            results = write(items)
+            outcomes.append(list(results) if results is not None else [None] * len(items))
+        except Exception as exc:
+            outcomes.append([exc] * len(items))
+    return outcomes
 
 
 @pytest.fixture
-def two_writers(monkeypatch):
-    monkeypatch.setattr(group_commit, "writers", lambda: 2)
-    monkeypatch.setattr(group_commit, "OVERLAP_AFTER", 1)
+def rounds_without_database(monkeypatch):
     monkeypatch.setattr(group_commit, "_writer", None)
-    monkeypatch.setattr(group_commit, "write_round_in_thread", write_without_database)
+    monkeypatch.setattr(group_commit, "write_round_in_thread", write_reporting_failures)
     yield
     if group_commit._writer is not None:
         group_commit._writer.shutdown(wait=True)
+
+
+@pytest.fixture
+def two_writers(rounds_without_database, monkeypatch):
+    monkeypatch.setattr(group_commit, "writers", lambda: 2)
+    monkeypatch.setattr(group_commit, "OVERLAP_AFTER", 1)
 
 
 async def test_a_busy_chargers_items_wait_while_other_chargers_are_written_meanwhile(two_writers):
@@ -105,42 +118,22 @@ class Database:
     def __init__(self) -> None:
         self.down = False
         self.stored: list[str] = []
+        self.refused_while_down: list[str] = []
 
     def write(self, items: list[tuple[int, str]]) -> None:
         if self.down:
+            self.refused_while_down += [name for _, name in items]
             raise OperationalError("the database is down")
         if any(name == "refused" for _, name in items):
             raise DataError("value too long")
         self.stored += [name for _, name in items]
 
 
-def write_reporting_failures(batches: list, charger_ids: set[int]) -> list[list]:
-    """As the writer thread reports a batch that failed: its exception for every item."""
-    outcomes = []
-    for write, items in batches:
-        try:
-            results = write(items)
-            outcomes.append(list(results) if results is not None else [None] * len(items))
-        except Exception as exc:
-            outcomes.append([exc] * len(items))
-    return outcomes
-
-
 @pytest.fixture
-def flaky_database(monkeypatch) -> Database:
+def flaky_database(rounds_without_database, monkeypatch) -> Database:
     monkeypatch.setattr(group_commit, "writers", lambda: 1)
-    monkeypatch.setattr(group_commit, "_writer", None)
-    monkeypatch.setattr(group_commit, "write_round_in_thread", write_reporting_failures)
     monkeypatch.setattr(group_commit, "RETRY_DELAY", 0.05)
-    yield Database()
-    if group_commit._writer is not None:
-        group_commit._writer.shutdown(wait=True)
-
-
-async def _until(condition) -> None:
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 (a timer of the committer changes it)
-            await asyncio.sleep(0.01)
+    return Database()
 
 
 async def test_a_write_behind_the_reply_is_written_again_once_the_database_is_back(flaky_database):
@@ -148,15 +141,17 @@ async def test_a_write_behind_the_reply_is_written_again_once_the_database_is_ba
     group = committer.register(GroupCommit("test", flaky_database.write, lambda item: item[0], retried=True))
     flaky_database.down = True
     group.submit_nowait((1, "first"))
-    await _until(lambda: group.retrying)
-    await asyncio.sleep(0.2)  # tried again meanwhile, and kept
-    assert [name for (_, name), _ in group.retrying] == ["first"]
+    # Tried again every RETRY_DELAY while the database is down (between two attempts it waits
+    # in `retrying`; asserting on that would race the timer).
+    await until(lambda: len(flaky_database.refused_while_down) >= 3)
+    assert set(flaky_database.refused_while_down) == {"first"}
+    assert flaky_database.stored == []
 
     flaky_database.down = False
     group.submit_nowait((1, "second"))
     # Each stored once; in either order (the retry waits for its timer; statuses are ordered
     # by their timestamps, R23).
-    await _until(lambda: sorted(flaky_database.stored) == ["first", "second"])
+    await until(lambda: sorted(flaky_database.stored) == ["first", "second"])
     await asyncio.sleep(0.1)
     assert sorted(flaky_database.stored) == ["first", "second"]
     assert not group.retrying
@@ -168,7 +163,7 @@ async def test_drain_writes_what_waits_for_another_attempt_at_once(flaky_databas
     group = committer.register(GroupCommit("test", flaky_database.write, lambda item: item[0], retried=True))
     flaky_database.down = True
     group.submit_nowait((1, "status"))
-    await _until(lambda: group.retrying)
+    await until(lambda: group.retrying)
     flaky_database.down = False
     await committer.drain()  # as on shutdown: no waiting for the timer
     assert flaky_database.stored == ["status"]
@@ -192,11 +187,12 @@ async def test_what_the_database_refuses_or_a_group_not_retried_is_dropped(flaky
 
 async def test_at_most_max_retrying_items_wait(flaky_database, monkeypatch):
     monkeypatch.setattr(group_commit, "MAX_RETRYING", 2)
+    monkeypatch.setattr(group_commit, "RETRY_DELAY", 60)  # they stay waiting while we look
     committer = Committer()
     group = committer.register(GroupCommit("test", flaky_database.write, lambda item: item[0], retried=True))
     flaky_database.down = True
     for number in range(3):
         group.submit_nowait((number, f"status-{number}"))
-    await _until(lambda: len(group.retrying) == 2)
+    await until(lambda: len(group.retrying) == 2)
     await asyncio.sleep(0.1)
     assert len(group.retrying) == 2  # the third was dropped (and logged)
