@@ -11,6 +11,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from csms.embedded_beat import start_embedded_beat, stop_embedded_beat  # noqa: E402
+from csms.garbage import start_timed_collections, stop_timed_collections  # noqa: E402
 from ocpp_gateway.group_commit import drain_group_commits  # noqa: E402
 from ocpp_gateway.message_log import start_message_log_writer, stop_message_log_writer  # noqa: E402
 from ocpp_gateway.routing import websocket_urlpatterns as ocpp_routes  # noqa: E402
@@ -29,17 +30,19 @@ router = ProtocolTypeRouter(
 
 
 async def lifespan(scope, receive, send) -> None:
-    """Start the message-log writer (and, without a broker, the periodic tasks) with the
-    server; flush what is buffered on shutdown."""
+    """Start the message-log writer, the garbage collector's clock (and, without a broker, the
+    periodic tasks) with the server; flush what is buffered on shutdown."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             start_message_log_writer()
             start_dashboard_publisher()
             start_embedded_beat()
+            start_timed_collections()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await stop_embedded_beat()
+            await stop_timed_collections()
             await drain_group_commits()
             await stop_dashboard_publisher()
             await stop_message_log_writer()

@@ -11,7 +11,7 @@ driver cannot take them as they are (JSON). Django's execute wrappers and error 
 still apply."""
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import nullcontext
 
 import orjson
@@ -151,16 +151,22 @@ def insert_rows(instances: list[models.Model], using: str = DEFAULT_DB_ALIAS) ->
 
 
 def insert_values(
-    model: type[models.Model], fields: list[str], rows: list[Sequence], using: str = DEFAULT_DB_ALIAS
+    model: type[models.Model],
+    fields: list[str],
+    rows: list[Sequence],
+    using: str = DEFAULT_DB_ALIAS,
+    *,
+    json_text: Collection[str] = (),
 ) -> None:
     """Like insert_rows, from tuples of the values of `fields` instead of model instances (for
-    the message log: building an instance per frame cost more than writing it)."""
+    the message log: building an instance per frame cost more than writing it). The JSON
+    fields named in `json_text` come as JSON text already, and are written as they are."""
     if not rows:
         return
     db = connections[using]
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
-    preparers = [_preparer(field, db) for field in columns]
+    preparers = [None if field.name in json_text else _preparer(field, db) for field in columns]
     if any(preparers):
         rows = [
             [prepare(value) if prepare else value for prepare, value in zip(preparers, row, strict=True)]

@@ -245,9 +245,12 @@ OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=1024 * 1024)
 # waits for its commit, the next is written. More writers make smaller rounds, which cost more
 # CPU per message (3 measured 10 % fewer messages/s than 2). SQLite always has one.
 OCPP_GROUP_COMMIT_WRITERS = env.int("OCPP_GROUP_COMMIT_WRITERS", default=2)
-# Seconds between the server's full garbage collections (csms/garbage.py): each pauses the
-# process for about 0.5 s at 10,000 connections.
-GC_FULL_COLLECTION_INTERVAL = env.int("GC_FULL_COLLECTION_INTERVAL", default=600)
+# The server's garbage collections on a clock (csms/garbage.py): the young generation every
+# GC_YOUNG_COLLECTION_INTERVAL seconds (each a few ms), the whole heap every
+# GC_FULL_COLLECTION_INTERVAL seconds (each pauses the process for about 0.5 s at 10,000
+# connections).
+GC_YOUNG_COLLECTION_INTERVAL = env.float("GC_YOUNG_COLLECTION_INTERVAL", default=0.1)
+GC_FULL_COLLECTION_INTERVAL = env.float("GC_FULL_COLLECTION_INTERVAL", default=600)
 # Pending connections the listening socket queues (a reconnect storm after a restart).
 OCPP_LISTEN_BACKLOG = env.int("OCPP_LISTEN_BACKLOG", default=8192)
 # WebSocket pings (s): a charger that does not answer within the timeout is disconnected

@@ -40,20 +40,19 @@ CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_REPLACED = 4000  # application code: a newer connection of the same charger took over
 
 
-@dataclass(slots=True)
-class RecentCall:
-    # The CALL as received: a repeat must be the same action with an equal payload. Compared
-    # only when an id repeats, so nothing is serialised for the usual, unique id.
-    request: tuple[str, object]
-    response: str | None  # None while the CALL is being handled
-
+# A recently handled CALL: what a repeat must equal (its action and payload, as text) and the
+# CALLRESULT frame sent (None while it is being handled). Plain strings in a plain tuple, which
+# the garbage collector stops tracking at once: 32 of these per charger live for minutes, and
+# as parsed payloads they were walked by the young collections and then by the full ones.
+RecentCall = tuple[str, str | None]
 
 # Recently handled CALLs per charger, process-wide so they survive a reconnect (R1).
 _recent_calls: dict[str, OrderedDict[str, RecentCall]] = {}
 
 
-def _request(call: Call) -> tuple[str, object]:
-    return (call.action, call.payload)
+def _request(call: Call) -> str:
+    """The same action with an equal payload (keys in any order) gives the same text."""
+    return f"{call.action} {rpc.canonical_json(call.payload)}"
 
 
 def _frame_too_big(text: str, limit: int) -> bool:
@@ -230,7 +229,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         except RpcError as error:
             await self._send_error(error, action=call.action)
             return
-        entry = recent[call.message_id] = RecentCall(request, None)
+        recent[call.message_id] = (request, None)
         while len(recent) > settings.OCPP_DUPLICATE_WINDOW:
             recent.popitem(last=False)
         was_accepted = self.conn.accepted
@@ -240,9 +239,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
             recent.pop(call.message_id, None)
             await self._send_error(self._handler_failure(exc, call), action=call.action)
             return
-        entry.response = rpc.call_result_frame(call.message_id, response)
+        frame = rpc.call_result_frame(call.message_id, response)
+        if call.message_id in recent:  # not pushed out of the window meanwhile
+            recent[call.message_id] = (request, frame)
         self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=response)
-        await self.send(text_data=entry.response)
+        await self.send(text_data=frame)
         if call.action == "BootNotification" and self.conn.accepted and not was_accepted:
             # Commands held while it was not accepted (R14, R16); an accepted charger got its
             # queue when it connected, and new commands by their notifications.
@@ -259,22 +260,17 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return RpcError(ErrorKind.INTERNAL, description, call.message_id)
         return RpcError(ErrorKind.INTERNAL, "internal error", call.message_id)
 
-    async def _answer_repeat(self, call: Call, seen: RecentCall, request: tuple[str, object]) -> None:
+    async def _answer_repeat(self, call: Call, seen: RecentCall, request: str) -> None:
         """A CALL whose message id we have seen (OCPP-J errata 3.1, R1): the same CALL is
         answered with the same result and no second effect; anything else is an error."""
-        if seen.request != request:
+        seen_request, sent = seen
+        if seen_request != request:
             description = "this message id was already used for a different CALL"
-        elif seen.response is None:
+        elif sent is None:
             description = "a CALL with this message id is still being handled"
         else:
-            self._log(
-                OUT,
-                rpc.CALLRESULT,
-                message_id=call.message_id,
-                action=call.action,
-                payload=json.loads(seen.response)[2],
-            )
-            await self.send(text_data=seen.response)
+            self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=json.loads(sent)[2])
+            await self.send(text_data=sent)
             return
         await self._send_error(RpcError(ErrorKind.PROTOCOL, description, call.message_id), action=call.action)
 

@@ -39,6 +39,7 @@ from django.db.models import Max, Min
 
 from csms.db import insert_values, with_fresh_connection
 from ocpp_gateway.models import MessageLog
+from ocpp_gateway.rpc import canonical_json
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +54,12 @@ BULK_BATCH_SIZE = 1000
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 # The values of ROW_FIELDS (below), in that order: a tuple is cheaper to build on the hot path
-# than a model instance, and the writer inserts the tuples as they are.
+# than a model instance, and the writer inserts the tuples as they are. Only strings, numbers
+# and a datetime (the payload as JSON text, the connection id as text): the garbage collector
+# stops tracking such a tuple at its first collection, instead of walking a parsed payload in
+# every young collection until the flush (PERFORMANCE-NOTES.md).
 Row = tuple
+UNSTORABLE_NOTE = "[payload not storable as JSON, kept as text in raw]"
 
 _lock = threading.Lock()
 _buffer: deque[Row] = deque()
@@ -96,21 +101,26 @@ def log_frame(
 ) -> None:
     """Buffer one frame for the log. Non-blocking; safe from the event loop and from threads.
 
-    `payload` is stored as given (dict, list or None) and is not copied: do not mutate it
+    `payload` (dict, list or None) is encoded as JSON text at once, so the caller may change it
     afterwards. `raw` is meant for frames that could not be parsed and is cut to 4096 chars.
     """
     global _dropped_total
     try:
         if not _enabled():
             return
+        try:
+            payload_json = None if payload is None else canonical_json(payload)
+        except (TypeError, ValueError):  # not JSON (a caller's bug): kept readable, with a note
+            payload_json, raw = None, repr(payload)
+            error_description = f"{error_description} {UNSTORABLE_NOTE}".strip()
         row = (
             charge_point_id,
-            connection_id,
+            None if connection_id is None else str(connection_id),
             direction,
             message_type,
             message_id,
             action,
-            payload,
+            payload_json,
             raw[:RAW_MAX_CHARS] if raw else "",
             error_code,
             error_description,
@@ -216,7 +226,10 @@ def _storable(row: Row) -> Row:
 
 
 def _instance(row: Row):
-    return MessageLog(**dict(zip(ROW_FIELDS, _storable(row), strict=True)))
+    values = dict(zip(ROW_FIELDS, _storable(row), strict=True))
+    if values["payload"] is not None:
+        values["payload"] = json.loads(values["payload"])
+    return MessageLog(**values)
 
 
 def _fallback_instance(row: Row):
@@ -229,8 +242,7 @@ def _fallback_instance(row: Row):
             text = repr(obj.payload)
         obj.raw = _text(text, RAW_MAX_CHARS)
         obj.payload = None
-    note = "[payload not storable as JSON, kept as text in raw]"
-    obj.error_description = _text(f"{obj.error_description} {note}".strip(), 255)
+    obj.error_description = _text(f"{obj.error_description} {UNSTORABLE_NOTE}".strip(), 255)
     return obj
 
 
@@ -239,7 +251,7 @@ def _insert(rows: list[Row]) -> None:
     # insert does not abort it on PostgreSQL): all of the batch or none of it.
     with transaction.atomic():
         for start in range(0, len(rows), BULK_BATCH_SIZE):
-            insert_values(MessageLog, ROW_FIELDS, rows[start : start + BULK_BATCH_SIZE])
+            insert_values(MessageLog, ROW_FIELDS, rows[start : start + BULK_BATCH_SIZE], json_text={"payload"})
 
 
 def _write(rows: list[Row]) -> int:

@@ -158,6 +158,16 @@ def _dumps(frame: list) -> str:
     return orjson.dumps(frame).decode()
 
 
+def canonical_json(value) -> str:
+    """Compact JSON with sorted keys, so that equal payloads give equal text. orjson, and the
+    stdlib for what orjson refuses (integers beyond 64 bits, lone surrogates). Raises
+    TypeError for what is not JSON at all."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def call_frame(message_id: str, action: str, payload: dict) -> str:
     return _dumps([CALL, message_id, action, payload])
 

@@ -52,3 +52,13 @@ def test_insert_values_stores_tuples_with_their_json():
     insert_values(MessageLog, ROW_FIELDS, rows)
     stored = list(MessageLog.objects.order_by("pk").values_list(*ROW_FIELDS))
     assert stored == rows
+
+
+def test_insert_values_writes_json_text_as_it_is():
+    rows = [
+        ("CP-1", None, "in", 2, "m-1", "Heartbeat", '{"a":[1,"é"],"big":1180591620717411303424}', "", "", "", T0),
+        ("CP-1", None, "in", 2, "m-2", "Heartbeat", None, "", "", "", T0),
+    ]
+    insert_values(MessageLog, ROW_FIELDS, rows, json_text={"payload"})
+    stored = list(MessageLog.objects.order_by("pk").values_list("payload", flat=True))
+    assert stored == [{"a": [1, "é"], "big": 2**70}, None]

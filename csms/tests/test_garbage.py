@@ -1,4 +1,4 @@
-"""The server's garbage collector: young generations often, the whole heap on a timer."""
+"""The server's garbage collector: the young generations on a clock, the whole heap rarely."""
 
 import asyncio
 import gc
@@ -7,6 +7,7 @@ import weakref
 import pytest
 
 from csms import garbage
+from csms.asgi import lifespan
 
 
 class Cycle:
@@ -26,29 +27,74 @@ def tuned():
     garbage._tuned = False
 
 
+async def _freed(gone: weakref.ref) -> None:
+    async with asyncio.timeout(5):
+        while gone() is not None:  # noqa: ASYNC110 (the collector's clock frees it)
+            await asyncio.sleep(0.01)
+
+
 def test_tuning_sets_the_thresholds_and_freezes_what_startup_allocated(tuned):
     assert gc.get_threshold() == garbage.THRESHOLDS
     assert gc.get_freeze_count() > 0
 
 
 @pytest.mark.asyncio
-async def test_old_cycles_are_freed_by_the_periodic_full_collection(tuned, settings):
+async def test_young_cycles_are_freed_on_the_clock_without_waiting_for_allocations(tuned, settings):
+    settings.GC_YOUNG_COLLECTION_INTERVAL = 0.01
+    gc.set_threshold(1_000_000_000)  # CPython's own collections would not come in this test
+    cycle = Cycle()
+    gone = weakref.ref(cycle)
+    del cycle
+    garbage.start_timed_collections()
+    try:
+        await _freed(gone)
+    finally:
+        await garbage.stop_timed_collections()
+
+
+@pytest.mark.asyncio
+async def test_old_cycles_are_freed_by_the_full_collection_on_the_clock(tuned, settings):
+    settings.GC_YOUNG_COLLECTION_INTERVAL = 0.01
     settings.GC_FULL_COLLECTION_INTERVAL = 0.05
     cycle = Cycle()
     gc.collect(1)  # it survives the young collections, into the oldest generation
     gone = weakref.ref(cycle)
     del cycle
-    assert gone() is not None  # no collection of the oldest generation happens by itself
-    garbage.start_full_collections()
+    gc.collect(1)
+    assert gone() is not None  # young collections leave the oldest generation alone
+    garbage.start_timed_collections()
     try:
-        async with asyncio.timeout(5):
-            while gone() is not None:  # noqa: ASYNC110 (the collector's timer frees it)
-                await asyncio.sleep(0.01)
+        await _freed(gone)
     finally:
-        await garbage.stop_full_collections()
+        await garbage.stop_timed_collections()
 
 
 @pytest.mark.asyncio
-async def test_no_full_collections_where_the_collector_was_not_tuned():
-    garbage.start_full_collections()
+async def test_the_server_lifespan_runs_the_clock(monkeypatch):
+    started, stopped = [], []
+    monkeypatch.setattr("csms.asgi.start_timed_collections", lambda: started.append(True))
+
+    async def stop() -> None:
+        stopped.append(True)
+
+    monkeypatch.setattr("csms.asgi.stop_timed_collections", stop)
+    for name in ("start_message_log_writer", "start_dashboard_publisher", "start_embedded_beat"):
+        monkeypatch.setattr(f"csms.asgi.{name}", lambda: None)
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent = []
+
+    async def receive() -> dict:
+        return next(messages)
+
+    async def send(message: dict) -> None:
+        sent.append(message["type"])
+
+    await lifespan({"type": "lifespan"}, receive, send)
+    assert (started, stopped) == ([True], [True])
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+@pytest.mark.asyncio
+async def test_no_clock_where_the_collector_was_not_tuned():
+    garbage.start_timed_collections()
     assert garbage._task is None

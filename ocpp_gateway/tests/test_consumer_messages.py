@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from charging.models import ChargingSession, IdToken, MeterValue, SessionState, UnmatchedStop
 from charging.tests.factories import IdTokenFactory
-from ocpp_gateway.consumer import RecentCall, _recent_calls, _request
+from ocpp_gateway.consumer import _recent_calls, _request
 from ocpp_gateway.data_transfer import DataTransferReply, register_vendor, unregister_vendor
 from ocpp_gateway.group_commit import COMMITTER
 from ocpp_gateway.message_log import flush_message_log
@@ -512,6 +512,9 @@ async def test_same_call_resent_with_the_same_id_is_answered_the_same_without_a_
     first = await connected.call("StartTransaction", payload, message_id="start-1")
     again = await connected.call("StartTransaction", payload, message_id="start-1")
     assert again == first
+    # The same CALL, whatever the order of its keys (a JSON object is unordered).
+    reordered = dict(reversed(payload.items()))
+    assert await connected.call("StartTransaction", reordered, message_id="start-1") == first
     assert len(await db(_sessions)(charger.pk)) == 1
     # Also for messages without a natural key: one history row.
     status = _status(1, "Charging", at=now_s())
@@ -547,7 +550,7 @@ async def test_same_id_while_the_first_is_still_being_handled_is_a_protocol_erro
     another socket of the same charger (R15): simulated by the entry such a CALL leaves."""
     payload = _status(1, "Charging", at=now_s())
     call = Call("busy-1", "StatusNotification", payload)
-    _recent_calls.setdefault(charger.charge_point_id, OrderedDict())["busy-1"] = RecentCall(_request(call), None)
+    _recent_calls.setdefault(charger.charge_point_id, OrderedDict())["busy-1"] = (_request(call), None)
     code, description = await connected.error("StatusNotification", payload, message_id="busy-1")
     assert code == "ProtocolError"
     assert "still being handled" in description

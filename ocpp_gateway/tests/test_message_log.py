@@ -115,6 +115,18 @@ def test_payloads_and_fields_round_trip_in_order():
 
 
 @pytest.mark.django_db
+def test_the_payload_is_kept_as_it_was_logged_with_its_connection_and_big_integers():
+    connection_id = uuid.uuid4()
+    payload = {"meterValue": [{"sampledValue": [{"value": "12"}]}], "big": 2**70}
+    log_frame(charge_point_id="CP-KEEP", direction="in", message_type=2, payload=payload, connection_id=connection_id)
+    payload["meterValue"].clear()  # the caller's object, changed after logging
+    assert flush_message_log_sync() == 1
+    row = MessageLog.objects.get(charge_point_id="CP-KEEP")
+    assert row.payload == {"meterValue": [{"sampledValue": [{"value": "12"}]}], "big": 2**70}
+    assert row.connection_id == connection_id
+
+
+@pytest.mark.django_db
 def test_timestamp_defaults_to_now_in_utc():
     before = datetime.now(UTC)
     _call()
