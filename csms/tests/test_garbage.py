@@ -27,10 +27,14 @@ def tuned():
     garbage._tuned = False
 
 
-async def _freed(gone: weakref.ref) -> None:
-    async with asyncio.timeout(5):
-        while gone() is not None:  # noqa: ASYNC110 (the collector's clock frees it)
-            await asyncio.sleep(0.01)
+async def _freed_by_the_clock(gone: weakref.ref) -> None:
+    garbage.start_timed_collections()
+    try:
+        async with asyncio.timeout(5):
+            while gone() is not None:  # noqa: ASYNC110 (the collector's clock frees it)
+                await asyncio.sleep(0.01)
+    finally:
+        await garbage.stop_timed_collections()
 
 
 def test_tuning_sets_the_thresholds_and_freezes_what_startup_allocated(tuned):
@@ -45,11 +49,7 @@ async def test_young_cycles_are_freed_on_the_clock_without_waiting_for_allocatio
     cycle = Cycle()
     gone = weakref.ref(cycle)
     del cycle
-    garbage.start_timed_collections()
-    try:
-        await _freed(gone)
-    finally:
-        await garbage.stop_timed_collections()
+    await _freed_by_the_clock(gone)
 
 
 @pytest.mark.asyncio
@@ -62,11 +62,7 @@ async def test_old_cycles_are_freed_by_the_full_collection_on_the_clock(tuned, s
     del cycle
     gc.collect(1)
     assert gone() is not None  # young collections leave the oldest generation alone
-    garbage.start_timed_collections()
-    try:
-        await _freed(gone)
-    finally:
-        await garbage.stop_timed_collections()
+    await _freed_by_the_clock(gone)
 
 
 @pytest.mark.asyncio
