@@ -75,6 +75,14 @@ def test_builders_write_compact_utf8_json_with_details_defaulting_to_an_object()
     assert (CALL, CALLRESULT, CALLERROR) == (2, 3, 4)
 
 
+def test_builders_and_canonical_json_write_what_orjson_refuses():
+    # Integers beyond 64 bits and lone surrogates: the stdlib writes them, in the same form.
+    assert call_result_frame("m1", {"big": 2**70}) == '[3,"m1",{"big":1180591620717411303424}]'
+    assert call_frame("m2", "DataTransfer", {"data": "\ud800"}) == '[2,"m2","DataTransfer",{"data":"\ud800"}]'
+    assert rpc.canonical_json({"b": 2**70, "a": 1}) == '{"a":1,"b":1180591620717411303424}'
+    assert rpc.canonical_json({"b": 1, "a": [1.5, None]}) == '{"a":[1.5,null],"b":1}'
+
+
 # --- parse_frame: bad frames --------------------------------------------------------------
 
 BAD_FRAMES = [
