@@ -12,6 +12,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from csms.embedded_beat import start_embedded_beat, stop_embedded_beat  # noqa: E402
 from csms.garbage import start_timed_collections, stop_timed_collections  # noqa: E402
+from csms.sync_threads import (  # noqa: E402
+    on_bounded_threads,
+    start_idle_connection_reaper,
+    stop_idle_connection_reaper,
+)
 from ocpp_gateway.group_commit import drain_group_commits  # noqa: E402
 from ocpp_gateway.message_log import start_message_log_writer, stop_message_log_writer  # noqa: E402
 from ocpp_gateway.routing import websocket_urlpatterns as ocpp_routes  # noqa: E402
@@ -20,7 +25,8 @@ from reports.routing import websocket_urlpatterns as dashboard_routes  # noqa: E
 
 router = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Each request's sync code on one of a fixed set of threads: bounded connections (S24).
+        "http": on_bounded_threads(django_asgi_app),
         # Chargers send no Origin header and no session cookie: no Origin validator or
         # session auth on their routes; charger credentials are checked at the handshake.
         # The dashboard's route (first, so no charger id can shadow it) carries its own.
@@ -39,10 +45,12 @@ async def lifespan(scope, receive, send) -> None:
             start_dashboard_publisher()
             start_embedded_beat()
             start_timed_collections()
+            start_idle_connection_reaper()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await stop_embedded_beat()
             await stop_timed_collections()
+            await stop_idle_connection_reaper()
             await drain_group_commits()
             await stop_dashboard_publisher()
             await stop_message_log_writer()

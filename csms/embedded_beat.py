@@ -6,22 +6,29 @@ Celery beat does this and this module stays idle."""
 import asyncio
 import contextlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from csms.celery import app as celery_app
+from csms.db import with_fresh_connection
 
 logger = logging.getLogger(__name__)
 
 _tasks: list[asyncio.Task] = []
+# One thread (one database connection) for every periodic task, not the loop's default
+# executor, whose threads would each keep a connection of their own (S24).
+_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-beat")
 
 
 async def _run_every(name: str, task_name: str, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            await sync_to_async(celery_app.tasks[task_name].apply, thread_sensitive=False)()
+            await sync_to_async(with_fresh_connection, thread_sensitive=False, executor=_thread)(
+                celery_app.tasks[task_name].apply
+            )
         except Exception:
             logger.exception("periodic task %s failed", name)
 

@@ -126,6 +126,17 @@ _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 # reuse theirs for every batch. A connection that failed is still dropped and reopened, since
 # Django closes one on which an error occurred.
 _db.setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=False))
+# Threads that run Django's synchronous code for HTTP requests (admin, API), each holding at most
+# one connection, reused across requests (csms/sync_threads.py). A request waits for a free
+# thread when all are busy. With the gateway's own threads (OCPP_GROUP_COMMIT_WRITERS writers and
+# BACKGROUND_DATABASE_THREADS others), this bounds the connections of one process (S24).
+HTTP_SYNC_THREADS = env.int("HTTP_SYNC_THREADS", default=8)
+# A request thread unused this long (s) closes its connection.
+HTTP_SYNC_IDLE_SECONDS = env.float("HTTP_SYNC_IDLE_SECONDS", default=10.0)
+# The other threads of a server process that hold a connection: the WebSocket consumers' one
+# thread (asgiref's), the message-log writer, the two handshake/authorize readers, the dashboard
+# publisher and the embedded beat. Not a setting: what the code starts; a test checks the bound.
+BACKGROUND_DATABASE_THREADS = 6
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
