@@ -283,6 +283,12 @@ OCPP_COMMAND_EXPIRY_SECONDS = {
 # in all, waiting OCPP_COMMAND_RETRY_BACKOFF * 2^(attempt-1) seconds before each retry.
 OCPP_COMMAND_MAX_ATTEMPTS = env.int("OCPP_COMMAND_MAX_ATTEMPTS", default=3)
 OCPP_COMMAND_RETRY_BACKOFF = env.float("OCPP_COMMAND_RETRY_BACKOFF", default=30.0)
+# How long (s) a request waits for the channel layer to take a command's notification; a
+# notification that fails (Redis down) fails nothing: the command stays queued (R26).
+OCPP_NOTIFY_TIMEOUT = env.float("OCPP_NOTIFY_TIMEOUT", default=2.0)
+# A command still queued this long (s) after it was requested, for a charger that is online, is
+# notified again by the periodic dispatcher (its first notification was lost).
+OCPP_COMMAND_REDISPATCH_AFTER = env.float("OCPP_COMMAND_REDISPATCH_AFTER", default=5.0)
 # How long (s) the central system waits for a charger's reply to its CALL.
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 # How often (s) a busy connection refreshes the charger's last-seen time in the database.
@@ -303,7 +309,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-commands": {"task": "sites.tasks.expire_commands_task", "schedule": 60.0},
-    "dispatch-due-commands": {"task": "sites.tasks.dispatch_due_commands_task", "schedule": 10.0},
+    # Retries whose backoff passed, and commands whose notification was lost (R26).
+    "dispatch-due-commands": {
+        "task": "sites.tasks.dispatch_due_commands_task",
+        "schedule": env.float("OCPP_COMMAND_DISPATCH_SECONDS", default=10.0),
+    },
     "expire-reservations": {"task": "charging.tasks.expire_reservations_task", "schedule": 60.0},
     "sweep-offline-chargers": {
         "task": "sites.tasks.sweep_offline_chargers_task",
@@ -401,6 +411,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"outage_without_traceback": {"()": "csms.log_filters.OutageWithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["outage_without_traceback"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

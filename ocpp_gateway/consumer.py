@@ -28,7 +28,7 @@ from ocpp_gateway.message_log import log_frame, start_message_log_writer
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
 from ocpp_gateway.schemas import validate_call_payload
 from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
-from sites.commands import claim_command, queued_command_ids, settle_command
+from sites.commands import claim_next_command, settle_command
 from sites.models import RegistrationStatus
 from sites.services import Connecting, Liveness, mark_disconnected
 
@@ -63,20 +63,20 @@ def _frame_too_big(text: str, limit: int) -> bool:
 # 1.6 sec. 4.2: while Pending, the central system may only configure the charger (R14).
 ALLOWED_WHILE_PENDING = {"GetConfiguration", "ChangeConfiguration", "TriggerMessage", "DataTransfer"}
 TIMED_OUT_IDS_KEPT = 64
+# In the outbox: "send the charger's queued commands, oldest first" (see _send_queued_commands).
+QUEUED_COMMANDS = "queued commands"
 
 
 @dataclass(slots=True)
 class OutboundCall:
-    """A CALL from the central system to this charger, waiting for its turn or its reply:
-    either a durable Command (by id; its action and payload are read when it is claimed) or
-    a bare call with a reply channel."""
+    """A CALL from the central system to this charger, waiting for its turn or its reply: a
+    bare call (with a channel to report its outcome to) or a durable Command being sent."""
 
     action: str = ""
     payload: dict | None = None
     timeout: float = 0.0
     reply_to: str | None = None
     reference: str | None = None
-    command_id: int | None = None
     # What the message log shows when it differs from the payload (a masked secret).
     log_payload: dict | None = None
 
@@ -119,7 +119,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_PROTOCOL_ERROR)
             return
         self.conn = Connection(charge_point_id=charge_point_id, subprotocol=admission.subprotocol)
-        self._outbox: asyncio.Queue[OutboundCall] = asyncio.Queue()
+        self._outbox: asyncio.Queue[OutboundCall | str] = asyncio.Queue()
+        self._queued_commands_noticed = False
         self._awaiting: dict[str, asyncio.Future] = {}
         self._timed_out: deque[str] = deque(maxlen=TIMED_OUT_IDS_KEPT)
         self._in_flight_command: int | None = None
@@ -139,8 +140,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self.accept(subprotocol=admission.subprotocol)
         start_message_log_writer()
         self._sender = asyncio.create_task(self._send_outbound_calls())
-        if charger is not None and self.conn.accepted:
-            self._queue_commands(waiting_commands)
+        if charger is not None and self.conn.accepted and waiting_commands:
+            self._notice_queued_commands()
 
     async def _take_over_connection(self) -> list[int]:
         """Become the charger's connection; tell an older socket of the same charger to close
@@ -247,7 +248,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if call.action == "BootNotification" and self.conn.accepted and not was_accepted:
             # Commands held while it was not accepted (R14, R16); an accepted charger got its
             # queue when it connected, and new commands by their notifications.
-            await self._drain_command_queue()
+            self._notice_queued_commands()
 
     def _handler_failure(self, exc: Exception, call: Call) -> RpcError:
         """Data that can never be stored is not InternalError, which would make the charger
@@ -323,29 +324,25 @@ class OcppConsumer(AsyncWebsocketConsumer):
         )
 
     async def ocpp_command(self, event: dict) -> None:
-        """Channel-layer event from `sites.commands.request_command`: a Command is waiting."""
-        self._outbox.put_nowait(OutboundCall(command_id=event["command_id"], timeout=settings.OCPP_CALL_TIMEOUT))
+        """Channel-layer event from `sites.commands.notify_gateway`: the charger's queue has a
+        command. Which one is sent next is the queue's business (oldest first), not the event's,
+        so a lost notification never lets a newer command overtake an older one (R16, R26)."""
+        self._notice_queued_commands()
 
-    async def _drain_command_queue(self) -> None:
-        """Queue the charger's waiting commands, oldest first (R16). A command queued twice
-        (here and by its own notification) is claimed only once."""
-        if not self.conn.accepted:
-            return
-        try:
-            command_ids = await database_sync_to_async(queued_command_ids)(charger_id=self.conn.charger_id)
-        except DatabaseError:
-            # They stay queued: drained on the next notification, reconnect or Accepted boot.
-            logger.exception("could not read the command queue of %s", self.conn.charge_point_id)
-            return
-        self._queue_commands(command_ids)
-
-    def _queue_commands(self, command_ids: list[int]) -> None:
-        for command_id in command_ids:
-            self._outbox.put_nowait(OutboundCall(command_id=command_id, timeout=settings.OCPP_CALL_TIMEOUT))
+    def _notice_queued_commands(self) -> None:
+        """Have the sender read the command queue; once is enough while it has not yet started."""
+        if not self._queued_commands_noticed:
+            self._queued_commands_noticed = True
+            self._outbox.put_nowait(QUEUED_COMMANDS)
 
     async def _send_outbound_calls(self) -> None:
         while True:
             call = await self._outbox.get()
+            if call == QUEUED_COMMANDS:
+                # Cleared before reading: a command requested meanwhile gets a read of its own.
+                self._queued_commands_noticed = False
+                await self._send_queued_commands()
+                continue
             try:
                 outcome = await self._perform(call)
             except asyncio.CancelledError:
@@ -353,26 +350,39 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 raise
             await self._report(call, outcome)
 
-    async def _perform(self, call: OutboundCall) -> dict:
-        message_id = str(uuid.uuid4())
-        if call.command_id is not None:
-            if not self.conn.accepted:
-                return {"status": "not_sent", "reason": "waits until the charger is accepted"}
-            claimed = await database_sync_to_async(claim_command)(
-                command_id=call.command_id, message_id=message_id, at=timezone.now()
-            )
+    async def _send_queued_commands(self) -> None:
+        """Send the charger's queued commands one at a time, oldest first, until none is left
+        that may be sent now (R16)."""
+        while self.conn.accepted:
+            message_id = str(uuid.uuid4())
+            try:
+                claimed = await database_sync_to_async(claim_next_command)(
+                    charger_id=self.conn.charger_id, message_id=message_id, at=timezone.now()
+                )
+            except DatabaseError:
+                # They stay queued: the dispatcher notifies again once they have waited a while.
+                logger.warning(
+                    "could not read the command queue of %s: database unavailable", self.conn.charge_point_id
+                )
+                return
             if claimed is None:
-                return {"status": "not_sent", "reason": "not queued (taken, finished or expired)"}
-            call.action, call.payload, call.log_payload = claimed.action, claimed.payload, claimed.log_payload
+                return
+            call = OutboundCall(
+                action=claimed.action,
+                payload=claimed.payload,
+                log_payload=claimed.log_payload,
+                timeout=settings.OCPP_CALL_TIMEOUT,
+            )
             self._in_flight_command = claimed.id
             outcome = await self._exchange(message_id, call)
             self._in_flight_command = None
             await self._settle(claimed.id, outcome)
-            return outcome
+
+    async def _perform(self, call: OutboundCall) -> dict:
         refusal = self._outbound_refusal(call.action)
         if refusal:
             return {"status": "not_sent", "reason": refusal}
-        return await self._exchange(message_id, call)
+        return await self._exchange(str(uuid.uuid4()), call)
 
     async def _settle(self, command_id: int, outcome: dict) -> None:
         try:

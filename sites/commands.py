@@ -3,6 +3,7 @@ outbound port"): `request_command` writes a Command row and, once committed, tel
 process holding the charger's socket through the channel layer. Nothing here imports the
 gateway; the gateway claims, sends and settles commands through the functions below."""
 
+import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.services import record_activity
@@ -84,14 +85,25 @@ def request_command(
     return command
 
 
-def notify_gateway(charger_id: int, command_id: int) -> bool:
-    """Tell the consumer holding the charger's socket, wherever it runs, that a command is
-    waiting. Returns False when the charger is offline (the command waits for its return)."""
+def notify_gateway(charger_id: int, command_id: int | None = None) -> bool:
+    """Tell the consumer holding the charger's socket, wherever it runs, that its queue has a
+    command. Returns False when the charger is offline (the queue waits for its return) or the
+    channel layer cannot be reached: the row is the truth, so a lost notification loses nothing.
+    The consumer sends the queue's oldest command, whatever this one is, and the periodic
+    dispatcher (`dispatch_due_commands`) notifies again for commands left waiting (R26)."""
     channel_name = Charger.objects.filter(pk=charger_id).values_list("channel_name", flat=True).first()
     if not channel_name:
         return False
-    async_to_sync(get_channel_layer().send)(channel_name, {"type": "ocpp.command", "command_id": command_id})
+    try:
+        async_to_sync(_send_with_timeout)(channel_name, {"type": "ocpp.command", "command_id": command_id})
+    except Exception as exc:  # Redis down or slow: the command stays queued for the dispatcher
+        logger.warning("could not notify the gateway of charger %s (%s); its queue is read later", charger_id, exc)
+        return False
     return True
+
+
+async def _send_with_timeout(channel_name: str, message: dict) -> None:
+    await asyncio.wait_for(get_channel_layer().send(channel_name, message), settings.OCPP_NOTIFY_TIMEOUT)
 
 
 # --- Used by the gateway ------------------------------------------------------------------
@@ -141,11 +153,6 @@ class CommandToSend:
     log_payload: dict
 
 
-def queued_command_ids(*, charger_id: int) -> list[int]:
-    """The charger's waiting commands, oldest first (R16: delivered in order)."""
-    return queued_command_ids_of({charger_id}).get(charger_id, [])
-
-
 def queued_command_ids_of(charger_ids: set[int]) -> dict[int, list[int]]:
     """The waiting commands of several chargers (one query), each charger's oldest first."""
     waiting: dict[int, list[int]] = {}
@@ -159,27 +166,47 @@ def queued_command_ids_of(charger_ids: set[int]) -> dict[int, list[int]]:
     return waiting
 
 
-def claim_command(*, command_id: int, message_id: str, at: dt.datetime) -> CommandToSend | None:
-    """Mark a queued command sent, exactly once; None if it was already taken, is finished,
-    or has expired (an expired command is never sent)."""
-    with transaction.atomic():
-        command = Command.objects.select_for_update().filter(pk=command_id, status=CommandStatus.QUEUED).first()
-        if command is None or (command.next_attempt_at is not None and command.next_attempt_at > at):
-            return None  # taken, finished, or a retry whose backoff has not passed
-        if command.expires_at <= at:
-            command.status, command.finished_at, command.sealed_secret = CommandStatus.EXPIRED, at, ""
-            command.save(update_fields=["status", "finished_at", "sealed_secret"])
-            if _is_key_rotation(command):
-                _apply_key_rotation_outcome(command)
-            command_settled.send(sender=Command, command=command)
-            return None
-        command.status, command.message_id, command.sent_at = CommandStatus.SENT, message_id, at
-        command.attempts += 1
-        command.save(update_fields=["status", "message_id", "sent_at", "attempts"])
-        payload = command.payload
-        if command.sealed_secret:
-            payload = {**payload, "value": unseal_key(command.sealed_secret)}
-        return CommandToSend(command.pk, command.action, payload, command.payload)
+def claim_next_command(*, charger_id: int, message_id: str, at: dt.datetime) -> CommandToSend | None:
+    """Mark the charger's oldest queued command sent and return it; None when its queue is
+    empty or its oldest command waits for a retry's backoff. Commands reach a charger strictly
+    in the order they were requested (R16), whichever notification arrives: a newer command
+    never overtakes an older queued one, not even one waiting to be retried (an older
+    ChangeAvailability retried after a newer one would undo it). Expired commands met on the
+    way are settled as expired, never sent."""
+    while True:
+        with transaction.atomic():
+            command = (
+                Command.objects.select_for_update()
+                .filter(charger_id=charger_id, status=CommandStatus.QUEUED)
+                .order_by("created_at", "id")
+                .first()
+            )
+            if command is None:
+                return None
+            if command.expires_at <= at:
+                _expire(command, at)
+                continue
+            if command.next_attempt_at is not None and command.next_attempt_at > at:
+                return None
+            return _mark_sent(command, message_id, at)
+
+
+def _expire(command: Command, at: dt.datetime) -> None:
+    command.status, command.finished_at, command.sealed_secret = CommandStatus.EXPIRED, at, ""
+    command.save(update_fields=["status", "finished_at", "sealed_secret"])
+    if _is_key_rotation(command):
+        _apply_key_rotation_outcome(command)
+    command_settled.send(sender=Command, command=command)
+
+
+def _mark_sent(command: Command, message_id: str, at: dt.datetime) -> CommandToSend:
+    command.status, command.message_id, command.sent_at = CommandStatus.SENT, message_id, at
+    command.attempts += 1
+    command.save(update_fields=["status", "message_id", "sent_at", "attempts"])
+    payload = command.payload
+    if command.sealed_secret:
+        payload = {**payload, "value": unseal_key(command.sealed_secret)}
+    return CommandToSend(command.pk, command.action, payload, command.payload)
 
 
 def settle_command(
@@ -231,11 +258,18 @@ def _retry_later(command: Command, at: dt.datetime) -> bool:
 
 
 def dispatch_due_commands(*, now: dt.datetime) -> int:
-    """Tell the gateway about retries whose backoff has passed (Celery beat runs this)."""
-    due = Command.objects.filter(
-        status=CommandStatus.QUEUED, next_attempt_at__lte=now, charger__is_online=True
-    ).values_list("charger_id", "id")
-    return sum(notify_gateway(charger_id, command_id) for charger_id, command_id in due)
+    """Notify the gateway of online chargers whose queue holds a command it should be sending:
+    a retry whose backoff has passed, or a command waiting longer than OCPP_COMMAND_REDISPATCH_AFTER
+    (its notification was lost, e.g. while Redis was down). Celery beat runs this every few
+    seconds; returns how many chargers were notified."""
+    lost_before = now - dt.timedelta(seconds=settings.OCPP_COMMAND_REDISPATCH_AFTER)
+    charger_ids = (
+        Command.objects.filter(status=CommandStatus.QUEUED, charger__is_online=True, expires_at__gt=now)
+        .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, created_at__lte=lost_before))
+        .values_list("charger_id", flat=True)
+        .distinct()
+    )
+    return sum(notify_gateway(charger_id) for charger_id in charger_ids)
 
 
 def _update_configuration_snapshot(command: Command, at: dt.datetime) -> None:

@@ -335,3 +335,63 @@ async def test_retries_stop_after_the_maximum_attempts(charger, settings):
         await station.ws.receive_nothing(timeout=0.3)
     final = await _command(command.pk)
     assert (final.status, final.attempts) == (CommandStatus.TIMED_OUT, 2)
+
+
+# --- Lost notifications (R26): the queue decides the order, the dispatcher notifies again -------
+
+
+@sync_to_async
+def _request_unnoticed(charger: Charger, action: str, payload: dict) -> Command:
+    """A command whose notification is lost on the way (the channel layer was down)."""
+    from unittest import mock
+
+    with mock.patch("sites.commands._send_with_timeout", side_effect=ConnectionError("redis is down")):
+        return request_command(charger=charger, action=action, payload=payload)
+
+
+async def test_a_lost_notification_never_lets_a_newer_command_overtake_an_older_one(charger):
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        older = await _request_unnoticed(charger, "ChangeAvailability", {"connectorId": 0, "type": "Inoperative"})
+        assert (await _command(older.pk)).status == CommandStatus.QUEUED  # accepted all the same
+        assert await station.ws.receive_nothing(timeout=0.2)
+        newer = await _request(charger, "ChangeAvailability", {"connectorId": 0, "type": "Operative"})
+        for expected in (older, newer):
+            call = await station.next_call()
+            assert call[3]["type"] == expected.payload["type"]
+            await station.answer(call, {"status": "Accepted"})
+        assert await station.ws.receive_nothing(timeout=0.3)
+
+
+async def test_the_dispatcher_sends_a_command_whose_notification_was_lost(charger, settings):
+    settings.OCPP_COMMAND_REDISPATCH_AFTER = 0
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        command = await _request_unnoticed(charger, "ClearCache", {})
+        assert await station.ws.receive_nothing(timeout=0.2)
+        assert await _dispatch_due() == 1
+        call = await station.next_call()
+        assert call[2] == "ClearCache"
+        await station.answer(call, {"status": "Accepted"})
+        assert await station.ws.receive_nothing(timeout=0.3)
+    assert (await _command(command.pk)).status == CommandStatus.ACCEPTED
+    assert await _dispatch_due() == 0  # nothing left waiting
+
+
+async def test_a_newer_command_waits_behind_an_older_one_that_waits_for_its_retry(charger, settings):
+    settings.OCPP_CALL_TIMEOUT = 0.2
+    settings.OCPP_COMMAND_RETRY_BACKOFF = 0.5
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        older = await _request(charger, "ChangeAvailability", {"connectorId": 0, "type": "Inoperative"})
+        await station.next_call()
+        assert await station.ws.receive_nothing(timeout=0.3)  # unanswered: back in the queue
+        await _request(charger, "ChangeAvailability", {"connectorId": 0, "type": "Operative"})
+        assert await station.ws.receive_nothing(timeout=0.2)  # not before the older one's retry
+        await station.ws.receive_nothing(timeout=0.3)
+        assert await _dispatch_due() == 1
+        for expected in ("Inoperative", "Operative"):
+            call = await station.next_call()
+            assert call[3]["type"] == expected
+            await station.answer(call, {"status": "Accepted"})
+    assert (await _command(older.pk)).attempts == 2
