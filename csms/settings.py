@@ -133,10 +133,11 @@ _db.setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=Fals
 HTTP_SYNC_THREADS = env.int("HTTP_SYNC_THREADS", default=8)
 # A request thread unused this long (s) closes its connection.
 HTTP_SYNC_IDLE_SECONDS = env.float("HTTP_SYNC_IDLE_SECONDS", default=10.0)
-# The other threads of a server process that hold a connection: the WebSocket consumers' one
-# thread (asgiref's), the message-log writer, the two handshake/authorize readers, the dashboard
-# publisher and the embedded beat. Not a setting: what the code starts; a test checks the bound.
-BACKGROUND_DATABASE_THREADS = 6
+# The other threads of a server process that hold a connection: the health endpoint's, the
+# WebSocket consumers' one thread (asgiref's), the message-log writer, the two handshake/authorize
+# readers, the dashboard publisher and the embedded beat. Not a setting: what the code starts; a
+# test checks the bound.
+BACKGROUND_DATABASE_THREADS = 7
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

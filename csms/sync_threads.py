@@ -47,14 +47,12 @@ class SyncThreadPool:
     lent first, so under light load a few warm threads (and their connections) do the work and
     the others stay idle long enough to close theirs."""
 
-    def __init__(self, size: int, idle_seconds: float) -> None:
+    def __init__(self, size: int, idle_seconds: float, name: str = "http-sync") -> None:
         if size < 1:
             raise ValueError("HTTP_SYNC_THREADS must be at least 1")
         self.size = size
         self.idle_seconds = idle_seconds
-        self._free = [
-            _Slot(ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-sync-{n}")) for n in range(size)
-        ]
+        self._free = [_Slot(ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-{n}")) for n in range(size)]
         # Counts the free slots. Taking one may wait; giving one back never does, so a request
         # cancelled on its way out cannot lose its thread.
         self._available = asyncio.Semaphore(size)
@@ -111,28 +109,36 @@ class SyncThreadPool:
             slot.executor.shutdown(wait=False)
 
 
-_pool: SyncThreadPool | None = None
-_pool_loop: asyncio.AbstractEventLoop | None = None
+# Load balancers probe /api/health every few seconds: on a thread of its own, so that busy request
+# threads never make a healthy process look down.
+HEALTH_PATH = "/api/health"
+
+_pools: dict[str, SyncThreadPool] = {}
+_pools_loop: asyncio.AbstractEventLoop | None = None
 _reaper: asyncio.Task | None = None
 
 
-def sync_thread_pool() -> SyncThreadPool:
-    """The process's pool, made on first use (its semaphore belongs to the running loop: a
-    test that runs the application on another loop gets a pool of its own)."""
-    global _pool, _pool_loop
+def sync_thread_pools() -> dict[str, SyncThreadPool]:
+    """The process's pools, "requests" and "health", made on first use (their semaphores belong
+    to the running loop: a test that runs the application on another loop gets pools of its own)."""
+    global _pools_loop
     loop = asyncio.get_running_loop()
-    if _pool is None or _pool_loop is not loop:
-        if _pool is not None:
-            _pool.shutdown()
-        _pool, _pool_loop = SyncThreadPool(settings.HTTP_SYNC_THREADS, settings.HTTP_SYNC_IDLE_SECONDS), loop
-    return _pool
+    if _pools_loop is not loop:
+        for pool in _pools.values():
+            pool.shutdown()
+        _pools["requests"] = SyncThreadPool(settings.HTTP_SYNC_THREADS, settings.HTTP_SYNC_IDLE_SECONDS)
+        _pools["health"] = SyncThreadPool(1, settings.HTTP_SYNC_IDLE_SECONDS, name="http-health")
+        _pools_loop = loop
+    return _pools
 
 
 def on_bounded_threads(app: AsgiApp) -> AsgiApp:
     """Wrap Django's ASGI application: each HTTP request's sync code runs on a borrowed thread."""
 
     async def bounded(scope: Scope, receive: Callable, send: Callable) -> None:
-        async with sync_thread_pool().borrowed() as executor, ThreadSensitiveContext(executor=executor):
+        pools = sync_thread_pools()
+        pool = pools["health"] if scope.get("path") == HEALTH_PATH else pools["requests"]
+        async with pool.borrowed() as executor, ThreadSensitiveContext(executor=executor):
             await app(scope, receive, send)
 
     return bounded
@@ -155,7 +161,7 @@ async def stop_idle_connection_reaper() -> None:
 
 
 async def _reap_idle_connections() -> None:
-    pool = sync_thread_pool()
     while True:
-        await asyncio.sleep(max(pool.idle_seconds / 2, 0.5))
-        await pool.close_idle_connections()
+        await asyncio.sleep(max(settings.HTTP_SYNC_IDLE_SECONDS / 2, 0.5))
+        for pool in sync_thread_pools().values():
+            await pool.close_idle_connections()

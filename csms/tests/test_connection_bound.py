@@ -20,7 +20,7 @@ HTTP_THREADS = 4
 IDLE_SECONDS = 2.0
 # The server's background threads that hold a connection (settings.BACKGROUND_DATABASE_THREADS),
 # and its group-commit writers (one on SQLite).
-BACKGROUND = 6
+BACKGROUND = 7
 
 
 def open_connections(server: LiveServer) -> int:

@@ -45,8 +45,8 @@ async def test_the_wrapped_application_runs_on_a_borrowed_thread(settings):
         async with ThreadSensitiveContext():
             seen.append(await sync_to_async(thread_name)())
 
-    await on_bounded_threads(app)({"type": "http"}, None, None)
-    await on_bounded_threads(app)({"type": "http"}, None, None)
+    await on_bounded_threads(app)({"type": "http", "path": "/admin/"}, None, None)
+    await on_bounded_threads(app)({"type": "http", "path": "/api/v1/sites"}, None, None)
     assert seen == ["http-sync-0_0", "http-sync-0_0"]
 
 
@@ -75,3 +75,26 @@ async def test_idle_threads_close_their_connections_and_busy_ones_are_left_alone
     # All three threads are back for the next requests.
     await asyncio.gather(*(long_request() for _ in range(3)))
     pool.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_health_probes_do_not_wait_for_busy_request_threads(settings):
+    settings.HTTP_SYNC_THREADS = 1
+    release = asyncio.Event()
+
+    async def app(scope, receive, send) -> None:
+        await send(await sync_to_async(thread_name)())
+        if scope["path"] != "/api/health":
+            await release.wait()
+
+    names: list[str] = []
+
+    async def record(name) -> None:
+        names.append(name)
+
+    busy = asyncio.create_task(on_bounded_threads(app)({"type": "http", "path": "/api/v1/sites"}, None, record))
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(on_bounded_threads(app)({"type": "http", "path": "/api/health"}, None, record), 1)
+    release.set()
+    await busy
+    assert names == ["http-sync-0_0", "http-health-0_0"]

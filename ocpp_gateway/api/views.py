@@ -1,8 +1,10 @@
 """Commands through the API: POST queues one (202), GET reads its status and result, with an
 optional `wait` that holds the request until the command has finished or the wait ends."""
 
+import threading
 import time
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -20,6 +22,10 @@ from sites.selectors import chargers_visible_to, commands_visible_to
 
 MAX_WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.2
+# A waiting request holds one of the process's HTTP_SYNC_THREADS request threads: at most half
+# of them wait at once, so waits never starve the admin and the rest of the API. Beyond that the
+# answer comes at once (the client reads `status` either way).
+_waiting = threading.BoundedSemaphore(max(1, settings.HTTP_SYNC_THREADS // 2))
 
 
 class CommandSerializer(serializers.ModelSerializer):
@@ -104,7 +110,10 @@ class CommandDetailView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "wait", float, description=f"Seconds (0-{MAX_WAIT_SECONDS:g}) to wait for the command to finish."
+                "wait",
+                float,
+                description=f"Seconds (0-{MAX_WAIT_SECONDS:g}) to wait for the command to finish. When many "
+                "requests are already waiting, the answer comes at once: read `status`.",
             )
         ],
         responses=CommandSerializer,
@@ -114,11 +123,19 @@ class CommandDetailView(APIView):
         commands = commands_visible_to(request.user)
         command = get_object_or_404(commands, pk=command_id)
         wait = _wait_seconds(request)
-        deadline = time.monotonic() + wait
-        while not command.is_finished and time.monotonic() < deadline:
-            time.sleep(POLL_SECONDS)
-            command.refresh_from_db()
+        if wait and not command.is_finished and _waiting.acquire(blocking=False):
+            try:
+                _wait_until_finished(command, wait)
+            finally:
+                _waiting.release()
         return Response(CommandSerializer(command).data)
+
+
+def _wait_until_finished(command: Command, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not command.is_finished and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        command.refresh_from_db()
 
 
 def _wait_seconds(request: Request) -> float:

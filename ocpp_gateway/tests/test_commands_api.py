@@ -164,3 +164,20 @@ def test_a_role_in_one_organization_gives_nothing_in_another():
     request = {"action": "Reset", "payload": {"type": "Soft"}}
     assert client.post("/api/v1/chargers/MINE/commands", request, format="json").status_code == 202
     assert client.post("/api/v1/chargers/THEIRS/commands", request, format="json").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_waits_beyond_half_the_request_threads_are_answered_at_once(operator, monkeypatch):
+    """A waiting request holds a request thread (S24): the others are kept for everyone else."""
+    from ocpp_gateway.api import views
+
+    client, _ = operator
+    command_id = client.post(
+        "/api/v1/chargers/API-1/commands", {"action": "UnlockConnector", "payload": {"connectorId": 1}}, format="json"
+    ).json()["id"]
+    monkeypatch.setattr(views, "_waiting", threading.BoundedSemaphore(1))
+    assert views._waiting.acquire(blocking=False)  # someone else is waiting already
+    started = time.monotonic()
+    body = client.get(f"/api/v1/commands/{command_id}", {"wait": 10}).json()
+    assert body["status"] == CommandStatus.QUEUED
+    assert time.monotonic() - started < 2
