@@ -91,14 +91,19 @@ def notify_gateway(charger_id: int, command_id: int | None = None) -> bool:
     channel layer cannot be reached: the row is the truth, so a lost notification loses nothing.
     The consumer sends the queue's oldest command, whatever this one is, and the periodic
     dispatcher (`dispatch_due_commands`) notifies again for commands left waiting (R26)."""
-    channel_name = Charger.objects.filter(pk=charger_id).values_list("channel_name", flat=True).first()
-    if not channel_name:
-        return False
     try:
-        async_to_sync(_send_with_timeout)(channel_name, {"type": "ocpp.command", "command_id": command_id})
+        return _notify(charger_id, command_id)
     except Exception as exc:  # Redis down or slow: the command stays queued for the dispatcher
         logger.warning("could not notify the gateway of charger %s (%s); its queue is read later", charger_id, exc)
         return False
+
+
+def _notify(charger_id: int, command_id: int | None = None) -> bool:
+    """False when the charger is offline; raises when the channel layer fails."""
+    channel_name = Charger.objects.filter(pk=charger_id).values_list("channel_name", flat=True).first()
+    if not channel_name:
+        return False
+    async_to_sync(_send_with_timeout)(channel_name, {"type": "ocpp.command", "command_id": command_id})
     return True
 
 
@@ -269,7 +274,17 @@ def dispatch_due_commands(*, now: dt.datetime) -> int:
         .values_list("charger_id", flat=True)
         .distinct()
     )
-    return sum(notify_gateway(charger_id) for charger_id in charger_ids)
+    notified = 0
+    waiting = list(charger_ids)
+    for done, charger_id in enumerate(waiting):
+        try:
+            notified += _notify(charger_id)
+        except Exception as exc:
+            # Down for one, down for all: one line, and the rest wait for the next run.
+            left = len(waiting) - done
+            logger.warning("dispatcher: channel layer unavailable (%s); %d charger(s) wait for the next run", exc, left)
+            break
+    return notified
 
 
 def _update_configuration_snapshot(command: Command, at: dt.datetime) -> None:

@@ -395,3 +395,21 @@ async def test_a_newer_command_waits_behind_an_older_one_that_waits_for_its_retr
             assert call[3]["type"] == expected
             await station.answer(call, {"status": "Accepted"})
     assert (await _command(older.pk)).attempts == 2
+
+
+async def test_the_dispatcher_gives_up_for_this_run_when_the_channel_layer_is_down(charger, settings, caplog):
+    from unittest import mock
+
+    settings.OCPP_COMMAND_REDISPATCH_AFTER = 0
+    charger, key = charger
+    async with Charger16(charger, key) as station:
+        command = await _request_unnoticed(charger, "ClearCache", {})
+        with mock.patch("sites.commands._send_with_timeout", side_effect=ConnectionError("redis is down")) as send:
+            assert await _dispatch_due() == 0
+        assert send.call_count == 1
+        assert "1 charger(s) wait for the next run" in caplog.text
+        assert await _dispatch_due() == 1  # back
+        call = await station.next_call()
+        await station.answer(call, {"status": "Accepted"})
+        assert await station.ws.receive_nothing(timeout=0.3)
+    assert (await _command(command.pk)).status == CommandStatus.ACCEPTED
