@@ -119,10 +119,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
             # The server's ClientDisconnected: the socket went away while we answered. Not a
             # bug, and its websocket.disconnect event follows, which runs the bookkeeping.
             return
+        if event_type == "websocket.receive" and self.conn is None:
+            return  # a frame that crossed our refusal or close: nothing to answer it on
         fault_log.bug(logger, "consumer", self.conn and self.conn.charge_point_id, "%s failed", event_type, error=exc)
         if event_type == "websocket.connect":
             await self.close()
-        elif event_type == "websocket.receive" and self.conn is not None:
+        elif event_type == "websocket.receive":
             # The frame's id is not known here; "-1" as for an unreadable one (R20).
             with contextlib.suppress(OSError):
                 await self._send_error(RpcError(ErrorKind.INTERNAL, "internal error"))

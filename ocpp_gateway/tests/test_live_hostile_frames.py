@@ -124,3 +124,25 @@ def test_a_flood_of_bad_frames_logs_a_few_lines_and_no_tracebacks(server):
     new_log = server.log()[log_before:]
     assert not [noise for noise in NOISE if noise in new_log], new_log[:5000]
     assert len(new_log.splitlines()) <= 10, new_log[:5000]
+
+
+def test_a_charger_gone_before_its_answers_is_marked_offline(server):
+    # The answers to frames still queued when the TCP connection is lost cannot be sent (the
+    # server raises ClientDisconnected); that ended the application before `disconnect` ran,
+    # and the charger stayed online with a stale channel until the sweep.
+    status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+    online = "SELECT is_online FROM sites_charger WHERE charge_point_id = %s"
+
+    async def send_and_vanish() -> None:
+        async with connect(server, CHARGER) as ws:
+            assert (await heartbeat(ws, "hello"))[0] == 3
+            assert server.wait_for(online, True, (CHARGER,)) in (True, 1)
+            for number in range(50):
+                await ws.send(json.dumps([2, f"status-{number}", "StatusNotification", status]))
+            ws.transport.abort()  # no close frame: the socket is simply gone
+
+    log_before = len(server.log())
+    asyncio.run(send_and_vanish())
+    assert server.wait_for(online, False, (CHARGER,)) in (False, 0)
+    new_log = server.log()[log_before:]
+    assert not [noise for noise in NOISE if noise in new_log], new_log[:5000]
