@@ -4,8 +4,10 @@ Expected faults are what a hostile or broken charger sends and what a database o
 they are logged as ONE line, without a traceback, with the charger and the exception's type
 and first line. Real bugs (any other exception) keep their traceback. Both are rate-limited per
 (kind, charger): at most one line per OCPP_FAULT_LOG_INTERVAL seconds (default 60), and the
-next line says how many were suppressed meanwhile. A charger sending bad frames all day or a
-database down for a minute thus costs a few lines, not one per frame.
+next line says how many were suppressed meanwhile. A database outage is one event for the
+whole process, not one per charger: it is limited per kind only (the line still names the
+charger). A charger sending bad frames all day or a database down for a minute thus costs a
+few lines, not one per frame (or per charger).
 
 Thread-safe (the message log and group-commit writers run in threads). Only the fault path
 takes the lock; nothing here runs per frame.
@@ -17,7 +19,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 DEFAULT_INTERVAL = 60.0
 # Distinct (kind, charger) keys remembered; charge point ids come from URLs, so a flood of
@@ -30,6 +32,9 @@ MESSAGE_CHARS = 500
 
 # Faults that are expected in operation: the database unreachable or refusing data (R8, R9).
 EXPECTED = (DatabaseError,)
+# Of those, the ones that concern the database, not what a charger sent (R9 rather than R8).
+OUTAGES = (OperationalError, InterfaceError)
+ANY_CHARGER = "*"
 
 _lock = threading.Lock()
 # (kind, charger) -> [when the current window started, lines suppressed in it]
@@ -84,7 +89,7 @@ def _emit(logger: logging.Logger, level: int, kind: str, charger: str | None, me
     if not logger.isEnabledFor(level):
         return False
     who = "-" if charger is None else _printable(charger, CHARGER_CHARS)
-    suppressed = _admit((kind, who), _clock(), _interval())
+    suppressed = _admit((kind, ANY_CHARGER if isinstance(error, OUTAGES) else who), _clock(), _interval())
     if suppressed is None:
         return False
     text = f"[{kind}] {who}: {_printable(message % args if args else message, MESSAGE_CHARS)}"

@@ -3,7 +3,7 @@
 import logging
 
 import pytest
-from django.db import OperationalError
+from django.db import DataError, OperationalError
 
 from ocpp_gateway import fault_log
 
@@ -62,6 +62,20 @@ def test_chargers_and_kinds_are_limited_separately(clock, caplog):
             fault_log.fault(logger, "bad frame", "CP-1", "x")
             fault_log.fault(logger, "database", None, "x")
     assert _lines(caplog) == ["[database] CP-1: x", "[database] CP-2: x", "[bad frame] CP-1: x", "[database] -: x"]
+
+
+def test_an_outage_is_one_event_for_all_chargers(clock, caplog):
+    with caplog.at_level(logging.WARNING):
+        for number in range(100):
+            fault_log.fault(logger, "handler", f"CP-{number}", "x", error=OperationalError("down"))
+        fault_log.fault(logger, "handler", "CP-1", "x", error=DataError("value too long"))  # about the data
+        clock.now += 60
+        fault_log.fault(logger, "handler", "CP-7", "x", error=OperationalError("down"))
+    assert _lines(caplog) == [
+        "[handler] CP-0: x: OperationalError: down",
+        "[handler] CP-1: x: DataError: value too long",
+        "[handler] CP-7: x: OperationalError: down (99 more suppressed)",
+    ]
 
 
 def test_the_interval_is_a_setting(clock, caplog, settings):
