@@ -10,7 +10,7 @@ charger). A charger sending bad frames all day or a database down for a minute t
 few lines, not one per frame (or per charger).
 
 Thread-safe (the message log and group-commit writers run in threads). Only the fault path
-takes the lock; nothing here runs per frame.
+takes the lock: a frame answered normally never gets here.
 """
 
 import logging

@@ -40,7 +40,8 @@ NOISE = ("Traceback", "Exception in ASGI application", "Task was destroyed")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with live_server(tmp_path_factory.mktemp("hostile")) as running:
+    # At the default level (INFO), where answered bad frames are reported too.
+    with live_server(tmp_path_factory.mktemp("hostile"), LOG_LEVEL="INFO") as running:
         yield running
 
 
@@ -124,6 +125,7 @@ def test_a_flood_of_bad_frames_logs_a_few_lines_and_no_tracebacks(server):
     new_log = server.log()[log_before:]
     assert not [noise for noise in NOISE if noise in new_log], new_log[:5000]
     assert len(new_log.splitlines()) <= 10, new_log[:5000]
+    assert new_log.count(f"[answered CALLERROR] {FLOODER}") == 1, new_log[:5000]
 
 
 def test_a_charger_gone_before_its_answers_is_marked_offline(server):
