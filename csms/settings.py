@@ -296,6 +296,10 @@ OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 OCPP_TOUCH_INTERVAL = env.int("OCPP_TOUCH_INTERVAL", default=30)
 # Message ids remembered per charger to answer retransmitted CALLs without a second effect (R1).
 OCPP_DUPLICATE_WINDOW = env.int("OCPP_DUPLICATE_WINDOW", default=32)
+# Expected faults (bad frames, database outages) are logged as one line without a traceback,
+# at most once per this many seconds per charger and kind; the next line counts the rest
+# (ocpp_gateway.fault_log).
+OCPP_FAULT_LOG_INTERVAL = env.float("OCPP_FAULT_LOG_INTERVAL", default=60.0)
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")

@@ -6,6 +6,7 @@ charger's reply in the receive path.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -15,12 +16,13 @@ from functools import partial
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError
 from django.utils import timezone
 
-from ocpp_gateway import rpc
+from ocpp_gateway import fault_log, rpc
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.group_commit import CONNECTIONS, LIVENESS, TRANSACTIONS
 from ocpp_gateway.handshake import HandshakeRefused, admit
@@ -38,6 +40,8 @@ IN, OUT = "in", "out"
 CLOSE_MESSAGE_TOO_BIG = 1009  # RFC 6455 sec. 7.4.1
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_REPLACED = 4000  # application code: a newer connection of the same charger took over
+# How long a disconnect waits for the outbound-calls task to finish after cancelling it.
+SENDER_STOP_SECONDS = 5.0
 
 
 # A recently handled CALL: what a repeat must equal (its action and payload, as text) and the
@@ -96,7 +100,34 @@ class OcppConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except StopConsumer:
+            raise
+        except Exception as exc:  # a bug must not take the socket down, see _survive
+            await self._survive(message["type"], exc)
+
+    async def _survive(self, event_type: str, exc: Exception) -> None:
+        """An exception escaping a handler is a bug (expected faults are handled where they
+        occur). Escaping the application, it made the server drop the socket without a close
+        frame, and `disconnect` never ran: the charger stayed online with a stale channel
+        (issue 15). Instead: logged once with its traceback, and the frame answered (R27)."""
+        if event_type == "websocket.disconnect":
+            fault_log.bug(logger, "consumer", self.conn and self.conn.charge_point_id, "disconnect failed", error=exc)
+            raise StopConsumer from None  # what websocket_disconnect ends with, had it got there
+        if isinstance(exc, OSError):
+            # The server's ClientDisconnected: the socket went away while we answered. Not a
+            # bug, and its websocket.disconnect event follows, which runs the bookkeeping.
+            return
+        if event_type == "websocket.receive" and self.conn is None:
+            return  # a frame that crossed our refusal or close: nothing to answer it on
+        fault_log.bug(logger, "consumer", self.conn and self.conn.charge_point_id, "%s failed", event_type, error=exc)
+        if event_type == "websocket.connect":
+            await self.close()
+        elif event_type == "websocket.receive":
+            # The frame's id is not known here; "-1" as for an unreadable one (R20).
+            with contextlib.suppress(OSError):
+                await self._send_error(RpcError(ErrorKind.INTERNAL, "internal error"))
 
     # --- Handshake --------------------------------------------------------------------
 
@@ -108,8 +139,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             logger.info("refused %r: %s", charge_point_id, refusal.reason)
             await self._refuse(refusal)
             return
-        except DatabaseError:
-            logger.exception("handshake of %r failed: database unavailable", charge_point_id)
+        except DatabaseError as exc:
+            fault_log.fault(logger, "database", charge_point_id, "handshake refused (503)", error=exc)
             await self._refuse(HandshakeRefused(503, "temporarily unavailable"))
             return
         if admission.subprotocol is None:
@@ -132,8 +163,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             try:
                 # Before accepting, so that a database failure refuses the handshake cleanly.
                 waiting_commands = await self._take_over_connection()
-            except DatabaseError:
-                logger.exception("could not record the connection of %r", charge_point_id)
+            except DatabaseError as exc:
+                fault_log.fault(logger, "database", charge_point_id, "connection not recorded (503)", error=exc)
                 self.conn = None
                 await self._refuse(HandshakeRefused(503, "temporarily unavailable"))
                 return
@@ -171,7 +202,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.conn is None:
             return
-        self._sender.cancel()
+        await self._stop_sender()
         for future in self._awaiting.values():
             future.cancel()
         if self.conn.charger_id is None:
@@ -190,8 +221,18 @@ class OcppConsumer(AsyncWebsocketConsumer):
                     at=timezone.now(),
                 )
             )
-        except DatabaseError:
-            logger.exception("could not mark %s offline", self.conn.charge_point_id)
+        except Exception as exc:  # the rest of the close must still happen
+            fault_log.failure(logger, "disconnect", self.conn.charge_point_id, "not marked offline", error=exc)
+
+    async def _stop_sender(self) -> None:
+        """Cancel the outbound-calls task and wait for it to end: a task cancelled but never
+        awaited was destroyed pending with the consumer ("Task was destroyed but it is
+        pending"), before it could report its call as disconnected."""
+        sender = getattr(self, "_sender", None)
+        if sender is None:  # the socket closed before it was accepted
+            return
+        sender.cancel()
+        await asyncio.wait([sender], timeout=SENDER_STOP_SECONDS)
 
     # --- Frames -----------------------------------------------------------------------
 
@@ -252,8 +293,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     def _handler_failure(self, exc: Exception, call: Call) -> RpcError:
         """Data that can never be stored is not InternalError, which would make the charger
-        retry it forever (R8); an outage is, so that the charger retries later (R9)."""
-        logger.exception("%s %s from %s failed", call.action, call.message_id, self.conn.charge_point_id)
+        retry it forever (R8); an outage is, so that the charger retries later (R9). Both are
+        expected faults (one line); anything else is a bug (its traceback)."""
+        fault_log.failure(logger, f"handler {call.action}", self.conn.charge_point_id, "%s failed", call.action,
+                          error=exc)  # fmt: skip
         if isinstance(exc, DataError | IntegrityError):
             return RpcError(ErrorKind.PROPERTY_CONSTRAINT, "the central system cannot store this data", call.message_id)
         if isinstance(exc, DatabaseError):
@@ -341,14 +384,30 @@ class OcppConsumer(AsyncWebsocketConsumer):
             if call == QUEUED_COMMANDS:
                 # Cleared before reading: a command requested meanwhile gets a read of its own.
                 self._queued_commands_noticed = False
-                await self._send_queued_commands()
+                try:
+                    await self._send_queued_commands()
+                except Exception as exc:  # the task must live on for the next call
+                    await self._outbound_failure(OutboundCall(), exc)
                 continue
             try:
                 outcome = await self._perform(call)
             except asyncio.CancelledError:
                 await self._report(call, {"status": "disconnected"})
                 raise
+            except Exception as exc:  # the task must live on for the next call
+                outcome = await self._outbound_failure(call, exc)
             await self._report(call, outcome)
+
+    async def _outbound_failure(self, call: OutboundCall, exc: Exception) -> dict:
+        """An outbound CALL that failed on our side (the socket gone, the database down, a bug)."""
+        if not isinstance(exc, OSError):  # OSError: the server's ClientDisconnected
+            fault_log.failure(logger, "outbound call", self.conn.charge_point_id, "%s failed", call.action or "command",
+                              error=exc)  # fmt: skip
+        command_id, self._in_flight_command = self._in_flight_command, None
+        if command_id is not None:
+            # Maybe sent: the outcome is unknown, as when the connection closes (no resend).
+            await self._settle(command_id, {"status": "timeout", "description": "failed in the central system"})
+        return {"status": "failed", "reason": fault_log.describe(exc)}
 
     async def _send_queued_commands(self) -> None:
         """Send the charger's queued commands one at a time, oldest first, until none is left
@@ -359,11 +418,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 claimed = await database_sync_to_async(claim_next_command)(
                     charger_id=self.conn.charger_id, message_id=message_id, at=timezone.now()
                 )
-            except DatabaseError:
+            except DatabaseError as exc:
                 # They stay queued: the dispatcher notifies again once they have waited a while.
-                logger.warning(
-                    "could not read the command queue of %s: database unavailable", self.conn.charge_point_id
-                )
+                fault_log.fault(logger, "database", self.conn.charge_point_id, "command queue not read", error=exc)
                 return
             if claimed is None:
                 return
@@ -394,8 +451,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 error_description=outcome.get("description", ""),
                 timed_out=outcome["status"] == "timeout",
             )
-        except DatabaseError:
-            logger.exception("could not record the outcome of command %s", command_id)
+        except Exception as exc:  # a close must go on to mark the charger offline
+            fault_log.failure(logger, "command outcome", self.conn.charge_point_id, "command %s not settled",
+                              command_id, error=exc)  # fmt: skip
 
     async def _exchange(self, message_id: str, call: OutboundCall) -> dict:
         """Send one CALL and wait for its answer or the timeout."""
@@ -450,6 +508,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def _send_error(self, error: RpcError, action: str = "") -> None:
         code = rpc.error_code(self.conn.subprotocol, error.kind)
+        # Not a fault of ours: for the operator at INFO, one line per charger and interval.
+        fault_log.fault(logger, "answered CALLERROR", self.conn.charge_point_id, "%s %s", code, error.description,
+                        level=logging.INFO)  # fmt: skip
         self._log(OUT, rpc.CALLERROR, message_id=error.message_id, action=action, error_code=code,
                   error_description=error.description)  # fmt: skip
         await self.send(text_data=rpc.call_error_frame(error.message_id, code, error.description))

@@ -31,6 +31,7 @@ from django.db import InterfaceError, OperationalError, connections, transaction
 
 from charging.services import record_meter_values_batch, start_transactions, stop_transactions
 from csms.db import with_fresh_connection
+from ocpp_gateway import fault_log
 from sites.commands import queued_command_ids_of
 from sites.models import Charger
 from sites.services import (
@@ -114,7 +115,9 @@ def _on_its_own(write: Write, items: list) -> list:
     except Exception as exc:
         if len(items) == 1:
             return [exc]
-        logger.warning("a batch of %d failed; writing it one by one", len(items), exc_info=True)
+        # Expected (a row the database refuses, R8; an outage, R9): one line; a bug: a traceback.
+        fault_log.failure(logger, "group commit", None, "a batch of %d failed; writing it one by one", len(items),
+                          error=exc)  # fmt: skip
     return _one_by_one(write, items)
 
 
@@ -138,8 +141,9 @@ def _write_round(batches: list[tuple[Write, list]], charger_ids: set[int]) -> li
         with transaction.atomic():
             _lock_chargers(charger_ids)
             return [_results(write, items) for write, items in batches]
-    except Exception:
-        logger.warning("group commit of %d batch(es) failed; writing them one by one", len(batches), exc_info=True)
+    except Exception as exc:
+        fault_log.failure(logger, "group commit", None, "a round of %d batch(es) failed; writing them one by one",
+                          len(batches), error=exc)  # fmt: skip
     return [_on_its_own(write, items) for write, items in batches]
 
 
@@ -205,7 +209,8 @@ class GroupCommit(Generic[Item]):
                         again.append(entry)
                     else:  # a last-seen time is replaced by the next; a status report is not
                         level = logging.ERROR if self.retried else logging.WARNING
-                        logger.log(level, "%s: a write behind the reply was lost: %r", self.name, outcome)
+                        fault_log.fault(logger, self.name, None, "a write behind the reply was lost", error=outcome,
+                                        level=level)  # fmt: skip
                 continue
             if future.done():  # the connection closed meanwhile
                 continue
@@ -223,9 +228,8 @@ class GroupCommit(Generic[Item]):
         return self.retried and isinstance(error, OperationalError | InterfaceError) and room
 
     def _retry_later(self, entries: list) -> None:
-        logger.warning(
-            "%s: %d write(s) behind the reply failed; retrying in %s s", self.name, len(entries), RETRY_DELAY
-        )
+        fault_log.fault(logger, self.name, None, "%d write(s) behind the reply failed; retrying in %s s", len(entries),
+                        RETRY_DELAY)  # fmt: skip
         self.retrying.extend(entries)
         if self._retry_timer is None:
             self._retry_timer = asyncio.get_running_loop().call_later(RETRY_DELAY, self.retry_now)

@@ -11,9 +11,12 @@ Guarantees and limits:
   dropped and counted (`dropped_count()`), and the drops are reported with logging.warning.
 - A flush that fails because the database is unreachable (OperationalError/InterfaceError)
   puts its rows back at the head of the buffer (still bounded) for the next tick.
-- A batch that the database rejects for its data (e.g. a NUL character inside a JSON string,
-  which PostgreSQL's jsonb refuses) is retried row by row; a rejected row is stored with its
-  payload as JSON text in `raw` instead, so one hostile frame cannot block the log.
+- Every frame is stored, whatever a charger put in it (ACCEPTANCE R27): texts are escaped where
+  a database cannot hold them (a NUL as \\u0000, a lone UTF-16 surrogate as \\ud800: neither
+  PostgreSQL nor SQLite's driver take those), and a payload that jsonb would refuse (the same
+  characters, escaped in the JSON) is kept as JSON text in `raw`, with a note. A batch the
+  database still rejects for its data is retried row by row, each row as text if need be.
+- Faults are logged as one line each, rate-limited (`ocpp_gateway.fault_log`).
 - An `atexit` hook flushes what is left on a normal process exit (best effort).
 
 Callers: the consumer calls `log_frame` for every frame and `start_message_log_writer()`
@@ -38,6 +41,7 @@ from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Max, Min
 
 from csms.db import insert_values, with_fresh_connection
+from ocpp_gateway import fault_log
 from ocpp_gateway.models import MessageLog
 from ocpp_gateway.rpc import canonical_json
 
@@ -133,7 +137,7 @@ def log_frame(
                 _dropped_total += 1
             _buffer.append(row)
     except Exception:  # the log must never break the protocol path
-        logger.exception("OCPP message log: could not buffer a frame")
+        fault_log.bug(logger, "message log", charge_point_id, "could not buffer a frame")
 
 
 def buffered_count() -> int:
@@ -182,7 +186,10 @@ def _report_drops() -> None:
     global _dropped_reported
     total = _dropped_total
     if total != _dropped_reported:
-        logger.warning(
+        fault_log.fault(
+            logger,
+            "message log",
+            None,
             "OCPP message log buffer full (OCPP_MESSAGE_LOG_MAX_BUFFER=%d): dropped %d oldest frame(s), %d in total",
             _max_buffer(),
             total - _dropped_reported,
@@ -197,7 +204,27 @@ def _text(value, max_length: int) -> str:
     value = str(value)
     if "\x00" in value:  # PostgreSQL text cannot hold NUL
         value = value.replace("\x00", "\\u0000")
+    if not value.isascii():  # a flag of the string: O(1), so ASCII texts cost nothing more
+        value = _encodable(value)
     return value[:max_length]
+
+
+def _encodable(value: str) -> str:
+    """A lone UTF-16 surrogate (JSON can carry one escaped) has no UTF-8 form: neither
+    PostgreSQL nor SQLite's driver takes it. Kept escaped, as JSON writes it: \\ud800."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("ascii")
+    return value
+
+
+def _jsonb_refuses(payload: str) -> bool:
+    """JSON escapes that jsonb refuses: NUL (no text can hold it) and UTF-16 surrogates, of
+    which the stdlib writes lone ones escaped (rpc.canonical_json); orjson writes the others
+    as UTF-8. Nearly every payload has no escape at all: one search tells (per row, off the
+    hot path, in the writer thread)."""
+    return "\\u" in payload and ("\\u0000" in payload or "\\ud" in payload)
 
 
 # The model's fields in the order of a Row.
@@ -208,8 +235,11 @@ ROW_FIELDS = [
 
 
 def _storable(row: Row) -> Row:
-    """The row with its texts fitted to their columns."""
+    """The row with its texts fitted to their columns, and a payload that the database would
+    refuse kept as JSON text instead (same on every database, so the log reads the same)."""
     (cp_id, connection_id, direction, message_type, message_id, action, payload, raw, code, description, ts) = row
+    if payload is not None and _jsonb_refuses(payload):
+        payload, raw, description = None, payload, f"{description} {UNSTORABLE_NOTE}".strip()
     return (
         _text(cp_id, 48),
         connection_id,
@@ -234,16 +264,10 @@ def _instance(row: Row):
 
 def _fallback_instance(row: Row):
     """The row with its payload kept as JSON text in `raw`, for payloads the database refused."""
-    obj = _instance(row)
-    if obj.payload is not None:
-        try:
-            text = json.dumps(obj.payload, ensure_ascii=False, default=str)
-        except (TypeError, ValueError):
-            text = repr(obj.payload)
-        obj.raw = _text(text, RAW_MAX_CHARS)
-        obj.payload = None
-    obj.error_description = _text(f"{obj.error_description} {UNSTORABLE_NOTE}".strip(), 255)
-    return obj
+    payload, description = row[6], row[9]
+    if payload is None:
+        return _instance(row)
+    return _instance((*row[:6], None, payload, row[8], f"{description} {UNSTORABLE_NOTE}".strip(), row[10]))
 
 
 def _insert(rows: list[Row]) -> None:
@@ -261,8 +285,9 @@ def _write(rows: list[Row]) -> int:
         return len(rows)
     except TRANSIENT_ERRORS:
         raise
-    except Exception:
-        logger.exception("OCPP message log: batch of %d rejected, retrying row by row", len(rows))
+    except Exception as exc:  # a row's data: found and kept as text below
+        fault_log.failure(logger, "message log", None, "batch of %d rejected, retrying row by row", len(rows),
+                          error=exc)  # fmt: skip
 
     written = 0
     for index, row in enumerate(rows):
@@ -275,11 +300,17 @@ def _write(rows: list[Row]) -> int:
             except TRANSIENT_ERRORS:
                 # Rows before this one are done; the caller requeues from here.
                 raise _PartialWrite(written=written, done=index) from None
-            except Exception:
-                logger.exception("OCPP message log: row rejected (%s)", build.__name__)
+            except Exception as exc:  # the first refusal is expected: kept as text next
+                if build is _fallback_instance:  # every text is storable by now: a bug
+                    fault_log.bug(logger, "message log", row[0], "row refused even as text", error=exc)
         else:
-            logger.error("OCPP message log: dropped an unstorable frame from %r", row[0])
+            fault_log.fault(logger, "message log", row[0], "dropped an unstorable frame", level=logging.ERROR)
     return written
+
+
+def _unavailable(kept: int, error: BaseException | None) -> None:
+    fault_log.fault(logger, "message log", None, "database unavailable, %d row(s) kept for retry", kept,
+                    error=error, level=logging.ERROR)  # fmt: skip
 
 
 class _PartialWrite(Exception):
@@ -305,11 +336,11 @@ def flush_message_log_sync() -> int:
         return _write(rows)
     except _PartialWrite as partial:
         _put_back(rows[partial.done :])
-        logger.error("OCPP message log: database unavailable, %d row(s) kept for retry", len(rows) - partial.done)
+        _unavailable(len(rows) - partial.done, partial.__cause__ or partial.__context__)
         return partial.written
-    except TRANSIENT_ERRORS:
+    except TRANSIENT_ERRORS as exc:
         _put_back(rows)
-        logger.exception("OCPP message log: database unavailable, %d row(s) kept for retry", len(rows))
+        _unavailable(len(rows), exc)
         return 0
     except BaseException:
         # Anything unexpected: keep the rows rather than lose them, then let it propagate.
@@ -353,7 +384,7 @@ async def _writer_loop() -> None:
             await asyncio.gather(flush, return_exceptions=True)
             raise
         except Exception:
-            logger.exception("OCPP message log: flush failed")
+            fault_log.bug(logger, "message log", None, "flush failed")
 
 
 def start_message_log_writer() -> None:

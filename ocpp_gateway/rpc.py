@@ -96,15 +96,23 @@ class CallError:
 Frame = Call | CallResult | CallError
 
 
+def answerable_id(message_id: object) -> str:
+    """The id a CALLERROR about this frame carries: the frame's own when it is a string we may
+    send back, else "-1" (2.0.1 part 4 sec. 4.2.3, for an id that cannot be read). An id over
+    36 characters is not echoed: ours must be a valid message id too (1.6 sec. 4.1.4, 2.0.1
+    part 4 sec. 4.1.4), a cut one would match nothing, and a hostile one may be megabytes."""
+    if isinstance(message_id, str) and 0 < len(message_id) <= MAX_MESSAGE_ID_LENGTH:
+        return message_id
+    return UNREADABLE_MESSAGE_ID
+
+
 def _message_id(frame: list) -> str:
     message_id = frame[1] if len(frame) > 1 else None
     if not isinstance(message_id, str) or not message_id:
         raise RpcError(ErrorKind.RPC_FRAMEWORK, "the message id must be a non-empty string")
     if len(message_id) > MAX_MESSAGE_ID_LENGTH:
         raise RpcError(
-            ErrorKind.OCCURRENCE_CONSTRAINT,
-            f"the message id is longer than {MAX_MESSAGE_ID_LENGTH} characters",
-            message_id,
+            ErrorKind.OCCURRENCE_CONSTRAINT, f"the message id is longer than {MAX_MESSAGE_ID_LENGTH} characters"
         )
     return message_id
 
@@ -119,8 +127,8 @@ def parse_frame(text: str) -> Frame:
         raise RpcError(ErrorKind.RPC_FRAMEWORK, "the frame is not a non-empty JSON array")
     message_type = frame[0]
     if type(message_type) is not int or message_type not in (CALL, CALLRESULT, CALLERROR):
-        message_id = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else UNREADABLE_MESSAGE_ID
-        raise RpcError(ErrorKind.MESSAGE_TYPE, f"unknown message type {message_type!r}", message_id[:36])
+        message_id = answerable_id(frame[1] if len(frame) > 1 else None)
+        raise RpcError(ErrorKind.MESSAGE_TYPE, f"unknown message type {_bounded(message_type)}", message_id)
     message_id = _message_id(frame)
     if message_type == CALL:
         return _parse_call(frame, message_id)
@@ -130,7 +138,24 @@ def parse_frame(text: str) -> Frame:
         return CallResult(message_id, frame[2])
     if len(frame) != 5:
         raise RpcError(ErrorKind.RPC_FRAMEWORK, "a CALLERROR has 5 elements", message_id)
-    return CallError(message_id, str(frame[2]), str(frame[3]), frame[4])
+    code, description = frame[2], frame[3]
+    return CallError(
+        message_id,
+        code if isinstance(code, str) else _bounded(code),
+        description if isinstance(description, str) else _bounded(description),
+        frame[4],
+    )
+
+
+def _bounded(value: object, limit: int = 40) -> str:
+    """A charger's value in a text of ours, bounded: a hostile frame may carry a megabyte string
+    or an array nested to the parser's limit, whose repr would recurse as deep again."""
+    if isinstance(value, str):
+        return repr(value[:limit]) + ("..." if len(value) > limit else "")
+    if value is None or isinstance(value, bool | int | float):
+        text = repr(value)
+        return text if len(text) <= limit else text[:limit] + "..."
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def _not_json(constant: str) -> None:
@@ -165,11 +190,14 @@ def canonical_json(value) -> str:
 def _json_text(value, *, sort_keys: bool) -> str:
     # Parsed with the stdlib (integers beyond 64 bits stay integers, for R8), written with
     # orjson: the same compact UTF-8 text at a tenth of the cost. What orjson refuses
-    # (integers beyond 64 bits, lone surrogates) is written by the stdlib, as before orjson.
+    # (integers beyond 64 bits, lone surrogates) is written by the stdlib, as before orjson,
+    # but with every non-ASCII character escaped: a lone surrogate has no UTF-8 form, so the
+    # text could be neither sent in a WebSocket text frame (RFC 6455 sec. 5.6) nor stored;
+    # escaped, it is valid JSON (RFC 8259 sec. 7) that reads back as the same string.
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, separators=(",", ":"), allow_nan=False)
+        return json.dumps(value, ensure_ascii=True, sort_keys=sort_keys, separators=(",", ":"), allow_nan=False)
 
 
 def call_frame(message_id: str, action: str, payload: dict) -> str:

@@ -449,3 +449,42 @@ def test_a_nul_character_in_a_payload_does_not_block_the_log():
     row = MessageLog.objects.get(message_id="nul")
     assert row.payload == {"idTag": "a\x00b"} or "a\\u0000b" in row.raw
     assert MessageLog.objects.filter(message_id__in=["before", "after"]).count() == 2
+
+
+@pytest.mark.django_db
+def test_frames_with_lone_surrogates_and_nuls_are_stored_escaped_in_one_batch():
+    # Issue 15: every frame is logged (R27); 234 hostile frames were dropped in a fuzz run,
+    # because neither PostgreSQL nor SQLite's driver takes a lone surrogate and jsonb no NUL.
+    _call(message_id="\ud800", action="Heart\udc00beat", payload={"k": "\udfff"})
+    _call(message_id="n\x00ul", action="A\x00", payload={"idTag": "a\x00b"}, error_description="x\ud800")
+    _call(message_id="raw", payload=None, message_type=None, raw="[2, \x00 \ud800")
+    _call(message_id="plain", payload={"data": "€"})
+    with CaptureQueriesContext(connection) as captured:
+        assert flush_message_log_sync() == 4
+    assert len(_inserts(captured.captured_queries)) == 1  # no retry row by row
+    rows = {row.message_id: row for row in MessageLog.objects.all()}
+    assert set(rows) == {"\\ud800", "n\\u0000ul", "raw", "plain"}
+    surrogate, nul = rows["\\ud800"], rows["n\\u0000ul"]
+    assert surrogate.action == "Heart\\udc00beat"
+    assert (surrogate.payload, surrogate.raw) == (None, '{"k":"\\udfff"}')  # as JSON text: jsonb refuses it
+    assert (nul.action, nul.payload, nul.raw) == ("A\\u0000", None, '{"idTag":"a\\u0000b"}')
+    assert nul.error_description.startswith("x\\ud800 ")
+    assert rows["raw"].raw == "[2, \\u0000 \\ud800"
+    assert rows["plain"].payload == {"data": "€"}
+
+
+@pytest.mark.django_db
+def test_an_outage_is_logged_as_one_line_per_interval_without_traceback(caplog):
+    def database_down(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith(("INSERT", "COPY")):
+            raise OperationalError("connection refused\nIs the server running?")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(database_down), caplog.at_level(logging.WARNING):
+        for number in range(20):
+            _call(message_id=f"m{number}")
+            assert flush_message_log_sync() == 0
+    [record] = [r for r in caplog.records if r.name == "ocpp_gateway.message_log"]
+    assert record.exc_info is None
+    assert "OperationalError: connection refused" in record.getMessage()
+    assert flush_message_log_sync() == 20

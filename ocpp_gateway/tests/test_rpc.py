@@ -76,9 +76,14 @@ def test_builders_write_compact_utf8_json_with_details_defaulting_to_an_object()
 
 
 def test_builders_and_canonical_json_write_what_orjson_refuses():
-    # Integers beyond 64 bits and lone surrogates: the stdlib writes them, in the same form.
-    assert call_result_frame("m1", {"big": 2**70}) == '[3,"m1",{"big":1180591620717411303424}]'
-    assert call_frame("m2", "DataTransfer", {"data": "\ud800"}) == '[2,"m2","DataTransfer",{"data":"\ud800"}]'
+    # Integers beyond 64 bits and lone surrogates: the stdlib writes them, as ASCII text (a
+    # lone surrogate has no UTF-8 form: only escaped can it be sent or stored, issue 15).
+    assert call_result_frame("m1", {"big": 2**70, "e": "€"}) == '[3,"m1",{"big":1180591620717411303424,"e":"\\u20ac"}]'
+    text = call_frame("\ud800", "DataTransfer", {"data": "\udc00"})
+    assert text == '[2,"\\ud800","DataTransfer",{"data":"\\udc00"}]'
+    text.encode("utf-8")  # sendable in a text frame
+    assert json.loads(text) == [2, "\ud800", "DataTransfer", {"data": "\udc00"}]  # reads back the same
+    assert rpc.canonical_json({"b": "\ud800", "a": "\x00"}) == '{"a":"\\u0000","b":"\\ud800"}'
     assert rpc.canonical_json({"b": 2**70, "a": 1}) == '{"a":1,"b":1180591620717411303424}'
     assert rpc.canonical_json({"b": 1, "a": [1.5, None]}) == '{"a":[1.5,null],"b":1}'
 
@@ -137,11 +142,37 @@ def test_a_37_character_message_id_is_an_occurrence_constraint_violation():
     assert "36" in excinfo.value.description
 
 
-def test_an_overlong_id_with_an_unknown_message_type_is_cut_to_36():
+@pytest.mark.parametrize("message_type", [2, 3, 4, 9])
+def test_an_overlong_id_is_answered_with_minus_one_not_echoed(message_type):
+    # Issue 15 (6b): a 100,000-character id came back in full. An id over 36 characters is
+    # not a message id we may send (1.6 sec. 4.1.4); "-1" is the spec'd unreadable id.
     with pytest.raises(RpcError) as excinfo:
-        parse_frame(json.dumps([9, "c" * 100, "Heartbeat", {}]))
+        parse_frame(json.dumps([message_type, "c" * 100_000, "Heartbeat", {}]))
+    assert excinfo.value.message_id == "-1"
+    assert len(excinfo.value.description) < 100
+
+
+@pytest.mark.parametrize(
+    ("text", "in_description"),
+    [
+        ('[[[["deep"]]], "m1"]', "an array"),
+        ("[" + "9" * 4000 + ', "m1"]', "999..."),
+        ('["' + "t" * 100_000 + '", "m1"]', "ttt'..."),
+    ],
+)
+def test_an_unknown_message_type_is_described_bounded(text, in_description):
+    with pytest.raises(RpcError) as excinfo:
+        parse_frame(text)
     assert excinfo.value.kind == ErrorKind.MESSAGE_TYPE
-    assert excinfo.value.message_id == "c" * 36
+    assert excinfo.value.message_id == "m1"
+    assert in_description in excinfo.value.description
+    assert len(excinfo.value.description) < 100
+
+
+def test_a_callerror_with_codes_that_are_not_strings_is_read_bounded():
+    nested = "[" * 900 + "]" * 900
+    frame = parse_frame(f'[4, "m1", {nested}, {{"a": 1}}, {{}}]')
+    assert (frame.error_code, frame.description) == ("an array", "an object")
 
 
 def test_error_description_is_cut_to_255_characters():
