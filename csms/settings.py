@@ -259,6 +259,35 @@ OCPP_WS_PING_INTERVAL = env.float("OCPP_WS_PING_INTERVAL", default=20.0)
 OCPP_WS_PING_TIMEOUT = env.float("OCPP_WS_PING_TIMEOUT", default=20.0)
 # Addresses of reverse proxies whose X-Forwarded-Proto/-For headers are believed (S4).
 TRUSTED_PROXIES = env("TRUSTED_PROXIES", default="127.0.0.1")
+# --- Rate limits at the charger boundary (S11, R21, S24; ocpp_gateway/throttle.py) ---------
+# Token buckets per server process, as "count/period" ("10/minute", "1000/20s"; a count of 0
+# turns a limit off): a quiet client may spend `count` at once, then count/period per second.
+# Addresses are the TCP peer's, or X-Forwarded-For's when the peer is one of TRUSTED_PROXIES.
+# Over a limit, the handshake is refused with HTTP 429 (and Retry-After) before any database
+# lookup or key hashing.
+# All handshakes from one address: sheds a flood. Many chargers may share one address (a site
+# behind NAT, cellular modems behind carrier-grade NAT), so the default lets 1,000 reconnect at
+# once and 50 more every second; the load benchmark, 10,000 simulated chargers on 127.0.0.1,
+# turns it off (bench/servers.py).
+OCPP_HANDSHAKES_PER_ADDRESS = env("OCPP_HANDSHAKES_PER_ADDRESS", default="1000/20s")
+# Failed handshakes (unknown or invalid id, wrong or missing key: 404/401/403) per address and
+# per charge point id. The first failure that uses up a limit is recorded as a security event
+# (HandshakeFailuresThrottled). A misconfigured charger retrying every few seconds still gets
+# an answer every few seconds; someone guessing ids or keys gets 429s. Note: failures for an id
+# also refuse the real charger's new handshakes with 429 while they last (its open socket is
+# unaffected); the per-id default keeps that to seconds once the guessing stops.
+OCPP_HANDSHAKE_FAILURES_PER_ADDRESS = env("OCPP_HANDSHAKE_FAILURES_PER_ADDRESS", default="60/minute")
+OCPP_HANDSHAKE_FAILURES_PER_ID = env("OCPP_HANDSHAKE_FAILURES_PER_ID", default="10/minute")
+# CALLs per charger connection: OCPP_CALLS_PER_SECOND sustained, OCPP_CALL_BURST at once. A
+# charger sends one CALL at a time and waits for its answer (OCPP-J 1.6 sec. 4.1.1), so only a
+# fast offline replay comes near this: boot (a StatusNotification per connector) and a replay of
+# 500 messages fit the burst. CALLs over the limit are answered with CALLERROR GenericError (a
+# "failure to process" that the charger retries after TransactionMessageRetryInterval, OCPP-J
+# 1.6 errata 3.3); after OCPP_CALL_FLOOD_CLOSE_AFTER more refused CALLs (refilled at the same
+# rate) the socket is closed with 1008 (policy violation). 0 turns either off.
+OCPP_CALLS_PER_SECOND = env.float("OCPP_CALLS_PER_SECOND", default=50.0)
+OCPP_CALL_BURST = env.int("OCPP_CALL_BURST", default=500)
+OCPP_CALL_FLOOD_CLOSE_AFTER = env.int("OCPP_CALL_FLOOD_CLOSE_AFTER", default=500)
 # How long (s) a command may wait in the queue for an offline charger, per action (R16).
 OCPP_COMMAND_EXPIRY_SECONDS = {
     "default": env.int("OCPP_COMMAND_EXPIRY_DEFAULT", default=24 * 3600),
