@@ -155,14 +155,21 @@ AUTHENTICATION_BACKENDS = [
 ANONYMOUS_USER_NAME = None
 
 # django-axes (S19): after AXES_FAILURE_LIMIT failed logins for one account from one address,
-# logins for that pair are refused for AXES_COOLOFF_MINUTES, on the admin and the token endpoint.
+# logins for that pair are refused (HTTP 429) for AXES_COOLOFF_MINUTES, on the admin and the
+# token endpoint. After AXES_ACCOUNT_FAILURE_LIMIT failed logins for one account from any
+# addresses within that time (distributed guessing), the account is refused from every address
+# (accounts/lockout.py). A success clears its own address's failures only.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ACCOUNT_FAILURE_LIMIT = env.int("AXES_ACCOUNT_FAILURE_LIMIT", default=30)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "accounts.lockout.AccountLockoutHandler"
 # The admin's form calls the field "username", the token endpoint "email".
 AXES_USERNAME_CALLABLE = "accounts.lockout.login_name"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# The client's address: REMOTE_ADDR, which uvicorn takes from X-Forwarded-For only when the
+# peer is one of TRUSTED_PROXIES (never a client's own X-Forwarded-For).
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -229,6 +236,22 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Cache ----------------------------------------------------------------------------
+# Holds the API's rate-limit counters. With Redis, one cache for every process (short socket
+# timeouts: a Redis outage must cost a request milliseconds, and the throttles then fail open);
+# without, each process's own memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("CACHE_REDIS_URL", default=REDIS_URL),
+            "KEY_PREFIX": "csms",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- OCPP gateway -----------------------------------------------------------------------
 # URL prefixes chargers connect under: ws://host/<prefix>/<charge point id>. "ocpp" is the
 # canonical one; "ws" and "/" (ws://host/<id>) are the seed projects' forms, off by default.
@@ -269,8 +292,39 @@ OCPP_LISTEN_BACKLOG = env.int("OCPP_LISTEN_BACKLOG", default=8192)
 # and shown offline (R22; OCPP-J 1.6 errata 3.11 on half-open connections).
 OCPP_WS_PING_INTERVAL = env.float("OCPP_WS_PING_INTERVAL", default=20.0)
 OCPP_WS_PING_TIMEOUT = env.float("OCPP_WS_PING_TIMEOUT", default=20.0)
-# Addresses of reverse proxies whose X-Forwarded-Proto/-For headers are believed (S4).
+# Addresses of reverse proxies whose X-Forwarded-Proto/-For headers are believed (S4): uvicorn
+# then takes the client's address from X-Forwarded-For, for the rate limits and the login
+# lockout; from any other peer the header is ignored. Comma-separated; "*" trusts every peer.
 TRUSTED_PROXIES = env("TRUSTED_PROXIES", default="127.0.0.1")
+# --- Rate limits at the charger boundary (S11, R21, S24; ocpp_gateway/throttle.py) ---------
+# Token buckets per server process, as "count/period" ("10/minute", "1000/20s"; a count of 0
+# turns a limit off): a quiet client may spend `count` at once, then count/period per second.
+# Addresses are the TCP peer's, or X-Forwarded-For's when the peer is one of TRUSTED_PROXIES.
+# Over a limit, the handshake is refused with HTTP 429 (and Retry-After) before any database
+# lookup or key hashing.
+# All handshakes from one address: sheds a flood. Many chargers may share one address (a site
+# behind NAT, cellular modems behind carrier-grade NAT), so the default lets 1,000 reconnect at
+# once and 50 more every second; the load benchmark, 10,000 simulated chargers on 127.0.0.1,
+# turns it off (bench/servers.py).
+OCPP_HANDSHAKES_PER_ADDRESS = env("OCPP_HANDSHAKES_PER_ADDRESS", default="1000/20s")
+# Failed handshakes (unknown or invalid id, wrong or missing key: 404/401/403) per address and
+# per charge point id. The first failure that uses up a limit is recorded as a security event
+# (HandshakeFailuresThrottled). A misconfigured charger retrying every few seconds still gets
+# an answer every few seconds; someone guessing ids or keys gets 429s. Note: failures for an id
+# also refuse the real charger's new handshakes with 429 while they last (its open socket is
+# unaffected); the per-id default keeps that to seconds once the guessing stops.
+OCPP_HANDSHAKE_FAILURES_PER_ADDRESS = env("OCPP_HANDSHAKE_FAILURES_PER_ADDRESS", default="60/minute")
+OCPP_HANDSHAKE_FAILURES_PER_ID = env("OCPP_HANDSHAKE_FAILURES_PER_ID", default="10/minute")
+# CALLs per charger connection: OCPP_CALLS_PER_SECOND sustained, OCPP_CALL_BURST at once. A
+# charger sends one CALL at a time and waits for its answer (OCPP-J 1.6 sec. 4.1.1), so only a
+# fast offline replay comes near this: boot (a StatusNotification per connector) and a replay of
+# 500 messages fit the burst. CALLs over the limit are answered with CALLERROR GenericError (a
+# "failure to process" that the charger retries after TransactionMessageRetryInterval, OCPP-J
+# 1.6 errata 3.3); after OCPP_CALL_FLOOD_CLOSE_AFTER more refused CALLs (refilled at the same
+# rate) the socket is closed with 1008 (policy violation). 0 turns either off.
+OCPP_CALLS_PER_SECOND = env.float("OCPP_CALLS_PER_SECOND", default=50.0)
+OCPP_CALL_BURST = env.int("OCPP_CALL_BURST", default=500)
+OCPP_CALL_FLOOD_CLOSE_AFTER = env.int("OCPP_CALL_FLOOD_CLOSE_AFTER", default=500)
 # How long (s) a command may wait in the queue for an offline charger, per action (R16).
 OCPP_COMMAND_EXPIRY_SECONDS = {
     "default": env.int("OCPP_COMMAND_EXPIRY_DEFAULT", default=24 * 3600),
@@ -361,6 +415,24 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "csms.api.Pagination",
     "EXCEPTION_HANDLER": "csms.api.error_body",
     "PAGE_SIZE": 50,
+    # API rate limits (S24; csms/throttling.py): requests per authenticated user, per address
+    # without credentials, and logins (POST /api/v1/auth/token) per address, as "count/second|
+    # minute|hour|day". Over a limit: 429 with Retry-After. Counted in the cache below, shared
+    # by all processes with Redis; if the cache is unreachable the limits are off (logged).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "csms.throttling.UserThrottle",
+        "csms.throttling.AnonThrottle",
+        "csms.throttling.LoginThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env("API_THROTTLE_USER", default="1200/minute"),
+        "anon": env("API_THROTTLE_ANON", default="60/minute"),
+        "login": env("API_THROTTLE_LOGIN", default="20/minute"),
+    },
+    # The client's address is REMOTE_ADDR, which uvicorn already takes from X-Forwarded-For
+    # only when the peer is one of TRUSTED_PROXIES; DRF would otherwise believe any client's
+    # X-Forwarded-For.
+    "NUM_PROXIES": 0,
 }
 
 # JWT for the partner API (S18): short-lived access tokens, rotated refresh tokens whose old

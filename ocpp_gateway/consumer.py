@@ -29,6 +29,7 @@ from ocpp_gateway.handshake import HandshakeRefused, admit
 from ocpp_gateway.message_log import log_frame, start_message_log_writer
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
 from ocpp_gateway.schemas import validate_call_payload
+from ocpp_gateway.throttle import CallThrottle
 from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
 from sites.commands import claim_next_command, settle_command
 from sites.models import RegistrationStatus
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 IN, OUT = "in", "out"
 CLOSE_MESSAGE_TOO_BIG = 1009  # RFC 6455 sec. 7.4.1
 CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_POLICY_VIOLATION = 1008  # a sustained CALL flood (R21)
 CLOSE_REPLACED = 4000  # application code: a newer connection of the same charger took over
 # How long a disconnect waits for the outbound-calls task to finish after cancelling it.
 SENDER_STOP_SECONDS = 5.0
@@ -91,6 +93,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     path keeps answering the charger's own CALLs while one of ours waits (R18)."""
 
     conn: Connection | None = None
+    _throttle = CallThrottle(0.0, 0, 0)  # no limit until connect() sets this connection's own
 
     async def dispatch(self, message: dict) -> None:
         """Channels' dispatch, without its `aclose_old_connections()` before every event: that
@@ -155,6 +158,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self._awaiting: dict[str, asyncio.Future] = {}
         self._timed_out: deque[str] = deque(maxlen=TIMED_OUT_IDS_KEPT)
         self._in_flight_command: int | None = None
+        self._throttle = CallThrottle(settings.OCPP_CALLS_PER_SECOND, settings.OCPP_CALL_BURST,
+                                      settings.OCPP_CALL_FLOOD_CLOSE_AFTER)  # fmt: skip
         charger = admission.charger
         if charger is not None:
             self.conn.charger_id = charger.id
@@ -192,6 +197,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         headers = [(b"content-type", b"text/plain; charset=utf-8")]
         if refusal.status == 401:
             headers.append((b"www-authenticate", b'Basic realm="OCPP", charset="UTF-8"'))
+        if refusal.retry_after:
+            headers.append((b"retry-after", str(refusal.retry_after).encode()))
         await self.base_send({"type": "websocket.http.response.start", "status": refusal.status, "headers": headers})
         await self.base_send({"type": "websocket.http.response.body", "body": refusal.reason.encode()})
 
@@ -237,6 +244,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
     # --- Frames -----------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self._throttle.allow() and await self._shed(text_data):
+            return
         received_at = timezone.now()
         if text_data is None:
             self._log(IN, None, raw=repr(bytes_data[:256]), error_code="binary frame")
@@ -258,6 +267,31 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self._handle_call(frame, received_at)
         else:
             await self._handle_reply(frame)
+
+    async def _shed(self, text_data: str | None) -> bool:
+        """A frame over the CALL rate (R21): a CALL (or garbage) is answered with GenericError,
+        no work done; a sustained flood closes the socket. Answers to our own CALLs are not
+        shed (returns False: handle it as usual)."""
+        try:
+            frame = rpc.parse_frame(text_data) if text_data is not None else None
+        except RpcError:
+            frame = None
+        if isinstance(frame, CallResult | CallError):
+            return False
+        if isinstance(frame, Call):
+            message_id, action = frame.message_id, frame.action
+            self._log(IN, rpc.CALL, message_id=message_id, action=action, payload=frame.payload,
+                      error_code="rate limited")  # fmt: skip
+        else:
+            message_id, action = rpc.UNREADABLE_MESSAGE_ID, ""
+            self._log(IN, None, raw=(text_data or "<binary>")[:256], error_code="rate limited")
+        if self._throttle.flooding():
+            logger.warning("closing %s: CALL flood over the rate limit", self.conn.charge_point_id)
+            await self.close(code=CLOSE_POLICY_VIOLATION)
+            return True
+        description = "rate limit exceeded: too many CALLs from this charger, retry later"
+        await self._send_error(RpcError(ErrorKind.GENERIC, description, message_id), action=action)
+        return True
 
     async def _handle_call(self, call: Call, received_at) -> None:
         recent = _recent_calls.setdefault(self.conn.charge_point_id, OrderedDict())

@@ -11,23 +11,31 @@ from dataclasses import dataclass
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from ocpp_gateway.lookups import CHARGER_ACCESS
+from ocpp_gateway.throttle import KeyedLimiter, Rate, parse_rate
 from sites.credentials import verify_charger_key
 from sites.models import SecurityProfile
 from sites.selectors import ChargerAccess, charger_access
-from sites.services import auto_register_charger, promote_pending_key, record_unknown_charger_attempt
+from sites.services import (
+    auto_register_charger,
+    promote_pending_key,
+    record_security_event,
+    record_unknown_charger_attempt,
+)
 from sites.validators import validate_charge_point_id
 
 logger = logging.getLogger(__name__)
 
 
 class HandshakeRefused(Exception):
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after  # seconds, for a 429
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +164,106 @@ def _unknown_charger(charge_point_id: str, scope: dict, offered: list[str]) -> C
     raise HandshakeRefused(404, "unknown charge point id")
 
 
+# Handshake limits (S11, S24), checked before any database lookup or key hashing.
+HANDSHAKES_BY_ADDRESS = KeyedLimiter(parse_rate(settings.OCPP_HANDSHAKES_PER_ADDRESS))
+FAILURES_BY_ADDRESS = KeyedLimiter(parse_rate(settings.OCPP_HANDSHAKE_FAILURES_PER_ADDRESS))
+FAILURES_BY_ID = KeyedLimiter(parse_rate(settings.OCPP_HANDSHAKE_FAILURES_PER_ID))
+# Refusals that count as failed attempts: unknown or invalid id, wrong or missing credentials.
+COUNTED_FAILURES = {401, 403, 404}
+
+
+def _retry_after(rate: Rate) -> int:
+    """Seconds until the bucket holds a token again, at worst."""
+    return max(1, round(rate.period / rate.count))
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """A handshake's standing against the failure limits: counted up front (a reservation,
+    refunded if it succeeds) or only if it fails, and which limits it used up."""
+
+    address: str
+    charge_point_id: str
+    reserved: list[tuple[KeyedLimiter, str]]
+    tripping: list[str]
+
+
+def check_handshake_limits(address: str, charge_point_id: str) -> _Attempt:
+    """Refuse with 429 before any work: a flood from one address, or an id or address whose
+    recent attempts failed too often (guessing keys or ids).
+
+    Counting a failure only once it happened would let every attempt made at the same moment
+    pass the check before the first of them has failed. So an attempt is counted up front, and
+    refunded if it succeeds, against its id (a charger has one connection at a time) and
+    against its address once that address has failed lately; an address without recent
+    failures may connect any number at once (hundreds of chargers behind one NAT after a
+    power cut), its attempts counted when they fail."""
+    if not HANDSHAKES_BY_ADDRESS.take(address):
+        raise HandshakeRefused(429, "too many handshakes from this address", _retry_after(HANDSHAKES_BY_ADDRESS.rate))
+    limits = ((FAILURES_BY_ID, charge_point_id, "charge point id"), (FAILURES_BY_ADDRESS, address, "address"))
+    for limiter, key, _ in limits:
+        if limiter.exhausted(key):
+            raise HandshakeRefused(429, "too many failed handshakes; retry later", _retry_after(limiter.rate))
+    attempt = _Attempt(address, charge_point_id, reserved=[], tripping=[])
+    for limiter, key, name in limits:
+        if limiter is FAILURES_BY_ADDRESS and limiter.full(key):
+            continue
+        limiter.take(key)
+        attempt.reserved.append((limiter, key))
+        if limiter.exhausted(key):
+            attempt.tripping.append(name)
+    return attempt
+
+
+def count_failure(attempt: _Attempt) -> list[str]:
+    """Count a failed handshake where it was not counted up front; returns the limits that it
+    used up ("charge point id", "address"), each recorded once as a security event."""
+    tripped = list(attempt.tripping)
+    if (FAILURES_BY_ADDRESS, attempt.address) not in attempt.reserved and FAILURES_BY_ADDRESS.rate.enabled:
+        FAILURES_BY_ADDRESS.take(attempt.address)
+        if FAILURES_BY_ADDRESS.exhausted(attempt.address):
+            tripped.append("address")
+    return tripped
+
+
+def refund(attempt: _Attempt) -> None:
+    for limiter, key in attempt.reserved:
+        limiter.refund(key)
+
+
+async def _record_throttling(address: str, charge_point_id: str, limits: list[str]) -> None:
+    try:
+        await database_sync_to_async(record_security_event)(
+            charge_point_id=charge_point_id[:48],
+            kind="HandshakeFailuresThrottled",
+            detail={"remote_address": address, "limits": limits},
+        )
+    except DatabaseError:
+        logger.exception("could not record the throttling of %r from %s", charge_point_id, address)
+
+
 async def admit(scope: dict, charge_point_id: str) -> Admission:
+    """Apply the handshake limits, then admit or refuse; only refusals count against them."""
+    attempt = check_handshake_limits(_client_address(scope), charge_point_id)
+    try:
+        admission = await _admit(scope, charge_point_id)
+    except HandshakeRefused as refusal:
+        if refusal.status not in COUNTED_FAILURES:
+            refund(attempt)
+            raise
+        tripped = count_failure(attempt)
+        if tripped:
+            # The failure that used up a limit: recorded once, not for every refusal after it.
+            await _record_throttling(attempt.address, charge_point_id, tripped)
+        raise
+    except BaseException:
+        refund(attempt)
+        raise
+    refund(attempt)
+    return admission
+
+
+async def _admit(scope: dict, charge_point_id: str) -> Admission:
     """The usual case without a hop to the database thread: a known charger, looked up with
     the others connecting at the same moment, whose key needs no promotion (no write)."""
     try:

@@ -1,5 +1,6 @@
 """Authentication (JWT, S18) and organizations for the partner API."""
 
+from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_ip_address
 from axes.utils import reset
 from drf_spectacular.utils import extend_schema
@@ -34,9 +35,17 @@ class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
 
 class LoginTokenView(TokenObtainPairView):
     """JWT login. A success clears this account's failed attempts from this address, as the
-    admin login does (django-axes resets on the login signal, which JWT login does not send)."""
+    admin login does (django-axes resets on the login signal, which JWT login does not send).
+    Throttled per address by the "login" rate (API_THROTTLE_LOGIN), on top of django-axes."""
+
+    throttle_scope = "login"
 
     def post(self, request: Request, *args, **kwargs) -> Response:
+        if AxesProxyHandler.is_locked(request._request, {"username": login_name(request, None)}):
+            # Locked out already (S19): say so, as the admin's login does, rather than "wrong
+            # password", and without trying the password.
+            detail = "Too many failed logins for this account; try again later."
+            return Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         response = super().post(request, *args, **kwargs)
         if response.status_code == status.HTTP_200_OK:
             reset(ip=get_client_ip_address(request._request), username=login_name(request, None))

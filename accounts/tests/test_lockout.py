@@ -48,3 +48,35 @@ def test_failures_below_the_limit_do_not_lock_and_success_resets(staff):
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         client.post("/api/v1/auth/token", body, format="json")
     assert client.post("/api/v1/auth/token", {**body, "password": PASSWORD}, format="json").status_code == 200
+
+
+def _token(address: str, password: str, **headers: str):
+    client = APIClient(REMOTE_ADDR=address)
+    body = {"email": "ops@example.com", "password": password}
+    return client.post("/api/v1/auth/token", body, format="json", **headers)
+
+
+def test_distributed_guessing_locks_the_account_from_every_address(staff, settings):
+    """One failure from each of many addresses never reaches the pair limit; the account limit
+    locks the account, also for a new address with the right password."""
+    settings.AXES_ACCOUNT_FAILURE_LIMIT = 8
+    for n in range(settings.AXES_ACCOUNT_FAILURE_LIMIT):
+        assert _token(f"198.51.100.{n}", "wrong").status_code == 401
+    locked = _token("203.0.113.1", PASSWORD)
+    assert locked.status_code == 429
+    assert "access" not in locked.json()
+
+
+def test_fewer_failures_than_the_account_limit_lock_only_their_own_address(staff, settings):
+    settings.AXES_ACCOUNT_FAILURE_LIMIT = 8
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _token("198.51.100.1", "wrong")
+    assert _token("198.51.100.1", PASSWORD).status_code == 429
+    assert _token("203.0.113.1", PASSWORD).status_code == 200
+
+
+def test_a_clients_own_x_forwarded_for_does_not_dodge_the_lockout(staff):
+    """The address is REMOTE_ADDR (uvicorn resolves trusted proxies into it), never the header."""
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        _token("192.0.2.9", "wrong", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+    assert _token("192.0.2.9", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.200").status_code == 429

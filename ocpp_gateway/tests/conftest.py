@@ -67,6 +67,9 @@ def _reset_process_state() -> None:
     throttle = getattr(handshake, "_unknown_attempts", None)
     if throttle is not None and hasattr(throttle, "_seen"):
         throttle._seen.clear()
+    # The handshake limits (S11): every test starts with full buckets.
+    for limiter in (handshake.HANDSHAKES_BY_ADDRESS, handshake.FAILURES_BY_ADDRESS, handshake.FAILURES_BY_ID):
+        limiter.clear()
 
 
 # --- Chargers ---------------------------------------------------------------------------
