@@ -272,6 +272,9 @@ OCPP_COMMAND_EXPIRY_SECONDS = {
 # in all, waiting OCPP_COMMAND_RETRY_BACKOFF * 2^(attempt-1) seconds before each retry.
 OCPP_COMMAND_MAX_ATTEMPTS = env.int("OCPP_COMMAND_MAX_ATTEMPTS", default=3)
 OCPP_COMMAND_RETRY_BACKOFF = env.float("OCPP_COMMAND_RETRY_BACKOFF", default=30.0)
+# URLs sent to chargers (UpdateFirmware, GetDiagnostics) may name loopback, private or link-local
+# addresses only when this is set: for closed networks whose firmware server is internal (S20).
+OCPP_ALLOW_PRIVATE_URLS = env.bool("OCPP_ALLOW_PRIVATE_URLS", default=False)
 # How long (s) the central system waits for a charger's reply to its CALL.
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 # How often (s) a busy connection refreshes the charger's last-seen time in the database.

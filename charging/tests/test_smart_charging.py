@@ -8,7 +8,7 @@ from charging.models import ChargingProfile, ChargingProfileAssignment
 from charging.smart_charging import clear_charging_profile, profile_payload, set_charging_profile, validate_periods
 from sites.command_forms import ClearChargingProfileForm, GetCompositeScheduleForm
 from sites.models import Command
-from sites.tests.factories import ChargerFactory
+from sites.tests.factories import ChargerFactory, ConnectorFactory
 from sites.tests.helpers import answer_command
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,7 @@ PERIODS = [{"startPeriod": 0, "limit": 11000}, {"startPeriod": 3600, "limit": 74
 @pytest.fixture
 def profile():
     charger = ChargerFactory()
+    ConnectorFactory(charger=charger, connector_id=1)
     return charger, ChargingProfile.objects.create(
         organization=charger.site.organization, name="Night cap", periods=PERIODS, stack_level=1
     )
