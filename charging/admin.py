@@ -211,6 +211,17 @@ class ReservationForm(forms.ModelForm):
             self.add_error("id_token", "This id token belongs to another organization.")
         if data.get("expires_at") and data["expires_at"] <= timezone.now():
             self.add_error("expires_at", "The expiry must be in the future.")
+        if charger and not self.errors:
+            # What the outbound port would refuse (e.g. a connector it does not count as this
+            # charger's) is shown here rather than failing on save.
+            try:
+                validate_command(
+                    charger=charger,
+                    action="ReserveNow",
+                    payload={"connectorId": connector.connector_id if connector else 0},
+                )
+            except ValidationError as error:
+                self.add_error("connector", error)
         return data
 
 
