@@ -57,11 +57,13 @@ def request_command(
     idempotency key returns the first command and sends nothing again (R16). Raises
     ValidationError, before anything is written, for a command this charger must not get
     (sites.command_rules)."""
-    validate_command(charger=charger, action=action, payload=payload, sealed_secret=sealed_secret)
     if idempotency_key:
         existing = Command.objects.filter(charger=charger, idempotency_key=idempotency_key).first()
         if existing is not None:
+            # Checked when it was created; a retry must get it even if, say, the transaction
+            # it stops has ended since.
             return existing
+    validate_command(charger=charger, action=action, payload=payload, sealed_secret=sealed_secret)
     now = timezone.now()
     try:
         with transaction.atomic():

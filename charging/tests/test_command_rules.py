@@ -54,3 +54,21 @@ def test_a_tx_profile_needs_its_transaction_in_progress_on_that_connector(charge
     assert request_command(
         charger=charger, action="SetChargingProfile", payload={"connectorId": 1, "csChargingProfiles": profile}
     )
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_command_after_the_transaction_ended(charger):
+    session = ChargingSessionFactory(
+        charger=charger, connector=charger.connectors.get(connector_id=1), transaction_id=8
+    )
+    first = request_command(
+        charger=charger, action="RemoteStopTransaction", payload={"transactionId": 8}, idempotency_key="stop-8"
+    )
+    session.state, session.stopped_at = "completed", timezone.now()
+    session.save()
+    again = request_command(
+        charger=charger, action="RemoteStopTransaction", payload={"transactionId": 8}, idempotency_key="stop-8"
+    )
+    assert again.pk == first.pk
+    with pytest.raises(ValidationError):  # a new request is checked
+        request_command(charger=charger, action="RemoteStopTransaction", payload={"transactionId": 8})
+    assert Command.objects.count() == 1

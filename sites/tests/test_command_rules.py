@@ -58,17 +58,6 @@ def test_authorization_key_message_points_to_the_rotation_action(charger):
     assert "Rotate key over OCPP" in message
 
 
-def test_an_idempotency_key_does_not_bypass_the_rules(charger):
-    request_command(charger=charger, action="ClearCache", payload={}, idempotency_key="same")
-    with pytest.raises(ValidationError):
-        request_command(
-            charger=charger,
-            action="ChangeConfiguration",
-            payload={"key": "AuthorizationKey", "value": NEW_KEY},
-            idempotency_key="same",
-        )
-
-
 def test_the_rotation_service_still_sends_a_sealed_masked_key(charger):
     command = rotate_charger_key(charger=charger)
     assert command.payload == {"key": "AuthorizationKey", "value": SECRET_MASK}
