@@ -343,13 +343,27 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             form.add_error(None, error)
             return None
 
-    def has_rotate_key_permission(self, request: HttpRequest) -> bool:
+    # What the list's actions declare (Django offers an action only to those who hold its
+    # permission in some organization; each action checks every charger's organization).
+    def has_send_changeconfiguration_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(command_permission("ChangeConfiguration"))
+
+    def has_send_reset_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("Reset"))
+
+    def has_send_clearcache_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("ClearCache"))
+
+    def has_send_triggermessage_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("TriggerMessage"))
 
     def has_issue_key_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CHARGER_KEY_PERMISSION)
 
-    @admin.action(description="Rotate key over OCPP (ChangeConfiguration AuthorizationKey)", permissions=["rotate_key"])
+    @admin.action(
+        description="Rotate key over OCPP (ChangeConfiguration AuthorizationKey)",
+        permissions=["send_changeconfiguration"],
+    )
     def rotate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         """The new key takes effect only when the charger answers Accepted (S7)."""
         require_permission(request, command_permission("ChangeConfiguration"), queryset)
@@ -357,15 +371,15 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             rotate_charger_key(charger=charger, requested_by=request.user)
         self.message_user(request, f"Key rotation queued for {queryset.count()} charger(s).")
 
-    @action(description="Soft reset")
+    @admin.action(description="Soft reset", permissions=["send_reset"])
     def soft_reset(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         _queue_for_each(self, request, queryset, "Reset", {"type": "Soft"})
 
-    @action(description="Clear authorization cache")
+    @admin.action(description="Clear authorization cache", permissions=["send_clearcache"])
     def clear_cache(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         _queue_for_each(self, request, queryset, "ClearCache", {})
 
-    @action(description="Ask for a StatusNotification")
+    @admin.action(description="Ask for a StatusNotification", permissions=["send_triggermessage"])
     def trigger_status(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         _queue_for_each(self, request, queryset, "TriggerMessage", {"requestedMessage": "StatusNotification"})
 
