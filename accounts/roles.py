@@ -71,6 +71,9 @@ MAINTENANCE_COMMANDS = (
     "GetCompositeSchedule",
 )
 PARTNER_COMMANDS = ("RemoteStartTransaction", "RemoteStopTransaction")
+# Replacing a charger's HTTP Basic key (sites.services.issue_charger_key) locks the charger out
+# until someone configures it with the new key: organization admins and operators only.
+CHARGER_KEY_PERMISSION = "sites.issue_charger_key"
 
 
 def model_permission(model, verb: str) -> str:
@@ -102,12 +105,15 @@ OPERATIONS = _model_permissions(
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset(VIEW_ALL | EXPORT),
     Role.MAINTENANCE: frozenset(VIEW_ALL | EXPORT | {command_permission(a) for a in MAINTENANCE_COMMANDS}),
-    Role.OPERATOR: frozenset(VIEW_ALL | EXPORT | OPERATIONS | {command_permission(a) for a in COMMAND_ACTIONS}),
+    Role.OPERATOR: frozenset(
+        VIEW_ALL | EXPORT | OPERATIONS | {command_permission(a) for a in COMMAND_ACTIONS} | {CHARGER_KEY_PERMISSION}
+    ),
     Role.ADMIN: frozenset(
         VIEW_ALL
         | EXPORT
         | OPERATIONS
         | {command_permission(a) for a in COMMAND_ACTIONS}
+        | {CHARGER_KEY_PERMISSION}
         | {"accounts.add_membership", "accounts.change_membership", "accounts.delete_membership"}
         | {"accounts.change_organization"}
     ),

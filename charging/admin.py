@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.utils import timezone
 from import_export.admin import ImportExportModelAdmin
@@ -26,7 +26,13 @@ from charging.models import (
 )
 from charging.reservations import cancel, reserve
 from charging.resources import IdTokenResource
-from charging.smart_charging import clear_charging_profile, set_charging_profile, validate_periods
+from charging.smart_charging import (
+    clear_charging_profile,
+    set_charging_profile,
+    set_charging_profile_request,
+    validate_periods,
+)
+from sites.command_rules import validate_command
 
 METER_VALUE_FIELDS = [
     "timestamp",
@@ -205,6 +211,17 @@ class ReservationForm(forms.ModelForm):
             self.add_error("id_token", "This id token belongs to another organization.")
         if data.get("expires_at") and data["expires_at"] <= timezone.now():
             self.add_error("expires_at", "The expiry must be in the future.")
+        if charger and not self.errors:
+            # What the outbound port would refuse (e.g. a connector it does not count as this
+            # charger's) is shown here rather than failing on save.
+            try:
+                validate_command(
+                    charger=charger,
+                    action="ReserveNow",
+                    payload={"connectorId": connector.connector_id if connector else 0},
+                )
+            except ValidationError as error:
+                self.add_error("connector", error)
         return data
 
 
@@ -347,7 +364,20 @@ class AssignmentForm(forms.ModelForm):
             self.add_error("transaction_id", "A TxProfile applies to one transaction: give its id.")
         if profile and profile.purpose == ChargingProfile.Purpose.CHARGE_POINT_MAX and data.get("connector_id"):
             self.add_error("connector_id", "A ChargePointMaxProfile is set on connector 0.")
+        if profile and charger and data.get("connector_id") is not None and not self.errors:
+            self._check_with_the_outbound_port(profile, charger, data)
         return data
+
+    def _check_with_the_outbound_port(self, profile: ChargingProfile, charger, data: dict) -> None:
+        """What the port would refuse for this charger (an unknown connector, a transaction not
+        in progress there) is shown on the form rather than failing on save."""
+        payload = set_charging_profile_request(
+            profile, connector_id=data["connector_id"], transaction_id=data.get("transaction_id")
+        )
+        try:
+            validate_command(charger=charger, action="SetChargingProfile", payload=payload)
+        except ValidationError as error:
+            self.add_error(None, error)
 
 
 @admin.register(ChargingProfileAssignment)

@@ -7,6 +7,7 @@ class ChargingConfig(AppConfig):
 
     def ready(self) -> None:
         # Connect their command_settled receivers.
-        from charging import command_forms, local_list, reservations, smart_charging  # noqa: F401
+        from charging import command_forms, command_rules, local_list, reservations, smart_charging  # noqa: F401
 
         command_forms.register()
+        command_rules.register()

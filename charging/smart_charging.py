@@ -60,15 +60,19 @@ def profile_payload(profile: ChargingProfile, *, transaction_id: int | None = No
     return body
 
 
+def set_charging_profile_request(
+    profile: ChargingProfile, *, connector_id: int = 0, transaction_id: int | None = None
+) -> dict:
+    """The SetChargingProfile.req payload (1.6 sec. 6.43)."""
+    return {"connectorId": connector_id, "csChargingProfiles": profile_payload(profile, transaction_id=transaction_id)}
+
+
 @transaction.atomic
 def set_charging_profile(
     *, profile: ChargingProfile, charger: Charger, connector_id: int = 0, transaction_id: int | None = None,
     requested_by=None,
 ) -> ChargingProfileAssignment:  # fmt: skip
-    payload = {
-        "connectorId": connector_id,
-        "csChargingProfiles": profile_payload(profile, transaction_id=transaction_id),
-    }
+    payload = set_charging_profile_request(profile, connector_id=connector_id, transaction_id=transaction_id)
     assignment = ChargingProfileAssignment.objects.create(
         profile=profile, charger=charger, connector_id=connector_id, transaction_id=transaction_id, sent_payload=payload
     )

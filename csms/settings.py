@@ -344,6 +344,9 @@ OCPP_NOTIFY_TIMEOUT = env.float("OCPP_NOTIFY_TIMEOUT", default=2.0)
 # A command still queued this long (s) after it was requested, for a charger that is online, is
 # notified again by the periodic dispatcher (its first notification was lost).
 OCPP_COMMAND_REDISPATCH_AFTER = env.float("OCPP_COMMAND_REDISPATCH_AFTER", default=5.0)
+# URLs sent to chargers (UpdateFirmware, GetDiagnostics) may name loopback, private or link-local
+# addresses only when this is set: for closed networks whose firmware server is internal (S20).
+OCPP_ALLOW_PRIVATE_URLS = env.bool("OCPP_ALLOW_PRIVATE_URLS", default=False)
 # How long (s) the central system waits for a charger's reply to its CALL.
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 # How often (s) a busy connection refreshes the charger's last-seen time in the database.

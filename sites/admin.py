@@ -2,7 +2,8 @@ import zoneinfo
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -17,7 +18,7 @@ from unfold.decorators import action, display
 
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin, WriteOnceAdmin, require_permission
 from accounts.models import Organization
-from accounts.roles import command_permission, model_permission
+from accounts.roles import CHARGER_KEY_PERMISSION, command_permission, model_permission
 from sites.command_forms import COMMAND_FORMS
 from sites.commands import request_command, rotate_charger_key
 from sites.models import (
@@ -282,15 +283,19 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             return
         for entry_form in formset.forms:
             entry = entry_form.instance
-            if not entry_form.has_changed() or entry.readonly or entry.key == "AuthorizationKey":
+            if not entry_form.has_changed() or entry.readonly:
                 continue
-            request_command(
-                charger=entry.charger,
-                action="ChangeConfiguration",
-                payload={"key": entry.key, "value": entry_form.cleaned_data["value"]},
-                requested_by=request.user,
-                via=Command.Via.ADMIN,
-            )
+            try:
+                request_command(
+                    charger=entry.charger,
+                    action="ChangeConfiguration",
+                    payload={"key": entry.key, "value": entry_form.cleaned_data["value"]},
+                    requested_by=request.user,
+                    via=Command.Via.ADMIN,
+                )
+            except ValidationError as error:  # e.g. AuthorizationKey: only the rotation action sets it
+                messages.error(request, f"{entry.key} not changed: {' '.join(error.messages)}")
+                continue
             messages.info(request, f"ChangeConfiguration {entry.key} queued; the value changes once accepted.")
 
     @action(description="Send a command", url_path="command")
@@ -307,14 +312,8 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         form = None
         if form_class is not None:
             form = form_class(request.POST if request.method == "POST" else None)
-            if form.is_bound and form.is_valid():
-                command = request_command(
-                    charger=charger,
-                    action=form_class.action,
-                    payload=form.payload(),
-                    requested_by=request.user,
-                    via=Command.Via.ADMIN,
-                )
+            command = self._queue_from_form(request, charger, form) if form.is_bound and form.is_valid() else None
+            if command is not None:
                 messages.success(request, f"{command.action} queued (command {command.pk}); its result appears below.")
                 return HttpResponseRedirect(reverse("admin:sites_charger_change", args=[charger.pk]))
         context = {
@@ -328,7 +327,43 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         }
         return TemplateResponse(request, "admin/sites/charger/send_command.html", context)
 
-    @action(description="Rotate key over OCPP (ChangeConfiguration AuthorizationKey)")
+    @staticmethod
+    def _queue_from_form(request: HttpRequest, charger: Charger, form) -> Command | None:
+        """Queue the form's command; what the outbound port refuses for this charger (an
+        unknown connector, a private URL, ...) becomes an error on the form."""
+        try:
+            return request_command(
+                charger=charger,
+                action=form.action,
+                payload=form.payload(),
+                requested_by=request.user,
+                via=Command.Via.ADMIN,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return None
+
+    # What the list's actions declare (Django offers an action only to those who hold its
+    # permission in some organization; each action checks every charger's organization).
+    def has_send_changeconfiguration_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("ChangeConfiguration"))
+
+    def has_send_reset_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("Reset"))
+
+    def has_send_clearcache_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("ClearCache"))
+
+    def has_send_triggermessage_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("TriggerMessage"))
+
+    def has_issue_key_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(CHARGER_KEY_PERMISSION)
+
+    @admin.action(
+        description="Rotate key over OCPP (ChangeConfiguration AuthorizationKey)",
+        permissions=["send_changeconfiguration"],
+    )
     def rotate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         """The new key takes effect only when the charger answers Accepted (S7)."""
         require_permission(request, command_permission("ChangeConfiguration"), queryset)
@@ -336,22 +371,37 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             rotate_charger_key(charger=charger, requested_by=request.user)
         self.message_user(request, f"Key rotation queued for {queryset.count()} charger(s).")
 
-    @action(description="Soft reset")
+    @admin.action(description="Soft reset", permissions=["send_reset"])
     def soft_reset(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         _queue_for_each(self, request, queryset, "Reset", {"type": "Soft"})
 
-    @action(description="Clear authorization cache")
+    @admin.action(description="Clear authorization cache", permissions=["send_clearcache"])
     def clear_cache(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         _queue_for_each(self, request, queryset, "ClearCache", {})
 
-    @action(description="Ask for a StatusNotification")
+    @admin.action(description="Ask for a StatusNotification", permissions=["send_triggermessage"])
     def trigger_status(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         _queue_for_each(self, request, queryset, "TriggerMessage", {"requestedMessage": "StatusNotification"})
 
-    @action(description="Generate a new HTTP Basic key (shown once)")
+    @admin.action(description="Generate a new HTTP Basic key (shown once)", permissions=["issue_key"])
     def generate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> TemplateResponse:
-        issued = [(charger.charge_point_id, issue_charger_key(charger=charger)) for charger in queryset]
-        self.log_change(request, queryset.first(), f"Issued new HTTP Basic keys for {len(issued)} charger(s).")
+        """The old keys stop working at once, so the operator confirms the list first (as
+        with Django's delete_selected); the permission counts per charger's organization."""
+        require_permission(request, CHARGER_KEY_PERMISSION, queryset)
+        if request.POST.get("post") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Generate new HTTP Basic keys?",
+                "chargers": queryset.select_related("site__organization"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "action_name": "generate_auth_key",
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/sites/charger/issue_keys_confirmation.html", context)
+        issued = [
+            (charger.charge_point_id, issue_charger_key(charger=charger, issued_by=request.user, via="admin"))
+            for charger in queryset
+        ]
         return render_issued_keys(self, request, issued)
 
 

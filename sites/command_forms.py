@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.roles import command_permission
+from sites.command_rules import PROTECTED_CONFIGURATION_KEYS, is_protected_configuration_key
+from sites.validators import validate_remote_url
 
 
 class CommandForm(forms.Form):
@@ -23,6 +25,12 @@ class CommandForm(forms.Form):
 def _connector_field(required: bool = True, *, allow_zero: bool = False) -> forms.IntegerField:
     help_text = "0 = the whole charger." if allow_zero else ""
     return forms.IntegerField(min_value=0 if allow_zero else 1, required=required, help_text=help_text)
+
+
+def _location_field(help_text: str) -> forms.CharField:
+    # Not a URLField: Django's URL validator knows no sftp; the same validator as the outbound
+    # port's judges scheme and host (S20).
+    return forms.CharField(max_length=500, validators=[validate_remote_url], help_text=help_text)
 
 
 class ResetForm(CommandForm):
@@ -87,9 +95,10 @@ class ChangeConfigurationForm(CommandForm):
     value = forms.CharField(max_length=500)
 
     def clean_key(self) -> str:
-        if self.cleaned_data["key"] == "AuthorizationKey":
-            raise ValidationError("Use the charger list's 'Rotate key' action for AuthorizationKey.")
-        return self.cleaned_data["key"]
+        key = self.cleaned_data["key"]
+        if is_protected_configuration_key(key):
+            raise ValidationError(PROTECTED_CONFIGURATION_KEYS[key.strip().lower()])
+        return key
 
     def payload(self) -> dict:
         return {"key": self.cleaned_data["key"], "value": self.cleaned_data["value"]}
@@ -118,11 +127,11 @@ class TriggerMessageForm(CommandForm):
             )
         ]
     )
-    connector_id = _connector_field(required=False)
+    connector_id = _connector_field(required=False, allow_zero=True)
 
     def payload(self) -> dict:
         payload = {"requestedMessage": self.cleaned_data["requested_message"]}
-        if self.cleaned_data.get("connector_id"):
+        if self.cleaned_data.get("connector_id") is not None:
             payload["connectorId"] = self.cleaned_data["connector_id"]
         return payload
 
@@ -143,7 +152,7 @@ class DataTransferForm(CommandForm):
 
 class UpdateFirmwareForm(CommandForm):
     action = "UpdateFirmware"
-    location = forms.URLField(max_length=500, assume_scheme="https")
+    location = _location_field("Where the charger downloads the firmware (HTTP(S), FTP(S) or SFTP).")
     retrieve_date = forms.DateTimeField(required=False, help_text="Empty: now.")
     retries = forms.IntegerField(min_value=0, required=False)
 
@@ -157,9 +166,7 @@ class UpdateFirmwareForm(CommandForm):
 
 class GetDiagnosticsForm(CommandForm):
     action = "GetDiagnostics"
-    location = forms.URLField(
-        max_length=500, assume_scheme="https", help_text="Where the charger uploads the file (FTP or HTTP)."
-    )
+    location = _location_field("Where the charger uploads the file (HTTP(S), FTP(S) or SFTP).")
 
     def payload(self) -> dict:
         return {"location": self.cleaned_data["location"]}

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.services import record_activity
+from sites.command_rules import AUTHORIZATION_KEY, SECRET_MASK, masked_payload, validate_command
 from sites.credentials import generate_charger_key, hash_charger_key, seal_key, unseal_key
 from sites.models import Charger, Command, CommandStatus, ConfigurationKey
 from sites.signals import command_settled
@@ -24,7 +25,6 @@ logger = logging.getLogger(__name__)
 
 # Statuses in a 1.6 confirmation that mean "done as asked" (1.6 chapter 6).
 SUCCESS_STATUSES = {"Accepted", "Unlocked", "RebootRequired", "Scheduled"}
-AUTHORIZATION_KEY = "AuthorizationKey"
 # Safe to send again when the first answer never came: reading, or setting the same value.
 RETRYABLE_ACTIONS = {
     "ChangeAvailability",
@@ -35,7 +35,6 @@ RETRYABLE_ACTIONS = {
     "GetLocalListVersion",
     "TriggerMessage",
 }
-SECRET_MASK = "********"  # noqa: S105 (a mask, not a password)
 
 
 def command_expiry(action: str) -> dt.timedelta:
@@ -56,11 +55,16 @@ def request_command(
     sealed_secret: str = "",
 ) -> Command:
     """Queue a command for a charger; it is sent at once if the charger is online. A repeated
-    idempotency key returns the first command and sends nothing again (R16)."""
+    idempotency key returns the first command and sends nothing again (R16). Raises
+    ValidationError, before anything is written, for a command this charger must not get
+    (sites.command_rules)."""
     if idempotency_key:
         existing = Command.objects.filter(charger=charger, idempotency_key=idempotency_key).first()
         if existing is not None:
+            # Checked when it was created; a retry must get it even if, say, the transaction
+            # it stops has ended since.
             return existing
+    validate_command(charger=charger, action=action, payload=payload, sealed_secret=sealed_secret)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -211,7 +215,7 @@ def _mark_sent(command: Command, message_id: str, at: dt.datetime) -> CommandToS
     payload = command.payload
     if command.sealed_secret:
         payload = {**payload, "value": unseal_key(command.sealed_secret)}
-    return CommandToSend(command.pk, command.action, payload, command.payload)
+    return CommandToSend(command.pk, command.action, payload, masked_payload(command.action, command.payload))
 
 
 def settle_command(

@@ -148,7 +148,9 @@ class Charger(models.Model):
         indexes = [models.Index(fields=["is_online", "last_seen_at"], name="charger_online_seen_idx")]
         # One permission per 1.6 command kind (S16), on the charger it is sent to, so that it
         # can also be granted per charger (django-guardian, shares with partners).
-        permissions = [(f"send_{action.lower()}", f"Can send {action}") for action in COMMAND_ACTIONS]
+        permissions = [(f"send_{action.lower()}", f"Can send {action}") for action in COMMAND_ACTIONS] + [
+            ("issue_charger_key", "Can issue a new HTTP Basic key")
+        ]
 
     def __str__(self) -> str:
         return self.charge_point_id

@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.tenancy import scope_queryset
-from sites.models import Charger, Command, ConnectorStatus
+from sites.models import Charger, Command, Connector, ConnectorStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,15 @@ def chargers_access(charge_point_ids: set[str]) -> dict[str, ChargerAccess]:
         row["organization_id"] = row.pop("site__organization_id")
         found[row["charge_point_id"]] = ChargerAccess(**row)
     return found
+
+
+def connector_ids_of(charger: Charger) -> list[int]:
+    """The charger's connector numbers in 1.6 numbering (connectors of no EVSE), ascending."""
+    return list(
+        Connector.objects.filter(charger_id=charger.pk, evse_id__isnull=True)
+        .order_by("connector_id")
+        .values_list("connector_id", flat=True)
+    )
 
 
 def chargers_visible_to(user) -> QuerySet[Charger]:

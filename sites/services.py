@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from accounts.models import Organization
+from accounts.services import record_activity
 from csms.db import batch_atomic, execute_bound, insert_rows, update_rows
 from sites.credentials import generate_charger_key, hash_charger_key
 from sites.models import (
@@ -51,11 +52,13 @@ def register_charger(*, site: Site, charge_point_id: str, connector_count: int =
 
 
 @transaction.atomic
-def issue_charger_key(*, charger: Charger) -> str:
-    """Give the charger a new random HTTP Basic key; return it in clear, exactly once."""
+def issue_charger_key(*, charger: Charger, issued_by=None, via: str = "system") -> str:
+    """Give the charger a new random HTTP Basic key; return it in clear, exactly once. The
+    old key stops working at once (the audit trail records who did it, never the key)."""
     key = generate_charger_key()
     charger.auth_key_hash = hash_charger_key(key)
     charger.save(update_fields=["auth_key_hash"])
+    record_activity(actor=issued_by, verb="issued a new HTTP Basic key", obj=charger, via=via)
     return key
 
 

@@ -152,3 +152,23 @@ def test_admin_refuses_a_token_of_another_organization(admin_client, setup):
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["id_token"]
     assert not Command.objects.exists()
+
+
+def test_a_connector_the_port_does_not_count_as_the_chargers_is_a_form_error(admin_client, setup):
+    """The outbound port knows 1.6 connectors only (no EVSE): refused on the form, not on save."""
+    connector, token = setup
+    evse_connector = ConnectorFactory(charger=connector.charger, connector_id=5, evse_id=1)
+    date, time = (timezone.now() + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S").split(" ")
+    response = admin_client.post(
+        reverse("admin:charging_reservation_add"),
+        {
+            "charger": connector.charger_id,
+            "connector": evse_connector.pk,
+            "id_token": token.pk,
+            "expires_at_0": date,
+            "expires_at_1": time,
+        },
+    )
+    assert response.status_code == 200
+    assert "has no connector 5" in str(response.context["adminform"].form.errors["connector"])
+    assert not Command.objects.exists()

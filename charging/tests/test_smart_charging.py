@@ -8,7 +8,7 @@ from charging.models import ChargingProfile, ChargingProfileAssignment
 from charging.smart_charging import clear_charging_profile, profile_payload, set_charging_profile, validate_periods
 from sites.command_forms import ClearChargingProfileForm, GetCompositeScheduleForm
 from sites.models import Command
-from sites.tests.factories import ChargerFactory
+from sites.tests.factories import ChargerFactory, ConnectorFactory
 from sites.tests.helpers import answer_command
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,7 @@ PERIODS = [{"startPeriod": 0, "limit": 11000}, {"startPeriod": 3600, "limit": 74
 @pytest.fixture
 def profile():
     charger = ChargerFactory()
+    ConnectorFactory(charger=charger, connector_id=1)
     return charger, ChargingProfile.objects.create(
         organization=charger.site.organization, name="Night cap", periods=PERIODS, stack_level=1
     )
@@ -145,3 +146,15 @@ def test_remote_start_can_carry_a_tx_profile_without_transaction_id(profile):
     from ocpp_gateway.schemas import validate_call_payload
 
     validate_call_payload("ocpp1.6", "RemoteStartTransaction", payload, "m")  # the official schema accepts it
+
+
+def test_admin_assignment_to_a_connector_the_charger_lacks_is_a_form_error(admin_client, profile):
+    charger, prof = profile
+    response = admin_client.post(
+        reverse("admin:charging_chargingprofileassignment_add"),
+        {"profile": prof.pk, "charger": charger.pk, "connector_id": 7},
+    )
+    assert response.status_code == 200
+    assert "has no connector 7" in str(response.context["adminform"].form.errors)
+    assert not ChargingProfileAssignment.objects.exists()
+    assert not Command.objects.exists()

@@ -5,6 +5,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -90,14 +91,17 @@ class ChargerCommandsView(APIView):
         action = body.validated_data["action"]
         if not request.user.has_perm(command_permission(action), charger):
             raise PermissionDenied(f"You may not send {action}.")
-        command = request_command(
-            charger=charger,
-            action=action,
-            payload=body.validated_data["payload"],
-            requested_by=request.user,
-            via=Command.Via.API,
-            idempotency_key=body.validated_data["idempotency_key"],
-        )
+        try:
+            command = request_command(
+                charger=charger,
+                action=action,
+                payload=body.validated_data["payload"],
+                requested_by=request.user,
+                via=Command.Via.API,
+                idempotency_key=body.validated_data["idempotency_key"],
+            )
+        except DjangoValidationError as error:  # well-formed, but not for this charger (sites.command_rules)
+            raise ValidationError({"payload": error.messages}) from None
         return Response(CommandSerializer(command).data, status=status.HTTP_202_ACCEPTED)
 
 

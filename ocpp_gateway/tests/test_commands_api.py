@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import MembershipFactory, UserFactory
 from sites.commands import settle_command
 from sites.models import Command, CommandStatus
-from sites.tests.factories import ChargerFactory
+from sites.tests.factories import ChargerFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 def operator():
     """A viewer of the charger's organization, also allowed to send UnlockConnector."""
     charger = ChargerFactory(charge_point_id="API-1")
+    ConnectorFactory(charger=charger, connector_id=1)
     user = UserFactory()
     MembershipFactory(user=user, organization=charger.site.organization, role="viewer")
     user.user_permissions.add(Permission.objects.get(codename="send_unlockconnector"))
@@ -181,3 +182,74 @@ def test_waits_beyond_half_the_request_threads_are_answered_at_once(operator, mo
     body = client.get(f"/api/v1/commands/{command_id}", {"wait": 10}).json()
     assert body["status"] == CommandStatus.QUEUED
     assert time.monotonic() - started < 2
+
+
+@pytest.fixture
+def operator_client():
+    """An operator of a charger with connectors 1 and 2 (may send every command kind)."""
+    charger = ChargerFactory(charge_point_id="API-2")
+    ConnectorFactory(charger=charger, connector_id=1)
+    ConnectorFactory(charger=charger, connector_id=2)
+    user = UserFactory()
+    MembershipFactory(user=user, organization=charger.site.organization, role="operator")
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _post(client: APIClient, action: str, payload: dict):
+    return client.post("/api/v1/chargers/API-2/commands", {"action": action, "payload": payload}, format="json")
+
+
+@pytest.mark.parametrize("key", ["AuthorizationKey", "authorizationkey", "SecurityProfile"])
+def test_a_charger_key_cannot_be_set_through_the_api(operator_client, key):
+    """Issue 15, item 2: answered 202 before, then locked the charger out, key in clear."""
+    secret = "0123456789abcdef0123456789abcdef01234567"
+    response = _post(operator_client, "ChangeConfiguration", {"key": key, "value": secret})
+    assert response.status_code == 400
+    assert "cannot be" in response.json()["errors"]["payload"][0]
+    assert secret not in response.content.decode()
+    assert not Command.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("action", "location"),
+    [
+        ("UpdateFirmware", "file:///etc/passwd"),
+        ("UpdateFirmware", "http://169.254.169.254/latest/meta-data/"),
+        ("GetDiagnostics", "http://10.0.0.1/"),
+        ("GetDiagnostics", "http://[::1]/"),
+        ("UpdateFirmware", "http://2130706433/"),
+        ("GetDiagnostics", "http://localhost:8000/"),
+    ],
+)
+def test_urls_into_our_own_network_are_400(operator_client, action, location):
+    """Issue 15, item 6a (S20): six of six were accepted with 202."""
+    payload = {"location": location}
+    if action == "UpdateFirmware":
+        payload["retrieveDate"] = "2026-01-01T00:00:00Z"
+    response = _post(operator_client, action, payload)
+    assert response.status_code == 400
+    assert response.json()["errors"]["payload"][0].startswith("location: ")
+    assert not Command.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "message"),
+    [
+        ("UnlockConnector", {"connectorId": 99}, "API-2 has no connector 99; its connectors: 1, 2."),
+        ("UnlockConnector", {"connectorId": 0}, "connectorId 0 (the whole charger) is not allowed"),
+        ("ChangeAvailability", {"connectorId": 3, "type": "Inoperative"}, "(or 0 for the whole charger)"),
+        ("RemoteStopTransaction", {"transactionId": 12345}, "is not a transaction in progress on API-2"),
+    ],
+)
+def test_values_that_do_not_fit_this_charger_are_400(operator_client, action, payload, message):
+    """Issue 15, item 6c: valid for the schema, wrong for this charger."""
+    response = _post(operator_client, action, payload)
+    assert response.status_code == 400
+    assert message in response.json()["errors"]["payload"][0]
+    assert not Command.objects.exists()
+
+
+def test_connector_zero_means_the_whole_charger_where_the_spec_allows_it(operator_client):
+    assert _post(operator_client, "ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}).status_code == 202

@@ -201,7 +201,8 @@ COMMAND_HAPPY_PATHS = {
     "Reset": ({"type": "Soft"}, {"status": "Accepted"}),
     "UnlockConnector": ({"connectorId": 1}, {"status": "Unlocked"}),
     "RemoteStartTransaction": ({"idTag": "DEMO-TAG-001", "connectorId": 1}, {"status": "Accepted"}),
-    "RemoteStopTransaction": ({"transactionId": 1}, {"status": "Accepted"}),
+    # The transaction the test starts first: only one in progress on this charger may be stopped.
+    "RemoteStopTransaction": ({"transactionId": None}, {"status": "Accepted"}),
     "ChangeAvailability": ({"connectorId": 0, "type": "Inoperative"}, {"status": "Scheduled"}),
     "GetConfiguration": ({}, {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}]}),
     "ChangeConfiguration": ({"key": "HeartbeatInterval", "value": "60"}, {"status": "RebootRequired"}),
@@ -240,26 +241,33 @@ COMMAND_HAPPY_PATHS = {
 
 def test_every_command_through_the_api_reaches_a_live_charger(server):
     session = AdminSession(server)
+    paths = dict(COMMAND_HAPPY_PATHS)
 
     async def run() -> dict[str, dict]:
         outcomes = {}
         async with connect(server) as ws:
-            for action, (payload, answer) in COMMAND_HAPPY_PATHS.items():
+            begin = {"connectorId": 2, "idTag": "DEMO-TAG-001", "meterStart": 0, "timestamp": "2026-01-01T12:00:00Z"}
+            start = await call(ws, "tx", "StartTransaction", begin)
+            transaction_id = start[2]["transactionId"]
+            paths["RemoteStopTransaction"] = ({"transactionId": transaction_id}, {"status": "Accepted"})
+            for action, (payload, answer) in paths.items():
                 status, queued = await asyncio.to_thread(
                     session.api, "POST", f"/api/v1/chargers/{CHARGER}/commands", {"action": action, "payload": payload}
                 )
                 assert status == 202, (action, queued)
-                call = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                assert call[0] == 2
-                assert call[2:] == [action, payload]
-                await ws.send(json.dumps([3, call[1], answer]))
+                sent = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert sent[0] == 2
+                assert sent[2:] == [action, payload]
+                await ws.send(json.dumps([3, sent[1], answer]))
                 _, outcomes[action] = await asyncio.to_thread(
                     session.api, "GET", f"/api/v1/commands/{queued['id']}?wait=10"
                 )
+            stop = {"transactionId": transaction_id, "meterStop": 10, "timestamp": "2026-01-01T12:10:00Z"}
+            await call(ws, "txs", "StopTransaction", stop)
         return outcomes
 
     outcomes = asyncio.run(run())
-    for action, (_, answer) in COMMAND_HAPPY_PATHS.items():
+    for action, (_, answer) in paths.items():
         assert (outcomes[action]["status"], outcomes[action]["result"]) == ("accepted", answer), action
 
 
@@ -329,3 +337,54 @@ def test_timeouts_and_expired_commands(tmp_path):
 
         assert asyncio.run(run())["status"] == "timed_out"
         assert _result(session, expired["id"])["status"] == "expired"
+
+
+SECRET = "0123456789abcdef0123456789abcdef01234567"
+# What issue 15 found answered 202 (items 2, 6a, 6c): each must be 400 and reach nothing.
+REFUSED_COMMANDS = [
+    ("ChangeConfiguration", {"key": "AuthorizationKey", "value": SECRET}),
+    ("ChangeConfiguration", {"key": "authorizationkey", "value": SECRET}),
+    ("GetDiagnostics", {"location": "file:///etc/passwd"}),
+    (
+        "UpdateFirmware",
+        {"location": "http://169.254.169.254/latest/meta-data/", "retrieveDate": "2026-01-01T00:00:00Z"},
+    ),
+    ("GetDiagnostics", {"location": "http://10.0.0.1/"}),
+    ("GetDiagnostics", {"location": "http://[::1]/"}),
+    ("UpdateFirmware", {"location": "http://2130706433/fw.bin", "retrieveDate": "2026-01-01T00:00:00Z"}),
+    ("GetDiagnostics", {"location": "ftp://localhost/"}),
+    ("UnlockConnector", {"connectorId": 99}),
+    ("ChangeAvailability", {"connectorId": 3, "type": "Inoperative"}),
+    ("RemoteStopTransaction", {"transactionId": 999999}),
+]
+
+
+def test_commands_unfit_for_the_charger_are_refused_and_its_key_keeps_working(server):
+    session = AdminSession(server)
+    commands = "SELECT COUNT(*) FROM sites_command"
+    before = server.query(commands)
+
+    async def run() -> tuple[list, list]:
+        async with connect(server) as ws:  # online: anything accepted would be sent at once
+            answers = [
+                await asyncio.to_thread(
+                    session.api, "POST", f"/api/v1/chargers/{CHARGER}/commands", {"action": a, "payload": p}
+                )
+                for a, p in REFUSED_COMMANDS
+            ]
+            with pytest.raises(TimeoutError):  # the charger was sent nothing
+                await asyncio.wait_for(ws.recv(), 1)
+        async with connect(server) as ws:  # the key in force still opens the door
+            heartbeat = await call(ws, "hb", "Heartbeat", {})
+        return answers, heartbeat
+
+    answers, heartbeat = asyncio.run(run())
+    for (action, payload), (status, body) in zip(REFUSED_COMMANDS, answers, strict=True):
+        assert status == 400, (action, payload, body)
+        assert body["errors"]["payload"], body
+        assert SECRET not in json.dumps(body)
+    assert heartbeat[0] == 3
+    assert server.query(commands) == before
+    time.sleep(1)  # the message log is written behind
+    leaked = "SELECT COUNT(*) FROM ocpp_gateway_messagelog WHERE CAST(payload AS TEXT) LIKE %s"
+    assert server.query(leaked, (f"%{SECRET}%",)) == [(0,)]
