@@ -14,7 +14,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts.lockout import login_name
+from accounts.lockout import lockout_response, login_name
 from accounts.models import Organization, User
 from accounts.tenancy import organizations_of
 
@@ -37,7 +37,14 @@ class LoginTokenView(TokenObtainPairView):
     admin login does (django-axes resets on the login signal, which JWT login does not send)."""
 
     def post(self, request: Request, *args, **kwargs) -> Response:
-        response = super().post(request, *args, **kwargs)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            # django-axes marks the request it was given (DRF's) when the login is locked out:
+            # that is a 429 with Retry-After, as the schema documents, not a wrong password.
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request._request)
+            raise
         if response.status_code == status.HTTP_200_OK:
             reset(ip=get_client_ip_address(request._request), username=login_name(request, None))
         return response
@@ -64,7 +71,8 @@ class LogoutView(APIView):
         try:
             RefreshToken(body.validated_data["refresh"]).blacklist()
         except TokenError as error:
-            raise serializers.ValidationError({"refresh": [str(error)]}) from None
+            # As the refresh endpoint answers a token that is not valid (or no longer): 401.
+            raise InvalidToken(str(error)) from None
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 

@@ -104,7 +104,9 @@ class CommandDetailView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "wait", float, description=f"Seconds (0-{MAX_WAIT_SECONDS:g}) to wait for the command to finish."
+                "wait",
+                {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS},
+                description=f"Seconds (0-{MAX_WAIT_SECONDS:g}) to wait for the command to finish.",
             )
         ],
         responses=CommandSerializer,
