@@ -155,7 +155,7 @@ def test_analytics_dates_before_2000_are_refused(member):
 
 def test_a_path_no_api_route_matches_answers_json(member):
     client, _ = member
-    response = client.get("/api/v1/sites/-1.5")
+    response = client.get("/api/v1/charging-profiles/-5.96e-08")  # no route: Django, not DRF, answers
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
 
