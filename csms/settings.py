@@ -364,6 +364,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Named after their model: several serializers share them, and "kind"/"status" mean other
+    # choices elsewhere.
+    "ENUM_NAME_OVERRIDES": {
+        "IdTokenKindEnum": "charging.models.IdTokenKind",
+        "IdTokenStatusEnum": "charging.models.IdTokenStatus",
+    },
 }
 
 # --- django-import-export -------------------------------------------------------------

@@ -41,8 +41,20 @@ class IdTokenSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class IdTokenUpdateSerializer(IdTokenSerializer):
+    """An id token as PUT and PATCH change it: the organization is shown, never written (S17).
+    Its own class so the schema says so too (one shared request schema listed it as required)."""
+
+    class Meta(IdTokenSerializer.Meta):
+        read_only_fields = ["organization"]
+
+
 class IdTokenViewSet(viewsets.ModelViewSet):
     serializer_class = IdTokenSerializer
+
+    def get_serializer_class(self):
+        return IdTokenUpdateSerializer if self.action in ("update", "partial_update") else IdTokenSerializer
+
     filterset_fields = ["organization", "status", "kind"]
     ordering_fields = ["id_tag", "created_at"]
 

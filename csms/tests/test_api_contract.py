@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
@@ -69,6 +70,10 @@ def test_every_operation_documents_its_errors_in_the_error_shape(method, path, o
         assert all(responses[status]["content"]["text/csv"]["schema"] == {"type": "string"} for status in expected)
 
 
+def test_the_schema_is_valid_openapi_and_generates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
 def test_the_error_shape_is_a_component():
     error = SCHEMA["components"]["schemas"]["Error"]
     assert error["required"] == ["detail"]
@@ -90,6 +95,14 @@ def test_related_filters_and_analytics_ids_are_positive_integers():
 def test_the_commands_wait_is_bounded():
     schema = _query_parameter(SCHEMA["paths"]["/api/v1/commands/{command_id}"]["get"], "wait")
     assert schema == {"type": "number", "minimum": 0, "maximum": 30.0}
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_an_id_tokens_organization_is_not_writable_by_update_in_the_schema(method):
+    body = SCHEMA["paths"]["/api/v1/id-tokens/{id}"][method]["requestBody"]["content"]["application/json"]
+    request = SCHEMA["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert "organization" not in request["properties"]
+    assert "organization" in SCHEMA["components"]["schemas"]["IdTokenRequest"]["required"]
 
 
 # --- the views do what the schema says ------------------------------------------------------
