@@ -1,4 +1,5 @@
-"""Login lockout (django-axes, S19).
+"""Login lockout (django-axes, S19): the login name under both forms that log people in, the
+answer to a locked-out login, the client's address, and the account-wide limit.
 
 Two limits: AXES_FAILURE_LIMIT failures for one account from one address lock that pair out
 (axes' own lockout), and AXES_ACCOUNT_FAILURE_LIMIT failures for one account from any number of
@@ -8,11 +9,12 @@ own, higher limit as being at the pair limit, so the same comparison locks it.
 """
 
 from axes.attempts import get_cool_off_threshold
+from axes.conf import settings
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_client_username, get_failure_limit
+from axes.helpers import get_client_username, get_cool_off, get_failure_limit, get_lockout_message
 from axes.models import AccessAttempt
-from django.conf import settings
 from django.db.models import Sum
+from django.http import HttpResponse, JsonResponse
 
 
 def login_name(request, credentials: dict | None) -> str:
@@ -45,3 +47,17 @@ class AccountLockoutHandler(AxesDatabaseHandler):
         if username and account_failures(username, request) >= settings.AXES_ACCOUNT_FAILURE_LIMIT:
             return max(failures, get_failure_limit(request, credentials))
         return failures
+
+
+def lockout_response(request, original_response=None, credentials: dict | None = None) -> HttpResponse:
+    """A locked-out login: on the API, the API's error shape as JSON (documented as its 429 in the
+    schema) with Retry-After; on the admin, django-axes' plain message, as before."""
+    cool_off = get_cool_off(request)
+    if request.path.startswith("/api/"):
+        minutes = max(1, int(cool_off.total_seconds() // 60)) if cool_off else None
+        wait = f" Try again in {minutes} minutes." if minutes else ""
+        response = JsonResponse({"detail": f"Too many failed logins for this account.{wait}"}, status=429)
+        if cool_off:
+            response["Retry-After"] = str(int(cool_off.total_seconds()))
+        return response
+    return HttpResponse(get_lockout_message(), status=settings.AXES_HTTP_RESPONSE_CODE)

@@ -170,6 +170,7 @@ AXES_USERNAME_CALLABLE = "accounts.lockout.login_name"
 # The client's address: REMOTE_ADDR, which uvicorn takes from X-Forwarded-For only when the
 # peer is one of TRUSTED_PROXIES (never a client's own X-Forwarded-For).
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -410,9 +411,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents every operation's error answers (400/401/403/404/429) in the error shape.
+    "DEFAULT_SCHEMA_CLASS": "csms.api_schema.ErrorDocumentingSchema",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter with related ids as plain integers: an unknown id filters to nothing.
+        "csms.api_filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "csms.api.Pagination",
@@ -462,6 +465,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Named after their model: several serializers share them, and "kind"/"status" mean other
+    # choices elsewhere.
+    "ENUM_NAME_OVERRIDES": {
+        "IdTokenKindEnum": "charging.models.IdTokenKind",
+        "IdTokenStatusEnum": "charging.models.IdTokenStatus",
+    },
 }
 
 # --- django-import-export -------------------------------------------------------------

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from csms.api import api_not_found, api_server_error
 from csms.health import health
 
 urlpatterns = [
@@ -10,3 +11,8 @@ urlpatterns = [
     path("admin/analytics/", include("reports.analytics_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ a path no route matches (e.g. /api/v1/sites/abc) answers in the API's error shape,
+# as JSON, like every other API error; elsewhere Django's pages as usual.
+handler404 = api_not_found
+handler500 = api_server_error

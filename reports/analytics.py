@@ -526,6 +526,9 @@ def peak_load_report(user, query: AnalyticsQuery) -> list[PeakLoadRow]:
 # --- Inputs shared by the admin form and the API serializer ---------------------------------
 
 DEFAULT_DAYS = 30
+# No charging data is older; and before 1972 some zones' offsets had seconds (local mean time),
+# which an ISO 8601 / RFC 3339 timestamp cannot carry.
+EARLIEST_DATE = dt.date(2000, 1, 1)
 
 
 def validate_dates(date_from: dt.date | None, date_to: dt.date | None, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -534,6 +537,8 @@ def validate_dates(date_from: dt.date | None, date_to: dt.date | None, today: dt
     date_from = date_from or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
     if date_from > date_to:
         raise ValueError("date_from must not be after date_to.")
+    if date_from < EARLIEST_DATE:
+        raise ValueError(f"Dates start at {EARLIEST_DATE.isoformat()}.")
     if date_to - date_from > MAX_RANGE:
         raise ValueError(f"The range may span at most {MAX_RANGE.days} days.")
     return date_from, date_to

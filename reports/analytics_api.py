@@ -1,17 +1,18 @@
 """/api/v1/analytics/...: the analytics figures as JSON, or CSV with ?format=csv or
 Accept: text/csv. Thin: validate the query parameters, call a selector, render."""
 
+import zoneinfo
+
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Organization
+from csms.api import MAX_ID
 from reports import analytics
 from reports.analytics_export import as_dicts, csv_text
-from sites.models import Charger, Site
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -25,32 +26,43 @@ class CSVRenderer(renderers.BaseRenderer):
         if isinstance(data, dict) and "results" in data:
             view = (renderer_context or {}).get("view")
             return csv_text(data["results"], getattr(view, "csv_columns", ())).encode()
+        if isinstance(data, dict) and "detail" in data:
+            return csv_text(error_rows(data), ("field", "message")).encode()
         return csv_text([data] if isinstance(data, dict) else []).encode()
+
+
+def error_rows(error: dict) -> list[dict]:
+    """An error (csms.api.error_body's shape) as readable CSV rows: the detail, then one row per
+    message of each field. Messages are plain text: DRF's ErrorDetail would print its repr."""
+    rows = [{"field": "", "message": str(error["detail"])}]
+    for field_name, messages in (error.get("errors") or {}).items():
+        for message in messages if isinstance(messages, list) else [messages]:
+            rows.append({"field": field_name, "message": str(message)})
+    return rows
 
 
 class AnalyticsParams(serializers.Serializer):
     period = serializers.ChoiceField(choices=list(analytics.PERIODS), default="day",
                                      help_text="Bucket size of time series.")  # fmt: skip
     group_by = serializers.ChoiceField(choices=analytics.GROUPS, default="site")
-    date_from = serializers.DateField(required=False, help_text="First day (default: 29 days before date_to).")
-    date_to = serializers.DateField(required=False, help_text="Last day, inclusive (default: today).")
-    tz = serializers.CharField(
-        required=False, default="", help_text="IANA time zone of days (default: the sites' own, else UTC)."
+    date_from = serializers.DateField(
+        required=False, help_text="First day (default: 29 days before date_to); 2000-01-01 or later."
     )
-    organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.none(), required=False)
-    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.none(), required=False)
-    charger = serializers.PrimaryKeyRelatedField(queryset=Charger.objects.none(), required=False)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        user = self.context.get("user")
-        if user is not None:  # only the user's own objects are valid choices: others answer 400
-            self.fields["organization"].queryset = analytics.analytics_organizations(user)
-            self.fields["site"].queryset = analytics.scoped_sites(user)
-            self.fields["charger"].queryset = analytics.scoped_chargers(user)
+    date_to = serializers.DateField(required=False, help_text="Last day, inclusive (default: today).")
+    tz = serializers.ChoiceField(
+        choices=sorted(zoneinfo.available_timezones()),
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="IANA time zone of days (default: the sites' own, else UTC).",
+    )
+    # Plain ids: the reports are scoped to the user's organizations, so an id of another tenant's
+    # (or of nothing) narrows them to nothing, and tells nothing about what exists (S14).
+    organization = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    site = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    charger = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
     def validate(self, attrs: dict) -> dict:
-        site = attrs.get("site")
         try:
             attrs["query"] = analytics.build_query(
                 self.context["user"],
@@ -59,9 +71,9 @@ class AnalyticsParams(serializers.Serializer):
                 date_from=attrs.get("date_from"),
                 date_to=attrs.get("date_to"),
                 tz=attrs.get("tz", ""),
-                organization_id=getattr(attrs.get("organization"), "pk", None),
-                site_id=getattr(site, "pk", None),
-                charger_id=getattr(attrs.get("charger"), "pk", None),
+                organization_id=attrs.get("organization"),
+                site_id=attrs.get("site"),
+                charger_id=attrs.get("charger"),
             )
         except ValueError as error:
             raise serializers.ValidationError(str(error)) from error
@@ -149,12 +161,11 @@ class PeakLoadAnswer(EnvelopeSerializer):
 def _schema(answer, summary: str):
     return extend_schema(
         summary=summary,
-        parameters=[AnalyticsParams],
-        responses={
-            (200, "application/json"): answer,
-            (200, "text/csv"): OpenApiTypes.STR,
-            400: OpenApiResponse(description="Invalid query parameters."),
-        },
+        parameters=[
+            AnalyticsParams,
+            OpenApiParameter("format", str, enum=["json", "csv"], description="csv: the results as CSV."),
+        ],
+        responses={(200, "application/json"): answer, (200, "text/csv"): OpenApiTypes.STR},
     )
 
 

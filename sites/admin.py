@@ -593,7 +593,8 @@ class ChargerShareAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
     tenant_path = "charger__site__organization"
     form = ChargerShareForm
     list_display = ["charger", "partner", "created_at"]
-    list_filter = ["partner"]
+    # Partners are other organizations: offered as far as this changelist's (scoped) shares name them.
+    list_filter = [("partner", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["charger__charge_point_id", "partner__name"]
     list_select_related = ["charger", "partner"]
 

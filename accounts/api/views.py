@@ -15,7 +15,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts.lockout import login_name
+from accounts.lockout import lockout_response, login_name
 from accounts.models import Organization, User
 from accounts.tenancy import organizations_of
 
@@ -44,9 +44,15 @@ class LoginTokenView(TokenObtainPairView):
         if AxesProxyHandler.is_locked(request._request, {"username": login_name(request, None)}):
             # Locked out already (S19): say so, as the admin's login does, rather than "wrong
             # password", and without trying the password.
-            detail = "Too many failed logins for this account; try again later."
-            return Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-        response = super().post(request, *args, **kwargs)
+            return lockout_response(request._request)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            # django-axes marks the request it was given (DRF's) when the login is locked out:
+            # that is a 429 with Retry-After, as the schema documents, not a wrong password.
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request._request)
+            raise
         if response.status_code == status.HTTP_200_OK:
             reset(ip=get_client_ip_address(request._request), username=login_name(request, None))
         return response
@@ -73,7 +79,8 @@ class LogoutView(APIView):
         try:
             RefreshToken(body.validated_data["refresh"]).blacklist()
         except TokenError as error:
-            raise serializers.ValidationError({"refresh": [str(error)]}) from None
+            # As the refresh endpoint answers a token that is not valid (or no longer): 401.
+            raise InvalidToken(str(error)) from None
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 

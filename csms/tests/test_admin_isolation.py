@@ -5,10 +5,12 @@ import io
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.urls import reverse
 
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin
 from accounts.models import Organization
+from accounts.tenancy import organization_id_of
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from csms.tests.tenants import populate
 from ocpp_gateway.models import MessageLog
@@ -127,3 +129,90 @@ def test_import_into_another_organization_is_refused(tenants):
     assert response.status_code == 200
     assert "confirm_form" not in response.context
     assert not Charger.objects.filter(charge_point_id="SNEAKY-1").exists()
+
+
+# --- list filters (S15): the sidebar names only what the user may see ------------------------
+
+FILTERED_MODELS = sorted(
+    (
+        model
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.list_filter and not isinstance(model_admin, PlatformOnlyAdmin)
+    ),
+    key=lambda model: model._meta.label,
+)
+# Values of B's rows that a filter built from the data (rather than from choices) would list.
+B_ONLY_VALUES = ["B Org", "B site", "B-CP", "B-TAG", "B cap", "B tariff", "B partner", "ÖQ", "Pacific/Chatham"]
+B_ONLY_VALUES += ["BReasonX", "B.Measurand", "B~unit", "B~9", "B.Context", "b-reason", "BKindX"]
+
+
+def _mark_b_values(org_b: Organization, rows_b: dict) -> None:
+    """B's rows carry values only B has, so a filter listing every tenant's values shows them."""
+    from charging.models import MeterValue
+    from sites.models import ConnectionEvent, SecurityEvent
+
+    rows_b["site"].__class__.objects.filter(pk=rows_b["site"].pk).update(country="ÖQ", timezone="Pacific/Chatham")
+    rows_b["session"].__class__.objects.filter(pk=rows_b["session"].pk).update(stop_reason="BReasonX")
+    MeterValue.objects.filter(session=rows_b["session"]).update(
+        measurand="B.Measurand", unit="B~unit", phase="B~9", context="B.Context"
+    )
+    ConnectionEvent.objects.filter(charger=rows_b["charger"]).update(reason="b-reason")
+    SecurityEvent.objects.filter(charger=rows_b["charger"]).update(kind="BKindX")
+
+
+def _is_b_row(obj, org_b: Organization) -> bool:
+    if isinstance(obj, Organization):
+        return obj.pk == org_b.pk or obj.name.startswith("B ")
+    return organization_id_of(obj) == org_b.pk
+
+
+def test_every_related_list_filter_is_covered():
+    """The regression guard: a new related filter anywhere is scoped without an edit of its own."""
+    related = [
+        model
+        for model in FILTERED_MODELS
+        for item in admin.site._registry[model].list_filter
+        if isinstance(item, str) and get_fields_from_path(model, item)[-1].is_relation
+    ]
+    assert len(set(related)) >= 14
+    assert [model for model in related if not isinstance(admin.site._registry[model], TenantScopedAdmin)] == []
+
+
+@pytest.mark.parametrize("model", FILTERED_MODELS, ids=lambda model: model._meta.label)
+def test_list_filters_name_no_other_organizations_rows(tenants, model):
+    client, _, org_b, _, rows_b = tenants
+    _mark_b_values(org_b, rows_b)
+    opts = model._meta
+    response = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert [value for value in B_ONLY_VALUES if value in page] == []
+    for spec in response.context["cl"].filter_specs:
+        field = getattr(spec, "field", None)
+        if field is None or not field.is_relation:
+            continue
+        offered = {str(pk) for pk, _ in spec.lookup_choices}
+        foreign = {str(obj.pk) for obj in field.related_model._default_manager.all() if _is_b_row(obj, org_b)}
+        assert offered & foreign == set(), spec.title
+
+
+@pytest.mark.parametrize("model", FILTERED_MODELS, ids=lambda model: model._meta.label)
+def test_superusers_filters_offer_every_organization(tenants, model):
+    client, *_ = tenants
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    opts = model._meta
+    response = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    assert response.status_code == 200
+    for spec in response.context["cl"].filter_specs:
+        field = getattr(spec, "field", None)
+        if field is None or not field.is_relation or isinstance(spec, admin.RelatedOnlyFieldListFilter):
+            continue
+        offered = {pk for pk, _ in spec.lookup_choices}
+        assert offered == set(field.related_model._default_manager.values_list("pk", flat=True)), spec.title
+
+
+def test_a_foreign_id_in_the_url_is_not_shown_selected(tenants):
+    client, _, org_b, _, rows_b = tenants
+    response = client.get(reverse("admin:sites_charger_changelist"), {"site__organization__id__exact": org_b.pk})
+    assert rows_b["charger"] not in response.context["cl"].result_list
+    assert "B Org" not in response.content.decode()

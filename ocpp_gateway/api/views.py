@@ -115,7 +115,7 @@ class CommandDetailView(APIView):
         parameters=[
             OpenApiParameter(
                 "wait",
-                float,
+                {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS},
                 description=f"Seconds (0-{MAX_WAIT_SECONDS:g}) to wait for the command to finish. When many "
                 "requests are already waiting, the answer comes at once: read `status`.",
             )
