@@ -1,0 +1,377 @@
+"""Operation intents: what an operator, a partner or a service wants a charger to do, in the
+domain's words and not in any protocol's (DESIGN "Protocol versions").
+
+An intent is a frozen dataclass. The outbound port (`sites.commands.request_command`) stores
+its `kind` and `to_fields()` on the Command row; the gateway's codec for the charger's
+negotiated version turns it into the wire CALL when it claims the command, and turns the
+answer into an `Outcome` (sites.commands.outcomes). Nothing here names a wire action or a
+payload field, except `RawCall`, the explicit expert escape whose action and payload are
+checked against the charger's own version's schema.
+
+Addressing: `connector` is the connector number the charger reports (1-based; 0 = the charger
+as a whole, where the operation allows it); `evse` addresses an EVSE on versions that have
+them (2.0.1), and is None otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django.utils.dateparse import parse_datetime
+
+# --- Values inside intents -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SchedulePeriod:
+    """One period of a charging schedule: from `start` seconds, at most `limit` (in the
+    schedule's unit), optionally on `phases` phases."""
+
+    start: int
+    limit: float
+    phases: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChargingProfileSpec:
+    """A charging profile as the charger must receive it. `purpose`, `kind`, `recurrency` and
+    `rate_unit` take the values of charging.models.ChargingProfile's choices; the codec maps
+    them to its version's words."""
+
+    profile_id: int
+    stack_level: int
+    purpose: str
+    kind: str
+    rate_unit: str
+    periods: tuple[SchedulePeriod, ...]
+    recurrency: str = ""
+    valid_from: dt.datetime | None = None
+    valid_to: dt.datetime | None = None
+    duration: int | None = None
+    start_schedule: dt.datetime | None = None
+    min_rate: float | None = None
+    # The charger-side id of the transaction a transaction profile is for.
+    transaction_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LocalAuthorization:
+    """One entry of a local authorization list; `status` None removes the token from the list."""
+
+    id_token: str
+    status: str | None = None
+    expires_at: dt.datetime | None = None
+    parent_id_token: str = ""
+
+
+# --- Intents ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Intent:
+    """Base of every intent. `kind` names it in the Command row, the permission
+    (`sites.send_<kind>`), the API's neutral form and the settings (expiry)."""
+
+    kind: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    # Safe to send again when the first answer never came (reading, or setting the same value).
+    retryable: ClassVar[bool] = False
+
+    def to_fields(self) -> dict[str, Any]:
+        """JSON-ready fields (datetimes as ISO 8601 text, nested values as dicts)."""
+        return {field.name: _to_json(getattr(self, field.name)) for field in dataclasses.fields(self)}
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Intent:
+        """The intent back from `to_fields()`; unknown keys raise TypeError."""
+        return _from_json(cls, fields)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RemoteStart(Intent):
+    kind: ClassVar[str] = "remote_start"
+    title: ClassVar[str] = "Start a session remotely"
+    id_token: str
+    connector: int | None = None
+    evse: int | None = None
+    charging_profile: ChargingProfileSpec | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RemoteStop(Intent):
+    kind: ClassVar[str] = "remote_stop"
+    title: ClassVar[str] = "Stop a session remotely"
+    # The charger-side id of the session's transaction (a 1.6 integer as text, a 2.0.1 string).
+    transaction_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Unlock(Intent):
+    kind: ClassVar[str] = "unlock"
+    title: ClassVar[str] = "Unlock a connector"
+    connector: int
+    evse: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Reset(Intent):
+    kind: ClassVar[str] = "reset"
+    title: ClassVar[str] = "Reset"
+    hard: bool = False
+    evse: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChangeAvailability(Intent):
+    kind: ClassVar[str] = "change_availability"
+    title: ClassVar[str] = "Change availability"
+    retryable: ClassVar[bool] = True
+    operative: bool
+    connector: int = 0
+    evse: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReadSettings(Intent):
+    kind: ClassVar[str] = "read_settings"
+    title: ClassVar[str] = "Read settings"
+    retryable: ClassVar[bool] = True
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChangeSetting(Intent):
+    kind: ClassVar[str] = "change_setting"
+    title: ClassVar[str] = "Change a setting"
+    key: str
+    value: str
+    # The device-model component holding the variable `key` (2.0.1); empty on 1.6.
+    component: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClearCache(Intent):
+    kind: ClassVar[str] = "clear_cache"
+    title: ClassVar[str] = "Clear the authorization cache"
+    retryable: ClassVar[bool] = True
+
+
+class TriggerableMessage:
+    """What TriggerMessage may ask for, in neutral words."""
+
+    BOOT = "boot"
+    HEARTBEAT = "heartbeat"
+    STATUS = "status"
+    METER_VALUES = "meter_values"
+    FIRMWARE_STATUS = "firmware_status"
+    DIAGNOSTICS_STATUS = "diagnostics_status"
+    ALL = (BOOT, HEARTBEAT, STATUS, METER_VALUES, FIRMWARE_STATUS, DIAGNOSTICS_STATUS)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TriggerMessage(Intent):
+    kind: ClassVar[str] = "trigger_message"
+    title: ClassVar[str] = "Trigger a message"
+    retryable: ClassVar[bool] = True
+    message: str  # one of TriggerableMessage.ALL
+    connector: int | None = None
+    evse: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Reserve(Intent):
+    kind: ClassVar[str] = "reserve"
+    title: ClassVar[str] = "Reserve"
+    reservation_id: int
+    id_token: str
+    expires_at: dt.datetime
+    connector: int = 0
+    evse: int | None = None
+    parent_id_token: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CancelReservation(Intent):
+    kind: ClassVar[str] = "cancel_reservation"
+    title: ClassVar[str] = "Cancel a reservation"
+    reservation_id: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SetChargingProfile(Intent):
+    kind: ClassVar[str] = "set_charging_profile"
+    title: ClassVar[str] = "Set a charging profile"
+    profile: ChargingProfileSpec
+    connector: int = 0
+    evse: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClearChargingProfile(Intent):
+    kind: ClassVar[str] = "clear_charging_profile"
+    title: ClassVar[str] = "Clear charging profiles"
+    profile_id: int | None = None
+    connector: int | None = None
+    evse: int | None = None
+    purpose: str | None = None
+    stack_level: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GetCompositeSchedule(Intent):
+    kind: ClassVar[str] = "get_composite_schedule"
+    title: ClassVar[str] = "Get the composite schedule"
+    retryable: ClassVar[bool] = True
+    connector: int
+    duration: int
+    evse: int | None = None
+    rate_unit: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SendLocalList(Intent):
+    kind: ClassVar[str] = "send_local_list"
+    title: ClassVar[str] = "Send the local authorization list"
+    version: int
+    differential: bool = False
+    entries: tuple[LocalAuthorization, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GetLocalListVersion(Intent):
+    kind: ClassVar[str] = "get_local_list_version"
+    title: ClassVar[str] = "Get the local list version"
+    retryable: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UpdateFirmware(Intent):
+    kind: ClassVar[str] = "update_firmware"
+    title: ClassVar[str] = "Update firmware"
+    location: str
+    retrieve_at: dt.datetime
+    retries: int | None = None
+    retry_interval: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GetDiagnostics(Intent):
+    """Diagnostics (1.6) or a log (2.0.1), uploaded by the charger to `location`."""
+
+    kind: ClassVar[str] = "get_diagnostics"
+    title: ClassVar[str] = "Get diagnostics"
+    retryable: ClassVar[bool] = True
+    location: str
+    start: dt.datetime | None = None
+    stop: dt.datetime | None = None
+    retries: int | None = None
+    retry_interval: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DataTransfer(Intent):
+    kind: ClassVar[str] = "data_transfer"
+    title: ClassVar[str] = "Data transfer"
+    vendor_id: str
+    message_id: str = ""
+    data: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RotateKey(Intent):
+    """Give the charger a new HTTP Basic key. Only `sites.commands.rotate_charger_key` creates
+    it: the new key is sealed on the Command row, never in the intent."""
+
+    kind: ClassVar[str] = "rotate_key"
+    title: ClassVar[str] = "Rotate the charger's key"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RawCall(Intent):
+    """For experts: a wire action and payload of the charger's own version, validated against
+    that version's schema. The only place a wire action crosses the port."""
+
+    kind: ClassVar[str] = "raw"
+    title: ClassVar[str] = "Raw OCPP call"
+    action: str
+    payload: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+INTENT_TYPES: dict[str, type[Intent]] = {
+    intent.kind: intent
+    for intent in (
+        RemoteStart,
+        RemoteStop,
+        Unlock,
+        Reset,
+        ChangeAvailability,
+        ReadSettings,
+        ChangeSetting,
+        ClearCache,
+        TriggerMessage,
+        Reserve,
+        CancelReservation,
+        SetChargingProfile,
+        ClearChargingProfile,
+        GetCompositeSchedule,
+        SendLocalList,
+        GetLocalListVersion,
+        UpdateFirmware,
+        GetDiagnostics,
+        DataTransfer,
+        RotateKey,
+        RawCall,
+    )
+}
+
+
+def intent_from_row(kind: str, fields: dict[str, Any]) -> Intent:
+    """The intent a Command row stores. Raises KeyError for an unknown kind."""
+    return INTENT_TYPES[kind].from_fields(fields)
+
+
+# --- JSON round trip ---------------------------------------------------------------------------
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _to_json(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_to_json(item) for item in value]
+    return value
+
+
+def _from_json(cls: type, fields: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {field.name for field in dataclasses.fields(cls)}
+    unknown = set(fields) - names
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
+    return cls(**{name: _value_of(hints[name], value) for name, value in fields.items()})
+
+
+def _value_of(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [option for option in typing.get_args(hint) if option is not type(None)]
+        return _value_of(options[0], value) if len(options) == 1 else value
+    if origin is tuple:
+        (item_hint, *_rest) = typing.get_args(hint)
+        return tuple(_value_of(item_hint, item) for item in value)
+    if hint is dt.datetime and isinstance(value, str):
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise ValueError(f"not a date and time: {value!r}")
+        return parsed
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        return _from_json(hint, value)
+    return value

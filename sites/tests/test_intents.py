@@ -1,0 +1,64 @@
+"""The intent vocabulary: every intent survives the round trip through a Command row's JSON."""
+
+import datetime as dt
+
+import pytest
+
+from sites.commands import intents as i
+
+PROFILE = i.ChargingProfileSpec(
+    profile_id=7,
+    stack_level=1,
+    purpose="TxProfile",
+    kind="Absolute",
+    rate_unit="W",
+    periods=(i.SchedulePeriod(start=0, limit=11000.0), i.SchedulePeriod(start=600, limit=7400.0, phases=3)),
+    valid_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    transaction_id="42",
+)
+EXAMPLES = [
+    i.RemoteStart(id_token="TAG", connector=1, charging_profile=PROFILE),
+    i.RemoteStop(transaction_id="42"),
+    i.Unlock(connector=2),
+    i.Reset(hard=True),
+    i.ChangeAvailability(operative=False, connector=0),
+    i.ReadSettings(keys=("HeartbeatInterval", "MeterValueSampleInterval")),
+    i.ChangeSetting(key="HeartbeatInterval", value="300"),
+    i.ClearCache(),
+    i.TriggerMessage(message=i.TriggerableMessage.STATUS, connector=1),
+    i.Reserve(reservation_id=3, id_token="TAG", expires_at=dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC), connector=1),
+    i.CancelReservation(reservation_id=3),
+    i.SetChargingProfile(profile=PROFILE, connector=1),
+    i.ClearChargingProfile(profile_id=7),
+    i.GetCompositeSchedule(connector=1, duration=3600, rate_unit="A"),
+    i.SendLocalList(
+        version=4,
+        differential=True,
+        entries=(i.LocalAuthorization(id_token="A", status="Accepted"), i.LocalAuthorization(id_token="B")),
+    ),
+    i.GetLocalListVersion(),
+    i.UpdateFirmware(location="https://firmware.example.com/f.bin", retrieve_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC)),
+    i.GetDiagnostics(location="https://logs.example.com/upload"),
+    i.DataTransfer(vendor_id="com.example", message_id="hello", data="{}"),
+    i.RotateKey(),
+    i.RawCall(action="Reset", payload={"type": "Soft"}),
+]
+
+
+def test_every_intent_type_has_an_example():
+    assert {type(intent) for intent in EXAMPLES} == set(i.INTENT_TYPES.values())
+
+
+@pytest.mark.parametrize("intent", EXAMPLES, ids=lambda intent: intent.kind)
+def test_an_intent_survives_its_row(intent):
+    assert i.intent_from_row(intent.kind, intent.to_fields()) == intent
+
+
+def test_unknown_fields_are_refused():
+    with pytest.raises(TypeError, match="bogus"):
+        i.intent_from_row("unlock", {"connector": 1, "bogus": 2})
+
+
+def test_unknown_kinds_are_refused():
+    with pytest.raises(KeyError):
+        i.intent_from_row("teleport", {})
