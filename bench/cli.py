@@ -16,7 +16,7 @@ from bench.chargers import raise_open_file_limit
 from bench.report import machine, rows, table
 from bench.scenarios import ScenarioSettings, run_scenario
 from bench.servers import BASELINE, OURS
-from ocpp_gateway.tests.live import REPO
+from common.live_server import REPO
 
 SCENARIOS = ("fleet", "throughput", "storm")
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ocpp_gateway.tests.live import REPO, LiveServer, _database_for, _drop_database, _wait_until_healthy, free_port
+from common.live_server import REPO, LiveServer, database_for, drop_database, free_port, wait_until_healthy
 
 OURS, BASELINE = "ours", "baseline"
 STOP_TIMEOUT = 30.0
@@ -96,7 +96,7 @@ class Server:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         if self.kind == OURS:
-            _wait_until_healthy(self.live, timeout)
+            wait_until_healthy(self.live, timeout)
             return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -125,14 +125,14 @@ class Server:
 
     def drop(self) -> None:
         if self.pg_name:
-            _drop_database(self.pg_name, self.base_url)
+            drop_database(self.pg_name, self.base_url)
 
 
 def provision(kind: str, data_dir: Path, database: str, redis: bool, chargers: int, heartbeat: int) -> Server:
     """A fresh database (seeded with the chargers for ours); the server is not started yet."""
     data_dir.mkdir(parents=True, exist_ok=True)
     base_url = database_base(database)
-    database_url, pg_name = _database_for(data_dir, base_url)
+    database_url, pg_name = database_for(data_dir, base_url)
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),

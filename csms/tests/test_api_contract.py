@@ -8,11 +8,9 @@ or content type the schema does not document. A fixed seed and a bounded number 
 operation keep it reproducible and to a minute or two; it runs in both CI stages (SQLite, then
 PostgreSQL + Redis)."""
 
-import json
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from charging.api.views import DUPLICATE_TAG, IdTokenSerializer
 from charging.tests.factories import IdTokenFactory
-from ocpp_gateway.tests.live import LiveServer, live_server
+from common.live_server import live_server
 from sites.tests.factories import ChargerFactory, SiteFactory
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
@@ -255,29 +253,18 @@ def server(tmp_path_factory):
         yield running
 
 
-def _access_token(server: LiveServer) -> str:
-    password = json.loads((server.data_dir / "demo-credentials.json").read_text())["admin_password"]
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}/api/v1/auth/token",
-        data=json.dumps({"email": "admin@example.com", "password": password}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["access"]
-
-
 @pytest.mark.timeout(900)
 def test_the_api_keeps_its_schema(server, tmp_path):
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
-    token = _access_token(server)
+    token = server.access_token()
     command = [
         str(SCHEMATHESIS),
         "--no-color",
         "--config-file",
         str(config),
         "run",
-        f"http://127.0.0.1:{server.port}/api/schema/",
+        f"{server.base_url}/api/schema/",
         "--header",
         "Authorization: Bearer <token>",
         "--checks",

@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 import pytest
 
-from ocpp_gateway.tests.live import LiveServer, live_server
+from common.live_server import LiveServer, live_server
 
 PARALLEL_CLIENTS = 16
 REQUESTS_EACH_KIND = 1000
@@ -44,7 +44,7 @@ def _target(fd: Path) -> Path | None:
 
 def http(server: LiveServer, method: str, path: str, body: dict | None = None, token: str = "") -> int:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}{path}",
+        f"{server.base_url}{path}",
         data=json.dumps(body).encode() if body is not None else None,
         method=method,
         headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
@@ -56,17 +56,6 @@ def http(server: LiveServer, method: str, path: str, body: dict | None = None, t
     except urllib.error.HTTPError as error:
         error.read()
         return error.code
-
-
-def access_token(server: LiveServer) -> str:
-    password = json.loads((server.data_dir / "demo-credentials.json").read_text())["admin_password"]
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}/api/v1/auth/token",
-        data=json.dumps({"email": "admin@example.com", "password": password}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["access"]
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +75,7 @@ def server(tmp_path_factory):
 def test_failed_logins_and_reads_stay_within_the_connection_bound(server):
     writers = 1 if server.database_url.startswith("sqlite") else int(server.env.get("OCPP_GROUP_COMMIT_WRITERS", 2))
     bound = HTTP_THREADS + writers + BACKGROUND
-    token = access_token(server)
+    token = server.access_token()
 
     def failed_login(n: int) -> int:
         # A few accounts, so django-axes locks them and most attempts cost no password hash.
@@ -109,7 +98,7 @@ def test_failed_logins_and_reads_stay_within_the_connection_bound(server):
 
 
 def test_idle_request_threads_close_their_connections(server):
-    token = access_token(server)
+    token = server.access_token()
     with ThreadPoolExecutor(HTTP_THREADS) as clients:
         list(clients.map(lambda _: http(server, "GET", "/api/v1/sites", token=token), range(50)))
     writers = 1 if server.database_url.startswith("sqlite") else int(server.env.get("OCPP_GROUP_COMMIT_WRITERS", 2))

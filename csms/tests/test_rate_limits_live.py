@@ -6,12 +6,12 @@ import urllib.error
 import urllib.request
 from email.message import Message
 
-from ocpp_gateway.tests.live import live_server
+from common.live_server import live_server
 
 
 def _login(server, password: str, forwarded_for: str) -> tuple[int, Message]:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}/api/v1/auth/token",
+        f"{server.base_url}/api/v1/auth/token",
         data=json.dumps({"email": "admin@example.com", "password": password}).encode(),
         headers={"Content-Type": "application/json", "X-Forwarded-For": forwarded_for},
         method="POST",
@@ -21,10 +21,6 @@ def _login(server, password: str, forwarded_for: str) -> tuple[int, Message]:
             return response.status, response.headers
     except urllib.error.HTTPError as error:
         return error.code, error.headers
-
-
-def _admin_password(server) -> str:
-    return json.loads((server.data_dir / "demo-credentials.json").read_text())["admin_password"]
 
 
 def test_login_rate_is_per_address_and_a_spoofed_x_forwarded_for_does_not_dodge_it(tmp_path):
@@ -40,5 +36,5 @@ def test_lockout_follows_the_client_address_given_by_a_trusted_proxy(tmp_path):
     with live_server(tmp_path, API_THROTTLE_LOGIN="100/minute") as server:
         # The failure that reaches the limit is answered as the lockout it starts.
         assert [_login(server, "wrong", "198.51.100.1")[0] for _ in range(5)] == [401] * 4 + [429]
-        assert _login(server, _admin_password(server), "198.51.100.1")[0] == 429  # that client is locked out
-        assert _login(server, _admin_password(server), "198.51.100.2")[0] == 200  # another client is not
+        assert _login(server, server.admin_password(), "198.51.100.1")[0] == 429  # that client is locked out
+        assert _login(server, server.admin_password(), "198.51.100.2")[0] == 200  # another client is not

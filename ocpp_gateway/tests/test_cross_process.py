@@ -10,7 +10,7 @@ import signal
 import pytest
 import websockets
 
-from ocpp_gateway.tests.live import AdminSession, another_server, celery_worker, live_server
+from common.live_server import AdminSession, another_server, celery_worker, live_server
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith("postgres"),

@@ -6,9 +6,9 @@ import asyncio
 import json
 
 import pytest
-import websockets
 
-from ocpp_gateway.tests.live import live_server
+from common.live_server import live_server
+from ocpp_gateway.tests import live_chargers
 
 CHARGER = "DEMO-CP-001"
 FLOODER = "DEMO-CP-002"
@@ -46,13 +46,8 @@ def server(tmp_path_factory):
 
 
 def connect(server, charge_point_id: str):
-    return websockets.connect(
-        f"{server.ws_url}/{charge_point_id}",
-        subprotocols=["ocpp1.6"],
-        additional_headers=server.basic_auth(charge_point_id),
-        open_timeout=5,
-        max_size=None,
-    )
+    """A charger that sends huge frames: no size limit on the frames it receives either."""
+    return live_chargers.connect(server, charge_point_id, max_size=None)
 
 
 async def exchange(ws, frame: str | bytes) -> tuple[list, int]:

@@ -14,7 +14,7 @@ import time
 import pytest
 import websockets
 
-from ocpp_gateway.tests.live import AdminSession, free_port, live_server
+from common.live_server import AdminSession, free_port, live_server
 
 CHARGER = "DEMO-CP-001"
 

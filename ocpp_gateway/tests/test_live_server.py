@@ -10,7 +10,8 @@ import time
 import pytest
 import websockets
 
-from ocpp_gateway.tests.live import AdminSession, live_server
+from common.live_server import AdminSession, live_server
+from ocpp_gateway.tests.live_chargers import call, connect
 
 CHARGER = "DEMO-CP-001"
 OTHER_CHARGER = "DEMO-CP-002"
@@ -22,23 +23,9 @@ def server(tmp_path_factory):
         yield running
 
 
-async def call(ws, message_id: str, action: str, payload: dict) -> list:
-    await ws.send(json.dumps([2, message_id, action, payload]))
-    return json.loads(await asyncio.wait_for(ws.recv(), 5))
-
-
-def connect(server, charge_point_id: str = CHARGER):
-    return websockets.connect(
-        f"{server.ws_url}/{charge_point_id}",
-        subprotocols=["ocpp1.6"],
-        additional_headers=server.basic_auth(charge_point_id),
-        open_timeout=5,
-    )
-
-
 def test_a_charging_session_over_a_real_socket(server):
     async def charge() -> int:
-        async with connect(server) as ws:
+        async with connect(server, CHARGER) as ws:
             assert ws.subprotocol == "ocpp1.6"
             boot = await call(ws, "b1", "BootNotification", {"chargePointVendor": "ACME", "chargePointModel": "X1"})
             assert boot[2]["status"] == "Accepted"
@@ -115,7 +102,7 @@ def test_wrong_key_is_refused_with_401(server):
 def test_oversized_frame_is_closed_with_1009_and_other_chargers_carry_on(server, settings):
     async def flood_and_check() -> tuple[int, list]:
         async with connect(server, OTHER_CHARGER) as bystander:
-            async with connect(server) as ws:
+            async with connect(server, CHARGER) as ws:
                 big = {"vendorId": "x", "data": "A" * (2 * 1024 * 1024)}
                 await ws.send(json.dumps([2, "big", "DataTransfer", big]))
                 with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -158,7 +145,7 @@ def test_message_log_is_flushed_on_shutdown(tmp_path):
     with live_server(tmp_path, OCPP_MESSAGE_LOG_FLUSH_SECONDS="3600") as server:
 
         async def chat() -> None:
-            async with connect(server) as ws:
+            async with connect(server, CHARGER) as ws:
                 for number in range(5):
                     await call(ws, f"h{number}", "Heartbeat", {})
 
@@ -245,7 +232,7 @@ def test_every_command_through_the_api_reaches_a_live_charger(server):
 
     async def run() -> dict[str, dict]:
         outcomes = {}
-        async with connect(server) as ws:
+        async with connect(server, CHARGER) as ws:
             begin = {"connectorId": 2, "idTag": "DEMO-TAG-001", "meterStart": 0, "timestamp": "2026-01-01T12:00:00Z"}
             start = await call(ws, "tx", "StartTransaction", begin)
             transaction_id = start[2]["transactionId"]
@@ -287,7 +274,7 @@ def test_a_rejection_is_recorded(server):
     session = AdminSession(server)
 
     async def run() -> dict:
-        async with connect(server) as ws:
+        async with connect(server, CHARGER) as ws:
             command = await asyncio.to_thread(_submit, session, "UnlockConnector", {"connectorId": 1})
             call = json.loads(await asyncio.wait_for(ws.recv(), 10))
             await ws.send(json.dumps([3, call[1], {"status": "UnlockFailed"}]))
@@ -307,7 +294,7 @@ def test_offline_queue_is_drained_in_order_and_a_duplicate_key_is_sent_once(serv
 
     async def run() -> list[str]:
         received = []
-        async with connect(server) as ws:
+        async with connect(server, CHARGER) as ws:
             for _ in range(4):
                 call = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 received.append(call[3]["value"])
@@ -328,7 +315,7 @@ def test_timeouts_and_expired_commands(tmp_path):
         time.sleep(1.5)
 
         async def run() -> dict:
-            async with connect(server) as ws:
+            async with connect(server, CHARGER) as ws:
                 with pytest.raises(TimeoutError):
                     await asyncio.wait_for(ws.recv(), 1)
                 unanswered = await asyncio.to_thread(_submit, session, "UnlockConnector", {"connectorId": 1})
@@ -365,7 +352,7 @@ def test_commands_unfit_for_the_charger_are_refused_and_its_key_keeps_working(se
     before = server.query(commands)
 
     async def run() -> tuple[list, list]:
-        async with connect(server) as ws:  # online: anything accepted would be sent at once
+        async with connect(server, CHARGER) as ws:  # online: anything accepted would be sent at once
             answers = [
                 await asyncio.to_thread(
                     session.api, "POST", f"/api/v1/chargers/{CHARGER}/commands", {"action": a, "payload": p}
@@ -374,7 +361,7 @@ def test_commands_unfit_for_the_charger_are_refused_and_its_key_keeps_working(se
             ]
             with pytest.raises(TimeoutError):  # the charger was sent nothing
                 await asyncio.wait_for(ws.recv(), 1)
-        async with connect(server) as ws:  # the key in force still opens the door
+        async with connect(server, CHARGER) as ws:  # the key in force still opens the door
             heartbeat = await call(ws, "hb", "Heartbeat", {})
         return answers, heartbeat
 

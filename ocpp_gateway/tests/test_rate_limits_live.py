@@ -13,7 +13,8 @@ import time
 import pytest
 import websockets
 
-from ocpp_gateway.tests.live import live_server
+from common.live_server import live_server
+from ocpp_gateway.tests import live_chargers
 
 CHARGER = "DEMO-CP-001"
 OTHER_CHARGER = "DEMO-CP-002"
@@ -99,13 +100,8 @@ def test_a_handshake_flood_from_one_address_is_shed(tmp_path):
 
 
 def connect(server, charge_point_id: str):
-    return websockets.connect(
-        f"{server.ws_url}/{charge_point_id}",
-        subprotocols=["ocpp1.6"],
-        additional_headers=server.basic_auth(charge_point_id),
-        open_timeout=10,
-        max_queue=None,
-    )
+    """A flooding charger: a longer handshake wait, and no limit on the answers it queues."""
+    return live_chargers.connect(server, charge_point_id, open_timeout=10, max_queue=None)
 
 
 def test_call_flood_is_answered_generic_error_then_closed_and_others_are_served(server):

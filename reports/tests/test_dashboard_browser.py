@@ -7,14 +7,13 @@ after installing chromium), so a missing browser can never pass silently in CI."
 
 import asyncio
 import datetime as dt
-import json
 import os
 import shutil
 
 import pytest
-import websockets
 
-from ocpp_gateway.tests.live import live_server
+from common.live_server import live_server
+from ocpp_gateway.tests.live_chargers import call, connect
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHARGER = "DEMO-CP-001"
@@ -41,14 +40,9 @@ if async_playwright is None or not os.path.exists(CHROMIUM):
     pytest.skip("Playwright and chromium are needed for the browser test", allow_module_level=True)
 
 
-async def call(ws, message_id: str, action: str, payload: dict) -> list:
-    await ws.send(json.dumps([2, message_id, action, payload]))
-    return json.loads(await asyncio.wait_for(ws.recv(), 5))
-
-
 async def operator_watches_a_charger(server) -> None:
-    password = json.loads((server.data_dir / "demo-credentials.json").read_text())["admin_password"]
-    base = f"http://127.0.0.1:{server.port}"
+    password = server.admin_password()
+    base = server.base_url
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -68,12 +62,7 @@ async def operator_watches_a_charger(server) -> None:
             sessions_before = int(await page.locator("#today-sessions").text_content())
             online_before = int(await page.locator("#count-online").text_content())
 
-            async with websockets.connect(
-                f"{server.ws_url}/{CHARGER}",
-                subprotocols=["ocpp1.6"],
-                additional_headers=server.basic_auth(CHARGER),
-                open_timeout=5,
-            ) as charger:
+            async with connect(server, CHARGER) as charger:
                 await expect(page.locator("#count-online")).to_have_text(str(online_before + 1), timeout=10_000)
                 boot = await call(charger, "1", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"})
                 assert boot[2]["status"] == "Accepted"

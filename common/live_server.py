@@ -1,5 +1,7 @@
-"""A real server process for end-to-end tests: `manage.py serve` on 127.0.0.1 with its own
-database (a SQLite file, or a fresh PostgreSQL database when DATABASE_URL points at one)."""
+"""A real server process for end-to-end tests and the benchmark: `manage.py serve` on 127.0.0.1
+with its own database (a SQLite file, or a fresh PostgreSQL database when DATABASE_URL points at
+one). Not test code, so that the benchmark need not import tests; it drives the project only from
+outside (processes, HTTP, SQL), so it imports no app."""
 
 import base64
 import contextlib
@@ -22,7 +24,7 @@ from pathlib import Path
 import environ
 import psycopg
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -43,6 +45,24 @@ class LiveServer:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ocpp"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def admin_password(self) -> str:
+        """The demo administrator's password, as seed_demo wrote it."""
+        return json.loads((self.data_dir / "demo-credentials.json").read_text())["admin_password"]
+
+    def access_token(self, timeout: float = 30.0) -> str:
+        """A JWT access token for the demo administrator, from the API's login."""
+        request = urllib.request.Request(
+            f"{self.base_url}/api/v1/auth/token",
+            data=json.dumps({"email": "admin@example.com", "password": self.admin_password()}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())["access"]
 
     def basic_auth(self, charge_point_id: str) -> dict[str, str]:
         token = base64.b64encode(f"{charge_point_id}:{self.charger_keys[charge_point_id]}".encode()).decode()
@@ -90,7 +110,7 @@ class LiveServer:
             return self.process.wait()
 
 
-def _database_for(data_dir: Path, base: str | None = None) -> tuple[str, str | None]:
+def database_for(data_dir: Path, base: str | None = None) -> tuple[str, str | None]:
     """A database of its own for the server: (url, name of a PostgreSQL database to drop).
     `base` defaults to DATABASE_URL: PostgreSQL there means a fresh database on that server."""
     base = os.environ.get("DATABASE_URL", "") if base is None else base
@@ -103,7 +123,7 @@ def _database_for(data_dir: Path, base: str | None = None) -> tuple[str, str | N
     return base.rsplit("/", 1)[0] + f"/{name}", name
 
 
-def _drop_database(name: str, base: str | None = None) -> None:
+def drop_database(name: str, base: str | None = None) -> None:
     admin_url = (base or os.environ["DATABASE_URL"]).rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -131,7 +151,7 @@ def another_server(first: LiveServer):
     )
     server.process = _serve(server)
     try:
-        _wait_until_healthy(server)
+        wait_until_healthy(server)
         yield server
     finally:
         server.stop()
@@ -161,7 +181,7 @@ def celery_worker(server: LiveServer):
 @contextlib.contextmanager
 def live_server(data_dir: Path, **settings_env: str):
     """Migrate, seed the demo fleet, serve; yield a LiveServer; stop and clean up."""
-    database_url, pg_name = _database_for(data_dir)
+    database_url, pg_name = database_for(data_dir)
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -175,20 +195,20 @@ def live_server(data_dir: Path, **settings_env: str):
         subprocess.run([*MANAGE, "seed_demo"], cwd=REPO, env=env, check=True, capture_output=True)
         server.charger_keys = json.loads((data_dir / "demo-credentials.json").read_text())["charger_keys"]
         server.process = _serve(server)
-        _wait_until_healthy(server)
+        wait_until_healthy(server)
         yield server
     finally:
         server.stop()
         if pg_name:
-            _drop_database(pg_name)
+            drop_database(pg_name)
 
 
-def _wait_until_healthy(server: LiveServer, timeout: float = 30.0) -> None:
+def wait_until_healthy(server: LiveServer, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(server.log())
-        url = f"http://127.0.0.1:{server.port}/api/health"
+        url = f"{server.base_url}/api/health"
         with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
             if response.status == 200:
                 return
@@ -199,13 +219,14 @@ def _wait_until_healthy(server: LiveServer, timeout: float = 30.0) -> None:
 class AdminSession:
     """An operator logged in through the admin's login form (session cookie + CSRF token)."""
 
-    def __init__(self, server) -> None:
-        self.base = f"http://127.0.0.1:{server.port}"
+    def __init__(self, server: LiveServer) -> None:
+        self.base = server.base_url
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         self.opener.open(f"{self.base}/admin/login/")
-        password = json.loads((server.data_dir / "demo-credentials.json").read_text())["admin_password"]
-        self._post_form("/admin/login/", {"username": "admin@example.com", "password": password, "next": "/admin/"})
+        self._post_form(
+            "/admin/login/", {"username": "admin@example.com", "password": server.admin_password(), "next": "/admin/"}
+        )
 
     def _csrf(self) -> str:
         return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
