@@ -41,9 +41,11 @@ test: install
 bench: install
 	$(BIN)/python -m bench all
 
+# ruff (style), import-linter (DESIGN.md's dependency direction, contracts in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -56,4 +58,4 @@ beat: install
 	$(BIN)/celery -A csms beat --loglevel INFO --schedule var/celerybeat-schedule
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .import_linter_cache .grimp_cache
