@@ -17,7 +17,7 @@ class IdFilter(filters.NumberFilter):
     nothing (the list is scoped to the caller's rows), where django-filter's default refuses
     it with 400 "Select a valid choice" and so tells ids that exist from ids that do not."""
 
-    field_class = forms.IntegerField
+    field_class = forms.IntegerField  # type: ignore[assignment]  # ids are integers, not NumberFilter's decimals
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("min_value", 1)

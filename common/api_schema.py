@@ -10,7 +10,9 @@ class ErrorSerializer(serializers.Serializer):
     """An error: its message and, for invalid input, the messages per field."""
 
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    # Named as the error body names it: this serializer only describes the schema and never
+    # validates, so the Serializer.errors it shadows is never read.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.JSONField(),
         required=False,
         help_text='Invalid input only: messages per field ("non_field_errors" for the request as a whole).',

@@ -19,6 +19,7 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper
+from django.db.models.options import Options
 from psycopg.types.json import Jsonb
 
 
@@ -40,6 +41,25 @@ def with_fresh_connection(function: Callable, *args):
         close_old_connections()
 
 
+def _column_fields(meta: Options, names: list[str]) -> list[models.Field]:
+    """The model's fields named, each one a column of its table: a reverse relation or a
+    generic foreign key (which get_field also finds) has no column to write."""
+    columns: list[models.Field] = []
+    for name in names:
+        field = meta.get_field(name)
+        if not isinstance(field, models.Field):
+            raise ValueError(f"{meta.label}.{name} is not a column")
+        columns.append(field)
+    return columns
+
+
+def _column(field: models.Field) -> str:
+    """The field's column name: every field these helpers write is concrete, so it has one."""
+    if field.column is None:
+        raise ValueError(f"{field.name} has no column")
+    return field.column
+
+
 def _preparer(field: models.Field, db: BaseDatabaseWrapper) -> Callable | None:
     """How to turn a model's value into a query parameter; None when the driver takes it as is."""
     if db.vendor == "postgresql":
@@ -50,7 +70,7 @@ def _preparer(field: models.Field, db: BaseDatabaseWrapper) -> Callable | None:
     return lambda value: field.get_db_prep_save(value, db)
 
 
-def _executemany(db: BaseDatabaseWrapper, sql: str, params: list[Sequence]) -> None:
+def _executemany(db: BaseDatabaseWrapper, sql: str, params: Sequence[Sequence]) -> None:
     """Elsewhere than PostgreSQL, which writes with COPY and joins to arrays instead."""
     with db.cursor() as cursor:
         cursor.executemany(sql, params)
@@ -105,7 +125,7 @@ def update_rows(instances: list[models.Model], fields: list[str], using: str = D
     instances = list({instance.pk: instance for instance in instances}.values())
     db = connections[using]
     meta = instances[0]._meta
-    columns = [meta.get_field(name) for name in fields]
+    columns = _column_fields(meta, fields)
     rows = [
         [*values, instance.pk]
         for values, instance in zip(_values(instances, columns, db, add=False), instances, strict=True)
@@ -114,8 +134,8 @@ def update_rows(instances: list[models.Model], fields: list[str], using: str = D
         _update_from_arrays(db, meta, columns, rows)
         return
     quote = db.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    assignments = ", ".join(f"{quote(_column(field))} = %s" for field in columns)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(_column(meta.pk))} = %s"  # noqa: S608
     _executemany(db, sql, rows)
 
 
@@ -124,11 +144,11 @@ def _update_from_arrays(db: BaseDatabaseWrapper, meta, columns: list[models.Fiel
     typed = [*columns, meta.pk]
     arrays = ", ".join(f"%s::{_array_type(field, db)}" for field in typed)
     names = ", ".join(f"c{index}" for index in range(len(typed)))
-    assignments = ", ".join(f"{quote(field.column)} = v.c{index}" for index, field in enumerate(columns))
+    assignments = ", ".join(f"{quote(_column(field))} = v.c{index}" for index, field in enumerate(columns))
     table = quote(meta.db_table)
     sql = (
         f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names})"  # noqa: S608
-        f" WHERE {table}.{quote(meta.pk.column)} = v.c{len(columns)}"
+        f" WHERE {table}.{quote(_column(meta.pk))} = v.c{len(columns)}"
     )
     execute_bound(db, sql, [list(column) for column in zip(*rows, strict=True)])
 
@@ -136,7 +156,10 @@ def _update_from_arrays(db: BaseDatabaseWrapper, meta, columns: list[models.Fiel
 def _array_type(field: models.Field, db: BaseDatabaseWrapper) -> str:
     """The column's type without its length or precision: an explicit cast to varchar(n) would
     cut a value that is too long, where storing it must fail as a single UPDATE would (R8)."""
-    return re.sub(r"\(.*\)", "", field.db_type(db)) + "[]"
+    db_type = field.db_type(db)
+    if db_type is None:
+        raise ValueError(f"{field.name} has no column type")
+    return re.sub(r"\(.*\)", "", db_type) + "[]"
 
 
 def insert_rows(instances: list[models.Model], using: str = DEFAULT_DB_ALIAS) -> None:
@@ -165,7 +188,7 @@ def insert_values(
         return
     db = connections[using]
     meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
+    columns = _column_fields(meta, fields)
     preparers = [None if field.name in json_text else _preparer(field, db) for field in columns]
     if any(preparers):
         rows = [
@@ -175,9 +198,9 @@ def insert_values(
     _insert(db, meta, columns, rows)
 
 
-def _insert(db: BaseDatabaseWrapper, meta, columns: list[models.Field], rows: list[Sequence]) -> None:
+def _insert(db: BaseDatabaseWrapper, meta, columns: list[models.Field], rows: Sequence[Sequence]) -> None:
     quote = db.ops.quote_name
-    names = ", ".join(quote(field.column) for field in columns)
+    names = ", ".join(quote(_column(field)) for field in columns)
     if db.vendor == "postgresql":
         _copy(db, f"COPY {quote(meta.db_table)} ({names}) FROM STDIN", rows)
         return
@@ -185,7 +208,7 @@ def _insert(db: BaseDatabaseWrapper, meta, columns: list[models.Field], rows: li
     _executemany(db, f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
 
 
-def _copy(db: BaseDatabaseWrapper, sql: str, rows: list[Sequence]) -> None:
+def _copy(db: BaseDatabaseWrapper, sql: str, rows: Sequence[Sequence]) -> None:
     with db.cursor() as cursor:
 
         def run(sql: str, params, many: bool, context) -> None:

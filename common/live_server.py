@@ -74,8 +74,8 @@ class LiveServer:
             path = environ.Env.db_url_config(self.database_url)["NAME"]
             with contextlib.closing(sqlite3.connect(path)) as connection:
                 return connection.execute(sql.replace("%s", "?"), params).fetchall()
-        with psycopg.connect(self.database_url) as connection:
-            return connection.execute(sql, params).fetchall()
+        with psycopg.connect(self.database_url) as pg_connection:
+            return pg_connection.execute(sql, params).fetchall()
 
     def log(self) -> str:
         return (self.data_dir / f"server-{self.port}.log").read_text()
@@ -86,8 +86,8 @@ class LiveServer:
             with contextlib.closing(sqlite3.connect(path)) as connection, connection:
                 connection.execute(sql.replace("%s", "?"), params)
             return
-        with psycopg.connect(self.database_url) as connection:
-            connection.execute(sql, params)
+        with psycopg.connect(self.database_url) as pg_connection:
+            pg_connection.execute(sql, params)
 
     def wait_for(self, sql: str, expected, params: tuple = (), timeout: float = 10.0):
         deadline = time.monotonic() + timeout
@@ -101,7 +101,7 @@ class LiveServer:
     def stop(self) -> int | None:
         """Stop like a process manager would (SIGTERM); returns the exit code."""
         if self.process is None or self.process.poll() is not None:
-            return self.process and self.process.returncode
+            return None if self.process is None else self.process.returncode
         self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout=15)
@@ -206,7 +206,7 @@ def live_server(data_dir: Path, **settings_env: str):
 def wait_until_healthy(server: LiveServer, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
+        if server.process is None or server.process.poll() is not None:
             raise RuntimeError(server.log())
         url = f"{server.base_url}/api/health"
         with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
@@ -229,7 +229,7 @@ class AdminSession:
         )
 
     def _csrf(self) -> str:
-        return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
+        return next(cookie.value or "" for cookie in self.jar if cookie.name == "csrftoken")
 
     def _post_form(self, path: str, fields: dict) -> None:
         data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": self._csrf()}).encode()

@@ -1,6 +1,6 @@
 """/api/v1/: the partner API, and /api/schema/ + docs."""
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenVerifyView
@@ -32,7 +32,7 @@ router.register("report-exports", ReportExportViewSet, basename="reportexport")
 
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
 
-v1 = [
+v1: list[URLPattern | URLResolver] = [
     path("auth/token", LoginTokenView.as_view(), name="token-obtain"),
     path("auth/token/refresh", ActiveUserTokenRefreshView.as_view(), name="token-refresh"),
     path("auth/token/verify", TokenVerifyView.as_view(), name="token-verify"),

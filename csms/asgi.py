@@ -30,7 +30,8 @@ router = ProtocolTypeRouter(
         # Chargers send no Origin header and no session cookie: no Origin validator or
         # session auth on their routes; charger credentials are checked at the handshake.
         # The dashboard's route (first, so no charger id can shadow it) carries its own.
-        "websocket": URLRouter([*dashboard_routes, *ocpp_routes]),
+        # (Django's path() patterns, as channels documents; its stubs want a pattern type of their own.)
+        "websocket": URLRouter([*dashboard_routes, *ocpp_routes]),  # type: ignore[list-item]
     }
 )
 

@@ -54,7 +54,8 @@ async def probe_channel_layer() -> ProbeResult:
     if layer is None:
         return ProbeResult(False, "not configured")
     try:
-        channel = await layer.new_channel("health.")
+        # Both layers we configure (in memory, Redis) take a prefix; the stubs' base class does not.
+        channel = await layer.new_channel("health.")  # type: ignore[call-arg]
         await asyncio.wait_for(layer.send(channel, {"type": "health.ping"}), PROBE_TIMEOUT_SECONDS)
         message = await asyncio.wait_for(layer.receive(channel), PROBE_TIMEOUT_SECONDS)
         if message.get("type") != "health.ping":

@@ -62,3 +62,11 @@ def test_insert_values_writes_json_text_as_it_is():
     insert_values(MessageLog, ROW_FIELDS, rows, json_text={"payload"})
     stored = list(MessageLog.objects.order_by("pk").values_list("payload", flat=True))
     assert stored == [{"a": [1, "é"], "big": 2**70}, None]
+
+
+def test_a_name_that_is_not_a_column_is_refused_before_any_sql():
+    charger = ChargerFactory()
+    with pytest.raises(ValueError, match="connectors is not a column"):
+        update_rows([charger], ["connectors"])  # the reverse side of Connector.charger
+    with pytest.raises(ValueError, match="connectors is not a column"):
+        insert_values(Charger, ["connectors"], [(1,)])
