@@ -38,9 +38,11 @@ from bench.seed import API_USER
 ACTION = "GetConfiguration"
 TAG_PREFIX = "BenchCommand-"
 FINISHED = {"accepted", "rejected", "failed", "timed_out", "expired"}
-# Enough for 200 requests/s at up to 150 ms each; beyond that requests wait for a connection,
-# which shows as the client's wait (`client_wait`), not as the server's latency.
-HTTP_CONNECTIONS = 32
+# Per kind of request: submissions and reads have a pool each, so that the reads of commands
+# already answered never wait behind a backlog of submissions (an API slower than the rate).
+# 16 is twice the API process's request threads (HTTP_SYNC_THREADS); requests beyond the pool
+# wait in the client, which shows as `client_wait`, not as the server's latency.
+HTTP_CONNECTIONS = 16
 # Resolution of "result readable": a poll every 10 ms after the charger has answered. The
 # API's own `?wait=` re-reads the row every 200 ms, too coarse for this figure.
 POLL_INTERVAL = 0.01
@@ -76,6 +78,7 @@ class Trace:
     readable_at: float | None = None  # a GET answered with the command finished
     final_status: str = ""
     polls: int = 0
+    settled_late: bool = False  # found finished only by the final sweep: not timed
     error: str = ""
 
 
@@ -86,6 +89,7 @@ class CommandClientResult:
     untagged_calls: int  # CALLs that were none of the bench's commands
     submit_started_at: float
     submit_ended_at: float
+    cpu_percent: float  # the client process, over the submission, % of one core
 
 
 def tag(number: int) -> str:
@@ -172,12 +176,23 @@ async def log_in(pool: HttpPool, password: str) -> str:
     return answer.json()["access"]
 
 
-async def submit(pool: HttpPool, ledger: Ledger, trace: Trace, patience: float) -> None:
+@dataclass
+class Pools:
+    submissions: HttpPool
+    reads: HttpPool
+
+    def close(self) -> None:
+        self.submissions.close()
+        self.reads.close()
+
+
+async def submit(pools: Pools, ledger: Ledger, trace: Trace, patience: float) -> None:
     """POST the command, wait for its charger's answer, then poll until the API shows it
     finished. What does not happen within `patience` s (each) is left unset: lost."""
     body = {"action": ACTION, "payload": {"key": [tag(trace.number)]}}
     try:
-        answer = await pool.request("POST", f"/api/v1/chargers/{charge_point_id(trace.charger)}/commands", body)
+        target = f"/api/v1/chargers/{charge_point_id(trace.charger)}/commands"
+        answer = await pools.submissions.request("POST", target, body)
     except (OSError, ConnectionError, h11.ProtocolError) as failure:
         trace.error = f"POST failed: {type(failure).__name__}"
         return
@@ -188,7 +203,7 @@ async def submit(pool: HttpPool, ledger: Ledger, trace: Trace, patience: float) 
     trace.accepted_at, trace.command_id = answer.answered_at, answer.json()["id"]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(ledger.answered[trace.number].wait(), patience)
-        await poll_until_finished(pool, trace, time.monotonic() + patience)
+        await poll_until_finished(pools.reads, trace, time.monotonic() + patience)
 
 
 async def poll_until_finished(pool: HttpPool, trace: Trace, deadline: float) -> None:
@@ -208,7 +223,23 @@ async def poll_until_finished(pool: HttpPool, trace: Trace, deadline: float) -> 
         await asyncio.sleep(POLL_INTERVAL)
 
 
-async def submit_at_rate(pool: HttpPool, ledger: Ledger, config: CommandClientConfig) -> list[asyncio.Task]:
+async def read_once(pool: HttpPool, trace: Trace) -> None:
+    """The final sweep: is a command whose result was never read in time finished by now?"""
+    with contextlib.suppress(OSError, ConnectionError, h11.ProtocolError):
+        answer = await pool.request("GET", f"/api/v1/commands/{trace.command_id}")
+        status = (answer.json() or {}).get("status") if answer.status == 200 else None
+        if status in FINISHED:
+            trace.final_status, trace.settled_late = status, True
+
+
+async def sweep_unsettled(pool: HttpPool, traces: list[Trace]) -> None:
+    """After the run: commands received but never seen finished are lost only if they are not
+    finished now either (the API may merely have been too slow to show them in time)."""
+    unsettled = [t for t in traces if t.command_id is not None and t.received_at and t.readable_at is None]
+    await asyncio.gather(*(read_once(pool, trace) for trace in unsettled))
+
+
+async def submit_at_rate(pools: Pools, ledger: Ledger, config: CommandClientConfig) -> list[asyncio.Task]:
     """Open loop: command n is due at start + n / rate whatever the answers so far, to charger
     n mod N + 1 (round robin: each charger gets rate / N commands a second, and the server
     keeps them in order, one in flight per charger: R16)."""
@@ -220,7 +251,7 @@ async def submit_at_rate(pool: HttpPool, ledger: Ledger, config: CommandClientCo
         await asyncio.sleep(max(0.0, planned_at - time.monotonic()))
         trace = Trace(number=number, charger=number % config.chargers + 1, planned_at=planned_at)
         ledger.add(trace)
-        tasks.append(asyncio.create_task(submit(pool, ledger, trace, config.call_timeout)))
+        tasks.append(asyncio.create_task(submit(pools, ledger, trace, config.call_timeout)))
     return tasks
 
 
@@ -232,7 +263,7 @@ async def wait_until_connected(result: ClientResult, chargers: int, deadline: fl
 async def run_command_client(config: CommandClientConfig) -> CommandClientResult:
     ledger, result = Ledger(), ClientResult()
     connected_by = config.t0 + config.chargers / config.ramp_rate + config.call_timeout
-    end = connected_by + config.duration + 2 * config.call_timeout + 10  # the latest the run may last
+    end = connected_by + config.duration + 3 * config.call_timeout + 20  # the latest the run may last
     charger_config = ClientConfig(
         scenario="commands",
         url=config.ws_url,
@@ -254,24 +285,30 @@ async def run_command_client(config: CommandClientConfig) -> CommandClientResult
         for number in range(1, config.chargers + 1)
     ]
     await wait_until_connected(result, config.chargers, connected_by)
-    pool = HttpPool(config.api_host, config.api_port, HTTP_CONNECTIONS)
+    pools = Pools(*(HttpPool(config.api_host, config.api_port, HTTP_CONNECTIONS) for _ in range(2)))
     try:
-        pool.headers.append(("Authorization", f"Bearer {await log_in(pool, config.api_password)}"))
-        started = time.monotonic()
-        submissions = await submit_at_rate(pool, ledger, config)
-        ended = time.monotonic()
+        token = await log_in(pools.submissions, config.api_password)
+        for pool in (pools.submissions, pools.reads):
+            pool.headers.append(("Authorization", f"Bearer {token}"))
+        started, cpu_started = time.monotonic(), time.process_time()
+        submissions = await submit_at_rate(pools, ledger, config)
+        ended, cpu_ended = time.monotonic(), time.process_time()
         # Each submission ends by itself within 2 timeouts (answer, then readable).
         await asyncio.wait(submissions, timeout=2 * config.call_timeout + 5)
         for submission in submissions:
-            if submission.done() and submission.exception() is not None:
+            if submission.done() and not submission.cancelled() and submission.exception() is not None:
                 result.error("client bug", repr(submission.exception()))
-            submission.cancel()  # still waiting after both timeouts: counted as lost
+            submission.cancel()  # still waiting after both timeouts: counted as lost or not sent
+        await asyncio.wait_for(sweep_unsettled(pools.reads, list(ledger.traces.values())), config.call_timeout)
     finally:
-        pool.close()
+        pools.close()
         for charger in chargers:
             charger.cancel()  # each counts its socket as held while it is still open
         await asyncio.wait(chargers, timeout=10)
-    return CommandClientResult(result.plain(), list(ledger.traces.values()), ledger.untagged_calls, started, ended)
+    cpu_percent = round((cpu_ended - cpu_started) / (ended - started) * 100, 1)
+    return CommandClientResult(
+        result.plain(), list(ledger.traces.values()), ledger.untagged_calls, started, ended, cpu_percent
+    )
 
 
 def run_command_worker(config: CommandClientConfig) -> CommandClientResult:

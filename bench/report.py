@@ -143,9 +143,19 @@ def _command_counts(traces: list) -> dict:
         "sent": sum(1 for trace in traces if trace.sent_at is not None),
         "accepted": len(accepted),
         "received": len(received),
-        "settled": sum(1 for trace in accepted if trace.readable_at is not None),
+        "settled": sum(1 for trace in accepted if trace.final_status),
+        "settled_late": sum(1 for trace in accepted if trace.settled_late),
         "final_statuses": dict(Counter(trace.final_status for trace in accepted if trace.final_status)),
     }
+
+
+def _accepted_rate(accepted: list) -> float | None:
+    """What the API took: accepted commands over the time from the first POST to the last 202
+    (below the planned rate when the API is the bottleneck)."""
+    if not accepted:
+        return None
+    span = max(trace.accepted_at for trace in accepted) - min(trace.sent_at for trace in accepted)
+    return round(len(accepted) / span, 1) if span > 0 else None
 
 
 def _command_errors(charger_errors: Counter, traces: list, exit_codes: dict[str, int | None]) -> dict[str, int]:
@@ -174,16 +184,14 @@ def summarize_commands(
     start, end = client.submit_started_at, client.submit_ended_at
     accepted = [trace for trace in traces if trace.command_id is not None]
     never_received = sum(1 for trace in accepted if not trace.received_at)
-    never_settled = sum(1 for trace in accepted if trace.received_at and trace.readable_at is None)
+    never_settled = sum(1 for trace in accepted if trace.received_at and not trace.final_status)
     errors = _command_errors(result.errors, traces, exit_codes)
     examples = result.error_examples + [trace.error for trace in traces if trace.error][:MAX_EXAMPLES]
     return {
         "connections_held": result.held_at_end,
         "connected": len(result.ready_at),
         "commands": _command_counts(traces),
-        "commands_per_s": round(sum(1 for t in traces if t.sent_at is not None) / (end - start), 1)
-        if end > start
-        else None,
+        "commands_per_s": {"planned": settings["rate"], "accepted": _accepted_rate(accepted)},
         "latency": {
             "api_to_charger": latency(t.received_at[0] - t.sent_at for t in traces if t.received_at and t.sent_at),
             "answer_to_readable": latency(_gaps(accepted, "answered_at", "readable_at")),
@@ -192,6 +200,7 @@ def summarize_commands(
         },
         "polls_per_command": round(sum(t.polls for t in accepted) / len(accepted), 2) if accepted else None,
         "untagged_calls": client.untagged_calls,
+        "client_cpu_percent": client.cpu_percent,
         "servers": {
             name: _server_usage(process_samples, None, start, end, 0) for name, process_samples in samples.items()
         },
@@ -222,14 +231,17 @@ def command_rows(ours: dict) -> list[tuple[str, str, str, str]]:
     counts = ours["commands"]
     lines = [
         ("connections held", str(ours["connections_held"])),
-        ("commands sent / accepted / received / settled",
-         f"{counts['sent']} / {counts['accepted']} / {counts['received']} / {counts['settled']}"),
-        ("commands/s sent", str(ours["commands_per_s"])),
+        ("commands planned / sent / accepted / received / settled",
+         f"{counts['planned']} / {counts['sent']} / {counts['accepted']} / {counts['received']} / {counts['settled']}"),
+        ("  settled but seen only after the run (not timed)", str(counts["settled_late"])),
+        ("commands/s planned / accepted by the API",
+         f"{ours['commands_per_s']['planned']:g} / {ours['commands_per_s']['accepted']}"),
     ]  # fmt: skip
     lines += [(label, _triple(ours["latency"][key])) for key, label in COMMAND_LATENCIES.items()]
     lines += [
         ("GET polls per command", str(ours["polls_per_command"])),
         *((f"{name} server CPU % of one core", str(usage["cpu_percent"])) for name, usage in ours["servers"].items()),
+        ("client CPU % of one core", str(ours["client_cpu_percent"])),
         ("errors", str(ours["errors"])),
         ("lost (accepted, never received or settled)", str(ours["lost"]["total"])),
         ("duplicated (CALL received twice)", str(ours["duplicated"])),

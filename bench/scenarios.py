@@ -190,7 +190,7 @@ def run_command_client(settings: CommandSettings, gateway: Server, api: Server, 
         call_timeout=settings.call_timeout,
         t0=time.monotonic() + SPAWN_ALLOWANCE,
     )
-    longest = settings.chargers / settings.ramp_rate + 3 * settings.call_timeout + settings.duration + 60
+    longest = settings.chargers / settings.ramp_rate + 4 * settings.call_timeout + settings.duration + 60
     # spawn, not fork: the orchestrator has sampler threads running.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
