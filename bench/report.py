@@ -195,6 +195,7 @@ def summarize_commands(
         "latency": {
             "api_to_charger": latency(t.received_at[0] - t.sent_at for t in traces if t.received_at and t.sent_at),
             "answer_to_readable": latency(_gaps(accepted, "answered_at", "readable_at")),
+            "end_to_end": latency(_gaps(accepted, "sent_at", "readable_at")),
             "post_to_202": latency(_gaps(accepted, "sent_at", "accepted_at")),
             "client_wait": latency(_gaps(traces, "planned_at", "sent_at")),
         },
@@ -221,6 +222,7 @@ def summarize_commands(
 COMMAND_LATENCIES = {
     "api_to_charger": "API call -> CALL at charger p50/p95/p99 ms",
     "answer_to_readable": "answer -> result readable p50/p95/p99 ms",
+    "end_to_end": "API call -> result readable p50/p95/p99 ms",
     "post_to_202": "POST -> 202 p50/p95/p99 ms",
     "client_wait": "client wait before sending p50/p95/p99 ms",
 }
