@@ -46,6 +46,7 @@ HTTP_CONNECTIONS = 16
 # Resolution of "result readable": a poll every 10 ms after the charger has answered. The
 # API's own `?wait=` re-reads the row every 200 ms, too coarse for this figure.
 POLL_INTERVAL = 0.01
+SWEEP_INTERVAL = 0.2  # the same, for the commands still unsettled after the run
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ async def submit(pools: Pools, ledger: Ledger, trace: Trace, patience: float) ->
         await poll_until_finished(pools.reads, trace, time.monotonic() + patience)
 
 
-async def poll_until_finished(pool: HttpPool, trace: Trace, deadline: float) -> None:
+async def poll_until_finished(pool: HttpPool, trace: Trace, deadline: float, interval: float = POLL_INTERVAL) -> None:
     while time.monotonic() < deadline:
         try:
             answer = await pool.request("GET", f"/api/v1/commands/{trace.command_id}")
@@ -220,23 +221,23 @@ async def poll_until_finished(pool: HttpPool, trace: Trace, deadline: float) -> 
             elif status in FINISHED:
                 trace.readable_at, trace.final_status = answer.answered_at, status
                 return
-        await asyncio.sleep(POLL_INTERVAL)
+        await asyncio.sleep(interval)
 
 
-async def read_once(pool: HttpPool, trace: Trace) -> None:
-    """The final sweep: is a command whose result was never read in time finished by now?"""
-    with contextlib.suppress(OSError, ConnectionError, h11.ProtocolError):
-        answer = await pool.request("GET", f"/api/v1/commands/{trace.command_id}")
-        status = (answer.json() or {}).get("status") if answer.status == 200 else None
-        if status in FINISHED:
-            trace.final_status, trace.settled_late = status, True
+async def settle_late(pools: Pools, ledger: Ledger, trace: Trace, deadline: float) -> None:
+    """After the run: a command accepted but not yet seen finished (its submission was cut
+    short, or the API was too slow to show it in time) is lost only if it does not reach its
+    charger and finish by the deadline either. Not timed: the poll is coarser."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ledger.answered[trace.number].wait(), max(0.0, deadline - time.monotonic()))
+        await poll_until_finished(pools.reads, trace, deadline, interval=SWEEP_INTERVAL)
+    trace.settled_late, trace.readable_at = bool(trace.final_status), None
 
 
-async def sweep_unsettled(pool: HttpPool, traces: list[Trace]) -> None:
-    """After the run: commands received but never seen finished are lost only if they are not
-    finished now either (the API may merely have been too slow to show them in time)."""
-    unsettled = [t for t in traces if t.command_id is not None and t.received_at and t.readable_at is None]
-    await asyncio.gather(*(read_once(pool, trace) for trace in unsettled))
+async def sweep_unsettled(pools: Pools, ledger: Ledger, patience: float) -> None:
+    deadline = time.monotonic() + patience
+    unsettled = [t for t in ledger.traces.values() if t.command_id is not None and not t.final_status]
+    await asyncio.gather(*(settle_late(pools, ledger, trace, deadline) for trace in unsettled))
 
 
 async def submit_at_rate(pools: Pools, ledger: Ledger, config: CommandClientConfig) -> list[asyncio.Task]:
@@ -293,13 +294,16 @@ async def run_command_client(config: CommandClientConfig) -> CommandClientResult
         started, cpu_started = time.monotonic(), time.process_time()
         submissions = await submit_at_rate(pools, ledger, config)
         ended, cpu_ended = time.monotonic(), time.process_time()
-        # Each submission ends by itself within 2 timeouts (answer, then readable).
+        # Each submission ends by itself within 2 timeouts (answer, then readable); those still
+        # waiting for a connection then are never sent (an API slower than the rate).
         await asyncio.wait(submissions, timeout=2 * config.call_timeout + 5)
         for submission in submissions:
-            if submission.done() and not submission.cancelled() and submission.exception() is not None:
+            submission.cancel()
+        await asyncio.wait(submissions)
+        for submission in submissions:
+            if not submission.cancelled() and submission.exception() is not None:
                 result.error("client bug", repr(submission.exception()))
-            submission.cancel()  # still waiting after both timeouts: counted as lost or not sent
-        await asyncio.wait_for(sweep_unsettled(pools.reads, list(ledger.traces.values())), config.call_timeout)
+        await sweep_unsettled(pools, ledger, config.call_timeout)
     finally:
         pools.close()
         for charger in chargers:

@@ -11,6 +11,7 @@ import os
 import platform
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import asdict
 
 from bench.chargers import ClientResult
 from bench.servers import Sample
@@ -214,6 +215,7 @@ def summarize_commands(
             "total": never_received + never_settled,
         },
         "duplicated": sum(1 for trace in accepted if len(trace.received_at) > 1),
+        "lost_examples": [asdict(trace) for trace in accepted if not trace.final_status][:MAX_EXAMPLES],
         "server_exit_codes": exit_codes,
         "settings": settings,
     }
