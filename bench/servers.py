@@ -170,7 +170,8 @@ def provision(
         server.key = secrets.token_hex(20)
         seeded = subprocess.run(  # noqa: S603
             [sys.executable, "-m", "bench.seed", "--chargers", str(chargers), "--key", server.key]
-            + (["--api-password", api_password] if api_password else []),
+            # One argument: a password may start with "-".
+            + ([f"--api-password={api_password}"] if api_password else []),
             cwd=REPO,
             env={**env, "DJANGO_SETTINGS_MODULE": "csms.settings"},
             capture_output=True,
