@@ -17,6 +17,7 @@ from charging.measurands import (
 )
 from charging.models import ChargingSession, MeterValue, SessionState
 from charging.services.shared import (
+    ConnectorKey,
     TransactionRef,
     charger,
     connector_pks,
@@ -88,12 +89,11 @@ def record_meter_report(*, report: MeterReport) -> None:
     record_meter_reports([report])
 
 
-def _connector_key(report: MeterReport) -> tuple[int, int | None, int]:
-    return (report.charger_id, report.evse_id, report.connector_id)
-
-
-def _names_a_connector(report: MeterReport) -> bool:
-    return report.connector_id > 0 or report.evse_id is not None
+def _connector_key(report: MeterReport) -> ConnectorKey | None:
+    """The connector the report names; None for the charger's main meter (connector 0)."""
+    if report.connector_id > 0 or report.evse_id is not None:
+        return (report.charger_id, report.evse_id, report.connector_id)
+    return None
 
 
 @batch_atomic
@@ -102,7 +102,8 @@ def record_meter_reports(items: list[MeterReport]) -> None:
     sessions they name are read at once (sessions locked, so a concurrent close is not
     overwritten), every reading is inserted in one bulk insert, and the sessions' readings are
     updated in one statement, in the order given."""
-    connectors = connector_pks({_connector_key(item) for item in items if _names_a_connector(item)})
+    connector_keys = [_connector_key(item) for item in items]
+    connectors = connector_pks({key for key in connector_keys if key is not None})
     sessions = locked_sessions(
         {(item.charger_id, item.transaction_id) for item in items if item.transaction_id is not None},
         "id",
@@ -114,8 +115,8 @@ def record_meter_reports(items: list[MeterReport]) -> None:
         *SESSION_READINGS,
     )
     rows, touched = [], {}
-    for item in items:
-        connector_pk = connectors[_connector_key(item)] if _names_a_connector(item) else None
+    for item, connector_key in zip(items, connector_keys, strict=True):
+        connector_pk = connectors[connector_key] if connector_key is not None else None
         session, note = None, ""
         if item.transaction_id is not None:
             session = sessions.get((item.charger_id, item.transaction_id))
