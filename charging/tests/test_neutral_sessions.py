@@ -92,8 +92,8 @@ def test_a_session_named_by_the_charger_keeps_its_name_and_gets_no_issued_id(cha
 
 def test_an_evse_connector_is_created_apart_from_a_per_charger_one(charger, token):
     open_sessions([_start(charger, evse_id=2, connector_id=1), _start(charger, None, evse_id=None, tag="X")])
-    connectors = Connector.objects.filter(charger=charger).order_by("pk")
-    assert [(c.evse_id, c.connector_id) for c in connectors] == [(2, 1), (None, 1)]
+    connectors = Connector.objects.filter(charger=charger)
+    assert {(c.evse_id, c.connector_id) for c in connectors} == {(2, 1), (None, 1)}
     assert ChargingSession.objects.filter(state=SessionState.ACTIVE).count() == 2  # two connectors, two sessions
 
 
