@@ -25,7 +25,7 @@ from charging.services.shared import (
     locked_sessions,
     report_foreign_transaction,
 )
-from csms.db import batch_atomic, insert_rows, update_rows
+from common.db import batch_atomic, insert_rows, update_rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from charging.services.shared import (
     transaction_ref,
 )
 from charging.signals import session_completed, session_started
-from csms.db import batch_atomic, insert_rows, update_rows
+from common.db import batch_atomic, insert_rows, update_rows
 
 logger = logging.getLogger(__name__)
 
