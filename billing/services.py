@@ -6,8 +6,8 @@ from django.utils import timezone
 from billing.calculator import Band, Reading, TariffSpec, Usage, price_session
 from billing.models import SessionCost, Tariff
 from billing.selectors import tariff_for
+from charging.measurands import ENERGY_REGISTER, to_wh
 from charging.models import ChargingSession, MeterValue, SessionState
-from charging.services import ENERGY_REGISTER, to_wh
 
 
 def tariff_spec(tariff: Tariff) -> TariffSpec:

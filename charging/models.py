@@ -195,7 +195,9 @@ class UnmatchedStop(models.Model):
     charger as if valid (1.6 errata 3.18), kept here with its meter data for review."""
 
     charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="unmatched_stops")
-    transaction_id = models.BigIntegerField()
+    # As the charger named it: an integer (1.6) or its own string (2.0.1), as for sessions.
+    transaction_id = models.BigIntegerField(null=True, blank=True)
+    transaction_uid = models.CharField("transaction id (2.0.1)", max_length=36, null=True, blank=True)
     id_tag = models.CharField(max_length=36, blank=True)
     stopped_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
@@ -209,7 +211,8 @@ class UnmatchedStop(models.Model):
         ordering = ["-received_at"]
 
     def __str__(self) -> str:
-        return f"{self.charger_id}: stop for unknown tx {self.transaction_id}"
+        transaction = self.transaction_id if self.transaction_id is not None else self.transaction_uid
+        return f"{self.charger_id}: stop for unknown tx {transaction}"
 
 
 class ReservationStatus(models.TextChoices):

@@ -29,7 +29,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 
-from charging.services import record_meter_values_batch, start_transactions, stop_transactions
+from charging.services import close_sessions, open_sessions, record_meter_reports
 from common.db import with_fresh_connection
 from ocpp_gateway import fault_log
 from sites.commands import queued_command_ids_of
@@ -396,8 +396,8 @@ def _connect(sockets: list[Connecting]) -> list[tuple[str, list[int]]]:
 
 CONNECTIONS = COMMITTER.register(GroupCommit("connections", _connect, _charger_of_item))
 BOOTS = COMMITTER.register(GroupCommit("boot-notifications", record_boots, _charger_of_item))
-STARTS = COMMITTER.register(GroupCommit("start-transactions", start_transactions, _charger_of_item))
-STOPS = COMMITTER.register(GroupCommit("stop-transactions", stop_transactions, _charger_of_item))
+STARTS = COMMITTER.register(GroupCommit("start-transactions", open_sessions, _charger_of_item))
+STOPS = COMMITTER.register(GroupCommit("stop-transactions", close_sessions, _charger_of_item))
 # The rarer transactional messages (DataTransfer, firmware and diagnostics reports, unknown
 # chargers) and disconnections, each a call of its own.
 TRANSACTIONS = COMMITTER.register(GroupCommit("transactions", _run_each, _charger_of_call))
@@ -407,6 +407,6 @@ TRANSACTIONS = COMMITTER.register(GroupCommit("transactions", _run_each, _charge
 STATUS_NOTIFICATIONS = COMMITTER.register(
     GroupCommit("status-notifications", record_status_notifications, _charger_of_item, retried=True)
 )
-METER_VALUES = COMMITTER.register(GroupCommit("meter-values", record_meter_values_batch, _charger_of_item))
+METER_VALUES = COMMITTER.register(GroupCommit("meter-values", record_meter_reports, _charger_of_item))
 # Heartbeat and last-seen times: nobody waits for them (R9: an outage must not stop Heartbeats).
 LIVENESS = COMMITTER.register(GroupCommit("liveness", record_liveness, _charger_of_item))

@@ -10,7 +10,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from charging.services import TagRequest, authorize_id_tags
+from charging.services import TokenCheck, authorize_tokens
 from common.db import with_fresh_connection
 from sites.selectors import chargers_access
 
@@ -69,9 +69,9 @@ class BatchedLookup:
 CHARGER_ACCESS = BatchedLookup("charger-access", chargers_access)
 
 
-def _authorizations(requests: set[TagRequest]) -> dict:
-    ordered = list(requests)
-    return dict(zip(ordered, authorize_id_tags(ordered, now=timezone.now()), strict=True))
+def _authorizations(checks: set[TokenCheck]) -> dict:
+    ordered = list(checks)
+    return dict(zip(ordered, authorize_tokens(ordered, now=timezone.now()), strict=True))
 
 
 # Authorize (1.6 sec. 4.1): read-only, so answered without waiting for a commit.

@@ -70,8 +70,8 @@ from django.utils.dateparse import parse_datetime
 from accounts.roles import ADMIN_ROLES
 from accounts.tenancy import organizations_of, scope_queryset
 from billing.models import SessionCost
+from charging.measurands import ACTIVE_POWER, ENERGY_REGISTER
 from charging.models import ChargingSession, MeterValue
-from charging.services import ACTIVE_POWER, ENERGY_REGISTER
 from sites.models import Charger, ConnectionEvent, Connector, Site, StatusNotificationRecord
 from sites.selectors import fault_reports
 

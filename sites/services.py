@@ -300,9 +300,10 @@ class StatusReport:
     timestamp: dt.datetime | None = None
 
 
-def connector_for(charger_id: int, connector_id: int) -> Connector:
-    """The 1.6 connector with this number, created when the charger reports one we did not know."""
-    connector, _ = Connector.objects.get_or_create(charger_id=charger_id, evse_id=None, connector_id=connector_id)
+def connector_for(charger_id: int, connector_id: int, *, evse_id: int | None = None) -> Connector:
+    """The connector with this number (of the charger, or of the EVSE when one is given), created
+    when the charger reports one we did not know."""
+    connector, _ = Connector.objects.get_or_create(charger_id=charger_id, evse_id=evse_id, connector_id=connector_id)
     return connector
 
 

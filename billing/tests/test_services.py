@@ -9,7 +9,7 @@ from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
 from billing.selectors import tariff_for
 from billing.tasks import compute_session_costs_task
 from charging.models import MeterValue
-from charging.services import StartTransactionIn, StopTransactionIn, start_transaction, stop_transaction
+from charging.services import SessionStart, SessionStop, close_session, open_session
 from sites.tests.factories import ConnectorFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,18 +54,20 @@ def test_the_most_specific_valid_assignment_wins(connector):
 
 def _charge(connector, django_capture_on_commit_callbacks) -> int:
     charger_id = connector.charger_id
-    start = start_transaction(
-        charger_id=charger_id,
-        start=StartTransactionIn(connector_id=1, id_tag="T", meter_start=1000, timestamp=START),
-        received_at=START,
+    start = open_session(
+        start=SessionStart(
+            charger_id=charger_id, connector_id=1, token="T", meter_start_wh=1000, started_at=START, received_at=START
+        )
     )
     with django_capture_on_commit_callbacks(execute=True):
-        stop_transaction(
-            charger_id=charger_id,
-            stop=StopTransactionIn(
-                transaction_id=start.transaction_id, meter_stop=21000, timestamp=START + dt.timedelta(hours=2)
-            ),
-            received_at=timezone.now(),
+        close_session(
+            stop=SessionStop(
+                charger_id=charger_id,
+                transaction_id=start.transaction_id,
+                meter_stop_wh=21000,
+                stopped_at=START + dt.timedelta(hours=2),
+                received_at=timezone.now(),
+            )
         )
     return start.transaction_id
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from charging.models import Reservation, ReservationStatus
 from charging.reservations import cancel, expire_reservations, reserve
-from charging.services import StartTransactionIn, start_transaction
+from charging.services import SessionStart, open_session
 from charging.tests.factories import IdTokenFactory
 from sites.commands import expire_commands
 from sites.models import Command
@@ -68,12 +68,16 @@ def test_a_start_carrying_the_reservation_id_uses_it(setup):
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
     answer_command(Command.objects.get(), {"status": "Accepted"})
-    result = start_transaction(
-        charger_id=connector.charger_id,
-        start=StartTransactionIn(
-            connector_id=1, id_tag="RES-TAG", meter_start=0, timestamp=timezone.now(), reservation_id=reservation.pk
-        ),
-        received_at=timezone.now(),
+    result = open_session(
+        start=SessionStart(
+            charger_id=connector.charger_id,
+            connector_id=1,
+            token="RES-TAG",
+            meter_start_wh=0,
+            started_at=timezone.now(),
+            received_at=timezone.now(),
+            reservation_id=reservation.pk,
+        )
     )
     reservation.refresh_from_db()
     assert reservation.status == ReservationStatus.USED

@@ -7,14 +7,15 @@ import pytest
 
 from charging.models import ChargingSession, IdToken, MeterValue, SessionState, UnmatchedStop
 from charging.services import (
-    MeterValueIn,
-    SampledValueIn,
-    StartTransactionIn,
-    StopTransactionIn,
-    authorize_id_tag,
-    record_meter_values,
-    start_transaction,
-    stop_transaction,
+    MeterReading,
+    MeterReport,
+    MeterSnapshot,
+    SessionStart,
+    SessionStop,
+    authorize_token,
+    close_session,
+    open_session,
+    record_meter_report,
     timestamp_concerns,
 )
 from charging.tests.factories import IdTokenFactory
@@ -52,30 +53,44 @@ def tokens(charger):
     }
 
 
-def _start(charger, *, connector_id=1, id_tag="TAG-OK", meter_start=1000, at=T0, received_at=None) -> int:
-    result = start_transaction(
-        charger_id=charger.pk,
-        start=StartTransactionIn(connector_id=connector_id, id_tag=id_tag, meter_start=meter_start, timestamp=at),
-        received_at=received_at or at + dt.timedelta(seconds=1),
+def _start(charger, *, connector_id=1, id_tag="TAG-OK", meter_start=1000, at=T0, received_at=None, **fields):
+    opened = open_session(
+        start=SessionStart(
+            charger_id=charger.pk,
+            connector_id=connector_id,
+            token=id_tag,
+            meter_start_wh=meter_start,
+            started_at=at,
+            received_at=received_at or at + dt.timedelta(seconds=1),
+            **fields,
+        )
     )
-    return result.transaction_id
+    return opened.transaction_id
 
 
 def _stop(charger, transaction_id, *, meter_stop=5000, at=T0 + dt.timedelta(hours=1), **fields):
-    return stop_transaction(
-        charger_id=charger.pk,
-        stop=StopTransactionIn(transaction_id=transaction_id, meter_stop=meter_stop, timestamp=at, **fields),
-        received_at=at + dt.timedelta(seconds=1),
+    return close_session(
+        stop=SessionStop(
+            charger_id=charger.pk,
+            transaction_id=transaction_id,
+            meter_stop_wh=meter_stop,
+            stopped_at=at,
+            received_at=at + dt.timedelta(seconds=1),
+            **fields,
+        )
     )
 
 
-def _values(charger, transaction_id, *samples: SampledValueIn, at=T0 + dt.timedelta(minutes=5), connector_id=1):
-    record_meter_values(
-        charger_id=charger.pk,
-        connector_id=connector_id,
-        transaction_id=transaction_id,
-        meter_values=[MeterValueIn(timestamp=at, sampled_values=list(samples))],
-        received_at=at + dt.timedelta(seconds=1),
+def _values(charger, transaction_id, *readings: MeterReading, at=T0 + dt.timedelta(minutes=5), connector_id=1, **kw):
+    record_meter_report(
+        report=MeterReport(
+            charger_id=charger.pk,
+            connector_id=connector_id,
+            transaction_id=transaction_id,
+            snapshots=[MeterSnapshot(timestamp=at, readings=list(readings))],
+            received_at=at + dt.timedelta(seconds=1),
+            **kw,
+        )
     )
 
 
@@ -83,7 +98,7 @@ def _session(charger, transaction_id) -> ChargingSession:
     return ChargingSession.objects.get(charger=charger, transaction_id=transaction_id)
 
 
-# --- authorize_id_tag -----------------------------------------------------------------------
+# --- authorize_token -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -98,28 +113,28 @@ def _session(charger, transaction_id) -> ChargingSession:
     ],
 )
 def test_authorize_statuses(charger, tokens, id_tag, status):
-    assert authorize_id_tag(charger_id=charger.pk, id_tag=id_tag, now=T0).status == status
+    assert authorize_token(charger_id=charger.pk, token=id_tag, now=T0).status == status
 
 
 def test_authorize_carries_expiry_and_parent(charger, tokens):
-    info = authorize_id_tag(charger_id=charger.pk, id_tag="TAG-OK", now=T0)
-    assert (info.expiry_date, info.parent_id_tag) == (T0 + dt.timedelta(days=1), "PARENT")
+    info = authorize_token(charger_id=charger.pk, token="TAG-OK", now=T0)
+    assert (info.expires_at, info.parent) == (T0 + dt.timedelta(days=1), "PARENT")
 
 
 def test_authorize_expiry_is_judged_at_the_given_time(charger, tokens):
-    assert authorize_id_tag(charger_id=charger.pk, id_tag="TAG-OK", now=T0 + dt.timedelta(days=2)).status == "Expired"
+    assert authorize_token(charger_id=charger.pk, token="TAG-OK", now=T0 + dt.timedelta(days=2)).status == "Expired"
 
 
 def test_authorize_ignores_tokens_of_other_organizations(charger):
     IdTokenFactory(id_tag="TAG-ELSEWHERE")
-    assert authorize_id_tag(charger_id=charger.pk, id_tag="TAG-ELSEWHERE", now=T0).status == "Invalid"
+    assert authorize_token(charger_id=charger.pk, token="TAG-ELSEWHERE", now=T0).status == "Invalid"
 
 
 def test_authorize_a_token_in_a_session_is_concurrent_tx_until_it_stops(charger, tokens):
     transaction_id = _start(charger)
-    assert authorize_id_tag(charger_id=charger.pk, id_tag="TAG-OK", now=T0).status == "ConcurrentTx"
+    assert authorize_token(charger_id=charger.pk, token="TAG-OK", now=T0).status == "ConcurrentTx"
     _stop(charger, transaction_id)
-    assert authorize_id_tag(charger_id=charger.pk, id_tag="TAG-OK", now=T0).status == "Accepted"
+    assert authorize_token(charger_id=charger.pk, token="TAG-OK", now=T0).status == "Accepted"
 
 
 # --- timestamp_concerns -----------------------------------------------------------------------
@@ -136,18 +151,24 @@ def test_timestamp_concerns(settings):
     assert "implausibly old" in old
 
 
-# --- start_transaction ------------------------------------------------------------------------
+# --- open_session ------------------------------------------------------------------------
 
 
 def test_start_transaction_opens_a_session(charger, tokens):
     received = T0 + dt.timedelta(seconds=2)
-    result = start_transaction(
-        charger_id=charger.pk,
-        start=StartTransactionIn(connector_id=2, id_tag="TAG-OK", meter_start=777, timestamp=T0, reservation_id=5),
-        received_at=received,
+    result = open_session(
+        start=SessionStart(
+            charger_id=charger.pk,
+            connector_id=2,
+            token="TAG-OK",
+            meter_start_wh=777,
+            started_at=T0,
+            received_at=received,
+            reservation_id=5,
+        )
     )
     assert result.transaction_id > 0
-    assert result.id_tag_info.status == "Accepted"
+    assert result.decision.status == "Accepted"
     session = _session(charger, result.transaction_id)
     assert (session.connector.connector_id, session.id_token, session.id_tag) == (2, tokens["ok"], "TAG-OK")
     assert (session.started_at, session.start_received_at, session.meter_start_wh) == (T0, received, 777)
@@ -171,12 +192,12 @@ def test_transaction_ids_are_unique_across_chargers(charger, other_charger, toke
     ("id_tag", "status"), [("NOPE", "Invalid"), ("TAG-BLOCKED", "Blocked"), ("TAG-EXPIRED", "Expired")]
 )
 def test_start_with_a_refused_tag_records_a_session_for_review(charger, tokens, id_tag, status):
-    result = start_transaction(
-        charger_id=charger.pk,
-        start=StartTransactionIn(connector_id=1, id_tag=id_tag, meter_start=0, timestamp=T0),
-        received_at=T0,
+    result = open_session(
+        start=SessionStart(
+            charger_id=charger.pk, connector_id=1, token=id_tag, meter_start_wh=0, started_at=T0, received_at=T0
+        )
     )
-    assert result.id_tag_info.status == status
+    assert result.decision.status == status
     assert result.transaction_id > 0
     session = _session(charger, result.transaction_id)
     assert session.needs_review
@@ -209,7 +230,7 @@ def test_start_creates_an_unknown_connector(charger, tokens):
     assert charger.connectors.count() == 3
 
 
-# --- record_meter_values ----------------------------------------------------------------------
+# --- record_meter_report ----------------------------------------------------------------------
 
 
 def test_meter_values_update_energy_and_power(charger, tokens):
@@ -217,9 +238,9 @@ def test_meter_values_update_energy_and_power(charger, tokens):
     _values(
         charger,
         transaction_id,
-        SampledValueIn("2.5", unit="kWh"),
-        SampledValueIn("11", measurand="Power.Active.Import", unit="kW"),
-        SampledValueIn("999999", phase="L1"),  # per phase: not the register total
+        MeterReading("2.5", unit="kWh"),
+        MeterReading("11", measurand="Power.Active.Import", unit="kW"),
+        MeterReading("999999", phase="L1"),  # per phase: not the register total
     )
     session = _session(charger, transaction_id)
     assert (session.energy_wh, session.last_power_w) == (1500, Decimal(11000))
@@ -228,15 +249,17 @@ def test_meter_values_update_energy_and_power(charger, tokens):
 
 def test_meter_values_are_applied_in_timestamp_order_within_a_message(charger, tokens):
     transaction_id = _start(charger, meter_start=0)
-    record_meter_values(
-        charger_id=charger.pk,
-        connector_id=1,
-        transaction_id=transaction_id,
-        meter_values=[
-            MeterValueIn(timestamp=T0 + dt.timedelta(minutes=2), sampled_values=[SampledValueIn("200")]),
-            MeterValueIn(timestamp=T0 + dt.timedelta(minutes=1), sampled_values=[SampledValueIn("100")]),
-        ],
-        received_at=T0 + dt.timedelta(minutes=3),
+    record_meter_report(
+        report=MeterReport(
+            charger_id=charger.pk,
+            connector_id=1,
+            transaction_id=transaction_id,
+            snapshots=[
+                MeterSnapshot(timestamp=T0 + dt.timedelta(minutes=2), readings=[MeterReading("200")]),
+                MeterSnapshot(timestamp=T0 + dt.timedelta(minutes=1), readings=[MeterReading("100")]),
+            ],
+            received_at=T0 + dt.timedelta(minutes=3),
+        )
     )
     session = _session(charger, transaction_id)
     assert session.energy_wh == 200
@@ -245,9 +268,9 @@ def test_meter_values_are_applied_in_timestamp_order_within_a_message(charger, t
 
 def test_energy_register_going_backwards_keeps_the_highest_and_flags(charger, tokens):
     transaction_id = _start(charger, meter_start=1000)
-    _values(charger, transaction_id, SampledValueIn("4000"), at=T0 + dt.timedelta(minutes=1))
-    _values(charger, transaction_id, SampledValueIn("1500"), at=T0 + dt.timedelta(minutes=2))
-    _values(charger, transaction_id, SampledValueIn("10"), at=T0 + dt.timedelta(minutes=3))
+    _values(charger, transaction_id, MeterReading("4000"), at=T0 + dt.timedelta(minutes=1))
+    _values(charger, transaction_id, MeterReading("1500"), at=T0 + dt.timedelta(minutes=2))
+    _values(charger, transaction_id, MeterReading("10"), at=T0 + dt.timedelta(minutes=3))
     session = _session(charger, transaction_id)
     assert session.energy_wh == 3000
     assert session.needs_review
@@ -257,7 +280,7 @@ def test_energy_register_going_backwards_keeps_the_highest_and_flags(charger, to
 def test_meter_values_for_a_completed_session_are_stored_but_do_not_change_it(charger, tokens):
     transaction_id = _start(charger, meter_start=1000)
     _stop(charger, transaction_id, meter_stop=3000)
-    _values(charger, transaction_id, SampledValueIn("9000"))
+    _values(charger, transaction_id, MeterReading("9000"))
     session = _session(charger, transaction_id)
     assert session.energy_wh == 2000
     assert session.meter_values.count() == 1
@@ -266,7 +289,7 @@ def test_meter_values_for_a_completed_session_are_stored_but_do_not_change_it(ch
 @pytest.mark.parametrize("raw", ["abc", "", "NaN", "Infinity", "1e15", "-1e15", "1" * 40])
 def test_values_that_are_not_storable_numbers_are_kept_as_text_and_flagged(charger, tokens, raw):
     transaction_id = _start(charger, meter_start=0)
-    _values(charger, transaction_id, SampledValueIn(raw), SampledValueIn("10"))
+    _values(charger, transaction_id, MeterReading(raw), MeterReading("10"))
     bad, good = MeterValue.objects.order_by("pk")
     assert (bad.raw_value, bad.value, bool(bad.flag)) == (raw, None, True)
     assert (good.value, good.flag) == (Decimal(10), "")
@@ -275,7 +298,7 @@ def test_values_that_are_not_storable_numbers_are_kept_as_text_and_flagged(charg
 
 def test_largest_storable_reading_is_kept_as_a_number(charger, tokens):
     transaction_id = _start(charger, meter_start=0)
-    _values(charger, transaction_id, SampledValueIn("999999999999999", unit="kWh"))  # exact even as a float (SQLite)
+    _values(charger, transaction_id, MeterReading("999999999999999", unit="kWh"))  # exact even as a float (SQLite)
     row = MeterValue.objects.get()
     assert row.value == Decimal("999999999999999")
     assert row.flag == ""
@@ -284,13 +307,13 @@ def test_largest_storable_reading_is_kept_as_a_number(charger, tokens):
 
 def test_signed_meter_data_is_not_flagged(charger, tokens):
     transaction_id = _start(charger)
-    _values(charger, transaction_id, SampledValueIn("AP//signed-blob==", format="SignedData"))
+    _values(charger, transaction_id, MeterReading("AP//signed-blob==", signed=True))
     row = MeterValue.objects.get()
     assert (row.value, row.flag) == (None, "")
 
 
 def test_meter_values_for_an_unknown_transaction_are_flagged(charger):
-    _values(charger, 31337, SampledValueIn("5"))
+    _values(charger, 31337, MeterReading("5"))
     row = MeterValue.objects.get()
     assert row.session is None
     assert "31337" in row.flag
@@ -299,35 +322,35 @@ def test_meter_values_for_an_unknown_transaction_are_flagged(charger):
 
 def test_meter_values_quoting_another_chargers_transaction_raise_a_security_event(charger, other_charger, tokens):
     foreign = _start(other_charger, meter_start=0)
-    _values(charger, foreign, SampledValueIn("5000"))
+    _values(charger, foreign, MeterReading("5000"))
     assert _session(other_charger, foreign).energy_wh == 0
     event = SecurityEvent.objects.get()
     assert (event.charger, event.kind, event.detail["owner"]) == (charger, "ForeignTransactionId", "CP-SVC-2")
 
 
 def test_meter_values_without_transaction_and_of_the_main_meter(charger):
-    _values(charger, None, SampledValueIn("5"), connector_id=0)
-    _values(charger, None, SampledValueIn("6"), connector_id=2)
+    _values(charger, None, MeterReading("5"), connector_id=0)
+    _values(charger, None, MeterReading("6"), connector_id=2)
     main, second = MeterValue.objects.order_by("pk")
     assert main.connector is None
     assert second.connector.connector_id == 2
     assert main.flag == second.flag == ""
 
 
-# --- stop_transaction -------------------------------------------------------------------------
+# --- close_session -------------------------------------------------------------------------
 
 
 def test_stop_transaction_closes_once(charger, tokens):
     transaction_id = _start(charger, meter_start=1000)
     stopped = T0 + dt.timedelta(minutes=50)
-    data = [MeterValueIn(timestamp=stopped, sampled_values=[SampledValueIn("6000", context="Transaction.End")])]
-    assert _stop(charger, transaction_id, meter_stop=6000, at=stopped, transaction_data=data) is None
+    data = [MeterSnapshot(timestamp=stopped, readings=[MeterReading("6000", context="Transaction.End")])]
+    assert _stop(charger, transaction_id, meter_stop=6000, at=stopped, readings=data) is None
     session = _session(charger, transaction_id)
     assert (session.state, session.energy_wh, session.meter_stop_wh) == (SessionState.COMPLETED, 5000, 6000)
     assert (session.stopped_at, session.duration, session.stop_reason) == (stopped, dt.timedelta(minutes=50), "Local")
     assert session.meter_values.get().context == "Transaction.End"
 
-    info = _stop(charger, transaction_id, meter_stop=9999, at=stopped + dt.timedelta(hours=1), id_tag="TAG-OK")
+    info = _stop(charger, transaction_id, meter_stop=9999, at=stopped + dt.timedelta(hours=1), token="TAG-OK")
     assert info.status == "Accepted"
     session.refresh_from_db()
     assert (session.meter_stop_wh, session.stopped_at) == (6000, stopped)
@@ -352,9 +375,7 @@ def test_stop_before_start_is_flagged(charger, tokens):
 
 @pytest.mark.parametrize("transaction_id", [0, -1, 123456])
 def test_stop_of_an_unknown_transaction_is_kept_for_review(charger, tokens, transaction_id):
-    info = _stop(
-        charger, transaction_id, meter_stop=42, id_tag="TAG-OK", reason="Remote", raw_transaction_data=[{"x": 1}]
-    )
+    info = _stop(charger, transaction_id, meter_stop=42, token="TAG-OK", reason="Remote", readings_as_sent=[{"x": 1}])
     assert info.status == "Accepted"
     unmatched = UnmatchedStop.objects.get()
     assert (unmatched.charger, unmatched.transaction_id, unmatched.meter_stop_wh, unmatched.reason) == (
@@ -370,7 +391,7 @@ def test_stop_of_another_chargers_transaction_leaves_it_alone(charger, other_cha
     assert _session(other_charger, foreign).state == SessionState.ACTIVE
     assert UnmatchedStop.objects.get().charger == charger
     assert SecurityEvent.objects.get().detail == {
-        "action": "StopTransaction",
+        "action": "session stop",  # the adapter of each protocol version names its own message
         "transactionId": foreign,
         "owner": "CP-SVC-2",
     }

@@ -771,7 +771,7 @@ async def test_meter_stop_below_meter_start_bills_no_energy(charger, tokens, con
     assert session.energy_wh == 0
     assert session.meter_stop_wh == 4000
     assert session.needs_review
-    assert "below meterStart" in session.review_notes
+    assert "below meter start" in session.review_notes
 
 
 async def test_energy_register_going_backwards_is_flagged_and_never_negative(charger, tokens, connected):

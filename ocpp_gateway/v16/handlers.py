@@ -10,22 +10,13 @@ from functools import partial
 from django.conf import settings
 
 from accounts.roles import COMMAND_ACTIONS
-from charging.services import (
-    IdTagInfo,
-    MeterValueIn,
-    MeterValuesIn,
-    SampledValueIn,
-    StartIn,
-    StartTransactionIn,
-    StopIn,
-    StopTransactionIn,
-    TagRequest,
-)
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.data_transfer import handle_data_transfer
 from ocpp_gateway.group_commit import BOOTS, LIVENESS, METER_VALUES, STARTS, STATUS_NOTIFICATIONS, STOPS, TRANSACTIONS
 from ocpp_gateway.lookups import AUTHORIZATIONS
 from ocpp_gateway.timestamps import parse_timestamp
+from ocpp_gateway.v16 import transactions as v16
+from ocpp_gateway.v16.transactions import ocpp_time
 from sites.models import ChargerReport
 from sites.services import (
     BootIn,
@@ -40,40 +31,6 @@ from sites.services import (
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Connection, dict, dt.datetime], Awaitable[dict]]
-
-
-def ocpp_time(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _id_tag_info(info: IdTagInfo) -> dict:
-    body: dict = {"status": info.status}
-    if info.expiry_date is not None:
-        body["expiryDate"] = ocpp_time(info.expiry_date)
-    if info.parent_id_tag:
-        body["parentIdTag"] = info.parent_id_tag
-    return body
-
-
-def _meter_values(raw: list[dict]) -> list[MeterValueIn]:
-    return [
-        MeterValueIn(
-            timestamp=parse_timestamp(item["timestamp"]),
-            sampled_values=[
-                SampledValueIn(
-                    value=sampled["value"],
-                    measurand=sampled.get("measurand", "Energy.Active.Import.Register"),
-                    unit=sampled.get("unit", "Wh"),
-                    context=sampled.get("context", "Sample.Periodic"),
-                    phase=sampled.get("phase", ""),
-                    location=sampled.get("location", ""),
-                    format=sampled.get("format", "Raw"),
-                )
-                for sampled in item["sampledValue"]
-            ],
-        )
-        for item in raw
-    ]
 
 
 async def boot_notification(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
@@ -128,48 +85,23 @@ async def status_notification(conn: Connection, payload: dict, received_at: dt.d
 
 
 async def authorize(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    info = await AUTHORIZATIONS.get(TagRequest(conn.charger_id, payload["idTag"]))
-    return {"idTagInfo": _id_tag_info(info)}
+    decision = await AUTHORIZATIONS.get(v16.token_check(conn.charger_id, payload))
+    return {"idTagInfo": v16.id_tag_info(decision)}
 
 
 async def start_transaction_(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    start = StartTransactionIn(
-        connector_id=payload["connectorId"],
-        id_tag=payload["idTag"],
-        meter_start=payload["meterStart"],
-        timestamp=parse_timestamp(payload["timestamp"]),
-        reservation_id=payload.get("reservationId"),
-    )
-    result = await STARTS.submit(StartIn(conn.charger_id, start, received_at))
-    return {"transactionId": result.transaction_id, "idTagInfo": _id_tag_info(result.id_tag_info)}
+    opened = await STARTS.submit(v16.session_start(conn.charger_id, payload, received_at))
+    return v16.start_reply(opened)
 
 
 async def meter_values(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    item = MeterValuesIn(
-        charger_id=conn.charger_id,
-        connector_id=payload["connectorId"],
-        transaction_id=payload.get("transactionId"),
-        meter_values=_meter_values(payload["meterValue"]),
-        received_at=received_at,
-        charge_point_id=conn.charge_point_id,
-    )
-    await METER_VALUES.submit(item)
+    await METER_VALUES.submit(v16.meter_report(conn.charger_id, conn.charge_point_id, payload, received_at))
     return {}
 
 
 async def stop_transaction_(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    raw_data = payload.get("transactionData", [])
-    stop = StopTransactionIn(
-        transaction_id=payload["transactionId"],
-        meter_stop=payload["meterStop"],
-        timestamp=parse_timestamp(payload["timestamp"]),
-        id_tag=payload.get("idTag", ""),
-        reason=payload.get("reason", ""),
-        transaction_data=_meter_values(raw_data),
-        raw_transaction_data=raw_data,
-    )
-    info = await STOPS.submit(StopIn(conn.charger_id, stop, received_at))
-    return {"idTagInfo": _id_tag_info(info)} if info is not None else {}
+    decision = await STOPS.submit(v16.session_stop(conn.charger_id, payload, received_at))
+    return v16.stop_reply(decision)
 
 
 async def data_transfer(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:

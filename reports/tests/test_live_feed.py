@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
-from charging.services import StartTransactionIn, StopTransactionIn, start_transaction, stop_transaction
+from charging.services import SessionStart, SessionStop, close_session, open_session
 from csms.asgi import application
 from reports.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from sites.services import StatusReport, mark_connected, mark_disconnected, record_status_notification
@@ -93,13 +93,13 @@ async def test_session_starts_and_stops_are_pushed(tenants):
     feed, connected, _ = await open_feed(bearer(operator_a))
     assert connected
     started_at = timezone.now() - dt.timedelta(minutes=30)
-    start = StartTransactionIn(connector_id=1, id_tag="TAG-1", meter_start=1000, timestamp=started_at)
-    result = await db(start_transaction)(charger_id=charger_a.pk, start=start, received_at=timezone.now())
+    start = SessionStart(charger_a.pk, 1, "TAG-1", 1000, started_at=started_at, received_at=timezone.now())
+    result = await db(open_session)(start=start)
     event = await feed.receive_json_from(timeout=5)
     assert (event["type"], event["charge_point_id"], event["connector_id"]) == ("session.started", "A-1", 1)
 
-    stop = StopTransactionIn(transaction_id=result.transaction_id, meter_stop=8500, timestamp=timezone.now())
-    await db(stop_transaction)(charger_id=charger_a.pk, stop=stop, received_at=timezone.now())
+    stop = SessionStop(charger_a.pk, result.transaction_id, 8500, stopped_at=timezone.now(), received_at=timezone.now())
+    await db(close_session)(stop=stop)
     event = await feed.receive_json_from(timeout=5)
     assert (event["type"], event["session_id"], event["energy_wh"]) == ("session.stopped", event["session_id"], 7500)
     await feed.disconnect()

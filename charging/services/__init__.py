@@ -1,0 +1,50 @@
+"""Writes of the charging domain, version-neutral: id-token decisions (`authorization`),
+sessions opened and closed (`sessions`) and meter readings (`meter_values`). Called by the
+OCPP gateway's per-version adapters with plain dataclasses; nothing here knows a wire format."""
+
+from charging.services.authorization import (
+    CONCURRENT_TX,
+    TokenCheck,
+    TokenDecision,
+    authorize_token,
+    authorize_tokens,
+)
+from charging.services.meter_values import (
+    MeterReading,
+    MeterReport,
+    MeterSnapshot,
+    record_meter_report,
+    record_meter_reports,
+)
+from charging.services.sessions import (
+    SessionOpened,
+    SessionStart,
+    SessionStop,
+    close_session,
+    close_sessions,
+    open_session,
+    open_sessions,
+)
+from charging.services.shared import TransactionRef, timestamp_concerns
+
+__all__ = [
+    "CONCURRENT_TX",
+    "MeterReading",
+    "MeterReport",
+    "MeterSnapshot",
+    "SessionOpened",
+    "SessionStart",
+    "SessionStop",
+    "TokenCheck",
+    "TokenDecision",
+    "TransactionRef",
+    "authorize_token",
+    "authorize_tokens",
+    "close_session",
+    "close_sessions",
+    "open_session",
+    "open_sessions",
+    "record_meter_report",
+    "record_meter_reports",
+    "timestamp_concerns",
+]
