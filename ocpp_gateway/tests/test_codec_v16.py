@@ -3,6 +3,7 @@ answer to a neutral Outcome; the wire form of what the domain builds (reservatio
 lists, charging profiles); raw calls read back as intents."""
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from charging.reservations import reserve
 from charging.smart_charging import profile_spec, set_charging_profile_intent
 from charging.tests.factories import IdTokenFactory
 from ocpp_gateway.schemas import validate_call_payload
-from ocpp_gateway.v16.codec import CallErrorReply, decode, encode, read
+from ocpp_gateway.v16.codec import READERS, CallErrorReply, decode, encode, read
 from sites.commands import CannotEncode, intent_of, request_command
 from sites.commands.intents import (
     CancelReservation,
@@ -187,6 +188,14 @@ def test_every_intent_encodes_to_a_valid_1_6_call(intent, call):
 @pytest.mark.parametrize(("intent", "call"), [c for c in CALLS if not isinstance(c[0], RawCall)])
 def test_every_call_reads_back_as_its_intent(intent, call):
     assert read(*call) == intent
+
+
+@pytest.mark.parametrize(("intent", "call"), [c for c in CALLS if not isinstance(c[0], RawCall)])
+def test_the_migration_maps_stored_calls_as_the_codec_reads_them(intent, call):
+    """sites' migration 0013 froze its own copy of the reading for the rows stored before intents."""
+    migration = importlib.import_module("sites.migrations.0013_command_intent")
+    assert migration.intent_of(*call) == (intent.kind, intent.to_fields())
+    assert set(migration.INTENTS) == set(READERS)
 
 
 def test_a_key_rotation_carries_the_key_and_shows_only_the_mask():

@@ -85,3 +85,29 @@ def test_editing_a_value_in_the_admin_sends_change_configuration(admin_user):
     )
     entry.refresh_from_db()
     assert entry.value == "300"  # until the charger accepts
+
+
+def test_command_settled_is_sent_once_the_settlement_is_committed(django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from sites.commands import claim_next_command, settle_command
+    from sites.signals import command_settled
+    from sites.tests.helpers import ACCEPTED, neutral_encode
+
+    received = []
+
+    def receiver(sender, command, outcome, **kwargs):
+        received.append((command.status, outcome))
+
+    command_settled.connect(receiver)
+    try:
+        command = request_command(charger=ChargerFactory(), intent=ReadSettings())
+        claim_next_command(charger_id=command.charger_id, message_id="m", at=timezone.now(), encode=neutral_encode)
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            settle_command(command_id=command.pk, at=timezone.now(), outcome=ACCEPTED)
+        assert received == []  # not inside the transaction that settles it
+        for callback in callbacks:
+            callback()
+        assert received == [("accepted", ACCEPTED)]
+    finally:
+        command_settled.disconnect(receiver)
