@@ -317,7 +317,10 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             form = form_class(request.POST if request.method == "POST" else None)
             command = self._queue_from_form(request, charger, form) if form.is_bound and form.is_valid() else None
             if command is not None:
-                messages.success(request, f"{command.action or command.intent} queued (command {command.pk}); its result appears below.")
+                messages.success(
+                    request,
+                    f"{command.action or command.intent} queued (command {command.pk}); its result appears below.",
+                )
                 return HttpResponseRedirect(reverse("admin:sites_charger_change", args=[charger.pk]))
         context = {
             **self.admin_site.each_context(request),
