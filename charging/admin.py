@@ -240,7 +240,7 @@ class ReservationAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
     actions = ["cancel_reservations"]
 
     def save_model(self, request, obj: Reservation, form, change: bool) -> None:
-        if not request.user.has_perm(command_permission("ReserveNow"), obj.charger):
+        if not request.user.has_perm(command_permission("reserve"), obj.charger):
             raise PermissionDenied
         created = reserve(
             charger=obj.charger,
@@ -267,7 +267,7 @@ class ReservationAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
 
     @action(description="Cancel reservation (CancelReservation)")
     def cancel_reservations(self, request, queryset) -> None:
-        require_permission(request, command_permission("CancelReservation"), (r.charger for r in queryset))
+        require_permission(request, command_permission("cancel_reservation"), (r.charger for r in queryset))
         active = queryset.filter(status__in=[ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED])
         for reservation in active:
             cancel(reservation=reservation, requested_by=request.user)
@@ -316,7 +316,7 @@ class LocalAuthorizationListAdmin(TenantScopedAdmin, ModelAdmin):
         return charger.entry_count
 
     def _send(self, request, queryset, update_type: str) -> None:
-        require_permission(request, command_permission("SendLocalList"), queryset)
+        require_permission(request, command_permission("send_local_list"), queryset)
         for charger in queryset:
             send_local_list(charger=charger, update_type=update_type, requested_by=request.user)
         self.message_user(request, f"SendLocalList ({update_type}) queued for {queryset.count()} charger(s).")
@@ -395,7 +395,7 @@ class ChargingProfileAssignmentAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdm
     actions = ["clear_profiles"]
 
     def save_model(self, request, obj: ChargingProfileAssignment, form, change: bool) -> None:
-        if not request.user.has_perm(command_permission("SetChargingProfile"), obj.charger):
+        if not request.user.has_perm(command_permission("set_charging_profile"), obj.charger):
             raise PermissionDenied
         created = set_charging_profile(
             profile=obj.profile,
@@ -413,7 +413,7 @@ class ChargingProfileAssignmentAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdm
 
     @action(description="Clear from the charger (ClearChargingProfile)")
     def clear_profiles(self, request, queryset) -> None:
-        require_permission(request, command_permission("ClearChargingProfile"), (a.charger for a in queryset))
+        require_permission(request, command_permission("clear_charging_profile"), (a.charger for a in queryset))
         active = queryset.filter(status=ChargingProfileAssignment.Status.ACCEPTED)
         for assignment in active:
             clear_charging_profile(assignment=assignment, requested_by=request.user)

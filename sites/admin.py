@@ -184,8 +184,10 @@ class CommandInline(ReadOnlyInline):
     ordering = ["-created_at", "-id"]
 
 
-def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charger], action: str, payload: dict) -> None:
-    require_permission(request, command_permission(action), queryset)
+def _queue_for_each(
+    model_admin, request: HttpRequest, queryset: QuerySet[Charger], kind: str, action: str, payload: dict
+) -> None:
+    require_permission(request, command_permission(kind), queryset)
     for charger in queryset:
         request_command(
             charger=charger, action=action, payload=payload, requested_by=request.user, via=Command.Via.ADMIN
@@ -277,7 +279,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             super().save_formset(request, form, formset, change)
             return
         # Not saved here: each edit becomes a ChangeConfiguration to the charger.
-        if not request.user.has_perm(command_permission("ChangeConfiguration"), formset.instance):
+        if not request.user.has_perm(command_permission("change_setting"), formset.instance):
             if any(f.has_changed() for f in formset.forms):
                 messages.error(request, "You may not change a charger's configuration.")
             return
@@ -345,43 +347,45 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
 
     # What the list's actions declare (Django offers an action only to those who hold its
     # permission in some organization; each action checks every charger's organization).
-    def has_send_changeconfiguration_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(command_permission("ChangeConfiguration"))
+    def has_send_rotate_key_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("rotate_key"))
 
     def has_send_reset_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(command_permission("Reset"))
+        return request.user.has_perm(command_permission("reset"))
 
-    def has_send_clearcache_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(command_permission("ClearCache"))
+    def has_send_clear_cache_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("clear_cache"))
 
-    def has_send_triggermessage_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(command_permission("TriggerMessage"))
+    def has_send_trigger_message_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("trigger_message"))
 
     def has_issue_key_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CHARGER_KEY_PERMISSION)
 
     @admin.action(
         description="Rotate key over OCPP (ChangeConfiguration AuthorizationKey)",
-        permissions=["send_changeconfiguration"],
+        permissions=["send_rotate_key"],
     )
     def rotate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         """The new key takes effect only when the charger answers Accepted (S7)."""
-        require_permission(request, command_permission("ChangeConfiguration"), queryset)
+        require_permission(request, command_permission("rotate_key"), queryset)
         for charger in queryset:
             rotate_charger_key(charger=charger, requested_by=request.user)
         self.message_user(request, f"Key rotation queued for {queryset.count()} charger(s).")
 
     @admin.action(description="Soft reset", permissions=["send_reset"])
     def soft_reset(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
-        _queue_for_each(self, request, queryset, "Reset", {"type": "Soft"})
+        _queue_for_each(self, request, queryset, "reset", "Reset", {"type": "Soft"})
 
-    @admin.action(description="Clear authorization cache", permissions=["send_clearcache"])
+    @admin.action(description="Clear authorization cache", permissions=["send_clear_cache"])
     def clear_cache(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
-        _queue_for_each(self, request, queryset, "ClearCache", {})
+        _queue_for_each(self, request, queryset, "clear_cache", "ClearCache", {})
 
-    @admin.action(description="Ask for a StatusNotification", permissions=["send_triggermessage"])
+    @admin.action(description="Ask for a StatusNotification", permissions=["send_trigger_message"])
     def trigger_status(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
-        _queue_for_each(self, request, queryset, "TriggerMessage", {"requestedMessage": "StatusNotification"})
+        _queue_for_each(
+            self, request, queryset, "trigger_message", "TriggerMessage", {"requestedMessage": "StatusNotification"}
+        )
 
     @admin.action(description="Generate a new HTTP Basic key (shown once)", permissions=["issue_key"])
     def generate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> TemplateResponse:

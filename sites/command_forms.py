@@ -12,6 +12,7 @@ from sites.validators import validate_remote_url
 
 class CommandForm(forms.Form):
     action: str = ""
+    kind: str = ""
     help_text = ""
 
     def payload(self) -> dict:
@@ -19,7 +20,7 @@ class CommandForm(forms.Form):
 
     @classmethod
     def permission(cls) -> str:
-        return command_permission(cls.action)
+        return command_permission(cls.kind)
 
 
 def _connector_field(required: bool = True, *, allow_zero: bool = False) -> forms.IntegerField:
@@ -35,6 +36,7 @@ def _location_field(help_text: str) -> forms.CharField:
 
 class ResetForm(CommandForm):
     action = "Reset"
+    kind = "reset"
     type = forms.ChoiceField(choices=[("Soft", "Soft"), ("Hard", "Hard")])
 
     def payload(self) -> dict:
@@ -43,6 +45,7 @@ class ResetForm(CommandForm):
 
 class UnlockConnectorForm(CommandForm):
     action = "UnlockConnector"
+    kind = "unlock"
     connector_id = _connector_field()
 
     def payload(self) -> dict:
@@ -51,6 +54,7 @@ class UnlockConnectorForm(CommandForm):
 
 class RemoteStartTransactionForm(CommandForm):
     action = "RemoteStartTransaction"
+    kind = "remote_start"
     id_tag = forms.CharField(max_length=20)
     connector_id = _connector_field(required=False)
 
@@ -63,6 +67,7 @@ class RemoteStartTransactionForm(CommandForm):
 
 class RemoteStopTransactionForm(CommandForm):
     action = "RemoteStopTransaction"
+    kind = "remote_stop"
     transaction_id = forms.IntegerField(min_value=1)
 
     def payload(self) -> dict:
@@ -71,6 +76,7 @@ class RemoteStopTransactionForm(CommandForm):
 
 class ChangeAvailabilityForm(CommandForm):
     action = "ChangeAvailability"
+    kind = "change_availability"
     help_text = "A charger busy with a transaction answers Scheduled and changes once it ends."
     connector_id = _connector_field(allow_zero=True)
     type = forms.ChoiceField(choices=[("Operative", "Operative"), ("Inoperative", "Inoperative")])
@@ -81,6 +87,7 @@ class ChangeAvailabilityForm(CommandForm):
 
 class GetConfigurationForm(CommandForm):
     action = "GetConfiguration"
+    kind = "read_settings"
     keys = forms.CharField(required=False, help_text="Comma-separated keys; empty for all.")
 
     def payload(self) -> dict:
@@ -90,6 +97,7 @@ class GetConfigurationForm(CommandForm):
 
 class ChangeConfigurationForm(CommandForm):
     action = "ChangeConfiguration"
+    kind = "change_setting"
     help_text = "The charger may answer RebootRequired: the value applies after a reset."
     key = forms.CharField(max_length=50)
     value = forms.CharField(max_length=500)
@@ -106,14 +114,17 @@ class ChangeConfigurationForm(CommandForm):
 
 class ClearCacheForm(CommandForm):
     action = "ClearCache"
+    kind = "clear_cache"
 
 
 class GetLocalListVersionForm(CommandForm):
     action = "GetLocalListVersion"
+    kind = "get_local_list_version"
 
 
 class TriggerMessageForm(CommandForm):
     action = "TriggerMessage"
+    kind = "trigger_message"
     requested_message = forms.ChoiceField(
         choices=[
             (name, name)
@@ -138,6 +149,7 @@ class TriggerMessageForm(CommandForm):
 
 class DataTransferForm(CommandForm):
     action = "DataTransfer"
+    kind = "data_transfer"
     vendor_id = forms.CharField(max_length=255)
     message_id = forms.CharField(max_length=50, required=False)
     data = forms.CharField(required=False, widget=forms.Textarea)
@@ -152,6 +164,7 @@ class DataTransferForm(CommandForm):
 
 class UpdateFirmwareForm(CommandForm):
     action = "UpdateFirmware"
+    kind = "update_firmware"
     location = _location_field("Where the charger downloads the firmware (HTTP(S), FTP(S) or SFTP).")
     retrieve_date = forms.DateTimeField(required=False, help_text="Empty: now.")
     retries = forms.IntegerField(min_value=0, required=False)
@@ -166,6 +179,7 @@ class UpdateFirmwareForm(CommandForm):
 
 class GetDiagnosticsForm(CommandForm):
     action = "GetDiagnostics"
+    kind = "get_diagnostics"
     location = _location_field("Where the charger uploads the file (HTTP(S), FTP(S) or SFTP).")
 
     def payload(self) -> dict:
@@ -174,6 +188,7 @@ class GetDiagnosticsForm(CommandForm):
 
 class GetCompositeScheduleForm(CommandForm):
     action = "GetCompositeSchedule"
+    kind = "get_composite_schedule"
     connector_id = _connector_field(allow_zero=True)
     duration = forms.IntegerField(min_value=1, initial=3600, help_text="Seconds.")
     charging_rate_unit = forms.ChoiceField(
@@ -189,6 +204,7 @@ class GetCompositeScheduleForm(CommandForm):
 
 class ClearChargingProfileForm(CommandForm):
     action = "ClearChargingProfile"
+    kind = "clear_charging_profile"
     help_text = "Every field narrows what is cleared; none clears all profiles (1.6 sec. 6.13)."
     profile_id = forms.IntegerField(min_value=1, required=False)
     connector_id = _connector_field(required=False, allow_zero=True)
