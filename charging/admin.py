@@ -29,10 +29,11 @@ from charging.resources import IdTokenResource
 from charging.smart_charging import (
     clear_charging_profile,
     set_charging_profile,
-    set_charging_profile_request,
+    set_charging_profile_intent,
     validate_periods,
 )
-from sites.command_rules import validate_command
+from sites.commands.intents import Reserve
+from sites.commands.rules import validate_command
 
 METER_VALUE_FIELDS = [
     "timestamp",
@@ -215,11 +216,13 @@ class ReservationForm(forms.ModelForm):
             # What the outbound port would refuse (e.g. a connector it does not count as this
             # charger's) is shown here rather than failing on save.
             try:
-                validate_command(
-                    charger=charger,
-                    action="ReserveNow",
-                    payload={"connectorId": connector.connector_id if connector else 0},
+                intent = Reserve(
+                    reservation_id=0,
+                    id_token=token.id_tag if token else "",
+                    expires_at=data.get("expires_at") or timezone.now(),
+                    connector=connector.connector_id if connector else 0,
                 )
+                validate_command(charger=charger, intent=intent)
             except ValidationError as error:
                 self.add_error("connector", error)
         return data
@@ -371,11 +374,11 @@ class AssignmentForm(forms.ModelForm):
     def _check_with_the_outbound_port(self, profile: ChargingProfile, charger, data: dict) -> None:
         """What the port would refuse for this charger (an unknown connector, a transaction not
         in progress there) is shown on the form rather than failing on save."""
-        payload = set_charging_profile_request(
+        intent = set_charging_profile_intent(
             profile, connector_id=data["connector_id"], transaction_id=data.get("transaction_id")
         )
         try:
-            validate_command(charger=charger, action="SetChargingProfile", payload=payload)
+            validate_command(charger=charger, intent=intent)
         except ValidationError as error:
             self.add_error(None, error)
 

@@ -3,8 +3,9 @@
 from django import forms
 
 from charging.models import ChargingProfile
-from charging.smart_charging import profile_payload
+from charging.smart_charging import profile_spec
 from sites.command_forms import RemoteStartTransactionForm, register_command_form
+from sites.commands.intents import RemoteStart
 
 
 class RemoteStartWithProfileForm(RemoteStartTransactionForm):
@@ -17,11 +18,14 @@ class RemoteStartWithProfileForm(RemoteStartTransactionForm):
         help_text="A TxProfile to apply to this transaction.",
     )
 
-    def payload(self) -> dict:
-        payload = super().payload()
-        if self.cleaned_data.get("charging_profile"):
-            payload["chargingProfile"] = profile_payload(self.cleaned_data["charging_profile"])
-        return payload
+    def intent(self) -> RemoteStart:
+        """The remote start with its profile (the admin queues a form's intent when it has one)."""
+        profile = self.cleaned_data.get("charging_profile")
+        return RemoteStart(
+            id_token=self.cleaned_data["id_tag"],
+            connector=self.cleaned_data.get("connector_id") or None,
+            charging_profile=profile_spec(profile) if profile else None,
+        )
 
 
 def register() -> None:

@@ -1,5 +1,5 @@
-"""Local authorization lists (1.6 sec. 5.15 SendLocalList, 5.10 GetLocalListVersion): built
-from the charger's organization's id tokens, versioned per charger, full or differential."""
+"""Local authorization lists (1.6 sec. 5.15 and 5.10): built from the charger's organization's
+id tokens, versioned per charger, full or differential; sent and read through the port."""
 
 import datetime as dt
 
@@ -7,35 +7,33 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from charging.models import IdToken, LocalListEntry
-from charging.ocpp_values import ocpp_datetime
-from sites.commands import request_command
+from sites.commands import intent_of, request_command
+from sites.commands.intents import GetLocalListVersion, LocalAuthorization, SendLocalList
+from sites.commands.outcomes import Outcome
 from sites.models import Charger, Command, CommandStatus
 from sites.signals import command_settled
 
-FULL, DIFFERENTIAL = "Full", "Differential"
+FULL, DIFFERENTIAL = "full", "differential"
+# The longest id token a 1.6 list can hold (CiString20); the list leaves longer ones out.
+MAX_LIST_TOKEN_LENGTH = 20
 
 
-def _entry(id_tag: str, status: str, expires_at: dt.datetime | None, parent_id_tag: str) -> dict:
-    info: dict = {"status": status}
-    if expires_at is not None:
-        info["expiryDate"] = ocpp_datetime(expires_at)
-    if parent_id_tag:
-        info["parentIdTag"] = parent_id_tag
-    return {"idTag": id_tag, "idTagInfo": info}
+def _entry(id_tag: str, status: str, expires_at: dt.datetime | None, parent_id_tag: str) -> LocalAuthorization:
+    return LocalAuthorization(id_token=id_tag, status=status, expires_at=expires_at, parent_id_token=parent_id_tag)
 
 
 def _wanted(charger: Charger) -> dict[str, tuple]:
-    """The list the charger should hold: every token of its organization that fits 1.6
-    (idTag is CiString20), with its current status."""
+    """The list the charger should hold: every token of its organization that fits the list,
+    with its current status."""
     tokens = IdToken.objects.filter(organization_id=charger.site.organization_id)
     return {
-        token.id_tag: (token.effective_status(), token.expires_at, token.parent_id_tag[:20])
+        token.id_tag: (token.effective_status(), token.expires_at, token.parent_id_tag[:MAX_LIST_TOKEN_LENGTH])
         for token in tokens
-        if len(token.id_tag) <= 20
+        if len(token.id_tag) <= MAX_LIST_TOKEN_LENGTH
     }
 
 
-def build_local_list(charger: Charger, update_type: str) -> list[dict]:
+def build_local_list(charger: Charger, update_type: str) -> list[LocalAuthorization]:
     wanted = _wanted(charger)
     if update_type == FULL:
         return [_entry(tag, *values) for tag, values in sorted(wanted.items())]
@@ -44,54 +42,44 @@ def build_local_list(charger: Charger, update_type: str) -> list[dict]:
         for entry in LocalListEntry.objects.filter(charger=charger)
     }
     changes = [_entry(tag, *values) for tag, values in sorted(wanted.items()) if held.get(tag) != values]
-    # An entry without idTagInfo removes the idTag from the list (1.6 sec. 7.1 AuthorizationData).
-    removals = [{"idTag": tag} for tag in sorted(set(held) - set(wanted))]
+    # An entry without a status removes the token from the list.
+    removals = [LocalAuthorization(id_token=tag) for tag in sorted(set(held) - set(wanted))]
     return changes + removals
 
 
 @transaction.atomic
 def send_local_list(*, charger: Charger, update_type: str = FULL, requested_by=None) -> Command:
-    payload = {
-        "listVersion": max(charger.local_list_version, 0) + 1,
-        "updateType": update_type,
-        "localAuthorizationList": build_local_list(charger, update_type),
-    }
-    return request_command(
-        charger=charger, action="SendLocalList", payload=payload, requested_by=requested_by, via=Command.Via.ADMIN
+    intent = SendLocalList(
+        version=max(charger.local_list_version, 0) + 1,
+        differential=update_type == DIFFERENTIAL,
+        entries=tuple(build_local_list(charger, update_type)),
     )
+    return request_command(charger=charger, intent=intent, requested_by=requested_by, via=Command.Via.ADMIN)
 
 
 @receiver(command_settled)
-def record_local_list(sender, command: Command, **kwargs) -> None:
+def record_local_list(sender, command: Command, outcome: Outcome | None = None, **kwargs) -> None:
     if command.status != CommandStatus.ACCEPTED:
         return
-    if command.action == "GetLocalListVersion":
-        version = (command.result or {}).get("listVersion")
-        if isinstance(version, int):
-            Charger.objects.filter(pk=command.charger_id).update(local_list_version=version)
-    elif command.action == "SendLocalList":
-        _apply_accepted_list(command)
+    if command.intent == GetLocalListVersion.kind:
+        if outcome is not None and outcome.local_list_version is not None:
+            Charger.objects.filter(pk=command.charger_id).update(local_list_version=outcome.local_list_version)
+    elif command.intent == SendLocalList.kind:
+        _apply_accepted_list(command.charger_id, intent_of(command))
 
 
 @transaction.atomic
-def _apply_accepted_list(command: Command) -> None:
-    payload = command.payload
-    entries = LocalListEntry.objects.filter(charger_id=command.charger_id)
-    if payload["updateType"] == FULL:
+def _apply_accepted_list(charger_id: int, sent: SendLocalList) -> None:
+    entries = LocalListEntry.objects.filter(charger_id=charger_id)
+    if not sent.differential:
         entries.delete()
-    for item in payload.get("localAuthorizationList", []):
-        info = item.get("idTagInfo")
-        if info is None:
-            entries.filter(id_tag=item["idTag"]).delete()
+    for item in sent.entries:
+        if item.status is None:
+            entries.filter(id_tag=item.id_token).delete()
             continue
-        expiry = info.get("expiryDate")
         LocalListEntry.objects.update_or_create(
-            charger_id=command.charger_id,
-            id_tag=item["idTag"],
-            defaults={
-                "status": info["status"],
-                "expires_at": dt.datetime.fromisoformat(expiry) if expiry else None,
-                "parent_id_tag": info.get("parentIdTag", ""),
-            },
+            charger_id=charger_id,
+            id_tag=item.id_token,
+            defaults={"status": item.status, "expires_at": item.expires_at, "parent_id_tag": item.parent_id_token},
         )
-    Charger.objects.filter(pk=command.charger_id).update(local_list_version=payload["listVersion"])
+    Charger.objects.filter(pk=charger_id).update(local_list_version=sent.version)

@@ -1,9 +1,11 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Organization
+from sites.commands.intents import SchedulePeriod
 from sites.models import Charger, Connector
 
 
@@ -279,6 +281,27 @@ class LocalAuthorizationList(Charger):
         verbose_name = "local authorization list"
 
 
+def validate_periods(periods) -> None:
+    """1.6 sec. 7.9/7.10: at least one period, the first starting at 0 (errata 3.45), start
+    times increasing, limits positive, numberPhases 1-3."""
+    if not isinstance(periods, list) or not periods:
+        raise ValidationError("At least one schedule period is needed.")
+    previous = -1
+    for index, period in enumerate(periods):
+        if not isinstance(period, dict) or not {"startPeriod", "limit"} <= set(period):
+            raise ValidationError(f"Period {index + 1} needs startPeriod and limit.")
+        start, limit = period["startPeriod"], period["limit"]
+        if not isinstance(start, int) or start < 0 or (index == 0 and start != 0) or start <= previous:
+            raise ValidationError(f"Period {index + 1}: startPeriod must be 0 first, then increasing seconds.")
+        if not isinstance(limit, int | float) or limit <= 0:
+            raise ValidationError(f"Period {index + 1}: limit must be a positive number.")
+        if "numberPhases" in period and period["numberPhases"] not in (1, 2, 3):
+            raise ValidationError(f"Period {index + 1}: numberPhases is 1, 2 or 3.")
+        if set(period) - {"startPeriod", "limit", "numberPhases"}:
+            raise ValidationError(f"Period {index + 1}: only startPeriod, limit and numberPhases.")
+        previous = start
+
+
 class ChargingProfile(models.Model):
     """A 1.6 ChargingProfile (sec. 7.8) an operator defines once and sends to chargers. Its
     primary key is the chargingProfileId."""
@@ -326,6 +349,13 @@ class ChargingProfile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def schedule_periods(self) -> tuple[SchedulePeriod, ...]:
+        """The stored periods (see `periods`) as the schedule's neutral values."""
+        return tuple(
+            SchedulePeriod(start=period["startPeriod"], limit=period["limit"], phases=period.get("numberPhases"))
+            for period in self.periods
+        )
 
 
 class ChargingProfileAssignment(models.Model):

@@ -1,5 +1,5 @@
-"""Reservations (1.6 sec. 5.13 ReserveNow, 5.3 CancelReservation): a row per reservation,
-the command through the one outbound port, the charger's answer through `command_settled`."""
+"""Reservations (1.6 sec. 5.13 and 5.3): a row per reservation, the reserve and cancel intents
+through the one outbound port, the charger's answer through `command_settled`."""
 
 import datetime as dt
 
@@ -7,12 +7,11 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from charging.models import IdToken, Reservation, ReservationStatus
-from charging.ocpp_values import ocpp_datetime
-from sites.commands import request_command
+from sites.commands import intent_of, request_command
+from sites.commands.intents import CancelReservation, Reserve
+from sites.commands.outcomes import Outcome
 from sites.models import Charger, Command, CommandStatus, Connector
 from sites.signals import command_settled
-
-RESERVATION_ACTIONS = ("ReserveNow", "CancelReservation")
 
 
 @transaction.atomic
@@ -27,37 +26,34 @@ def reserve(
     reservation = Reservation.objects.create(
         charger=charger, connector=connector, id_token=id_token, expires_at=expires_at
     )
-    payload = {
-        "connectorId": connector.connector_id if connector else 0,
-        "expiryDate": ocpp_datetime(expires_at),
-        "idTag": id_token.id_tag,
-        "reservationId": reservation.pk,
-    }
-    if id_token.parent_id_tag:
-        payload["parentIdTag"] = id_token.parent_id_tag
-    request_command(
-        charger=charger, action="ReserveNow", payload=payload, requested_by=requested_by, via=Command.Via.ADMIN
+    intent = Reserve(
+        reservation_id=reservation.pk,
+        id_token=id_token.id_tag,
+        expires_at=expires_at,
+        connector=connector.connector_id if connector else 0,
+        parent_id_token=id_token.parent_id_tag,
     )
+    request_command(charger=charger, intent=intent, requested_by=requested_by, via=Command.Via.ADMIN)
     return reservation
 
 
 def cancel(*, reservation: Reservation, requested_by=None) -> Command:
     return request_command(
         charger=reservation.charger,
-        action="CancelReservation",
-        payload={"reservationId": reservation.pk},
+        intent=CancelReservation(reservation_id=reservation.pk),
         requested_by=requested_by,
         via=Command.Via.ADMIN,
     )
 
 
 @receiver(command_settled)
-def record_charger_answer(sender, command: Command, **kwargs) -> None:
-    if command.action not in RESERVATION_ACTIONS:
+def record_charger_answer(sender, command: Command, outcome: Outcome | None = None, **kwargs) -> None:
+    if command.intent not in (Reserve.kind, CancelReservation.kind):
         return
-    reservations = Reservation.objects.filter(pk=command.payload.get("reservationId"), charger_id=command.charger_id)
-    answer = (command.result or {}).get("status", "")
-    if command.action == "ReserveNow":
+    intent = intent_of(command)
+    reservations = Reservation.objects.filter(pk=intent.reservation_id, charger_id=command.charger_id)
+    answer = outcome.detail if outcome is not None and not outcome.error_code else ""
+    if isinstance(intent, Reserve):
         if command.status == CommandStatus.ACCEPTED:
             status = ReservationStatus.ACCEPTED
         elif command.status == CommandStatus.REJECTED:
@@ -72,7 +68,7 @@ def record_charger_answer(sender, command: Command, **kwargs) -> None:
 
 
 def consume_reservation(*, charger_id: int, reservation_id: int, session) -> None:
-    """A StartTransaction that carries a reservationId ends the reservation (1.6 sec. 5.13)."""
+    """A session started on a reservation ends the reservation (1.6 sec. 5.13)."""
     Reservation.objects.filter(
         pk=reservation_id, charger_id=charger_id, status__in=[ReservationStatus.ACCEPTED, ReservationStatus.REQUESTED]
     ).update(status=ReservationStatus.USED, session=session)

@@ -1,70 +1,41 @@
-"""Smart charging (1.6 sec. 3.13, 5.16 SetChargingProfile, 5.5 ClearChargingProfile, 5.7
-GetCompositeSchedule): profiles are rows, sending one is an assignment plus a command."""
+"""Smart charging (1.6 sec. 3.13, 5.16, 5.5, 5.7): profiles are rows, sending one is an
+assignment plus a set-charging-profile intent through the outbound port."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
 
-from charging.models import ChargingProfile, ChargingProfileAssignment
-from charging.ocpp_values import ocpp_datetime
-from sites.commands import request_command
+from charging.models import ChargingProfile, ChargingProfileAssignment, validate_periods
+from sites.commands import intent_of, request_command
+from sites.commands.intents import ChargingProfileSpec, ClearChargingProfile, SetChargingProfile
 from sites.models import Charger, Command, CommandStatus
 from sites.signals import command_settled
 
-
-def validate_periods(periods) -> None:
-    """1.6 sec. 7.9/7.10: at least one period, the first starting at 0 (errata 3.45), start
-    times increasing, limits positive, numberPhases 1-3."""
-    if not isinstance(periods, list) or not periods:
-        raise ValidationError("At least one schedule period is needed.")
-    previous = -1
-    for index, period in enumerate(periods):
-        if not isinstance(period, dict) or not {"startPeriod", "limit"} <= set(period):
-            raise ValidationError(f"Period {index + 1} needs startPeriod and limit.")
-        start, limit = period["startPeriod"], period["limit"]
-        if not isinstance(start, int) or start < 0 or (index == 0 and start != 0) or start <= previous:
-            raise ValidationError(f"Period {index + 1}: startPeriod must be 0 first, then increasing seconds.")
-        if not isinstance(limit, int | float) or limit <= 0:
-            raise ValidationError(f"Period {index + 1}: limit must be a positive number.")
-        if "numberPhases" in period and period["numberPhases"] not in (1, 2, 3):
-            raise ValidationError(f"Period {index + 1}: numberPhases is 1, 2 or 3.")
-        if set(period) - {"startPeriod", "limit", "numberPhases"}:
-            raise ValidationError(f"Period {index + 1}: only startPeriod, limit and numberPhases.")
-        previous = start
+__all__ = ["clear_charging_profile", "profile_spec", "set_charging_profile", "validate_periods"]
 
 
-def profile_payload(profile: ChargingProfile, *, transaction_id: int | None = None) -> dict:
-    """The csChargingProfiles object (1.6 sec. 7.8)."""
-    schedule: dict = {"chargingRateUnit": profile.charging_rate_unit, "chargingSchedulePeriod": profile.periods}
-    if profile.duration is not None:
-        schedule["duration"] = profile.duration
-    if profile.start_schedule is not None:
-        schedule["startSchedule"] = ocpp_datetime(profile.start_schedule)
-    if profile.min_charging_rate is not None:
-        schedule["minChargingRate"] = float(profile.min_charging_rate)
-    body: dict = {
-        "chargingProfileId": profile.pk,
-        "stackLevel": profile.stack_level,
-        "chargingProfilePurpose": profile.purpose,
-        "chargingProfileKind": profile.kind,
-        "chargingSchedule": schedule,
-    }
-    if profile.kind == ChargingProfile.Kind.RECURRING:
-        body["recurrencyKind"] = profile.recurrency
-    if profile.valid_from is not None:
-        body["validFrom"] = ocpp_datetime(profile.valid_from)
-    if profile.valid_to is not None:
-        body["validTo"] = ocpp_datetime(profile.valid_to)
-    if transaction_id is not None:
-        body["transactionId"] = transaction_id
-    return body
+def profile_spec(profile: ChargingProfile, *, transaction_id: int | None = None) -> ChargingProfileSpec:
+    """The profile as the charger must receive it; `transaction_id` for a transaction profile."""
+    return ChargingProfileSpec(
+        profile_id=profile.pk,
+        stack_level=profile.stack_level,
+        purpose=profile.purpose,
+        kind=profile.kind,
+        rate_unit=profile.charging_rate_unit,
+        periods=profile.schedule_periods(),
+        recurrency=profile.recurrency if profile.kind == ChargingProfile.Kind.RECURRING else "",
+        valid_from=profile.valid_from,
+        valid_to=profile.valid_to,
+        duration=profile.duration,
+        start_schedule=profile.start_schedule,
+        min_rate=float(profile.min_charging_rate) if profile.min_charging_rate is not None else None,
+        transaction_id=str(transaction_id) if transaction_id is not None else None,
+    )
 
 
-def set_charging_profile_request(
+def set_charging_profile_intent(
     profile: ChargingProfile, *, connector_id: int = 0, transaction_id: int | None = None
-) -> dict:
-    """The SetChargingProfile.req payload (1.6 sec. 6.43)."""
-    return {"connectorId": connector_id, "csChargingProfiles": profile_payload(profile, transaction_id=transaction_id)}
+) -> SetChargingProfile:
+    return SetChargingProfile(profile=profile_spec(profile, transaction_id=transaction_id), connector=connector_id)
 
 
 @transaction.atomic
@@ -72,21 +43,22 @@ def set_charging_profile(
     *, profile: ChargingProfile, charger: Charger, connector_id: int = 0, transaction_id: int | None = None,
     requested_by=None,
 ) -> ChargingProfileAssignment:  # fmt: skip
-    payload = set_charging_profile_request(profile, connector_id=connector_id, transaction_id=transaction_id)
+    intent = set_charging_profile_intent(profile, connector_id=connector_id, transaction_id=transaction_id)
     assignment = ChargingProfileAssignment.objects.create(
-        profile=profile, charger=charger, connector_id=connector_id, transaction_id=transaction_id, sent_payload=payload
+        profile=profile,
+        charger=charger,
+        connector_id=connector_id,
+        transaction_id=transaction_id,
+        sent_payload=intent.to_fields(),
     )
-    request_command(
-        charger=charger, action="SetChargingProfile", payload=payload, requested_by=requested_by, via=Command.Via.ADMIN
-    )
+    request_command(charger=charger, intent=intent, requested_by=requested_by, via=Command.Via.ADMIN)
     return assignment
 
 
 def clear_charging_profile(*, assignment: ChargingProfileAssignment, requested_by=None) -> Command:
     return request_command(
         charger=assignment.charger,
-        action="ClearChargingProfile",
-        payload={"id": assignment.profile_id, "connectorId": assignment.connector_id},
+        intent=ClearChargingProfile(profile_id=assignment.profile_id, connector=assignment.connector_id),
         requested_by=requested_by,
         via=Command.Via.ADMIN,
     )
@@ -94,24 +66,25 @@ def clear_charging_profile(*, assignment: ChargingProfileAssignment, requested_b
 
 @receiver(command_settled)
 def record_profile_outcome(sender, command: Command, **kwargs) -> None:
-    if command.action == "SetChargingProfile":
-        profile_id = command.payload["csChargingProfiles"]["chargingProfileId"]
+    if command.intent == SetChargingProfile.kind:
+        intent = intent_of(command)
         status = {
             CommandStatus.ACCEPTED: ChargingProfileAssignment.Status.ACCEPTED,
             CommandStatus.REJECTED: ChargingProfileAssignment.Status.REJECTED,
         }.get(command.status, ChargingProfileAssignment.Status.FAILED)
         ChargingProfileAssignment.objects.filter(
             charger_id=command.charger_id,
-            profile_id=profile_id,
-            connector_id=command.payload["connectorId"],
+            profile_id=intent.profile.profile_id,
+            connector_id=intent.connector,
             status=ChargingProfileAssignment.Status.REQUESTED,
         ).update(status=status)
-    elif command.action == "ClearChargingProfile" and command.status == CommandStatus.ACCEPTED:
+    elif command.intent == ClearChargingProfile.kind and command.status == CommandStatus.ACCEPTED:
+        intent = intent_of(command)
         cleared = ChargingProfileAssignment.objects.filter(
             charger_id=command.charger_id, status=ChargingProfileAssignment.Status.ACCEPTED
         )
-        if "id" in command.payload:
-            cleared = cleared.filter(profile_id=command.payload["id"])
-        if "connectorId" in command.payload:
-            cleared = cleared.filter(connector_id=command.payload["connectorId"])
+        if intent.profile_id is not None:
+            cleared = cleared.filter(profile_id=intent.profile_id)
+        if intent.connector is not None:
+            cleared = cleared.filter(connector_id=intent.connector)
         cleared.update(status=ChargingProfileAssignment.Status.CLEARED)

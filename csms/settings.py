@@ -326,14 +326,14 @@ OCPP_HANDSHAKE_FAILURES_PER_ID = env("OCPP_HANDSHAKE_FAILURES_PER_ID", default="
 OCPP_CALLS_PER_SECOND = env.float("OCPP_CALLS_PER_SECOND", default=50.0)
 OCPP_CALL_BURST = env.int("OCPP_CALL_BURST", default=500)
 OCPP_CALL_FLOOD_CLOSE_AFTER = env.int("OCPP_CALL_FLOOD_CLOSE_AFTER", default=500)
-# How long (s) a command may wait in the queue for an offline charger, per action (R16).
+# How long (s) a command may wait in the queue for an offline charger, per intent kind (R16).
 OCPP_COMMAND_EXPIRY_SECONDS = {
     "default": env.int("OCPP_COMMAND_EXPIRY_DEFAULT", default=24 * 3600),
-    "RemoteStartTransaction": 120,
-    "RemoteStopTransaction": 600,
-    "UnlockConnector": 120,
-    "Reset": 600,
-    "ReserveNow": 300,
+    "remote_start": 120,
+    "remote_stop": 600,
+    "unlock": 120,
+    "reset": 600,
+    "reserve": 300,
 }
 # Commands that are safe to repeat are retried after a timeout, at most this many attempts
 # in all, waiting OCPP_COMMAND_RETRY_BACKOFF * 2^(attempt-1) seconds before each retry.

@@ -30,8 +30,10 @@ from ocpp_gateway.message_log import log_frame, start_message_log_writer
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
 from ocpp_gateway.schemas import validate_call_payload
 from ocpp_gateway.throttle import CallThrottle
+from ocpp_gateway.v16 import codec as v16_codec
 from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
 from sites.commands import claim_next_command, settle_command
+from sites.commands.outcomes import Outcome
 from sites.models import RegistrationStatus
 from sites.services import Connecting, Liveness, mark_disconnected
 
@@ -85,6 +87,14 @@ class OutboundCall:
     reference: str | None = None
     # What the message log shows when it differs from the payload (a masked secret).
     log_payload: dict | None = None
+
+
+def _reply_of(outcome: dict) -> v16_codec.Reply:
+    if outcome["status"] == "result":
+        return outcome["payload"]
+    if outcome["status"] == "error":
+        return v16_codec.CallErrorReply(outcome["error_code"], outcome["description"])
+    return None
 
 
 class OcppConsumer(AsyncWebsocketConsumer):
@@ -440,7 +450,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         command_id, self._in_flight_command = self._in_flight_command, None
         if command_id is not None:
             # Maybe sent: the outcome is unknown, as when the connection closes (no resend).
-            await self._settle(command_id, {"status": "timeout", "description": "failed in the central system"})
+            await self._settle(command_id, Outcome.timed_out("failed in the central system"))
         return {"status": "failed", "reason": fault_log.describe(exc)}
 
     async def _send_queued_commands(self) -> None:
@@ -450,7 +460,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             message_id = str(uuid.uuid4())
             try:
                 claimed = await database_sync_to_async(claim_next_command)(
-                    charger_id=self.conn.charger_id, message_id=message_id, at=timezone.now()
+                    charger_id=self.conn.charger_id, message_id=message_id, at=timezone.now(), encode=v16_codec.encode
                 )
             except DatabaseError as exc:
                 # They stay queued: the dispatcher notifies again once they have waited a while.
@@ -467,7 +477,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             self._in_flight_command = claimed.id
             outcome = await self._exchange(message_id, call)
             self._in_flight_command = None
-            await self._settle(claimed.id, outcome)
+            await self._settle(claimed.id, v16_codec.decode(claimed.intent, _reply_of(outcome)), outcome.get("payload"))
 
     async def _perform(self, call: OutboundCall) -> dict:
         refusal = self._outbound_refusal(call.action)
@@ -475,15 +485,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return {"status": "not_sent", "reason": refusal}
         return await self._exchange(str(uuid.uuid4()), call)
 
-    async def _settle(self, command_id: int, outcome: dict) -> None:
+    async def _settle(self, command_id: int, outcome: Outcome, result: dict | None = None) -> None:
         try:
             await database_sync_to_async(settle_command)(
-                command_id=command_id,
-                at=timezone.now(),
-                result=outcome.get("payload"),
-                error_code=outcome.get("error_code", ""),
-                error_description=outcome.get("description", ""),
-                timed_out=outcome["status"] == "timeout",
+                command_id=command_id, at=timezone.now(), outcome=outcome, result=result
             )
         except Exception as exc:  # a close must go on to mark the charger offline
             fault_log.failure(logger, "command outcome", self.conn.charge_point_id, "command %s not settled",

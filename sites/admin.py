@@ -21,6 +21,7 @@ from accounts.models import Organization
 from accounts.roles import CHARGER_KEY_PERMISSION, command_permission, model_permission
 from sites.command_forms import COMMAND_FORMS
 from sites.commands import request_command, rotate_charger_key
+from sites.commands.intents import ChangeSetting, RawCall
 from sites.models import (
     SITE_FIELDS,
     Charger,
@@ -190,7 +191,10 @@ def _queue_for_each(
     require_permission(request, command_permission(kind), queryset)
     for charger in queryset:
         request_command(
-            charger=charger, action=action, payload=payload, requested_by=request.user, via=Command.Via.ADMIN
+            charger=charger,
+            intent=RawCall(action=action, payload=payload),
+            requested_by=request.user,
+            via=Command.Via.ADMIN,
         )
     model_admin.message_user(request, f"{action} queued for {queryset.count()} charger(s); see each command history.")
 
@@ -290,8 +294,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             try:
                 request_command(
                     charger=entry.charger,
-                    action="ChangeConfiguration",
-                    payload={"key": entry.key, "value": entry_form.cleaned_data["value"]},
+                    intent=ChangeSetting(key=entry.key, value=entry_form.cleaned_data["value"]),
                     requested_by=request.user,
                     via=Command.Via.ADMIN,
                 )
@@ -336,8 +339,9 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         try:
             return request_command(
                 charger=charger,
-                action=form.action,
-                payload=form.payload(),
+                intent=form.intent()
+                if hasattr(form, "intent")
+                else RawCall(action=form.action, payload=form.payload()),
                 requested_by=request.user,
                 via=Command.Via.ADMIN,
             )

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.roles import command_permission
-from sites.command_rules import PROTECTED_CONFIGURATION_KEYS, is_protected_configuration_key
+from sites.commands.rules import PROTECTED_CONFIGURATION_KEYS, is_protected_configuration_key
 from sites.validators import validate_remote_url
 
 

@@ -364,7 +364,12 @@ class Command(models.Model):
         SYSTEM = "system", "System"
 
     charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="commands")
-    action = models.CharField(max_length=64)
+    # What was asked, version-neutral (sites.commands.intents): the intent's kind and fields.
+    intent = models.CharField(max_length=32, default="raw")
+    fields = models.JSONField(default=dict, blank=True)
+    # The wire form actually sent, secrets masked: filled when the command is claimed for
+    # sending (at once for a raw call), for the admin, the API and the message log.
+    action = models.CharField(max_length=64, blank=True)
     payload = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -399,7 +404,7 @@ class Command(models.Model):
         indexes = [models.Index(fields=["charger", "status", "created_at"], name="command_queue_idx")]
 
     def __str__(self) -> str:
-        return f"{self.action} to {self.charger_id} ({self.status})"
+        return f"{self.action or self.intent} to {self.charger_id} ({self.status})"
 
     @property
     def is_finished(self) -> bool:

@@ -19,6 +19,7 @@ from ocpp_gateway.rpc import RpcError
 from ocpp_gateway.schemas import validate_call_payload
 from ocpp_gateway.v16.handlers import CSMS_INITIATED
 from sites.commands import request_command
+from sites.commands.intents import RawCall
 from sites.models import Command
 from sites.selectors import chargers_visible_to, commands_visible_to
 
@@ -98,13 +99,12 @@ class ChargerCommandsView(APIView):
         try:
             command = request_command(
                 charger=charger,
-                action=action,
-                payload=body.validated_data["payload"],
+                intent=RawCall(action=action, payload=body.validated_data["payload"]),
                 requested_by=request.user,
                 via=Command.Via.API,
                 idempotency_key=body.validated_data["idempotency_key"],
             )
-        except DjangoValidationError as error:  # well-formed, but not for this charger (sites.command_rules)
+        except DjangoValidationError as error:  # well-formed, but not for this charger (sites.commands.rules)
             raise ValidationError({"payload": error.messages}) from None
         return Response(CommandSerializer(command).data, status=status.HTTP_202_ACCEPTED)
 

@@ -1,12 +1,16 @@
 """The one outbound port to chargers (DESIGN: "Domain code reaches a charger only through one
-outbound port"): `request_command` writes a Command row and, once committed, tells the
-process holding the charger's socket through the channel layer. Nothing here imports the
-gateway; the gateway claims, sends and settles commands through the functions below."""
+outbound port"): `request_command` writes a Command row holding an intent (sites.commands.intents)
+and, once committed, tells the process holding the charger's socket through the channel layer.
+Nothing here imports the gateway: it claims commands with its codec's `encode`, which turns the
+intent into the wire CALL, and settles them with the `Outcome` its codec decoded from the
+charger's answer; the domain acts on that outcome, never on a wire payload."""
 
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -16,39 +20,42 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.services import record_activity
-from sites.command_rules import AUTHORIZATION_KEY, SECRET_MASK, masked_payload, validate_command
+from sites.commands.intents import ChangeSetting, Intent, RawCall, ReadSettings, RotateKey, intent_from_row
+from sites.commands.outcomes import Outcome, OutcomeStatus
+from sites.commands.rules import SECRET_MASK, validate_command
 from sites.credentials import generate_charger_key, hash_charger_key, seal_key, unseal_key
 from sites.models import Charger, Command, CommandStatus, ConfigurationKey
 from sites.signals import command_settled
 
 logger = logging.getLogger(__name__)
 
-# Statuses in a 1.6 confirmation that mean "done as asked" (1.6 chapter 6).
-SUCCESS_STATUSES = {"Accepted", "Unlocked", "RebootRequired", "Scheduled"}
-# Safe to send again when the first answer never came: reading, or setting the same value.
-RETRYABLE_ACTIONS = {
-    "ChangeAvailability",
-    "ClearCache",
-    "GetCompositeSchedule",
-    "GetConfiguration",
-    "GetDiagnostics",
-    "GetLocalListVersion",
-    "TriggerMessage",
-}
+# The gateway's codec for the charger's version: (intent, secret) -> (wire action, payload).
+# `secret` is the unsealed key of a rotation ("" otherwise); given SECRET_MASK it gives what
+# the Command row and the message log may show.
+Encoder = Callable[[Intent, str], tuple[str, dict]]
 
 
-def command_expiry(action: str) -> dt.timedelta:
+class CannotEncode(ValueError):
+    """Raised by a codec for an intent its version cannot express (the request-time check
+    refuses those; this catches a charger whose version changed while the command waited)."""
+
+
+def command_expiry(kind: str) -> dt.timedelta:
     """How long a command may wait for its charger: short for what a driver is waiting for
-    (RemoteStart, Unlock, Reset), long for configuration."""
+    (remote start, unlock, reset), long for configuration."""
     expiries = settings.OCPP_COMMAND_EXPIRY_SECONDS
-    return dt.timedelta(seconds=expiries.get(action, expiries["default"]))
+    return dt.timedelta(seconds=expiries.get(kind, expiries["default"]))
+
+
+def intent_of(command: Command) -> Intent:
+    """The intent a Command row stores."""
+    return intent_from_row(command.intent, command.fields)
 
 
 def request_command(
     *,
     charger: Charger,
-    action: str,
-    payload: dict,
+    intent: Intent,
     requested_by=None,
     via: str = Command.Via.SYSTEM,
     idempotency_key: str = "",
@@ -57,19 +64,34 @@ def request_command(
     """Queue a command for a charger; it is sent at once if the charger is online. A repeated
     idempotency key returns the first command and sends nothing again (R16). Raises
     ValidationError, before anything is written, for a command this charger must not get
-    (sites.command_rules)."""
+    (sites.commands.rules) or that its protocol version cannot express. A raw call the
+    charger's codec reads as a neutral intent is stored as that intent (so the domain acts on
+    its outcome as on any other), with its wire form known at once."""
     if idempotency_key:
         existing = Command.objects.filter(charger=charger, idempotency_key=idempotency_key).first()
         if existing is not None:
             # Checked when it was created; a retry must get it even if, say, the transaction
             # it stops has ended since.
             return existing
-    validate_command(charger=charger, action=action, payload=payload, sealed_secret=sealed_secret)
+    stored = validate_command(charger=charger, intent=intent, sealed_secret=sealed_secret)
+    action, payload = (intent.action, intent.payload) if isinstance(intent, RawCall) else ("", {})
+    return _create_command(
+        charger=charger, intent=stored, action=action, payload=payload, requested_by=requested_by, via=via,
+        idempotency_key=idempotency_key, sealed_secret=sealed_secret,
+    )  # fmt: skip
+
+
+def _create_command(
+    *, charger: Charger, intent: Intent, action: str, payload: dict, requested_by, via: str, idempotency_key: str,
+    sealed_secret: str,
+) -> Command:  # fmt: skip
     now = timezone.now()
     try:
         with transaction.atomic():
             command = Command.objects.create(
                 charger=charger,
+                intent=intent.kind,
+                fields=intent.to_fields(),
                 action=action,
                 payload=payload,
                 requested_by=requested_by,
@@ -77,13 +99,13 @@ def request_command(
                 idempotency_key=idempotency_key,
                 sealed_secret=sealed_secret,
                 created_at=now,
-                expires_at=now + command_expiry(action),
+                expires_at=now + command_expiry(intent.kind),
             )
     except IntegrityError:  # the same key, submitted concurrently
         return Command.objects.get(charger=charger, idempotency_key=idempotency_key)
     record_activity(
         actor=requested_by, verb="sent command", obj=command, via=via,
-        changes={"action": command.action, "payload": command.payload},
+        changes={"intent": command.intent, "fields": command.fields, "action": action, "payload": payload},
     )  # fmt: skip
     transaction.on_commit(lambda: notify_gateway(command.charger_id, command.pk))
     return command
@@ -115,29 +137,20 @@ async def _send_with_timeout(channel_name: str, message: dict) -> None:
     await asyncio.wait_for(get_channel_layer().send(channel_name, message), settings.OCPP_NOTIFY_TIMEOUT)
 
 
-# --- Used by the gateway ------------------------------------------------------------------
+# --- Key rotation (S7) ---------------------------------------------------------------------
 
 
 @transaction.atomic
 def rotate_charger_key(*, charger: Charger, requested_by=None, via: str = Command.Via.ADMIN) -> Command:
-    """Send the charger a new random key with ChangeConfiguration(AuthorizationKey). The key
-    in force changes only when the charger answers Accepted (1.6 security whitepaper
-    A01.FR.03/04, S7). The new key is stored hashed, and encrypted inside the command until
-    it is sent; the payload that anyone can see holds a mask."""
+    """Send the charger a new random key. The key in force changes only when the charger
+    answers Accepted (1.6 security whitepaper A01.FR.03/04, S7). The new key is stored hashed,
+    and encrypted inside the command until it is sent; the wire form anyone can see holds a
+    mask."""
     key = generate_charger_key()
     Charger.objects.filter(pk=charger.pk).update(pending_auth_key_hash=hash_charger_key(key))
     return request_command(
-        charger=charger,
-        action="ChangeConfiguration",
-        payload={"key": AUTHORIZATION_KEY, "value": SECRET_MASK},
-        requested_by=requested_by,
-        via=via,
-        sealed_secret=seal_key(key),
+        charger=charger, intent=RotateKey(), requested_by=requested_by, via=via, sealed_secret=seal_key(key)
     )
-
-
-def _is_key_rotation(command: Command) -> bool:
-    return command.action == "ChangeConfiguration" and command.payload.get("key") == AUTHORIZATION_KEY
 
 
 def _apply_key_rotation_outcome(command: Command) -> None:
@@ -153,9 +166,13 @@ def _apply_key_rotation_outcome(command: Command) -> None:
     # authenticates (sites.services.promote_pending_key).
 
 
+# --- Used by the gateway ------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class CommandToSend:
     id: int
+    intent: Intent
     action: str
     payload: dict
     # What the message log may see: the payload with secrets masked.
@@ -175,13 +192,14 @@ def queued_command_ids_of(charger_ids: set[int]) -> dict[int, list[int]]:
     return waiting
 
 
-def claim_next_command(*, charger_id: int, message_id: str, at: dt.datetime) -> CommandToSend | None:
-    """Mark the charger's oldest queued command sent and return it; None when its queue is
+def claim_next_command(*, charger_id: int, message_id: str, at: dt.datetime, encode: Encoder) -> CommandToSend | None:
+    """Mark the charger's oldest queued command sent, with the wire action and payload `encode`
+    made of its intent (masked) saved in the same write, and return it; None when its queue is
     empty or its oldest command waits for a retry's backoff. Commands reach a charger strictly
     in the order they were requested (R16), whichever notification arrives: a newer command
-    never overtakes an older queued one, not even one waiting to be retried (an older
-    ChangeAvailability retried after a newer one would undo it). Expired commands met on the
-    way are settled as expired, never sent."""
+    never overtakes an older queued one, not even one waiting to be retried (an older change
+    of availability retried after a newer one would undo it). Expired commands met on the way
+    are settled as expired, never sent."""
     while True:
         with transaction.atomic():
             command = (
@@ -197,66 +215,85 @@ def claim_next_command(*, charger_id: int, message_id: str, at: dt.datetime) -> 
                 continue
             if command.next_attempt_at is not None and command.next_attempt_at > at:
                 return None
-            return _mark_sent(command, message_id, at)
+            try:
+                return _mark_sent(command, message_id, at, encode)
+            except CannotEncode as exc:
+                _finish(command, Outcome(status=OutcomeStatus.FAILED, error_description=str(exc)), None, at)
 
 
 def _expire(command: Command, at: dt.datetime) -> None:
     command.status, command.finished_at, command.sealed_secret = CommandStatus.EXPIRED, at, ""
     command.save(update_fields=["status", "finished_at", "sealed_secret"])
-    if _is_key_rotation(command):
+    if command.intent == RotateKey.kind:
         _apply_key_rotation_outcome(command)
-    command_settled.send(sender=Command, command=command)
+    _announce(command, None)
 
 
-def _mark_sent(command: Command, message_id: str, at: dt.datetime) -> CommandToSend:
+def _mark_sent(command: Command, message_id: str, at: dt.datetime, encode: Encoder) -> CommandToSend:
+    intent = intent_of(command)
+    secret = unseal_key(command.sealed_secret) if command.sealed_secret else ""
+    action, payload = encode(intent, secret)
+    shown = encode(intent, SECRET_MASK)[1] if secret else payload
     command.status, command.message_id, command.sent_at = CommandStatus.SENT, message_id, at
+    command.action, command.payload = action, shown
     command.attempts += 1
-    command.save(update_fields=["status", "message_id", "sent_at", "attempts"])
-    payload = command.payload
-    if command.sealed_secret:
-        payload = {**payload, "value": unseal_key(command.sealed_secret)}
-    return CommandToSend(command.pk, command.action, payload, masked_payload(command.action, command.payload))
+    command.save(update_fields=["status", "message_id", "sent_at", "attempts", "action", "payload"])
+    return CommandToSend(command.pk, intent, action, payload, shown)
 
 
-def settle_command(
-    *,
-    command_id: int,
-    at: dt.datetime,
-    result: dict | None = None,
-    error_code: str = "",
-    error_description: str = "",
-    timed_out: bool = False,
-) -> Command:
-    """Record how a sent command ended: the charger's confirmation, its CALLERROR, or no
-    answer in time."""
-    command = Command.objects.get(pk=command_id)
-    if timed_out and _retry_later(command, at):
+@transaction.atomic
+def settle_command(*, command_id: int, at: dt.datetime, outcome: Outcome, result: dict | None = None) -> Command:
+    """Record how a sent command ended, as the gateway's codec decoded it: the charger's
+    answer, its CALLERROR, or no answer in time. `result` is the raw answer, for display."""
+    command = Command.objects.select_for_update().get(pk=command_id)
+    if outcome.status is OutcomeStatus.TIMED_OUT and _retry_later(command, at):
         return command
-    if timed_out:
-        command.status = CommandStatus.TIMED_OUT
-    elif error_code:
-        command.status = CommandStatus.FAILED
-        command.error_code, command.error_description = error_code, error_description[:255]
-    else:
-        status = (result or {}).get("status")
-        command.status = (
-            CommandStatus.ACCEPTED if status is None or status in SUCCESS_STATUSES else CommandStatus.REJECTED
-        )
+    _finish(command, outcome, result, at)
+    return command
+
+
+def command_status_of(outcome: Outcome) -> str:
+    """A CALLERROR fails the command, whatever it says; an answer the charger gave is accepted
+    or rejected (also "not supported" in the answer's own words, e.g. an unlock)."""
+    if outcome.status is OutcomeStatus.ACCEPTED:
+        return CommandStatus.ACCEPTED
+    if outcome.status is OutcomeStatus.TIMED_OUT:
+        return CommandStatus.TIMED_OUT
+    if outcome.status is OutcomeStatus.FAILED or outcome.error_code:
+        return CommandStatus.FAILED
+    return CommandStatus.REJECTED
+
+
+def _finish(command: Command, outcome: Outcome, result: dict | None, at: dt.datetime) -> None:
+    command.status = command_status_of(outcome)
+    if command.status == CommandStatus.FAILED:
+        command.error_code = outcome.error_code
+        command.error_description = outcome.error_description[:255]
     command.result = result
     command.finished_at = at
     command.sealed_secret = ""  # sent: no longer needed
     command.save(update_fields=["status", "result", "error_code", "error_description", "finished_at", "sealed_secret"])
-    if _is_key_rotation(command):
+    _apply_outcome(command, intent_of(command), outcome, at)
+    _announce(command, outcome)
+
+
+def _announce(command: Command, outcome: Outcome | None) -> None:
+    """`command_settled` once the settlement is committed, like every other signal; `outcome`
+    is None for a command that expired unsent."""
+    transaction.on_commit(partial(command_settled.send, sender=Command, command=command, outcome=outcome))
+
+
+def _apply_outcome(command: Command, intent: Intent, outcome: Outcome, at: dt.datetime) -> None:
+    """What sites itself keeps of an outcome: the key in force, the configuration snapshot."""
+    if isinstance(intent, RotateKey):
         _apply_key_rotation_outcome(command)
-    elif command.status == CommandStatus.ACCEPTED:
-        _update_configuration_snapshot(command, at)
-    command_settled.send(sender=Command, command=command)
-    return command
+    elif outcome.accepted and isinstance(intent, ReadSettings | ChangeSetting):
+        _update_configuration_snapshot(command.charger_id, intent, outcome, at)
 
 
 def _retry_later(command: Command, at: dt.datetime) -> bool:
     """Put a timed-out command that is safe to repeat back in the queue, with backoff."""
-    if command.action not in RETRYABLE_ACTIONS or command.attempts >= settings.OCPP_COMMAND_MAX_ATTEMPTS:
+    if not intent_of(command).retryable or command.attempts >= settings.OCPP_COMMAND_MAX_ATTEMPTS:
         return False
     retry_at = at + dt.timedelta(seconds=settings.OCPP_COMMAND_RETRY_BACKOFF * 2 ** (command.attempts - 1))
     if retry_at >= command.expires_at:
@@ -291,21 +328,19 @@ def dispatch_due_commands(*, now: dt.datetime) -> int:
     return notified
 
 
-def _update_configuration_snapshot(command: Command, at: dt.datetime) -> None:
-    """GetConfiguration results replace the reported keys; an accepted ChangeConfiguration
-    (also RebootRequired: the value is stored, it applies after the reset) updates one."""
-    if command.action == "GetConfiguration":
-        for entry in (command.result or {}).get("configurationKey", []):
+def _update_configuration_snapshot(charger_id: int, intent: Intent, outcome: Outcome, at: dt.datetime) -> None:
+    """Settings read replace the reported keys; an accepted change (also "reboot required":
+    the value is stored, it applies after the reset) updates one."""
+    if isinstance(intent, ReadSettings):
+        for setting in outcome.settings:
             ConfigurationKey.objects.update_or_create(
-                charger_id=command.charger_id,
-                key=entry["key"],
-                defaults={"value": entry.get("value", ""), "readonly": entry["readonly"], "updated_at": at},
+                charger_id=charger_id,
+                key=setting.key,
+                defaults={"value": setting.value, "readonly": setting.readonly, "updated_at": at},
             )
-    elif command.action == "ChangeConfiguration":
+    elif isinstance(intent, ChangeSetting):
         ConfigurationKey.objects.update_or_create(
-            charger_id=command.charger_id,
-            key=command.payload["key"],
-            defaults={"value": command.payload["value"], "updated_at": at},
+            charger_id=charger_id, key=intent.key, defaults={"value": intent.value, "updated_at": at}
         )
 
 
@@ -317,12 +352,13 @@ def requeue_unanswered_command(*, command_id: int) -> None:
 
 @transaction.atomic
 def expire_commands(*, now: dt.datetime) -> int:
+    """Settle as expired every queued command whose time has passed (never sent)."""
     expired = Command.objects.select_for_update().filter(status=CommandStatus.QUEUED, expires_at__lte=now)
     settled = list(expired)
     count = expired.update(status=CommandStatus.EXPIRED, finished_at=now, sealed_secret="")
     for command in settled:
-        command.status, command.finished_at = CommandStatus.EXPIRED, now
-        if _is_key_rotation(command):
+        command.status, command.finished_at, command.sealed_secret = CommandStatus.EXPIRED, now, ""
+        if command.intent == RotateKey.kind:
             _apply_key_rotation_outcome(command)
-        command_settled.send(sender=Command, command=command)
+        _announce(command, None)
     return count

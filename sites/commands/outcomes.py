@@ -33,12 +33,18 @@ class Outcome:
     # The charger's own word for its answer ("Unlocked", "RebootRequired", "Occupied") or the
     # CALLERROR code, for people; the domain decides on `status` and the typed data below.
     detail: str = ""
+    # The CALLERROR code when the charger answered with one (kept on the Command row).
+    error_code: str = ""
     error_description: str = ""
     # What reading operations return, neutral: settings read, local list version, schedule...
     settings: tuple[SettingValue, ...] = ()
     unknown_keys: tuple[str, ...] = ()
     local_list_version: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def timed_out(cls, description: str = "") -> Outcome:
+        return cls(status=OutcomeStatus.TIMED_OUT, error_description=description)
 
     @property
     def accepted(self) -> bool:

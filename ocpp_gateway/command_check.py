@@ -1,0 +1,42 @@
+"""The gateway's request-time check of a command against the charger's own protocol version,
+registered with the outbound port (`sites.commands.rules.register_intent_validator`) when the
+app is ready, as sites imports no gateway code: an intent the version cannot express is
+refused with a clear message, and a raw call must be a valid request of that version (its
+official schema); when the codec reads it as a neutral intent, that intent is what the port
+judges and stores."""
+
+from django.core.exceptions import ValidationError
+
+from ocpp_gateway.rpc import RpcError
+from ocpp_gateway.schemas import validate_call_payload
+from ocpp_gateway.v16 import codec as v16_codec
+from ocpp_gateway.v16.handlers import CSMS_INITIATED
+from sites.commands import CannotEncode
+from sites.commands.intents import Intent, RawCall
+from sites.models import Charger
+
+# Only 1.6 has a codec today; commands to a charger of another version are encoded as 1.6, as
+# they were before intents (the 2.0.1 codec is the next issue's).
+SUBPROTOCOL = "ocpp1.6"
+
+
+def check_intent(charger: Charger, intent: Intent) -> Intent:
+    """The intent the port should judge and store; raises ValidationError when the charger's
+    version cannot carry it."""
+    if isinstance(intent, RawCall):
+        return _read_raw_call(intent)
+    try:
+        v16_codec.encode(intent, "")
+    except CannotEncode as error:
+        raise ValidationError(str(error), code="version") from None
+    return intent
+
+
+def _read_raw_call(call: RawCall) -> Intent:
+    if call.action not in CSMS_INITIATED:
+        raise ValidationError(f"{call.action} is not a request the central system sends.", code="action")
+    try:
+        validate_call_payload(SUBPROTOCOL, call.action, call.payload, message_id="request")
+    except RpcError as error:
+        raise ValidationError(error.description, code="schema") from None
+    return v16_codec.read(call.action, call.payload) or call

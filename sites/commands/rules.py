@@ -1,0 +1,199 @@
+"""What a command may ask of the charger it is for (issue 15), checked by the one outbound
+port (`sites.commands.request_command`) before the Command row exists, so that the API, the
+admin and every service get the same answer and none can go around it.
+
+Rules judge an intent's fields, keyed by its kind; they say whether it makes sense for *this*
+charger:
+
+- secrets: AuthorizationKey and SecurityProfile are never set by hand; a key reaches a
+  charger only through the rotation service, which generates, seals and masks it (S6, S7);
+- URLs: firmware and diagnostics locations (S20, `sites.validators.validate_remote_url`);
+- connectors: a number the charger has, or 0 where the operation gives 0 a meaning.
+
+Each rule is a small function of (charger, intent) that raises ValidationError; apps that
+know more register their own (charging: transaction ids, profile purposes). Whether the
+charger's protocol version can express the intent at all, and whether a raw call is a valid
+request of that version, is the gateway's to say: it registers an intent validator at app
+ready (`register_intent_validator`), as sites imports no gateway code."""
+
+from collections.abc import Callable
+
+from cryptography.fernet import InvalidToken
+from django.core.exceptions import ValidationError
+
+from sites.commands.intents import (
+    ChangeAvailability,
+    ChangeSetting,
+    ClearChargingProfile,
+    GetCompositeSchedule,
+    GetDiagnostics,
+    Intent,
+    RemoteStart,
+    Reserve,
+    RotateKey,
+    SetChargingProfile,
+    TriggerMessage,
+    Unlock,
+    UpdateFirmware,
+)
+from sites.credentials import unseal_key, verify_charger_key
+from sites.models import Charger
+from sites.selectors import connector_ids_of
+from sites.validators import validate_remote_url
+
+AUTHORIZATION_KEY = "AuthorizationKey"
+SECRET_MASK = "********"  # noqa: S105 (a mask, not a password)
+
+CommandRule = Callable[[Charger, Intent], None]
+# The gateway's check of an intent against the charger's own protocol version; it returns the
+# neutral intent a raw call amounts to (or the intent itself), so that the rules judge that.
+IntentValidator = Callable[[Charger, Intent], Intent]
+_RULES: dict[str, list[CommandRule]] = {}
+_VALIDATORS: list[IntentValidator] = []
+
+
+def register_command_rule(kind: str, rule: CommandRule) -> None:
+    """Add a rule for intents of `kind`; an app that knows more than sites does (charging knows
+    the sessions) registers its rules when it is ready, as sites imports none of those apps."""
+    if rule not in _RULES.setdefault(kind, []):
+        _RULES[kind].append(rule)
+
+
+def register_intent_validator(validator: IntentValidator) -> None:
+    """The gateway's version check (registered once, at its app's ready)."""
+    if validator not in _VALIDATORS:
+        _VALIDATORS.append(validator)
+
+
+def read_intent(*, charger: Charger, intent: Intent) -> Intent:
+    """The intent as the charger's version reads it: a raw call its codec understands becomes
+    that neutral intent; anything the version cannot express raises ValidationError."""
+    for validator in _VALIDATORS:
+        intent = validator(charger, intent)
+    return intent
+
+
+def validate_command(*, charger: Charger, intent: Intent, sealed_secret: str = "") -> Intent:
+    """Raise ValidationError (all the problems at once) unless the command may be sent; returns
+    the intent to store (a raw call the codec reads as a neutral intent is stored as that)."""
+    intent = read_intent(charger=charger, intent=intent)
+    errors: list[ValidationError] = []
+    rules: list[Callable[[], None]] = [lambda: check_secrets(charger, intent, sealed_secret)]
+    rules += [lambda rule=rule: rule(charger, intent) for rule in _RULES.get(intent.kind, ())]
+    for rule in rules:
+        try:
+            rule()
+        except ValidationError as error:
+            errors.append(error)
+    if errors:
+        raise ValidationError(errors)
+    return intent
+
+
+# --- Secrets (S6, S7) -----------------------------------------------------------------------
+
+# Configuration keys that decide how the charger authenticates: a value set by hand would
+# lock the charger out (the central system would not know the new key) or show the key in
+# clear in the command, the API and the message log. Matched without regard to case, as
+# chargers differ in how strictly they match key names.
+PROTECTED_CONFIGURATION_KEYS = {
+    "authorizationkey": (
+        "AuthorizationKey cannot be set by a command: use the charger list's action "
+        "'Rotate key over OCPP', which generates the key, stores it hashed and uses it once the charger accepts."
+    ),
+    "securityprofile": (
+        "SecurityProfile cannot be changed by a command: the charger would reconnect with a security "
+        "profile the central system does not expect for it."
+    ),
+}
+
+
+def is_protected_configuration_key(key: object) -> bool:
+    return isinstance(key, str) and key.strip().lower() in PROTECTED_CONFIGURATION_KEYS
+
+
+def check_secrets(charger: Charger, intent: Intent, sealed_secret: str) -> None:
+    """Only a key rotation carries a sealed secret, and no setting sets a protected key."""
+    if isinstance(intent, ChangeSetting) and is_protected_configuration_key(intent.key):
+        raise ValidationError(PROTECTED_CONFIGURATION_KEYS[intent.key.strip().lower()], code="protected_key")
+    if isinstance(intent, RotateKey):
+        if not is_sealed_key_rotation(charger, sealed_secret):
+            raise ValidationError("A key rotation needs the sealed key waiting on the charger.", code="protected_key")
+    elif sealed_secret:
+        raise ValidationError("Only a key rotation carries a sealed secret.", code="protected_key")
+
+
+def is_sealed_key_rotation(charger: Charger, sealed_secret: str) -> bool:
+    """The rotation service's request: a sealed key that is the one waiting on the charger (so
+    the key in force follows the charger's answer, S7)."""
+    if not sealed_secret:
+        return False
+    try:
+        key = unseal_key(sealed_secret)
+    except InvalidToken:
+        return False
+    pending = Charger.objects.filter(pk=charger.pk).values_list("pending_auth_key_hash", flat=True).first()
+    return bool(pending) and verify_charger_key(key, pending)
+
+
+# --- URLs (S20) -----------------------------------------------------------------------------
+
+
+def check_location(charger: Charger, intent: Intent) -> None:
+    """Firmware updates and diagnostics: where the charger fetches from or uploads to."""
+    try:
+        validate_remote_url(getattr(intent, "location", None))
+    except ValidationError as error:
+        raise ValidationError([f"location: {message}" for message in error.messages], code="location") from None
+
+
+# --- Connectors -----------------------------------------------------------------------------
+
+# Per operation, whether connector 0 is allowed and means the charger as a whole (1.6 chapter
+# 6). Unlocking and starting a session name a connector (> 0). 1.6's TriggerMessage table
+# says > 0, but its text (sec. 5.17) asks for the charger's own status with connector 0, so 0
+# is let through there.
+CONNECTOR_ZERO_ALLOWED: dict[type[Intent], bool] = {
+    ChangeAvailability: True,
+    ClearChargingProfile: True,
+    GetCompositeSchedule: True,
+    RemoteStart: False,
+    Reserve: True,
+    SetChargingProfile: True,
+    TriggerMessage: True,
+    Unlock: False,
+}
+
+
+def check_connector(charger: Charger, intent: Intent) -> None:
+    """A connector the charger has (numbered as it reports them), or 0 where the operation
+    allows it."""
+    connector = getattr(intent, "connector", None)
+    zero_allowed = CONNECTOR_ZERO_ALLOWED.get(type(intent), False)
+    if connector is None:
+        return  # optional here; where it is required, the intent's type says so
+    if not isinstance(connector, int) or isinstance(connector, bool) or connector < 0:
+        raise ValidationError("The connector must be a whole number of 0 or more.", code="connector")
+    if connector == 0:
+        if not zero_allowed:
+            raise ValidationError(
+                "%(title)s needs a connector: connector 0 (the whole charger) is not allowed for it.",
+                code="connector",
+                params={"title": intent.title},
+            )
+        return
+    known = connector_ids_of(charger)
+    if connector not in known:
+        listed = ", ".join(str(number) for number in known) or "none known yet; they are added when it reports them"
+        zero = " (or 0 for the whole charger)" if zero_allowed else ""
+        raise ValidationError(
+            "%(charger)s has no connector %(connector)s; its connectors: %(listed)s%(zero)s.",
+            code="connector",
+            params={"charger": charger.charge_point_id, "connector": connector, "listed": listed, "zero": zero},
+        )
+
+
+for _intent in (UpdateFirmware, GetDiagnostics):
+    register_command_rule(_intent.kind, check_location)
+for _intent in CONNECTOR_ZERO_ALLOWED:
+    register_command_rule(_intent.kind, check_connector)
