@@ -18,7 +18,9 @@ def answer_command(command: Command, outcome: Outcome = ACCEPTED, result: dict |
     """What the gateway does for a command: claim it, send it (here: nothing), settle it with
     the outcome its codec decoded from the charger's answer; the settlement's signal runs as
     after a commit."""
-    claimed = claim_next_command(charger_id=command.charger_id, message_id="m", at=timezone.now(), encode=neutral_encode)
+    claimed = claim_next_command(
+        charger_id=command.charger_id, message_id="m", at=timezone.now(), encode=neutral_encode
+    )
     assert claimed is not None
     assert claimed.id == command.pk, "not the oldest queued command of its charger"
     with TestCase.captureOnCommitCallbacks(execute=True):

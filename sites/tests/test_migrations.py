@@ -45,7 +45,7 @@ def test_hand_set_keys_are_masked_and_waiting_ones_are_not_sent():
     assert not Command.objects.filter(payload__value=secret).exists()
 
 
-permission_migration = importlib.import_module("sites.migrations.0013_intent_permissions")
+permission_migration = importlib.import_module("sites.migrations.0014_intent_permissions")
 
 
 def _codenames_of(permissions) -> set[str]:

@@ -139,7 +139,7 @@ def to_action_permissions(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sites", "0012_mask_hand_set_charger_keys"),
+        ("sites", "0013_command_intent"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("guardian", "0003_remove_groupobjectpermission_guardian_gr_content_ae6aec_idx_and_more"),
