@@ -89,12 +89,44 @@ class OutboundCall:
     log_payload: dict | None = None
 
 
-def _reply_of(outcome: dict) -> v16_codec.Reply:
-    if outcome["status"] == "result":
-        return outcome["payload"]
-    if outcome["status"] == "error":
-        return v16_codec.CallErrorReply(outcome["error_code"], outcome["description"])
-    return None
+# What came of an outbound CALL (CallOutcome.status).
+RESULT, ERROR, TIMEOUT = "result", "error", "timeout"  # sent: the charger's answer, or none in time
+NOT_SENT, FAILED, DISCONNECTED = "not_sent", "failed", "disconnected"  # refused, failed on our side, closed
+# The fields of the "ocpp.call.outcome" event, per status.
+_EVENT_FIELDS = {
+    RESULT: ("message_id", "payload"),
+    ERROR: ("message_id", "error_code", "description", "details"),
+    TIMEOUT: ("message_id",),
+    NOT_SENT: ("reason",),
+    FAILED: ("reason",),
+    DISCONNECTED: (),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    """What came of an outbound CALL: reported to the caller of a bare call (`ocpp_call`) as an
+    "ocpp.call.outcome" event, or decoded by the codec into the Outcome a command settles with."""
+
+    status: str
+    message_id: str = ""
+    payload: dict | None = None
+    error_code: str = ""
+    description: str = ""
+    details: dict | None = None
+    reason: str = ""
+
+    def event(self) -> dict:
+        return {"status": self.status, **{name: getattr(self, name) for name in _EVENT_FIELDS[self.status]}}
+
+    def reply(self) -> v16_codec.Reply:
+        """The charger's answer as the codec decodes it: the CALLRESULT payload, the CALLERROR,
+        or None (no answer in time)."""
+        if self.status == RESULT:
+            return self.payload
+        if self.status == ERROR:
+            return v16_codec.CallErrorReply(self.error_code, self.description)
+        return None
 
 
 class OcppConsumer(AsyncWebsocketConsumer):
@@ -227,7 +259,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if self._in_flight_command is not None:
             # Sent, but the answer will never come: the outcome is unknown, so it is not
             # resent automatically (a RemoteStart must not run twice).
-            await self._settle(self._in_flight_command, {"status": "timeout", "description": "connection closed"})
+            await self._settle(self._in_flight_command, Outcome.timed_out("connection closed"))
         try:
             # Conditional: a newer socket of the same charger keeps it online (R15).
             await TRANSACTIONS.submit(
@@ -431,36 +463,43 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 try:
                     await self._send_queued_commands()
                 except Exception as exc:  # the task must live on for the next call
-                    await self._outbound_failure(OutboundCall(), exc)
+                    await self._command_queue_failure(exc)
                 continue
             try:
                 outcome = await self._perform(call)
             except asyncio.CancelledError:
-                await self._report(call, {"status": "disconnected"})
+                await self._report(call, CallOutcome(DISCONNECTED))
                 raise
             except Exception as exc:  # the task must live on for the next call
-                outcome = await self._outbound_failure(call, exc)
+                outcome = await self._outbound_failure(call.action, exc)
             await self._report(call, outcome)
 
-    async def _outbound_failure(self, call: OutboundCall, exc: Exception) -> dict:
+    async def _command_queue_failure(self, exc: Exception) -> None:
+        """Sending the queued commands failed on our side: the command in flight, if any, is
+        settled; the rest stay queued for the next notification or the dispatcher."""
+        await self._outbound_failure("command", exc)
+
+    async def _outbound_failure(self, action: str, exc: Exception) -> CallOutcome:
         """An outbound CALL that failed on our side (the socket gone, the database down, a bug)."""
         if not isinstance(exc, OSError):  # OSError: the server's ClientDisconnected
-            fault_log.failure(logger, "outbound call", self.conn.charge_point_id, "%s failed", call.action or "command",
+            fault_log.failure(logger, "outbound call", self.conn.charge_point_id, "%s failed", action or "command",
                               error=exc)  # fmt: skip
         command_id, self._in_flight_command = self._in_flight_command, None
         if command_id is not None:
             # Maybe sent: the outcome is unknown, as when the connection closes (no resend).
             await self._settle(command_id, Outcome.timed_out("failed in the central system"))
-        return {"status": "failed", "reason": fault_log.describe(exc)}
+        return CallOutcome(FAILED, reason=fault_log.describe(exc))
 
     async def _send_queued_commands(self) -> None:
         """Send the charger's queued commands one at a time, oldest first, until none is left
-        that may be sent now (R16)."""
+        that may be sent now (R16). The codec of the connection's version turns each intent into
+        its CALL when it is claimed, and the charger's answer into the Outcome it is settled with."""
+        codec = v16_codec
         while self.conn.accepted:
             message_id = str(uuid.uuid4())
             try:
                 claimed = await database_sync_to_async(claim_next_command)(
-                    charger_id=self.conn.charger_id, message_id=message_id, at=timezone.now(), encode=v16_codec.encode
+                    charger_id=self.conn.charger_id, message_id=message_id, at=timezone.now(), encode=codec.encode
                 )
             except DatabaseError as exc:
                 # They stay queued: the dispatcher notifies again once they have waited a while.
@@ -475,14 +514,14 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 timeout=settings.OCPP_CALL_TIMEOUT,
             )
             self._in_flight_command = claimed.id
-            outcome = await self._exchange(message_id, call)
+            exchanged = await self._exchange(message_id, call)
             self._in_flight_command = None
-            await self._settle(claimed.id, v16_codec.decode(claimed.intent, _reply_of(outcome)), outcome.get("payload"))
+            await self._settle(claimed.id, codec.decode(claimed.intent, exchanged.reply()), exchanged.payload)
 
-    async def _perform(self, call: OutboundCall) -> dict:
+    async def _perform(self, call: OutboundCall) -> CallOutcome:
         refusal = self._outbound_refusal(call.action)
         if refusal:
-            return {"status": "not_sent", "reason": refusal}
+            return CallOutcome(NOT_SENT, reason=refusal)
         return await self._exchange(str(uuid.uuid4()), call)
 
     async def _settle(self, command_id: int, outcome: Outcome, result: dict | None = None) -> None:
@@ -494,7 +533,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             fault_log.failure(logger, "command outcome", self.conn.charge_point_id, "command %s not settled",
                               command_id, error=exc)  # fmt: skip
 
-    async def _exchange(self, message_id: str, call: OutboundCall) -> dict:
+    async def _exchange(self, message_id: str, call: OutboundCall) -> CallOutcome:
         """Send one CALL and wait for its answer or the timeout."""
         future = self._awaiting[message_id] = asyncio.get_running_loop().create_future()
         logged = call.log_payload if call.log_payload is not None else call.payload
@@ -504,18 +543,18 @@ class OcppConsumer(AsyncWebsocketConsumer):
             reply = await asyncio.wait_for(future, call.timeout)
         except TimeoutError:
             self._timed_out.append(message_id)
-            return {"status": "timeout", "message_id": message_id}
+            return CallOutcome(TIMEOUT, message_id=message_id)
         finally:
             self._awaiting.pop(message_id, None)
         if isinstance(reply, CallResult):
-            return {"status": "result", "message_id": message_id, "payload": reply.payload}
-        return {
-            "status": "error",
-            "message_id": message_id,
-            "error_code": reply.error_code,
-            "description": reply.description,
-            "details": reply.details,
-        }
+            return CallOutcome(RESULT, message_id=message_id, payload=reply.payload)
+        return CallOutcome(
+            ERROR,
+            message_id=message_id,
+            error_code=reply.error_code,
+            description=reply.description,
+            details=reply.details,
+        )
 
     def _outbound_refusal(self, action: str) -> str:
         status = self.conn.registration_status
@@ -526,11 +565,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return f"{action} may not be sent while the charger is Pending"
         return ""
 
-    async def _report(self, call: OutboundCall, outcome: dict) -> None:
+    async def _report(self, call: OutboundCall, outcome: CallOutcome) -> None:
         if call.reply_to:
             await self.channel_layer.send(
                 call.reply_to,
-                {"type": "ocpp.call.outcome", "reference": call.reference, "action": call.action, **outcome},
+                {"type": "ocpp.call.outcome", "reference": call.reference, "action": call.action, **outcome.event()},
             )
 
     # --- Helpers ----------------------------------------------------------------------

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 from django.dispatch import Signal
 
-# Sent with `command` (a sites.models.Command whose status is final) after it is saved.
+# Sent once the transaction that settled it has committed, with `command` (a sites.models.Command
+# whose status is final; `sites.commands.intent_of(command)` is what was asked) and `outcome`
+# (the sites.commands.outcomes.Outcome the gateway's codec decoded, None for a command that
+# expired unsent). Receivers act on these, never on the wire action or payload.
 command_settled = Signal()
 
 

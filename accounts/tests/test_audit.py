@@ -9,6 +9,7 @@ from accounts.models import Activity
 from accounts.tests.factories import MembershipFactory, UserFactory
 from charging.tests.factories import IdTokenFactory
 from sites.commands import request_command, rotate_charger_key
+from sites.commands.intents import Reset
 from sites.models import Site
 from sites.services import BootInfo, record_boot
 from sites.tests.factories import ChargerFactory, SiteFactory
@@ -55,12 +56,13 @@ def test_api_writes_are_recorded():
 def test_commands_are_recorded_without_secrets():
     charger = ChargerFactory()
     user = UserFactory()
-    request_command(charger=charger, action="Reset", payload={"type": "Hard"}, requested_by=user, via="api")
+    request_command(charger=charger, intent=Reset(hard=True), requested_by=user, via="api")
     command = rotate_charger_key(charger=charger, requested_by=user)
     entries = Activity.objects.filter(verb="sent command").order_by("id")
-    assert [entry.changes["action"] for entry in entries] == ["Reset", "ChangeConfiguration"]
+    assert [entry.changes["intent"] for entry in entries] == ["reset", "rotate_key"]
     assert entries[0].actor == user
-    assert entries[1].changes["payload"]["value"] == "********"
+    assert entries[0].changes["fields"] == {"hard": True, "evse": None}
+    assert entries[1].changes["fields"] == {}  # the key is sealed on the command, never in its fields
     assert command.sealed_secret not in str(list(Activity.objects.values_list("changes", flat=True)))
 
 

@@ -7,6 +7,14 @@ from django.utils import timezone
 
 from charging.tests.factories import ChargingSessionFactory
 from sites.commands import request_command
+from sites.commands.intents import (
+    ChargingProfileSpec,
+    Intent,
+    RemoteStart,
+    RemoteStop,
+    SchedulePeriod,
+    SetChargingProfile,
+)
 from sites.models import Charger, Command
 from sites.services import register_charger
 from sites.tests.factories import SiteFactory
@@ -14,15 +22,22 @@ from sites.tests.factories import SiteFactory
 pytestmark = pytest.mark.django_db
 
 
+def _profile(purpose: str, transaction_id: str | None = None) -> ChargingProfileSpec:
+    return ChargingProfileSpec(
+        profile_id=1, stack_level=0, purpose=purpose, kind="Absolute", rate_unit="W",
+        periods=(SchedulePeriod(start=0, limit=16),), transaction_id=transaction_id,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def charger() -> Charger:
     return register_charger(site=SiteFactory(), charge_point_id="RULES-1", connector_count=2)
 
 
-def refused(charger: Charger, action: str, payload: dict) -> str:
+def refused(charger: Charger, intent: Intent) -> str:
     with pytest.raises(ValidationError) as error:
-        request_command(charger=charger, action=action, payload=payload)
-    assert not Command.objects.filter(action=action).exists()
+        request_command(charger=charger, intent=intent)
+    assert not Command.objects.filter(intent=intent.kind).exists()
     return " ".join(error.value.messages)
 
 
@@ -38,37 +53,33 @@ def test_remote_stop_needs_a_transaction_in_progress_on_this_charger(charger):
         stopped_at=timezone.now(),
     )
     for transaction_id in (42, 43, 99):  # another charger's, finished, unknown
-        message = refused(charger, "RemoteStopTransaction", {"transactionId": transaction_id})
-        assert (
-            message == f"transactionId {transaction_id} is not a transaction in progress on RULES-1 (in progress: 41)."
-        )
-    assert request_command(
-        charger=charger, action="RemoteStopTransaction", payload={"transactionId": mine.transaction_id}
-    )
+        message = refused(charger, RemoteStop(transaction_id=str(transaction_id)))
+        assert message == f"Transaction {transaction_id} is not a transaction in progress on RULES-1 (in progress: 41)."
+    assert request_command(charger=charger, intent=RemoteStop(transaction_id=str(mine.transaction_id)))
 
 
 def test_a_tx_profile_needs_its_transaction_in_progress_on_that_connector(charger):
     ChargingSessionFactory(charger=charger, connector=charger.connectors.get(connector_id=1), transaction_id=7)
-    profile = {"chargingProfilePurpose": "TxProfile", "transactionId": 7}
-    refused(charger, "SetChargingProfile", {"connectorId": 2, "csChargingProfiles": profile})
-    assert request_command(
-        charger=charger, action="SetChargingProfile", payload={"connectorId": 1, "csChargingProfiles": profile}
-    )
+    profile = _profile("TxProfile", transaction_id="7")
+    refused(charger, SetChargingProfile(connector=2, profile=profile))
+    assert request_command(charger=charger, intent=SetChargingProfile(connector=1, profile=profile))
 
 
 def test_a_retry_with_the_same_idempotency_key_gets_the_first_command_after_the_transaction_ended(charger):
     session = ChargingSessionFactory(
         charger=charger, connector=charger.connectors.get(connector_id=1), transaction_id=8
     )
-    first = request_command(
-        charger=charger, action="RemoteStopTransaction", payload={"transactionId": 8}, idempotency_key="stop-8"
-    )
+    first = request_command(charger=charger, intent=RemoteStop(transaction_id="8"), idempotency_key="stop-8")
     session.state, session.stopped_at = "completed", timezone.now()
     session.save()
-    again = request_command(
-        charger=charger, action="RemoteStopTransaction", payload={"transactionId": 8}, idempotency_key="stop-8"
-    )
+    again = request_command(charger=charger, intent=RemoteStop(transaction_id="8"), idempotency_key="stop-8")
     assert again.pk == first.pk
     with pytest.raises(ValidationError):  # a new request is checked
-        request_command(charger=charger, action="RemoteStopTransaction", payload={"transactionId": 8})
+        request_command(charger=charger, intent=RemoteStop(transaction_id="8"))
     assert Command.objects.count() == 1
+
+
+def test_a_remote_start_profile_must_be_a_transaction_profile(charger):
+    message = refused(charger, RemoteStart(id_token="T", connector=1, charging_profile=_profile("TxDefaultProfile")))
+    assert "transaction profile" in message
+    assert request_command(charger=charger, intent=RemoteStart(id_token="T", charging_profile=_profile("TxProfile")))

@@ -4,10 +4,12 @@ from django.urls import reverse
 from charging.local_list import DIFFERENTIAL, FULL, send_local_list
 from charging.models import IdToken
 from charging.tests.factories import IdTokenFactory
-from sites.commands import request_command
+from sites.commands import intent_of, request_command
+from sites.commands.intents import GetLocalListVersion, LocalAuthorization, SendLocalList
+from sites.commands.outcomes import Outcome, OutcomeStatus
 from sites.models import Charger, Command
 from sites.tests.factories import ChargerFactory
-from sites.tests.helpers import answer_command
+from sites.tests.helpers import answer_command, rejected
 
 pytestmark = pytest.mark.django_db
 
@@ -30,16 +32,16 @@ def charger_with_tokens():
 def test_full_list_carries_the_organizations_tokens_and_is_applied_once_accepted(charger_with_tokens):
     charger = charger_with_tokens
     command = send_local_list(charger=charger, update_type=FULL)
-    assert command.payload == {
-        "listVersion": 1,
-        "updateType": "Full",
-        "localAuthorizationList": [
-            {"idTag": "AAA", "idTagInfo": {"status": "Accepted"}},
-            {"idTag": "BBB", "idTagInfo": {"status": "Blocked", "parentIdTag": "FLEET"}},
-        ],
-    }
+    assert intent_of(command) == SendLocalList(
+        version=1,
+        differential=False,
+        entries=(
+            LocalAuthorization(id_token="AAA", status="Accepted"),
+            LocalAuthorization(id_token="BBB", status="Blocked", parent_id_token="FLEET"),
+        ),
+    )  # its 1.6 form: ocpp_gateway/tests/test_codec_v16.py
     assert _held(charger) == {}
-    answer_command(command, {"status": "Accepted"})
+    answer_command(command)
     charger.refresh_from_db()
     assert charger.local_list_version == 1
     assert _held(charger) == {"AAA": "Accepted", "BBB": "Blocked"}
@@ -47,35 +49,46 @@ def test_full_list_carries_the_organizations_tokens_and_is_applied_once_accepted
 
 def test_differential_sends_only_changes_and_removals(charger_with_tokens):
     charger = charger_with_tokens
-    answer_command(send_local_list(charger=charger, update_type=FULL), {"status": "Accepted"})
+    answer_command(send_local_list(charger=charger, update_type=FULL))
     charger.refresh_from_db()
     IdToken.objects.filter(id_tag="AAA").update(status=IdToken.Status.BLOCKED)
     IdToken.objects.filter(id_tag="BBB").delete()
     IdTokenFactory(organization=charger.site.organization, id_tag="CCC")
 
     command = send_local_list(charger=charger, update_type=DIFFERENTIAL)
-    assert command.payload["listVersion"] == 2
-    assert command.payload["localAuthorizationList"] == [
-        {"idTag": "AAA", "idTagInfo": {"status": "Blocked"}},
-        {"idTag": "CCC", "idTagInfo": {"status": "Accepted"}},
-        {"idTag": "BBB"},
-    ]
-    answer_command(command, {"status": "Accepted"})
+    sent = intent_of(command)
+    assert (sent.version, sent.differential) == (2, True)
+    assert sent.entries == (
+        LocalAuthorization(id_token="AAA", status="Blocked"),
+        LocalAuthorization(id_token="CCC", status="Accepted"),
+        LocalAuthorization(id_token="BBB"),  # no status: removed from the list
+    )
+    answer_command(command)
     charger.refresh_from_db()
     assert (charger.local_list_version, _held(charger)) == (2, {"AAA": "Blocked", "CCC": "Accepted"})
 
 
-@pytest.mark.parametrize("answer", ["Failed", "VersionMismatch", "NotSupported"])
-def test_a_refused_list_changes_nothing(charger_with_tokens, answer):
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        rejected("Failed"),
+        rejected("VersionMismatch"),
+        Outcome(status=OutcomeStatus.NOT_SUPPORTED, detail="NotSupported"),
+    ],
+)
+def test_a_refused_list_changes_nothing(charger_with_tokens, outcome):
     charger = charger_with_tokens
-    answer_command(send_local_list(charger=charger, update_type=FULL), {"status": answer})
+    answer_command(send_local_list(charger=charger, update_type=FULL), outcome)
     charger.refresh_from_db()
     assert (charger.local_list_version, _held(charger)) == (0, {})
 
 
 def test_get_local_list_version_is_recorded():
     charger = ChargerFactory()
-    answer_command(request_command(charger=charger, action="GetLocalListVersion", payload={}), {"listVersion": 7})
+    answer_command(
+        request_command(charger=charger, intent=GetLocalListVersion()),
+        Outcome(status=OutcomeStatus.ACCEPTED, local_list_version=7),
+    )
     charger.refresh_from_db()
     assert charger.local_list_version == 7
 
@@ -86,6 +99,6 @@ def test_operator_sends_the_list_from_the_admin(admin_client, charger_with_token
         {"action": "send_full", "_selected_action": [charger_with_tokens.pk]},
     )
     assert response.status_code == 302
-    assert Command.objects.get().action == "SendLocalList"
+    assert Command.objects.get().intent == SendLocalList.kind
     page = admin_client.get(reverse("admin:charging_localauthorizationlist_change", args=[charger_with_tokens.pk]))
     assert page.status_code == 200

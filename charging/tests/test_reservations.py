@@ -8,10 +8,12 @@ from charging.models import Reservation, ReservationStatus
 from charging.reservations import cancel, expire_reservations, reserve
 from charging.services import StartTransactionIn, start_transaction
 from charging.tests.factories import IdTokenFactory
-from sites.commands import expire_commands
+from sites.commands import expire_commands, intent_of
+from sites.commands.intents import CancelReservation, Reserve
+from sites.commands.outcomes import Outcome, OutcomeStatus
 from sites.models import Command
 from sites.tests.factories import ConnectorFactory
-from sites.tests.helpers import answer_command
+from sites.tests.helpers import answer_command, rejected
 
 pytestmark = pytest.mark.django_db
 
@@ -27,26 +29,26 @@ def test_reserve_sends_reserve_now_with_the_reservation_id(setup):
     connector, token = setup
     expires = timezone.now() + dt.timedelta(minutes=30)
     reservation = reserve(charger=connector.charger, connector=connector, id_token=token, expires_at=expires)
-    command = Command.objects.get()
-    assert command.action == "ReserveNow"
-    assert command.payload["reservationId"] == reservation.pk
-    assert command.payload["connectorId"] == 1
-    assert command.payload["idTag"] == "RES-TAG"
-    assert command.payload["parentIdTag"] == "GROUP"
-    assert command.payload["expiryDate"].endswith("Z")
+    assert intent_of(Command.objects.get()) == Reserve(
+        reservation_id=reservation.pk, id_token="RES-TAG", parent_id_token="GROUP", connector=1, expires_at=expires
+    )  # its 1.6 form: ocpp_gateway/tests/test_codec_v16.py
     assert reservation.status == ReservationStatus.REQUESTED
 
 
 @pytest.mark.parametrize(
-    ("answer", "outcome", "expected"),
+    ("outcome", "expected", "answer"),
     [
-        ({"status": "Accepted"}, {}, ReservationStatus.ACCEPTED),
-        ({"status": "Occupied"}, {}, ReservationStatus.REJECTED),
-        (None, {"error_code": "NotSupported"}, ReservationStatus.FAILED),
-        (None, {"timed_out": True}, ReservationStatus.FAILED),
+        (Outcome(status=OutcomeStatus.ACCEPTED, detail="Accepted"), ReservationStatus.ACCEPTED, "Accepted"),
+        (rejected("Occupied"), ReservationStatus.REJECTED, "Occupied"),
+        (
+            Outcome(status=OutcomeStatus.NOT_SUPPORTED, detail="NotSupported", error_code="NotSupported"),
+            ReservationStatus.FAILED,
+            "",
+        ),
+        (Outcome.timed_out(), ReservationStatus.FAILED, ""),
     ],
 )
-def test_the_charger_answer_decides_the_reservation(setup, answer, outcome, expected):
+def test_the_charger_answer_decides_the_reservation(setup, outcome, expected, answer):
     connector, token = setup
     reservation = reserve(
         charger=connector.charger,
@@ -54,9 +56,9 @@ def test_the_charger_answer_decides_the_reservation(setup, answer, outcome, expe
         id_token=token,
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
-    answer_command(Command.objects.get(), answer, **outcome)
+    answer_command(Command.objects.get(), outcome)
     reservation.refresh_from_db()
-    assert reservation.status == expected
+    assert (reservation.status, reservation.charger_answer) == (expected, answer)
 
 
 def test_a_start_carrying_the_reservation_id_uses_it(setup):
@@ -67,7 +69,7 @@ def test_a_start_carrying_the_reservation_id_uses_it(setup):
         id_token=token,
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
-    answer_command(Command.objects.get(), {"status": "Accepted"})
+    answer_command(Command.objects.get())
     result = start_transaction(
         charger_id=connector.charger_id,
         start=StartTransactionIn(
@@ -85,16 +87,16 @@ def test_cancel_accepted_cancels(setup):
     reservation = reserve(
         charger=connector.charger, connector=None, id_token=token, expires_at=timezone.now() + dt.timedelta(hours=1)
     )
-    assert Command.objects.get().payload["connectorId"] == 0
-    answer_command(Command.objects.get(), {"status": "Accepted"})
+    assert intent_of(Command.objects.get()).connector == 0
+    answer_command(Command.objects.get())
     command = cancel(reservation=reservation)
-    assert command.payload == {"reservationId": reservation.pk}
-    answer_command(command, {"status": "Accepted"})
+    assert intent_of(command) == CancelReservation(reservation_id=reservation.pk)
+    answer_command(command)
     reservation.refresh_from_db()
     assert reservation.status == ReservationStatus.CANCELLED
 
 
-def test_expired_reservations_and_expired_reserve_commands_are_swept(setup):
+def test_expired_reservations_and_expired_reserve_commands_are_swept(setup, django_capture_on_commit_callbacks):
     connector, token = setup
     reservation = reserve(
         charger=connector.charger,
@@ -103,7 +105,8 @@ def test_expired_reservations_and_expired_reserve_commands_are_swept(setup):
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
     later = timezone.now() + dt.timedelta(days=2)
-    expire_commands(now=later)  # the charger never came back
+    with django_capture_on_commit_callbacks(execute=True):  # command_settled is sent on commit
+        expire_commands(now=later)  # the charger never came back
     reservation.refresh_from_db()
     assert reservation.status == ReservationStatus.FAILED
     other = reserve(
@@ -133,7 +136,7 @@ def test_operator_reserves_from_the_admin(admin_client, setup):
         },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert Command.objects.get().action == "ReserveNow"
+    assert Command.objects.get().intent == Reserve.kind
 
 
 def test_admin_refuses_a_token_of_another_organization(admin_client, setup):

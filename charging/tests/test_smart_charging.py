@@ -4,12 +4,22 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from charging.command_forms import ClearChargingProfileForm
 from charging.models import ChargingProfile, ChargingProfileAssignment
-from charging.smart_charging import clear_charging_profile, profile_payload, set_charging_profile, validate_periods
-from sites.command_forms import ClearChargingProfileForm, GetCompositeScheduleForm
+from charging.smart_charging import clear_charging_profile, profile_spec, set_charging_profile, validate_periods
+from sites.command_forms import COMMAND_FORMS, GetCompositeScheduleForm
+from sites.commands import intent_of
+from sites.commands.intents import (
+    ChargingProfileSpec,
+    ClearChargingProfile,
+    GetCompositeSchedule,
+    SchedulePeriod,
+    SetChargingProfile,
+)
+from sites.commands.outcomes import Outcome, OutcomeStatus
 from sites.models import Command
 from sites.tests.factories import ChargerFactory, ConnectorFactory
-from sites.tests.helpers import answer_command
+from sites.tests.helpers import answer_command, rejected
 
 pytestmark = pytest.mark.django_db
 
@@ -42,32 +52,39 @@ def test_bad_schedule_periods_are_refused(periods):
         validate_periods(periods)
 
 
-def test_profile_payload_follows_the_1_6_structure(profile):
+def test_profile_spec_carries_the_profile(profile):
     _, prof = profile
     prof.kind, prof.recurrency = "Recurring", "Daily"
     prof.valid_to = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    body = profile_payload(prof, transaction_id=5)
-    assert body == {
-        "chargingProfileId": prof.pk,
-        "stackLevel": 1,
-        "chargingProfilePurpose": "TxDefaultProfile",
-        "chargingProfileKind": "Recurring",
-        "recurrencyKind": "Daily",
-        "validTo": "2030-01-01T00:00:00Z",
-        "transactionId": 5,
-        "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": PERIODS},
-    }
+    assert profile_spec(prof, transaction_id=5) == ChargingProfileSpec(
+        profile_id=prof.pk,
+        stack_level=1,
+        purpose="TxDefaultProfile",
+        kind="Recurring",
+        recurrency="Daily",
+        valid_to=prof.valid_to,
+        transaction_id="5",
+        rate_unit="W",
+        periods=(SchedulePeriod(start=0, limit=11000), SchedulePeriod(start=3600, limit=7400, phases=3)),
+    )  # its 1.6 form: ocpp_gateway/tests/test_codec_v16.py
 
 
-@pytest.mark.parametrize(("answer", "status"), [("Accepted", "accepted"), ("Rejected", "rejected")])
-def test_set_charging_profile_records_what_was_sent_and_the_outcome(profile, answer, status):
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [
+        (Outcome(status=OutcomeStatus.ACCEPTED, detail="Accepted"), "accepted"),
+        (rejected(), "rejected"),
+        (Outcome(status=OutcomeStatus.NOT_SUPPORTED, detail="NotSupported"), "rejected"),
+        (Outcome(status=OutcomeStatus.FAILED, error_code="InternalError"), "failed"),
+    ],
+)
+def test_set_charging_profile_records_what_was_sent_and_the_outcome(profile, outcome, status):
     charger, prof = profile
     assignment = set_charging_profile(profile=prof, charger=charger, connector_id=1)
     command = Command.objects.get()
-    assert command.action == "SetChargingProfile"
-    assert command.payload == assignment.sent_payload
-    assert command.payload["connectorId"] == 1
-    answer_command(command, {"status": answer})
+    assert intent_of(command) == SetChargingProfile(profile=profile_spec(prof), connector=1)
+    assert command.fields == assignment.sent_payload
+    answer_command(command, outcome)
     assignment.refresh_from_db()
     assert assignment.status == status
 
@@ -75,10 +92,10 @@ def test_set_charging_profile_records_what_was_sent_and_the_outcome(profile, ans
 def test_clear_marks_the_assignment_cleared(profile):
     charger, prof = profile
     assignment = set_charging_profile(profile=prof, charger=charger, connector_id=0)
-    answer_command(Command.objects.get(), {"status": "Accepted"})
+    answer_command(Command.objects.get())
     command = clear_charging_profile(assignment=assignment)
-    assert command.payload == {"id": prof.pk, "connectorId": 0}
-    answer_command(command, {"status": "Accepted"})
+    assert intent_of(command) == ClearChargingProfile(profile_id=prof.pk, connector=0)
+    answer_command(command)
     assignment.refresh_from_db()
     assert assignment.status == ChargingProfileAssignment.Status.CLEARED
 
@@ -90,7 +107,7 @@ def test_admin_assignment_sends_the_profile(admin_client, profile):
         {"profile": prof.pk, "charger": charger.pk, "connector_id": 1},
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert Command.objects.get().action == "SetChargingProfile"
+    assert Command.objects.get().intent == SetChargingProfile.kind
 
 
 def test_admin_refuses_a_tx_profile_without_a_transaction(admin_client, profile):
@@ -123,29 +140,33 @@ def test_admin_refuses_bad_periods(admin_client, profile):
     assert response.context["adminform"].form.errors["periods"]
 
 
-def test_composite_schedule_and_clear_forms_build_their_payloads():
-    schedule = GetCompositeScheduleForm({"connector_id": 0, "duration": 600, "charging_rate_unit": "A"})
+def test_composite_schedule_and_clear_forms_build_their_intents():
+    schedule = GetCompositeScheduleForm({"connector": 0, "duration": 600, "rate_unit": "A"})
     assert schedule.is_valid()
-    assert schedule.payload() == {"connectorId": 0, "duration": 600, "chargingRateUnit": "A"}
+    assert schedule.intent() == GetCompositeSchedule(connector=0, duration=600, rate_unit="A")
     clear = ClearChargingProfileForm({"purpose": "TxProfile", "stack_level": 2})
     assert clear.is_valid()
-    assert clear.payload() == {"chargingProfilePurpose": "TxProfile", "stackLevel": 2}
+    assert clear.intent() == ClearChargingProfile(purpose="TxProfile", stack_level=2)
+    assert COMMAND_FORMS["clear_charging_profile"] is ClearChargingProfileForm
 
 
 def test_remote_start_can_carry_a_tx_profile_without_transaction_id(profile):
-    from sites.command_forms import COMMAND_FORMS
-
     _, prof = profile
     ChargingProfile.objects.filter(pk=prof.pk).update(purpose="TxProfile")
-    form = COMMAND_FORMS["RemoteStartTransaction"]({"id_tag": "TAG", "connector_id": 1, "charging_profile": prof.pk})
+    form = COMMAND_FORMS["remote_start"]({"id_token": "TAG", "connector": 1, "charging_profile": prof.pk})
     assert form.is_valid(), form.errors
-    payload = form.payload()
-    assert payload["idTag"] == "TAG"
-    assert payload["chargingProfile"]["chargingProfilePurpose"] == "TxProfile"
-    assert "transactionId" not in payload["chargingProfile"]
+    intent = form.intent()
+    assert (intent.id_token, intent.charging_profile.purpose, intent.charging_profile.transaction_id) == (
+        "TAG",
+        "TxProfile",
+        None,
+    )
     from ocpp_gateway.schemas import validate_call_payload
+    from ocpp_gateway.v16.codec import encode
 
-    validate_call_payload("ocpp1.6", "RemoteStartTransaction", payload, "m")  # the official schema accepts it
+    action, payload = encode(intent)
+    assert "transactionId" not in payload["chargingProfile"]
+    validate_call_payload("ocpp1.6", action, payload, "m")  # the official schema accepts it
 
 
 def test_admin_assignment_to_a_connector_the_charger_lacks_is_a_form_error(admin_client, profile):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from csms.asgi import application
 from ocpp_gateway.message_log import discard_buffered_frames, stop_message_log_writer
 from sites.commands import request_command
+from sites.commands.intents import RawCall
 from sites.models import Charger, Command, CommandStatus, RegistrationStatus
 from sites.services import issue_charger_key, register_charger
 from sites.tests.factories import SiteFactory
@@ -31,7 +32,7 @@ def _new_charger(status: str = RegistrationStatus.ACCEPTED) -> tuple[Charger, st
 
 @sync_to_async
 def _request(charger: Charger, action: str, payload: dict | None = None, **options) -> Command:
-    return request_command(charger=charger, action=action, payload=payload or {}, **options)
+    return request_command(charger=charger, intent=RawCall(action=action, payload=payload or {}), **options)
 
 
 @sync_to_async
@@ -346,7 +347,7 @@ def _request_unnoticed(charger: Charger, action: str, payload: dict) -> Command:
     from unittest import mock
 
     with mock.patch("sites.commands._send_with_timeout", side_effect=ConnectionError("redis is down")):
-        return request_command(charger=charger, action=action, payload=payload)
+        return request_command(charger=charger, intent=RawCall(action=action, payload=payload))
 
 
 async def test_a_lost_notification_never_lets_a_newer_command_overtake_an_older_one(charger):

@@ -10,11 +10,18 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import MembershipFactory, UserFactory
-from sites.commands import settle_command
+from ocpp_gateway.v16 import codec
+from sites.commands import intent_of, settle_command
 from sites.models import Command, CommandStatus
 from sites.tests.factories import ChargerFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def _charger_answers(command_id: int, result: dict) -> None:
+    """Settle the command as the gateway does with the charger's 1.6 answer."""
+    outcome = codec.decode(intent_of(Command.objects.get(pk=command_id)), result)
+    settle_command(command_id=command_id, at=timezone.now(), outcome=outcome, result=result)
 
 
 @pytest.fixture
@@ -97,7 +104,7 @@ def test_get_returns_status_and_result(operator):
     command_id = client.post(
         "/api/v1/chargers/API-1/commands", {"action": "UnlockConnector", "payload": {"connectorId": 1}}, format="json"
     ).json()["id"]
-    settle_command(command_id=command_id, at=timezone.now(), result={"status": "Unlocked"})
+    _charger_answers(command_id, {"status": "Unlocked"})
     body = client.get(f"/api/v1/commands/{command_id}").json()
     assert (body["status"], body["result"]) == ("accepted", {"status": "Unlocked"})
     assert [c["id"] for c in client.get("/api/v1/chargers/API-1/commands").json()] == [command_id]
@@ -112,7 +119,7 @@ def test_wait_holds_the_answer_until_the_command_finishes(operator):
 
     def charger_answers_later() -> None:
         time.sleep(0.5)
-        settle_command(command_id=command_id, at=timezone.now(), result={"status": "Unlocked"})
+        _charger_answers(command_id, {"status": "Unlocked"})
         close_old_connections()
 
     answer = threading.Thread(target=charger_answers_later)
@@ -238,7 +245,7 @@ def test_urls_into_our_own_network_are_400(operator_client, action, location):
     ("action", "payload", "message"),
     [
         ("UnlockConnector", {"connectorId": 99}, "API-2 has no connector 99; its connectors: 1, 2."),
-        ("UnlockConnector", {"connectorId": 0}, "connectorId 0 (the whole charger) is not allowed"),
+        ("UnlockConnector", {"connectorId": 0}, "connector 0 (the whole charger) is not allowed"),
         ("ChangeAvailability", {"connectorId": 3, "type": "Inoperative"}, "(or 0 for the whole charger)"),
         ("RemoteStopTransaction", {"transactionId": 12345}, "is not a transaction in progress on API-2"),
     ],

@@ -41,7 +41,6 @@ from sites.models import Charger
 from sites.selectors import connector_ids_of
 from sites.validators import validate_remote_url
 
-AUTHORIZATION_KEY = "AuthorizationKey"
 SECRET_MASK = "********"  # noqa: S105 (a mask, not a password)
 
 CommandRule = Callable[[Charger, Intent], None]

@@ -2,22 +2,49 @@
 its charger (issue 15): protected configuration keys, URLs into our own network, connectors
 and transactions the charger does not have."""
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from sites.command_rules import SECRET_MASK, masked_payload
 from sites.commands import claim_next_command, request_command, rotate_charger_key
+from sites.commands.intents import (
+    ChangeAvailability,
+    ChangeSetting,
+    ChargingProfileSpec,
+    ClearChargingProfile,
+    GetCompositeSchedule,
+    GetDiagnostics,
+    Intent,
+    RemoteStart,
+    Reserve,
+    RotateKey,
+    SchedulePeriod,
+    SetChargingProfile,
+    TriggerMessage,
+    Unlock,
+    UpdateFirmware,
+)
+from sites.commands.rules import SECRET_MASK
 from sites.credentials import hash_charger_key, seal_key
 from sites.models import Charger, Command
 from sites.services import register_charger
 from sites.tests.factories import SiteFactory
+from sites.tests.helpers import neutral_encode
 from sites.validators import validate_remote_url
 
 pytestmark = pytest.mark.django_db
 
 NEW_KEY = "0123456789abcdef0123456789abcdef01234567"
-PURPOSE = "chargingProfilePurpose"
+SOON = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def profile(purpose: str) -> ChargingProfileSpec:
+    return ChargingProfileSpec(
+        profile_id=1, stack_level=0, purpose=purpose, kind="Absolute", rate_unit="W",
+        periods=(SchedulePeriod(start=0, limit=11000),),
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -26,9 +53,9 @@ def charger() -> Charger:
     return register_charger(site=SiteFactory(), charge_point_id="RULES-1", connector_count=2)
 
 
-def refused(charger: Charger, action: str, payload: dict, **options) -> str:
+def refused(charger: Charger, intent: Intent, **options) -> str:
     with pytest.raises(ValidationError) as error:
-        request_command(charger=charger, action=action, payload=payload, **options)
+        request_command(charger=charger, intent=intent, **options)
     assert not Command.objects.exists()
     return " ".join(error.value.messages)
 
@@ -48,50 +75,43 @@ def refused(charger: Charger, action: str, payload: dict, **options) -> str:
     ],
 )
 def test_protected_configuration_keys_are_refused_at_the_port(charger, key):
-    message = refused(charger, "ChangeConfiguration", {"key": key, "value": NEW_KEY})
+    message = refused(charger, ChangeSetting(key=key, value=NEW_KEY))
     assert NEW_KEY not in message
     assert "cannot be" in message
 
 
 def test_authorization_key_message_points_to_the_rotation_action(charger):
-    message = refused(charger, "ChangeConfiguration", {"key": "AuthorizationKey", "value": NEW_KEY})
+    message = refused(charger, ChangeSetting(key="AuthorizationKey", value=NEW_KEY))
     assert "Rotate key over OCPP" in message
 
 
 def test_the_rotation_service_still_sends_a_sealed_masked_key(charger):
     command = rotate_charger_key(charger=charger)
-    assert command.payload == {"key": "AuthorizationKey", "value": SECRET_MASK}
-    sent = claim_next_command(charger_id=charger.pk, message_id="m", at=timezone.now())
-    assert sent.payload["value"] != SECRET_MASK  # the real key goes to the charger ...
-    assert sent.log_payload["value"] == SECRET_MASK  # ... and only the mask to the message log
+    assert (command.intent, command.fields, command.payload) == ("rotate_key", {}, {})
+    sent = claim_next_command(charger_id=charger.pk, message_id="m", at=timezone.now(), encode=neutral_encode)
+    assert sent.payload["secret"] not in ("", SECRET_MASK)  # the real key goes to the charger ...
+    assert sent.log_payload["secret"] == SECRET_MASK  # ... and only the mask to the message log ...
+    command.refresh_from_db()
+    assert command.payload["secret"] == SECRET_MASK  # ... and to the command's wire form
 
 
 def test_a_sealed_key_that_is_not_the_pending_one_is_refused(charger):
     # Someone imitating the rotation service: the key would be sent, but the charger's
     # pending key (what the handshake will accept) is another one, so it would be locked out.
     Charger.objects.filter(pk=charger.pk).update(pending_auth_key_hash=hash_charger_key("f" * 40))
-    refused(
-        charger,
-        "ChangeConfiguration",
-        {"key": "AuthorizationKey", "value": SECRET_MASK},
-        sealed_secret=seal_key(NEW_KEY),
-    )
+    refused(charger, RotateKey(), sealed_secret=seal_key(NEW_KEY))
 
 
 def test_a_sealed_secret_on_any_other_command_is_refused(charger):
-    refused(charger, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "60"}, sealed_secret=seal_key("x"))
+    refused(charger, ChangeSetting(key="HeartbeatInterval", value="60"), sealed_secret=seal_key("x"))
 
 
 def test_ordinary_configuration_keys_pass(charger):
-    command = request_command(
-        charger=charger, action="ChangeConfiguration", payload={"key": "HeartbeatInterval", "value": "60"}
+    command = request_command(charger=charger, intent=ChangeSetting(key="HeartbeatInterval", value="60"))
+    assert (command.intent, command.fields) == (
+        "change_setting",
+        {"key": "HeartbeatInterval", "value": "60", "component": ""},
     )
-    assert command.payload == {"key": "HeartbeatInterval", "value": "60"}
-
-
-def test_what_the_log_may_show_is_masked_whatever_the_case_of_the_key():
-    assert masked_payload("ChangeConfiguration", {"key": "authorizationKey", "value": NEW_KEY})["value"] == SECRET_MASK
-    assert masked_payload("ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "5"})["value"] == "5"
 
 
 # --- Item 6a: URLs into our own network (S20) --------------------------------------------------
@@ -163,59 +183,59 @@ def test_private_addresses_pass_when_the_setting_allows_them(settings):
 
 
 @pytest.mark.parametrize(
-    ("action", "payload"),
+    "intent",
     [
-        ("UpdateFirmware", {"location": "http://169.254.169.254/", "retrieveDate": "2026-01-01T00:00:00Z"}),
-        ("GetDiagnostics", {"location": "file:///etc/passwd"}),
+        UpdateFirmware(location="http://169.254.169.254/", retrieve_at=SOON),
+        GetDiagnostics(location="file:///etc/passwd"),
     ],
 )
-def test_the_port_refuses_internal_urls(charger, action, payload):
-    assert "location:" in refused(charger, action, payload)
+def test_the_port_refuses_internal_urls(charger, intent):
+    assert "location:" in refused(charger, intent)
 
 
 # --- Item 6c: connectors and transactions of this charger ---------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("action", "payload"),
+    "intent",
     [
-        ("UnlockConnector", {"connectorId": 99}),
-        ("UnlockConnector", {"connectorId": 0}),
-        ("RemoteStartTransaction", {"idTag": "T", "connectorId": 3}),
-        ("RemoteStartTransaction", {"idTag": "T", "connectorId": 0}),
-        ("ChangeAvailability", {"connectorId": 99, "type": "Inoperative"}),
-        ("ReserveNow", {"connectorId": 99, "expiryDate": "2026-01-01T00:00:00Z", "idTag": "T", "reservationId": 1}),
-        ("TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 99}),
-        ("GetCompositeSchedule", {"connectorId": 99, "duration": 60}),
-        ("ClearChargingProfile", {"connectorId": 99}),
-        ("SetChargingProfile", {"connectorId": 99, "csChargingProfiles": {PURPOSE: "TxDefaultProfile"}}),
-        ("SetChargingProfile", {"connectorId": 1, "csChargingProfiles": {PURPOSE: "ChargePointMaxProfile"}}),
-        ("SetChargingProfile", {"connectorId": 0, "csChargingProfiles": {PURPOSE: "TxProfile"}}),
+        Unlock(connector=99),
+        Unlock(connector=0),
+        RemoteStart(id_token="T", connector=3),
+        RemoteStart(id_token="T", connector=0),
+        ChangeAvailability(connector=99, operative=False),
+        Reserve(connector=99, expires_at=SOON, id_token="T", reservation_id=1),
+        TriggerMessage(message="status", connector=99),
+        GetCompositeSchedule(connector=99, duration=60),
+        ClearChargingProfile(connector=99),
+        SetChargingProfile(connector=99, profile=profile("TxDefaultProfile")),
+        SetChargingProfile(connector=1, profile=profile("ChargePointMaxProfile")),
+        SetChargingProfile(connector=0, profile=profile("TxProfile")),
     ],
 )
-def test_connectors_the_charger_does_not_have_are_refused(charger, action, payload):
-    message = refused(charger, action, payload)
+def test_connectors_the_charger_does_not_have_are_refused(charger, intent):
+    message = refused(charger, intent)
     assert "connector" in message.lower()
 
 
 def test_the_message_names_the_connectors_the_charger_has(charger):
-    message = refused(charger, "UnlockConnector", {"connectorId": 99})
+    message = refused(charger, Unlock(connector=99))
     assert message == "RULES-1 has no connector 99; its connectors: 1, 2."
 
 
 @pytest.mark.parametrize(
-    ("action", "payload"),
+    "intent",
     [
-        ("UnlockConnector", {"connectorId": 2}),
-        ("RemoteStartTransaction", {"idTag": "T"}),
-        ("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}),
-        ("ReserveNow", {"connectorId": 0, "expiryDate": "2026-01-01T00:00:00Z", "idTag": "T", "reservationId": 1}),
-        ("TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 0}),
-        ("TriggerMessage", {"requestedMessage": "StatusNotification"}),
-        ("GetCompositeSchedule", {"connectorId": 0, "duration": 60}),
-        ("ClearChargingProfile", {"connectorId": 0}),
-        ("SetChargingProfile", {"connectorId": 0, "csChargingProfiles": {PURPOSE: "ChargePointMaxProfile"}}),
+        Unlock(connector=2),
+        RemoteStart(id_token="T"),
+        ChangeAvailability(connector=0, operative=False),
+        Reserve(connector=0, expires_at=SOON, id_token="T", reservation_id=1),
+        TriggerMessage(message="status", connector=0),
+        TriggerMessage(message="status"),
+        GetCompositeSchedule(connector=0, duration=60),
+        ClearChargingProfile(connector=0),
+        SetChargingProfile(connector=0, profile=profile("ChargePointMaxProfile")),
     ],
 )
-def test_connector_zero_where_the_spec_allows_it_and_known_connectors_pass(charger, action, payload):
-    assert request_command(charger=charger, action=action, payload=payload).pk
+def test_connector_zero_where_the_spec_allows_it_and_known_connectors_pass(charger, intent):
+    assert request_command(charger=charger, intent=intent).pk

@@ -5,6 +5,8 @@ from django.test import RequestFactory
 
 from sites.admin import ChargerAdmin, ConfigurationInline
 from sites.commands import request_command
+from sites.commands.intents import ChangeSetting, Intent, ReadSettings
+from sites.commands.outcomes import Outcome, OutcomeStatus, SettingValue
 from sites.models import Charger, Command, ConfigurationKey
 from sites.tests.factories import ChargerFactory
 from sites.tests.helpers import answer_command
@@ -12,24 +14,24 @@ from sites.tests.helpers import answer_command
 pytestmark = pytest.mark.django_db
 
 
-def _run(charger: Charger, action: str, payload: dict, result: dict) -> Command:
-    return answer_command(request_command(charger=charger, action=action, payload=payload), result)
+def _run(charger: Charger, intent: Intent, outcome: Outcome) -> Command:
+    return answer_command(request_command(charger=charger, intent=intent), outcome)
 
 
 def test_get_configuration_result_becomes_the_snapshot():
     charger = ChargerFactory()
     _run(
         charger,
-        "GetConfiguration",
-        {},
-        {
-            "configurationKey": [
-                {"key": "HeartbeatInterval", "readonly": False, "value": "300"},
-                {"key": "NumberOfConnectors", "readonly": True, "value": "2"},
-                {"key": "NoValueKey", "readonly": False},
-            ],
-            "unknownKey": ["Foo"],
-        },
+        ReadSettings(),
+        Outcome(
+            status=OutcomeStatus.ACCEPTED,
+            settings=(
+                SettingValue(key="HeartbeatInterval", value="300"),
+                SettingValue(key="NumberOfConnectors", value="2", readonly=True),
+                SettingValue(key="NoValueKey"),
+            ),
+            unknown_keys=("Foo",),
+        ),
     )
     snapshot = {c.key: (c.value, c.readonly) for c in charger.configuration.all()}
     assert snapshot == {
@@ -39,11 +41,19 @@ def test_get_configuration_result_becomes_the_snapshot():
     }
 
 
-@pytest.mark.parametrize(("answer", "stored"), [("Accepted", "60"), ("RebootRequired", "60"), ("Rejected", "300")])
-def test_change_configuration_updates_the_snapshot_only_when_accepted(answer, stored):
+@pytest.mark.parametrize(
+    ("outcome", "stored"),
+    [
+        (Outcome(status=OutcomeStatus.ACCEPTED, detail="Accepted"), "60"),
+        (Outcome(status=OutcomeStatus.ACCEPTED, detail="RebootRequired"), "60"),
+        (Outcome(status=OutcomeStatus.REJECTED, detail="Rejected"), "300"),
+        (Outcome(status=OutcomeStatus.NOT_SUPPORTED, detail="NotSupported"), "300"),
+    ],
+)
+def test_change_setting_updates_the_snapshot_only_when_accepted(outcome, stored):
     charger = ChargerFactory()
     ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
-    _run(charger, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "60"}, {"status": answer})
+    _run(charger, ChangeSetting(key="HeartbeatInterval", value="60"), outcome)
     assert charger.configuration.get(key="HeartbeatInterval").value == stored
 
 
@@ -69,6 +79,35 @@ def test_editing_a_value_in_the_admin_sends_change_configuration(admin_user):
     ChargerAdmin(Charger, admin.site).save_formset(request, None, formset, change=True)
 
     command = Command.objects.get()
-    assert (command.action, command.payload) == ("ChangeConfiguration", {"key": "HeartbeatInterval", "value": "60"})
+    assert (command.intent, command.fields) == (
+        "change_setting",
+        {"key": "HeartbeatInterval", "value": "60", "component": ""},
+    )
     entry.refresh_from_db()
     assert entry.value == "300"  # until the charger accepts
+
+
+def test_command_settled_is_sent_once_the_settlement_is_committed(django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from sites.commands import claim_next_command, settle_command
+    from sites.signals import command_settled
+    from sites.tests.helpers import ACCEPTED, neutral_encode
+
+    received = []
+
+    def receiver(sender, command, outcome, **kwargs):
+        received.append((command.status, outcome))
+
+    command_settled.connect(receiver)
+    try:
+        command = request_command(charger=ChargerFactory(), intent=ReadSettings())
+        claim_next_command(charger_id=command.charger_id, message_id="m", at=timezone.now(), encode=neutral_encode)
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            settle_command(command_id=command.pk, at=timezone.now(), outcome=ACCEPTED)
+        assert received == []  # not inside the transaction that settles it
+        for callback in callbacks:
+            callback()
+        assert received == [("accepted", ACCEPTED)]
+    finally:
+        command_settled.disconnect(receiver)

@@ -1,5 +1,6 @@
 """Data migrations of sites."""
 
+import datetime as dt
 import importlib
 
 import pytest
@@ -12,6 +13,8 @@ from guardian.shortcuts import assign_perm
 
 from accounts.roles import COMMAND_INTENTS
 from accounts.tests.factories import UserFactory
+from sites.commands import intent_of
+from sites.commands.intents import LocalAuthorization, RawCall, Reserve, RotateKey, SendLocalList, Unlock
 from sites.models import Charger, Command
 from sites.tests.factories import ChargerFactory
 
@@ -99,3 +102,41 @@ def test_grants_of_an_old_permission_move_to_a_new_one_that_already_exists():
     permission_migration.to_intent_permissions(apps, None)
     assert _codenames_of(user.user_permissions.all()) == {"send_unlock"}
     assert not Permission.objects.filter(codename="send_unlockconnector").exists()
+
+
+intent_migration = importlib.import_module("sites.migrations.0013_command_intent")
+
+
+def test_existing_commands_are_mapped_to_their_intents():
+    charger = ChargerFactory()
+
+    def command(action: str, payload: dict, sealed: str = "") -> Command:
+        return Command.objects.create(
+            charger=charger, action=action, payload=payload, sealed_secret=sealed, expires_at=timezone.now()
+        )
+
+    unlock = command("UnlockConnector", {"connectorId": 2})
+    reserve = command(
+        "ReserveNow",
+        {"connectorId": 0, "expiryDate": "2026-01-01T10:00:00Z", "idTag": "T", "reservationId": 4},
+    )
+    local_list = command(
+        "SendLocalList",
+        {"listVersion": 3, "updateType": "Differential", "localAuthorizationList": [{"idTag": "GONE"}]},
+    )
+    rotation = command("ChangeConfiguration", {"key": "AuthorizationKey", "value": "********"}, sealed="sealed")
+    odd = command("UnlockConnector", {"connector": 2})  # unreadable: stays a raw call, sent as before
+    intent_migration.map_commands(apps, None)
+    for row in (unlock, reserve, local_list, rotation, odd):
+        row.refresh_from_db()
+    assert intent_of(unlock) == Unlock(connector=2)
+    assert intent_of(reserve) == Reserve(
+        connector=0, expires_at=dt.datetime(2026, 1, 1, 10, tzinfo=dt.UTC), id_token="T", reservation_id=4
+    )
+    assert intent_of(local_list) == SendLocalList(
+        version=3, differential=True, entries=(LocalAuthorization(id_token="GONE"),)
+    )
+    assert intent_of(rotation) == RotateKey()
+    assert intent_of(odd) == RawCall(action="UnlockConnector", payload={"connector": 2})
+    # The wire form stays as it was sent.
+    assert (unlock.action, unlock.payload) == ("UnlockConnector", {"connectorId": 2})
