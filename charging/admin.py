@@ -165,7 +165,7 @@ class MeterValueAdmin(TenantScopedAdmin, ModelAdmin):
 
 @admin.register(UnmatchedStop)
 class UnmatchedStopAdmin(TenantScopedAdmin, ModelAdmin):
-    """StopTransactions that matched no session (R5, R7), kept for review."""
+    """Charger-reported stops that matched no session (R5, R7), kept for review."""
 
     tenant_path = "charger__site__organization"
 

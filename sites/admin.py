@@ -164,7 +164,7 @@ class ChargerReportInline(ReadOnlyInline):
 
 
 class ConfigurationInline(TabularInline):
-    """The last reported configuration. Editing a value queues ChangeConfiguration; the value
+    """The last reported configuration. Editing a value queues a change of that setting; the value
     shown changes once the charger accepts."""
 
     model = ConfigurationKey

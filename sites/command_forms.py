@@ -148,7 +148,7 @@ TRIGGERABLE_MESSAGES = {
     TriggerableMessage.BOOT: "Boot notification",
     TriggerableMessage.DIAGNOSTICS_STATUS: "Diagnostics status",
     TriggerableMessage.FIRMWARE_STATUS: "Firmware status",
-    TriggerableMessage.HEARTBEAT: "Heartbeat",
+    TriggerableMessage.HEARTBEAT: "Keep-alive (heartbeat)",
     TriggerableMessage.METER_VALUES: "Meter values",
     TriggerableMessage.STATUS: "Status",
 }

@@ -131,7 +131,7 @@ class RawCommandSerializer(IntentRequestSerializer):
 
     intent_type = RawCall
     refuse_unknown_fields = False  # as the raw form always did
-    action = serializers.CharField(max_length=100, help_text="The wire action, e.g. a 1.6 action name.")
+    action = serializers.CharField(max_length=100, help_text="The wire action of the charger's protocol version.")
     payload = serializers.DictField(default=dict, help_text="The call's payload, as the version's schema says.")
     idempotency_key = serializers.CharField(
         max_length=100, required=False, allow_blank=True, default="", help_text=IDEMPOTENCY_KEY_HELP
@@ -154,6 +154,9 @@ def command_request_serializer(data: Any) -> IntentRequestSerializer:
 
 # --- OpenAPI ---------------------------------------------------------------------------------
 
+# The description and the raw form's examples below name 1.6 actions and payload fields on
+# purpose: they document the 1.6 wire form that the raw form accepts (the one place the API
+# shows a wire call). Nothing else in the API names one.
 COMMAND_REQUEST_DESCRIPTION = (
     "Two forms. The neutral form names an intent and gives its fields, whatever the charger's protocol "
     'version: `{"intent": "unlock", "connector": 1}`. The raw form is a call of the charger\'s own version, '
@@ -173,8 +176,6 @@ def command_request_schema() -> PolymorphicProxySerializer:
     )
 
 
-# The raw form's examples name 1.6 actions and payload fields on purpose: they document the
-# 1.6 wire form that the raw form accepts (the one place the API shows a wire call).
 COMMAND_REQUEST_EXAMPLES = [
     OpenApiExample("Neutral: unlock a connector", value={"intent": "unlock", "connector": 1}, request_only=True),
     OpenApiExample(
@@ -183,11 +184,7 @@ COMMAND_REQUEST_EXAMPLES = [
         request_only=True,
     ),
     OpenApiExample("Neutral: hard reset", value={"intent": "reset", "hard": True}, request_only=True),
-    OpenApiExample(
-        "Neutral: read settings",
-        value={"intent": "read_settings", "keys": ["HeartbeatInterval"]},
-        request_only=True,
-    ),
+    OpenApiExample("Neutral: read every setting", value={"intent": "read_settings"}, request_only=True),
     OpenApiExample(
         "Raw (OCPP 1.6): unlock a connector",
         value={"action": "UnlockConnector", "payload": {"connectorId": 1}},

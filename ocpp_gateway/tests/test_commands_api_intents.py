@@ -75,6 +75,10 @@ def test_the_raw_form_is_stored_as_the_intent_it_amounts_to(operator):
         ({"intent": "remote_start", "id_token": ""}, "id_token", "blank"),
         ({"intent": "reset", "hard": "very"}, "hard", "boolean"),
         ({"intent": "unlock", "connector": 99}, "non_field_errors", "INT-1 has no connector 99"),
+        # Valid neutral fields that the charger's version (1.6) cannot carry.
+        ({"intent": "remote_start", "id_token": "T" * 21}, "non_field_errors", "OCPP 1.6 cannot carry this"),
+        ({"intent": "unlock", "connector": 1, "evse": 1}, "non_field_errors", "OCPP 1.6 has no EVSEs"),
+        ({"intent": "trigger_message", "message": "bogus"}, "non_field_errors", "OCPP 1.6 cannot trigger"),
         ({"action": "SelfDestruct", "payload": {}}, "action", "SelfDestruct"),
         ({"action": "UnlockConnector", "payload": {"connectorId": 1, "extra": True}}, "payload", ""),
     ],
