@@ -45,9 +45,9 @@ def check_remote_stop(charger: Charger, intent: Intent) -> None:
 def check_charging_profile_transaction(charger: Charger, intent: Intent) -> None:
     """A transaction profile (1.6 sec. 3.13.1): the charger discards it unless that transaction
     is in progress on the profile's connector."""
-    transaction_id = intent.profile.transaction_id
-    if transaction_id is None:
+    if not isinstance(intent, SetChargingProfile) or intent.profile.transaction_id is None:
         return
+    transaction_id = intent.profile.transaction_id
     active = active_transaction_ids(charger, connector_id=intent.connector)
     if not _in_progress(transaction_id, active):
         raise ValidationError(
@@ -66,6 +66,8 @@ def check_charging_profile_transaction(charger: Charger, intent: Intent) -> None
 def check_charging_profile_purpose(charger: Charger, intent: Intent) -> None:
     """1.6 sec. 3.13.1: a charge-point maximum profile is set on connector 0 only, a
     transaction profile on a connector (> 0) only."""
+    if not isinstance(intent, SetChargingProfile):
+        return
     purpose = intent.profile.purpose
     if purpose == ChargingProfile.Purpose.CHARGE_POINT_MAX and intent.connector != 0:
         raise ValidationError("A charge point maximum profile is set on connector 0 only.", code="connector")

@@ -65,7 +65,9 @@ def record_local_list(sender, command: Command, outcome: Outcome | None = None, 
         if outcome is not None and outcome.local_list_version is not None:
             Charger.objects.filter(pk=command.charger_id).update(local_list_version=outcome.local_list_version)
     elif command.intent == SendLocalList.kind:
-        _apply_accepted_list(command.charger_id, intent_of(command))
+        sent = intent_of(command)
+        assert isinstance(sent, SendLocalList)  # noqa: S101 (narrows the type)
+        _apply_accepted_list(command.charger_id, sent)
 
 
 @transaction.atomic

@@ -51,6 +51,7 @@ def record_charger_answer(sender, command: Command, outcome: Outcome | None = No
     if command.intent not in (Reserve.kind, CancelReservation.kind):
         return
     intent = intent_of(command)
+    assert isinstance(intent, Reserve | CancelReservation)  # noqa: S101 (narrows the type)
     reservations = Reservation.objects.filter(pk=intent.reservation_id, charger_id=command.charger_id)
     answer = outcome.detail if outcome is not None and not outcome.error_code else ""
     if isinstance(intent, Reserve):

@@ -68,6 +68,7 @@ def clear_charging_profile(*, assignment: ChargingProfileAssignment, requested_b
 def record_profile_outcome(sender, command: Command, **kwargs) -> None:
     if command.intent == SetChargingProfile.kind:
         intent = intent_of(command)
+        assert isinstance(intent, SetChargingProfile)  # noqa: S101 (narrows the type)
         status = {
             CommandStatus.ACCEPTED: ChargingProfileAssignment.Status.ACCEPTED,
             CommandStatus.REJECTED: ChargingProfileAssignment.Status.REJECTED,
@@ -80,6 +81,7 @@ def record_profile_outcome(sender, command: Command, **kwargs) -> None:
         ).update(status=status)
     elif command.intent == ClearChargingProfile.kind and command.status == CommandStatus.ACCEPTED:
         intent = intent_of(command)
+        assert isinstance(intent, ClearChargingProfile)  # noqa: S101 (narrows the type)
         cleared = ChargingProfileAssignment.objects.filter(
             charger_id=command.charger_id, status=ChargingProfileAssignment.Status.ACCEPTED
         )

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from charging.services import TagRequest, authorize_id_tags
-from csms.db import with_fresh_connection
+from common.db import with_fresh_connection
 from sites.selectors import chargers_access
 
 MAX_KEYS = 1000

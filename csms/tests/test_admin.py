@@ -344,7 +344,11 @@ def test_rotate_key_action_queues_a_masked_change_configuration(admin_client):
         reverse("admin:sites_charger_changelist"), {"action": "rotate_auth_key", "_selected_action": [charger.pk]}
     )
     command = Command.objects.get(charger=charger)
-    assert (command.intent, command.fields) == ("rotate_key", {})
+    # A key rotation: the key is sealed on the row, never in its fields; its wire form (a
+    # ChangeConfiguration of AuthorizationKey, masked) is written when it is sent
+    # (ocpp_gateway/tests/test_codec_v16.py, test_commands.py).
+    assert (command.intent, command.fields, command.action, command.payload) == ("rotate_key", {}, "", {})
+    assert command.sealed_secret
     # Sent as the charger's version says, the new key masked wherever the command is shown.
     claim_next_command(charger_id=charger.pk, message_id="m", at=timezone.now(), encode=v16_codec.encode)
     command.refresh_from_db()

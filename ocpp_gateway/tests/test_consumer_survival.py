@@ -65,7 +65,7 @@ async def test_disconnect_waits_for_the_outbound_calls_task(connected, monkeypat
     async def slow_report(self, call, outcome):
         await asyncio.sleep(0.3)
         await report(self, call, outcome)
-        reported.append(outcome["status"])
+        reported.append(outcome.status)
 
     disconnect = OcppConsumer.disconnect
 

@@ -17,6 +17,7 @@ request of that version, is the gateway's to say: it registers an intent validat
 ready (`register_intent_validator`), as sites imports no gateway code."""
 
 from collections.abc import Callable
+from functools import partial
 
 from cryptography.fernet import InvalidToken
 from django.core.exceptions import ValidationError
@@ -77,11 +78,11 @@ def validate_command(*, charger: Charger, intent: Intent, sealed_secret: str = "
     the intent to store (a raw call the codec reads as a neutral intent is stored as that)."""
     intent = read_intent(charger=charger, intent=intent)
     errors: list[ValidationError] = []
-    rules: list[Callable[[], None]] = [lambda: check_secrets(charger, intent, sealed_secret)]
-    rules += [lambda rule=rule: rule(charger, intent) for rule in _RULES.get(intent.kind, ())]
-    for rule in rules:
+    checks: list[Callable[[], None]] = [partial(check_secrets, charger, intent, sealed_secret)]
+    checks += [partial(rule, charger, intent) for rule in _RULES.get(intent.kind, ())]
+    for check in checks:
         try:
-            rule()
+            check()
         except ValidationError as error:
             errors.append(error)
     if errors:
@@ -132,7 +133,7 @@ def is_sealed_key_rotation(charger: Charger, sealed_secret: str) -> bool:
     except InvalidToken:
         return False
     pending = Charger.objects.filter(pk=charger.pk).values_list("pending_auth_key_hash", flat=True).first()
-    return bool(pending) and verify_charger_key(key, pending)
+    return verify_charger_key(key, pending) if pending else False
 
 
 # --- URLs (S20) -----------------------------------------------------------------------------
@@ -141,7 +142,7 @@ def is_sealed_key_rotation(charger: Charger, sealed_secret: str) -> bool:
 def check_location(charger: Charger, intent: Intent) -> None:
     """Firmware updates and diagnostics: where the charger fetches from or uploads to."""
     try:
-        validate_remote_url(getattr(intent, "location", None))
+        validate_remote_url(getattr(intent, "location", ""))
     except ValidationError as error:
         raise ValidationError([f"location: {message}" for message in error.messages], code="location") from None
 
@@ -192,7 +193,7 @@ def check_connector(charger: Charger, intent: Intent) -> None:
         )
 
 
-for _intent in (UpdateFirmware, GetDiagnostics):
-    register_command_rule(_intent.kind, check_location)
-for _intent in CONNECTOR_ZERO_ALLOWED:
-    register_command_rule(_intent.kind, check_connector)
+for _located in (UpdateFirmware, GetDiagnostics):
+    register_command_rule(_located.kind, check_location)
+for _addressed in CONNECTOR_ZERO_ALLOWED:
+    register_command_rule(_addressed.kind, check_connector)

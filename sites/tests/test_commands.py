@@ -111,3 +111,26 @@ def test_command_settled_is_sent_once_the_settlement_is_committed(django_capture
         assert received == [("accepted", ACCEPTED)]
     finally:
         command_settled.disconnect(receiver)
+
+
+def test_a_command_its_codec_cannot_encode_fails_and_the_next_one_is_sent():
+    """The request-time check refuses what the charger's version cannot say; a charger whose
+    version changed while its command waited gets it failed, not sent, and the queue goes on."""
+    from django.utils import timezone
+
+    from sites.commands import CannotEncode, claim_next_command
+    from sites.commands.intents import ClearCache
+    from sites.tests.helpers import neutral_encode
+
+    def encode(intent, secret):
+        if isinstance(intent, ReadSettings):
+            raise CannotEncode("not on this version")
+        return neutral_encode(intent, secret)
+
+    charger = ChargerFactory()
+    unsayable = request_command(charger=charger, intent=ReadSettings())
+    sayable = request_command(charger=charger, intent=ClearCache())
+    claimed = claim_next_command(charger_id=charger.pk, message_id="m", at=timezone.now(), encode=encode)
+    assert claimed.id == sayable.pk
+    unsayable.refresh_from_db()
+    assert (unsayable.status, unsayable.error_description) == ("failed", "not on this version")
