@@ -165,7 +165,7 @@ class MeterValueAdmin(TenantScopedAdmin, ModelAdmin):
 
 @admin.register(UnmatchedStop)
 class UnmatchedStopAdmin(TenantScopedAdmin, ModelAdmin):
-    """StopTransactions that matched no session (R5, R7), kept for review."""
+    """Charger-reported stops that matched no session (R5, R7), kept for review."""
 
     tenant_path = "charger__site__organization"
 
@@ -230,7 +230,7 @@ class ReservationForm(forms.ModelForm):
 
 @admin.register(Reservation)
 class ReservationAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
-    """Adding a reservation sends ReserveNow; its status follows the charger's answer."""
+    """Adding a reservation reserves on the charger; its status follows the charger's answer."""
 
     tenant_path = "charger__site__organization"
 
@@ -243,7 +243,7 @@ class ReservationAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
     actions = ["cancel_reservations"]
 
     def save_model(self, request, obj: Reservation, form, change: bool) -> None:
-        if not request.user.has_perm(command_permission("ReserveNow"), obj.charger):
+        if not request.user.has_perm(command_permission("reserve"), obj.charger):
             raise PermissionDenied
         created = reserve(
             charger=obj.charger,
@@ -268,13 +268,13 @@ class ReservationAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
     def reservation_status(self, reservation: Reservation) -> str:
         return reservation.status
 
-    @action(description="Cancel reservation (CancelReservation)")
+    @action(description="Cancel reservation (on the charger)")
     def cancel_reservations(self, request, queryset) -> None:
-        require_permission(request, command_permission("CancelReservation"), (r.charger for r in queryset))
+        require_permission(request, command_permission("cancel_reservation"), (r.charger for r in queryset))
         active = queryset.filter(status__in=[ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED])
         for reservation in active:
             cancel(reservation=reservation, requested_by=request.user)
-        self.message_user(request, f"CancelReservation queued for {active.count()} reservation(s).")
+        self.message_user(request, f"Cancellation queued for {active.count()} reservation(s).")
 
 
 class LocalListEntryInline(TabularInline):
@@ -319,10 +319,10 @@ class LocalAuthorizationListAdmin(TenantScopedAdmin, ModelAdmin):
         return charger.entry_count
 
     def _send(self, request, queryset, update_type: str) -> None:
-        require_permission(request, command_permission("SendLocalList"), queryset)
+        require_permission(request, command_permission("send_local_list"), queryset)
         for charger in queryset:
             send_local_list(charger=charger, update_type=update_type, requested_by=request.user)
-        self.message_user(request, f"SendLocalList ({update_type}) queued for {queryset.count()} charger(s).")
+        self.message_user(request, f"Local list ({update_type}) queued for {queryset.count()} charger(s).")
 
     @action(description="Send the local list (full)")
     def send_full(self, request, queryset) -> None:
@@ -364,9 +364,9 @@ class AssignmentForm(forms.ModelForm):
         if profile and charger and profile.organization_id != charger.site.organization_id:
             self.add_error("profile", "This profile belongs to another organization.")
         if profile and profile.purpose == ChargingProfile.Purpose.TX and not data.get("transaction_id"):
-            self.add_error("transaction_id", "A TxProfile applies to one transaction: give its id.")
+            self.add_error("transaction_id", "A profile for one transaction needs that transaction's id.")
         if profile and profile.purpose == ChargingProfile.Purpose.CHARGE_POINT_MAX and data.get("connector_id"):
-            self.add_error("connector_id", "A ChargePointMaxProfile is set on connector 0.")
+            self.add_error("connector_id", "A charger maximum profile is set on connector 0.")
         if profile and charger and data.get("connector_id") is not None and not self.errors:
             self._check_with_the_outbound_port(profile, charger, data)
         return data
@@ -385,7 +385,7 @@ class AssignmentForm(forms.ModelForm):
 
 @admin.register(ChargingProfileAssignment)
 class ChargingProfileAssignmentAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
-    """Adding an assignment sends SetChargingProfile; what was sent is kept."""
+    """Adding an assignment sends the profile to the charger; what was sent is kept."""
 
     tenant_path = "charger__site__organization"
 
@@ -398,7 +398,7 @@ class ChargingProfileAssignmentAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdm
     actions = ["clear_profiles"]
 
     def save_model(self, request, obj: ChargingProfileAssignment, form, change: bool) -> None:
-        if not request.user.has_perm(command_permission("SetChargingProfile"), obj.charger):
+        if not request.user.has_perm(command_permission("set_charging_profile"), obj.charger):
             raise PermissionDenied
         created = set_charging_profile(
             profile=obj.profile,
@@ -414,10 +414,10 @@ class ChargingProfileAssignmentAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdm
             created.created_at,
         )
 
-    @action(description="Clear from the charger (ClearChargingProfile)")
+    @action(description="Clear from the charger")
     def clear_profiles(self, request, queryset) -> None:
-        require_permission(request, command_permission("ClearChargingProfile"), (a.charger for a in queryset))
+        require_permission(request, command_permission("clear_charging_profile"), (a.charger for a in queryset))
         active = queryset.filter(status=ChargingProfileAssignment.Status.ACCEPTED)
         for assignment in active:
             clear_charging_profile(assignment=assignment, requested_by=request.user)
-        self.message_user(request, f"ClearChargingProfile queued for {active.count()} assignment(s).")
+        self.message_user(request, f"Clearing queued for {active.count()} assignment(s).")

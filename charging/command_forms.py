@@ -1,32 +1,41 @@
-"""Command forms that need the charging domain."""
+"""Command forms that need the charging domain, built from the intent types like sites'."""
+
+from typing import Any
 
 from django import forms
 
 from charging.models import ChargingProfile
 from charging.smart_charging import profile_spec
-from sites.command_forms import RemoteStartTransactionForm, register_command_form
-from sites.commands.intents import RemoteStart
+from sites.command_forms import CommandForm, RemoteStartForm, connector_field, register_command_form
+from sites.commands.intents import ClearChargingProfile
 
 
-class RemoteStartWithProfileForm(RemoteStartTransactionForm):
-    """RemoteStartTransaction with an optional TxProfile (1.6 sec. 5.11). The profile carries
-    no transactionId: the charger assigns it (1.6 errata 3.41)."""
+class RemoteStartWithProfileForm(RemoteStartForm):
+    """A remote start with an optional transaction profile. The profile carries no
+    transaction id: the charger assigns it (1.6 errata 3.41)."""
 
     charging_profile = forms.ModelChoiceField(
         queryset=ChargingProfile.objects.filter(purpose=ChargingProfile.Purpose.TX),
         required=False,
-        help_text="A TxProfile to apply to this transaction.",
+        help_text="A profile for one transaction, applied to this one.",
     )
 
-    def intent(self) -> RemoteStart:
-        """The remote start with its profile (the admin queues a form's intent when it has one)."""
-        profile = self.cleaned_data.get("charging_profile")
-        return RemoteStart(
-            id_token=self.cleaned_data["id_tag"],
-            connector=self.cleaned_data.get("connector_id") or None,
-            charging_profile=profile_spec(profile) if profile else None,
-        )
+    def intent_fields(self) -> dict[str, Any]:
+        fields = super().intent_fields()
+        if self.cleaned_data.get("charging_profile"):
+            fields["charging_profile"] = profile_spec(self.cleaned_data["charging_profile"])
+        return fields
+
+
+class ClearChargingProfileForm(CommandForm):
+    intent_type = ClearChargingProfile
+    help_text = "Every field narrows what is cleared; none clears all profiles."
+    profile_id = forms.IntegerField(label="Profile id", min_value=1, required=False)
+    connector = connector_field(required=False, allow_zero=True)
+    purpose = forms.ChoiceField(choices=[("", "Any"), *ChargingProfile.Purpose.choices], required=False)
+    stack_level = forms.IntegerField(min_value=0, required=False)
 
 
 def register() -> None:
     register_command_form(RemoteStartWithProfileForm)
+    register_command_form(ClearChargingProfileForm)

@@ -26,9 +26,17 @@ def check_intent(charger: Charger, intent: Intent) -> Intent:
     if isinstance(intent, RawCall):
         return _read_raw_call(intent)
     try:
-        v16_codec.encode(intent, "")
+        action, payload = v16_codec.encode(intent, "")
     except CannotEncode as error:
         raise ValidationError(str(error), code="version") from None
+    # A neutral field the version's schema refuses (an id token too long for 1.6, a rate unit it
+    # does not know) is refused now, as a raw call's payload is, not by the charger later.
+    try:
+        validate_call_payload(SUBPROTOCOL, action, payload, message_id="request")
+    except RpcError as error:
+        raise ValidationError(
+            f"OCPP 1.6 cannot carry this ({intent.title.lower()}): {error.description}", code="schema"
+        ) from None
     return intent
 
 

@@ -19,9 +19,9 @@ from unfold.decorators import action, display
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin, WriteOnceAdmin, require_permission
 from accounts.models import Organization
 from accounts.roles import CHARGER_KEY_PERMISSION, command_permission, model_permission
-from sites.command_forms import COMMAND_FORMS
+from sites.command_forms import COMMAND_FORMS, CommandForm
 from sites.commands import request_command, rotate_charger_key
-from sites.commands.intents import ChangeSetting, RawCall
+from sites.commands.intents import ChangeSetting, ClearCache, Intent, Reset, TriggerableMessage, TriggerMessage
 from sites.models import (
     SITE_FIELDS,
     Charger,
@@ -164,7 +164,7 @@ class ChargerReportInline(ReadOnlyInline):
 
 
 class ConfigurationInline(TabularInline):
-    """The last reported configuration. Editing a value queues ChangeConfiguration; the value
+    """The last reported configuration. Editing a value queues a change of that setting; the value
     shown changes once the charger accepts."""
 
     model = ConfigurationKey
@@ -180,21 +180,21 @@ class ConfigurationInline(TabularInline):
 
 class CommandInline(ReadOnlyInline):
     model = Command
-    fields = ["created_at", "action", "status", "requested_by", "requested_via", "attempts", "finished_at", "result"]
+    fields = [
+        "created_at", "intent", "fields", "action", "status", "requested_by", "requested_via", "attempts",
+        "finished_at", "result",
+    ]  # fmt: skip
     verbose_name_plural = "command history"
     ordering = ["-created_at", "-id"]
 
 
-def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charger], action: str, payload: dict) -> None:
-    require_permission(request, command_permission(action), queryset)
+def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charger], intent: Intent) -> None:
+    require_permission(request, command_permission(intent.kind), queryset)
     for charger in queryset:
-        request_command(
-            charger=charger,
-            intent=RawCall(action=action, payload=payload),
-            requested_by=request.user,
-            via=Command.Via.ADMIN,
-        )
-    model_admin.message_user(request, f"{action} queued for {queryset.count()} charger(s); see each command history.")
+        request_command(charger=charger, intent=intent, requested_by=request.user, via=Command.Via.ADMIN)
+    model_admin.message_user(
+        request, f"{intent.title} queued for {queryset.count()} charger(s); see each command history."
+    )
 
 
 @admin.register(Charger)
@@ -280,8 +280,8 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         if formset.model is not ConfigurationKey:
             super().save_formset(request, form, formset, change)
             return
-        # Not saved here: each edit becomes a ChangeConfiguration to the charger.
-        if not request.user.has_perm(command_permission("ChangeConfiguration"), formset.instance):
+        # Not saved here: each edit becomes a ChangeSetting to the charger.
+        if not request.user.has_perm(command_permission("change_setting"), formset.instance):
             if any(f.has_changed() for f in formset.forms):
                 messages.error(request, "You may not change a charger's configuration.")
             return
@@ -299,16 +299,16 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             except ValidationError as error:  # e.g. AuthorizationKey: only the rotation action sets it
                 messages.error(request, f"{entry.key} not changed: {' '.join(error.messages)}")
                 continue
-            messages.info(request, f"ChangeConfiguration {entry.key} queued; the value changes once accepted.")
+            messages.info(request, f"Change of {entry.key} queued; the value changes once accepted.")
 
     @action(description="Send a command", url_path="command")
     def send_command(self, request: HttpRequest, object_id: str):
-        """One page for every operator command: pick a kind, fill in its form, queue it."""
+        """One page for every operator command: pick an intent, fill in its form, queue it."""
         charger = get_object_or_404(self.get_queryset(request), pk=object_id)
         allowed = {
-            name: form for name, form in COMMAND_FORMS.items() if request.user.has_perm(form.permission(), charger)
+            kind: form for kind, form in COMMAND_FORMS.items() if request.user.has_perm(form.permission(), charger)
         }
-        chosen = request.GET.get("action") or request.POST.get("command_action")
+        chosen = request.GET.get("intent") or request.POST.get("command_intent")
         form_class = allowed.get(chosen)
         if chosen and form_class is None:
             raise PermissionDenied
@@ -318,33 +318,28 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             command = self._queue_from_form(request, charger, form) if form.is_bound and form.is_valid() else None
             if command is not None:
                 messages.success(
-                    request,
-                    f"{command.action or command.intent} queued (command {command.pk}); its result appears below.",
+                    request, f"{form_class.title()} queued (command {command.pk}); its result appears below."
                 )
                 return HttpResponseRedirect(reverse("admin:sites_charger_change", args=[charger.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Send a command to {charger.charge_point_id}",
             "charger": charger,
-            "actions_allowed": sorted(allowed),
+            "intents_allowed": sorted((form.title(), kind) for kind, form in allowed.items()),
             "chosen": chosen,
+            "chosen_title": form_class.title() if form_class else "",
             "form": form,
             "help_text": form_class.help_text if form_class else "",
         }
         return TemplateResponse(request, "admin/sites/charger/send_command.html", context)
 
     @staticmethod
-    def _queue_from_form(request: HttpRequest, charger: Charger, form) -> Command | None:
-        """Queue the form's command; what the outbound port refuses for this charger (an
+    def _queue_from_form(request: HttpRequest, charger: Charger, form: CommandForm) -> Command | None:
+        """Queue the form's intent; what the outbound port refuses for this charger (an
         unknown connector, a private URL, ...) becomes an error on the form."""
         try:
             return request_command(
-                charger=charger,
-                intent=form.intent()
-                if hasattr(form, "intent")
-                else RawCall(action=form.action, payload=form.payload()),
-                requested_by=request.user,
-                via=Command.Via.ADMIN,
+                charger=charger, intent=form.intent(), requested_by=request.user, via=Command.Via.ADMIN
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -352,43 +347,43 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
 
     # What the list's actions declare (Django offers an action only to those who hold its
     # permission in some organization; each action checks every charger's organization).
-    def has_send_changeconfiguration_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(command_permission("ChangeConfiguration"))
+    def has_send_rotate_key_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("rotate_key"))
 
     def has_send_reset_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(command_permission("Reset"))
+        return request.user.has_perm(command_permission("reset"))
 
-    def has_send_clearcache_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(command_permission("ClearCache"))
+    def has_send_clear_cache_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("clear_cache"))
 
-    def has_send_triggermessage_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(command_permission("TriggerMessage"))
+    def has_send_trigger_message_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(command_permission("trigger_message"))
 
     def has_issue_key_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CHARGER_KEY_PERMISSION)
 
     @admin.action(
-        description="Rotate key over OCPP (ChangeConfiguration AuthorizationKey)",
-        permissions=["send_changeconfiguration"],
+        description="Rotate key over OCPP",
+        permissions=["send_rotate_key"],
     )
     def rotate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
         """The new key takes effect only when the charger answers Accepted (S7)."""
-        require_permission(request, command_permission("ChangeConfiguration"), queryset)
+        require_permission(request, command_permission("rotate_key"), queryset)
         for charger in queryset:
             rotate_charger_key(charger=charger, requested_by=request.user)
         self.message_user(request, f"Key rotation queued for {queryset.count()} charger(s).")
 
     @admin.action(description="Soft reset", permissions=["send_reset"])
     def soft_reset(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
-        _queue_for_each(self, request, queryset, "Reset", {"type": "Soft"})
+        _queue_for_each(self, request, queryset, Reset(hard=False))
 
-    @admin.action(description="Clear authorization cache", permissions=["send_clearcache"])
+    @admin.action(description="Clear authorization cache", permissions=["send_clear_cache"])
     def clear_cache(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
-        _queue_for_each(self, request, queryset, "ClearCache", {})
+        _queue_for_each(self, request, queryset, ClearCache())
 
-    @admin.action(description="Ask for a StatusNotification", permissions=["send_triggermessage"])
+    @admin.action(description="Ask for a status report", permissions=["send_trigger_message"])
     def trigger_status(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
-        _queue_for_each(self, request, queryset, "TriggerMessage", {"requestedMessage": "StatusNotification"})
+        _queue_for_each(self, request, queryset, TriggerMessage(message=TriggerableMessage.STATUS))
 
     @admin.action(description="Generate a new HTTP Basic key (shown once)", permissions=["issue_key"])
     def generate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> TemplateResponse:
@@ -550,9 +545,11 @@ class CommandAdmin(TenantScopedAdmin, ModelAdmin):
 
     tenant_path = "charger__site__organization"
 
-    list_display = ["created_at", "charger", "action", "command_status", "requested_by", "attempts", "finished_at"]
-    list_filter = ["status", "action", "requested_via", "charger__site__organization"]
-    search_fields = ["charger__charge_point_id", "action", "idempotency_key", "message_id"]
+    list_display = [
+        "created_at", "charger", "intent", "action", "command_status", "requested_by", "attempts", "finished_at",
+    ]  # fmt: skip
+    list_filter = ["status", "intent", "requested_via", "charger__site__organization"]
+    search_fields = ["charger__charge_point_id", "intent", "action", "idempotency_key", "message_id"]
     list_select_related = ["charger", "requested_by"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in Command._meta.fields]

@@ -1,28 +1,69 @@
-"""One form per OCPP 1.6 command an operator sends from the admin (1.6 chapter 5); each
-builds the request payload. Every command kind has its own permission (S16)."""
+"""One admin form per operation an operator sends from a charger's page, built from the intent
+types (sites.commands.intents): a form's fields are named after its intent's fields, its label
+is the intent's title, and `intent()` builds the intent the outbound port stores. Each intent
+kind has its own permission (S16). Nothing here knows a protocol version's words: the
+charger's codec turns the intent into its wire call."""
+
+import dataclasses
+from typing import Any, ClassVar
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.roles import command_permission
+from sites.commands.intents import (
+    ChangeAvailability,
+    ChangeSetting,
+    ClearCache,
+    DataTransfer,
+    GetCompositeSchedule,
+    GetDiagnostics,
+    GetLocalListVersion,
+    Intent,
+    ReadSettings,
+    RemoteStart,
+    RemoteStop,
+    Reset,
+    TriggerableMessage,
+    TriggerMessage,
+    Unlock,
+    UpdateFirmware,
+)
 from sites.commands.rules import PROTECTED_CONFIGURATION_KEYS, is_protected_configuration_key
 from sites.validators import validate_remote_url
 
 
 class CommandForm(forms.Form):
-    action: str = ""
-    help_text = ""
+    """A form whose cleaned fields, named as its intent's fields, make the intent. Subclasses
+    override `intent_fields` where a field needs converting (a choice to a flag, a list)."""
 
-    def payload(self) -> dict:
-        return {}
+    intent_type: ClassVar[type[Intent]] = Intent
+    help_text: ClassVar[str] = ""
+
+    @classmethod
+    def kind(cls) -> str:
+        return cls.intent_type.kind
+
+    @classmethod
+    def title(cls) -> str:
+        return cls.intent_type.title
 
     @classmethod
     def permission(cls) -> str:
-        return command_permission(cls.action)
+        return command_permission(cls.kind())
+
+    def intent_fields(self) -> dict[str, Any]:
+        """The intent's fields the form filled in; a field left empty keeps the intent's default."""
+        names = {field.name for field in dataclasses.fields(self.intent_type)}
+        return {name: value for name, value in self.cleaned_data.items() if name in names and value not in (None, "")}
+
+    def intent(self) -> Intent:
+        """The intent of a valid form."""
+        return self.intent_type(**self.intent_fields())
 
 
-def _connector_field(required: bool = True, *, allow_zero: bool = False) -> forms.IntegerField:
+def connector_field(required: bool = True, *, allow_zero: bool = False) -> forms.IntegerField:
     help_text = "0 = the whole charger." if allow_zero else ""
     return forms.IntegerField(min_value=0 if allow_zero else 1, required=required, help_text=help_text)
 
@@ -34,63 +75,57 @@ def _location_field(help_text: str) -> forms.CharField:
 
 
 class ResetForm(CommandForm):
-    action = "Reset"
-    type = forms.ChoiceField(choices=[("Soft", "Soft"), ("Hard", "Hard")])
-
-    def payload(self) -> dict:
-        return {"type": self.cleaned_data["type"]}
-
-
-class UnlockConnectorForm(CommandForm):
-    action = "UnlockConnector"
-    connector_id = _connector_field()
-
-    def payload(self) -> dict:
-        return {"connectorId": self.cleaned_data["connector_id"]}
+    intent_type = Reset
+    hard = forms.TypedChoiceField(
+        label="Type", choices=[("soft", "Soft"), ("hard", "Hard")], coerce=lambda choice: choice == "hard"
+    )
 
 
-class RemoteStartTransactionForm(CommandForm):
-    action = "RemoteStartTransaction"
-    id_tag = forms.CharField(max_length=20)
-    connector_id = _connector_field(required=False)
-
-    def payload(self) -> dict:
-        payload = {"idTag": self.cleaned_data["id_tag"]}
-        if self.cleaned_data.get("connector_id"):
-            payload["connectorId"] = self.cleaned_data["connector_id"]
-        return payload
+class UnlockForm(CommandForm):
+    intent_type = Unlock
+    connector = connector_field()
 
 
-class RemoteStopTransactionForm(CommandForm):
-    action = "RemoteStopTransaction"
-    transaction_id = forms.IntegerField(min_value=1)
+class RemoteStartForm(CommandForm):
+    intent_type = RemoteStart
+    # The length of the id tags this system stores for 1.6 chargers (charging.LocalListEntry).
+    id_token = forms.CharField(label="Id token", max_length=20)
+    connector = connector_field(required=False)
 
-    def payload(self) -> dict:
-        return {"transactionId": self.cleaned_data["transaction_id"]}
+
+class RemoteStopForm(CommandForm):
+    intent_type = RemoteStop
+    transaction_id = forms.IntegerField(min_value=1, help_text="The charger's id of the session's transaction.")
+
+    def intent_fields(self) -> dict[str, Any]:
+        # Neutral transaction ids are text (2.0.1 uses strings); 1.6 chargers count them.
+        return {"transaction_id": str(self.cleaned_data["transaction_id"])}
 
 
 class ChangeAvailabilityForm(CommandForm):
-    action = "ChangeAvailability"
-    help_text = "A charger busy with a transaction answers Scheduled and changes once it ends."
-    connector_id = _connector_field(allow_zero=True)
-    type = forms.ChoiceField(choices=[("Operative", "Operative"), ("Inoperative", "Inoperative")])
+    intent_type = ChangeAvailability
+    help_text = (
+        "A charger busy with a session may answer that the change is scheduled: it changes once the session ends."
+    )
+    connector = connector_field(allow_zero=True)
+    operative = forms.TypedChoiceField(
+        label="Availability",
+        choices=[("operative", "Operative"), ("inoperative", "Inoperative")],
+        coerce=lambda choice: choice == "operative",
+    )
 
-    def payload(self) -> dict:
-        return {"connectorId": self.cleaned_data["connector_id"], "type": self.cleaned_data["type"]}
 
-
-class GetConfigurationForm(CommandForm):
-    action = "GetConfiguration"
+class ReadSettingsForm(CommandForm):
+    intent_type = ReadSettings
     keys = forms.CharField(required=False, help_text="Comma-separated keys; empty for all.")
 
-    def payload(self) -> dict:
-        keys = [key.strip() for key in self.cleaned_data["keys"].split(",") if key.strip()]
-        return {"key": keys} if keys else {}
+    def intent_fields(self) -> dict[str, Any]:
+        return {"keys": tuple(key.strip() for key in self.cleaned_data["keys"].split(",") if key.strip())}
 
 
-class ChangeConfigurationForm(CommandForm):
-    action = "ChangeConfiguration"
-    help_text = "The charger may answer RebootRequired: the value applies after a reset."
+class ChangeSettingForm(CommandForm):
+    intent_type = ChangeSetting
+    help_text = "The charger may answer that a reboot is required: the value applies after a reset."
     key = forms.CharField(max_length=50)
     value = forms.CharField(max_length=500)
 
@@ -100,122 +135,72 @@ class ChangeConfigurationForm(CommandForm):
             raise ValidationError(PROTECTED_CONFIGURATION_KEYS[key.strip().lower()])
         return key
 
-    def payload(self) -> dict:
-        return {"key": self.cleaned_data["key"], "value": self.cleaned_data["value"]}
-
 
 class ClearCacheForm(CommandForm):
-    action = "ClearCache"
+    intent_type = ClearCache
 
 
 class GetLocalListVersionForm(CommandForm):
-    action = "GetLocalListVersion"
+    intent_type = GetLocalListVersion
+
+
+TRIGGERABLE_MESSAGES = {
+    TriggerableMessage.BOOT: "Boot notification",
+    TriggerableMessage.DIAGNOSTICS_STATUS: "Diagnostics status",
+    TriggerableMessage.FIRMWARE_STATUS: "Firmware status",
+    TriggerableMessage.HEARTBEAT: "Keep-alive (heartbeat)",
+    TriggerableMessage.METER_VALUES: "Meter values",
+    TriggerableMessage.STATUS: "Status",
+}
 
 
 class TriggerMessageForm(CommandForm):
-    action = "TriggerMessage"
-    requested_message = forms.ChoiceField(
-        choices=[
-            (name, name)
-            for name in (
-                "BootNotification",
-                "DiagnosticsStatusNotification",
-                "FirmwareStatusNotification",
-                "Heartbeat",
-                "MeterValues",
-                "StatusNotification",
-            )
-        ]
-    )
-    connector_id = _connector_field(required=False, allow_zero=True)
-
-    def payload(self) -> dict:
-        payload = {"requestedMessage": self.cleaned_data["requested_message"]}
-        if self.cleaned_data.get("connector_id") is not None:
-            payload["connectorId"] = self.cleaned_data["connector_id"]
-        return payload
+    intent_type = TriggerMessage
+    message = forms.ChoiceField(choices=list(TRIGGERABLE_MESSAGES.items()))
+    connector = connector_field(required=False, allow_zero=True)
 
 
 class DataTransferForm(CommandForm):
-    action = "DataTransfer"
+    intent_type = DataTransfer
     vendor_id = forms.CharField(max_length=255)
     message_id = forms.CharField(max_length=50, required=False)
     data = forms.CharField(required=False, widget=forms.Textarea)
 
-    def payload(self) -> dict:
-        payload = {"vendorId": self.cleaned_data["vendor_id"]}
-        for field, key in (("message_id", "messageId"), ("data", "data")):
-            if self.cleaned_data.get(field):
-                payload[key] = self.cleaned_data[field]
-        return payload
-
 
 class UpdateFirmwareForm(CommandForm):
-    action = "UpdateFirmware"
+    intent_type = UpdateFirmware
     location = _location_field("Where the charger downloads the firmware (HTTP(S), FTP(S) or SFTP).")
-    retrieve_date = forms.DateTimeField(required=False, help_text="Empty: now.")
+    retrieve_at = forms.DateTimeField(label="Retrieve at", required=False, help_text="Empty: now.")
     retries = forms.IntegerField(min_value=0, required=False)
 
-    def payload(self) -> dict:
-        retrieve = self.cleaned_data.get("retrieve_date") or timezone.now()
-        payload = {"location": self.cleaned_data["location"], "retrieveDate": retrieve.isoformat()}
-        if self.cleaned_data.get("retries") is not None:
-            payload["retries"] = self.cleaned_data["retries"]
-        return payload
+    def intent_fields(self) -> dict[str, Any]:
+        return {**super().intent_fields(), "retrieve_at": self.cleaned_data.get("retrieve_at") or timezone.now()}
 
 
 class GetDiagnosticsForm(CommandForm):
-    action = "GetDiagnostics"
+    intent_type = GetDiagnostics
     location = _location_field("Where the charger uploads the file (HTTP(S), FTP(S) or SFTP).")
-
-    def payload(self) -> dict:
-        return {"location": self.cleaned_data["location"]}
 
 
 class GetCompositeScheduleForm(CommandForm):
-    action = "GetCompositeSchedule"
-    connector_id = _connector_field(allow_zero=True)
+    intent_type = GetCompositeSchedule
+    connector = connector_field(allow_zero=True)
     duration = forms.IntegerField(min_value=1, initial=3600, help_text="Seconds.")
-    charging_rate_unit = forms.ChoiceField(
-        choices=[("", "As the charger likes"), ("W", "W"), ("A", "A")], required=False
+    rate_unit = forms.ChoiceField(
+        label="Rate unit", choices=[("", "As the charger likes"), ("W", "W"), ("A", "A")], required=False
     )
-
-    def payload(self) -> dict:
-        payload = {"connectorId": self.cleaned_data["connector_id"], "duration": self.cleaned_data["duration"]}
-        if self.cleaned_data["charging_rate_unit"]:
-            payload["chargingRateUnit"] = self.cleaned_data["charging_rate_unit"]
-        return payload
-
-
-class ClearChargingProfileForm(CommandForm):
-    action = "ClearChargingProfile"
-    help_text = "Every field narrows what is cleared; none clears all profiles (1.6 sec. 6.13)."
-    profile_id = forms.IntegerField(min_value=1, required=False)
-    connector_id = _connector_field(required=False, allow_zero=True)
-    purpose = forms.ChoiceField(
-        choices=[("", "Any")] + [(name, name) for name in ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")],
-        required=False,
-    )
-    stack_level = forms.IntegerField(min_value=0, required=False)
-
-    def payload(self) -> dict:
-        fields = {"profile_id": "id", "connector_id": "connectorId", "purpose": "chargingProfilePurpose",
-                  "stack_level": "stackLevel"}  # fmt: skip
-        return {
-            key: self.cleaned_data[name] for name, key in fields.items() if self.cleaned_data[name] not in (None, "")
-        }
 
 
 COMMAND_FORMS: dict[str, type[CommandForm]] = {
-    form.action: form
+    form.kind(): form
     for form in (
         ResetForm,
-        UnlockConnectorForm,
-        RemoteStartTransactionForm,
-        RemoteStopTransactionForm,
+        UnlockForm,
+        RemoteStartForm,
+        RemoteStopForm,
         ChangeAvailabilityForm,
-        GetConfigurationForm,
-        ChangeConfigurationForm,
+        ReadSettingsForm,
+        ChangeSettingForm,
         ClearCacheForm,
         GetLocalListVersionForm,
         TriggerMessageForm,
@@ -223,12 +208,11 @@ COMMAND_FORMS: dict[str, type[CommandForm]] = {
         UpdateFirmwareForm,
         GetDiagnosticsForm,
         GetCompositeScheduleForm,
-        ClearChargingProfileForm,
     )
 }
 
 
 def register_command_form(form: type[CommandForm]) -> None:
-    """Let an app that knows more replace a command's form (charging adds a charging profile
-    to RemoteStartTransaction); sites itself does not import those apps."""
-    COMMAND_FORMS[form.action] = form
+    """Let an app that knows more add or replace an intent's form (charging: remote start with
+    a charging profile, clearing charging profiles); sites itself does not import those apps."""
+    COMMAND_FORMS[form.kind()] = form

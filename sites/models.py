@@ -4,7 +4,7 @@ from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Organization
-from accounts.roles import COMMAND_ACTIONS
+from accounts.roles import COMMAND_INTENTS
 from sites.validators import validate_charge_point_id, validate_timezone
 
 # What an operator edits of a site: the admin form, and the columns of a site import/export.
@@ -146,9 +146,9 @@ class Charger(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["is_online", "last_seen_at"], name="charger_online_seen_idx")]
-        # One permission per 1.6 command kind (S16), on the charger it is sent to, so that it
-        # can also be granted per charger (django-guardian, shares with partners).
-        permissions = [(f"send_{action.lower()}", f"Can send {action}") for action in COMMAND_ACTIONS] + [
+        # One permission per intent kind (S16), on the charger it is sent to, so that it can
+        # also be granted per charger (django-guardian, shares with partners).
+        permissions = [(f"send_{kind}", f"Can send {kind.replace('_', ' ')}") for kind in COMMAND_INTENTS] + [
             ("issue_charger_key", "Can issue a new HTTP Basic key")
         ]
 

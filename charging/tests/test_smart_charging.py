@@ -4,11 +4,18 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from charging.command_forms import ClearChargingProfileForm
 from charging.models import ChargingProfile, ChargingProfileAssignment
 from charging.smart_charging import clear_charging_profile, profile_spec, set_charging_profile, validate_periods
-from sites.command_forms import ClearChargingProfileForm, GetCompositeScheduleForm
+from sites.command_forms import COMMAND_FORMS, GetCompositeScheduleForm
 from sites.commands import intent_of
-from sites.commands.intents import ChargingProfileSpec, ClearChargingProfile, SchedulePeriod, SetChargingProfile
+from sites.commands.intents import (
+    ChargingProfileSpec,
+    ClearChargingProfile,
+    GetCompositeSchedule,
+    SchedulePeriod,
+    SetChargingProfile,
+)
 from sites.commands.outcomes import Outcome, OutcomeStatus
 from sites.models import Command
 from sites.tests.factories import ChargerFactory, ConnectorFactory
@@ -133,21 +140,20 @@ def test_admin_refuses_bad_periods(admin_client, profile):
     assert response.context["adminform"].form.errors["periods"]
 
 
-def test_composite_schedule_and_clear_forms_build_their_payloads():
-    schedule = GetCompositeScheduleForm({"connector_id": 0, "duration": 600, "charging_rate_unit": "A"})
+def test_composite_schedule_and_clear_forms_build_their_intents():
+    schedule = GetCompositeScheduleForm({"connector": 0, "duration": 600, "rate_unit": "A"})
     assert schedule.is_valid()
-    assert schedule.payload() == {"connectorId": 0, "duration": 600, "chargingRateUnit": "A"}
+    assert schedule.intent() == GetCompositeSchedule(connector=0, duration=600, rate_unit="A")
     clear = ClearChargingProfileForm({"purpose": "TxProfile", "stack_level": 2})
     assert clear.is_valid()
-    assert clear.payload() == {"chargingProfilePurpose": "TxProfile", "stackLevel": 2}
+    assert clear.intent() == ClearChargingProfile(purpose="TxProfile", stack_level=2)
+    assert COMMAND_FORMS["clear_charging_profile"] is ClearChargingProfileForm
 
 
 def test_remote_start_can_carry_a_tx_profile_without_transaction_id(profile):
-    from sites.command_forms import COMMAND_FORMS
-
     _, prof = profile
     ChargingProfile.objects.filter(pk=prof.pk).update(purpose="TxProfile")
-    form = COMMAND_FORMS["RemoteStartTransaction"]({"id_tag": "TAG", "connector_id": 1, "charging_profile": prof.pk})
+    form = COMMAND_FORMS["remote_start"]({"id_token": "TAG", "connector": 1, "charging_profile": prof.pk})
     assert form.is_valid(), form.errors
     intent = form.intent()
     assert (intent.id_token, intent.charging_profile.purpose, intent.charging_profile.transaction_id) == (

@@ -17,7 +17,10 @@ from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, IdToken, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
+from ocpp_gateway.v16 import codec as v16_codec
 from reports.models import ReportExport
+from sites.commands import claim_next_command, intent_of
+from sites.commands.intents import Unlock
 from sites.credentials import verify_charger_key
 from sites.models import (
     Charger,
@@ -275,30 +278,27 @@ def test_operator_sends_a_command_from_the_charger_page(admin_client):
     url = reverse("admin:sites_charger_send_command", args=[charger.pk])
     page = admin_client.get(url)
     assert page.status_code == 200
-    assert "UnlockConnector" in page.content.decode()
-    form_page = admin_client.get(url, {"action": "UnlockConnector"})
-    assert "connector_id" in form_page.content.decode()
-    done = admin_client.post(url + "?action=UnlockConnector", {"command_action": "UnlockConnector", "connector_id": 2})
+    assert "Unlock a connector" in page.content.decode()
+    form_page = admin_client.get(url, {"intent": "unlock"})
+    assert 'name="connector"' in form_page.content.decode()
+    done = admin_client.post(url + "?intent=unlock", {"command_intent": "unlock", "connector": 2})
     assert done.status_code == 302
     command = Command.objects.get(charger=charger)
-    assert (command.action, command.payload, command.status, command.requested_via) == (
-        "UnlockConnector",
-        {"connectorId": 2},
+    assert (intent_of(command), command.status, command.requested_via) == (
+        Unlock(connector=2),
         "queued",  # the charger is offline: it waits
         "admin",
     )
     history = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
-    assert "UnlockConnector" in history
+    assert "unlock" in history
 
 
 def test_a_bad_command_form_shows_its_error_and_queues_nothing(admin_client):
     charger = ChargerFactory()
     url = reverse("admin:sites_charger_send_command", args=[charger.pk])
-    response = admin_client.post(
-        url + "?action=UnlockConnector", {"command_action": "UnlockConnector", "connector_id": 0}
-    )
+    response = admin_client.post(url + "?intent=unlock", {"command_intent": "unlock", "connector": 0})
     assert response.status_code == 200
-    assert response.context["form"].errors["connector_id"]
+    assert response.context["form"].errors["connector"]
     assert not Command.objects.exists()
 
 
@@ -314,8 +314,8 @@ def test_a_user_without_the_command_permission_cannot_send_it(client):
     client.force_login(viewer)
     url = reverse("admin:sites_charger_send_command", args=[charger.pk])
     page = client.get(url)
-    assert page.context["actions_allowed"] == ["Reset"]
-    denied = client.post(url + "?action=UnlockConnector", {"command_action": "UnlockConnector", "connector_id": 1})
+    assert page.context["intents_allowed"] == [("Reset", "reset")]
+    denied = client.post(url + "?intent=unlock", {"command_intent": "unlock", "connector": 1})
     assert denied.status_code == 403
     offered = client.get(reverse("admin:sites_charger_changelist")).context["action_form"].fields["action"].choices
     assert "soft_reset" in dict(offered)
@@ -333,7 +333,9 @@ def test_bulk_action_queues_a_command_for_each_charger(admin_client):
         reverse("admin:sites_charger_changelist"),
         {"action": "soft_reset", "_selected_action": [c.pk for c in chargers]},
     )
-    assert sorted(Command.objects.values_list("charger_id", "action")) == sorted((c.pk, "Reset") for c in chargers)
+    assert sorted(Command.objects.values_list("charger_id", "intent", "fields")) == sorted(
+        (c.pk, "reset", {"hard": False, "evse": None}) for c in chargers
+    )
 
 
 def test_rotate_key_action_queues_a_masked_change_configuration(admin_client):
@@ -347,6 +349,13 @@ def test_rotate_key_action_queues_a_masked_change_configuration(admin_client):
     # (ocpp_gateway/tests/test_codec_v16.py, test_commands.py).
     assert (command.intent, command.fields, command.action, command.payload) == ("rotate_key", {}, "", {})
     assert command.sealed_secret
+    # Sent as the charger's version says, the new key masked wherever the command is shown.
+    claim_next_command(charger_id=charger.pk, message_id="m", at=timezone.now(), encode=v16_codec.encode)
+    command.refresh_from_db()
+    assert (command.action, command.payload) == (
+        "ChangeConfiguration",
+        {"key": "AuthorizationKey", "value": "********"},
+    )
     charger.refresh_from_db()
     assert charger.auth_key_hash == "sha256$salt$old"  # unchanged until the charger accepts
     assert charger.pending_auth_key_hash

@@ -14,12 +14,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.roles import COMMAND_ACTIONS, command_permission
-from ocpp_gateway.rpc import RpcError
-from ocpp_gateway.schemas import validate_call_payload
+from accounts.roles import command_permission
+from ocpp_gateway.api.serializers import (
+    COMMAND_REQUEST_DESCRIPTION,
+    COMMAND_REQUEST_EXAMPLES,
+    command_request_schema,
+    command_request_serializer,
+)
 from sites.commands import request_command
-from sites.commands.intents import RawCall
-from sites.models import Command
+from sites.commands.intents import Intent, RawCall
+from sites.commands.rules import read_intent
+from sites.models import Charger, Command
 from sites.selectors import chargers_visible_to, commands_visible_to
 
 MAX_WAIT_SECONDS = 30.0
@@ -38,6 +43,8 @@ class CommandSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "charge_point_id",
+            "intent",
+            "fields",
             "action",
             "payload",
             "status",
@@ -53,20 +60,12 @@ class CommandSerializer(serializers.ModelSerializer):
             "expires_at",
         ]
         read_only_fields = fields
-
-
-class CommandRequestSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=COMMAND_ACTIONS)
-    payload = serializers.DictField(default=dict)
-    idempotency_key = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-
-    def validate(self, attrs: dict) -> dict:
-        # The payload must be a valid OCPP 1.6 request for the action (its official schema).
-        try:
-            validate_call_payload("ocpp1.6", attrs["action"], attrs["payload"], message_id="api")
-        except RpcError as error:
-            raise ValidationError({"payload": [error.description]}) from None
-        return attrs
+        extra_kwargs = {
+            "intent": {"help_text": "What was asked: the intent's kind."},
+            "fields": {"help_text": "The intent's fields."},
+            "action": {"help_text": "The wire action sent to the charger (empty until it is sent)."},
+            "payload": {"help_text": "The wire payload sent to the charger, secrets masked (empty until it is sent)."},
+        }
 
 
 class ChargerCommandsView(APIView):
@@ -81,28 +80,55 @@ class ChargerCommandsView(APIView):
         return Response(CommandSerializer(commands, many=True).data)
 
     @extend_schema(
-        request=CommandRequestSerializer,
+        request=command_request_schema(),
         responses={202: CommandSerializer},
+        examples=COMMAND_REQUEST_EXAMPLES,
         summary="Send a command to the charger (queued while it is offline)",
+        description=COMMAND_REQUEST_DESCRIPTION,
     )
     def post(self, request: Request, charge_point_id: str) -> Response:
         charger = get_object_or_404(chargers_visible_to(request.user), charge_point_id=charge_point_id)
-        body = CommandRequestSerializer(data=request.data)
+        body = command_request_serializer(request.data)
         body.is_valid(raise_exception=True)
-        action = body.validated_data["action"]
-        if not request.user.has_perm(command_permission(action), charger):
-            raise PermissionDenied(f"You may not send {action}.")
+        intent = body.intent()
+        try:
+            # A raw call is judged as what the charger's version reads it as (400 before 403, as
+            # for any request that is not well-formed).
+            meant = read_intent(charger=charger, intent=intent)
+        except DjangoValidationError as error:
+            raise ValidationError(error_messages(intent, error)) from None
+        if not may_send(request.user, charger, intent, meant):
+            raise PermissionDenied(f"You may not send this command ({intent.title.lower()}).")
         try:
             command = request_command(
                 charger=charger,
-                intent=RawCall(action=action, payload=body.validated_data["payload"]),
+                intent=intent,
                 requested_by=request.user,
                 via=Command.Via.API,
                 idempotency_key=body.validated_data["idempotency_key"],
             )
         except DjangoValidationError as error:  # well-formed, but not for this charger (sites.commands.rules)
-            raise ValidationError({"payload": error.messages}) from None
+            raise ValidationError(error_messages(intent, error)) from None
         return Response(CommandSerializer(command).data, status=status.HTTP_202_ACCEPTED)
+
+
+def may_send(user, charger: Charger, intent: Intent, meant: Intent) -> bool:
+    """The permission of the intent's kind on this charger; a raw call that the charger's
+    version reads as a neutral intent (`meant`) may also be sent with that intent's permission:
+    partners start and stop sessions in the raw form, as they always could."""
+    kinds = {intent.kind, meant.kind}
+    return any(user.has_perm(command_permission(kind), charger) for kind in kinds)
+
+
+def error_messages(intent: Intent, error: DjangoValidationError) -> dict[str, list[str]]:
+    """The port's refusal in the API's error shape: per field when it names fields; for the raw
+    form, an unknown action on `action` and the rest on `payload`; otherwise on the request."""
+    if hasattr(error, "error_dict"):
+        return error.message_dict
+    if not isinstance(intent, RawCall):
+        return {"non_field_errors": error.messages}
+    unknown_action = any(part.code == "action" for part in error.error_list)
+    return {"action" if unknown_action else "payload": error.messages}
 
 
 class CommandDetailView(APIView):

@@ -31,7 +31,7 @@ def operator():
     ConnectorFactory(charger=charger, connector_id=1)
     user = UserFactory()
     MembershipFactory(user=user, organization=charger.site.organization, role="viewer")
-    user.user_permissions.add(Permission.objects.get(codename="send_unlockconnector"))
+    user.user_permissions.add(Permission.objects.get(codename="send_unlock"))
     client = APIClient()
     client.force_authenticate(user)
     return client, charger

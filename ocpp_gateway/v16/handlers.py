@@ -9,7 +9,6 @@ from functools import partial
 
 from django.conf import settings
 
-from accounts.roles import COMMAND_ACTIONS
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.data_transfer import handle_data_transfer
 from ocpp_gateway.group_commit import BOOTS, LIVENESS, METER_VALUES, STARTS, STATUS_NOTIFICATIONS, STOPS, TRANSACTIONS
@@ -148,4 +147,26 @@ HANDLERS: dict[str, Handler] = {
 
 # Actions the CSMS sends to a charger (1.6 chapter 5): a charger sending one of these is
 # "recognized but not supported" in this direction.
-CSMS_INITIATED = frozenset(COMMAND_ACTIONS)
+CSMS_INITIATED = frozenset(
+    {
+        "CancelReservation",
+        "ChangeAvailability",
+        "ChangeConfiguration",
+        "ClearCache",
+        "ClearChargingProfile",
+        "DataTransfer",
+        "GetCompositeSchedule",
+        "GetConfiguration",
+        "GetDiagnostics",
+        "GetLocalListVersion",
+        "RemoteStartTransaction",
+        "RemoteStopTransaction",
+        "ReserveNow",
+        "Reset",
+        "SendLocalList",
+        "SetChargingProfile",
+        "TriggerMessage",
+        "UnlockConnector",
+        "UpdateFirmware",
+    }
+)

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from accounts.roles import COMMAND_INTENTS
 from sites.commands import intents as i
 
 PROFILE = i.ChargingProfileSpec(
@@ -62,3 +63,8 @@ def test_unknown_fields_are_refused():
 def test_unknown_kinds_are_refused():
     with pytest.raises(KeyError):
         i.intent_from_row("teleport", {})
+
+
+def test_every_intent_kind_has_its_permission():
+    """accounts.roles spells the kinds out (accounts imports no other app): they must agree."""
+    assert set(COMMAND_INTENTS) == set(i.INTENT_TYPES)

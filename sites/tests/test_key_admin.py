@@ -11,6 +11,8 @@ from django.urls import reverse
 from accounts.models import Activity
 from accounts.tests.factories import MembershipFactory, UserFactory
 from sites.admin import ChargerAdmin, ConfigurationInline
+from sites.commands import intent_of
+from sites.commands.intents import GetDiagnostics
 from sites.models import Charger, Command, ConfigurationKey
 from sites.services import register_charger
 from sites.tests.factories import ChargerFactory, SiteFactory
@@ -107,7 +109,7 @@ def test_the_command_form_refuses_protected_keys_whatever_their_case(admin_clien
     charger = ChargerFactory()
     url = reverse("admin:sites_charger_send_command", args=[charger.pk])
     response = admin_client.post(
-        url + "?action=ChangeConfiguration", {"command_action": "ChangeConfiguration", "key": key, "value": "a" * 40}
+        url + "?intent=change_setting", {"command_intent": "change_setting", "key": key, "value": "a" * 40}
     )
     assert response.status_code == 200
     assert response.context["form"].errors["key"]
@@ -138,19 +140,19 @@ def test_a_protected_key_in_the_configuration_snapshot_is_not_sent(admin_user):
 
 
 @pytest.mark.parametrize(
-    ("action", "fields"),
+    ("kind", "fields"),
     [
-        ("UnlockConnector", {"connector_id": 99}),
-        ("ChangeAvailability", {"connector_id": 3, "type": "Inoperative"}),
-        ("UpdateFirmware", {"location": "http://169.254.169.254/latest"}),
-        ("GetDiagnostics", {"location": "file:///etc/passwd"}),
-        ("GetDiagnostics", {"location": "ftp://10.0.0.1/"}),
+        ("unlock", {"connector": 99}),
+        ("change_availability", {"connector": 3, "operative": "inoperative"}),
+        ("update_firmware", {"location": "http://169.254.169.254/latest"}),
+        ("get_diagnostics", {"location": "file:///etc/passwd"}),
+        ("get_diagnostics", {"location": "ftp://10.0.0.1/"}),
     ],
 )
-def test_what_the_port_refuses_is_a_form_error(admin_client, action, fields):
+def test_what_the_port_refuses_is_a_form_error(admin_client, kind, fields):
     charger = register_charger(site=SiteFactory(), charge_point_id="FORM-1", connector_count=2)
     url = reverse("admin:sites_charger_send_command", args=[charger.pk])
-    response = admin_client.post(url + f"?action={action}", {"command_action": action, **fields})
+    response = admin_client.post(url + f"?intent={kind}", {"command_intent": kind, **fields})
     assert response.status_code == 200
     assert response.context["form"].errors
     assert not Command.objects.exists()
@@ -161,7 +163,7 @@ def test_an_sftp_diagnostics_location_is_accepted_by_the_form(admin_client):
     url = reverse("admin:sites_charger_send_command", args=[charger.pk])
     location = "sftp://logs.example.com/in/"
     response = admin_client.post(
-        url + "?action=GetDiagnostics", {"command_action": "GetDiagnostics", "location": location}
+        url + "?intent=get_diagnostics", {"command_intent": "get_diagnostics", "location": location}
     )
     assert response.status_code == 302
-    assert Command.objects.get().payload == {"location": location}
+    assert intent_of(Command.objects.get()) == GetDiagnostics(location=location)

@@ -5,11 +5,17 @@ import importlib
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from guardian.models import GroupObjectPermission, UserObjectPermission
+from guardian.shortcuts import assign_perm
 
+from accounts.roles import COMMAND_INTENTS
+from accounts.tests.factories import UserFactory
 from sites.commands import intent_of
 from sites.commands.intents import LocalAuthorization, RawCall, Reserve, RotateKey, SendLocalList, Unlock
-from sites.models import Command
+from sites.models import Charger, Command
 from sites.tests.factories import ChargerFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +46,62 @@ def test_hand_set_keys_are_masked_and_waiting_ones_are_not_sent():
     assert (rotation.payload["value"], rotation.status, rotation.sealed_secret) == ("********", "queued", "sealed")
     assert (ordinary.payload["value"], ordinary.status) == ("60", "queued")
     assert not Command.objects.filter(payload__value=secret).exists()
+
+
+permission_migration = importlib.import_module("sites.migrations.0014_intent_permissions")
+
+
+def _codenames_of(permissions) -> set[str]:
+    return set(permissions.values_list("codename", flat=True))
+
+
+def test_per_action_permissions_become_per_intent_and_every_grant_holds():
+    """Renaming the Permission rows keeps the grants of groups, users and shared chargers; whoever
+    could change the configuration may also rotate the key, as before."""
+    # Back to the 1.6 names, as a database migrated before issue 16 holds them.
+    permission_migration.to_action_permissions(apps, None)
+    assert not Permission.objects.filter(codename__in=["send_unlock", "send_rotate_key", "send_raw"]).exists()
+    charger, group, user = ChargerFactory(), Group.objects.create(name="partners"), UserFactory()
+    group.permissions.add(Permission.objects.get(codename="send_getconfiguration"))
+    user.user_permissions.add(Permission.objects.get(codename="send_changeconfiguration"))
+    assign_perm("sites.send_remotestarttransaction", group, charger)
+    assign_perm("sites.send_changeconfiguration", user, charger)
+
+    permission_migration.to_intent_permissions(apps, None)
+
+    assert _codenames_of(group.permissions.all()) == {"send_read_settings"}
+    assert _codenames_of(user.user_permissions.all()) == {"send_change_setting", "send_rotate_key"}
+    assert _codenames_of(
+        Permission.objects.filter(groupobjectpermission__in=GroupObjectPermission.objects.filter(group=group))
+    ) == {"send_remote_start"}
+    assert _codenames_of(
+        Permission.objects.filter(userobjectpermission__in=UserObjectPermission.objects.filter(user=user))
+    ) == {"send_change_setting", "send_rotate_key"}
+    charger_permissions = Permission.objects.filter(content_type__app_label="sites", content_type__model="charger")
+    assert not {name for name in _codenames_of(charger_permissions) if name.startswith("send_")} - {
+        f"send_{kind}" for kind in permission_migration.KINDS
+    }
+    assert Permission.objects.get(codename="send_unlock").name == "Can send unlock"
+    assert Permission.objects.filter(codename="send_raw").exists()
+
+
+def test_the_migrations_kinds_are_the_roles_kinds():
+    assert set(permission_migration.KINDS) == set(COMMAND_INTENTS)
+    assert set(permission_migration.KIND_OF_ACTION.values()) | set(permission_migration.NEW_KINDS) == set(
+        COMMAND_INTENTS
+    )
+
+
+def test_grants_of_an_old_permission_move_to_a_new_one_that_already_exists():
+    """A post_migrate run may have created the new permission before the old one was renamed."""
+    user = UserFactory()
+    old = Permission.objects.create(
+        content_type=ContentType.objects.get_for_model(Charger), codename="send_unlockconnector", name="old"
+    )
+    user.user_permissions.add(old)
+    permission_migration.to_intent_permissions(apps, None)
+    assert _codenames_of(user.user_permissions.all()) == {"send_unlock"}
+    assert not Permission.objects.filter(codename="send_unlockconnector").exists()
 
 
 intent_migration = importlib.import_module("sites.migrations.0013_command_intent")
