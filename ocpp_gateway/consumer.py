@@ -27,10 +27,9 @@ from ocpp_gateway.connection import Connection
 from ocpp_gateway.group_commit import CONNECTIONS, LIVENESS, TRANSACTIONS
 from ocpp_gateway.handshake import HandshakeRefused, admit
 from ocpp_gateway.message_log import log_frame, start_message_log_writer
+from ocpp_gateway.protocols import Handler, Protocol, protocol_for
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
-from ocpp_gateway.schemas import validate_call_payload
 from ocpp_gateway.throttle import CallThrottle
-from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
 from sites.commands import claim_next_command, settle_command
 from sites.models import RegistrationStatus
 from sites.services import Connecting, Liveness, mark_disconnected
@@ -66,8 +65,6 @@ def _frame_too_big(text: str, limit: int) -> bool:
     return len(text) > limit or (len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit)
 
 
-# 1.6 sec. 4.2: while Pending, the central system may only configure the charger (R14).
-ALLOWED_WHILE_PENDING = {"GetConfiguration", "ChangeConfiguration", "TriggerMessage", "DataTransfer"}
 TIMED_OUT_IDS_KEPT = 64
 # In the outbox: "send the charger's queued commands, oldest first" (see _send_queued_commands).
 QUEUED_COMMANDS = "queued commands"
@@ -93,6 +90,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
     path keeps answering the charger's own CALLs while one of ours waits (R18)."""
 
     conn: Connection | None = None
+    # The entry of the version negotiated at the handshake (`protocols.REGISTRY`), set with
+    # `conn`: whatever this class knows of a version, it asks this.
+    protocol: Protocol
     _throttle = CallThrottle(0.0, 0, 0)  # no limit until connect() sets this connection's own
 
     async def dispatch(self, message: dict) -> None:
@@ -153,6 +153,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_PROTOCOL_ERROR)
             return
         self.conn = Connection(charge_point_id=charge_point_id, subprotocol=admission.subprotocol)
+        self.protocol = protocol_for(self.conn.subprotocol)
         self._outbox: asyncio.Queue[OutboundCall | str] = asyncio.Queue()
         self._queued_commands_noticed = False
         self._awaiting: dict[str, asyncio.Future] = {}
@@ -320,7 +321,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             recent[call.message_id] = (request, frame)
         self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=response)
         await self.send(text_data=frame)
-        if call.action == "BootNotification" and self.conn.accepted and not was_accepted:
+        if call.action == self.protocol.boot_action and self.conn.accepted and not was_accepted:
             # Commands held while it was not accepted (R14, R16); an accepted charger got its
             # queue when it connected, and new commands by their notifications.
             self._notice_queued_commands()
@@ -352,17 +353,25 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         await self._send_error(RpcError(ErrorKind.PROTOCOL, description, call.message_id), action=call.action)
 
-    def _handler_for(self, call: Call):
-        handler = HANDLERS.get(call.action)
+    def _handler_for(self, call: Call) -> Handler:
+        protocol = self.protocol
+        handler = protocol.handlers.get(call.action)
         if handler is None:
-            if call.action in CSMS_INITIATED:
-                raise RpcError(ErrorKind.NOT_SUPPORTED, f"{call.action} is sent by the central system", call.message_id)
-            raise RpcError(ErrorKind.NOT_IMPLEMENTED, f"unknown action {call.action}", call.message_id)
-        validate_call_payload(self.conn.subprotocol, call.action, call.payload, call.message_id)
-        if call.action != "BootNotification" and not self.conn.accepted:
-            # 1.6 errata 3.10 / ACCEPTANCE S8: nothing but BootNotification before Accepted.
+            raise self._no_handler(call)
+        protocol.schemas.validate_call(call.action, call.payload, call.message_id)
+        if call.action != protocol.boot_action and not self.conn.accepted:
+            # 1.6 errata 3.10 / ACCEPTANCE S8: nothing but the boot notification before Accepted.
             raise RpcError(ErrorKind.SECURITY, "not accepted by the central system yet", call.message_id)
         return handler
+
+    def _no_handler(self, call: Call) -> RpcError:
+        """OCPP-J 1.6 sec. 4.2.3: NotSupported for an action recognised but not handled in this
+        direction, NotImplemented for one the version does not know."""
+        if call.action in self.protocol.csms_initiated:
+            return RpcError(ErrorKind.NOT_SUPPORTED, f"{call.action} is sent by the central system", call.message_id)
+        if call.action in self.protocol.charger_initiated:
+            return RpcError(ErrorKind.NOT_SUPPORTED, f"{call.action} is not supported", call.message_id)
+        return RpcError(ErrorKind.NOT_IMPLEMENTED, f"unknown action {call.action}", call.message_id)
 
     async def _handle_reply(self, frame: CallResult | CallError) -> None:
         is_result = isinstance(frame, CallResult)
@@ -517,7 +526,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if self.conn.charger_id is None or status == RegistrationStatus.REJECTED:
             # 1.6 sec. 4.2: while Rejected the central system sends nothing (R14).
             return "the charger is not registered"
-        if status == RegistrationStatus.PENDING and action not in ALLOWED_WHILE_PENDING:
+        if status == RegistrationStatus.PENDING and action not in self.protocol.allowed_while_pending:
             return f"{action} may not be sent while the charger is Pending"
         return ""
 
@@ -541,7 +550,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         LIVENESS.submit_nowait(Liveness(conn.charger_id, conn.connection_id, received_at))
 
     async def _send_error(self, error: RpcError, action: str = "") -> None:
-        code = rpc.error_code(self.conn.subprotocol, error.kind)
+        code = self.protocol.error_codes[error.kind]
         # Not a fault of ours: for the operator at INFO, one line per charger and interval.
         fault_log.fault(logger, "answered CALLERROR", self.conn.charge_point_id, "%s %s", code, error.description,
                         level=logging.INFO)  # fmt: skip

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.utils import timezone
 
+from ocpp_gateway import protocols
 from ocpp_gateway.lookups import CHARGER_ACCESS
 from ocpp_gateway.throttle import KeyedLimiter, Rate, parse_rate
 from sites.credentials import verify_charger_key
@@ -45,9 +46,13 @@ class Admission:
 
 
 def negotiate_subprotocol(offered: list[str]) -> str | None:
-    """Our preferred supported subprotocol among those offered. Never one that was not
-    offered (S2); case matters (RFC 6455 sec. 4.1: subprotocol tokens are case-sensitive)."""
-    return next((protocol for protocol in settings.OCPP_SUBPROTOCOLS if protocol in offered), None)
+    """Our preferred subprotocol among those offered: enabled in OCPP_SUBPROTOCOLS (in order of
+    preference) and registered in `protocols.REGISTRY` (one the gateway speaks). Never one that
+    was not offered (S2); case matters (RFC 6455 sec. 4.1: subprotocol tokens are case-sensitive)."""
+    return next(
+        (protocol for protocol in settings.OCPP_SUBPROTOCOLS if protocol in offered and protocols.is_known(protocol)),
+        None,
+    )
 
 
 def basic_credentials(headers: dict[str, str]) -> tuple[str, str] | None:
