@@ -24,11 +24,11 @@ from django.utils import timezone
 
 from ocpp_gateway import fault_log, rpc
 from ocpp_gateway.connection import Connection
-from ocpp_gateway.group_commit import CONNECTIONS, LIVENESS, TRANSACTIONS
 from ocpp_gateway.handshake import HandshakeRefused, admit
 from ocpp_gateway.message_log import log_frame, start_message_log_writer
 from ocpp_gateway.protocols import Handler, Protocol, protocol_for
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
+from ocpp_gateway.seam import CONNECTIONS, LIVENESS, TRANSACTIONS
 from ocpp_gateway.throttle import CallThrottle
 from sites.commands import claim_next_command, settle_command
 from sites.models import RegistrationStatus
@@ -98,8 +98,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict) -> None:
         """Channels' dispatch, without its `aclose_old_connections()` before every event: that
         is a hop to the database thread per frame, serialised across all connections. Our
-        database calls go through `database_sync_to_async` and the group-commit writer, which
-        drop stale connections around each call themselves."""
+        database calls go through `ocpp_gateway.seam`, whose threads drop stale connections
+        around each call themselves."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

@@ -23,8 +23,16 @@ from charging.services import (
 )
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.data_transfer import handle_data_transfer
-from ocpp_gateway.group_commit import BOOTS, LIVENESS, METER_VALUES, STARTS, STATUS_NOTIFICATIONS, STOPS, TRANSACTIONS
-from ocpp_gateway.lookups import AUTHORIZATIONS
+from ocpp_gateway.seam import (
+    AUTHORIZATIONS,
+    BOOTS,
+    LIVENESS,
+    METER_VALUES,
+    STARTS,
+    STATUS_NOTIFICATIONS,
+    STOPS,
+    TRANSACTIONS,
+)
 from ocpp_gateway.timestamps import parse_timestamp
 from sites.models import ChargerReport
 from sites.services import (
