@@ -2,6 +2,8 @@
 
 import datetime as dt
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -424,6 +426,33 @@ def record_security_event(
 # --- Unknown chargers (S1) ------------------------------------------------------------------
 
 
+class _FullInboxWarning:
+    """One warning per FULL_INBOX_WARNING_INTERVAL while the inbox is full, with how many new ids
+    it turned away: a flood of made-up ids must not become a flood of log lines."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._last_warned = -interval
+        self._since_warned = 0
+
+    def dropped(self, charge_point_id: str) -> None:
+        with self._lock:
+            self._since_warned += 1
+            now = time.monotonic()
+            if now - self._last_warned < self.interval:
+                return
+            count, self._since_warned, self._last_warned = self._since_warned, 0, now
+        logger.warning(
+            "unknown-charger inbox is full (%d ids): not recording %r and %d other new id(s) since the last warning",
+            settings.OCPP_UNKNOWN_CHARGER_INBOX_SIZE, charge_point_id, count - 1,
+        )  # fmt: skip
+
+
+FULL_INBOX_WARNING_INTERVAL = 60.0
+_full_inbox = _FullInboxWarning(FULL_INBOX_WARNING_INTERVAL)
+
+
 def record_unknown_charger_attempt(
     *,
     charge_point_id: str,
@@ -454,7 +483,7 @@ def record_unknown_charger_attempt(
     ):
         return
     if UnknownCharger.objects.count() >= settings.OCPP_UNKNOWN_CHARGER_INBOX_SIZE:
-        logger.warning("unknown-charger inbox is full; not recording %r", charge_point_id)
+        _full_inbox.dropped(charge_point_id)
         return
     try:
         with transaction.atomic():

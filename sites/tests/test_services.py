@@ -1,9 +1,12 @@
 """The sites services the OCPP gateway calls, called directly (no socket)."""
 
 import datetime as dt
+import logging
 import uuid
+from unittest import mock
 
 import pytest
+from django.utils import timezone
 
 from accounts.tests.factories import OrganizationFactory
 from sites.credentials import verify_charger_key
@@ -331,3 +334,25 @@ def test_sweep_offline_chargers_uses_each_chargers_heartbeat_interval(settings):
     assert quiet_long.pk not in online
     assert _reload(offline).is_online is False
     assert sweep_offline_chargers(now=now) == 0
+
+
+def test_a_full_unknown_charger_inbox_warns_once_per_interval(settings, caplog):
+    from sites.models import UnknownCharger
+    from sites.services import _FullInboxWarning
+
+    settings.OCPP_UNKNOWN_CHARGER_INBOX_SIZE = 1
+    at = timezone.now()
+    record_unknown_charger_attempt(charge_point_id="FIRST", remote_address="", subprotocols="", at=at)
+    warning = _FullInboxWarning(interval=3600)
+    with mock.patch("sites.services._full_inbox", warning), caplog.at_level(logging.WARNING, logger="sites.services"):
+        for number in range(5):
+            record_unknown_charger_attempt(
+                charge_point_id=f"MADE-UP-{number}", remote_address="", subprotocols="", at=at
+            )
+        warning._last_warned -= 3600  # the interval has passed
+        record_unknown_charger_attempt(charge_point_id="MADE-UP-5", remote_address="", subprotocols="", at=at)
+    assert list(UnknownCharger.objects.values_list("charge_point_id", flat=True)) == ["FIRST"]
+    warnings = [record.getMessage() for record in caplog.records if "inbox is full" in record.getMessage()]
+    assert len(warnings) == 2
+    assert "'MADE-UP-0' and 0 other" in warnings[0]
+    assert "'MADE-UP-5' and 4 other" in warnings[1]
