@@ -38,13 +38,18 @@ class PayloadSchemas(Interface):
 
 class CommandCodec(Interface):
     """Turns a command's version-neutral intent into this version's CALL, and the charger's
-    answer into a neutral outcome (DESIGN.md, "Protocol versions")."""
+    answer into a neutral outcome (DESIGN.md, "Protocol versions"). A module with these three
+    functions qualifies (`ocpp_gateway/v16/codec.py`)."""
 
-    def encode(self, intent: Intent) -> tuple[str, dict[str, Any]]:
-        """The CALL's action and payload."""
+    def encode(self, intent: Intent, secret: str = "") -> tuple[str, dict[str, Any]]:
+        """The CALL's action and payload (`secret`: a key the payload carries, kept out of the row)."""
 
-    def decode(self, intent: Intent, reply: rpc.CallResult | rpc.CallError | None) -> Outcome:
-        """The outcome of the CALL from its CALLRESULT, its CALLERROR or None (no answer in time)."""
+    def decode(self, intent: Intent, reply: Any) -> Outcome:
+        """The outcome of the CALL: `reply` is the CALLRESULT payload, the codec's form of a
+        CALLERROR, or None (no answer in time)."""
+
+    def read(self, action: str, payload: dict[str, Any]) -> Intent | None:
+        """The intent a raw call of this version amounts to, if the codec can read it as one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
