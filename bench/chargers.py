@@ -248,8 +248,7 @@ class Charger:
                 while True:
                     message = json.loads(await self.ws.recv())
                     if message[0] == CALL:
-                        # Nothing is asked of bench chargers; answer so the server does not wait.
-                        await self.ws.send(json.dumps([CALLERROR, message[1], "NotImplemented", "", {}]))
+                        await self.answer_call(message, time.monotonic())
                     elif message[1] == message_id:
                         break
                     # Otherwise the late answer to a CALL that already timed out: dropped.
@@ -261,6 +260,11 @@ class Charger:
             raise CallFailed(action)
         self.result.samples[action].append((sent, time.monotonic() - sent))
         return message[2]
+
+    async def answer_call(self, message: list, received_at: float) -> None:
+        """A CALL from the central system. Nothing is asked of these chargers: answer at once so
+        the server does not wait (the commands scenario's chargers answer for real)."""
+        await self.ws.send(json.dumps([CALLERROR, message[1], "NotImplemented", "", {}]))
 
     async def status(self, connector: int, status: str) -> None:
         await self.call(
@@ -337,10 +341,7 @@ class Charger:
                 return
         try:
             await self.call("BootNotification", {"chargePointVendor": "Bench", "chargePointModel": "Sim"})
-            if config.scenario == "throughput":
-                await self.run_throughput()
-            else:
-                await self.run_fleet()
+            await self.behave()
         except (Stopped, CallFailed):
             pass
         finally:
@@ -355,6 +356,13 @@ class Charger:
             self.result.error("closed by the server", f"{self.id}: {self.ws.close_code} {self.ws.close_reason}")
         with contextlib.suppress(Exception):
             await self.ws.close()
+
+    async def behave(self) -> None:
+        """What the charger does once booted, until the scenario's end."""
+        if self.config.scenario == "throughput":
+            await self.run_throughput()
+        else:
+            await self.run_fleet()
 
     async def run_throughput(self) -> None:
         """Back to back: MeterValues, StatusNotification, Heartbeat, on a session of connector 1."""

@@ -9,11 +9,14 @@ at the end; CPU = server CPU time over the window, as % of one core.
 import math
 import os
 import platform
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import asdict
 
 from bench.chargers import ClientResult
 from bench.servers import Sample
 
+MAX_EXAMPLES = 10
 STORM_HEARTBEAT_TAIL = 5.0  # s after the last reconnection still counted as "during the storm"
 
 
@@ -124,6 +127,132 @@ def summarize(
     return figures
 
 
+# --- The commands scenario ----------------------------------------------------------------
+
+
+def _gaps(traces: list, start: str, end: str) -> list[float]:
+    """`end - start` of every trace that has both times."""
+    pairs = ((getattr(trace, start), getattr(trace, end)) for trace in traces)
+    return [later - earlier for earlier, later in pairs if earlier is not None and later is not None]
+
+
+def _command_counts(traces: list) -> dict:
+    accepted = [trace for trace in traces if trace.command_id is not None]
+    received = [trace for trace in accepted if trace.received_at]
+    return {
+        "planned": len(traces),
+        "sent": sum(1 for trace in traces if trace.sent_at is not None),
+        "accepted": len(accepted),
+        "received": len(received),
+        "settled": sum(1 for trace in accepted if trace.final_status),
+        "settled_late": sum(1 for trace in accepted if trace.settled_late),
+        "final_statuses": dict(Counter(trace.final_status for trace in accepted if trace.final_status)),
+    }
+
+
+def _accepted_rate(accepted: list) -> float | None:
+    """What the API took: accepted commands over the time from the first POST to the last 202
+    (below the planned rate when the API is the bottleneck)."""
+    if not accepted:
+        return None
+    span = max(trace.accepted_at for trace in accepted) - min(trace.sent_at for trace in accepted)
+    return round(len(accepted) / span, 1) if span > 0 else None
+
+
+def _command_errors(charger_errors: Counter, traces: list, exit_codes: dict[str, int | None]) -> dict[str, int]:
+    """The chargers' errors, the API's (by kind: the text up to the first colon), commands that
+    ended otherwise than accepted (the chargers accept all), servers that did not stop."""
+    errors = Counter(charger_errors)
+    errors.update(trace.error.split(":")[0] for trace in traces if trace.error)
+    errors.update(f"command {trace.final_status}" for trace in traces if trace.final_status not in ("", "accepted"))
+    errors.update(
+        f"{name} server did not stop within 30 s of SIGTERM" for name, code in exit_codes.items() if code is None
+    )
+    return dict(errors)
+
+
+def summarize_commands(
+    *,
+    settings: dict,
+    client,  # bench.command_client.CommandClientResult
+    samples: dict[str, list[Sample]],
+    exit_codes: dict[str, int | None],
+) -> dict:
+    """The commands scenario's figures. Lost: accepted by the API (202) but never received by
+    a charger, or received but never readable as finished; duplicated: a command whose CALL a
+    charger received more than once."""
+    traces, result = client.traces, client.chargers
+    start, end = client.submit_started_at, client.submit_ended_at
+    accepted = [trace for trace in traces if trace.command_id is not None]
+    never_received = sum(1 for trace in accepted if not trace.received_at)
+    never_settled = sum(1 for trace in accepted if trace.received_at and not trace.final_status)
+    errors = _command_errors(result.errors, traces, exit_codes)
+    examples = result.error_examples + [trace.error for trace in traces if trace.error][:MAX_EXAMPLES]
+    return {
+        "connections_held": result.held_at_end,
+        "connected": len(result.ready_at),
+        "commands": _command_counts(traces),
+        "commands_per_s": {"planned": settings["rate"], "accepted": _accepted_rate(accepted)},
+        "latency": {
+            "api_to_charger": latency(t.received_at[0] - t.sent_at for t in traces if t.received_at and t.sent_at),
+            "answer_to_readable": latency(_gaps(accepted, "answered_at", "readable_at")),
+            "end_to_end": latency(_gaps(accepted, "sent_at", "readable_at")),
+            "post_to_202": latency(_gaps(accepted, "sent_at", "accepted_at")),
+            "client_wait": latency(_gaps(traces, "planned_at", "sent_at")),
+        },
+        "polls_per_command": round(sum(t.polls for t in accepted) / len(accepted), 2) if accepted else None,
+        "untagged_calls": client.untagged_calls,
+        "client_cpu_percent": client.cpu_percent,
+        "servers": {
+            name: _server_usage(process_samples, None, start, end, 0) for name, process_samples in samples.items()
+        },
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "error_examples": examples[:MAX_EXAMPLES],
+        "lost": {
+            "never_received": never_received,
+            "never_settled": never_settled,
+            "total": never_received + never_settled,
+        },
+        "duplicated": sum(1 for trace in accepted if len(trace.received_at) > 1),
+        "lost_examples": [asdict(trace) for trace in accepted if not trace.final_status][:MAX_EXAMPLES],
+        "server_exit_codes": exit_codes,
+        "settings": settings,
+    }
+
+
+COMMAND_LATENCIES = {
+    "api_to_charger": "API call -> CALL at charger p50/p95/p99 ms",
+    "answer_to_readable": "answer -> result readable p50/p95/p99 ms",
+    "end_to_end": "API call -> result readable p50/p95/p99 ms",
+    "post_to_202": "POST -> 202 p50/p95/p99 ms",
+    "client_wait": "client wait before sending p50/p95/p99 ms",
+}
+
+
+def command_rows(ours: dict) -> list[tuple[str, str, str, str]]:
+    """The commands scenario has no baseline (the baseline server has no API): ours only."""
+    counts = ours["commands"]
+    lines = [
+        ("connections held", str(ours["connections_held"])),
+        ("commands planned / sent / accepted / received / settled",
+         f"{counts['planned']} / {counts['sent']} / {counts['accepted']} / {counts['received']} / {counts['settled']}"),
+        ("  settled but seen only after the run (not timed)", str(counts["settled_late"])),
+        ("commands/s planned / accepted by the API",
+         f"{ours['commands_per_s']['planned']:g} / {ours['commands_per_s']['accepted']}"),
+    ]  # fmt: skip
+    lines += [(label, _triple(ours["latency"][key])) for key, label in COMMAND_LATENCIES.items()]
+    lines += [
+        ("GET polls per command", str(ours["polls_per_command"])),
+        *((f"{name} server CPU % of one core", str(usage["cpu_percent"])) for name, usage in ours["servers"].items()),
+        ("client CPU % of one core", str(ours["client_cpu_percent"])),
+        ("errors", str(ours["errors"])),
+        ("lost (accepted, never received or settled)", str(ours["lost"]["total"])),
+        ("duplicated (CALL received twice)", str(ours["duplicated"])),
+    ]
+    return [(label, value, "-", "-") for label, value in lines]
+
+
 # --- Ours against the baseline -----------------------------------------------------------
 
 
@@ -136,6 +265,8 @@ def times_better(ours: float | None, baseline: float | None, higher_is_better: b
 
 def rows(ours: dict, baseline: dict | None) -> list[tuple[str, str, str, str]]:
     """(figure, ours, baseline, x better) lines of one scenario."""
+    if "commands" in ours:
+        return command_rows(ours)
     baseline = baseline or {}
     lines = []
 
@@ -197,11 +328,7 @@ def _pair(storm: dict) -> str:
 def table(report: dict) -> str:
     out = []
     for name, scenario in report["scenarios"].items():
-        settings = scenario["ours"]["settings"]
-        out.append(
-            f"\n{name}: {settings['chargers']} chargers, {settings['duration']:g} s, "
-            f"heartbeat {settings['heartbeat']:g} s, {report['database']}{' + Redis' if report['redis'] else ''}"
-        )
+        out.append(heading(name, scenario["ours"]["settings"], report))
         lines = [("", "ours", "baseline", "x better"), *rows(scenario["ours"], scenario.get("baseline"))]
         widths = [max(len(line[column]) for line in lines) for column in range(4)]
         for line in lines:
@@ -209,6 +336,16 @@ def table(report: dict) -> str:
                 f"  {line[0]:<{widths[0]}}  {line[1]:>{widths[1]}}  {line[2]:>{widths[2]}}  {line[3]:>{widths[3]}}"
             )
     return "\n".join(out)
+
+
+def heading(name: str, settings: dict, report: dict) -> str:
+    stores = f"{report['database']}{' + Redis' if report['redis'] else ''}"
+    load = (
+        f"{settings['rate']:g} commands/s for {settings['duration']:g} s"
+        if "rate" in settings
+        else f"{settings['duration']:g} s, heartbeat {settings['heartbeat']:g} s"
+    )
+    return f"\n{name}: {settings['chargers']} chargers, {load}, {stores}"
 
 
 def machine() -> dict:

@@ -1,16 +1,19 @@
 """One scenario against one server: provision and start the server, run the chargers in
 worker processes, restart the server in the middle for the storm, stop it with SIGTERM, and
-count what it stored of what it acknowledged."""
+count what it stored of what it acknowledged. The commands scenario: two server processes,
+one holding the chargers' sockets and one serving the API."""
 
 import multiprocessing
+import secrets
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.chargers import ClientConfig, ClientResult, run_worker
-from bench.report import summarize
-from bench.servers import OURS, Sampler, Server, provision
+from bench.command_client import CommandClientConfig, CommandClientResult, run_command_worker
+from bench.report import summarize, summarize_commands
+from bench.servers import OURS, Sampler, Server, another_process, provision
 
 SPAWN_ALLOWANCE = 2.0  # s for the worker processes to start before the first connection
 WRITE_BEHIND_GRACE = 2.0  # s for write-behind buffers to flush before the server is stopped
@@ -31,6 +34,16 @@ class ScenarioSettings:
     settle: float  # storm: seconds connected before the restart
     reconnect_spread: float
     client_processes: int
+
+
+@dataclass(frozen=True)
+class CommandSettings:
+    name: str  # commands
+    chargers: int
+    duration: float  # s of submission, once every charger is connected
+    rate: float  # commands per second
+    ramp_rate: float
+    call_timeout: float  # s for a command to reach its charger, and again to be readable
 
 
 @dataclass
@@ -148,4 +161,67 @@ def run_scenario(settings: ScenarioSettings, kind: str, database: str, redis: bo
         restart=restart_info,
         found=found,
         exit_code=exit_code,
+    )
+
+
+# --- The commands scenario ------------------------------------------------------------------
+
+
+def require_postgres_and_redis(database: str, redis: bool) -> None:
+    if database != "postgres" or not redis:
+        raise SystemExit(
+            "the commands scenario needs --database postgres --redis: the API and the chargers are served"
+            " by two processes, which share PostgreSQL and reach each other through Redis' channel layer"
+            " (DATABASE_URL and REDIS_URL; .ci/services.sh starts both on 127.0.0.1)"
+        )
+
+
+def run_command_client(settings: CommandSettings, gateway: Server, api: Server, password: str) -> CommandClientResult:
+    config = CommandClientConfig(
+        ws_url=gateway.url,
+        key=gateway.key,
+        api_host="127.0.0.1",
+        api_port=api.live.port,
+        api_password=password,
+        chargers=settings.chargers,
+        rate=settings.rate,
+        duration=settings.duration,
+        ramp_rate=settings.ramp_rate,
+        call_timeout=settings.call_timeout,
+        t0=time.monotonic() + SPAWN_ALLOWANCE,
+    )
+    longest = settings.chargers / settings.ramp_rate + 4 * settings.call_timeout + settings.duration + 60
+    # spawn, not fork: the orchestrator has sampler threads running.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(run_command_worker, config).result(timeout=longest)
+
+
+def run_commands_scenario(settings: CommandSettings, database: str, redis: bool, run_dir: Path) -> dict:
+    """Chargers on one server process, commands through the API of a second one."""
+    require_postgres_and_redis(database, redis)
+    password = secrets.token_urlsafe(16)
+    gateway = provision(OURS, run_dir / f"{settings.name}-{OURS}", database, redis, settings.chargers, 300, password)
+    api = another_process(gateway)
+    samplers = {"gateway": Sampler(gateway), "API": Sampler(api)}
+    try:
+        gateway.start()
+        api.start()
+        for sampler in samplers.values():
+            sampler.start()
+        client = run_command_client(settings, gateway, api, password)
+        for sampler in samplers.values():
+            sampler.stop()
+        exit_codes = {"API": api.stop(), "gateway": gateway.stop()}
+    finally:
+        for sampler in samplers.values():
+            sampler.stop()
+        api.stop()
+        gateway.stop()
+        gateway.drop()
+    return summarize_commands(
+        settings=asdict(settings),
+        client=client,
+        samples={name: sampler.samples for name, sampler in samplers.items()},
+        exit_codes=exit_codes,
     )

@@ -3,7 +3,10 @@ chargers BENCH-00001.. with 1-2 connectors sharing one known key, and id tokens.
 
 Run with the server's environment (DATA_DIR, DATABASE_URL), like `manage.py`:
 
-    python -m bench.seed --chargers 10000 --key <40 hex digits>
+    python -m bench.seed --chargers 10000 --key <40 hex digits> [--api-password <password>]
+
+With --api-password, also an operator of the organization, API_USER, who may send commands
+to every charger through the API (the commands scenario).
 
 bulk_create throughout (10,000 chargers in seconds): no history rows, no per-row
 validation, and one key hash for all chargers. The hash is salted, but `verify_charger_key`
@@ -17,13 +20,14 @@ import sys
 from bench.chargers import ID_TAGS, charge_point_id, connector_count
 
 BATCH = 2000
+API_USER = "bench-operator@example.com"
 
 
-def seed(chargers: int, key: str, heartbeat_interval: int) -> None:
+def seed(chargers: int, key: str, heartbeat_interval: int, api_password: str = "") -> None:
     from django.core.management import call_command
     from django.db import transaction
 
-    from accounts.models import Organization
+    from accounts.models import Membership, Organization, Role, User
     from charging.models import IdToken
     from sites.credentials import hash_charger_key
     from sites.models import Charger, Connector, SecurityProfile, Site
@@ -55,6 +59,11 @@ def seed(chargers: int, key: str, heartbeat_interval: int) -> None:
                 for connector in range(1, connector_count(number) + 1)
             )
         IdToken.objects.bulk_create(IdToken(organization=organization, id_tag=tag) for tag in ID_TAGS)
+        if api_password:
+            # An operator, not a superuser: the API checks the command permission per charger,
+            # as it does for a real client.
+            user = User.objects.create_user(email=API_USER, password=api_password)
+            Membership.objects.create(user=user, organization=organization, role=Role.OPERATOR)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,12 +71,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chargers", type=int, required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--heartbeat", type=int, default=300)
+    parser.add_argument("--api-password", default="", help=f"also create {API_USER} (an operator)")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csms.settings")
     import django
 
     django.setup()
-    seed(args.chargers, args.key, args.heartbeat)
+    seed(args.chargers, args.key, args.heartbeat, args.api_password)
 
 
 if __name__ == "__main__":

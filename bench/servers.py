@@ -128,8 +128,11 @@ class Server:
             _drop_database(self.pg_name, self.base_url)
 
 
-def provision(kind: str, data_dir: Path, database: str, redis: bool, chargers: int, heartbeat: int) -> Server:
-    """A fresh database (seeded with the chargers for ours); the server is not started yet."""
+def provision(
+    kind: str, data_dir: Path, database: str, redis: bool, chargers: int, heartbeat: int, api_password: str = ""
+) -> Server:
+    """A fresh database (seeded with the chargers for ours, and the API user `bench.seed.API_USER`
+    with `api_password` if given); the server is not started yet."""
     data_dir.mkdir(parents=True, exist_ok=True)
     base_url = database_base(database)
     database_url, pg_name = _database_for(data_dir, base_url)
@@ -144,6 +147,12 @@ def provision(kind: str, data_dir: Path, database: str, redis: bool, chargers: i
         # The throughput scenario measures capacity: its chargers send back to back as fast as
         # they are answered (with 5 chargers in the smoke run, hundreds of CALLs/s each).
         "OCPP_CALLS_PER_SECOND": "0",
+        # The commands scenario submits hundreds of API requests a second as one user. The
+        # throttle still counts them (in Redis, as deployed) but never refuses; per second, not
+        # per minute, because DRF keeps every request time of the period in one cache entry.
+        "API_THROTTLE_USER": "1000000/second",
+        # One login for the whole run, however long.
+        "JWT_ACCESS_MINUTES": "1440",
     }
     if redis:
         if not os.environ.get("REDIS_URL"):
@@ -160,7 +169,9 @@ def provision(kind: str, data_dir: Path, database: str, redis: bool, chargers: i
     if kind == OURS:
         server.key = secrets.token_hex(20)
         seeded = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "bench.seed", "--chargers", str(chargers), "--key", server.key],
+            [sys.executable, "-m", "bench.seed", "--chargers", str(chargers), "--key", server.key]
+            # One argument: a password may start with "-".
+            + ([f"--api-password={api_password}"] if api_password else []),
             cwd=REPO,
             env={**env, "DJANGO_SETTINGS_MODULE": "csms.settings"},
             capture_output=True,
@@ -171,6 +182,15 @@ def provision(kind: str, data_dir: Path, database: str, redis: bool, chargers: i
             server.drop()
             raise RuntimeError(f"seeding failed:\n{seeded.stdout}{seeded.stderr}")
     return server
+
+
+def another_process(server: Server) -> Server:
+    """A second server process on the same database and channel layer, on a port of its own
+    (not started yet). It drops nothing: the first one owns the database."""
+    live = LiveServer(
+        port=free_port(), data_dir=server.live.data_dir, database_url=server.live.database_url, env=server.live.env
+    )
+    return Server(kind=server.kind, live=live, pg_name=None, base_url=server.base_url, key=server.key)
 
 
 # --- Process metrics -------------------------------------------------------------------

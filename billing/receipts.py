@@ -1,5 +1,5 @@
 """PDF receipts (WeasyPrint). The template is autoescaped (charger-supplied strings, S21) and
-rendered through csms.pdf, which fetches our static files only: no remote URL and no other
+rendered through common.pdf, which fetches our static files only: no remote URL and no other
 local file (S20)."""
 
 from zoneinfo import ZoneInfo
@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 from billing.models import SessionCost
-from csms.pdf import render_pdf
+from common.pdf import render_pdf
 
 
 def receipt_html(cost: SessionCost) -> str:

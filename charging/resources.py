@@ -6,7 +6,7 @@ from import_export.widgets import ForeignKeyWidget
 from accounts.models import Organization
 from accounts.tenancy import TenantImportGuard
 from charging.models import IdToken
-from csms.spreadsheet import FormulaSafeExportMixin
+from common.spreadsheet import FormulaSafeExportMixin
 
 
 class IdTokenResource(TenantImportGuard, FormulaSafeExportMixin, resources.ModelResource):

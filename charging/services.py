@@ -28,7 +28,7 @@ from charging.models import (
 )
 from charging.reservations import consume_reservation
 from charging.signals import session_completed, session_started
-from csms.db import batch_atomic, insert_rows, update_rows
+from common.db import batch_atomic, insert_rows, update_rows
 from sites.models import Charger, Connector
 from sites.services import connector_for, record_security_event
 

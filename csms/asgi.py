@@ -10,8 +10,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from common.garbage import start_timed_collections, stop_timed_collections  # noqa: E402
 from csms.embedded_beat import start_embedded_beat, stop_embedded_beat  # noqa: E402
-from csms.garbage import start_timed_collections, stop_timed_collections  # noqa: E402
 from csms.sync_threads import (  # noqa: E402
     on_bounded_threads,
     start_idle_connection_reaper,

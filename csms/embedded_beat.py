@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from common.db import with_fresh_connection
 from csms.celery import app as celery_app
-from csms.db import with_fresh_connection
 
 logger = logging.getLogger(__name__)
 

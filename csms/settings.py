@@ -281,7 +281,7 @@ OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=1024 * 1024)
 # waits for its commit, the next is written. More writers make smaller rounds, which cost more
 # CPU per message (3 measured 10 % fewer messages/s than 2). SQLite always has one.
 OCPP_GROUP_COMMIT_WRITERS = env.int("OCPP_GROUP_COMMIT_WRITERS", default=2)
-# The server's garbage collections on a clock (csms/garbage.py): the young generation every
+# The server's garbage collections on a clock (common/garbage.py): the young generation every
 # GC_YOUNG_COLLECTION_INTERVAL seconds (each a few ms), the whole heap every
 # GC_FULL_COLLECTION_INTERVAL seconds (each pauses the process for about 0.5 s at 10,000
 # connections).
@@ -412,14 +412,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Documents every operation's error answers (400/401/403/404/429) in the error shape.
-    "DEFAULT_SCHEMA_CLASS": "csms.api_schema.ErrorDocumentingSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.api_schema.ErrorDocumentingSchema",
     "DEFAULT_FILTER_BACKENDS": [
         # django-filter with related ids as plain integers: an unknown id filters to nothing.
-        "csms.api_filters.FilterBackend",
+        "common.api_filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "csms.api.Pagination",
-    "EXCEPTION_HANDLER": "csms.api.error_body",
+    "DEFAULT_PAGINATION_CLASS": "common.api.Pagination",
+    "EXCEPTION_HANDLER": "common.api.error_body",
     "PAGE_SIZE": 50,
     # API rate limits (S24; csms/throttling.py): requests per authenticated user, per address
     # without credentials, and logins (POST /api/v1/auth/token) per address, as "count/second|
@@ -474,7 +474,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- django-import-export -------------------------------------------------------------
-# Strips a leading "=" on export; csms.spreadsheet.FormulaSafeExportMixin does the full
+# Strips a leading "=" on export; common.spreadsheet.FormulaSafeExportMixin does the full
 # escaping (=, +, -, @, tab, CR) on every resource, this stays on as a second layer (S21).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 IMPORT_EXPORT_USE_TRANSACTIONS = True

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from csms.api import api_not_found, api_server_error
+from common.api import api_not_found, api_server_error
 from csms.health import health
 
 urlpatterns = [

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 
 from charging.services import record_meter_values_batch, start_transactions, stop_transactions
-from csms.db import with_fresh_connection
+from common.db import with_fresh_connection
 from ocpp_gateway import fault_log
 from sites.commands import queued_command_ids_of
 from sites.models import Charger

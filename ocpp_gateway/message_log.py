@@ -3,7 +3,7 @@
 `log_frame` only appends a tuple to an in-process buffer (no database access, never blocks on
 I/O, never raises into the caller). A background asyncio task started with
 `start_message_log_writer()` flushes the buffer every OCPP_MESSAGE_LOG_FLUSH_SECONDS with one
-multi-row insert (`csms.db.insert_values`: COPY on PostgreSQL) in one transaction, in a dedicated
+multi-row insert (`common.db.insert_values`: COPY on PostgreSQL) in one transaction, in a dedicated
 writer thread that owns one database connection.
 
 Guarantees and limits:
@@ -38,7 +38,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Max, Min
 
-from csms.db import insert_values
+from common.db import insert_values
 from ocpp_gateway import fault_log
 from ocpp_gateway.models import MessageLog
 from ocpp_gateway.rpc import canonical_json

@@ -41,7 +41,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.db import connections
 
-from csms.db import with_fresh_connection
+from common.db import with_fresh_connection
 from ocpp_gateway.group_commit import (
     BOOTS,
     CONNECTIONS,

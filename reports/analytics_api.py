@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from csms.api import MAX_ID
+from common.api import MAX_ID
 from reports import analytics
 from reports.analytics_export import as_dicts, csv_text
 
@@ -32,7 +32,7 @@ class CSVRenderer(renderers.BaseRenderer):
 
 
 def error_rows(error: dict) -> list[dict]:
-    """An error (csms.api.error_body's shape) as readable CSV rows: the detail, then one row per
+    """An error (common.api.error_body's shape) as readable CSV rows: the detail, then one row per
     message of each field. Messages are plain text: DRF's ErrorDetail would print its repr."""
     rows = [{"field": "", "message": str(error["detail"])}]
     for field_name, messages in (error.get("errors") or {}).items():

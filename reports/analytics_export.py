@@ -5,7 +5,7 @@ import dataclasses
 import io
 from collections.abc import Iterable, Sequence
 
-from csms.spreadsheet import escape_formula
+from common.spreadsheet import escape_formula
 
 
 def as_dicts(rows: Iterable) -> list[dict]:

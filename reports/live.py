@@ -20,7 +20,7 @@ from django.dispatch import receiver
 
 from charging.models import ChargingSession
 from charging.signals import session_completed, session_started
-from csms.db import with_fresh_connection
+from common.db import with_fresh_connection
 from sites.models import Charger, Connector
 from sites.signals import StatusChange, online_changed, status_changed
 

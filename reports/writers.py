@@ -10,8 +10,8 @@ from typing import BinaryIO
 
 from django.template.loader import render_to_string
 
-from csms.pdf import render_pdf
-from csms.spreadsheet import escape_formula
+from common.pdf import render_pdf
+from common.spreadsheet import escape_formula
 from reports.selectors import SESSION_COLUMNS
 
 

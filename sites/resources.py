@@ -5,7 +5,7 @@ from import_export.widgets import ForeignKeyWidget
 
 from accounts.models import Organization
 from accounts.tenancy import TenantImportGuard
-from csms.spreadsheet import FormulaSafeExportMixin
+from common.spreadsheet import FormulaSafeExportMixin
 from sites.models import SITE_FIELDS, Charger, Site
 from sites.services import ensure_connectors
 

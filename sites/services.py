@@ -14,7 +14,7 @@ from django.db.models import F
 
 from accounts.models import Organization
 from accounts.services import record_activity
-from csms.db import batch_atomic, execute_bound, insert_rows, update_rows
+from common.db import batch_atomic, execute_bound, insert_rows, update_rows
 from sites.credentials import generate_charger_key, hash_charger_key
 from sites.models import (
     Charger,

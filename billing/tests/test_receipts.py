@@ -12,8 +12,8 @@ from billing.models import SessionCost
 from billing.receipts import receipt_html, receipt_pdf
 from charging.models import ChargingSession
 from charging.tests.factories import ChargingSessionFactory
-from csms.pdf import ForbiddenFetch, static_file_for
-from csms.tests.pdf import needs_pdf, pdf_text
+from common.pdf import ForbiddenFetch, static_file_for
+from common.tests.pdf import needs_pdf, pdf_text
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Activity
 from accounts.tests.factories import UserFactory
-from csms.tests.pdf import needs_pdf, pdf_text
+from common.tests.pdf import needs_pdf, pdf_text
 from reports import services
 from reports.models import ReportExport
 from reports.selectors import SESSION_COLUMNS, SessionFilters

@@ -11,7 +11,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from csms.garbage import tune_garbage_collector
+from common.garbage import tune_garbage_collector
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from csms.pdf import PDF_BASE_URL, ForbiddenFetch, render_pdf, static_file_for, static_only_url_fetcher
-from csms.tests.pdf import needs_pdf
+from common.pdf import PDF_BASE_URL, ForbiddenFetch, render_pdf, static_file_for, static_only_url_fetcher
+from common.tests.pdf import needs_pdf
 
 STYLESHEET = f"{PDF_BASE_URL}static/reports/pdf.css"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from csms.spreadsheet import escape_formula
+from common.spreadsheet import escape_formula
 
 
 @pytest.mark.parametrize(

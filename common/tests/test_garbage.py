@@ -6,8 +6,7 @@ import weakref
 
 import pytest
 
-from csms import garbage
-from csms.asgi import lifespan
+from common import garbage
 
 
 class Cycle:
@@ -63,31 +62,6 @@ async def test_old_cycles_are_freed_by_the_full_collection_on_the_clock(tuned, s
     gc.collect(1)
     assert gone() is not None  # young collections leave the oldest generation alone
     await _freed_by_the_clock(gone)
-
-
-@pytest.mark.asyncio
-async def test_the_server_lifespan_runs_the_clock(monkeypatch):
-    started, stopped = [], []
-    monkeypatch.setattr("csms.asgi.start_timed_collections", lambda: started.append(True))
-
-    async def stop() -> None:
-        stopped.append(True)
-
-    monkeypatch.setattr("csms.asgi.stop_timed_collections", stop)
-    for name in ("start_message_log_writer", "start_dashboard_publisher", "start_embedded_beat"):
-        monkeypatch.setattr(f"csms.asgi.{name}", lambda: None)
-    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
-    sent = []
-
-    async def receive() -> dict:
-        return next(messages)
-
-    async def send(message: dict) -> None:
-        sent.append(message["type"])
-
-    await lifespan({"type": "lifespan"}, receive, send)
-    assert (started, stopped) == ([True], [True])
-    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
 @pytest.mark.asyncio

@@ -1,5 +1,5 @@
 """Shared pieces of the REST API: pagination and the error shape (its filters are in
-csms/api_filters.py, its schema in csms/api_schema.py: DRF imports these three at different times)."""
+common/api_filters.py, its schema in common/api_schema.py: DRF imports these three at different times)."""
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults

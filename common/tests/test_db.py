@@ -1,4 +1,4 @@
-"""The batch helpers of csms.db, on SQLite and on PostgreSQL (CI runs both)."""
+"""The batch helpers of common.db, on SQLite and on PostgreSQL (CI runs both)."""
 
 import datetime as dt
 import uuid
@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.db import DataError, connection, transaction
 
-from csms.db import insert_values, update_rows
+from common.db import insert_values, update_rows
 from ocpp_gateway.message_log import ROW_FIELDS
 from ocpp_gateway.models import MessageLog
 from sites.models import Charger
