@@ -7,10 +7,9 @@ judges and stores."""
 
 from django.core.exceptions import ValidationError
 
+from ocpp_gateway.protocols import CommandCodec, Protocol, protocol_for
 from ocpp_gateway.rpc import RpcError
 from ocpp_gateway.schemas import validate_call_payload
-from ocpp_gateway.v16 import codec as v16_codec
-from ocpp_gateway.v16.handlers import CSMS_INITIATED
 from sites.commands import CannotEncode
 from sites.commands.intents import Intent, RawCall
 from sites.models import Charger
@@ -20,13 +19,23 @@ from sites.models import Charger
 SUBPROTOCOL = "ocpp1.6"
 
 
+def _protocol() -> Protocol:
+    return protocol_for(SUBPROTOCOL)
+
+
+def _codec() -> CommandCodec:
+    codec = _protocol().codec
+    assert codec is not None, "the 1.6 entry of the registry has its codec"  # noqa: S101
+    return codec
+
+
 def check_intent(charger: Charger, intent: Intent) -> Intent:
     """The intent the port should judge and store; raises ValidationError when the charger's
     version cannot carry it."""
     if isinstance(intent, RawCall):
         return _read_raw_call(intent)
     try:
-        action, payload = v16_codec.encode(intent, "")
+        action, payload = _codec().encode(intent, "")
     except CannotEncode as error:
         raise ValidationError(str(error), code="version") from None
     # A neutral field the version's schema refuses (an id token too long for 1.6, a rate unit it
@@ -41,10 +50,10 @@ def check_intent(charger: Charger, intent: Intent) -> Intent:
 
 
 def _read_raw_call(call: RawCall) -> Intent:
-    if call.action not in CSMS_INITIATED:
+    if call.action not in _protocol().csms_initiated:
         raise ValidationError(f"{call.action} is not a request the central system sends.", code="action")
     try:
         validate_call_payload(SUBPROTOCOL, call.action, call.payload, message_id="request")
     except RpcError as error:
         raise ValidationError(error.description, code="schema") from None
-    return v16_codec.read(call.action, call.payload) or call
+    return _codec().read(call.action, call.payload) or call

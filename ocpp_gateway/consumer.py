@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import partial
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -24,14 +23,12 @@ from django.utils import timezone
 
 from ocpp_gateway import fault_log, rpc
 from ocpp_gateway.connection import Connection
-from ocpp_gateway.group_commit import CONNECTIONS, LIVENESS, TRANSACTIONS
 from ocpp_gateway.handshake import HandshakeRefused, admit
 from ocpp_gateway.message_log import log_frame, start_message_log_writer
+from ocpp_gateway.protocols import Handler, Protocol, protocol_for
 from ocpp_gateway.rpc import Call, CallError, CallResult, ErrorKind, RpcError
-from ocpp_gateway.schemas import validate_call_payload
+from ocpp_gateway.seam import CONNECTIONS, LIVENESS, TRANSACTIONS, one_off
 from ocpp_gateway.throttle import CallThrottle
-from ocpp_gateway.v16 import codec as v16_codec
-from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
 from sites.commands import claim_next_command, settle_command
 from sites.commands.outcomes import Outcome
 from sites.models import RegistrationStatus
@@ -68,8 +65,6 @@ def _frame_too_big(text: str, limit: int) -> bool:
     return len(text) > limit or (len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit)
 
 
-# 1.6 sec. 4.2: while Pending, the central system may only configure the charger (R14).
-ALLOWED_WHILE_PENDING = {"GetConfiguration", "ChangeConfiguration", "TriggerMessage", "DataTransfer"}
 TIMED_OUT_IDS_KEPT = 64
 # In the outbox: "send the charger's queued commands, oldest first" (see _send_queued_commands).
 QUEUED_COMMANDS = "queued commands"
@@ -119,13 +114,13 @@ class CallOutcome:
     def event(self) -> dict:
         return {"status": self.status, **{name: getattr(self, name) for name in _EVENT_FIELDS[self.status]}}
 
-    def reply(self) -> v16_codec.Reply:
+    def reply(self) -> rpc.Reply:
         """The charger's answer as the codec decodes it: the CALLRESULT payload, the CALLERROR,
         or None (no answer in time)."""
         if self.status == RESULT:
             return self.payload
         if self.status == ERROR:
-            return v16_codec.CallErrorReply(self.error_code, self.description)
+            return rpc.CallErrorReply(self.error_code, self.description)
         return None
 
 
@@ -135,13 +130,16 @@ class OcppConsumer(AsyncWebsocketConsumer):
     path keeps answering the charger's own CALLs while one of ours waits (R18)."""
 
     conn: Connection | None = None
+    # The entry of the version negotiated at the handshake (`protocols.REGISTRY`), set with
+    # `conn`: whatever this class knows of a version, it asks this.
+    protocol: Protocol
     _throttle = CallThrottle(0.0, 0, 0)  # no limit until connect() sets this connection's own
 
     async def dispatch(self, message: dict) -> None:
         """Channels' dispatch, without its `aclose_old_connections()` before every event: that
         is a hop to the database thread per frame, serialised across all connections. Our
-        database calls go through `database_sync_to_async` and the group-commit writer, which
-        drop stale connections around each call themselves."""
+        database calls go through `ocpp_gateway.seam`, whose threads drop stale connections
+        around each call themselves."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -195,6 +193,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_PROTOCOL_ERROR)
             return
         self.conn = Connection(charge_point_id=charge_point_id, subprotocol=admission.subprotocol)
+        self.protocol = protocol_for(self.conn.subprotocol)
         self._outbox: asyncio.Queue[OutboundCall | str] = asyncio.Queue()
         self._queued_commands_noticed = False
         self._awaiting: dict[str, asyncio.Future] = {}
@@ -362,7 +361,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             recent[call.message_id] = (request, frame)
         self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=response)
         await self.send(text_data=frame)
-        if call.action == "BootNotification" and self.conn.accepted and not was_accepted:
+        if call.action == self.protocol.boot_action and self.conn.accepted and not was_accepted:
             # Commands held while it was not accepted (R14, R16); an accepted charger got its
             # queue when it connected, and new commands by their notifications.
             self._notice_queued_commands()
@@ -394,17 +393,25 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         await self._send_error(RpcError(ErrorKind.PROTOCOL, description, call.message_id), action=call.action)
 
-    def _handler_for(self, call: Call):
-        handler = HANDLERS.get(call.action)
+    def _handler_for(self, call: Call) -> Handler:
+        protocol = self.protocol
+        handler = protocol.handlers.get(call.action)
         if handler is None:
-            if call.action in CSMS_INITIATED:
-                raise RpcError(ErrorKind.NOT_SUPPORTED, f"{call.action} is sent by the central system", call.message_id)
-            raise RpcError(ErrorKind.NOT_IMPLEMENTED, f"unknown action {call.action}", call.message_id)
-        validate_call_payload(self.conn.subprotocol, call.action, call.payload, call.message_id)
-        if call.action != "BootNotification" and not self.conn.accepted:
-            # 1.6 errata 3.10 / ACCEPTANCE S8: nothing but BootNotification before Accepted.
+            raise self._no_handler(call)
+        protocol.schemas.validate_call(call.action, call.payload, call.message_id)
+        if call.action != protocol.boot_action and not self.conn.accepted:
+            # 1.6 errata 3.10 / ACCEPTANCE S8: nothing but the boot notification before Accepted.
             raise RpcError(ErrorKind.SECURITY, "not accepted by the central system yet", call.message_id)
         return handler
+
+    def _no_handler(self, call: Call) -> RpcError:
+        """OCPP-J 1.6 sec. 4.2.3: NotSupported for an action recognised but not handled in this
+        direction, NotImplemented for one the version does not know."""
+        if call.action in self.protocol.csms_initiated:
+            return RpcError(ErrorKind.NOT_SUPPORTED, f"{call.action} is sent by the central system", call.message_id)
+        if call.action in self.protocol.charger_initiated:
+            return RpcError(ErrorKind.NOT_SUPPORTED, f"{call.action} is not supported", call.message_id)
+        return RpcError(ErrorKind.NOT_IMPLEMENTED, f"unknown action {call.action}", call.message_id)
 
     async def _handle_reply(self, frame: CallResult | CallError) -> None:
         is_result = isinstance(frame, CallResult)
@@ -494,12 +501,18 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """Send the charger's queued commands one at a time, oldest first, until none is left
         that may be sent now (R16). The codec of the connection's version turns each intent into
         its CALL when it is claimed, and the charger's answer into the Outcome it is settled with."""
-        codec = v16_codec
+        codec = self.protocol.codec
+        if codec is None:  # a version without commands yet: they wait in the queue
+            return
         while self.conn.accepted:
             message_id = str(uuid.uuid4())
             try:
-                claimed = await database_sync_to_async(claim_next_command)(
-                    charger_id=self.conn.charger_id, message_id=message_id, at=timezone.now(), encode=codec.encode
+                claimed = await one_off(
+                    claim_next_command,
+                    charger_id=self.conn.charger_id,
+                    message_id=message_id,
+                    at=timezone.now(),
+                    encode=codec.encode,
                 )
             except DatabaseError as exc:
                 # They stay queued: the dispatcher notifies again once they have waited a while.
@@ -526,9 +539,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def _settle(self, command_id: int, outcome: Outcome, result: dict | None = None) -> None:
         try:
-            await database_sync_to_async(settle_command)(
-                command_id=command_id, at=timezone.now(), outcome=outcome, result=result
-            )
+            await one_off(settle_command, command_id=command_id, at=timezone.now(), outcome=outcome, result=result)
         except Exception as exc:  # a close must go on to mark the charger offline
             fault_log.failure(logger, "command outcome", self.conn.charge_point_id, "command %s not settled",
                               command_id, error=exc)  # fmt: skip
@@ -561,7 +572,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if self.conn.charger_id is None or status == RegistrationStatus.REJECTED:
             # 1.6 sec. 4.2: while Rejected the central system sends nothing (R14).
             return "the charger is not registered"
-        if status == RegistrationStatus.PENDING and action not in ALLOWED_WHILE_PENDING:
+        if status == RegistrationStatus.PENDING and action not in self.protocol.allowed_while_pending:
             return f"{action} may not be sent while the charger is Pending"
         return ""
 
@@ -585,7 +596,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         LIVENESS.submit_nowait(Liveness(conn.charger_id, conn.connection_id, received_at))
 
     async def _send_error(self, error: RpcError, action: str = "") -> None:
-        code = rpc.error_code(self.conn.subprotocol, error.kind)
+        code = self.protocol.error_codes[error.kind]
         # Not a fault of ours: for the operator at INFO, one line per charger and interval.
         fault_log.fault(logger, "answered CALLERROR", self.conn.charge_point_id, "%s %s", code, error.description,
                         level=logging.INFO)  # fmt: skip

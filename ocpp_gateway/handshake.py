@@ -8,13 +8,13 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.utils import timezone
 
-from ocpp_gateway.lookups import CHARGER_ACCESS
+from ocpp_gateway import protocols
+from ocpp_gateway.seam import CHARGER_ACCESS, one_off
 from ocpp_gateway.throttle import KeyedLimiter, Rate, parse_rate
 from sites.credentials import verify_charger_key
 from sites.models import SecurityProfile
@@ -45,9 +45,13 @@ class Admission:
 
 
 def negotiate_subprotocol(offered: list[str]) -> str | None:
-    """Our preferred supported subprotocol among those offered. Never one that was not
-    offered (S2); case matters (RFC 6455 sec. 4.1: subprotocol tokens are case-sensitive)."""
-    return next((protocol for protocol in settings.OCPP_SUBPROTOCOLS if protocol in offered), None)
+    """Our preferred subprotocol among those offered: enabled in OCPP_SUBPROTOCOLS (in order of
+    preference) and registered in `protocols.REGISTRY` (one the gateway speaks). Never one that
+    was not offered (S2); case matters (RFC 6455 sec. 4.1: subprotocol tokens are case-sensitive)."""
+    return next(
+        (protocol for protocol in settings.OCPP_SUBPROTOCOLS if protocol in offered and protocols.is_known(protocol)),
+        None,
+    )
 
 
 def basic_credentials(headers: dict[str, str]) -> tuple[str, str] | None:
@@ -233,7 +237,8 @@ def refund(attempt: _Attempt) -> None:
 
 async def _record_throttling(address: str, charge_point_id: str, limits: list[str]) -> None:
     try:
-        await database_sync_to_async(record_security_event)(
+        await one_off(
+            record_security_event,
             charge_point_id=charge_point_id[:48],
             kind="HandshakeFailuresThrottled",
             detail={"remote_address": address, "limits": limits},
@@ -272,6 +277,6 @@ async def _admit(scope: dict, charge_point_id: str) -> Admission:
         raise HandshakeRefused(404, "not a valid charge point id") from None
     charger = await CHARGER_ACCESS.get(charge_point_id)
     if charger is None or charger.pending_auth_key_hash:
-        return await database_sync_to_async(_admit_sync)(scope, charge_point_id)
+        return await one_off(_admit_sync, scope, charge_point_id)
     check_credentials(charger, scope, _headers(scope))
     return Admission(charger=charger, subprotocol=negotiate_subprotocol(list(scope.get("subprotocols") or [])))

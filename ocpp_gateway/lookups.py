@@ -1,33 +1,38 @@
 """Batched reads: what many connections ask in the same moment (the chargers of the handshakes
 of a reconnect storm, the idTags of Authorize) is looked up with a few queries, in a reader
-thread of their own, instead of a few queries and one hop to the database thread each."""
+thread of their own, instead of a few queries and one hop to the database thread each. The
+lookups themselves, and their threads, are in `ocpp_gateway.seam`."""
+
+from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Protocol
 
-from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from charging.services import TokenCheck, authorize_tokens
-from common.db import with_fresh_connection
-from sites.selectors import chargers_access
 
 MAX_KEYS = 1000
 
 
+class Reader(Protocol):
+    """Where a lookup's fetch runs (`seam.OwnThread`)."""
+
+    def run(self, function: Callable[..., Any], /, *args: Any) -> Awaitable[Any]: ...
+
+
 class BatchedLookup:
     """`await lookup.get(key)`: the value `fetch(keys) -> {key: value}` gives for it, or None.
-    Keys asked for while a fetch runs are fetched together next."""
+    Keys asked for while a fetch runs are fetched together next, in `reader`."""
 
-    def __init__(self, name: str, fetch: Callable[[set], dict]) -> None:
+    def __init__(self, name: str, fetch: Callable[[set], dict], reader: Reader) -> None:
         self.name = name
         self.fetch = fetch
+        self.reader = reader
         self._waiting: dict[Hashable, list[asyncio.Future]] = {}
         self._task: asyncio.Task | None = None
         self._wakeup: asyncio.Event | None = None
-        self._thread: ThreadPoolExecutor | None = None
 
     async def get(self, key: Hashable) -> Any:
         loop = asyncio.get_running_loop()
@@ -46,9 +51,8 @@ class BatchedLookup:
             while self._waiting:
                 keys = list(self._waiting)[:MAX_KEYS]
                 waiting = {key: self._waiting.pop(key) for key in keys}
-                in_thread = sync_to_async(with_fresh_connection, thread_sensitive=False, executor=self._executor())
                 try:
-                    found = await in_thread(self.fetch, set(keys))
+                    found = await self.reader.run(self.fetch, set(keys))
                 except Exception as exc:
                     for futures in waiting.values():
                         for future in futures:
@@ -60,19 +64,8 @@ class BatchedLookup:
                         if not future.done():
                             future.set_result(found.get(key))
 
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lookup-{self.name}")
-        return self._thread
 
-
-CHARGER_ACCESS = BatchedLookup("charger-access", chargers_access)
-
-
-def _authorizations(checks: set[TokenCheck]) -> dict:
+def authorizations(checks: set[TokenCheck]) -> dict:
+    """Authorize (1.6 sec. 4.1): read-only, so answered without waiting for a commit."""
     ordered = list(checks)
     return dict(zip(ordered, authorize_tokens(ordered, now=timezone.now()), strict=True))
-
-
-# Authorize (1.6 sec. 4.1): read-only, so answered without waiting for a commit.
-AUTHORIZATIONS = BatchedLookup("authorize", _authorizations)

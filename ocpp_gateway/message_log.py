@@ -32,18 +32,17 @@ import logging
 import threading
 import uuid
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Max, Min
 
-from common.db import insert_values, with_fresh_connection
+from common.db import insert_values
 from ocpp_gateway import fault_log
 from ocpp_gateway.models import MessageLog
 from ocpp_gateway.rpc import canonical_json
+from ocpp_gateway.seam import OwnThread
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +70,8 @@ _dropped_total = 0
 _dropped_reported = 0
 
 _writer_task: asyncio.Task | None = None
-_writer_executor: ThreadPoolExecutor | None = None
+# The writer's thread, which keeps its connection between flushes.
+_writer_thread = OwnThread("ocpp-message-log")
 
 
 def _enabled() -> bool:
@@ -350,24 +350,11 @@ def flush_message_log_sync() -> int:
         _report_drops()
 
 
-def _close_writer_connections() -> None:
-    connections.close_all()
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _writer_executor
-    if _writer_executor is None:
-        _writer_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocpp-message-log")
-    return _writer_executor
-
-
 async def flush_message_log() -> int:
     """Write everything buffered now from async code (in the writer thread); returns rows written."""
     if not _buffer and _dropped_total == _dropped_reported:
         return 0
-    return await sync_to_async(with_fresh_connection, thread_sensitive=False, executor=_executor())(
-        flush_message_log_sync
-    )
+    return await _writer_thread.run(flush_message_log_sync)
 
 
 # --- the background writer --------------------------------------------------------------
@@ -405,8 +392,7 @@ async def stop_message_log_writer() -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     await flush_message_log()
-    if _writer_executor is not None:
-        await sync_to_async(_close_writer_connections, thread_sensitive=False, executor=_writer_executor)()
+    await _writer_thread.close_connections()
 
 
 def _flush_at_exit() -> None:

@@ -210,3 +210,15 @@ def call_result_frame(message_id: str, payload: dict) -> str:
 
 def call_error_frame(message_id: str, code: str, description: str = "", details: dict | None = None) -> str:
     return _dumps([CALLERROR, message_id, code, description, details or {}])
+
+
+@dataclass(frozen=True, slots=True)
+class CallErrorReply:
+    """A CALLERROR a charger answered one of our CALLs with, as a codec decodes it."""
+
+    code: str
+    description: str = ""
+
+
+# What a codec decodes: the CALLRESULT payload, a CALLERROR, or None when no answer came in time.
+Reply = dict | CallErrorReply | None

@@ -5,6 +5,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import fastjsonschema
@@ -96,24 +97,43 @@ def _unstorable(value, path: str) -> str | None:
     return next((problem for key, item in items if (problem := _unstorable(item, f"{path}.{key}"))), None)
 
 
+@dataclass(frozen=True, slots=True)
+class Schemas:
+    """The official schemas of one version, as the protocol registry hands them to the consumer."""
+
+    subprotocol: str
+
+    def validate_call(self, action: str, payload: dict, message_id: str) -> None:
+        """Raise the RpcError to answer unless `payload` is a valid `action` request."""
+        subprotocol = self.subprotocol
+        validator = _validator(subprotocol, action)
+        if validator is None:
+            raise RpcError(ErrorKind.NOT_IMPLEMENTED, f"no schema for {action}", message_id)
+        try:
+            validator(payload)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            kind = RULE_ERRORS.get(exc.rule, ErrorKind.FORMAT)
+            raise RpcError(kind, exc.message, message_id) from None
+        connector_ids = CONNECTOR_ID_RANGES.get((subprotocol, action))
+        if connector_ids is not None and payload.get("connectorId", connector_ids.start) not in connector_ids:
+            description = f"data.connectorId must be {connector_ids.start}..{connector_ids.stop - 1}"
+            raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, description, message_id)
+        if _has_unstorable(payload) and (problem := _unstorable(payload, "data")):
+            raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, problem, message_id)
+
+    def warm_up(self, actions: list[str]) -> None:
+        """Compile the validators at start-up rather than on a charger's first message."""
+        for action in actions:
+            _validator(self.subprotocol, action)
+
+
+SCHEMAS = {subprotocol: Schemas(subprotocol) for subprotocol in SCHEMA_DIRECTORIES}
+
+
 def validate_call_payload(subprotocol: str, action: str, payload: dict, message_id: str) -> None:
-    validator = _validator(subprotocol, action)
-    if validator is None:
-        raise RpcError(ErrorKind.NOT_IMPLEMENTED, f"no schema for {action}", message_id)
-    try:
-        validator(payload)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        kind = RULE_ERRORS.get(exc.rule, ErrorKind.FORMAT)
-        raise RpcError(kind, exc.message, message_id) from None
-    connector_ids = CONNECTOR_ID_RANGES.get((subprotocol, action))
-    if connector_ids is not None and payload.get("connectorId", connector_ids.start) not in connector_ids:
-        description = f"data.connectorId must be {connector_ids.start}..{connector_ids.stop - 1}"
-        raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, description, message_id)
-    if _has_unstorable(payload) and (problem := _unstorable(payload, "data")):
-        raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, problem, message_id)
+    """For callers that know the version by name (the API's raw calls, tests)."""
+    SCHEMAS[subprotocol].validate_call(action, payload, message_id)
 
 
 def warm_up(subprotocol: str, actions: list[str]) -> None:
-    """Compile the validators at start-up rather than on a charger's first message."""
-    for action in actions:
-        _validator(subprotocol, action)
+    SCHEMAS[subprotocol].warm_up(actions)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+from ocpp_gateway.rpc import CallErrorReply, Reply
 from sites.commands import CannotEncode
 from sites.commands.intents import (
     CancelReservation,
@@ -67,18 +67,6 @@ ACCEPTED_STATUSES = {"Accepted", "Unlocked", "RebootRequired", "Scheduled"}
 NOT_SUPPORTED_STATUSES = {"NotSupported", "NotImplemented", "UnknownMessageId", "UnknownVendorId"}
 # CALLERROR codes saying the charger does not know the operation (OCPP-J 1.6 sec. 4.2.3).
 NOT_SUPPORTED_ERRORS = {"NotImplemented", "NotSupported"}
-
-
-@dataclass(frozen=True, slots=True)
-class CallErrorReply:
-    """A CALLERROR the charger answered with."""
-
-    code: str
-    description: str = ""
-
-
-# What decode is given: the CALLRESULT payload, a CALLERROR, or None when no answer came in time.
-Reply = dict | CallErrorReply | None
 
 
 # --- Values ---------------------------------------------------------------------------------

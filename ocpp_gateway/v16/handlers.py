@@ -11,8 +11,16 @@ from django.conf import settings
 
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.data_transfer import handle_data_transfer
-from ocpp_gateway.group_commit import BOOTS, LIVENESS, METER_VALUES, STARTS, STATUS_NOTIFICATIONS, STOPS, TRANSACTIONS
-from ocpp_gateway.lookups import AUTHORIZATIONS
+from ocpp_gateway.seam import (
+    AUTHORIZATIONS,
+    BOOTS,
+    LIVENESS,
+    METER_VALUES,
+    STARTS,
+    STATUS_NOTIFICATIONS,
+    STOPS,
+    TRANSACTIONS,
+)
 from ocpp_gateway.timestamps import parse_timestamp
 from ocpp_gateway.v16 import transactions as v16
 from ocpp_gateway.v16.transactions import ocpp_time

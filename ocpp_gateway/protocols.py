@@ -1,0 +1,111 @@
+"""The protocol registry: what the gateway knows of each OCPP version, by its WebSocket
+subprotocol. The handshake negotiates among the registered subprotocols, and the consumer asks
+the entry of the connection's negotiated one for everything that differs between versions: the
+handler table, which actions go which way, the Pending rules, the boot action, the CALLERROR
+vocabulary, the schemas and the command codec. It never imports a version's package itself.
+
+Adding a version is one package beside `v16/` plus one `Protocol` entry in `REGISTRY`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from typing import Protocol as Interface
+
+from ocpp_gateway import rpc
+from ocpp_gateway.connection import Connection
+from ocpp_gateway.rpc import ErrorKind
+from ocpp_gateway.schemas import SCHEMAS
+from ocpp_gateway.v16 import codec as v16_codec
+from ocpp_gateway.v16 import handlers as v16_handlers
+from ocpp_gateway.v16 import rules as v16_rules
+
+if TYPE_CHECKING:
+    from sites.commands.intents import Intent
+    from sites.commands.outcomes import Outcome
+
+# A charger-initiated CALL's handler: the validated payload in, the CALLRESULT payload out.
+Handler = Callable[[Connection, dict, dt.datetime], Awaitable[dict]]
+
+
+class PayloadSchemas(Interface):
+    """A version's JSON schemas, as the consumer uses them."""
+
+    def validate_call(self, action: str, payload: dict, message_id: str) -> None:
+        """Raise `RpcError` (the CALLERROR to answer) unless the payload is a valid `action` request."""
+
+
+class CommandCodec(Interface):
+    """Turns a command's version-neutral intent into this version's CALL, and the charger's
+    answer into a neutral outcome (DESIGN.md, "Protocol versions"). A module with these three
+    functions qualifies (`ocpp_gateway/v16/codec.py`)."""
+
+    def encode(self, intent: Intent, secret: str = "") -> tuple[str, dict[str, Any]]:
+        """The CALL's action and payload (`secret`: a key the payload carries, kept out of the row)."""
+
+    def decode(self, intent: Intent, reply: Any) -> Outcome:
+        """The outcome of the CALL: `reply` is the CALLRESULT payload, the codec's form of a
+        CALLERROR, or None (no answer in time)."""
+
+    def read(self, action: str, payload: dict[str, Any]) -> Intent | None:
+        """The intent a raw call of this version amounts to, if the codec can read it as one."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Protocol:
+    """One OCPP version as the gateway speaks it. The tables are plain dicts, read on every
+    frame (a read-only proxy would cost a hop per lookup); nothing changes them after start-up."""
+
+    subprotocol: str
+    handlers: Mapping[str, Handler]
+    # Every action the charger may send in this version, handled or not: one without a handler
+    # is answered NotSupported (recognised), an action of neither set NotImplemented (unknown).
+    charger_initiated: frozenset[str]
+    csms_initiated: frozenset[str]
+    # What the central system may send while the charger is Pending (1.6 sec. 4.2).
+    allowed_while_pending: frozenset[str]
+    # The only CALL accepted before the charger is Accepted (1.6 errata 3.10, ACCEPTANCE S8).
+    boot_action: str
+    error_codes: Mapping[ErrorKind, str]
+    schemas: PayloadSchemas
+    # None until the outbound intents are wired to the gateway (issue 16: the lead, at merge).
+    codec: CommandCodec | None = None
+
+    def __post_init__(self) -> None:
+        if self.boot_action not in self.handlers:
+            raise ValueError(f"{self.subprotocol}: no handler for the boot action {self.boot_action}")
+        if not self.handlers.keys() <= self.charger_initiated:
+            raise ValueError(f"{self.subprotocol}: handlers for actions the charger does not send")
+        missing = set(ErrorKind) - self.error_codes.keys()
+        if missing:
+            raise ValueError(f"{self.subprotocol}: no CALLERROR code for {sorted(kind.name for kind in missing)}")
+
+    def error_code(self, kind: ErrorKind) -> str:
+        return self.error_codes[kind]
+
+
+OCPP16 = Protocol(
+    subprotocol=v16_rules.SUBPROTOCOL,
+    handlers=v16_handlers.HANDLERS,
+    charger_initiated=frozenset(v16_handlers.HANDLERS),  # 1.6 chapter 4: every one is handled
+    csms_initiated=frozenset(v16_handlers.CSMS_INITIATED),
+    allowed_while_pending=v16_rules.ALLOWED_WHILE_PENDING,
+    boot_action=v16_rules.BOOT_ACTION,
+    error_codes=rpc.ERROR_CODES[v16_rules.SUBPROTOCOL],
+    schemas=SCHEMAS[v16_rules.SUBPROTOCOL],
+    codec=v16_codec,
+)
+
+# Subprotocol -> its entry. Tests may add one (see tests/test_protocols.py).
+REGISTRY: dict[str, Protocol] = {OCPP16.subprotocol: OCPP16}
+
+
+def protocol_for(subprotocol: str) -> Protocol:
+    """The entry of a negotiated subprotocol (KeyError for one never registered)."""
+    return REGISTRY[subprotocol]
+
+
+def is_known(subprotocol: str) -> bool:
+    return subprotocol in REGISTRY
