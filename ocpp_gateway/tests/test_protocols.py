@@ -12,6 +12,7 @@ from ocpp_gateway.protocols import OCPP16, REGISTRY, Protocol, protocol_for
 from ocpp_gateway.rpc import ERROR_CODES, ErrorKind, RpcError
 from ocpp_gateway.tests.conftest import CALLERROR, CALLRESULT, db
 from ocpp_gateway.tests.conftest import OCPP16 as OCPP16_NAME
+from ocpp_gateway.v16 import codec as v16_codec
 from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
 from sites.models import RegistrationStatus
 
@@ -32,7 +33,7 @@ def test_ocpp16_is_registered_with_its_handlers_rules_and_vocabulary():
     assert entry.allowed_while_pending == {"GetConfiguration", "ChangeConfiguration", "TriggerMessage", "DataTransfer"}
     assert entry.error_code(ErrorKind.FORMAT) == "FormationViolation"  # OCPP-J 1.6 sec. 4.2.3 (sic)
     assert dict(entry.error_codes) == ERROR_CODES[OCPP16_NAME]
-    assert entry.codec is None  # wired with the outbound intents
+    assert entry.codec is v16_codec  # intents become 1.6 CALLs, answers become outcomes
 
 
 def test_the_1_6_schemas_answer_with_the_callerror_to_send():

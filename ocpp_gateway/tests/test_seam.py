@@ -37,7 +37,6 @@ def _gateway_modules() -> list[Path]:
     return [path for path in GATEWAY.rglob("*.py") if "tests" not in path.relative_to(GATEWAY).parts]
 
 
-@pytest.mark.xfail(strict=True, reason="command claim and settlement are routed last, after merging main")
 def test_only_the_seam_crosses_from_the_event_loop_to_the_database():
     modules = _gateway_modules()
     assert GATEWAY / "consumer.py" in modules
