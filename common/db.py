@@ -102,7 +102,7 @@ def _through_django(cursor, sql: str, params: Sequence, run: Callable, *, many: 
         cursor._execute_with_wrappers(sql, params, many=many, executor=run)
 
 
-def _values(instances: list[models.Model], fields: list[models.Field], db: BaseDatabaseWrapper, *, add: bool):
+def _values(instances: Sequence[models.Model], fields: list[models.Field], db: BaseDatabaseWrapper, *, add: bool):
     preparers = [_preparer(field, db) for field in fields]
     # pre_save only where it does something (auto_now fields); otherwise the attribute.
     stamped = [add and (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)) for field in fields]
@@ -116,7 +116,7 @@ def _values(instances: list[models.Model], fields: list[models.Field], db: BaseD
     return rows
 
 
-def update_rows(instances: list[models.Model], fields: list[str], using: str = DEFAULT_DB_ALIAS) -> None:
+def update_rows(instances: Sequence[models.Model], fields: list[str], using: str = DEFAULT_DB_ALIAS) -> None:
     """Save `fields` of many existing rows of one model. On PostgreSQL in one statement that
     joins the rows to arrays of the new values (one plan, one result), elsewhere executemany.
     A row given twice is saved once, with the last values, as consecutive saves would leave it."""
@@ -162,7 +162,7 @@ def _array_type(field: models.Field, db: BaseDatabaseWrapper) -> str:
     return re.sub(r"\(.*\)", "", db_type) + "[]"
 
 
-def insert_rows(instances: list[models.Model], using: str = DEFAULT_DB_ALIAS) -> None:
+def insert_rows(instances: Sequence[models.Model], using: str = DEFAULT_DB_ALIAS) -> None:
     """Insert many new rows of one model, for rows whose ids nobody needs back. On PostgreSQL
     with COPY, the cheapest way in for both sides."""
     if not instances:

@@ -145,7 +145,8 @@ def open_sessions(items: list[SessionStart]) -> list[SessionOpened]:
         decision = decide(token, active_of_token, now=received_at)
         for abandoned in open_on_connector.pop(connector_pk, []):
             _close_abandoned(abandoned, superseded_at=item.started_at, received_at=received_at)
-            active_of_token.get(abandoned.id_token_id, set()).discard(_ref(abandoned))
+            if abandoned.id_token_id is not None:
+                active_of_token.get(abandoned.id_token_id, set()).discard(_ref(abandoned))
             if abandoned.pk is not None:  # one started in this batch is inserted closed
                 closed.append(abandoned)
         session = ChargingSession(
@@ -199,7 +200,7 @@ def _earlier_starts(items: list[SessionStart], connectors: dict) -> dict[StartKe
         started_at__in={item.started_at for item in items},
     ).only(*START_KEY_FIELDS, "transaction_id", "transaction_uid")
     wanted = {_start_key(item, connectors[_connector_key(item)]) for item in items}
-    found = {}
+    found: dict[tuple, ChargingSession] = {}
     for session in sessions.order_by("pk"):
         key = (session.charger_id, session.connector_id, session.id_tag, session.meter_start_wh, session.started_at)
         if key in wanted:
@@ -282,7 +283,8 @@ def close_sessions(items: list[SessionStop]) -> list[TokenDecision | None]:
             logger.info("duplicate session stop (charger %s, tx %s)", item.charger_id, item.transaction_id)
         else:
             _close(session, item)
-            active_of_token.get(session.id_token_id, set()).discard(session.pk)
+            if session.id_token_id is not None:
+                active_of_token.get(session.id_token_id, set()).discard(session.pk)
             closed[session.pk] = session
             readings += meter_value_rows(
                 item.charger_id, session.connector_id, session.pk, item.readings, item.received_at

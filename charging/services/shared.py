@@ -22,7 +22,9 @@ ConnectorKey = tuple[int, int | None, int]
 
 def transaction_ref(session: ChargingSession) -> TransactionRef:
     """The name the charger knows the session by."""
-    return session.transaction_id if session.transaction_id is not None else session.transaction_uid
+    if session.transaction_id is not None:
+        return session.transaction_id
+    return session.transaction_uid or ""  # a session has one of the two (the charger named it)
 
 
 def timestamp_concerns(timestamp: dt.datetime, received_at: dt.datetime) -> list[str]:

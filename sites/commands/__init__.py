@@ -134,7 +134,10 @@ def _notify(charger_id: int, command_id: int | None = None) -> bool:
 
 
 async def _send_with_timeout(channel_name: str, message: dict) -> None:
-    await asyncio.wait_for(get_channel_layer().send(channel_name, message), settings.OCPP_NOTIFY_TIMEOUT)
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer is configured (CHANNEL_LAYERS)")
+    await asyncio.wait_for(layer.send(channel_name, message), settings.OCPP_NOTIFY_TIMEOUT)
 
 
 # --- Key rotation (S7) ---------------------------------------------------------------------
