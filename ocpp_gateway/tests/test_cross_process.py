@@ -82,9 +82,10 @@ def test_the_celery_worker_runs_the_command_expiry_sweep(tmp_path):
 
     with live_server(tmp_path) as server, celery_worker(server):
         server.execute(
-            "INSERT INTO sites_command (charger_id, action, payload, requested_via, idempotency_key, status, "
-            "message_id, sealed_secret, error_code, error_description, attempts, created_at, expires_at) "
-            "SELECT id, 'Reset', '{}', 'system', '', 'queued', '', '', '', '', 0, now(), now() - interval '1 minute' "
+            "INSERT INTO sites_command (charger_id, intent, fields, action, payload, requested_via, idempotency_key, "
+            "status, message_id, sealed_secret, error_code, error_description, attempts, created_at, expires_at) "
+            "SELECT id, 'reset', '{\"hard\": false}', '', '{}', 'system', '', 'queued', '', '', '', '', 0, now(), "
+            "now() - interval '1 minute' "
             "FROM sites_charger WHERE charge_point_id = %s",
             (CHARGER,),
         )
