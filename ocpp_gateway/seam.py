@@ -23,13 +23,13 @@ The doors, from the most used to the rarest:
 The groups and the lookups are the engines' own objects, re-exported: the hot path calls their
 methods directly, without a wrapper (no extra frame, coroutine or await per message).
 
-Command claim and settlement go through `write_now`, i.e. on the group-commit writer, like
-every other write of the gateway: on SQLite a second writing thread (they ran on Channels'
-database thread before) waits on the writer's lock with the busy handler's sleeps, and on
-PostgreSQL a claim is one more statement in a round that commits anyway. A claim names its
-charger (`charger_id`), so it is ordered with that charger's other writes (R19) and its row is
-locked with the round's chargers; the settlement's `command_settled` is sent on the round's
-commit (`transaction.on_commit`), as every other signal.
+Command claim and settlement go through `one_off`, on Channels' database thread: they are rare
+(a few per charger per day), each is its own atomic transaction (the claim locks the charger's
+oldest queued command with SELECT ... FOR UPDATE; a settlement sends `command_settled` with
+`transaction.on_commit`, as every other signal), and keeping them out of the writer's rounds
+keeps a round's statements the fixed handful the hot path is measured with. Moving them to
+`write_now` (the writer's rounds, ordered with the charger's other writes) is a one-line change
+per call in the consumer if a reason appears; the group-commit writer is then the only writer.
 """
 
 from collections.abc import Awaitable, Callable
