@@ -13,6 +13,7 @@ import ocpp
 
 from ocpp_gateway.rpc import ErrorKind, RpcError
 from ocpp_gateway.timestamps import is_timestamp
+from ocpp_gateway.v16 import rules as v16_rules
 
 SCHEMA_DIRECTORIES = {
     "ocpp1.6": (Path(ocpp.__file__).parent / "v16" / "schemas", "{action}.json"),
@@ -53,12 +54,11 @@ def _validator(subprotocol: str, action: str) -> Callable[[dict], dict] | None:
 # Rules the JSON schemas leave out. A value that breaks one can never be stored, so it is a
 # permanent error in the data (PropertyConstraintViolation), not InternalError, which would
 # make the charger retry it forever (ACCEPTANCE R8).
-# 1.6 edition 2 sec. 6: connectorId >= 0, and > 0 in StartTransaction; connector ids are
-# stored as 16-bit numbers.
-CONNECTOR_ID_RANGES = {
-    ("ocpp1.6", "StartTransaction"): range(1, 32768),
-    ("ocpp1.6", "StatusNotification"): range(0, 32768),
-    ("ocpp1.6", "MeterValues"): range(0, 32768),
+# Each version's connector-id ranges (v16/rules.py for 1.6): a connector id is stored as a
+# 16-bit number.
+CONNECTOR_ID_RANGES: dict[tuple[str, str], tuple[str, range]] = {
+    (v16_rules.SUBPROTOCOL, action): (v16_rules.CONNECTOR_ID_FIELD, ids)
+    for action, ids in v16_rules.CONNECTOR_ID_RANGES.items()
 }
 STORABLE_INTEGERS = range(-(2**63), 2**63)  # 64-bit columns
 # PostgreSQL text holds neither NUL nor unpaired UTF-16 surrogates (which JSON can escape).
@@ -114,10 +114,12 @@ class Schemas:
         except fastjsonschema.JsonSchemaValueException as exc:
             kind = RULE_ERRORS.get(exc.rule, ErrorKind.FORMAT)
             raise RpcError(kind, exc.message, message_id) from None
-        connector_ids = CONNECTOR_ID_RANGES.get((subprotocol, action))
-        if connector_ids is not None and payload.get("connectorId", connector_ids.start) not in connector_ids:
-            description = f"data.connectorId must be {connector_ids.start}..{connector_ids.stop - 1}"
-            raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, description, message_id)
+        connector_rule = CONNECTOR_ID_RANGES.get((subprotocol, action))
+        if connector_rule is not None:
+            field, connector_ids = connector_rule
+            if payload.get(field, connector_ids.start) not in connector_ids:
+                description = f"data.{field} must be {connector_ids.start}..{connector_ids.stop - 1}"
+                raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, description, message_id)
         if _has_unstorable(payload) and (problem := _unstorable(payload, "data")):
             raise RpcError(ErrorKind.PROPERTY_CONSTRAINT, problem, message_id)
 

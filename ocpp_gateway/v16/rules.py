@@ -7,3 +7,12 @@ BOOT_ACTION = "BootNotification"
 
 # 1.6 sec. 4.2: while Pending, the central system may only configure the charger (R14).
 ALLOWED_WHILE_PENDING = frozenset({"GetConfiguration", "ChangeConfiguration", "TriggerMessage", "DataTransfer"})
+
+# 1.6 edition 2 sec. 6: connectorId >= 0, and > 0 in StartTransaction; stored as 16-bit numbers.
+# The JSON schemas leave this out; ocpp_gateway.schemas applies it (PropertyConstraintViolation).
+CONNECTOR_ID_FIELD = "connectorId"
+CONNECTOR_ID_RANGES = {
+    "StartTransaction": range(1, 32768),
+    "StatusNotification": range(0, 32768),
+    "MeterValues": range(0, 32768),
+}
