@@ -227,6 +227,13 @@ def claim_next_command(*, charger_id: int, message_id: str, at: dt.datetime, enc
 def _expire(command: Command, at: dt.datetime) -> None:
     command.status, command.finished_at, command.sealed_secret = CommandStatus.EXPIRED, at, ""
     command.save(update_fields=["status", "finished_at", "sealed_secret"])
+    _settle_expired(command)
+
+
+def _settle_expired(command: Command) -> None:
+    """What an expiry settles beyond the row (already saved as expired): a key rotation that
+    never reached the charger leaves the old key in force, and `command_settled` goes out
+    without an outcome."""
     if command.intent == RotateKey.kind:
         _apply_key_rotation_outcome(command)
     _announce(command, None)
@@ -361,7 +368,5 @@ def expire_commands(*, now: dt.datetime) -> int:
     count = expired.update(status=CommandStatus.EXPIRED, finished_at=now, sealed_secret="")
     for command in settled:
         command.status, command.finished_at, command.sealed_secret = CommandStatus.EXPIRED, now, ""
-        if command.intent == RotateKey.kind:
-            _apply_key_rotation_outcome(command)
-        _announce(command, None)
+        _settle_expired(command)
     return count
