@@ -1,5 +1,6 @@
-"""Demo data for the embedded default (`make run`): one operator, a site, two chargers,
-a few id tokens and an admin user. Idempotent: running it again changes nothing."""
+"""Demo data for the embedded default (`make run`): one operator, a site, two OCPP 1.6
+chargers and an OCPP 2.0.1 station, a few id tokens and an admin user. Idempotent: running it
+again changes nothing."""
 
 import secrets
 from dataclasses import dataclass, field
@@ -9,11 +10,17 @@ from django.db import transaction
 
 from accounts.models import Membership, Organization, User
 from charging.models import IdToken
-from sites.models import Charger, SecurityProfile, Site
+from sites.models import Charger, OcppVersion, SecurityProfile, Site
 from sites.services import issue_charger_key, register_charger
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
-DEMO_CHARGERS = (("DEMO-CP-001", 2), ("DEMO-CP-002", 1))
+# (charge point id, connectors in 1.6 numbering, OCPP version). A 2.0.1 station's connectors
+# are numbered per EVSE: they appear as it reports them (StatusNotification).
+DEMO_CHARGERS = (
+    ("DEMO-CP-001", 2, OcppVersion.V16),
+    ("DEMO-CP-002", 1, OcppVersion.V16),
+    ("DEMO-CS-201", 0, OcppVersion.V201),
+)
 DEMO_ID_TAGS = (
     ("DEMO-TAG-001", IdToken.Status.ACCEPTED, "Alice Driver"),
     ("DEMO-TAG-002", IdToken.Status.ACCEPTED, "Bob Driver"),
@@ -47,7 +54,7 @@ def seed_demo_data() -> DemoCredentials:
         },
     )
     credentials = DemoCredentials(admin_email=DEMO_ADMIN_EMAIL, admin_password=None)
-    for charge_point_id, connector_count in DEMO_CHARGERS:
+    for charge_point_id, connector_count, version in DEMO_CHARGERS:
         charger = Charger.objects.filter(charge_point_id=charge_point_id).first()
         if charger is None:
             charger = register_charger(
@@ -57,6 +64,8 @@ def seed_demo_data() -> DemoCredentials:
                 vendor="DemoVendor",
                 model="DemoModel",
                 security_profile=SecurityProfile.BASIC,
+                ocpp_version=version,
+                preferred_ocpp_version=version,
             )
         if not charger.has_auth_key:
             credentials.charger_keys[charge_point_id] = issue_charger_key(charger=charger)

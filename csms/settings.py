@@ -257,8 +257,9 @@ else:
 # URL prefixes chargers connect under: ws://host/<prefix>/<charge point id>. "ocpp" is the
 # canonical one; "ws" and "/" (ws://host/<id>) are the seed projects' forms, off by default.
 OCPP_PATH_PREFIXES = env.list("OCPP_PATH_PREFIXES", default=["ocpp"])
-# Subprotocols we speak, in order of preference (OCPP-J 1.6 sec. 3.1.2).
-OCPP_SUBPROTOCOLS = env.list("OCPP_SUBPROTOCOLS", default=["ocpp1.6"])
+# Subprotocols we speak, in order of preference (OCPP-J 1.6 / 2.0.1 sec. 3.1.2); a charger offered
+# both gets its own preferred version first (Charger.preferred_ocpp_version).
+OCPP_SUBPROTOCOLS = env.list("OCPP_SUBPROTOCOLS", default=["ocpp2.0.1", "ocpp1.6"])
 # Unknown charge point ids: "reject" (HTTP 404 at the handshake), "pending" (accepted, every
 # BootNotification answered Pending) or "register" (created Pending in the organization
 # OCPP_AUTO_REGISTER_ORGANIZATION, for an operator to accept). Attempts go to the inbox.

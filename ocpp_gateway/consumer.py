@@ -225,7 +225,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         (R15). Returns the commands waiting for it (R16), read in the same round."""
         now = timezone.now()
         self.conn.last_touch = now
-        socket = Connecting(self.conn.charger_id, self.conn.connection_id, self.channel_name, now)
+        socket = Connecting(
+            self.conn.charger_id, self.conn.connection_id, self.channel_name, now, self.protocol.ocpp_version
+        )
         previous, waiting_commands = await CONNECTIONS.submit(socket)
         if previous:
             await self.channel_layer.send(previous, {"type": "ocpp.replaced"})
@@ -399,8 +401,13 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise self._no_handler(call)
         protocol.schemas.validate_call(call.action, call.payload, call.message_id)
-        if call.action != protocol.boot_action and not self.conn.accepted:
-            # 1.6 errata 3.10 / ACCEPTANCE S8: nothing but the boot notification before Accepted.
+        if (
+            not self.conn.accepted
+            and call.action != protocol.boot_action
+            and call.action not in (protocol.charger_may_send_before_accepted)
+        ):
+            # 1.6 errata 3.10 / ACCEPTANCE S8, 2.0.1 B02.FR.09 / B03.FR.07: nothing but the boot
+            # notification (and in 2.0.1 the reports asked for) before Accepted.
             raise RpcError(ErrorKind.SECURITY, "not accepted by the central system yet", call.message_id)
         return handler
 

@@ -44,14 +44,18 @@ class Admission:
     subprotocol: str | None  # None: no common subprotocol; accept, then close at once
 
 
-def negotiate_subprotocol(offered: list[str]) -> str | None:
-    """Our preferred subprotocol among those offered: enabled in OCPP_SUBPROTOCOLS (in order of
-    preference) and registered in `protocols.REGISTRY` (one the gateway speaks). Never one that
-    was not offered (S2); case matters (RFC 6455 sec. 4.1: subprotocol tokens are case-sensitive)."""
-    return next(
-        (protocol for protocol in settings.OCPP_SUBPROTOCOLS if protocol in offered and protocols.is_known(protocol)),
-        None,
-    )
+def negotiate_subprotocol(offered: list[str], charger: ChargerAccess | None = None) -> str | None:
+    """Our preferred subprotocol among those offered: the charger's own preferred version first
+    (a station offering both gets the one configured for it), then OCPP_SUBPROTOCOLS in order;
+    only those enabled there and registered in `protocols.REGISTRY` (one the gateway speaks).
+    Never one that was not offered (S2); case matters (RFC 6455 sec. 4.1: subprotocol tokens
+    are case-sensitive)."""
+    enabled = list(settings.OCPP_SUBPROTOCOLS)
+    preferred = protocols.subprotocol_of(charger.preferred_ocpp_version) if charger is not None else None
+    if preferred in enabled:
+        enabled.remove(preferred)
+        enabled.insert(0, preferred)
+    return next((protocol for protocol in enabled if protocol in offered and protocols.is_known(protocol)), None)
 
 
 def basic_credentials(headers: dict[str, str]) -> tuple[str, str] | None:
@@ -115,7 +119,7 @@ def _admit_sync(scope: dict, charge_point_id: str) -> Admission:
         if charger is None:
             return Admission(charger=None, subprotocol=negotiate_subprotocol(offered))
     check_credentials(charger, scope, headers)
-    return Admission(charger=charger, subprotocol=negotiate_subprotocol(offered))
+    return Admission(charger=charger, subprotocol=negotiate_subprotocol(offered, charger))
 
 
 class AttemptThrottle:
@@ -279,4 +283,5 @@ async def _admit(scope: dict, charge_point_id: str) -> Admission:
     if charger is None or charger.pending_auth_key_hash:
         return await one_off(_admit_sync, scope, charge_point_id)
     check_credentials(charger, scope, _headers(scope))
-    return Admission(charger=charger, subprotocol=negotiate_subprotocol(list(scope.get("subprotocols") or [])))
+    offered = list(scope.get("subprotocols") or [])
+    return Admission(charger=charger, subprotocol=negotiate_subprotocol(offered, charger))

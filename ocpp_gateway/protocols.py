@@ -21,6 +21,8 @@ from ocpp_gateway.schemas import SCHEMAS
 from ocpp_gateway.v16 import codec as v16_codec
 from ocpp_gateway.v16 import handlers as v16_handlers
 from ocpp_gateway.v16 import rules as v16_rules
+from ocpp_gateway.v201 import handlers as v201_handlers
+from ocpp_gateway.v201 import rules as v201_rules
 
 if TYPE_CHECKING:
     from sites.commands.intents import Intent
@@ -59,6 +61,8 @@ class Protocol:
     frame (a read-only proxy would cost a hop per lookup); nothing changes them after start-up."""
 
     subprotocol: str
+    # The version as the domain records it on the charger (sites.models.OcppVersion).
+    ocpp_version: str
     handlers: Mapping[str, Handler]
     # Every action the charger may send in this version, handled or not: one without a handler
     # is answered NotSupported (recognised), an action of neither set NotImplemented (unknown).
@@ -68,6 +72,8 @@ class Protocol:
     allowed_while_pending: frozenset[str]
     # The only CALL accepted before the charger is Accepted (1.6 errata 3.10, ACCEPTANCE S8).
     boot_action: str
+    # What else the charger may send before it is Accepted (2.0.1 B02.FR.09: reports asked for).
+    charger_may_send_before_accepted: frozenset[str] = frozenset()
     error_codes: Mapping[ErrorKind, str]
     schemas: PayloadSchemas
     # None until the outbound intents are wired to the gateway (issue 16: the lead, at merge).
@@ -88,6 +94,7 @@ class Protocol:
 
 OCPP16 = Protocol(
     subprotocol=v16_rules.SUBPROTOCOL,
+    ocpp_version="1.6",
     handlers=v16_handlers.HANDLERS,
     charger_initiated=frozenset(v16_handlers.HANDLERS),  # 1.6 chapter 4: every one is handled
     csms_initiated=frozenset(v16_handlers.CSMS_INITIATED),
@@ -98,8 +105,21 @@ OCPP16 = Protocol(
     codec=v16_codec,
 )
 
+OCPP201 = Protocol(
+    subprotocol=v201_rules.SUBPROTOCOL,
+    ocpp_version="2.0.1",
+    handlers=v201_handlers.HANDLERS,
+    charger_initiated=v201_rules.CHARGER_INITIATED,
+    csms_initiated=v201_rules.CSMS_INITIATED,
+    allowed_while_pending=v201_rules.ALLOWED_WHILE_PENDING,
+    boot_action=v201_rules.BOOT_ACTION,
+    charger_may_send_before_accepted=v201_rules.CHARGER_MAY_SEND_BEFORE_ACCEPTED,
+    error_codes=rpc.ERROR_CODES[v201_rules.SUBPROTOCOL],
+    schemas=SCHEMAS[v201_rules.SUBPROTOCOL],
+)
+
 # Subprotocol -> its entry. Tests may add one (see tests/test_protocols.py).
-REGISTRY: dict[str, Protocol] = {OCPP16.subprotocol: OCPP16}
+REGISTRY: dict[str, Protocol] = {OCPP16.subprotocol: OCPP16, OCPP201.subprotocol: OCPP201}
 
 
 def protocol_for(subprotocol: str) -> Protocol:
@@ -109,3 +129,8 @@ def protocol_for(subprotocol: str) -> Protocol:
 
 def is_known(subprotocol: str) -> bool:
     return subprotocol in REGISTRY
+
+
+def subprotocol_of(ocpp_version: str) -> str | None:
+    """The registered subprotocol of a version as the domain records it ("2.0.1"), if any."""
+    return next((entry.subprotocol for entry in REGISTRY.values() if entry.ocpp_version == ocpp_version), None)

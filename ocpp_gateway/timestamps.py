@@ -18,3 +18,9 @@ def is_timestamp(value: str) -> bool:
     except (ValueError, TypeError, OverflowError):
         return False
     return True
+
+
+def ocpp_time(moment: dt.datetime) -> str:
+    """Our dateTime on the wire, in both versions: UTC with milliseconds and a "Z" (1.6 sec.
+    3.13 / 2.0.1 part 2, 2.1.4 "dateTime": RFC 3339, UTC preferred)."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -90,7 +90,19 @@ class Charger(models.Model):
     model = models.CharField(max_length=50, blank=True)
     serial_number = models.CharField(max_length=50, blank=True)
     firmware_version = models.CharField(max_length=50, blank=True)
+    # The version negotiated at the charger's last handshake (recorded on connect).
     ocpp_version = models.CharField(max_length=8, choices=OcppVersion.choices, default=OcppVersion.V16)
+    preferred_ocpp_version = models.CharField(
+        "preferred OCPP version",
+        max_length=8,
+        choices=OcppVersion.choices,
+        blank=True,
+        help_text="Offered both, the charger gets this version; blank: the system's order (OCPP_SUBPROTOCOLS).",
+    )
+    # What the charger last said about itself in BootNotification (2.0.1 B01; 1.6 sec. 4.2).
+    boot_reason = models.CharField(max_length=32, blank=True, editable=False)
+    iccid = models.CharField("ICCID", max_length=20, blank=True, editable=False)
+    imsi = models.CharField("IMSI", max_length=20, blank=True, editable=False)
     registration_status = models.CharField(
         max_length=16,
         choices=RegistrationStatus.choices,
@@ -129,7 +141,7 @@ class Charger(models.Model):
         excluded_fields=[
             "auth_key_hash", "pending_auth_key_hash", "status", "error_code", "status_timestamp",
             "connection_id", "channel_name", "connected_at", "is_online", "last_heartbeat_at",
-            "last_seen_at", "last_boot_at", "local_list_version",
+            "last_seen_at", "last_boot_at", "local_list_version", "boot_reason", "iccid", "imsi",
         ]
     )  # fmt: skip
 
@@ -221,6 +233,7 @@ class StatusNotificationRecord(models.Model):
     """Every StatusNotification as received; the current state lives on Connector/Charger (R23)."""
 
     charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="status_history")
+    evse_id = models.PositiveSmallIntegerField("EVSE id", null=True, blank=True, help_text="OCPP 2.0.1 only.")
     connector_id = models.PositiveSmallIntegerField(help_text="0 = the charger as a whole.")
     status = models.CharField(max_length=16)
     error_code = models.CharField(max_length=32)

@@ -21,6 +21,7 @@ class ChargerAccess:
     auth_key_hash: str
     pending_auth_key_hash: str
     heartbeat_interval: int
+    preferred_ocpp_version: str = ""  # blank: the system's order of subprotocols
 
 
 ACCESS_FIELDS = (
@@ -32,6 +33,7 @@ ACCESS_FIELDS = (
     "auth_key_hash",
     "pending_auth_key_hash",
     "heartbeat_interval",
+    "preferred_ocpp_version",
 )
 
 

@@ -21,6 +21,7 @@ from sites.models import (
     ChargerReport,
     ConnectionEvent,
     Connector,
+    OcppVersion,
     RegistrationStatus,
     SecurityEvent,
     SecurityProfile,
@@ -73,6 +74,9 @@ class BootInfo:
     model: str
     serial_number: str = ""
     firmware_version: str = ""
+    reason: str = ""  # why it booted (2.0.1 BootReasonEnumType); 1.6 does not say
+    iccid: str = ""
+    imsi: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,10 @@ def record_boot(*, charger_id: int, info: BootInfo, received_at: dt.datetime) ->
     return decision
 
 
-BOOT_FIELDS = ["vendor", "model", "serial_number", "firmware_version", "last_boot_at", "last_seen_at", "is_online"]
+BOOT_FIELDS = [
+    "vendor", "model", "serial_number", "firmware_version", "boot_reason", "iccid", "imsi",
+    "last_boot_at", "last_seen_at", "is_online",
+]  # fmt: skip
 
 
 @batch_atomic
@@ -111,6 +118,7 @@ def record_boots(boots: list[BootIn]) -> list[BootDecision]:
             events.append(_connection_event(charger.pk, ConnectionEvent.Kind.ONLINE, boot.received_at, "seen again"))
         charger.vendor, charger.model = boot.info.vendor, boot.info.model
         charger.serial_number, charger.firmware_version = boot.info.serial_number, boot.info.firmware_version
+        charger.boot_reason, charger.iccid, charger.imsi = boot.info.reason, boot.info.iccid, boot.info.imsi
         charger.last_boot_at = charger.last_seen_at = boot.received_at
         charger.is_online = True
         decisions.append(_boot_decision(charger))
@@ -237,6 +245,7 @@ class Connecting:
     connection_id: uuid.UUID
     channel_name: str
     at: dt.datetime
+    ocpp_version: str = OcppVersion.V16  # as negotiated at the handshake
 
 
 def mark_connected(*, charger_id: int, connection_id: uuid.UUID, channel_name: str, at: dt.datetime) -> str:
@@ -246,7 +255,7 @@ def mark_connected(*, charger_id: int, connection_id: uuid.UUID, channel_name: s
     return previous
 
 
-CONNECTION_FIELDS = ["connection_id", "channel_name", "connected_at", "last_seen_at", "is_online"]
+CONNECTION_FIELDS = ["connection_id", "channel_name", "connected_at", "last_seen_at", "is_online", "ocpp_version"]
 
 
 @batch_atomic
@@ -263,6 +272,7 @@ def mark_connected_many(sockets: list[Connecting]) -> list[str]:
             events.append(_connection_event(charger.pk, ConnectionEvent.Kind.ONLINE, socket.at, "connected"))
         charger.connection_id, charger.channel_name = socket.connection_id, socket.channel_name
         charger.connected_at = charger.last_seen_at = socket.at
+        charger.ocpp_version = socket.ocpp_version
         charger.is_online = True
     update_rows(list(chargers.values()), CONNECTION_FIELDS)
     _record_connection_events(events)
@@ -291,13 +301,14 @@ def mark_disconnected(
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
-    connector_id: int
+    connector_id: int  # 0: the charger as a whole
     status: str
     error_code: str
     info: str = ""
     vendor_id: str = ""
     vendor_error_code: str = ""
     timestamp: dt.datetime | None = None
+    evse_id: int | None = None  # 2.0.1: the connector is numbered within this EVSE
 
 
 def connector_for(charger_id: int, connector_id: int, *, evse_id: int | None = None) -> Connector:
@@ -343,11 +354,11 @@ def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]
         .only("id", *STATUS_FIELDS)
     }
     connectors = {
-        (c.charger_id, c.connector_id): c
+        (c.charger_id, c.evse_id, c.connector_id): c
         for c in Connector.objects.select_for_update(no_key=True)
-        .filter(charger_id__in={item.charger_id for item in items if item.report.connector_id}, evse_id=None)
+        .filter(charger_id__in={item.charger_id for item in items if item.report.connector_id})
         .order_by("pk")
-        .only("charger_id", "connector_id", *CONNECTOR_STATUS_FIELDS)
+        .only("charger_id", "evse_id", "connector_id", *CONNECTOR_STATUS_FIELDS)
     }
     changed: dict[tuple[type, int], Charger | Connector] = {}
     records, results, notices = [], [], []
@@ -357,7 +368,7 @@ def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]
         if report.connector_id == 0:
             target = chargers[item.charger_id]
         else:
-            target = _connector(connectors, item.charger_id, report.connector_id)
+            target = _connector(connectors, item.charger_id, report.evse_id, report.connector_id)
         applied = target.status_timestamp is None or timestamp >= target.status_timestamp
         if applied:
             notices.append(
@@ -368,6 +379,7 @@ def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]
                     status=report.status,
                     error_code=report.error_code,
                     timestamp=timestamp,
+                    evse_id=report.evse_id,
                 )
             )
             target.status, target.error_code, target.status_timestamp = report.status, report.error_code, timestamp
@@ -383,10 +395,10 @@ def record_status_notifications(items: list[StatusNotificationIn]) -> list[bool]
     return results
 
 
-def _connector(connectors: dict, charger_id: int, connector_id: int) -> Connector:
-    key = (charger_id, connector_id)
+def _connector(connectors: dict, charger_id: int, evse_id: int | None, connector_id: int) -> Connector:
+    key = (charger_id, evse_id, connector_id)
     if key not in connectors:
-        connectors[key] = connector_for(charger_id, connector_id)
+        connectors[key] = connector_for(charger_id, connector_id, evse_id=evse_id)
     return connectors[key]
 
 
@@ -394,6 +406,7 @@ def _status_record(item: StatusNotificationIn, timestamp: dt.datetime, applied: 
     report = item.report
     return StatusNotificationRecord(
         charger_id=item.charger_id,
+        evse_id=report.evse_id,
         connector_id=report.connector_id,
         status=report.status,
         error_code=report.error_code,

@@ -24,6 +24,7 @@ class StatusChange:
     status: str
     error_code: str
     timestamp: dt.datetime
+    evse_id: int | None = None  # 2.0.1: connectors are numbered per EVSE
 
 
 # Sent after the transaction that applied StatusNotifications has committed, with `changes`

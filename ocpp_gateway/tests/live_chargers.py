@@ -10,13 +10,20 @@ import websockets
 from common.live_server import LiveServer
 
 
-def connect(server: LiveServer, charge_point_id: str, *, open_timeout: float = 5.0, **options: Any):
-    """Connect as `charge_point_id` with its demo key (HTTP Basic) and OCPP 1.6; `options` go to
-    websockets.connect as they are (a test that floods lifts max_queue, one that sends huge
-    frames lifts max_size)."""
+def connect(
+    server: LiveServer,
+    charge_point_id: str,
+    *,
+    open_timeout: float = 5.0,
+    subprotocols: tuple[str, ...] = ("ocpp1.6",),
+    **options: Any,
+):
+    """Connect as `charge_point_id` with its demo key (HTTP Basic), offering OCPP 1.6 unless told
+    otherwise; `options` go to websockets.connect as they are (a test that floods lifts max_queue,
+    one that sends huge frames lifts max_size)."""
     return websockets.connect(
         f"{server.ws_url}/{charge_point_id}",
-        subprotocols=["ocpp1.6"],
+        subprotocols=list(subprotocols),
         additional_headers=server.basic_auth(charge_point_id),
         open_timeout=open_timeout,
         **options,

@@ -57,6 +57,7 @@ async def _noop(conn: Connection, payload: dict, received_at: dt.datetime) -> di
 def _entry(**changes) -> Protocol:
     fields = {
         "subprotocol": FAKE,
+        "ocpp_version": "1.6",
         "handlers": {"Hello": _noop},
         "charger_initiated": frozenset({"Hello"}),
         "csms_initiated": frozenset(),
@@ -125,6 +126,7 @@ FAKE_CODES = {kind: f"Fake{kind.name.title().replace('_', '')}" for kind in Erro
 def fake_version(settings, monkeypatch) -> Protocol:
     entry = Protocol(
         subprotocol=FAKE,
+        ocpp_version="1.6",  # what the charger row records (the column knows only real versions)
         handlers={"Hello": _hello, "Tick": _tick},
         charger_initiated=frozenset({"Hello", "Tick", "Tock"}),  # Tock: known, not handled
         csms_initiated=frozenset({"Poke"}),

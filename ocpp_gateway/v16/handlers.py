@@ -21,9 +21,8 @@ from ocpp_gateway.seam import (
     STOPS,
     TRANSACTIONS,
 )
-from ocpp_gateway.timestamps import parse_timestamp
+from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
 from ocpp_gateway.v16 import transactions as v16
-from ocpp_gateway.v16.transactions import ocpp_time
 from sites.models import ChargerReport
 from sites.services import (
     BootIn,
@@ -46,6 +45,8 @@ async def boot_notification(conn: Connection, payload: dict, received_at: dt.dat
         model=payload["chargePointModel"],
         serial_number=payload.get("chargePointSerialNumber") or payload.get("chargeBoxSerialNumber", ""),
         firmware_version=payload.get("firmwareVersion", ""),
+        iccid=payload.get("iccid", ""),
+        imsi=payload.get("imsi", ""),
     )
     if conn.charger_id is None:
         # An unknown charger held Pending by policy: remember what it says it is, for adoption.

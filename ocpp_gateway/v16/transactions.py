@@ -15,15 +15,10 @@ from charging.services import (
     TokenCheck,
     TokenDecision,
 )
-from ocpp_gateway.timestamps import parse_timestamp
+from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
 
 # 1.6 sec. 7.43 SampledValue: format "SignedData" is signed meter data, not a number.
 SIGNED_DATA = "SignedData"
-
-
-def ocpp_time(moment: dt.datetime) -> str:
-    """1.6 dateTime: UTC with milliseconds and a "Z"."""
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def id_tag_info(decision: TokenDecision) -> dict:

@@ -1,0 +1,94 @@
+"""OCPP 2.0.1 station-initiated messages (2.0.1 edition 3, part 2): each handler maps the
+validated payload to the domain's neutral dataclasses, calls one domain service through the
+async->sync seam, and maps the result back. No ORM here; the 1.6 handlers are the model."""
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from django.conf import settings
+
+from ocpp_gateway.connection import Connection
+from ocpp_gateway.seam import BOOTS, LIVENESS, STATUS_NOTIFICATIONS, TRANSACTIONS
+from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
+from sites.services import (
+    BootIn,
+    BootInfo,
+    Liveness,
+    StatusNotificationIn,
+    StatusReport,
+    record_unknown_charger_attempt,
+)
+
+Handler = Callable[[Connection, dict, dt.datetime], Awaitable[dict]]
+
+# 2.0.1 has no connector error codes: a fault is the Faulted status, its detail in NotifyEvent.
+NO_ERROR = "NoError"
+
+
+def boot_info(payload: dict) -> BootInfo:
+    """BootNotificationRequest (B01): the station and its modem, and why it booted (B01.FR.09)."""
+    station = payload["chargingStation"]
+    modem = station.get("modem", {})
+    return BootInfo(
+        vendor=station["vendorName"],
+        model=station["model"],
+        serial_number=station.get("serialNumber", ""),
+        firmware_version=station.get("firmwareVersion", ""),
+        reason=payload["reason"],
+        iccid=modem.get("iccid", ""),
+        imsi=modem.get("imsi", ""),
+    )
+
+
+async def boot_notification(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    info = boot_info(payload)
+    if conn.charger_id is None:
+        # An unknown station held Pending by policy (S1): remember what it is, for adoption.
+        await TRANSACTIONS.submit(
+            partial(
+                record_unknown_charger_attempt,
+                charge_point_id=conn.charge_point_id,
+                remote_address="",
+                subprotocols="",
+                at=received_at,
+                boot=info,
+            )
+        )
+        # B02.FR.08: a non-Accepted station boots again after the interval.
+        return {
+            "status": "Pending",
+            "currentTime": ocpp_time(received_at),
+            "interval": settings.OCPP_BOOT_RETRY_INTERVAL,
+        }
+    decision = await BOOTS.submit(BootIn(conn.charger_id, info, received_at))
+    conn.registration_status = decision.status
+    # B01.FR.04: Accepted with interval > 0 sets the heartbeat interval; otherwise the interval
+    # is when to send BootNotification again (B02.FR.08, B03.FR.06).
+    return {"status": decision.status, "currentTime": ocpp_time(received_at), "interval": decision.interval}
+
+
+async def heartbeat(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    # G02: the answer carries only our clock; written with the next batch, not awaited (R9).
+    LIVENESS.submit_nowait(Liveness(conn.charger_id, conn.connection_id, received_at, heartbeat=True))
+    return {"currentTime": ocpp_time(received_at)}
+
+
+async def status_notification(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    """G01: the status of one connector of one EVSE (connectors count from 1 within their EVSE)."""
+    report = StatusReport(
+        evse_id=payload["evseId"],
+        connector_id=payload["connectorId"],
+        status=payload["connectorStatus"],
+        error_code=NO_ERROR,
+        timestamp=parse_timestamp(payload["timestamp"]),
+    )
+    STATUS_NOTIFICATIONS.submit_nowait(StatusNotificationIn(conn.charger_id, report, received_at))
+    return {}
+
+
+HANDLERS: dict[str, Handler] = {
+    "BootNotification": boot_notification,
+    "Heartbeat": heartbeat,
+    "StatusNotification": status_notification,
+}
