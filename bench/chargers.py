@@ -1,4 +1,5 @@
-"""Simulated OCPP 1.6J chargers for the benchmark.
+"""Simulated chargers for the benchmark: OCPP 1.6J chargers, or OCPP 2.0.1 stations
+(`--ocpp 2.0.1`: TransactionEvent instead of Start/StopTransaction).
 
 asyncio + `websockets` sending raw OCPP-J frames (json only, no `ocpp` library), so the client
 is cheap and independent of the server's library. One task per charger: a charger has at most
@@ -29,7 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.protocol import State
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
-SUBPROTOCOL = "ocpp1.6"
+SUBPROTOCOLS = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
 ID_TAGS = tuple(f"BENCH-TAG-{number:04d}" for number in range(1, 101))
 # One source address per this many chargers: each charger may hold two ports at once while it
 # reconnects (the old socket in TIME_WAIT), and the ephemeral range here is about 28,000 ports.
@@ -95,6 +96,7 @@ class ClientConfig:
     call_timeout: float
     reconnect_spread: float  # storm: reconnect within this many seconds of losing the socket
     seed: int = 7
+    ocpp: str = "1.6"  # the version the simulated chargers speak (SUBPROTOCOLS)
 
 
 @dataclass
@@ -111,8 +113,9 @@ class ClientResult:
     disconnects: int = 0
     held_at_end: int = 0
     # What the server acknowledged, to be found in its database afterwards.
-    started: list[tuple[str, int]] = field(default_factory=list)  # (charge point id, transaction id)
-    stopped: list[tuple[str, int]] = field(default_factory=list)
+    # (charge point id, transaction id as text: ours in 1.6, the station's own in 2.0.1)
+    started: list[tuple[str, str]] = field(default_factory=list)
+    stopped: list[tuple[str, str]] = field(default_factory=list)
     meter_values: list[tuple[str, int, str]] = field(default_factory=list)  # (cp id, connector, value)
 
     def error(self, kind: str, detail: str = "", count: int = 1) -> None:
@@ -162,6 +165,8 @@ class Event:
 
 
 class Charger:
+    """An OCPP 1.6J charger."""
+
     def __init__(self, number: int, config: ClientConfig, result: ClientResult) -> None:
         self.number = number
         self.id = charge_point_id(number)
@@ -176,7 +181,7 @@ class Charger:
         # Energy register per connector (Wh): strictly increasing, so every acknowledged
         # MeterValues sample is one distinct (charger, connector, value) row to look for.
         self.register = dict.fromkeys(range(1, self.connectors + 1), 0)
-        self.transaction: dict[int, int | None] = dict.fromkeys(range(1, self.connectors + 1))
+        self.transaction: dict[int, int | str | None] = dict.fromkeys(range(1, self.connectors + 1))
         self.events: list[Event] = []
 
     # --- Connection ---------------------------------------------------------------------
@@ -188,7 +193,7 @@ class Charger:
             headers["Authorization"] = f"Basic {token}"
         self.ws = await connect(
             f"{self.config.url}/{self.id}",
-            subprotocols=[SUBPROTOCOL],
+            subprotocols=[SUBPROTOCOLS[self.config.ocpp]],
             additional_headers=headers,
             user_agent_header=None,
             compression=None,  # chargers rarely negotiate it; it costs memory on both sides
@@ -302,7 +307,7 @@ class Charger:
             },
         )
         self.transaction[connector] = answer["transactionId"]
-        self.result.started.append((self.id, answer["transactionId"]))
+        self.result.started.append((self.id, str(answer["transactionId"])))
         await self.status(connector, "Charging")
 
     async def stop_session(self, connector: int) -> None:
@@ -319,7 +324,7 @@ class Charger:
             },
         )
         self.transaction[connector] = None
-        self.result.stopped.append((self.id, transaction_id))
+        self.result.stopped.append((self.id, str(transaction_id)))
         await self.status(connector, "Finishing")
         await self.status(connector, "Available")
 
@@ -340,12 +345,15 @@ class Charger:
                 self.result.error("never connected", self.id)
                 return
         try:
-            await self.call("BootNotification", {"chargePointVendor": "Bench", "chargePointModel": "Sim"})
+            await self.boot()
             await self.behave()
         except (Stopped, CallFailed):
             pass
         finally:
             await self.close()
+
+    async def boot(self) -> None:
+        await self.call("BootNotification", {"chargePointVendor": "Bench", "chargePointModel": "Sim"})
 
     async def close(self) -> None:
         if self.ws is None:
@@ -431,12 +439,97 @@ class Charger:
             self.schedule(time.monotonic() + self.rng.uniform(1, 5), "start", connector)
 
 
+class Station201(Charger):
+    """An OCPP 2.0.1 station: one connector per EVSE (EVSE n, connector 1), sessions as
+    TransactionEvent Started / Updated / Ended with a transaction id of its own and a seqNo
+    counting every TransactionEvent it sends (2.0.1 E01-E07, J02)."""
+
+    def __init__(self, number: int, config: ClientConfig, result: ClientResult) -> None:
+        super().__init__(number, config, result)
+        self.seq_no = itertools.count(0)
+        self.sessions = itertools.count(1)
+
+    async def boot(self) -> None:
+        await self.call(
+            "BootNotification", {"reason": "PowerUp", "chargingStation": {"vendorName": "Bench", "model": "Sim"}}
+        )
+
+    async def status(self, connector: int, status: str) -> None:
+        # 2.0.1 connector states are fewer: in a session the connector is Occupied.
+        wire = {"Preparing": "Occupied", "Charging": "Occupied", "Finishing": "Occupied"}.get(status, status)
+        await self.call(
+            "StatusNotification",
+            {"timestamp": ocpp_now(), "connectorStatus": wire, "evseId": connector, "connectorId": 1},
+        )
+
+    def energy(self, connector: int, context: str = "Sample.Periodic") -> list[dict]:
+        return [
+            {
+                "timestamp": ocpp_now(),
+                "sampledValue": [{"value": self.register[connector], "context": context,
+                                  "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "Wh"}}],
+            }
+        ]  # fmt: skip
+
+    async def transaction_event(self, connector: int, event_type: str, trigger: str, **fields) -> dict:
+        payload = {
+            "eventType": event_type,
+            "timestamp": ocpp_now(),
+            "triggerReason": trigger,
+            "seqNo": next(self.seq_no),
+            "transactionInfo": {"transactionId": self.transaction[connector], **fields.pop("info", {})},
+            "evse": {"id": connector, "connectorId": 1},
+            **fields,
+        }
+        return await self.call("TransactionEvent", payload)
+
+    async def meter_values(self, connector: int) -> None:
+        self.register[connector] += self.rng.randint(50, 500)
+        value = str(self.register[connector])
+        await self.transaction_event(connector, "Updated", "MeterValuePeriodic", meterValue=self.energy(connector))
+        self.result.meter_values.append((self.id, connector, value))
+
+    async def start_session(self, connector: int) -> None:
+        await self.status(connector, "Occupied")
+        await self.call("Authorize", {"idToken": {"idToken": self.id_tag, "type": "ISO14443"}})
+        self.register[connector] += 1
+        self.transaction[connector] = f"{self.id}-{connector}-{next(self.sessions)}"
+        await self.transaction_event(
+            connector,
+            "Started",
+            "Authorized",
+            idToken={"idToken": self.id_tag, "type": "ISO14443"},
+            meterValue=self.energy(connector, "Transaction.Begin"),
+            info={"chargingState": "Charging"},
+        )
+        self.result.started.append((self.id, self.transaction[connector]))
+
+    async def stop_session(self, connector: int) -> None:
+        transaction_id = self.transaction[connector]
+        self.register[connector] += 1
+        await self.transaction_event(
+            connector,
+            "Ended",
+            "StopAuthorized",
+            idToken={"idToken": self.id_tag, "type": "ISO14443"},
+            meterValue=self.energy(connector, "Transaction.End"),
+            info={"stoppedReason": "Local"},
+        )
+        self.transaction[connector] = None
+        self.result.stopped.append((self.id, str(transaction_id)))
+        await self.status(connector, "Available")
+
+
+def charger_for(number: int, config: ClientConfig, result: ClientResult) -> Charger:
+    return Station201(number, config, result) if config.ocpp == "2.0.1" else Charger(number, config, result)
+
+
 async def run_chargers(config: ClientConfig, worker: int, workers: int) -> ClientResult:
     """Chargers worker+1, worker+1+workers, ...: a stride, so that every worker ramps up at
     the same pace."""
     result = ClientResult()
     numbers = range(worker + 1, config.chargers + 1, workers)
-    tasks = [asyncio.create_task(Charger(number, config, result).run(number - 1)) for number in numbers]
+    tasks = [asyncio.create_task(charger_for(number, config, result).run(number - 1)) for number in numbers]
     _done, pending = await asyncio.wait(tasks, timeout=max(0.0, config.hard_deadline - time.monotonic()))
     for task in pending:
         task.cancel()

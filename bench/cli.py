@@ -102,6 +102,12 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--redis", action="store_true", help="our server with the Redis channel layer (REDIS_URL)")
     parser.add_argument("--no-baseline", action="store_true", help="our server only, no ratios")
+    parser.add_argument(
+        "--ocpp",
+        choices=["1.6", "2.0.1"],
+        default="1.6",
+        help="what the simulated chargers speak; 2.0.1 runs ours only (the baseline speaks 1.6)",
+    )
     parser.add_argument("--smoke", action="store_true", help="seconds-long runs with 5 chargers")
     parser.add_argument("--json", type=Path, help="report path (default var/bench/<timestamp>.json)")
     return parser
@@ -123,6 +129,7 @@ def settings_for(name: str, args: argparse.Namespace) -> ScenarioSettings:
         "ramp_rate": args.ramp_rate,
         "reconnect_spread": args.reconnect_spread,
         "client_processes": args.client_processes,
+        "ocpp": args.ocpp,
     }
     settings = replace(settings, **{key: value for key, value in overrides.items() if value is not None})
     if args.duration is not None and name == "fleet":
@@ -173,7 +180,8 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict:
     for name in names:
         settings = settings_for(name, args)
         scenario = {}
-        for kind in (OURS,) if args.no_baseline else (OURS, BASELINE):
+        # The baseline server speaks 1.6 only: a 2.0.1 run is compared with nothing.
+        for kind in (OURS,) if args.no_baseline or args.ocpp != "1.6" else (OURS, BASELINE):
             print(f"== {name} against {kind}: {settings.chargers} chargers", file=sys.stderr, flush=True)
             scenario[kind] = run_scenario(settings, kind, args.database, args.redis, run_dir)
         scenario["comparison"] = [

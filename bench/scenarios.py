@@ -34,6 +34,7 @@ class ScenarioSettings:
     settle: float  # storm: seconds connected before the restart
     reconnect_spread: float
     client_processes: int
+    ocpp: str = "1.6"  # what the simulated chargers speak
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def client_config(settings: ScenarioSettings, server: Server, times: Timeline) -
         session_seconds=settings.session_seconds,
         call_timeout=settings.call_timeout,
         reconnect_spread=settings.reconnect_spread,
+        ocpp=settings.ocpp,
     )
 
 

@@ -23,16 +23,19 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # What each server stored of what the chargers were told was acknowledged.
 FOUND_QUERIES = {
     OURS: {
-        "started": "SELECT ch.charge_point_id, s.transaction_id FROM charging_chargingsession s"
-        " JOIN sites_charger ch ON ch.id = s.charger_id",
-        "stopped": "SELECT ch.charge_point_id, s.transaction_id FROM charging_chargingsession s"
-        " JOIN sites_charger ch ON ch.id = s.charger_id WHERE s.state = 'completed'",
-        "meter_values": "SELECT ch.charge_point_id, co.connector_id, mv.raw_value FROM charging_metervalue mv"
-        " JOIN sites_charger ch ON ch.id = mv.charger_id JOIN sites_connector co ON co.id = mv.connector_id",
+        # Our integer id (1.6) or the station's own (2.0.1), as text either way.
+        "started": "SELECT ch.charge_point_id, COALESCE(s.transaction_uid, CAST(s.transaction_id AS TEXT))"
+        " FROM charging_chargingsession s JOIN sites_charger ch ON ch.id = s.charger_id",
+        "stopped": "SELECT ch.charge_point_id, COALESCE(s.transaction_uid, CAST(s.transaction_id AS TEXT))"
+        " FROM charging_chargingsession s JOIN sites_charger ch ON ch.id = s.charger_id WHERE s.state = 'completed'",
+        # A 2.0.1 station's connector is connector 1 of its EVSE: the client counts EVSEs.
+        "meter_values": "SELECT ch.charge_point_id, COALESCE(co.evse_id, co.connector_id), mv.raw_value"
+        " FROM charging_metervalue mv JOIN sites_charger ch ON ch.id = mv.charger_id"
+        " JOIN sites_connector co ON co.id = mv.connector_id",
     },
     BASELINE: {
-        "started": "SELECT charge_point_id, id FROM baseline_session",
-        "stopped": "SELECT charge_point_id, id FROM baseline_session WHERE stopped_at IS NOT NULL",
+        "started": "SELECT charge_point_id, CAST(id AS TEXT) FROM baseline_session",
+        "stopped": "SELECT charge_point_id, CAST(id AS TEXT) FROM baseline_session WHERE stopped_at IS NOT NULL",
         "meter_values": "SELECT charge_point_id, connector_id, value FROM baseline_meter_value",
     },
 }

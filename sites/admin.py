@@ -229,10 +229,28 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         "last_seen_at",
         "last_boot_at",
         "created_at",
+        "boot_reason",
+        "iccid",
+        "imsi",
     ]
     fieldsets = (
-        (None, {"fields": ("charge_point_id", "site", "ocpp_version", "registration_status", "heartbeat_interval")}),
-        ("Hardware", {"fields": ("vendor", "model", "serial_number", "firmware_version")}),
+        (
+            None,
+            {
+                "fields": (
+                    "charge_point_id",
+                    "site",
+                    "ocpp_version",
+                    "preferred_ocpp_version",
+                    "registration_status",
+                    "heartbeat_interval",
+                )
+            },
+        ),
+        (
+            "Hardware",
+            {"fields": ("vendor", "model", "serial_number", "firmware_version", "boot_reason", "iccid", "imsi")},
+        ),
         ("Security", {"fields": ("security_profile", "auth_key")}),
         ("Charger status (connector 0)", {"fields": ("status", "error_code", "status_timestamp")}),
         (

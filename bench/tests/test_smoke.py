@@ -51,6 +51,23 @@ def test_scenario_runs_without_errors_or_lost_messages(scenario, tmp_path):
             assert storm["reconnected"] == storm["connected_before"] == 5, (kind, storm)
 
 
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("scenario", ["fleet", "throughput"])
+def test_201_stations_run_without_errors_or_lost_messages(scenario, tmp_path):
+    """`--ocpp 2.0.1`: TransactionEvent sessions; ours only (the baseline speaks 1.6)."""
+    argv = [scenario, "--smoke", "--ocpp", "2.0.1", "--database", DATABASE, *(["--redis"] if REDIS else [])]
+    report = run(parser().parse_args(argv), tmp_path)
+
+    figures = report["scenarios"][scenario][OURS]
+    assert BASELINE not in report["scenarios"][scenario]
+    assert figures["errors"] == 0, (figures["error_kinds"], figures["error_examples"])
+    assert figures["lost"]["total"] == 0, figures["lost"]
+    assert figures["connections_held"] == 5
+    assert {"BootNotification", "StatusNotification", "TransactionEvent"} <= figures["latency"].keys()
+    assert figures["acknowledged"]["started"] > 0
+    assert figures["acknowledged"]["meter_values"] > 0
+
+
 # The commands scenario needs two server processes that reach each other, as test_cross_process
 # does: it runs where REDIS_URL and a PostgreSQL DATABASE_URL are set (CI's second stage).
 @pytest.mark.skipif(not REDIS or DATABASE != "postgres", reason="needs PostgreSQL and Redis (CI starts them)")

@@ -61,8 +61,14 @@ def test_demo_data_is_complete_and_idempotent():
     assert second.charger_keys == {}
     assert User.objects.get(email=DEMO_ADMIN_EMAIL).check_password(first.admin_password)
     chargers = Charger.objects.order_by("charge_point_id")
-    assert [c.charge_point_id for c in chargers] == ["DEMO-CP-001", "DEMO-CP-002"]
-    assert [c.connectors.count() for c in chargers] == [2, 1]
+    assert [c.charge_point_id for c in chargers] == ["DEMO-CP-001", "DEMO-CP-002", "DEMO-CS-201"]
+    # A 2.0.1 station's connectors (numbered per EVSE) appear as it reports them.
+    assert [c.connectors.count() for c in chargers] == [2, 1, 0]
+    assert [(c.ocpp_version, c.preferred_ocpp_version) for c in chargers] == [
+        ("1.6", "1.6"),
+        ("1.6", "1.6"),
+        ("2.0.1", "2.0.1"),
+    ]
     for charger in chargers:
         assert verify_charger_key(first.charger_keys[charger.charge_point_id], charger.auth_key_hash)
     assert IdToken.objects.count() == 3

@@ -58,7 +58,7 @@ async def test_registered_charger_is_accepted_with_ocpp16_and_becomes_the_live_c
 # --- S2: subprotocols -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("offered", [["ocpp2.0.1"], [], ["OCPP1.6"], ["ocpp1.5", "ocpp2.1"]])
+@pytest.mark.parametrize("offered", [["ocpp2.0"], [], ["OCPP1.6"], ["ocpp1.5", "ocpp2.1"]])
 async def test_without_a_common_subprotocol_the_socket_is_accepted_without_one_and_closed_1002(
     charger, open_client, offered
 ):
@@ -72,11 +72,16 @@ async def test_without_a_common_subprotocol_the_socket_is_accepted_without_one_a
 
 
 @pytest.mark.parametrize("offered", [["ocpp2.0.1", "ocpp1.6"], ["ocpp1.6", "ocpp2.0.1"]])
-async def test_ocpp16_is_selected_among_several_offered(charger, open_client, offered):
+@pytest.mark.parametrize(("preferred", "selected"), [("", "ocpp2.0.1"), ("1.6", OCPP16), ("2.0.1", "ocpp2.0.1")])
+async def test_among_several_offered_the_chargers_preferred_version_then_the_systems_order(
+    charger, open_client, offered, preferred, selected
+):
+    await db(Charger.objects.filter(pk=charger.pk).update)(preferred_ocpp_version=preferred)
     client = await open_client(charger, subprotocols=offered, connect=False)
     assert await client.connect()
-    assert client.subprotocol == OCPP16
-    assert "currentTime" in await client.result("Heartbeat", {})
+    assert client.subprotocol == selected  # OCPP_SUBPROTOCOLS: 2.0.1 first
+    stored = await db(_charger)(charger.pk)
+    assert stored.ocpp_version == {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1"}[selected]
 
 
 # --- S3, S6: HTTP Basic -------------------------------------------------------------------

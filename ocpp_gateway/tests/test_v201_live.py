@@ -115,6 +115,8 @@ def test_201_callerror_codes_and_nothing_before_the_boot(server):
             ]
             await ws.send('[9, "m1", "Heartbeat", {}]')
             answers.append(await _next(ws))
+            await ws.send("not json at all")
+            answers.append(await _next(ws))
             return answers
 
     answers = asyncio.run(run())
@@ -123,7 +125,9 @@ def test_201_callerror_codes_and_nothing_before_the_boot(server):
         "NotImplemented",
         "NotSupported",
         "MessageTypeNotSupported",
+        "RpcFrameworkError",  # part 4 sec. 4.3, answered with message id "-1"
     ]
+    assert answers[-1][1] == "-1"
 
 
 def test_before_accepted_only_the_boot_and_asked_for_reports(server):
