@@ -41,7 +41,8 @@ class SessionCostAdmin(TenantScopedAdmin, ModelAdmin):
     tenant_path = "session__charger__site__organization"
     list_display = ["session", "total", "currency", "net", "vat", "tariff", "computed_at"]
     list_filter = ["currency", "tariff"]
-    search_fields = ["session__charger__charge_point_id", "=session__transaction_id"]
+    # The transaction id the charger knows: our integer (1.6) or the station's string (2.0.1).
+    search_fields = ["session__charger__charge_point_id", "=session__transaction_id", "=session__transaction_uid"]
     list_select_related = ["session", "session__charger", "tariff"]
     readonly_fields = ["session", "tariff", "currency", "net", "vat", "total", "breakdown", "computed_at"]
     actions = ["recompute"]

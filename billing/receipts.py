@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 from billing.models import SessionCost
+from charging.services.shared import transaction_ref
 from common.pdf import render_pdf
 
 
@@ -22,6 +23,14 @@ def receipt_html(cost: SessionCost) -> str:
             "session": session,
             "site": site,
             "organization": site.organization,
+            # The id the charger knows (and shows the driver): our integer in 1.6, its own in 2.0.1.
+            "transaction_id": transaction_ref(session),
+            # 2.0.1 numbers connectors per EVSE: "EVSE 2 / 1" says which one; 1.6: "2".
+            "connector": (
+                f"EVSE {session.connector.evse_id} / {session.connector.connector_id}"
+                if session.connector.evse_id is not None
+                else str(session.connector.connector_id)
+            ),
             # Formatted here: the template's date filter would convert to the server's time zone.
             "started_local": f"{session.started_at.astimezone(zone):%Y-%m-%d %H:%M}",
             "stopped_local": f"{session.stopped_at.astimezone(zone):%Y-%m-%d %H:%M}" if session.stopped_at else "",

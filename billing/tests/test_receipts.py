@@ -14,16 +14,15 @@ from charging.models import ChargingSession
 from charging.tests.factories import ChargingSessionFactory
 from common.pdf import ForbiddenFetch, static_file_for
 from common.tests.pdf import needs_pdf, pdf_text
+from sites.tests.factories import ChargerFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def cost():
+def _priced(**session_fields) -> SessionCost:
     session = ChargingSessionFactory(
-        transaction_id=4711, id_tag='<img src="http://127.0.0.1:1/track">', meter_start_wh=0,
-        started_at=dt.datetime(2026, 1, 15, 20, 0, tzinfo=dt.UTC),
-    )  # fmt: skip
+        meter_start_wh=0, started_at=dt.datetime(2026, 1, 15, 20, 0, tzinfo=dt.UTC), **session_fields
+    )
     ChargingSession.objects.filter(pk=session.pk).update(
         state="completed", stopped_at=dt.datetime(2026, 1, 15, 22, 0, tzinfo=dt.UTC), energy_wh=20000
     )
@@ -38,6 +37,18 @@ def cost():
         session=session, currency="EUR", net=Decimal("8.00"), vat=Decimal("1.52"), total=Decimal("9.52"),
         breakdown=breakdown,
     )  # fmt: skip
+
+
+@pytest.fixture
+def cost():
+    return _priced(transaction_id=4711, id_tag='<img src="http://127.0.0.1:1/track">')
+
+
+@pytest.fixture
+def cost_201():
+    """A 2.0.1 station's session on EVSE 2, connector 1: named by the station's transaction id."""
+    connector = ConnectorFactory(charger=ChargerFactory(ocpp_version="2.0.1"), evse_id=2, connector_id=1)
+    return _priced(connector=connector, transaction_id=None, transaction_uid="a1b2c3d4-201", id_tag="CARD-201")
 
 
 def test_charger_supplied_strings_are_escaped(cost):
@@ -82,3 +93,22 @@ def test_receipts_download_from_the_admin_and_the_api(admin_client, cost):
     stranger = UserFactory()
     client.force_authenticate(stranger)
     assert client.get(f"/api/v1/session-costs/{cost.pk}/receipt").status_code == 404
+
+
+def test_a_2_0_1_receipt_names_the_stations_transaction_and_the_evse(cost_201, cost):
+    html = receipt_html(cost_201)
+    assert "<title>Receipt a1b2c3d4-201</title>" in html
+    assert "Transaction a1b2c3d4-201 at charger" in html
+    assert "connector EVSE 2 / 1<br>" in html
+    assert "Transaction 4711 at charger" in receipt_html(cost)  # 1.6: our integer id, connector "1"
+    assert "connector 1<br>" in receipt_html(cost)
+
+
+@needs_pdf
+def test_the_receipt_pdf_of_a_2_0_1_session_renders_with_its_transaction_id(cost_201, tmp_path):
+    path = tmp_path / "receipt.pdf"
+    path.write_bytes(receipt_pdf(cost_201))
+    text = pdf_text(path)
+    assert "Transaction a1b2c3d4-201" in text
+    assert "connector EVSE 2 / 1" in text
+    assert "9.52 EUR" in text

@@ -8,9 +8,9 @@ from django.utils import timezone
 from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
 from billing.selectors import tariff_for
 from billing.tasks import compute_session_costs_task
-from charging.models import MeterValue
+from charging.models import ChargingSession, MeterValue
 from charging.services import SessionStart, SessionStop, close_session, open_session
-from sites.tests.factories import ConnectorFactory
+from sites.tests.factories import ChargerFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db
 START = dt.datetime(2026, 1, 15, 20, 0, tzinfo=dt.UTC)  # 21:00 in Berlin
@@ -124,3 +124,31 @@ def test_the_admin_recomputes_after_a_tariff_correction(admin_client, connector,
 
 def test_the_task_does_nothing_for_a_session_that_does_not_exist():
     assert compute_session_costs_task.apply(args=([999_999],)).get() == [None]
+
+
+def _completed(connector, *, energy_wh: int, **ids):
+    """A completed session written directly: 21:00-23:00 Berlin, `energy_wh` from a 1000 Wh start."""
+    return ChargingSession.objects.create(
+        charger=connector.charger, connector=connector, id_tag="T", state="completed", started_at=START,
+        stopped_at=START + dt.timedelta(hours=2), meter_start_wh=1000, meter_stop_wh=1000 + energy_wh,
+        energy_wh=energy_wh, **ids,
+    )  # fmt: skip
+
+
+def test_a_2_0_1_session_is_priced_like_a_1_6_one(connector):
+    """The same charge on a 1.6 connector and on EVSE 2 of a 2.0.1 station at the same site: the
+    2.0.1 session (named by the station's transaction id, no integer id) costs the same."""
+    organization = connector.charger.site.organization
+    tariff = _tariff(organization, "Standard", price_per_kwh=Decimal("0.40"), flat_fee=Decimal("1"),
+                     vat_percent=Decimal("19"))  # fmt: skip
+    TariffBand.objects.create(tariff=tariff, start_time=dt.time(22), end_time=dt.time(6), price_per_kwh=Decimal("0.20"))
+    TariffAssignment.objects.create(tariff=tariff, site=connector.charger.site, valid_from=START - dt.timedelta(days=1))
+    station = ChargerFactory(site=connector.charger.site, ocpp_version="2.0.1")
+    evse2 = ConnectorFactory(charger=station, evse_id=2, connector_id=1)
+    old = _completed(connector, energy_wh=20000, transaction_id=7)
+    new = _completed(evse2, energy_wh=20000, transaction_id=None, transaction_uid="station-tx-1")
+    prices = compute_session_costs_task.apply(args=([old.pk, new.pk],)).get()
+    assert prices == ["8.33 EUR", "8.33 EUR"]
+    cost = SessionCost.objects.get(session__transaction_uid="station-tx-1")
+    assert (cost.net, cost.vat, cost.total, cost.tariff) == (Decimal("7.00"), Decimal("1.33"), Decimal("8.33"), tariff)
+    assert cost.breakdown == SessionCost.objects.get(session=old).breakdown
