@@ -318,6 +318,7 @@ class FaultRow:
     error_code: str
     info: str
     vendor_error_code: str
+    evse_id: int | None = None  # 2.0.1: connector_id is numbered within this EVSE (last: CSV columns)
 
 
 def _online_seconds(chargers: QuerySet[Charger], start: dt.datetime, end: dt.datetime) -> dict[int, float]:
@@ -404,6 +405,7 @@ def latest_faults(user, query: AnalyticsQuery, *, limit: int = LATEST_FAULTS) ->
             error_code=record.error_code,
             info=record.info,
             vendor_error_code=record.vendor_error_code,
+            evse_id=record.evse_id,
         )
         for record in records
     ]

@@ -79,10 +79,15 @@ def _energy_chart(rows: list[dict]) -> dict:
     }
 
 
+def _connector(row: dict) -> str:
+    """How the chart names a connector: "#2" (1.6) or "EVSE 2 / #1" (2.0.1), as Connector.__str__ does."""
+    return f"EVSE {row['evse_id']} / #{row['connector_id']}" if row.get("evse_id") else f"#{row['connector_id']}"
+
+
 def _utilization_chart(rows: list[dict]) -> dict:
     return {
         "type": "bar",
-        "labels": [f"{row['charger']} #{row['connector_id']}" for row in rows],
+        "labels": [f"{row['charger']} {_connector(row)}" for row in rows],
         "datasets": [{"label": "utilization %", "data": [round(row["utilization"] * 100, 2) for row in rows]}],
         "y_label": "%",
     }

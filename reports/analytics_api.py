@@ -101,8 +101,8 @@ class EnergyRowSerializer(serializers.Serializer):
 class UtilizationRowSerializer(serializers.Serializer):
     connector_pk = serializers.IntegerField()
     charger = serializers.CharField()
-    connector_id = serializers.IntegerField()
-    evse_id = serializers.IntegerField(allow_null=True)
+    connector_id = serializers.IntegerField(help_text="Per charger (1.6), or per EVSE (2.0.1, with evse_id).")
+    evse_id = serializers.IntegerField(allow_null=True, help_text="OCPP 2.0.1 only: null for 1.6 connectors.")
     site = serializers.CharField()
     organization = serializers.CharField()
     sessions = serializers.IntegerField()
@@ -130,6 +130,7 @@ class FaultRowSerializer(serializers.Serializer):
     error_code = serializers.CharField()
     info = serializers.CharField()
     vendor_error_code = serializers.CharField()
+    evse_id = serializers.IntegerField(allow_null=True, help_text="OCPP 2.0.1: the EVSE the connector belongs to.")
 
 
 class PeakLoadRowSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from charging.models import ChargingSession, SessionState
 from reports.analytics_admin import PAGES
+from reports.selectors import connector_label
 from sites.models import Connector, ConnectorStatus, Site, StatusNotificationRecord
 from sites.selectors import chargers_visible_to, fault_reports
 
@@ -95,12 +96,16 @@ def recent_faults(user, *, limit: int = RECENT_FAULTS) -> list[dict]:
         StatusNotificationRecord.objects.filter(charger__in=chargers_visible_to(user).values("pk"))
         .filter(fault_reports())
         .order_by("-timestamp", "-pk")
-        .values("charger__charge_point_id", "connector_id", "status", "error_code", "info", "timestamp")[:limit]
+        .values("charger__charge_point_id", "evse_id", "connector_id", "status", "error_code", "info", "timestamp")[
+            :limit
+        ]
     )
     return [
         {
             "charge_point_id": row["charger__charge_point_id"],
             "connector_id": row["connector_id"],
+            "evse_id": row["evse_id"],
+            "connector": connector_label(row["evse_id"], row["connector_id"]),
             "status": row["status"],
             "error_code": row["error_code"],
             "info": row["info"],
@@ -161,6 +166,14 @@ def site_markers(user) -> list[dict]:
     ]
 
 
+def connector_key(charge_point_id: str, evse_id: int | None, connector_id: int) -> str:
+    """The dashboard row's key (data-connector), also built by dashboard.js from live events:
+    "CP/1" for 1.6, "CP/evse-2/1" for 2.0.1 (two EVSEs each have a connector 1)."""
+    if evse_id is None:
+        return f"{charge_point_id}/{connector_id}"
+    return f"{charge_point_id}/evse-{evse_id}/{connector_id}"
+
+
 def recent_connectors(user, *, limit: int = RECENT_CONNECTORS) -> list[dict]:
     """The connectors whose state changed last; the live feed moves rows to the top."""
     rows = (
@@ -171,6 +184,7 @@ def recent_connectors(user, *, limit: int = RECENT_CONNECTORS) -> list[dict]:
             "charger__charge_point_id",
             "charger__site_id",
             "charger__site__name",
+            "evse_id",
             "connector_id",
             "status",
             "error_code",
@@ -183,6 +197,10 @@ def recent_connectors(user, *, limit: int = RECENT_CONNECTORS) -> list[dict]:
             "site_id": row["charger__site_id"],
             "site": row["charger__site__name"],
             "connector_id": row["connector_id"],
+            # 2.0.1 numbers connectors per EVSE: (evse_id, connector_id) names one; None for 1.6.
+            "evse_id": row["evse_id"],
+            "connector": connector_label(row["evse_id"], row["connector_id"]),
+            "key": connector_key(row["charger__charge_point_id"], row["evse_id"], row["connector_id"]),
             "status": row["status"],
             "error_code": row["error_code"],
             "timestamp": row["status_timestamp"].isoformat() if row["status_timestamp"] else None,

@@ -159,6 +159,7 @@ def broadcast_status(*, changes: list[StatusChange], **kwargs) -> None:
         event = {
             "type": "status",
             "connector_id": change.connector_id,
+            "evse_id": change.evse_id,  # 2.0.1: the connector is numbered within this EVSE; None for 1.6
             "previous_status": change.previous_status,
             "status": change.status,
             "error_code": change.error_code,
@@ -174,13 +175,26 @@ def broadcast_online(*, charger_id: int, online: bool, at: dt.datetime, **kwargs
 
 def _session_events(kind: str, session_ids: list[int]) -> None:
     sessions = ChargingSession.objects.filter(pk__in=session_ids).values(
-        "pk", "charger_id", "connector__connector_id", "started_at", "stopped_at", "energy_wh"
+        "pk",
+        "charger_id",
+        "connector__connector_id",
+        "connector__evse_id",
+        "transaction_id",
+        "transaction_uid",
+        "started_at",
+        "stopped_at",
+        "energy_wh",
     )
     for session in sessions:
         event = {
             "type": kind,
             "session_id": session["pk"],
             "connector_id": session["connector__connector_id"],
+            "evse_id": session["connector__evse_id"],
+            # The id the charger knows: our integer (1.6) or the station's own string (2.0.1).
+            "transaction_id": (
+                session["transaction_id"] if session["transaction_id"] is not None else session["transaction_uid"]
+            ),
             "started_at": _iso(session["started_at"]),
             "stopped_at": _iso(session["stopped_at"]),
             "energy_wh": session["energy_wh"],

@@ -13,6 +13,7 @@ from accounts.models import Organization
 from accounts.roles import ADMIN_ROLES
 from accounts.tenancy import organizations_of, scope_queryset
 from charging.models import ChargingSession, IdToken
+from charging.services.shared import transaction_ref
 from reports.models import ReportExport
 from sites.models import Charger, Site
 
@@ -20,6 +21,10 @@ from sites.models import Charger, Site
 CHUNK_SIZE = 1000
 
 # The columns of every session export, in order (CSV header, JSON keys, PDF table).
+# `connector_id` is the charger's connector number: per charger in OCPP 1.6, per EVSE in 2.0.1,
+# so it names a connector only together with `evse_id` (empty for 1.6). `transaction_id` is the
+# id the charger knows the session by: our integer for 1.6, the station's own string for 2.0.1.
+# New columns go at the end, never in between: existing CSV consumers read columns by position.
 SESSION_COLUMNS = (
     "session_id",
     "site",
@@ -39,6 +44,8 @@ SESSION_COLUMNS = (
     "net",
     "vat",
     "total",
+    # Added for OCPP 2.0.1 (appended, see above).
+    "evse_id",
 )
 
 
@@ -114,7 +121,7 @@ def session_row(session: ChargingSession) -> dict:
         "site": session.charger.site.name,
         "charge_point_id": session.charger.charge_point_id,
         "connector_id": session.connector.connector_id,
-        "transaction_id": str(session.transaction_id or session.transaction_uid or ""),
+        "transaction_id": str(transaction_ref(session)),
         "id_tag": session.id_tag,
         "state": session.state,
         "started_at": utc_text(session.started_at),
@@ -128,7 +135,14 @@ def session_row(session: ChargingSession) -> dict:
         "net": str(cost.net) if cost else "",
         "vat": str(cost.vat) if cost else "",
         "total": str(cost.total) if cost else "",
+        "evse_id": session.connector.evse_id,
     }
+
+
+def connector_label(evse_id: int | None, connector_id: int) -> str:
+    """How a person reads a connector's number: "2" for 1.6 (per charger), "EVSE 2 / 1" for 2.0.1,
+    where connectors are numbered per EVSE and "1" alone would not say which one."""
+    return f"EVSE {evse_id} / {connector_id}" if evse_id is not None else str(connector_id)
 
 
 def organizations_exportable_by(user) -> QuerySet[Organization]:

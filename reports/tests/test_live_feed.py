@@ -192,3 +192,41 @@ async def test_an_inactive_user_is_refused(tenants):
     _, connected, code = await open_feed(header)
     assert not connected
     assert code == CLOSE_UNAUTHENTICATED
+
+
+async def test_a_2_0_1_stations_status_and_sessions_carry_the_evse(tenants):
+    """EVSE 1 and EVSE 2 each have a connector 1: the events say which EVSE, and a session's event
+    the station's own transaction id."""
+    operator_a, charger_a = tenants["a"]
+
+    def station():
+        charger = ChargerFactory(site=charger_a.site, charge_point_id="A-201", ocpp_version="2.0.1")
+        for evse_id in (1, 2):
+            ConnectorFactory(charger=charger, evse_id=evse_id, connector_id=1, status="Available")
+        return charger
+
+    charger = await db(station)()
+    feed, connected, _ = await open_feed(bearer(operator_a))
+    assert connected
+    report = StatusReport(evse_id=2, connector_id=1, status="Occupied", error_code="NoError", timestamp=timezone.now())
+    await db(record_status_notification)(charger_id=charger.pk, report=report, received_at=timezone.now())
+    event = await feed.receive_json_from(timeout=5)
+    assert (event["type"], event["charge_point_id"], event["evse_id"], event["connector_id"]) == (
+        "status", "A-201", 2, 1,
+    )  # fmt: skip
+    assert (event["previous_status"], event["status"]) == ("Available", "Occupied")
+
+    start = SessionStart(charger.pk, 1, "TAG-201", 0, started_at=timezone.now(), received_at=timezone.now(),
+                         evse_id=2, transaction_id="tx-201-a")  # fmt: skip
+    await db(open_session)(start=start)
+    event = await feed.receive_json_from(timeout=5)
+    assert (event["type"], event["evse_id"], event["connector_id"], event["transaction_id"]) == (
+        "session.started", 2, 1, "tx-201-a",
+    )  # fmt: skip
+    stop = SessionStop(charger.pk, "tx-201-a", 4000, stopped_at=timezone.now(), received_at=timezone.now())
+    await db(close_session)(stop=stop)
+    event = await feed.receive_json_from(timeout=5)
+    assert (event["type"], event["evse_id"], event["transaction_id"], event["energy_wh"]) == (
+        "session.stopped", 2, "tx-201-a", 4000,
+    )  # fmt: skip
+    await feed.disconnect()

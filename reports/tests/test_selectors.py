@@ -65,6 +65,7 @@ def test_rows_carry_the_price_when_billing_has_one(world):
         "net": "4.20",
         "vat": "0.80",
         "total": "5.00",
+        "evse_id": None,  # a 1.6 connector
     }
     assert (unpriced["currency"], unpriced["total"]) == ("", "")
     assert tuple(priced) == selectors.SESSION_COLUMNS

@@ -142,15 +142,27 @@
     return td;
   }
 
+  // OCPP 2.0.1 numbers connectors per EVSE (evse_id is null for 1.6): "EVSE 2 / 1", and a row
+  // key that keeps EVSE 1's connector 1 apart from EVSE 2's (as reports.dashboard.connector_key).
+  function connectorLabel(event) {
+    return event.evse_id == null ? String(event.connector_id) : `EVSE ${event.evse_id} / ${event.connector_id}`;
+  }
+
+  function connectorKey(event) {
+    return event.evse_id == null
+      ? `${event.charge_point_id}/${event.connector_id}`
+      : `${event.charge_point_id}/evse-${event.evse_id}/${event.connector_id}`;
+  }
+
   function upsertConnectorRow(event) {
     const tbody = document.querySelector("#dash-connectors tbody");
-    const key = `${event.charge_point_id}/${event.connector_id}`;
+    const key = connectorKey(event);
     let row = Array.from(tbody.rows).find((r) => r.dataset.connector === key);
     const site = sites.get(event.site_id);
     if (!row) {
       row = document.createElement("tr");
       row.dataset.connector = key;
-      row.append(cell(event.charge_point_id), cell(site ? site.name : ""), cell(event.connector_id), cell(""), cell(""), cell(""));
+      row.append(cell(event.charge_point_id), cell(site ? site.name : ""), cell(connectorLabel(event)), cell(""), cell(""), cell(""));
       row.cells[3].className = "dash-status";
     }
     row.cells[3].textContent = event.status;
@@ -165,7 +177,7 @@
     const tbody = document.querySelector("#dash-faults tbody");
     tbody.querySelector(".dash-empty")?.remove();
     const row = document.createElement("tr");
-    row.append(cell(event.charge_point_id), cell(event.connector_id), cell(event.status), cell(event.error_code), cell(event.timestamp));
+    row.append(cell(event.charge_point_id), cell(connectorLabel(event)), cell(event.status), cell(event.error_code), cell(event.timestamp));
     tbody.prepend(row);
     while (tbody.rows.length > 10) tbody.deleteRow(-1);
   }
@@ -182,7 +194,7 @@
   function onStatus(event) {
     const isFault = event.status === "Faulted" || (event.error_code && event.error_code !== "NoError");
     if (isFault) addFault(event);
-    logEvent(`${event.charge_point_id} connector ${event.connector_id}: ${event.status}`);
+    logEvent(`${event.charge_point_id} connector ${connectorLabel(event)}: ${event.status}`);
     if (event.connector_id === 0) return; // the charger as a whole: not a connector count
     upsertConnectorRow(event);
     if (event.previous_status !== event.status) {
@@ -212,7 +224,7 @@
       bump("today-sessions", 1);
       addToToday(0, 1);
     }
-    logEvent(`${event.charge_point_id} connector ${event.connector_id}: session ${event.session_id} started`);
+    logEvent(`${event.charge_point_id} connector ${connectorLabel(event)}: session ${event.session_id} (transaction ${event.transaction_id}) started`);
   }
 
   function onSessionStopped(event) {
@@ -222,7 +234,7 @@
       bump("today-energy", kwh);
       addToToday(1, kwh);
     }
-    logEvent(`${event.charge_point_id} connector ${event.connector_id}: session ${event.session_id} stopped, ${kwh.toFixed(3)} kWh`);
+    logEvent(`${event.charge_point_id} connector ${connectorLabel(event)}: session ${event.session_id} (transaction ${event.transaction_id}) stopped, ${kwh.toFixed(3)} kWh`);
   }
 
   function onConnection(event) {
