@@ -217,6 +217,59 @@ class UnmatchedStop(models.Model):
         return f"{self.charger_id}: stop for unknown tx {transaction}"
 
 
+class TransactionEventKind(models.TextChoices):
+    """Where in its transaction an event falls (both directions of a charger's own transaction
+    log: the first, one in between, the last)."""
+
+    STARTED = "started", "Started"
+    UPDATED = "updated", "Updated"
+    ENDED = "ended", "Ended"
+
+
+class TransactionEventRecord(models.Model):
+    """One event of a transaction the charger names itself (a 2.0.1 station's string id), as
+    received: kept once per (charger, transaction, sequence number), so that a resent event is
+    recognised, answered as the first time and applied once (ACCEPTANCE R2, R25)."""
+
+    Kind = TransactionEventKind
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="transaction_events")
+    # The session the event belongs to; empty only if that session was deleted.
+    session = models.ForeignKey(
+        ChargingSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    transaction_uid = models.CharField("transaction id", max_length=36)
+    seq_no = models.BigIntegerField("sequence number")
+    kind = models.CharField(max_length=8, choices=TransactionEventKind.choices)
+    trigger_reason = models.CharField(max_length=32, blank=True)
+    charging_state = models.CharField(max_length=32, blank=True)
+    remote_start_id = models.BigIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField(help_text="Event time as sent by the charger.")
+    # The charger reports the event happened while it had no connection to us.
+    offline = models.BooleanField(default=False)
+    received_at = models.DateTimeField(default=timezone.now)
+    # Whether the event changed the session's current state, or came in older than what was
+    # already applied (its meter readings are kept either way).
+    applied = models.BooleanField(default=True)
+    # The decision on the event's token as answered, repeated verbatim to a resent event.
+    answer = models.JSONField(null=True, blank=True)
+    payload = models.JSONField(default=dict, help_text="The event as the charger sent it.")
+
+    class Meta:
+        ordering = ["charger", "transaction_uid", "seq_no"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charger", "transaction_uid", "seq_no"], name="transaction_event_once_per_seq_no"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=TransactionEventKind.values), name="transaction_event_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charger_id}: tx {self.transaction_uid} #{self.seq_no} {self.kind}"
+
+
 class ReservationStatus(models.TextChoices):
     REQUESTED = "requested", "Requested"  # ReserveNow queued or sent
     ACCEPTED = "accepted", "Accepted"

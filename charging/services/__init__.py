@@ -1,6 +1,7 @@
 """Writes of the charging domain, version-neutral: id-token decisions (`authorization`),
-sessions opened and closed (`sessions`) and meter readings (`meter_values`). Called by the
-OCPP gateway's per-version adapters with plain dataclasses; nothing here knows a wire format."""
+sessions opened and closed (`sessions`) or reported event by event (`transaction_events`), and
+meter readings (`meter_values`). Called by the OCPP gateway's per-version adapters with plain
+dataclasses; nothing here knows a wire format."""
 
 from charging.services.authorization import (
     CONCURRENT_TX,
@@ -26,6 +27,12 @@ from charging.services.sessions import (
     open_sessions,
 )
 from charging.services.shared import TransactionRef, timestamp_concerns
+from charging.services.transaction_events import (
+    TransactionEventIn,
+    TransactionEventOutcome,
+    record_transaction_event,
+    record_transaction_events,
+)
 
 __all__ = [
     "CONCURRENT_TX",
@@ -37,6 +44,8 @@ __all__ = [
     "SessionStop",
     "TokenCheck",
     "TokenDecision",
+    "TransactionEventIn",
+    "TransactionEventOutcome",
     "TransactionRef",
     "authorize_token",
     "authorize_tokens",
@@ -46,5 +55,7 @@ __all__ = [
     "open_sessions",
     "record_meter_report",
     "record_meter_reports",
+    "record_transaction_event",
+    "record_transaction_events",
     "timestamp_concerns",
 ]

@@ -32,6 +32,8 @@ class TokenDecision:
     status: str
     expires_at: dt.datetime | None = None
     parent: str = ""
+    # False when no such token exists: 1.6 says Invalid, 2.0.1 has a word of its own (Unknown).
+    known: bool = True
 
 
 TokenKey = tuple[int, str]  # (organization id, token folded to lower case)
@@ -77,7 +79,7 @@ def decide(token: IdToken | None, active: dict[int, set], *, now: dt.datetime, e
     """What the central system says about a token: its status, ConcurrentTx while it has a
     session open other than `exclude` (a retransmitted start asks about its own session)."""
     if token is None:
-        return TokenDecision(IdTokenStatus.INVALID)
+        return TokenDecision(IdTokenStatus.INVALID, known=False)
     status = token.effective_status(now)
     if status == IdTokenStatus.ACCEPTED and active.get(token.pk, set()) - {exclude}:
         status = CONCURRENT_TX

@@ -11,6 +11,7 @@ from django.conf import settings
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.seam import BOOTS, LIVENESS, STATUS_NOTIFICATIONS, TRANSACTIONS
 from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
+from ocpp_gateway.v201 import transaction_handlers
 from sites.services import (
     BootIn,
     BootInfo,
@@ -91,4 +92,8 @@ HANDLERS: dict[str, Handler] = {
     "BootNotification": boot_notification,
     "Heartbeat": heartbeat,
     "StatusNotification": status_notification,
+    # Transactions (C01, E, J01): ocpp_gateway/v201/transaction_handlers.py
+    "Authorize": transaction_handlers.authorize,
+    "TransactionEvent": transaction_handlers.transaction_event,
+    "MeterValues": transaction_handlers.meter_values,
 }
