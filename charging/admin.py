@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -204,7 +206,8 @@ class ReservationForm(forms.ModelForm):
         fields = ["charger", "connector", "id_token", "expires_at"]
 
     def clean(self) -> dict:
-        data = super().clean()
+        # A ModelForm's clean() returns cleaned_data; the stubs type every form's as `dict | None`.
+        data = cast(dict[str, Any], super().clean())
         charger, connector, token = data.get("charger"), data.get("connector"), data.get("id_token")
         if charger and connector and connector.charger_id != charger.pk:
             self.add_error("connector", "This connector belongs to another charger.")
@@ -359,7 +362,8 @@ class AssignmentForm(forms.ModelForm):
         fields = ["profile", "charger", "connector_id", "transaction_id"]
 
     def clean(self) -> dict:
-        data = super().clean()
+        # A ModelForm's clean() returns cleaned_data; the stubs type every form's as `dict | None`.
+        data = cast(dict[str, Any], super().clean())
         profile, charger = data.get("profile"), data.get("charger")
         if profile and charger and profile.organization_id != charger.site.organization_id:
             self.add_error("profile", "This profile belongs to another organization.")

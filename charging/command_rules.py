@@ -18,7 +18,7 @@ def active_transaction_ids(charger: Charger, *, connector_id: int | None = None)
     )
     if connector_id is not None:
         sessions = sessions.filter(connector__connector_id=connector_id, connector__evse_id__isnull=True)
-    return sorted(sessions.values_list("transaction_id", flat=True))
+    return sorted(number for number in sessions.values_list("transaction_id", flat=True) if number is not None)
 
 
 def _describe(transaction_ids: list[int]) -> str:

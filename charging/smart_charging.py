@@ -69,10 +69,11 @@ def record_profile_outcome(sender, command: Command, **kwargs) -> None:
     if command.intent == SetChargingProfile.kind:
         intent = intent_of(command)
         assert isinstance(intent, SetChargingProfile)  # noqa: S101 (narrows the type)
-        status = {
+        settled: dict[str, ChargingProfileAssignment.Status] = {
             CommandStatus.ACCEPTED: ChargingProfileAssignment.Status.ACCEPTED,
             CommandStatus.REJECTED: ChargingProfileAssignment.Status.REJECTED,
-        }.get(command.status, ChargingProfileAssignment.Status.FAILED)
+        }
+        status = settled.get(command.status, ChargingProfileAssignment.Status.FAILED)
         ChargingProfileAssignment.objects.filter(
             charger_id=command.charger_id,
             profile_id=intent.profile.profile_id,

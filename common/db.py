@@ -176,7 +176,7 @@ def insert_rows(instances: Sequence[models.Model], using: str = DEFAULT_DB_ALIAS
 def insert_values(
     model: type[models.Model],
     fields: list[str],
-    rows: list[Sequence],
+    rows: Sequence[Sequence],
     using: str = DEFAULT_DB_ALIAS,
     *,
     json_text: Collection[str] = (),

@@ -3,6 +3,7 @@ import json
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -49,6 +50,8 @@ def pretty_json(value) -> str:
 
 
 class CappedCountPaginator(Paginator):
+    object_list: QuerySet  # the admin changelist paginates a queryset
+
     @cached_property
     def count(self) -> int:
         return self.object_list[:CHANGELIST_COUNT_CAP].count()

@@ -20,3 +20,11 @@ class Connection:
     @property
     def accepted(self) -> bool:
         return self.charger_id is not None and self.registration_status == RegistrationStatus.ACCEPTED
+
+    @property
+    def registered_id(self) -> int:
+        """The charger's id, for handlers of CALLs that only a registered charger gets to send
+        (the consumer refuses the others before they are Accepted: 2.0.1 B02.FR.09, S8)."""
+        if self.charger_id is None:
+            raise RuntimeError(f"{self.charge_point_id}: a CALL only a registered charger may send")
+        return self.charger_id

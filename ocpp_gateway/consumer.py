@@ -156,7 +156,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         frame, and `disconnect` never ran: the charger stayed online with a stale channel
         (issue 15). Instead: logged once with its traceback, and the frame answered (R27)."""
         if event_type == "websocket.disconnect":
-            fault_log.bug(logger, "consumer", self.conn and self.conn.charge_point_id, "disconnect failed", error=exc)
+            charge_point_id = self.conn.charge_point_id if self.conn else None
+            fault_log.bug(logger, "consumer", charge_point_id, "disconnect failed", error=exc)
             raise StopConsumer from None  # what websocket_disconnect ends with, had it got there
         if isinstance(exc, OSError):
             # The server's ClientDisconnected: the socket went away while we answered. Not a
@@ -164,7 +165,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         if event_type == "websocket.receive" and self.conn is None:
             return  # a frame that crossed our refusal or close: nothing to answer it on
-        fault_log.bug(logger, "consumer", self.conn and self.conn.charge_point_id, "%s failed", event_type, error=exc)
+        charge_point_id = self.conn.charge_point_id if self.conn else None
+        fault_log.bug(logger, "consumer", charge_point_id, "%s failed", event_type, error=exc)
         if event_type == "websocket.connect":
             await self.close()
         elif event_type == "websocket.receive":
@@ -224,6 +226,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """Become the charger's connection; tell an older socket of the same charger to close
         (R15). Returns the commands waiting for it (R16), read in the same round."""
         now = timezone.now()
+        assert self.conn is not None  # noqa: S101 (set by connect)
+        assert self.conn.charger_id is not None  # noqa: S101 (called for a known charger only)
         self.conn.last_touch = now
         socket = Connecting(
             self.conn.charger_id, self.conn.connection_id, self.channel_name, now, self.protocol.ocpp_version
@@ -234,7 +238,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         return waiting_commands
 
     async def _refuse(self, refusal: HandshakeRefused) -> None:
-        if "websocket.http.response" not in self.scope.get("extensions", {}):
+        # asgiref types `extensions` as `dict | None`; in the ASGI spec it is a dict or absent.
+        if "websocket.http.response" not in self.scope.get("extensions", {}):  # type: ignore[operator]
             await self.close()  # the server answers 403
             return
         headers = [(b"content-type", b"text/plain; charset=utf-8")]
@@ -243,7 +248,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if refusal.retry_after:
             headers.append((b"retry-after", str(refusal.retry_after).encode()))
         await self.base_send({"type": "websocket.http.response.start", "status": refusal.status, "headers": headers})
-        await self.base_send({"type": "websocket.http.response.body", "body": refusal.reason.encode()})
+        # asgiref requires `more_body`, which the ASGI spec makes optional (default False).
+        await self.base_send({"type": "websocket.http.response.body", "body": refusal.reason.encode()})  # type: ignore[arg-type]
 
     async def ocpp_replaced(self, event: dict) -> None:
         logger.info("closing older connection of %s: replaced by a newer one", self.conn and self.conn.charge_point_id)
@@ -291,6 +297,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         received_at = timezone.now()
         if text_data is None:
+            assert bytes_data is not None  # noqa: S101 (a frame is text or bytes)
             self._log(IN, None, raw=repr(bytes_data[:256]), error_code="binary frame")
             await self._send_error(RpcError(ErrorKind.RPC_FRAMEWORK, "OCPP-J uses text frames only"))
             return
@@ -329,6 +336,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             message_id, action = rpc.UNREADABLE_MESSAGE_ID, ""
             self._log(IN, None, raw=(text_data or "<binary>")[:256], error_code="rate limited")
         if self._throttle.flooding():
+            assert self.conn is not None  # noqa: S101 (set by connect)
             logger.warning("closing %s: CALL flood over the rate limit", self.conn.charge_point_id)
             await self.close(code=CLOSE_POLICY_VIOLATION)
             return True
@@ -337,6 +345,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         return True
 
     async def _handle_call(self, call: Call, received_at) -> None:
+        assert self.conn is not None  # noqa: S101 (set by connect)
         recent = _recent_calls.setdefault(self.conn.charge_point_id, OrderedDict())
         request = _request(call)
         seen = recent.get(call.message_id)
@@ -372,6 +381,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """Data that can never be stored is not InternalError, which would make the charger
         retry it forever (R8); an outage is, so that the charger retries later (R9). Both are
         expected faults (one line); anything else is a bug (its traceback)."""
+        assert self.conn is not None  # noqa: S101 (set by connect)
         fault_log.failure(logger, f"handler {call.action}", self.conn.charge_point_id, "%s failed", call.action,
                           error=exc)  # fmt: skip
         if isinstance(exc, DataError | IntegrityError):
@@ -401,10 +411,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise self._no_handler(call)
         protocol.schemas.validate_call(call.action, call.payload, call.message_id)
+        assert self.conn is not None  # noqa: S101 (set by connect)
         if (
             not self.conn.accepted
             and call.action != protocol.boot_action
-            and call.action not in (protocol.charger_may_send_before_accepted)
+            and call.action not in protocol.charger_may_send_before_accepted
         ):
             # 1.6 errata 3.10 / ACCEPTANCE S8, 2.0.1 B02.FR.09 / B03.FR.07: nothing but the boot
             # notification (and in 2.0.1 the reports asked for) before Accepted.
@@ -421,10 +432,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
         return RpcError(ErrorKind.NOT_IMPLEMENTED, f"unknown action {call.action}", call.message_id)
 
     async def _handle_reply(self, frame: CallResult | CallError) -> None:
-        is_result = isinstance(frame, CallResult)
-        message_type = rpc.CALLRESULT if is_result else rpc.CALLERROR
-        payload = frame.payload if is_result else frame.details
-        error_code = "" if is_result else frame.error_code
+        if isinstance(frame, CallResult):
+            message_type, payload, error_code = rpc.CALLRESULT, frame.payload, ""
+        else:
+            message_type, payload, error_code = rpc.CALLERROR, frame.details, frame.error_code
         future = self._awaiting.get(frame.message_id)
         if future is not None and not future.done():
             self._log(IN, message_type, message_id=frame.message_id, payload=payload, error_code=error_code)
@@ -471,7 +482,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def _send_outbound_calls(self) -> None:
         while True:
             call = await self._outbox.get()
-            if call == QUEUED_COMMANDS:
+            if isinstance(call, str):  # QUEUED_COMMANDS, the only text put in the outbox
                 # Cleared before reading: a command requested meanwhile gets a read of its own.
                 self._queued_commands_noticed = False
                 try:
@@ -496,6 +507,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def _outbound_failure(self, action: str, exc: Exception) -> CallOutcome:
         """An outbound CALL that failed on our side (the socket gone, the database down, a bug)."""
         if not isinstance(exc, OSError):  # OSError: the server's ClientDisconnected
+            assert self.conn is not None  # noqa: S101 (set by connect)
             fault_log.failure(logger, "outbound call", self.conn.charge_point_id, "%s failed", action or "command",
                               error=exc)  # fmt: skip
         command_id, self._in_flight_command = self._in_flight_command, None
@@ -511,7 +523,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         codec = self.protocol.codec
         if codec is None:  # a version without commands yet: they wait in the queue
             return
+        assert self.conn is not None  # noqa: S101 (set by connect)
         while self.conn.accepted:
+            assert self.conn.charger_id is not None  # noqa: S101 (accepted)
             message_id = str(uuid.uuid4())
             try:
                 claimed = await one_off(
@@ -548,11 +562,13 @@ class OcppConsumer(AsyncWebsocketConsumer):
         try:
             await one_off(settle_command, command_id=command_id, at=timezone.now(), outcome=outcome, result=result)
         except Exception as exc:  # a close must go on to mark the charger offline
+            assert self.conn is not None  # noqa: S101 (set by connect)
             fault_log.failure(logger, "command outcome", self.conn.charge_point_id, "command %s not settled",
                               command_id, error=exc)  # fmt: skip
 
     async def _exchange(self, message_id: str, call: OutboundCall) -> CallOutcome:
         """Send one CALL and wait for its answer or the timeout."""
+        assert call.payload is not None  # noqa: S101 (every OutboundCall is made with one)
         future = self._awaiting[message_id] = asyncio.get_running_loop().create_future()
         logged = call.log_payload if call.log_payload is not None else call.payload
         self._log(OUT, rpc.CALL, message_id=message_id, action=call.action, payload=logged)
@@ -575,6 +591,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         )
 
     def _outbound_refusal(self, action: str) -> str:
+        assert self.conn is not None  # noqa: S101 (set by connect)
         status = self.conn.registration_status
         if self.conn.charger_id is None or status == RegistrationStatus.REJECTED:
             # 1.6 sec. 4.2: while Rejected the central system sends nothing (R14).
@@ -595,6 +612,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def _touch(self, received_at) -> None:
         """Refresh last-seen at most every OCPP_TOUCH_INTERVAL seconds, not on every frame."""
         conn = self.conn
+        assert conn is not None  # noqa: S101 (set by connect)
         if conn.charger_id is None:
             return
         if conn.last_touch and (received_at - conn.last_touch).total_seconds() < settings.OCPP_TOUCH_INTERVAL:
@@ -605,6 +623,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def _send_error(self, error: RpcError, action: str = "") -> None:
         code = self.protocol.error_codes[error.kind]
         # Not a fault of ours: for the operator at INFO, one line per charger and interval.
+        assert self.conn is not None  # noqa: S101 (set by connect)
         fault_log.fault(logger, "answered CALLERROR", self.conn.charge_point_id, "%s %s", code, error.description,
                         level=logging.INFO)  # fmt: skip
         self._log(OUT, rpc.CALLERROR, message_id=error.message_id, action=action, error_code=code,
@@ -612,6 +631,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=rpc.call_error_frame(error.message_id, code, error.description))
 
     def _log(self, direction: str, message_type: int | None, **fields) -> None:
+        assert self.conn is not None  # noqa: S101 (set by connect)
         log_frame(
             charge_point_id=self.conn.charge_point_id,
             connection_id=self.conn.connection_id,

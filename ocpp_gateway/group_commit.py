@@ -20,7 +20,7 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Generic, TypeVar
@@ -121,14 +121,14 @@ def _on_its_own(write: Write, items: list) -> list:
     return _one_by_one(write, items)
 
 
-def _lock_chargers(charger_ids: set[int]) -> None:
+def _lock_chargers(charger_ids: Set[int]) -> None:
     """The rows of these chargers, locked in id order: every writer takes them in the same
     order, so concurrent rounds (and processes) wait for each other instead of deadlocking."""
     if charger_ids:
         list(Charger.objects.select_for_update(no_key=True).filter(pk__in=charger_ids).order_by("pk").values("pk"))
 
 
-def write_round_in_thread(batches: list[tuple[Write, list]], charger_ids: set[int] = frozenset()) -> list[list]:
+def write_round_in_thread(batches: list[tuple[Write, list]], charger_ids: Set[int] = frozenset()) -> list[list]:
     """Runs in a writer thread: per batch, the results per item or the exception each raised."""
     try:
         return with_fresh_connection(_write_round, batches, charger_ids)
@@ -136,7 +136,7 @@ def write_round_in_thread(batches: list[tuple[Write, list]], charger_ids: set[in
         return [[exc] * len(items) for _, items in batches]
 
 
-def _write_round(batches: list[tuple[Write, list]], charger_ids: set[int]) -> list[list]:
+def _write_round(batches: list[tuple[Write, list]], charger_ids: Set[int]) -> list[list]:
     try:
         with transaction.atomic():
             _lock_chargers(charger_ids)
@@ -177,6 +177,7 @@ class GroupCommit(Generic[Item]):
         """Queue the item and wait until it is committed; returns its result or raises its error."""
         future = asyncio.get_running_loop().create_future()
         self.queue.append((item, future))
+        assert self.committer is not None  # noqa: S101 (set by Committer.register)
         self.committer.wake()
         return await future
 
@@ -184,6 +185,7 @@ class GroupCommit(Generic[Item]):
         """Queue an item nobody waits for (written behind the reply): written with the next
         round, and again later if that fails for want of a database and the group is `retried`."""
         self.queue.append((item, None))
+        assert self.committer is not None  # noqa: S101 (set by Committer.register)
         self.committer.wake()
 
     def take(self, busy: set[int]) -> list[tuple[Item, asyncio.Future | None]]:
@@ -191,7 +193,8 @@ class GroupCommit(Generic[Item]):
         their order) for a later round."""
         if not busy:
             return [self.queue.popleft() for _ in range(min(self.max_batch, len(self.queue)))]
-        taken, kept = [], deque()
+        taken: list[tuple[Item, asyncio.Future | None]] = []
+        kept: deque[tuple[Item, asyncio.Future | None]] = deque()
         while self.queue and len(taken) < self.max_batch:
             entry = self.queue.popleft()
             (kept if self.charger_of(entry[0]) in busy else taken).append(entry)
@@ -200,7 +203,7 @@ class GroupCommit(Generic[Item]):
         return taken
 
     def settle(self, taken: list, outcomes: list) -> None:
-        again = []
+        again: list[tuple[Item, None]] = []
         for entry, outcome in zip(taken, outcomes, strict=True):
             future = entry[1]
             if future is None:
@@ -246,6 +249,7 @@ class GroupCommit(Generic[Item]):
             self._retry_timer = None
         if self.retrying:
             self._requeue_retrying()
+            assert self.committer is not None  # noqa: S101 (set by Committer.register)
             self.committer.wake()
 
     def _requeue_retrying(self) -> None:
@@ -287,6 +291,7 @@ class Committer:
             for group in self.groups:  # a retry timer of a loop that is gone never fires
                 group.forget_retry_timer()
             self._task = loop.create_task(self._run(), name="ocpp-group-commit")
+        assert self._wakeup is not None  # noqa: S101 (set with the task)
         self._wakeup.set()
 
     def _pending(self) -> bool:
@@ -302,13 +307,15 @@ class Committer:
         in the same moment must not take them too."""
         taken = [(group, group.take(self._busy)) for group in self.groups if group.queue]
         taken = [(group, items) for group, items in taken if items]
-        chargers = {group.charger_of(item) for group, items in taken for item, _ in items}
-        chargers.discard(None)
+        chargers = {
+            charger for group, items in taken for item, _ in items if (charger := group.charger_of(item)) is not None
+        }
         self._busy |= chargers
         return taken, chargers
 
     async def _run(self) -> None:
         while True:
+            assert self._wakeup is not None  # noqa: S101 (set before the task is created)
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending() and self._another_round_now():

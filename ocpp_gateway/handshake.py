@@ -6,7 +6,9 @@ import binascii
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -71,16 +73,16 @@ def basic_credentials(headers: dict[str, str]) -> tuple[str, str] | None:
     return (username, password) if separator else None
 
 
-def _headers(scope: dict) -> dict[str, str]:
+def _headers(scope: Mapping[str, Any]) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
 
 
-def _client_address(scope: dict) -> str:
+def _client_address(scope: Mapping[str, Any]) -> str:
     client = scope.get("client") or ("", 0)
     return str(client[0])
 
 
-def check_credentials(charger: ChargerAccess, scope: dict, headers: dict[str, str]) -> None:
+def check_credentials(charger: ChargerAccess, scope: Mapping[str, Any], headers: dict[str, str]) -> None:
     """Security profiles of the 1.6 security whitepaper sec. 2 (S3, S4)."""
     profile = charger.security_profile
     if profile == SecurityProfile.NONE:
@@ -106,7 +108,7 @@ def check_credentials(charger: ChargerAccess, scope: dict, headers: dict[str, st
     raise HandshakeRefused(401, "wrong charge point id or key")
 
 
-def _admit_sync(scope: dict, charge_point_id: str) -> Admission:
+def _admit_sync(scope: Mapping[str, Any], charge_point_id: str) -> Admission:
     try:
         validate_charge_point_id(charge_point_id)
     except ValidationError:
@@ -148,7 +150,7 @@ class AttemptThrottle:
 _unknown_attempts = AttemptThrottle(interval=settings.OCPP_UNKNOWN_CHARGER_RECORD_INTERVAL)
 
 
-def _unknown_charger(charge_point_id: str, scope: dict, offered: list[str]) -> ChargerAccess | None:
+def _unknown_charger(charge_point_id: str, scope: Mapping[str, Any], offered: list[str]) -> ChargerAccess | None:
     """Apply the unknown-charger policy (S1). Returns the charger if it was just registered,
     None if it is to be held Pending; raises to refuse."""
     attempts = _unknown_attempts.attempts_to_record(charge_point_id)
@@ -251,7 +253,7 @@ async def _record_throttling(address: str, charge_point_id: str, limits: list[st
         logger.exception("could not record the throttling of %r from %s", charge_point_id, address)
 
 
-async def admit(scope: dict, charge_point_id: str) -> Admission:
+async def admit(scope: Mapping[str, Any], charge_point_id: str) -> Admission:
     """Apply the handshake limits, then admit or refuse; only refusals count against them."""
     attempt = check_handshake_limits(_client_address(scope), charge_point_id)
     try:
@@ -272,7 +274,7 @@ async def admit(scope: dict, charge_point_id: str) -> Admission:
     return admission
 
 
-async def _admit(scope: dict, charge_point_id: str) -> Admission:
+async def _admit(scope: Mapping[str, Any], charge_point_id: str) -> Admission:
     """The usual case without a hop to the database thread: a known charger, looked up with
     the others connecting at the same moment, whose key needs no promotion (no write)."""
     try:

@@ -41,11 +41,13 @@ class BatchedLookup:
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._wakeup = asyncio.Event()
             self._task = loop.create_task(self._run(), name=f"lookup-{self.name}")
+        assert self._wakeup is not None  # noqa: S101 (set with the task)
         self._wakeup.set()
         return await future
 
     async def _run(self) -> None:
         while True:
+            assert self._wakeup is not None  # noqa: S101 (set before the task is created)
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._waiting:

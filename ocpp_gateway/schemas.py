@@ -4,7 +4,7 @@ package), compiled once with fastjsonschema, and the mapping of a failure to its
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +88,7 @@ def _unstorable(value, path: str) -> str | None:
         )
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{path} is out of range" if value not in STORABLE_INTEGERS else None
+    items: Iterable[tuple[object, object]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):
@@ -112,7 +113,7 @@ class Schemas:
         try:
             validator(payload)
         except fastjsonschema.JsonSchemaValueException as exc:
-            kind = RULE_ERRORS.get(exc.rule, ErrorKind.FORMAT)
+            kind = RULE_ERRORS.get(exc.rule, ErrorKind.FORMAT) if exc.rule is not None else ErrorKind.FORMAT
             raise RpcError(kind, exc.message, message_id) from None
         connector_rule = CONNECTOR_ID_RANGES.get((subprotocol, action))
         if connector_rule is not None:

@@ -71,6 +71,7 @@ async def boot_notification(conn: Connection, payload: dict, received_at: dt.dat
 
 
 async def heartbeat(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
     # Written with the next batch, not awaited: the answer carries only our clock, and a
     # database outage must not stop heartbeats (R9).
     LIVENESS.submit_nowait(Liveness(conn.charger_id, conn.connection_id, received_at, heartbeat=True))
@@ -78,6 +79,7 @@ async def heartbeat(conn: Connection, payload: dict, received_at: dt.datetime) -
 
 
 async def status_notification(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
     report = StatusReport(
         connector_id=payload["connectorId"],
         status=payload["status"],
@@ -93,26 +95,31 @@ async def status_notification(conn: Connection, payload: dict, received_at: dt.d
 
 
 async def authorize(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
     decision = await AUTHORIZATIONS.get(v16.token_check(conn.charger_id, payload))
     return {"idTagInfo": v16.id_tag_info(decision)}
 
 
 async def start_transaction_(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
     opened = await STARTS.submit(v16.session_start(conn.charger_id, payload, received_at))
     return v16.start_reply(opened)
 
 
 async def meter_values(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
     await METER_VALUES.submit(v16.meter_report(conn.charger_id, conn.charge_point_id, payload, received_at))
     return {}
 
 
 async def stop_transaction_(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
     decision = await STOPS.submit(v16.session_stop(conn.charger_id, payload, received_at))
     return v16.stop_reply(decision)
 
 
 async def data_transfer(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+    assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
     reply = await TRANSACTIONS.submit(
         partial(
             handle_data_transfer,
@@ -127,6 +134,7 @@ async def data_transfer(conn: Connection, payload: dict, received_at: dt.datetim
 
 def _report(kind: str) -> Handler:
     async def record(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+        assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
         await TRANSACTIONS.submit(
             partial(
                 record_charger_report,

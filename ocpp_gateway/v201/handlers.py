@@ -71,7 +71,7 @@ async def boot_notification(conn: Connection, payload: dict, received_at: dt.dat
 
 async def heartbeat(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
     # G02: the answer carries only our clock; written with the next batch, not awaited (R9).
-    LIVENESS.submit_nowait(Liveness(conn.charger_id, conn.connection_id, received_at, heartbeat=True))
+    LIVENESS.submit_nowait(Liveness(conn.registered_id, conn.connection_id, received_at, heartbeat=True))
     return {"currentTime": ocpp_time(received_at)}
 
 
@@ -84,7 +84,7 @@ async def status_notification(conn: Connection, payload: dict, received_at: dt.d
         error_code=NO_ERROR,
         timestamp=parse_timestamp(payload["timestamp"]),
     )
-    STATUS_NOTIFICATIONS.submit_nowait(StatusNotificationIn(conn.charger_id, report, received_at))
+    STATUS_NOTIFICATIONS.submit_nowait(StatusNotificationIn(conn.registered_id, report, received_at))
     return {}
 
 

@@ -11,24 +11,16 @@ from ocpp_gateway.seam import AUTHORIZATIONS, METER_VALUES, TRANSACTIONS
 from ocpp_gateway.v201 import transactions as v201
 
 
-def _charger_id(conn: Connection) -> int:
-    """Only a registered station's CALLs get here: the consumer refuses the others' before they
-    are Accepted (B02.FR.09, ACCEPTANCE S8)."""
-    if conn.charger_id is None:
-        raise RuntimeError(f"{conn.charge_point_id}: a transaction message from an unregistered station")
-    return conn.charger_id
-
-
 async def authorize(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
     """C01: read-only, answered from a batched lookup without waiting for a commit."""
-    decision = await AUTHORIZATIONS.get(v201.token_check(_charger_id(conn), payload))
+    decision = await AUTHORIZATIONS.get(v201.token_check(conn.registered_id, payload))
     return {"idTokenInfo": v201.id_token_info(decision)}
 
 
 async def transaction_event(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
     """E01-E12: committed before the answer (a station resends what is not answered, E13), and
     applied once per (station, transactionId, seqNo) (ACCEPTANCE R25)."""
-    charger_id = _charger_id(conn)
+    charger_id = conn.registered_id
     event = v201.transaction_event(charger_id, payload, received_at)
     outcome = await TRANSACTIONS.submit(partial(record_transaction_event, charger_id=charger_id, event=event))
     return v201.transaction_event_reply(outcome)
@@ -36,5 +28,5 @@ async def transaction_event(conn: Connection, payload: dict, received_at: dt.dat
 
 async def meter_values(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
     """J01: always answered (J01.FR.18); values that are not usable are kept and flagged (R8)."""
-    await METER_VALUES.submit(v201.meter_report(_charger_id(conn), conn.charge_point_id, payload, received_at))
+    await METER_VALUES.submit(v201.meter_report(conn.registered_id, conn.charge_point_id, payload, received_at))
     return {}
