@@ -22,6 +22,7 @@ from accounts.roles import CHARGER_KEY_PERMISSION, command_permission, model_per
 from sites.command_forms import COMMAND_FORMS, CommandForm
 from sites.commands import request_command, rotate_charger_key
 from sites.commands.intents import ChangeSetting, ClearCache, Intent, Reset, TriggerableMessage, TriggerMessage
+from sites.device_model.admin import device_model_link
 from sites.models import (
     SITE_FIELDS,
     Charger,
@@ -229,12 +230,14 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         "last_seen_at",
         "last_boot_at",
         "created_at",
+        "device_model",
     ]
     fieldsets = (
         (None, {"fields": ("charge_point_id", "site", "ocpp_version", "registration_status", "heartbeat_interval")}),
         ("Hardware", {"fields": ("vendor", "model", "serial_number", "firmware_version")}),
         ("Security", {"fields": ("security_profile", "auth_key")}),
         ("Charger status (connector 0)", {"fields": ("status", "error_code", "status_timestamp")}),
+        ("Device model (OCPP 2.0.1)", {"fields": ("device_model",)}),
         (
             "Connection",
             {
@@ -270,6 +273,10 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         if not connectors:
             return "-"
         return format_html_join(" ", "{}", ((connector_badge(c, with_number=True),) for c in connectors))
+
+    @display(description="Device model")
+    def device_model(self, charger: Charger) -> str:
+        return device_model_link(charger) if charger.pk else "-"
 
     @display(description="HTTP Basic key")
     def auth_key(self, charger: Charger) -> str:

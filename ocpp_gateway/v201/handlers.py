@@ -11,6 +11,7 @@ from django.conf import settings
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.seam import BOOTS, LIVENESS, STATUS_NOTIFICATIONS, TRANSACTIONS
 from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
+from ocpp_gateway.v201 import reports
 from sites.services import (
     BootIn,
     BootInfo,
@@ -91,4 +92,6 @@ HANDLERS: dict[str, Handler] = {
     "BootNotification": boot_notification,
     "Heartbeat": heartbeat,
     "StatusNotification": status_notification,
+    # The device model and the station's notifications (B07/B08, N02, N07, A04, L01, N01, P02, H04, K, N09).
+    **reports.HANDLERS,
 }
