@@ -161,7 +161,7 @@ class StatusHistoryInline(ReadOnlyInline):
 
 class ChargerReportInline(ReadOnlyInline):
     model = ChargerReport
-    fields = ["received_at", "kind", "status"]
+    fields = ["received_at", "kind", "status", "request_id"]
 
 
 class ConfigurationInline(TabularInline):

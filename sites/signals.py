@@ -43,7 +43,7 @@ class DeviceProblem:
     charger_id: int
     evse_id: int  # 0: not of an EVSE
     connector_id: int  # 0: not of a connector
-    component: str  # e.g. "ChargingStation", "Connector[2] EVSE 1/1"
+    component: str  # e.g. "ChargingStation", "Connector (EVSE 1, connector 2)"
     variable: str  # e.g. "Problem", "Temperature"
     actual_value: str
     tech_code: str

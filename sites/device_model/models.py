@@ -53,7 +53,7 @@ class ComponentVariable(models.Model):
     def component_label(self) -> str:
         label = self.component_name + (f"[{self.component_instance}]" if self.component_instance else "")
         if self.evse_id:
-            label += f" EVSE {self.evse_id}" + (f"/{self.connector_id}" if self.connector_id else "")
+            label += f" (EVSE {self.evse_id}" + (f", connector {self.connector_id})" if self.connector_id else ")")
         return label
 
     @property
