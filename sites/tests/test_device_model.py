@@ -9,7 +9,7 @@ from django.test import TestCase
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import MembershipFactory, UserFactory
+from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from sites.device_model.models import DeviceEvent, DeviceReport, DeviceVariable, VariableMonitor
 from sites.device_model.selectors import device_model_summary, device_variables_visible_to
 from sites.device_model.services import (
@@ -25,6 +25,7 @@ from sites.device_model.services import (
     record_report_part,
 )
 from sites.models import Charger, Command, CommandStatus
+from sites.sharing import share_charger
 from sites.signals import device_problems_reported
 from sites.tests.factories import ChargerFactory
 
@@ -283,3 +284,16 @@ def test_api_lists_filters_and_searches_the_chargers_variables(two_tenants):
     [report] = api.get(reverse("charger-device-reports", args=["MINE"])).json()["results"]
     assert (report["kind"], report["complete"]) == ("variables", True)
     assert api.get(reverse("charger-monitors", args=["MINE"])).json()["results"] == []
+
+
+def test_a_partner_sees_a_shared_charger_but_not_its_device_model(two_tenants):
+    _, mine, _ = two_tenants
+    partner_org = OrganizationFactory(kind="partner")
+    share_charger(charger=mine, partner=partner_org)
+    partner = UserFactory()
+    MembershipFactory(user=partner, organization=partner_org, role="partner")
+    api = APIClient()
+    api.force_authenticate(partner)
+    assert api.get(reverse("charger-detail", args=["MINE"])).status_code == 200
+    assert api.get(reverse("charger-variables", args=["MINE"])).status_code == 404
+    assert api.get(reverse("charger-device-events", args=["MINE"])).status_code == 404
