@@ -19,6 +19,11 @@ TENANT_MODELS = {
         "securityevent",
         "chargershare",
         "connectionevent",
+        # The 2.0.1 device model (sites.device_model): read-only for every role.
+        "devicereport",
+        "devicevariable",
+        "variablemonitor",
+        "deviceevent",
     ),
     "charging": (
         "idtoken",

@@ -79,3 +79,18 @@ def expire_reservations(*, now: dt.datetime) -> int:
     return Reservation.objects.filter(
         status__in=[ReservationStatus.ACCEPTED, ReservationStatus.REQUESTED], expires_at__lte=now
     ).update(status=ReservationStatus.EXPIRED)
+
+
+def end_reservation(*, charger_id: int, reservation_id: int, removed: bool) -> int:
+    """The charger ended a reservation on its own (2.0.1 ReservationStatusUpdate): it expired
+    there (H04.FR.01), or it was removed because its EVSE became Faulted or Unavailable
+    (H01.FR.16/17). A reservation already used, cancelled or expired stays as it is. Returns
+    how many reservations changed (0 for an id that is not this charger's)."""
+    return Reservation.objects.filter(
+        pk=reservation_id,
+        charger_id=charger_id,
+        status__in=[ReservationStatus.ACCEPTED, ReservationStatus.REQUESTED],
+    ).update(
+        status=ReservationStatus.CANCELLED if removed else ReservationStatus.EXPIRED,
+        charger_answer="Removed" if removed else "Expired",
+    )

@@ -16,6 +16,12 @@ from charging.api.views import (
 )
 from reports.analytics_api import EnergyView, PeakLoadView, UptimeView, UtilizationView
 from reports.api.views import ReportExportViewSet
+from sites.api.device_model import (
+    ChargerDeviceReportsView,
+    ChargerEventsView,
+    ChargerMonitorsView,
+    ChargerVariablesView,
+)
 from sites.api.views import ChargerViewSet, SiteViewSet, UnknownChargerViewSet
 
 router = DefaultRouter(trailing_slash=False)
@@ -42,6 +48,15 @@ v1: list[URLPattern | URLResolver] = [
     path("analytics/utilization", UtilizationView.as_view(), name="analytics-utilization"),
     path("analytics/uptime", UptimeView.as_view(), name="analytics-uptime"),
     path("analytics/peak-load", PeakLoadView.as_view(), name="analytics-peak-load"),
+    # A charger's OCPP 2.0.1 device model (read-only).
+    path("chargers/<str:charge_point_id>/variables", ChargerVariablesView.as_view(), name="charger-variables"),
+    path("chargers/<str:charge_point_id>/monitors", ChargerMonitorsView.as_view(), name="charger-monitors"),
+    path("chargers/<str:charge_point_id>/device-events", ChargerEventsView.as_view(), name="charger-device-events"),
+    path(
+        "chargers/<str:charge_point_id>/device-reports",
+        ChargerDeviceReportsView.as_view(),
+        name="charger-device-reports",
+    ),
     path("", include("ocpp_gateway.api.urls")),
     path("", include(router.urls)),
 ]

@@ -14,6 +14,8 @@ from django.utils import timezone
 from charging.models import ChargingSession, SessionState
 from reports.analytics_admin import PAGES
 from reports.selectors import connector_label
+from sites.device_model.models import DeviceEvent
+from sites.device_model.selectors import problem_events
 from sites.models import Connector, ConnectorStatus, Site, StatusNotificationRecord
 from sites.selectors import chargers_visible_to, fault_reports
 
@@ -92,15 +94,19 @@ def daily_activity(user, *, now: dt.datetime, days: int = CHART_DAYS) -> dict:
 
 
 def recent_faults(user, *, limit: int = RECENT_FAULTS) -> list[dict]:
+    """The latest faults: 1.6/2.0.1 StatusNotifications with a fault, and the problems 2.0.1
+    stations reported with NotifyEvent (status "Problem", the tech code or variable=value as
+    the error code; sites.device_model.services.is_problem)."""
+    visible = chargers_visible_to(user).values("pk")
     records = (
-        StatusNotificationRecord.objects.filter(charger__in=chargers_visible_to(user).values("pk"))
+        StatusNotificationRecord.objects.filter(charger__in=visible)
         .filter(fault_reports())
         .order_by("-timestamp", "-pk")
         .values("charger__charge_point_id", "evse_id", "connector_id", "status", "error_code", "info", "timestamp")[
             :limit
         ]
     )
-    return [
+    faults = [
         {
             "charge_point_id": row["charger__charge_point_id"],
             "connector_id": row["connector_id"],
@@ -109,10 +115,31 @@ def recent_faults(user, *, limit: int = RECENT_FAULTS) -> list[dict]:
             "status": row["status"],
             "error_code": row["error_code"],
             "info": row["info"],
-            "timestamp": row["timestamp"].isoformat(),
+            "timestamp": row["timestamp"],
         }
         for row in records
     ]
+    problems = (
+        DeviceEvent.objects.filter(problem_events(), charger__in=visible)
+        .order_by("-timestamp", "-pk")
+        .values(
+            "charger__charge_point_id", "evse_id", "connector_id", "variable_name", "actual_value", "tech_code",
+            "tech_info", "timestamp",
+        )[:limit]
+    )  # fmt: skip
+    faults += [
+        {
+            "charge_point_id": row["charger__charge_point_id"],
+            "connector_id": row["connector_id"] or row["evse_id"],
+            "status": "Problem",
+            "error_code": row["tech_code"] or f"{row['variable_name']}={row['actual_value']}"[:50],
+            "info": row["tech_info"],
+            "timestamp": row["timestamp"],
+        }
+        for row in problems
+    ]
+    faults.sort(key=lambda fault: fault["timestamp"], reverse=True)
+    return [{**fault, "timestamp": fault["timestamp"].isoformat()} for fault in faults[:limit]]
 
 
 @dataclass(frozen=True, slots=True)

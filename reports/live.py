@@ -22,7 +22,7 @@ from charging.models import ChargingSession
 from charging.signals import session_completed, session_started
 from common.db import with_fresh_connection
 from sites.models import Charger, Connector
-from sites.signals import StatusChange, online_changed, status_changed
+from sites.signals import DeviceProblem, StatusChange, device_problems_reported, online_changed, status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +166,28 @@ def broadcast_status(*, changes: list[StatusChange], **kwargs) -> None:
             "timestamp": _iso(change.timestamp),
         }
         queue_event(change.charger_id, event)
+
+
+@receiver(device_problems_reported, dispatch_uid="reports.live.problems")
+def broadcast_problems(*, problems: list[DeviceProblem], **kwargs) -> None:
+    """A 2.0.1 station's problems (NotifyEvent) join the dashboard's recent faults."""
+    for problem in problems:
+        queue_event(problem.charger_id, problem_event(problem))
+
+
+def problem_event(problem: DeviceProblem) -> dict:
+    """The fault row of a problem: the shape of a status event's fault row (see dashboard.recent_faults)."""
+    return {
+        "type": "problem",
+        "connector_id": problem.connector_id or problem.evse_id,
+        "evse_id": problem.evse_id,
+        "status": "Problem",
+        "error_code": problem.tech_code or f"{problem.variable}={problem.actual_value}"[:50],
+        "component": problem.component,
+        "variable": problem.variable,
+        "info": problem.tech_info,
+        "timestamp": _iso(problem.timestamp),
+    }
 
 
 @receiver(online_changed, dispatch_uid="reports.live.online")

@@ -22,6 +22,7 @@ from accounts.roles import CHARGER_KEY_PERMISSION, command_permission, model_per
 from sites.command_forms import COMMAND_FORMS, CommandForm
 from sites.commands import request_command, rotate_charger_key
 from sites.commands.intents import ChangeSetting, ClearCache, Intent, Reset, TriggerableMessage, TriggerMessage
+from sites.device_model.admin import device_model_link
 from sites.models import (
     SITE_FIELDS,
     Charger,
@@ -160,7 +161,7 @@ class StatusHistoryInline(ReadOnlyInline):
 
 class ChargerReportInline(ReadOnlyInline):
     model = ChargerReport
-    fields = ["received_at", "kind", "status"]
+    fields = ["received_at", "kind", "status", "request_id"]
 
 
 class ConfigurationInline(TabularInline):
@@ -232,6 +233,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         "boot_reason",
         "iccid",
         "imsi",
+        "device_model",
     ]
     fieldsets = (
         (
@@ -253,6 +255,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         ),
         ("Security", {"fields": ("security_profile", "auth_key")}),
         ("Charger status (connector 0)", {"fields": ("status", "error_code", "status_timestamp")}),
+        ("Device model (OCPP 2.0.1)", {"fields": ("device_model",)}),
         (
             "Connection",
             {
@@ -288,6 +291,10 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         if not connectors:
             return "-"
         return format_html_join(" ", "{}", ((connector_badge(c, with_number=True),) for c in connectors))
+
+    @display(description="Device model")
+    def device_model(self, charger: Charger) -> str:
+        return device_model_link(charger) if charger.pk else "-"
 
     @display(description="HTTP Basic key")
     def auth_key(self, charger: Charger) -> str:

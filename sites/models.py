@@ -279,21 +279,31 @@ class ConnectionEvent(models.Model):
 
 
 class ChargerReport(models.Model):
-    """Firmware and diagnostics status notifications, kept as a history per charger."""
+    """Status notifications about a charger's long-running jobs (firmware, diagnostics, log
+    upload) and the rarer 2.0.1 notifications kept as they came (customer information, charging
+    limits, charging-profile reports), as a history per charger."""
 
     class Kind(models.TextChoices):
         FIRMWARE = "firmware", "Firmware"
         DIAGNOSTICS = "diagnostics", "Diagnostics"
+        LOG = "log", "Log upload"  # 2.0.1 LogStatusNotification (N01)
+        CUSTOMER_INFORMATION = "customer_info", "Customer information"  # NotifyCustomerInformation (N09)
+        CHARGING_LIMIT = "charging_limit", "Charging limit"  # NotifyChargingLimit / ClearedChargingLimit (K11-K13)
+        CHARGING_PROFILES = "charging_profiles", "Charging profiles"  # ReportChargingProfiles (K09)
 
     charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="reports")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=32)
+    # 2.0.1: the requestId of the request it answers (L01.FR.10, N01.FR.07, K09.FR.01, N09).
+    request_id = models.IntegerField("request id", null=True, blank=True)
+    # What else the message said, as sent (e.g. a charging limit's schedules, customer data).
+    detail = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField(default=now)
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        verbose_name = "firmware / diagnostics status"
-        verbose_name_plural = "firmware / diagnostics statuses"
+        verbose_name = "charger report"
+        verbose_name_plural = "firmware / log / other reports"
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.status}"
@@ -457,3 +467,12 @@ class ChargerShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charger} shared with {self.partner}"
+
+
+# The 2.0.1 device model (sites.device_model): its models are part of this app.
+from sites.device_model.models import (  # noqa: E402, F401
+    DeviceEvent,
+    DeviceReport,
+    DeviceVariable,
+    VariableMonitor,
+)

@@ -424,8 +424,23 @@ def _save_status(targets) -> None:
     update_rows([t for t in targets if isinstance(t, Connector)], CONNECTOR_STATUS_FIELDS)
 
 
-def record_charger_report(*, charger_id: int, kind: str, status: str, received_at: dt.datetime) -> None:
-    ChargerReport.objects.create(charger_id=charger_id, kind=kind, status=status, received_at=received_at)
+def record_charger_report(
+    *,
+    charger_id: int,
+    kind: str,
+    status: str,
+    received_at: dt.datetime,
+    request_id: int | None = None,
+    detail: dict | None = None,
+) -> None:
+    ChargerReport.objects.create(
+        charger_id=charger_id,
+        kind=kind,
+        status=status[:32],
+        received_at=received_at,
+        request_id=request_id,
+        detail=detail or {},
+    )
 
 
 def record_security_event(

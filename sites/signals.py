@@ -34,3 +34,23 @@ status_changed = Signal()
 # Sent after the transaction that changed a charger's online state has committed, with
 # `charger_id`, `online` (bool) and `at`.
 online_changed = Signal()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceProblem:
+    """A problem a 2.0.1 station reported with NotifyEvent (see sites.device_model.services.is_problem)."""
+
+    charger_id: int
+    evse_id: int  # 0: not of an EVSE
+    connector_id: int  # 0: not of a connector
+    component: str  # e.g. "ChargingStation", "Connector (EVSE 1, connector 2)"
+    variable: str  # e.g. "Problem", "Temperature"
+    actual_value: str
+    tech_code: str
+    tech_info: str
+    timestamp: dt.datetime
+
+
+# Sent after the transaction that stored NotifyEvent data has committed, with `problems` (a list
+# of DeviceProblem): the events of that message raised to operators (reports' dashboard).
+device_problems_reported = Signal()

@@ -14,8 +14,12 @@ from sites.models import (
     Command,
     ConfigurationKey,
     ConnectionEvent,
+    DeviceEvent,
+    DeviceReport,
+    DeviceVariable,
     SecurityEvent,
     StatusNotificationRecord,
+    VariableMonitor,
 )
 from sites.sharing import share_charger
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
@@ -38,6 +42,7 @@ def populate(organization: Organization, prefix: str) -> dict:
     UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=1)
     Command.objects.create(charger=charger, action="Reset", expires_at=now)
     ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
+    device_model_rows(charger)
     Reservation.objects.create(charger=charger, id_token=token, expires_at=now)
     profile = ChargingProfile.objects.create(
         organization=organization, name=f"{prefix} cap", periods=[{"startPeriod": 0, "limit": 1}]
@@ -65,3 +70,22 @@ def populate(organization: Organization, prefix: str) -> dict:
         "cost": cost,
         "export": export,
     }
+
+
+def device_model_rows(charger) -> None:
+    """One row of each 2.0.1 device-model table (sites.device_model) for `charger`."""
+    now = timezone.now()
+    report = DeviceReport.objects.create(charger=charger, request_id=1, generated_at=now, complete=True)
+    DeviceVariable.objects.create(
+        charger=charger, component_name="OCPPCommCtrlr", variable_name="HeartbeatInterval", value="300",
+        report=report, reported_at=now,
+    )  # fmt: skip
+    VariableMonitor.objects.create(
+        charger=charger, monitor_id=1, component_name="EVSE", variable_name="Power", monitor_type="Delta",
+        severity=5, value=100, transaction=False, reported_at=now,
+    )  # fmt: skip
+    DeviceEvent.objects.create(
+        charger=charger, event_id=1, timestamp=now, trigger="Alerting", actual_value="true",
+        notification_type="HardWiredNotification", component_name="ChargingStation", variable_name="Problem",
+        generated_at=now, problem=True,
+    )  # fmt: skip

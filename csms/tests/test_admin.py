@@ -16,6 +16,7 @@ from accounts.tests.factories import MembershipFactory, OrganizationFactory, Use
 from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, IdToken, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
+from csms.tests.tenants import device_model_rows
 from ocpp_gateway.models import MessageLog
 from ocpp_gateway.v16 import codec as v16_codec
 from reports.models import ReportExport
@@ -58,6 +59,7 @@ def one_of_everything(admin_user):
     UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=10)
     Command.objects.create(charger=charger, action="Reset", payload={"type": "Soft"}, expires_at=now)
     ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
+    device_model_rows(charger)
     Reservation.objects.create(charger=charger, id_token=IdToken.objects.first(), expires_at=now)
     RefreshToken.for_user(admin_user).blacklist()  # an issued token, then blacklisted
     record_change(actor=admin_user, verb="created", obj=charger, via="admin")

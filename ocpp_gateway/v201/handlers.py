@@ -12,6 +12,7 @@ from ocpp_gateway.connection import Connection
 from ocpp_gateway.seam import BOOTS, LIVENESS, STATUS_NOTIFICATIONS, TRANSACTIONS
 from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
 from ocpp_gateway.v201 import transaction_handlers
+from ocpp_gateway.v201 import reports
 from sites.services import (
     BootIn,
     BootInfo,
@@ -96,4 +97,6 @@ HANDLERS: dict[str, Handler] = {
     "Authorize": transaction_handlers.authorize,
     "TransactionEvent": transaction_handlers.transaction_event,
     "MeterValues": transaction_handlers.meter_values,
+    # The device model and the station's notifications (B07/B08, N02, N07, A04, L01, N01, P02, H04, K, N09).
+    **reports.HANDLERS,
 }

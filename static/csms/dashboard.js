@@ -254,8 +254,15 @@
     logEvent(`${event.charge_point_id} ${event.online ? "online" : "offline"}`);
   }
 
+  // A problem a 2.0.1 station reported with NotifyEvent: a fault row, status "Problem".
+  function onProblem(event) {
+    addFault(event);
+    logEvent(`${event.charge_point_id} ${event.component}.${event.variable}: ${event.error_code}`);
+  }
+
   const HANDLERS = {
     status: onStatus,
+    problem: onProblem,
     connection: onConnection,
     "session.started": onSessionStarted,
     "session.stopped": onSessionStopped,
