@@ -11,8 +11,7 @@ from django.conf import settings
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.seam import BOOTS, LIVENESS, STATUS_NOTIFICATIONS, TRANSACTIONS
 from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
-from ocpp_gateway.v201 import transaction_handlers
-from ocpp_gateway.v201 import reports
+from ocpp_gateway.v201 import reports, transaction_handlers
 from sites.services import (
     BootIn,
     BootInfo,

@@ -155,7 +155,7 @@ async def notify_monitoring_report(conn: Connection, payload: dict, received_at:
     await TRANSACTIONS.submit(
         partial(
             record_monitoring_report_part,
-            charger_id=conn.charger_id,
+            charger_id=conn.registered_id,
             part=report_part(payload),
             monitors=[monitor for data in payload.get("monitor", []) for monitor in reported_monitors(data)],
             received_at=received_at,
@@ -169,7 +169,7 @@ async def notify_event(conn: Connection, payload: dict, received_at: dt.datetime
     await TRANSACTIONS.submit(
         partial(
             record_device_events,
-            charger_id=conn.charger_id,
+            charger_id=conn.registered_id,
             generated_at=parse_timestamp(payload["generatedAt"]),
             events=[device_event(data) for data in payload["eventData"]],
             received_at=received_at,
@@ -204,7 +204,7 @@ def _status_report(kind: str) -> Handler:
         await TRANSACTIONS.submit(
             partial(
                 record_charger_report,
-                charger_id=conn.charger_id,
+                charger_id=conn.registered_id,
                 kind=kind,
                 status=payload["status"],
                 request_id=payload.get("requestId"),
@@ -229,7 +229,7 @@ def _kept_as_sent(kind: str, status: Callable[[dict], str]) -> Handler:
         await TRANSACTIONS.submit(
             partial(
                 record_charger_report,
-                charger_id=conn.charger_id,
+                charger_id=conn.registered_id,
                 kind=kind,
                 status=status(payload),
                 request_id=payload.get("requestId"),
@@ -247,7 +247,7 @@ async def data_transfer(conn: Connection, payload: dict, received_at: dt.datetim
     reply = await TRANSACTIONS.submit(
         partial(
             handle_data_transfer,
-            charger_id=conn.charger_id,
+            charger_id=conn.registered_id,
             vendor_id=payload["vendorId"],
             message_id=payload.get("messageId"),
             data=payload.get("data"),
@@ -261,7 +261,7 @@ async def reservation_status_update(conn: Connection, payload: dict, received_at
     await TRANSACTIONS.submit(
         partial(
             end_reservation,
-            charger_id=conn.charger_id,
+            charger_id=conn.registered_id,
             reservation_id=payload["reservationId"],
             removed=payload["reservationUpdateStatus"] == "Removed",
         )
