@@ -41,7 +41,7 @@ def subprotocol_of(charger: Charger) -> str:
 
 
 def version_name(charger: Charger) -> str:
-    return OcppVersion(charger.ocpp_version).label
+    return f"OCPP {OcppVersion(charger.ocpp_version).value}"
 
 
 def codec_for(subprotocol: str) -> CommandCodec:

@@ -162,7 +162,7 @@ def _check_version_carries(charger: Charger, kind: str, requestable: dict[str, t
     carried = intent_kinds_for(charger)
     if kind in carried:
         return
-    version = OcppVersion(charger.ocpp_version).label
+    version = f"OCPP {OcppVersion(charger.ocpp_version).value}"
     offered = ", ".join(sorted(set(requestable) & carried))
     raise serializers.ValidationError(
         {"intent": [f"{charger.charge_point_id} speaks {version}, which has no {kind}; one of: {offered}."]}
