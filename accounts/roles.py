@@ -66,6 +66,17 @@ COMMAND_INTENTS = (
     "data_transfer",
     "rotate_key",
     "raw",
+    # Operations only OCPP 2.0.1 has (a 1.6 charger is never offered them).
+    "get_transaction_status",
+    "cost_updated",
+    "set_network_profile",
+    "customer_information",
+    "get_charging_profiles",
+    "request_report",
+    "set_variable_monitoring",
+    "clear_variable_monitoring",
+    "get_monitoring_report",
+    "set_monitoring_base",
 )
 # The explicit raw call (a wire action and payload) can ask a charger anything, around every
 # neutral check: organization admins and operators only.
@@ -85,6 +96,16 @@ MAINTENANCE_INTENTS = (
     "clear_cache",
     "get_local_list_version",
     "get_composite_schedule",
+    # Reading and watching the device model, and its charging profiles (2.0.1). Not here:
+    # network profiles (a wrong one cuts the charger off), customer information (personal
+    # data) and running costs (billing): admins and operators only.
+    "get_transaction_status",
+    "get_charging_profiles",
+    "request_report",
+    "set_variable_monitoring",
+    "clear_variable_monitoring",
+    "get_monitoring_report",
+    "set_monitoring_base",
 )
 PARTNER_INTENTS = ("remote_start", "remote_stop")
 # Replacing a charger's HTTP Basic key (sites.services.issue_charger_key) locks the charger out

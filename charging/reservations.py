@@ -53,7 +53,8 @@ def record_charger_answer(sender, command: Command, outcome: Outcome | None = No
     intent = intent_of(command)
     assert isinstance(intent, Reserve | CancelReservation)  # noqa: S101 (narrows the type)
     reservations = Reservation.objects.filter(pk=intent.reservation_id, charger_id=command.charger_id)
-    answer = outcome.detail if outcome is not None and not outcome.error_code else ""
+    # The charger's word, with its reason code on 2.0.1 ("Rejected: ...": cut to the field's length).
+    answer = outcome.detail[:32] if outcome is not None and not outcome.error_code else ""
     if isinstance(intent, Reserve):
         if command.status == CommandStatus.ACCEPTED:
             status = ReservationStatus.ACCEPTED

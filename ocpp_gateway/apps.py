@@ -6,7 +6,8 @@ class OcppGatewayConfig(AppConfig):
     name = "ocpp_gateway"
 
     def ready(self) -> None:
-        from ocpp_gateway.command_check import check_intent
-        from sites.commands.rules import register_intent_validator
+        from ocpp_gateway.command_check import check_intent, intent_kinds
+        from sites.commands.rules import register_intent_kinds, register_intent_validator
 
         register_intent_validator(check_intent)
+        register_intent_kinds(intent_kinds)

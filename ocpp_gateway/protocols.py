@@ -21,6 +21,7 @@ from ocpp_gateway.schemas import SCHEMAS
 from ocpp_gateway.v16 import codec as v16_codec
 from ocpp_gateway.v16 import handlers as v16_handlers
 from ocpp_gateway.v16 import rules as v16_rules
+from ocpp_gateway.v201 import codec as v201_codec
 from ocpp_gateway.v201 import handlers as v201_handlers
 from ocpp_gateway.v201 import rules as v201_rules
 
@@ -42,7 +43,11 @@ class PayloadSchemas(Interface):
 class CommandCodec(Interface):
     """Turns a command's version-neutral intent into this version's CALL, and the charger's
     answer into a neutral outcome (DESIGN.md, "Protocol versions"). A module with these three
-    functions qualifies (`ocpp_gateway/v16/codec.py`)."""
+    functions and the set of intent kinds it can carry qualifies (`ocpp_gateway/v16/codec.py`)."""
+
+    # The intent kinds (`Intent.kind`) this version can carry: the admin and the API offer a
+    # charger of this version only these.
+    SUPPORTED_INTENTS: frozenset[str]
 
     def encode(self, intent: Intent, secret: str = "") -> tuple[str, dict[str, Any]]:
         """The CALL's action and payload (`secret`: a key the payload carries, kept out of the row)."""
@@ -76,7 +81,7 @@ class Protocol:
     charger_may_send_before_accepted: frozenset[str] = frozenset()
     error_codes: Mapping[ErrorKind, str]
     schemas: PayloadSchemas
-    # None until the outbound intents are wired to the gateway (issue 16: the lead, at merge).
+    # None: a version that takes no commands (a test's fake one); both real versions have one.
     codec: CommandCodec | None = None
 
     def __post_init__(self) -> None:
@@ -116,6 +121,7 @@ OCPP201 = Protocol(
     charger_may_send_before_accepted=v201_rules.CHARGER_MAY_SEND_BEFORE_ACCEPTED,
     error_codes=rpc.ERROR_CODES[v201_rules.SUBPROTOCOL],
     schemas=SCHEMAS[v201_rules.SUBPROTOCOL],
+    codec=v201_codec,
 )
 
 # Subprotocol -> its entry. Tests may add one (see tests/test_protocols.py).

@@ -19,7 +19,7 @@ from unfold.decorators import action, display
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin, WriteOnceAdmin, require_permission
 from accounts.models import Organization
 from accounts.roles import CHARGER_KEY_PERMISSION, command_permission, model_permission
-from sites.command_forms import COMMAND_FORMS, CommandForm
+from sites.command_forms import CommandForm, command_forms_for
 from sites.commands import request_command, rotate_charger_key
 from sites.commands.intents import ChangeSetting, ClearCache, Intent, Reset, TriggerableMessage, TriggerMessage
 from sites.device_model.admin import device_model_link
@@ -331,7 +331,9 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         """One page for every operator command: pick an intent, fill in its form, queue it."""
         charger = get_object_or_404(self.get_queryset(request), pk=object_id)
         allowed = {
-            kind: form for kind, form in COMMAND_FORMS.items() if request.user.has_perm(form.permission(), charger)
+            kind: form
+            for kind, form in command_forms_for(charger).items()
+            if request.user.has_perm(form.permission(), charger)
         }
         chosen = request.GET.get("intent") or request.POST.get("command_intent")
         form_class = allowed.get(chosen)

@@ -16,21 +16,28 @@ from sites.commands.intents import (
     ChangeAvailability,
     ChangeSetting,
     ClearCache,
+    ClearVariableMonitoring,
     DataTransfer,
     GetCompositeSchedule,
     GetDiagnostics,
     GetLocalListVersion,
+    GetTransactionStatus,
     Intent,
+    MonitoringBase,
     ReadSettings,
     RemoteStart,
     RemoteStop,
+    ReportBase,
+    RequestReport,
     Reset,
+    SetMonitoringBase,
     TriggerableMessage,
     TriggerMessage,
     Unlock,
     UpdateFirmware,
 )
-from sites.commands.rules import PROTECTED_CONFIGURATION_KEYS, is_protected_configuration_key
+from sites.commands.rules import intent_kinds_for, is_protected_configuration_key, protected_key_message
+from sites.models import Charger
 from sites.validators import validate_remote_url
 
 
@@ -81,9 +88,19 @@ class ResetForm(CommandForm):
     )
 
 
+def evse_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        label="EVSE",
+        min_value=1,
+        required=False,
+        help_text="OCPP 2.0.1 chargers: the EVSE, the connector being its number within the EVSE. Empty on 1.6.",
+    )
+
+
 class UnlockForm(CommandForm):
     intent_type = Unlock
     connector = connector_field()
+    evse = evse_field()
 
 
 class RemoteStartForm(CommandForm):
@@ -91,15 +108,14 @@ class RemoteStartForm(CommandForm):
     # The length of the id tags this system stores for 1.6 chargers (charging.LocalListEntry).
     id_token = forms.CharField(label="Id token", max_length=20)
     connector = connector_field(required=False)
+    evse = evse_field()
 
 
 class RemoteStopForm(CommandForm):
     intent_type = RemoteStop
-    transaction_id = forms.IntegerField(min_value=1, help_text="The charger's id of the session's transaction.")
-
-    def intent_fields(self) -> dict[str, Any]:
-        # Neutral transaction ids are text (2.0.1 uses strings); 1.6 chargers count them.
-        return {"transaction_id": str(self.cleaned_data["transaction_id"])}
+    # Neutral transaction ids are text: 2.0.1 uses strings; a 1.6 charger's codec refuses one
+    # that is not a whole number.
+    transaction_id = forms.CharField(max_length=36, help_text="The charger's id of the session's transaction.")
 
 
 class ChangeAvailabilityForm(CommandForm):
@@ -108,6 +124,7 @@ class ChangeAvailabilityForm(CommandForm):
         "A charger busy with a session may answer that the change is scheduled: it changes once the session ends."
     )
     connector = connector_field(allow_zero=True)
+    evse = evse_field()
     operative = forms.TypedChoiceField(
         label="Availability",
         choices=[("operative", "Operative"), ("inoperative", "Inoperative")],
@@ -117,7 +134,11 @@ class ChangeAvailabilityForm(CommandForm):
 
 class ReadSettingsForm(CommandForm):
     intent_type = ReadSettings
-    keys = forms.CharField(required=False, help_text="Comma-separated keys; empty for all.")
+    keys = forms.CharField(
+        required=False,
+        help_text="Comma-separated keys; empty for all (OCPP 1.6). OCPP 2.0.1: Component.Variable, e.g. "
+        "OCPPCommCtrlr.HeartbeatInterval.",
+    )
 
     def intent_fields(self) -> dict[str, Any]:
         return {"keys": tuple(key.strip() for key in self.cleaned_data["keys"].split(",") if key.strip())}
@@ -132,7 +153,7 @@ class ChangeSettingForm(CommandForm):
     def clean_key(self) -> str:
         key = self.cleaned_data["key"]
         if is_protected_configuration_key(key):
-            raise ValidationError(PROTECTED_CONFIGURATION_KEYS[key.strip().lower()])
+            raise ValidationError(protected_key_message(key))
         return key
 
 
@@ -191,6 +212,52 @@ class GetCompositeScheduleForm(CommandForm):
     )
 
 
+# --- Operations only some versions have (today: 2.0.1) ----------------------------------------
+
+
+class GetTransactionStatusForm(CommandForm):
+    intent_type = GetTransactionStatus
+    transaction_id = forms.CharField(
+        max_length=36, required=False, help_text="Empty: only whether the charger has transaction messages queued."
+    )
+
+
+class RequestReportForm(CommandForm):
+    intent_type = RequestReport
+    help_text = "The report arrives later, in the charger's own messages."
+    base = forms.ChoiceField(
+        label="Report",
+        choices=[
+            (ReportBase.CONFIGURATION_INVENTORY, "Configuration inventory"),
+            (ReportBase.FULL_INVENTORY, "Full inventory"),
+            (ReportBase.SUMMARY_INVENTORY, "Summary inventory"),
+        ],
+    )
+
+
+class SetMonitoringBaseForm(CommandForm):
+    intent_type = SetMonitoringBase
+    base = forms.ChoiceField(
+        label="Monitors kept",
+        choices=[
+            (MonitoringBase.ALL_MONITORS, "All"),
+            (MonitoringBase.FACTORY_DEFAULT, "Factory defaults"),
+            (MonitoringBase.HARD_WIRED_ONLY, "Hard-wired only"),
+        ],
+    )
+
+
+class ClearVariableMonitoringForm(CommandForm):
+    intent_type = ClearVariableMonitoring
+    monitor_ids = forms.CharField(label="Monitor ids", help_text="Comma-separated ids the charger gave its monitors.")
+
+    def clean_monitor_ids(self) -> tuple[int, ...]:
+        parts = [part.strip() for part in self.cleaned_data["monitor_ids"].split(",") if part.strip()]
+        if not parts or not all(part.isdigit() for part in parts):
+            raise ValidationError("Give one or more whole numbers, separated by commas.")
+        return tuple(int(part) for part in parts)
+
+
 COMMAND_FORMS: dict[str, type[CommandForm]] = {
     form.kind(): form
     for form in (
@@ -208,6 +275,10 @@ COMMAND_FORMS: dict[str, type[CommandForm]] = {
         UpdateFirmwareForm,
         GetDiagnosticsForm,
         GetCompositeScheduleForm,
+        GetTransactionStatusForm,
+        RequestReportForm,
+        SetMonitoringBaseForm,
+        ClearVariableMonitoringForm,
     )
 }
 
@@ -216,3 +287,10 @@ def register_command_form(form: type[CommandForm]) -> None:
     """Let an app that knows more add or replace an intent's form (charging: remote start with
     a charging profile, clearing charging profiles); sites itself does not import those apps."""
     COMMAND_FORMS[form.kind()] = form
+
+
+def command_forms_for(charger: Charger) -> dict[str, type[CommandForm]]:
+    """The forms of the operations the charger's protocol version can carry (a 1.6 charger is
+    not offered a 2.0.1 report, nor the other way round)."""
+    kinds = intent_kinds_for(charger)
+    return {kind: form for kind, form in COMMAND_FORMS.items() if kind in kinds}

@@ -439,7 +439,8 @@ class ConfigurationKey(models.Model):
     accepted ChangeConfiguration commands. Editing a value in the admin sends the change."""
 
     charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="configuration")
-    key = models.CharField(max_length=50)
+    # 1.6: a configuration key (CiString50); 2.0.1: "Component.Variable[.Instance]" (3 x string[50]).
+    key = models.CharField(max_length=160)
     value = models.CharField(max_length=500, blank=True)
     readonly = models.BooleanField(default=False)
     updated_at = models.DateTimeField(default=now)

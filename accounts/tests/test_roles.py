@@ -37,6 +37,14 @@ def test_maintenance_keeps_its_maintenance_commands_and_no_raw_call():
         "clear_cache",
         "get_local_list_version",
         "get_composite_schedule",
+        # 2.0.1: reading and watching the device model; not network profiles, customer data or costs.
+        "get_transaction_status",
+        "get_charging_profiles",
+        "request_report",
+        "set_variable_monitoring",
+        "clear_variable_monitoring",
+        "get_monitoring_report",
+        "set_monitoring_base",
     }
     assert "sites.issue_charger_key" not in role_permissions(Role.MAINTENANCE)
 

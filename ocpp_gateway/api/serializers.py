@@ -20,6 +20,8 @@ from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer
 from rest_framework import serializers
 
 from sites.commands.intents import INTENT_TYPES, Intent, RawCall, RotateKey
+from sites.commands.rules import intent_kinds_for
+from sites.models import Charger, OcppVersion
 
 # OCPP's integers are 32-bit; every count, id and duration in an intent is 0 or more.
 MAX_INTEGER = 2**31 - 1
@@ -138,18 +140,33 @@ class RawCommandSerializer(IntentRequestSerializer):
     )
 
 
-def command_request_serializer(data: Any) -> IntentRequestSerializer:
+def command_request_serializer(data: Any, charger: Charger | None = None) -> IntentRequestSerializer:
     """The serializer for a request body: the neutral form when it names an intent, the raw
-    form otherwise. An unknown intent is a 400 with the list of known ones."""
+    form otherwise. An unknown intent is a 400 with the list of known ones; so is an intent the
+    charger's protocol version cannot carry (a 2.0.1 report asked of a 1.6 charger), with the
+    list of those it can."""
     if isinstance(data, dict) and "intent" in data:
         kinds = requestable_intent_types()
         kind = data["intent"]
         if not isinstance(kind, str) or kind not in kinds:
             raise serializers.ValidationError({"intent": [f"Unknown intent; one of: {', '.join(sorted(kinds))}."]})
+        if charger is not None:
+            _check_version_carries(charger, kind, kinds)
         if kind == RawCall.kind:
             return RawCommandSerializer(data={name: value for name, value in data.items() if name != "intent"})
         return intent_request_serializer(kind)(data=data)
     return RawCommandSerializer(data=data)
+
+
+def _check_version_carries(charger: Charger, kind: str, requestable: dict[str, type[Intent]]) -> None:
+    carried = intent_kinds_for(charger)
+    if kind in carried:
+        return
+    version = f"OCPP {OcppVersion(charger.ocpp_version).value}"
+    offered = ", ".join(sorted(set(requestable) & carried))
+    raise serializers.ValidationError(
+        {"intent": [f"{charger.charge_point_id} speaks {version}, which has no {kind}; one of: {offered}."]}
+    )
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------

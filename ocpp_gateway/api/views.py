@@ -88,7 +88,7 @@ class ChargerCommandsView(APIView):
     )
     def post(self, request: Request, charge_point_id: str) -> Response:
         charger = get_object_or_404(chargers_visible_to(request.user), charge_point_id=charge_point_id)
-        body = command_request_serializer(request.data)
+        body = command_request_serializer(request.data, charger)
         body.is_valid(raise_exception=True)
         intent = body.intent()
         try:

@@ -42,6 +42,7 @@ from sites.commands.intents import (
     TriggerMessage,
     Unlock,
     UpdateFirmware,
+    intent_from_row,
 )
 from sites.commands.outcomes import OutcomeStatus, SettingValue
 from sites.commands.rules import SECRET_MASK
@@ -194,7 +195,9 @@ def test_every_call_reads_back_as_its_intent(intent, call):
 def test_the_migration_maps_stored_calls_as_the_codec_reads_them(intent, call):
     """sites' migration 0013 froze its own copy of the reading for the rows stored before intents."""
     migration = importlib.import_module("sites.migrations.0013_command_intent")
-    assert migration.intent_of(*call) == (intent.kind, intent.to_fields())
+    kind, fields = migration.intent_of(*call)
+    # Fields added since (request ids) are absent from those rows and take their defaults.
+    assert (kind, intent_from_row(kind, fields)) == (intent.kind, intent)
     assert set(migration.INTENTS) == set(READERS)
 
 

@@ -286,11 +286,20 @@ ENCODERS: dict[type[Intent], Callable[[Any, str], tuple[str, dict]]] = {
 }
 
 
+# Every intent kind 1.6 can carry; the others (reports, monitoring, network profiles, customer
+# information, running costs...) exist from 2.0.1 on.
+SUPPORTED_INTENTS: frozenset[str] = frozenset(intent_type.kind for intent_type in ENCODERS)
+
+
 def encode(intent: Intent, secret: str = "") -> tuple[str, dict]:
     """The 1.6 CALL (action, payload) for an intent. Raises CannotEncode for what 1.6 cannot
-    say (an EVSE, a device-model component, a trigger it does not have)."""
+    say (an operation it does not have, an EVSE, a device-model component, a trigger it does
+    not have)."""
+    encoder = ENCODERS.get(type(intent))
+    if encoder is None:
+        raise CannotEncode(f"OCPP 1.6 has no operation for this ({intent.title.lower()}).")
     _no_evse(intent)
-    return ENCODERS[type(intent)](intent, secret)
+    return encoder(intent, secret)
 
 
 # --- Decode -----------------------------------------------------------------------------------

@@ -345,13 +345,24 @@ def _update_configuration_snapshot(charger_id: int, intent: Intent, outcome: Out
         for setting in outcome.settings:
             ConfigurationKey.objects.update_or_create(
                 charger_id=charger_id,
-                key=setting.key,
+                key=snapshot_key(setting.component, setting.key),
                 defaults={"value": setting.value, "readonly": setting.readonly, "updated_at": at},
             )
     elif isinstance(intent, ChangeSetting):
         ConfigurationKey.objects.update_or_create(
-            charger_id=charger_id, key=intent.key, defaults={"value": intent.value, "updated_at": at}
+            charger_id=charger_id,
+            key=snapshot_key(intent.component, intent.key),
+            defaults={"value": intent.value, "updated_at": at},
         )
+
+
+def snapshot_key(component: str, key: str) -> str:
+    """A setting's key in the snapshot: "Component.Variable" where settings live in components
+    (2.0.1's device model; the spelling its intents take back, so an edit in place works), the
+    bare key otherwise. Variables of the same name in two components stay apart."""
+    if not component or key.startswith(f"{component}."):
+        return key
+    return f"{component}.{key}"
 
 
 def requeue_unanswered_command(*, command_id: int) -> None:

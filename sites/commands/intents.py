@@ -11,6 +11,15 @@ checked against the charger's own version's schema.
 Addressing: `connector` is the connector number the charger reports (1-based; 0 = the charger
 as a whole, where the operation allows it); `evse` addresses an EVSE on versions that have
 them (2.0.1), and is None otherwise.
+
+Request ids: operations whose later notifications refer back to them (a firmware update, a log
+upload, a report, a remote start) carry an optional `request_id` (`remote_start_id`). None lets
+the codec derive a stable id from the intent's other fields, so that a retry of the same command
+names the same request; a caller that must match notifications to its own records gives one.
+
+Device-model settings (2.0.1) are spelled, wherever an intent names one by text,
+"Component.Variable", or "Component.Variable.Instance" for a variable's instance (e.g.
+"OCPPCommCtrlr.HeartbeatInterval"); the 1.6 configuration keys are plain names.
 """
 
 from __future__ import annotations
@@ -69,6 +78,47 @@ class LocalAuthorization:
     parent_id_token: str = ""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NetworkConnection:
+    """Where and how a charger reaches the central system, for one configuration slot: the URL,
+    the protocol version it speaks there ("1.6" or "2.0.1", sites.models.OcppVersion's values),
+    the security profile (1-3), how long it waits for an answer (seconds) and the network
+    interface it uses (wired or wireless, numbered from 0)."""
+
+    csms_url: str
+    protocol_version: str
+    security_profile: int
+    message_timeout: int = 30
+    wireless: bool = False
+    interface_number: int = 0
+
+
+class MonitorKind:
+    """What a variable monitor watches for, in neutral words."""
+
+    UPPER_THRESHOLD = "upper_threshold"
+    LOWER_THRESHOLD = "lower_threshold"
+    DELTA = "delta"
+    PERIODIC = "periodic"
+    PERIODIC_CLOCK_ALIGNED = "periodic_clock_aligned"
+    ALL = (UPPER_THRESHOLD, LOWER_THRESHOLD, DELTA, PERIODIC, PERIODIC_CLOCK_ALIGNED)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VariableMonitor:
+    """A monitor on one device-model variable (`variable` spelled "Component.Variable"):
+    `value` is the threshold, the delta or the period (seconds) as `kind` says; `severity` 0
+    (danger) to 9 (debug); `monitor_id` replaces an existing monitor; `transaction_only`
+    monitors only during transactions."""
+
+    variable: str
+    kind: str  # one of MonitorKind.ALL
+    value: float
+    severity: int
+    monitor_id: int | None = None
+    transaction_only: bool = False
+
+
 # --- Intents ---------------------------------------------------------------------------------
 
 
@@ -100,6 +150,8 @@ class RemoteStart(Intent):
     connector: int | None = None
     evse: int | None = None
     charging_profile: ChargingProfileSpec | None = None
+    # The id the charger puts in the transaction it starts (2.0.1); None: derived by the codec.
+    remote_start_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -257,6 +309,7 @@ class UpdateFirmware(Intent):
     retrieve_at: dt.datetime
     retries: int | None = None
     retry_interval: int | None = None
+    request_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -271,6 +324,7 @@ class GetDiagnostics(Intent):
     stop: dt.datetime | None = None
     retries: int | None = None
     retry_interval: int | None = None
+    request_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -302,6 +356,161 @@ class RawCall(Intent):
     payload: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+# --- Operations only some versions have (today: 2.0.1) ----------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GetTransactionStatus(Intent):
+    """Whether the charger still has a transaction going, and messages of it still queued; with
+    no transaction id, only whether any transaction messages are queued."""
+
+    kind: ClassVar[str] = "get_transaction_status"
+    title: ClassVar[str] = "Get a transaction's status"
+    retryable: ClassVar[bool] = True
+    transaction_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CostUpdated(Intent):
+    """Tell the charger (and its display) the running cost of a transaction, in the currency
+    the charger is configured with."""
+
+    kind: ClassVar[str] = "cost_updated"
+    title: ClassVar[str] = "Send a transaction's running cost"
+    retryable: ClassVar[bool] = True  # the same total again changes nothing
+    transaction_id: str
+    total_cost: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SetNetworkProfile(Intent):
+    """Store a connection to the central system in one of the charger's configuration slots
+    (it is used once the slot is made a priority, by a setting)."""
+
+    kind: ClassVar[str] = "set_network_profile"
+    title: ClassVar[str] = "Set a network profile"
+    slot: int
+    connection: NetworkConnection
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CustomerInformation(Intent):
+    """Ask the charger to report (and/or clear) what it holds about one customer, named by
+    exactly one of a customer identifier or an id token."""
+
+    kind: ClassVar[str] = "customer_information"
+    title: ClassVar[str] = "Customer information"
+    report: bool = True
+    clear: bool = False
+    customer_identifier: str = ""
+    id_token: str = ""
+    request_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GetChargingProfiles(Intent):
+    """Ask the charger to report the charging profiles it has (on one EVSE, or all), narrowed
+    by purpose, stack level or profile ids."""
+
+    kind: ClassVar[str] = "get_charging_profiles"
+    title: ClassVar[str] = "Get charging profiles"
+    retryable: ClassVar[bool] = True
+    evse: int | None = None
+    purpose: str | None = None
+    stack_level: int | None = None
+    profile_ids: tuple[int, ...] = ()
+    request_id: int | None = None
+
+
+class ReportBase:
+    """The predefined reports a charger gives of its device model."""
+
+    CONFIGURATION_INVENTORY = "configuration_inventory"
+    FULL_INVENTORY = "full_inventory"
+    SUMMARY_INVENTORY = "summary_inventory"
+    ALL = (CONFIGURATION_INVENTORY, FULL_INVENTORY, SUMMARY_INVENTORY)
+
+
+class ComponentCriterion:
+    """Which components a custom report covers."""
+
+    ACTIVE = "active"
+    AVAILABLE = "available"
+    ENABLED = "enabled"
+    PROBLEM = "problem"
+    ALL = (ACTIVE, AVAILABLE, ENABLED, PROBLEM)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RequestReport(Intent):
+    """Ask the charger to report its device model: a predefined report (`base`, one of
+    ReportBase.ALL), or one of the given variables ("Component" or "Component.Variable") and/or
+    components meeting `criteria` (ComponentCriterion.ALL). The report itself arrives later, in
+    the charger's own messages."""
+
+    kind: ClassVar[str] = "request_report"
+    title: ClassVar[str] = "Request a device-model report"
+    retryable: ClassVar[bool] = True
+    base: str = ""
+    variables: tuple[str, ...] = ()
+    criteria: tuple[str, ...] = ()
+    request_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SetVariableMonitoring(Intent):
+    kind: ClassVar[str] = "set_variable_monitoring"
+    title: ClassVar[str] = "Set variable monitors"
+    monitors: tuple[VariableMonitor, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClearVariableMonitoring(Intent):
+    kind: ClassVar[str] = "clear_variable_monitoring"
+    title: ClassVar[str] = "Clear variable monitors"
+    retryable: ClassVar[bool] = True
+    monitor_ids: tuple[int, ...]
+
+
+class MonitoringCriterion:
+    """Which monitors a monitoring report covers."""
+
+    THRESHOLD = "threshold"
+    DELTA = "delta"
+    PERIODIC = "periodic"
+    ALL = (THRESHOLD, DELTA, PERIODIC)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GetMonitoringReport(Intent):
+    """Ask the charger to report its monitors: of the given variables ("Component" or
+    "Component.Variable") and/or of the kinds in `criteria` (MonitoringCriterion.ALL); none: all."""
+
+    kind: ClassVar[str] = "get_monitoring_report"
+    title: ClassVar[str] = "Get a monitoring report"
+    retryable: ClassVar[bool] = True
+    variables: tuple[str, ...] = ()
+    criteria: tuple[str, ...] = ()
+    request_id: int | None = None
+
+
+class MonitoringBase:
+    """Which monitors a charger keeps when its monitoring base is set."""
+
+    ALL_MONITORS = "all"
+    FACTORY_DEFAULT = "factory_default"
+    HARD_WIRED_ONLY = "hard_wired_only"
+    CHOICES = (ALL_MONITORS, FACTORY_DEFAULT, HARD_WIRED_ONLY)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SetMonitoringBase(Intent):
+    kind: ClassVar[str] = "set_monitoring_base"
+    title: ClassVar[str] = "Set the monitoring base"
+    retryable: ClassVar[bool] = True
+    base: str  # one of MonitoringBase.CHOICES
+
+
 INTENT_TYPES: dict[str, type[Intent]] = {
     intent.kind: intent
     for intent in (
@@ -326,6 +535,16 @@ INTENT_TYPES: dict[str, type[Intent]] = {
         DataTransfer,
         RotateKey,
         RawCall,
+        GetTransactionStatus,
+        CostUpdated,
+        SetNetworkProfile,
+        CustomerInformation,
+        GetChargingProfiles,
+        RequestReport,
+        SetVariableMonitoring,
+        ClearVariableMonitoring,
+        GetMonitoringReport,
+        SetMonitoringBase,
     )
 }
 

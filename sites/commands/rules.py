@@ -14,7 +14,9 @@ Each rule is a small function of (charger, intent) that raises ValidationError; 
 know more register their own (charging: transaction ids, profile purposes). Whether the
 charger's protocol version can express the intent at all, and whether a raw call is a valid
 request of that version, is the gateway's to say: it registers an intent validator at app
-ready (`register_intent_validator`), as sites imports no gateway code."""
+ready (`register_intent_validator`), as sites imports no gateway code; likewise which intent
+kinds a charger's version can carry at all (`register_intent_kinds`, read through
+`intent_kinds_for`), so that the admin and the API offer a charger only those."""
 
 from collections.abc import Callable
 from functools import partial
@@ -23,6 +25,7 @@ from cryptography.fernet import InvalidToken
 from django.core.exceptions import ValidationError
 
 from sites.commands.intents import (
+    INTENT_TYPES,
     ChangeAvailability,
     ChangeSetting,
     ClearChargingProfile,
@@ -48,8 +51,11 @@ CommandRule = Callable[[Charger, Intent], None]
 # The gateway's check of an intent against the charger's own protocol version; it returns the
 # neutral intent a raw call amounts to (or the intent itself), so that the rules judge that.
 IntentValidator = Callable[[Charger, Intent], Intent]
+# The gateway's answer to "which intent kinds can this charger's version carry?".
+IntentKinds = Callable[[Charger], frozenset[str]]
 _RULES: dict[str, list[CommandRule]] = {}
 _VALIDATORS: list[IntentValidator] = []
+_KINDS: list[IntentKinds] = []
 
 
 def register_command_rule(kind: str, rule: CommandRule) -> None:
@@ -63,6 +69,21 @@ def register_intent_validator(validator: IntentValidator) -> None:
     """The gateway's version check (registered once, at its app's ready)."""
     if validator not in _VALIDATORS:
         _VALIDATORS.append(validator)
+
+
+def register_intent_kinds(kinds: IntentKinds) -> None:
+    """The gateway's table of what each version can carry (registered once, at its app's ready)."""
+    if kinds not in _KINDS:
+        _KINDS.append(kinds)
+
+
+def intent_kinds_for(charger: Charger) -> frozenset[str]:
+    """The intent kinds the charger's protocol version can carry (every kind when no gateway
+    is registered: sites alone cannot tell, and the port's validators judge each intent anyway)."""
+    kinds = frozenset(INTENT_TYPES)
+    for version_kinds in _KINDS:
+        kinds &= version_kinds(charger)
+    return kinds
 
 
 def read_intent(*, charger: Charger, intent: Intent) -> Intent:
@@ -105,17 +126,37 @@ PROTECTED_CONFIGURATION_KEYS = {
         "SecurityProfile cannot be changed by a command: the charger would reconnect with a security "
         "profile the central system does not expect for it."
     ),
+    # OCPP 2.0.1's name for the charger's HTTP Basic key (A01.FR.01, SecurityCtrlr).
+    "basicauthpassword": (
+        "BasicAuthPassword cannot be set by a command: use the charger list's action "
+        "'Rotate key over OCPP', which generates the key, stores it hashed and uses it once the charger accepts."
+    ),
 }
 
 
+def _protected_name(key: object) -> str | None:
+    """The protected key a setting names: the key itself, or the variable of a device-model
+    spelling ("SecurityCtrlr.BasicAuthPassword")."""
+    if not isinstance(key, str):
+        return None
+    for part in key.strip().lower().split("."):
+        if part.strip() in PROTECTED_CONFIGURATION_KEYS:
+            return part.strip()
+    return None
+
+
 def is_protected_configuration_key(key: object) -> bool:
-    return isinstance(key, str) and key.strip().lower() in PROTECTED_CONFIGURATION_KEYS
+    return _protected_name(key) is not None
+
+
+def protected_key_message(key: str) -> str:
+    return PROTECTED_CONFIGURATION_KEYS[_protected_name(key) or ""]
 
 
 def check_secrets(charger: Charger, intent: Intent, sealed_secret: str) -> None:
     """Only a key rotation carries a sealed secret, and no setting sets a protected key."""
     if isinstance(intent, ChangeSetting) and is_protected_configuration_key(intent.key):
-        raise ValidationError(PROTECTED_CONFIGURATION_KEYS[intent.key.strip().lower()], code="protected_key")
+        raise ValidationError(protected_key_message(intent.key), code="protected_key")
     if isinstance(intent, RotateKey):
         if not is_sealed_key_rotation(charger, sealed_secret):
             raise ValidationError("A key rotation needs the sealed key waiting on the charger.", code="protected_key")

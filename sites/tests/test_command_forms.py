@@ -73,7 +73,7 @@ def test_forms_are_keyed_labelled_and_permitted_by_their_intent():
     ("kind", "data", "field"),
     [
         ("unlock", {"connector": 0}, "connector"),
-        ("remote_stop", {"transaction_id": "abc"}, "transaction_id"),
+        ("remote_stop", {"transaction_id": ""}, "transaction_id"),
         ("change_setting", {"key": "AuthorizationKey", "value": "x"}, "key"),
         ("get_diagnostics", {"location": "file:///etc/passwd"}, "location"),
         ("trigger_message", {"message": "self_destruct"}, "message"),

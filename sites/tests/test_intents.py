@@ -43,6 +43,24 @@ EXAMPLES = [
     i.DataTransfer(vendor_id="com.example", message_id="hello", data="{}"),
     i.RotateKey(),
     i.RawCall(action="Reset", payload={"type": "Soft"}),
+    i.GetTransactionStatus(transaction_id="tx-1"),
+    i.CostUpdated(transaction_id="tx-1", total_cost=3.5),
+    i.SetNetworkProfile(
+        slot=1,
+        connection=i.NetworkConnection(csms_url="wss://c.example.com", protocol_version="2.0.1", security_profile=2),
+    ),
+    i.CustomerInformation(id_token="TAG", clear=True, request_id=3),
+    i.GetChargingProfiles(evse=1, profile_ids=(1, 2)),
+    i.RequestReport(base=i.ReportBase.FULL_INVENTORY),
+    i.SetVariableMonitoring(
+        monitors=(i.VariableMonitor(variable="EVSE.Power", kind=i.MonitorKind.DELTA, value=100, severity=5),)
+    ),
+    i.ClearVariableMonitoring(monitor_ids=(4, 5)),
+    i.GetMonitoringReport(criteria=(i.MonitoringCriterion.PERIODIC,)),
+    i.SetMonitoringBase(base=i.MonitoringBase.HARD_WIRED_ONLY),
+    i.UpdateFirmware(
+        location="https://f.example.com", retrieve_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC), request_id=9
+    ),
 ]
 
 
