@@ -3,6 +3,7 @@ sites.commands.rules): only charging knows the sessions and the profiles' purpos
 registers these with the outbound port when the app is ready."""
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from charging.models import ChargingProfile, ChargingSession, SessionState
 from sites.commands.intents import Intent, RemoteStart, RemoteStop, SetChargingProfile
@@ -10,27 +11,38 @@ from sites.commands.rules import register_command_rule
 from sites.models import Charger
 
 
-def active_transaction_ids(charger: Charger, *, connector_id: int | None = None) -> list[int]:
-    """The charger-side transaction ids of the charger's sessions in progress (on one connector
-    if given)."""
-    sessions = ChargingSession.objects.filter(
-        charger_id=charger.pk, state=SessionState.ACTIVE, transaction_id__isnull=False
-    )
+def active_transaction_ids(
+    charger: Charger, *, connector_id: int | None = None, evse_id: int | None = None
+) -> list[str]:
+    """The charger-side transaction ids of the charger's sessions in progress, as text: ours
+    (1.6 integers) or the charger's own (2.0.1 strings). On one connector if given: connector n
+    of no EVSE (1.6), connector n of EVSE `evse_id`, or, without an EVSE, also EVSE n (how
+    2.0.1 addresses a profile or a start by EVSE alone)."""
+    sessions = ChargingSession.objects.filter(charger_id=charger.pk, state=SessionState.ACTIVE)
     if connector_id is not None:
-        sessions = sessions.filter(connector__connector_id=connector_id, connector__evse_id__isnull=True)
-    return sorted(number for number in sessions.values_list("transaction_id", flat=True) if number is not None)
+        if evse_id is not None:
+            sessions = sessions.filter(connector__evse_id=evse_id, connector__connector_id=connector_id)
+        else:
+            sessions = sessions.filter(
+                Q(connector__evse_id__isnull=True, connector__connector_id=connector_id)
+                | Q(connector__evse_id=connector_id)
+            )
+    return sorted(
+        str(number) if number is not None else (uid or "")
+        for number, uid in sessions.values_list("transaction_id", "transaction_uid")
+    )
 
 
-def _describe(transaction_ids: list[int]) -> str:
-    return ", ".join(str(number) for number in transaction_ids) or "none"
+def _describe(transaction_ids: list[str]) -> str:
+    return ", ".join(transaction_ids) or "none"
 
 
-def _in_progress(transaction_id: str | None, active: list[int]) -> bool:
-    return transaction_id is not None and transaction_id in {str(number) for number in active}
+def _in_progress(transaction_id: str | None, active: list[str]) -> bool:
+    return transaction_id is not None and transaction_id in active
 
 
 def check_remote_stop(charger: Charger, intent: Intent) -> None:
-    """Remote stop (1.6 sec. 5.12): one of this charger's transactions in progress; any other
+    """Remote stop (1.6 sec. 5.12, 2.0.1 F03): one of this charger's transactions in progress; any other
     id would stop nothing, or, worse, whatever the charger happens to number so."""
     transaction_id = getattr(intent, "transaction_id", None)
     active = active_transaction_ids(charger)
@@ -48,7 +60,7 @@ def check_charging_profile_transaction(charger: Charger, intent: Intent) -> None
     if not isinstance(intent, SetChargingProfile) or intent.profile.transaction_id is None:
         return
     transaction_id = intent.profile.transaction_id
-    active = active_transaction_ids(charger, connector_id=intent.connector)
+    active = active_transaction_ids(charger, connector_id=intent.connector, evse_id=intent.evse)
     if not _in_progress(transaction_id, active):
         raise ValidationError(
             "Transaction %(transaction)s is not in progress on connector %(connector)s of %(charger)s "

@@ -56,12 +56,13 @@ def chargers_access(charge_point_ids: set[str]) -> dict[str, ChargerAccess]:
     return found
 
 
-def connector_ids_of(charger: Charger) -> list[int]:
-    """The charger's connector numbers in 1.6 numbering (connectors of no EVSE), ascending."""
+def connector_addresses_of(charger: Charger) -> list[tuple[int | None, int]]:
+    """The charger's connectors as (EVSE id or None, connector number), in order: (None, n) in
+    1.6 numbering, (e, n) for connector n of EVSE e (2.0.1)."""
     return list(
-        Connector.objects.filter(charger_id=charger.pk, evse_id__isnull=True)
-        .order_by("connector_id")
-        .values_list("connector_id", flat=True)
+        Connector.objects.filter(charger_id=charger.pk)
+        .order_by("evse_id", "connector_id")
+        .values_list("evse_id", "connector_id")
     )
 
 

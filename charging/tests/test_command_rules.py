@@ -16,7 +16,7 @@ from sites.commands.intents import (
     SetChargingProfile,
 )
 from sites.models import Charger, Command
-from sites.services import register_charger
+from sites.services import connector_for, register_charger
 from sites.tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +56,19 @@ def test_remote_stop_needs_a_transaction_in_progress_on_this_charger(charger):
         message = refused(charger, RemoteStop(transaction_id=str(transaction_id)))
         assert message == f"Transaction {transaction_id} is not a transaction in progress on RULES-1 (in progress: 41)."
     assert request_command(charger=charger, intent=RemoteStop(transaction_id=str(mine.transaction_id)))
+
+
+def test_a_201_stations_own_transaction_ids_are_stopped_and_profiled_by_evse(charger):
+    station = register_charger(site=charger.site, charge_point_id="RULES-201", connector_count=0, ocpp_version="2.0.1")
+    evse_2 = connector_for(station.pk, 1, evse_id=2)
+    ChargingSessionFactory(charger=station, connector=evse_2, transaction_id=None, transaction_uid="TX-A")
+    message = refused(station, RemoteStop(transaction_id="TX-B"))
+    assert message == "Transaction TX-B is not a transaction in progress on RULES-201 (in progress: TX-A)."
+    assert request_command(charger=station, intent=RemoteStop(transaction_id="TX-A"))
+    profile = _profile("TxProfile", transaction_id="TX-A")
+    refused(station, SetChargingProfile(connector=1, evse=1, profile=profile))
+    assert request_command(charger=station, intent=SetChargingProfile(connector=1, evse=2, profile=profile))
+    assert request_command(charger=station, intent=SetChargingProfile(connector=2, profile=profile))  # EVSE 2
 
 
 def test_a_tx_profile_needs_its_transaction_in_progress_on_that_connector(charger):

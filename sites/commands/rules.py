@@ -42,7 +42,7 @@ from sites.commands.intents import (
 )
 from sites.credentials import unseal_key, verify_charger_key
 from sites.models import Charger
-from sites.selectors import connector_ids_of
+from sites.selectors import connector_addresses_of
 from sites.validators import validate_remote_url
 
 SECRET_MASK = "********"  # noqa: S105 (a mask, not a password)
@@ -223,15 +223,32 @@ def check_connector(charger: Charger, intent: Intent) -> None:
                 params={"title": intent.title},
             )
         return
-    known = connector_ids_of(charger)
-    if connector not in known:
-        listed = ", ".join(str(number) for number in known) or "none known yet; they are added when it reports them"
+    known = connector_addresses_of(charger)
+    if not _addresses_a_known_connector(known, getattr(intent, "evse", None), connector):
+        listed = ", ".join(_address(evse, number) for evse, number in known)
         zero = " (or 0 for the whole charger)" if zero_allowed else ""
         raise ValidationError(
             "%(charger)s has no connector %(connector)s; its connectors: %(listed)s%(zero)s.",
             code="connector",
-            params={"charger": charger.charge_point_id, "connector": connector, "listed": listed, "zero": zero},
+            params={
+                "charger": charger.charge_point_id,
+                "connector": _address(getattr(intent, "evse", None), connector),
+                "listed": listed or "none known yet; they are added when it reports them",
+                "zero": zero,
+            },
         )
+
+
+def _addresses_a_known_connector(known: list[tuple[int | None, int]], evse: int | None, connector: int) -> bool:
+    """Connector n of EVSE e when the EVSE is given; otherwise connector n in 1.6 numbering, or
+    EVSE n of a station with EVSEs (how a 2.0.1 operation addresses an EVSE alone)."""
+    if evse is not None:
+        return (evse, connector) in known
+    return (None, connector) in known or any(known_evse == connector for known_evse, _ in known)
+
+
+def _address(evse: int | None, connector: int) -> str:
+    return f"EVSE {evse} / {connector}" if evse is not None else str(connector)
 
 
 for _located in (UpdateFirmware, GetDiagnostics):
