@@ -36,6 +36,7 @@ from sites.commands.intents import (
     Reserve,
     RotateKey,
     SetChargingProfile,
+    SetNetworkProfile,
     TriggerMessage,
     Unlock,
     UpdateFirmware,
@@ -251,7 +252,28 @@ def _address(evse: int | None, connector: int) -> str:
     return f"EVSE {evse} / {connector}" if evse is not None else str(connector)
 
 
+def check_network_profile(charger: Charger, intent: Intent) -> None:
+    """A network profile never lowers the charger's security profile (2.0.1 B09.FR.04: the
+    station rejects one below its SecurityProfile; A05.FR.07: the CSMS allows no lower profile
+    once raised). Its OCPP version is the codec's to judge (the version's own words)."""
+    if not isinstance(intent, SetNetworkProfile):
+        return
+    connection = intent.connection
+    if connection.security_profile < charger.security_profile:
+        raise ValidationError(
+            "A network profile cannot lower the security profile: %(charger)s uses profile %(current)s, "
+            "this connection profile %(asked)s.",
+            code="security_profile",
+            params={
+                "charger": charger.charge_point_id,
+                "current": charger.security_profile,
+                "asked": connection.security_profile,
+            },
+        )
+
+
 for _located in (UpdateFirmware, GetDiagnostics):
     register_command_rule(_located.kind, check_location)
 for _addressed in CONNECTOR_ZERO_ALLOWED:
     register_command_rule(_addressed.kind, check_connector)
+register_command_rule(SetNetworkProfile.kind, check_network_profile)

@@ -17,11 +17,13 @@ from sites.commands.intents import (
     GetCompositeSchedule,
     GetDiagnostics,
     Intent,
+    NetworkConnection,
     RemoteStart,
     Reserve,
     RotateKey,
     SchedulePeriod,
     SetChargingProfile,
+    SetNetworkProfile,
     TriggerMessage,
     Unlock,
     UpdateFirmware,
@@ -239,3 +241,26 @@ def test_the_message_names_the_connectors_the_charger_has(charger):
 )
 def test_connector_zero_where_the_spec_allows_it_and_known_connectors_pass(charger, intent):
     assert request_command(charger=charger, intent=intent).pk
+
+
+# --- Network profiles (2.0.1 B09): never a lower security profile --------------------------------
+
+
+def test_a_network_profile_never_lowers_the_security_profile():
+    station = register_charger(
+        site=SiteFactory(), charge_point_id="RULES-201", ocpp_version="2.0.1", security_profile=2
+    )
+
+    def profile_of(security_profile: int, version: str = "2.0.1") -> SetNetworkProfile:
+        connection = NetworkConnection(
+            csms_url="wss://csms.example.com/ocpp", protocol_version=version, security_profile=security_profile
+        )
+        return SetNetworkProfile(slot=1, connection=connection)
+
+    message = refused(station, profile_of(1))
+    assert message == (
+        "A network profile cannot lower the security profile: RULES-201 uses profile 2, this connection profile 1."
+    )
+    assert "no protocol version '1.5'" in refused(station, profile_of(2, version="1.5"))
+    assert request_command(charger=station, intent=profile_of(2)).intent == "set_network_profile"
+    assert request_command(charger=station, intent=profile_of(3)).intent == "set_network_profile"
