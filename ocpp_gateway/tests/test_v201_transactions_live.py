@@ -22,7 +22,8 @@ BLOCKED_TOKEN = {"idToken": "DEMO-TAG-BLOCKED", "type": "ISO14443"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with live_server(tmp_path_factory.mktemp("live201tx")) as running:
+    # Pricing runs in the server's own process (no broker): no Celery worker to start for it.
+    with live_server(tmp_path_factory.mktemp("live201tx"), CELERY_BROKER_URL="") as running:
         # A tariff of the station alone: 0.40 per kWh, no VAT, so the cost is energy * 0.40.
         running.execute(
             "INSERT INTO billing_tariff (organization_id, name, currency, vat_percent, flat_fee, price_per_kwh, "

@@ -7,13 +7,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from django.conf import settings
-
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.data_transfer import handle_data_transfer
+from ocpp_gateway.registration import register
 from ocpp_gateway.seam import (
     AUTHORIZATIONS,
-    BOOTS,
     LIVENESS,
     METER_VALUES,
     STARTS,
@@ -25,13 +23,11 @@ from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
 from ocpp_gateway.v16 import transactions as v16
 from sites.models import ChargerReport
 from sites.services import (
-    BootIn,
     BootInfo,
     Liveness,
     StatusNotificationIn,
     StatusReport,
     record_charger_report,
-    record_unknown_charger_attempt,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,25 +44,7 @@ async def boot_notification(conn: Connection, payload: dict, received_at: dt.dat
         iccid=payload.get("iccid", ""),
         imsi=payload.get("imsi", ""),
     )
-    if conn.charger_id is None:
-        # An unknown charger held Pending by policy: remember what it says it is, for adoption.
-        await TRANSACTIONS.submit(
-            partial(
-                record_unknown_charger_attempt,
-                charge_point_id=conn.charge_point_id,
-                remote_address="",
-                subprotocols="",
-                at=received_at,
-                boot=info,
-            )
-        )
-        return {
-            "status": "Pending",
-            "currentTime": ocpp_time(received_at),
-            "interval": settings.OCPP_BOOT_RETRY_INTERVAL,
-        }
-    decision = await BOOTS.submit(BootIn(conn.charger_id, info, received_at))
-    conn.registration_status = decision.status
+    decision = await register(conn, info, received_at)
     return {"status": decision.status, "currentTime": ocpp_time(received_at), "interval": decision.interval}
 
 

@@ -4,21 +4,17 @@ async->sync seam, and maps the result back. No ORM here; the 1.6 handlers are th
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from functools import partial
-
-from django.conf import settings
 
 from ocpp_gateway.connection import Connection
-from ocpp_gateway.seam import BOOTS, LIVENESS, STATUS_NOTIFICATIONS, TRANSACTIONS
+from ocpp_gateway.registration import register
+from ocpp_gateway.seam import LIVENESS, STATUS_NOTIFICATIONS
 from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
 from ocpp_gateway.v201 import reports, transaction_handlers
 from sites.services import (
-    BootIn,
     BootInfo,
     Liveness,
     StatusNotificationIn,
     StatusReport,
-    record_unknown_charger_attempt,
 )
 
 Handler = Callable[[Connection, dict, dt.datetime], Awaitable[dict]]
@@ -43,27 +39,7 @@ def boot_info(payload: dict) -> BootInfo:
 
 
 async def boot_notification(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    info = boot_info(payload)
-    if conn.charger_id is None:
-        # An unknown station held Pending by policy (S1): remember what it is, for adoption.
-        await TRANSACTIONS.submit(
-            partial(
-                record_unknown_charger_attempt,
-                charge_point_id=conn.charge_point_id,
-                remote_address="",
-                subprotocols="",
-                at=received_at,
-                boot=info,
-            )
-        )
-        # B02.FR.08: a non-Accepted station boots again after the interval.
-        return {
-            "status": "Pending",
-            "currentTime": ocpp_time(received_at),
-            "interval": settings.OCPP_BOOT_RETRY_INTERVAL,
-        }
-    decision = await BOOTS.submit(BootIn(conn.charger_id, info, received_at))
-    conn.registration_status = decision.status
+    decision = await register(conn, boot_info(payload), received_at)
     # B01.FR.04: Accepted with interval > 0 sets the heartbeat interval; otherwise the interval
     # is when to send BootNotification again (B02.FR.08, B03.FR.06).
     return {"status": decision.status, "currentTime": ocpp_time(received_at), "interval": decision.interval}
