@@ -15,6 +15,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Max, Q
+
 from charging.measurands import ENERGY_REGISTER, to_wh
 from charging.models import (
     ChargingSession,
@@ -100,19 +102,23 @@ def record_transaction_events(items: list[TransactionEventIn]) -> list[Transacti
 
 
 def _record(item: TransactionEventIn) -> TransactionEventOutcome:
-    records = list(
-        TransactionEventRecord.objects.filter(charger_id=item.charger_id, transaction_uid=item.transaction_id)
-    )
-    earlier = next((record for record in records if record.seq_no == item.seq_no), None)
+    # What the transaction's earlier events tell, read as a summary: a long transaction has
+    # hundreds of events, and loading them all for each new one made a session quadratic.
+    records = TransactionEventRecord.objects.filter(charger_id=item.charger_id, transaction_uid=item.transaction_id)
+    earlier = records.filter(seq_no=item.seq_no).only("payload", "answer").first()
     if earlier is not None:
         if earlier.payload != item.payload:
             logger.warning("charger %s resent tx %s seqNo %s with other content; the first one stands",
                            item.charger_id, item.transaction_id, item.seq_no)  # fmt: skip
         return TransactionEventOutcome(_decision_of(earlier.answer), duplicate=True)
 
-    latest = max((record.timestamp for record in records if record.applied), default=None)
+    summary = records.aggregate(
+        latest=Max("timestamp", filter=Q(applied=True)),
+        started=Count("pk", filter=Q(kind=TransactionEventKind.STARTED)),
+    )
+    latest = summary["latest"]
     current = latest is None or item.timestamp >= latest
-    started_before = any(record.kind == TransactionEventKind.STARTED for record in records)
+    started_before = summary["started"] > 0
     session = _session(item)
     was_completed = session is not None and session.state == SessionState.COMPLETED
     decision: TokenDecision | None = None
@@ -165,7 +171,8 @@ def _record(item: TransactionEventIn) -> TransactionEventOutcome:
         payload=item.payload,
     )
     if closing or was_completed:
-        _note_missing_events(session, {record.seq_no for record in records}, item.seq_no, ended_now=closing)
+        before = set(records.exclude(seq_no=item.seq_no).values_list("seq_no", flat=True))
+        _note_missing_events(session, before, item.seq_no, ended_now=closing)
     return TransactionEventOutcome(decision)
 
 
