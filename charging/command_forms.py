@@ -6,8 +6,14 @@ from django import forms
 
 from charging.models import ChargingProfile
 from charging.smart_charging import profile_spec
-from sites.command_forms import CommandForm, RemoteStartForm, connector_field, register_command_form
-from sites.commands.intents import ClearChargingProfile
+from sites.command_forms import (
+    CommandForm,
+    RemoteStartForm,
+    WholeNumbersField,
+    connector_field,
+    register_command_form,
+)
+from sites.commands.intents import ClearChargingProfile, GetChargingProfiles
 
 
 class RemoteStartWithProfileForm(RemoteStartForm):
@@ -36,6 +42,26 @@ class ClearChargingProfileForm(CommandForm):
     stack_level = forms.IntegerField(min_value=0, required=False)
 
 
+class GetChargingProfilesForm(CommandForm):
+    intent_type = GetChargingProfiles
+    help_text = (
+        "The charger reports its profiles later, in its own messages. Every field narrows the report; "
+        "none reports every profile."
+    )
+    evse = forms.IntegerField(
+        label="EVSE",
+        min_value=0,
+        required=False,
+        help_text="Empty: the profiles of every EVSE; 0: those of the charger as a whole.",
+    )
+    purpose = forms.ChoiceField(choices=[("", "Any"), *ChargingProfile.Purpose.choices], required=False)
+    stack_level = forms.IntegerField(min_value=0, required=False)
+    profile_ids = WholeNumbersField(
+        label="Profile ids", required=False, help_text="Comma-separated ids of the profiles to report."
+    )
+
+
 def register() -> None:
     register_command_form(RemoteStartWithProfileForm)
     register_command_form(ClearChargingProfileForm)
+    register_command_form(GetChargingProfilesForm)

@@ -5,7 +5,9 @@ kind has its own permission (S16). Nothing here knows a protocol version's words
 charger's codec turns the intent into its wire call."""
 
 import dataclasses
+import re
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,13 +19,19 @@ from sites.commands.intents import (
     ChangeSetting,
     ClearCache,
     ClearVariableMonitoring,
+    CostUpdated,
+    CustomerInformation,
     DataTransfer,
     GetCompositeSchedule,
     GetDiagnostics,
     GetLocalListVersion,
+    GetMonitoringReport,
     GetTransactionStatus,
     Intent,
     MonitoringBase,
+    MonitoringCriterion,
+    MonitorKind,
+    NetworkConnection,
     ReadSettings,
     RemoteStart,
     RemoteStop,
@@ -31,13 +39,16 @@ from sites.commands.intents import (
     RequestReport,
     Reset,
     SetMonitoringBase,
+    SetNetworkProfile,
+    SetVariableMonitoring,
     TriggerableMessage,
     TriggerMessage,
     Unlock,
     UpdateFirmware,
+    VariableMonitor,
 )
 from sites.commands.rules import intent_kinds_for, is_protected_configuration_key, protected_key_message
-from sites.models import Charger
+from sites.models import Charger, OcppVersion, SecurityProfile
 from sites.validators import validate_remote_url
 
 
@@ -60,10 +71,15 @@ class CommandForm(forms.Form):
     def permission(cls) -> str:
         return command_permission(cls.kind())
 
+    def values_for(self, value_type: type) -> dict[str, Any]:
+        """The fields of `value_type` (the intent, or a value inside it) the form filled in; a
+        field left empty keeps the dataclass's default."""
+        names = {field.name for field in dataclasses.fields(value_type)}
+        return {name: value for name, value in self.cleaned_data.items() if name in names and value not in (None, "")}
+
     def intent_fields(self) -> dict[str, Any]:
         """The intent's fields the form filled in; a field left empty keeps the intent's default."""
-        names = {field.name for field in dataclasses.fields(self.intent_type)}
-        return {name: value for name, value in self.cleaned_data.items() if name in names and value not in (None, "")}
+        return self.values_for(self.intent_type)
 
     def intent(self) -> Intent:
         """The intent of a valid form."""
@@ -73,6 +89,54 @@ class CommandForm(forms.Form):
 def connector_field(required: bool = True, *, allow_zero: bool = False) -> forms.IntegerField:
     help_text = "0 = the whole charger." if allow_zero else ""
     return forms.IntegerField(min_value=0 if allow_zero else 1, required=required, help_text=help_text)
+
+
+class WholeNumbersField(forms.Field):
+    """Comma-separated whole numbers (ids the charger gave), cleaned to a tuple; empty: ()."""
+
+    default_error_messages = {"invalid": "Give whole numbers, separated by commas."}
+
+    def to_python(self, value: Any) -> tuple[int, ...]:
+        parts = [part.strip() for part in str(value or "").split(",") if part.strip()]
+        if not all(re.fullmatch(r"[0-9]+", part) for part in parts):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return tuple(int(part) for part in parts)
+
+
+# A device-model name (a component's, a variable's, an instance's) is at most 50 characters in
+# OCPP 2.0.1 (ComponentType, VariableType).
+DEVICE_MODEL_NAME_LENGTH = 50
+
+
+def check_variable_spelling(spelling: str, *, component_alone: bool = False) -> None:
+    """Raise ValidationError unless `spelling` names a device-model variable as
+    "Component.Variable" or "Component.Variable.Instance" (or a whole "Component" where
+    `component_alone`): the spelling the intents use."""
+    parts = spelling.split(".", 2)
+    minimum = 1 if component_alone else 2
+    if len(parts) < minimum or not all(parts):
+        example = "a component (e.g. EVSE) or " if component_alone else ""
+        raise ValidationError(
+            "%(spelling)s is not a setting's name: give %(example)sComponent.Variable, e.g. EVSE.Power.",
+            code="variable",
+            params={"spelling": spelling, "example": example},
+        )
+    if any(len(part) > DEVICE_MODEL_NAME_LENGTH for part in parts):
+        raise ValidationError(
+            "%(spelling)s: each name (component, variable, instance) is at most %(limit)s characters.",
+            code="variable",
+            params={"spelling": spelling, "limit": DEVICE_MODEL_NAME_LENGTH},
+        )
+
+
+class VariablesField(forms.Field):
+    """Comma-separated components or Component.Variable names, cleaned to a tuple; empty: ()."""
+
+    def to_python(self, value: Any) -> tuple[str, ...]:
+        spellings = tuple(part.strip() for part in str(value or "").split(",") if part.strip())
+        for spelling in spellings:
+            check_variable_spelling(spelling, component_alone=True)
+        return spellings
 
 
 def _location_field(help_text: str) -> forms.CharField:
@@ -249,13 +313,216 @@ class SetMonitoringBaseForm(CommandForm):
 
 class ClearVariableMonitoringForm(CommandForm):
     intent_type = ClearVariableMonitoring
-    monitor_ids = forms.CharField(label="Monitor ids", help_text="Comma-separated ids the charger gave its monitors.")
+    monitor_ids = WholeNumbersField(label="Monitor ids", help_text="Comma-separated ids the charger gave its monitors.")
 
-    def clean_monitor_ids(self) -> tuple[int, ...]:
-        parts = [part.strip() for part in self.cleaned_data["monitor_ids"].split(",") if part.strip()]
-        if not parts or not all(part.isdigit() for part in parts):
-            raise ValidationError("Give one or more whole numbers, separated by commas.")
-        return tuple(int(part) for part in parts)
+
+class CostUpdatedForm(CommandForm):
+    intent_type = CostUpdated
+    help_text = "The charger shows the cost to the driver; it does not change what is billed here."
+    transaction_id = forms.CharField(
+        label="Transaction", max_length=36, help_text="The charger's id of the session's transaction."
+    )
+    total_cost = forms.FloatField(
+        label="Cost so far",
+        min_value=0,
+        help_text="The session's running total, in the currency the charger is set up with.",
+    )
+
+
+SECURE_PROFILES = (SecurityProfile.TLS_BASIC, SecurityProfile.TLS_CLIENT_CERT)
+
+
+class SetNetworkProfileForm(CommandForm):
+    intent_type = SetNetworkProfile
+    help_text = (
+        "Stores a connection to a central system in one of the charger's slots. The charger uses it "
+        "only once its network priority setting lists the slot; a wrong connection there can cut it off."
+    )
+    slot = forms.IntegerField(
+        label="Configuration slot", min_value=0, help_text="The charger's slot the connection is stored in."
+    )
+    csms_url = forms.CharField(
+        label="Central system address",
+        max_length=512,
+        help_text="The WebSocket address the charger connects to: ws://... or, with TLS (profiles 2 and 3), wss://...",
+    )
+    protocol_version = forms.ChoiceField(
+        label="Protocol version",
+        choices=OcppVersion.choices,
+        initial=OcppVersion.V201,
+        help_text="The OCPP version the charger speaks at that address.",
+    )
+    security_profile = forms.TypedChoiceField(
+        label="Security profile",
+        choices=[(value, label) for value, label in SecurityProfile.choices if value != SecurityProfile.NONE],
+        coerce=int,
+        help_text="Never lower than the charger's present profile.",
+    )
+    message_timeout = forms.IntegerField(
+        label="Answer timeout",
+        min_value=1,
+        required=False,
+        help_text="Seconds the charger waits for the central system's answer to a message. Empty: 30.",
+    )
+    wireless = forms.TypedChoiceField(
+        label="Network interface",
+        choices=[("wired", "Wired"), ("wireless", "Wireless")],
+        coerce=lambda choice: choice == "wireless",
+    )
+    interface_number = forms.IntegerField(
+        label="Interface number",
+        min_value=0,
+        max_value=3,
+        required=False,
+        help_text="Which of the charger's wired or wireless interfaces, counted from 0. Empty: 0.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        url = cleaned.get("csms_url")
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme not in ("ws", "wss") or not parts.hostname:
+                self.add_error("csms_url", "Give a WebSocket address: ws://host/path or wss://host/path.")
+            elif cleaned.get("security_profile") in SECURE_PROFILES and parts.scheme != "wss":
+                self.add_error("csms_url", "Security profiles 2 and 3 use TLS: the address starts with wss://.")
+        return cleaned
+
+    def intent_fields(self) -> dict[str, Any]:
+        connection = NetworkConnection(**self.values_for(NetworkConnection))
+        return {**self.values_for(SetNetworkProfile), "connection": connection}
+
+
+CUSTOMER_DATA_REQUESTS = {
+    "report": (True, False),
+    "report_and_clear": (True, True),
+    "clear": (False, True),
+}
+
+
+class CustomerInformationForm(CommandForm):
+    intent_type = CustomerInformation
+    help_text = (
+        "The charger sends what it holds about the customer later, in its own messages. "
+        "Name the customer by an identifier or by an id token, not both."
+    )
+    request = forms.ChoiceField(
+        label="Asked for",
+        choices=[
+            ("report", "Report what the charger holds"),
+            ("report_and_clear", "Report it, then delete it"),
+            ("clear", "Delete it"),
+        ],
+    )
+    customer_identifier = forms.CharField(
+        label="Customer identifier",
+        max_length=64,
+        required=False,
+        help_text="The customer's identifier as the charger knows it, e.g. a contract id.",
+    )
+    id_token = forms.CharField(
+        label="Id token", max_length=36, required=False, help_text="The customer's card or token."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if bool(cleaned.get("customer_identifier")) == bool(cleaned.get("id_token")):
+            raise ValidationError("Name the customer by exactly one of a customer identifier or an id token.")
+        return cleaned
+
+    def intent_fields(self) -> dict[str, Any]:
+        report, clear = CUSTOMER_DATA_REQUESTS[self.cleaned_data["request"]]
+        return {**super().intent_fields(), "report": report, "clear": clear}
+
+
+MONITOR_KINDS = {
+    MonitorKind.UPPER_THRESHOLD: "The value rising above a threshold",
+    MonitorKind.LOWER_THRESHOLD: "The value falling below a threshold",
+    MonitorKind.DELTA: "A change of the value by more than an amount",
+    MonitorKind.PERIODIC: "Nothing: reports the value every period",
+    MonitorKind.PERIODIC_CLOCK_ALIGNED: "Nothing: reports the value every period, aligned to the clock",
+}
+# The severity levels of OCPP 2.0.1 (part 2, "Severity levels"): 0 most severe.
+SEVERITIES = (
+    "Danger",
+    "Hardware failure",
+    "System failure",
+    "Critical",
+    "Error",
+    "Alert",
+    "Warning",
+    "Notice",
+    "Informational",
+    "Debug",
+)
+
+
+class SetVariableMonitoringForm(CommandForm):
+    intent_type = SetVariableMonitoring
+    help_text = "One monitor per command. The charger reports what a monitor sees in its own messages."
+    variable = forms.CharField(
+        label="Setting watched",
+        max_length=3 * DEVICE_MODEL_NAME_LENGTH + 2,
+        help_text="Component.Variable, e.g. EVSE.Power; Component.Variable.Instance for one instance.",
+    )
+    monitor_kind = forms.ChoiceField(label="Watches for", choices=[("", "---------"), *MONITOR_KINDS.items()])
+    value = forms.FloatField(
+        label="Value",
+        help_text="The threshold, the amount of change, or the period in seconds, as chosen above.",
+    )
+    severity = forms.TypedChoiceField(
+        label="Severity",
+        choices=[("", "---------"), *((level, f"{level} - {name}") for level, name in enumerate(SEVERITIES))],
+        coerce=int,
+    )
+    monitor_id = forms.IntegerField(
+        label="Replaces monitor",
+        min_value=0,
+        required=False,
+        help_text="The id of an existing monitor this one replaces; empty for a new monitor.",
+    )
+    transaction_only = forms.BooleanField(label="Only during sessions", required=False)
+
+    def clean_variable(self) -> str:
+        variable: str = self.cleaned_data["variable"]
+        check_variable_spelling(variable)
+        return variable
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        kind, value = cleaned.get("monitor_kind"), cleaned.get("value")
+        watches_change_or_time = kind in (MonitorKind.DELTA, MonitorKind.PERIODIC, MonitorKind.PERIODIC_CLOCK_ALIGNED)
+        if watches_change_or_time and value is not None and value <= 0:
+            self.add_error("value", "An amount of change or a period is more than 0.")
+        return cleaned
+
+    def intent_fields(self) -> dict[str, Any]:
+        monitor = VariableMonitor(kind=self.cleaned_data["monitor_kind"], **self.values_for(VariableMonitor))
+        return {"monitors": (monitor,)}
+
+
+class GetMonitoringReportForm(CommandForm):
+    intent_type = GetMonitoringReport
+    help_text = "The report arrives later, in the charger's own messages. Nothing chosen: every monitor."
+    variables = VariablesField(
+        label="Settings",
+        required=False,
+        help_text="Comma-separated components (e.g. EVSE) or Component.Variable names; empty: all.",
+    )
+    criteria = forms.MultipleChoiceField(
+        label="Monitors",
+        choices=[
+            (MonitoringCriterion.THRESHOLD, "Threshold monitors"),
+            (MonitoringCriterion.DELTA, "Change (delta) monitors"),
+            (MonitoringCriterion.PERIODIC, "Periodic monitors"),
+        ],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every kind.",
+    )
+
+    def intent_fields(self) -> dict[str, Any]:
+        return {**super().intent_fields(), "criteria": tuple(self.cleaned_data["criteria"])}
 
 
 COMMAND_FORMS: dict[str, type[CommandForm]] = {
@@ -279,6 +546,11 @@ COMMAND_FORMS: dict[str, type[CommandForm]] = {
         RequestReportForm,
         SetMonitoringBaseForm,
         ClearVariableMonitoringForm,
+        CostUpdatedForm,
+        SetNetworkProfileForm,
+        CustomerInformationForm,
+        SetVariableMonitoringForm,
+        GetMonitoringReportForm,
     )
 }
 

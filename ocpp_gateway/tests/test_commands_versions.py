@@ -144,5 +144,48 @@ def test_the_admin_offers_each_charger_its_versions_forms(client):
     kinds_201 = {kind for _title, kind in page_201.context["intents_allowed"]}
     assert "request_report" in kinds_201
     assert "request_report" not in kinds_16
+    # Every 2.0.1-only operation has its form, offered to the 2.0.1 charger only.
+    assert kinds_201 >= ONLY_201
+    assert not ONLY_201 & kinds_16
+    assert set(command_forms_for(v201)) >= ONLY_201
+    assert not ONLY_201 & set(command_forms_for(v16))
+    for kind in ONLY_201:
+        form_page = client.get(f"/admin/sites/charger/{v201.pk}/command/?intent={kind}")
+        assert form_page.status_code == 200, kind
+        assert form_page.context["form"].fields, kind
     # A 2.0.1-only form asked for on a 1.6 charger is not offered.
     assert client.get(f"/admin/sites/charger/{v16.pk}/command/?intent=request_report").status_code == 403
+
+
+def _admin_post(client, charger, kind: str, fields: dict):
+    user = UserFactory(is_staff=True)
+    MembershipFactory(user=user, organization=charger.site.organization, role="operator")
+    client.force_login(user)
+    return client.post(f"/admin/sites/charger/{charger.pk}/command/?intent={kind}", {"command_intent": kind, **fields})
+
+
+def test_the_admin_queues_a_201_only_intent_from_its_form(client):
+    charger = _charger(OcppVersion.V201)
+    fields = {"variable": "EVSE.Power", "monitor_kind": "lower_threshold", "value": "1000", "severity": "6"}
+    response = _admin_post(client, charger, "set_variable_monitoring", fields)
+    assert response.status_code == 302
+    monitor = i.VariableMonitor(variable="EVSE.Power", kind=i.MonitorKind.LOWER_THRESHOLD, value=1000, severity=6)
+    assert intent_of(Command.objects.get()) == i.SetVariableMonitoring(monitors=(monitor,))
+
+
+def test_a_network_profile_below_the_chargers_security_profile_is_a_form_error(client):
+    """The outbound port's refusal (sites.commands.rules.check_network_profile) shows on the form."""
+    charger = _charger(OcppVersion.V201)
+    charger.security_profile = 3
+    charger.save(update_fields=["security_profile"])
+    fields = {
+        "slot": 1,
+        "csms_url": "wss://csms.example.com/ocpp",
+        "protocol_version": "2.0.1",
+        "security_profile": "2",
+        "wireless": "wired",
+    }
+    response = _admin_post(client, charger, "set_network_profile", fields)
+    assert response.status_code == 200
+    assert "cannot lower the security profile" in " ".join(response.context["form"].non_field_errors())
+    assert not Command.objects.exists()
