@@ -9,13 +9,11 @@ is refused like a ChangeSetting of it)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from django.utils.dateparse import parse_datetime
-
 from ocpp_gateway.rpc import CallErrorReply, Reply
+from ocpp_gateway.wire import ocpp_datetime, optional_fields, read_moment, read_required_moment
 from sites.commands import CannotEncode
 from sites.commands.intents import (
     CancelReservation,
@@ -72,16 +70,6 @@ NOT_SUPPORTED_ERRORS = {"NotImplemented", "NotSupported"}
 # --- Values ---------------------------------------------------------------------------------
 
 
-def ocpp_datetime(moment: dt.datetime) -> str:
-    """OCPP dateTime: UTC with a "Z" (1.6 sec. 7: dateTime in UTC)."""
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def _optional(**values: Any) -> dict:
-    """The payload fields that have a value (1.6 leaves optional fields out, never null)."""
-    return {name: value for name, value in values.items() if value is not None}
-
-
 def _no_evse(intent: Intent) -> None:
     if getattr(intent, "evse", None) is not None:
         raise CannotEncode(f"OCPP 1.6 has no EVSEs: {intent.title.lower()} addresses a connector, not an EVSE.")
@@ -90,9 +78,10 @@ def _no_evse(intent: Intent) -> None:
 def charging_profile(spec: ChargingProfileSpec) -> dict:
     """The ChargingProfile object (1.6 sec. 7.8), with its ChargingSchedule (sec. 7.13)."""
     periods = [
-        _optional(startPeriod=period.start, limit=period.limit, numberPhases=period.phases) for period in spec.periods
+        optional_fields(startPeriod=period.start, limit=period.limit, numberPhases=period.phases)
+        for period in spec.periods
     ]
-    schedule = _optional(
+    schedule = optional_fields(
         duration=spec.duration,
         startSchedule=ocpp_datetime(spec.start_schedule) if spec.start_schedule else None,
         chargingRateUnit=spec.rate_unit,
@@ -100,7 +89,7 @@ def charging_profile(spec: ChargingProfileSpec) -> dict:
         minChargingRate=spec.min_rate,
     )
     transaction_id = int(spec.transaction_id) if spec.transaction_id is not None else None
-    return _optional(
+    return optional_fields(
         chargingProfileId=spec.profile_id,
         transactionId=transaction_id,
         stackLevel=spec.stack_level,
@@ -117,7 +106,7 @@ def authorization_data(entry: LocalAuthorization) -> dict:
     """AuthorizationData (1.6 sec. 7.2): without idTagInfo it removes the idTag from the list."""
     if entry.status is None:
         return {"idTag": entry.id_token}
-    info = _optional(
+    info = optional_fields(
         status=entry.status,
         expiryDate=ocpp_datetime(entry.expires_at) if entry.expires_at else None,
         parentIdTag=entry.parent_id_token or None,
@@ -130,7 +119,7 @@ def authorization_data(entry: LocalAuthorization) -> dict:
 
 def _remote_start(intent: RemoteStart, secret: str) -> tuple[str, dict]:
     profile = charging_profile(intent.charging_profile) if intent.charging_profile else None
-    return "RemoteStartTransaction", _optional(
+    return "RemoteStartTransaction", optional_fields(
         connectorId=intent.connector, idTag=intent.id_token, chargingProfile=profile
     )
 
@@ -175,11 +164,11 @@ def _clear_cache(intent: ClearCache, secret: str) -> tuple[str, dict]:
 def _trigger_message(intent: TriggerMessage, secret: str) -> tuple[str, dict]:
     if intent.message not in TRIGGERS:
         raise CannotEncode(f"OCPP 1.6 cannot trigger {intent.message!r}")
-    return "TriggerMessage", _optional(requestedMessage=TRIGGERS[intent.message], connectorId=intent.connector)
+    return "TriggerMessage", optional_fields(requestedMessage=TRIGGERS[intent.message], connectorId=intent.connector)
 
 
 def _reserve(intent: Reserve, secret: str) -> tuple[str, dict]:
-    return "ReserveNow", _optional(
+    return "ReserveNow", optional_fields(
         connectorId=intent.connector,
         expiryDate=ocpp_datetime(intent.expires_at),
         idTag=intent.id_token,
@@ -200,7 +189,7 @@ def _set_charging_profile(intent: SetChargingProfile, secret: str) -> tuple[str,
 
 
 def _clear_charging_profile(intent: ClearChargingProfile, secret: str) -> tuple[str, dict]:
-    return "ClearChargingProfile", _optional(
+    return "ClearChargingProfile", optional_fields(
         id=intent.profile_id,
         connectorId=intent.connector,
         chargingProfilePurpose=intent.purpose,
@@ -209,7 +198,7 @@ def _clear_charging_profile(intent: ClearChargingProfile, secret: str) -> tuple[
 
 
 def _get_composite_schedule(intent: GetCompositeSchedule, secret: str) -> tuple[str, dict]:
-    return "GetCompositeSchedule", _optional(
+    return "GetCompositeSchedule", optional_fields(
         connectorId=intent.connector, duration=intent.duration, chargingRateUnit=intent.rate_unit
     )
 
@@ -227,7 +216,7 @@ def _get_local_list_version(intent: GetLocalListVersion, secret: str) -> tuple[s
 
 
 def _update_firmware(intent: UpdateFirmware, secret: str) -> tuple[str, dict]:
-    return "UpdateFirmware", _optional(
+    return "UpdateFirmware", optional_fields(
         location=intent.location,
         retries=intent.retries,
         retrieveDate=ocpp_datetime(intent.retrieve_at),
@@ -236,7 +225,7 @@ def _update_firmware(intent: UpdateFirmware, secret: str) -> tuple[str, dict]:
 
 
 def _get_diagnostics(intent: GetDiagnostics, secret: str) -> tuple[str, dict]:
-    return "GetDiagnostics", _optional(
+    return "GetDiagnostics", optional_fields(
         location=intent.location,
         retries=intent.retries,
         retryInterval=intent.retry_interval,
@@ -246,7 +235,7 @@ def _get_diagnostics(intent: GetDiagnostics, secret: str) -> tuple[str, dict]:
 
 
 def _data_transfer(intent: DataTransfer, secret: str) -> tuple[str, dict]:
-    return "DataTransfer", _optional(
+    return "DataTransfer", optional_fields(
         vendorId=intent.vendor_id, messageId=intent.message_id or None, data=intent.data or None
     )
 
@@ -347,34 +336,17 @@ def _settings_of(reply: dict) -> tuple[SettingValue, ...]:
 def _data_of(intent: Intent, reply: dict) -> dict[str, Any]:
     """What else a confirmation carries, in neutral words."""
     if isinstance(intent, GetCompositeSchedule):
-        return _optional(
+        return optional_fields(
             connector=reply.get("connectorId"), start=reply.get("scheduleStart"), schedule=reply.get("chargingSchedule")
         )
     if isinstance(intent, GetDiagnostics):
-        return _optional(file_name=reply.get("fileName"))
+        return optional_fields(file_name=reply.get("fileName"))
     if isinstance(intent, DataTransfer):
-        return _optional(data=reply.get("data"))
+        return optional_fields(data=reply.get("data"))
     return {}
 
 
 # --- Read: a raw 1.6 call as the intent it amounts to ------------------------------------------
-
-
-def _moment(text: Any) -> dt.datetime | None:
-    """An optional dateTime; one that is there but unreadable makes the call unreadable."""
-    if text is None:
-        return None
-    moment = parse_datetime(text) if isinstance(text, str) else None
-    if moment is None:
-        raise ValueError(f"not a dateTime: {text!r}")
-    return moment
-
-
-def _required_moment(text: Any) -> dt.datetime:
-    moment = _moment(text)
-    if moment is None:
-        raise ValueError("a dateTime is required")
-    return moment
 
 
 def _spec(body: dict) -> ChargingProfileSpec:
@@ -391,10 +363,10 @@ def _spec(body: dict) -> ChargingProfileSpec:
             for period in schedule["chargingSchedulePeriod"]
         ),
         recurrency=body.get("recurrencyKind", ""),
-        valid_from=_moment(body.get("validFrom")),
-        valid_to=_moment(body.get("validTo")),
+        valid_from=read_moment(body.get("validFrom")),
+        valid_to=read_moment(body.get("validTo")),
         duration=schedule.get("duration"),
-        start_schedule=_moment(schedule.get("startSchedule")),
+        start_schedule=read_moment(schedule.get("startSchedule")),
         min_rate=schedule.get("minChargingRate"),
         transaction_id=str(transaction_id) if transaction_id is not None else None,
     )
@@ -407,7 +379,7 @@ def _entry(item: dict) -> LocalAuthorization:
     return LocalAuthorization(
         id_token=item["idTag"],
         status=info["status"],
-        expires_at=_moment(info.get("expiryDate")),
+        expires_at=read_moment(info.get("expiryDate")),
         parent_id_token=info.get("parentIdTag", ""),
     )
 
@@ -431,7 +403,7 @@ READERS: dict[str, Callable[[dict], Intent]] = {
     "ReserveNow": lambda p: Reserve(
         reservation_id=p["reservationId"],
         id_token=p["idTag"],
-        expires_at=_required_moment(p["expiryDate"]),
+        expires_at=read_required_moment(p["expiryDate"]),
         connector=p["connectorId"],
         parent_id_token=p.get("parentIdTag", ""),
     ),
@@ -456,14 +428,14 @@ READERS: dict[str, Callable[[dict], Intent]] = {
     "GetLocalListVersion": lambda p: GetLocalListVersion(),
     "UpdateFirmware": lambda p: UpdateFirmware(
         location=p["location"],
-        retrieve_at=_required_moment(p["retrieveDate"]),
+        retrieve_at=read_required_moment(p["retrieveDate"]),
         retries=p.get("retries"),
         retry_interval=p.get("retryInterval"),
     ),
     "GetDiagnostics": lambda p: GetDiagnostics(
         location=p["location"],
-        start=_moment(p.get("startTime")),
-        stop=_moment(p.get("stopTime")),
+        start=read_moment(p.get("startTime")),
+        stop=read_moment(p.get("stopTime")),
         retries=p.get("retries"),
         retry_interval=p.get("retryInterval"),
     ),

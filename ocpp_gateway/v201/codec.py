@@ -31,10 +31,9 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from django.utils.dateparse import parse_datetime
-
 from ocpp_gateway.rpc import CallErrorReply, Reply
 from ocpp_gateway.v201.rules import SUBPROTOCOL
+from ocpp_gateway.wire import ocpp_datetime, optional_fields, read_moment, read_required_moment
 from sites.commands import CannotEncode
 from sites.commands.intents import (
     INTENT_TYPES,
@@ -178,16 +177,6 @@ MAX_ID = 2**31 - 1  # OCPP integers are 32-bit signed
 # --- Values ---------------------------------------------------------------------------------
 
 
-def ocpp_datetime(moment: dt.datetime) -> str:
-    """dateTime in UTC with a "Z" (part 2, 2.1 "Primitive datatypes")."""
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def _optional(**values: Any) -> dict[str, Any]:
-    """The payload fields that have a value (2.0.1 leaves optional fields out, never null)."""
-    return {name: value for name, value in values.items() if value is not None}
-
-
 def _when(moment: dt.datetime | None) -> str | None:
     return ocpp_datetime(moment) if moment is not None else None
 
@@ -231,7 +220,7 @@ def variable_spelling(component: dict[str, Any], variable: dict[str, Any]) -> st
 def component_variable(spelling: str) -> dict[str, Any]:
     """ComponentType and VariableType of a spelled variable."""
     component, variable, instance = parse_variable(spelling)
-    return {"component": {"name": component}, "variable": _optional(name=variable, instance=instance)}
+    return {"component": {"name": component}, "variable": optional_fields(name=variable, instance=instance)}
 
 
 def _report_target(spelling: str) -> dict[str, Any]:
@@ -251,7 +240,7 @@ def _evse_id(intent: Any) -> int | None:
 def _evse(intent: Any) -> dict[str, int] | None:
     """EVSEType of an intent, or None for the whole station (connector 0 or none)."""
     if intent.evse is not None:
-        return _optional(id=intent.evse, connectorId=intent.connector or None)
+        return optional_fields(id=intent.evse, connectorId=intent.connector or None)
     return {"id": intent.connector} if intent.connector else None
 
 
@@ -270,9 +259,10 @@ def charging_profile(spec: ChargingProfileSpec) -> dict[str, Any]:
     its own id in 2.0.1; a profile holds one schedule here, so the profile's id serves."""
     purpose = _choice(PURPOSES, spec.purpose, "charging profile purpose")
     periods = [
-        _optional(startPeriod=period.start, limit=period.limit, numberPhases=period.phases) for period in spec.periods
+        optional_fields(startPeriod=period.start, limit=period.limit, numberPhases=period.phases)
+        for period in spec.periods
     ]
-    schedule = _optional(
+    schedule = optional_fields(
         id=spec.profile_id,
         startSchedule=_when(spec.start_schedule),
         duration=spec.duration,
@@ -280,7 +270,7 @@ def charging_profile(spec: ChargingProfileSpec) -> dict[str, Any]:
         chargingSchedulePeriod=periods,
         minChargingRate=spec.min_rate,
     )
-    return _optional(
+    return optional_fields(
         id=spec.profile_id,
         stackLevel=spec.stack_level,
         chargingProfilePurpose=purpose,
@@ -298,7 +288,7 @@ def authorization_data(entry: LocalAuthorization) -> dict[str, Any]:
     token = id_token(entry.id_token, CARD_TOKEN_TYPE)
     if entry.status is None:
         return {"idToken": token}
-    info = _optional(
+    info = optional_fields(
         status=entry.status,
         cacheExpiryDateTime=_when(entry.expires_at),
         groupIdToken=id_token(entry.parent_id_token, CARD_TOKEN_TYPE) if entry.parent_id_token else None,
@@ -322,7 +312,7 @@ def network_connection(connection: NetworkConnection) -> dict[str, Any]:
 
 def monitoring_data(monitor: VariableMonitor) -> dict[str, Any]:
     """SetMonitoringDataType (part 2, 2.46)."""
-    return _optional(
+    return optional_fields(
         id=monitor.monitor_id,
         transaction=monitor.transaction_only or None,
         value=monitor.value,
@@ -342,7 +332,7 @@ def _remote_start(intent: RemoteStart, secret: str) -> tuple[str, dict[str, Any]
     remote_start_id = intent.remote_start_id
     if remote_start_id is None:
         remote_start_id = derived_id(intent, leaving_out="remote_start_id")
-    return "RequestStartTransaction", _optional(
+    return "RequestStartTransaction", optional_fields(
         evseId=_evse_id(intent) or None,
         remoteStartId=remote_start_id,
         idToken=id_token(intent.id_token, REMOTE_TOKEN_TYPE),
@@ -365,12 +355,12 @@ def _unlock(intent: Unlock, secret: str) -> tuple[str, dict[str, Any]]:
 def _reset(intent: Reset, secret: str) -> tuple[str, dict[str, Any]]:
     """B11/B12: a hard reset stops transactions and reboots now (Immediate, B12.FR.04); a soft
     one waits for them to end (OnIdle, B12.FR.01)."""
-    return "Reset", _optional(type="Immediate" if intent.hard else "OnIdle", evseId=intent.evse)
+    return "Reset", optional_fields(type="Immediate" if intent.hard else "OnIdle", evseId=intent.evse)
 
 
 def _change_availability(intent: ChangeAvailability, secret: str) -> tuple[str, dict[str, Any]]:
     """G03/G04: without an EVSE the change applies to the whole station (G04.FR.01)."""
-    return "ChangeAvailability", _optional(
+    return "ChangeAvailability", optional_fields(
         operationalStatus="Operative" if intent.operative else "Inoperative", evse=_evse(intent)
     )
 
@@ -402,12 +392,12 @@ def _clear_cache(intent: ClearCache, secret: str) -> tuple[str, dict[str, Any]]:
 def _trigger_message(intent: TriggerMessage, secret: str) -> tuple[str, dict[str, Any]]:
     """F06. A StatusNotification is per connector (F06.FR.12): give the EVSE and connector."""
     requested = _choice(TRIGGERS, intent.message, "message to trigger")
-    return "TriggerMessage", _optional(requestedMessage=requested, evse=_evse(intent))
+    return "TriggerMessage", optional_fields(requestedMessage=requested, evse=_evse(intent))
 
 
 def _reserve(intent: Reserve, secret: str) -> tuple[str, dict[str, Any]]:
     """H01: without an EVSE (connector 0) any EVSE of the station (H01.FR.04, if it allows it)."""
-    return "ReserveNow", _optional(
+    return "ReserveNow", optional_fields(
         id=intent.reservation_id,
         expiryDateTime=ocpp_datetime(intent.expires_at),
         idToken=id_token(intent.id_token, CARD_TOKEN_TYPE),
@@ -434,7 +424,7 @@ def _set_charging_profile(intent: SetChargingProfile, secret: str) -> tuple[str,
 
 def _clear_charging_profile(intent: ClearChargingProfile, secret: str) -> tuple[str, dict[str, Any]]:
     """K10.FR.02: the CSMS names a profile id or at least one of EVSE, purpose and stack level."""
-    criteria = _optional(
+    criteria = optional_fields(
         evseId=_evse_id(intent),
         chargingProfilePurpose=_purpose(intent.purpose),
         stackLevel=intent.stack_level,
@@ -443,14 +433,14 @@ def _clear_charging_profile(intent: ClearChargingProfile, secret: str) -> tuple[
         raise CannotEncode(
             "OCPP 2.0.1 clears charging profiles by id, or by EVSE, purpose or stack level (K10.FR.02): give one."
         )
-    return "ClearChargingProfile", _optional(
+    return "ClearChargingProfile", optional_fields(
         chargingProfileId=intent.profile_id, chargingProfileCriteria=criteria or None
     )
 
 
 def _get_composite_schedule(intent: GetCompositeSchedule, secret: str) -> tuple[str, dict[str, Any]]:
     """K08: evseId 0 asks for the whole station's expected draw from the grid (K08.FR.03)."""
-    return "GetCompositeSchedule", _optional(
+    return "GetCompositeSchedule", optional_fields(
         duration=intent.duration, chargingRateUnit=intent.rate_unit, evseId=_evse_id(intent) or 0
     )
 
@@ -460,7 +450,7 @@ def _send_local_list(intent: SendLocalList, secret: str) -> tuple[str, dict[str,
     if intent.version <= 0:
         raise CannotEncode("a local list's version is 1 or more (D01.FR.18).")
     entries = [authorization_data(entry) for entry in intent.entries]
-    return "SendLocalList", _optional(
+    return "SendLocalList", optional_fields(
         versionNumber=intent.version,
         updateType="Differential" if intent.differential else "Full",
         # minItems 1: an empty Full list is sent without the field (it empties the list).
@@ -474,7 +464,7 @@ def _get_local_list_version(intent: GetLocalListVersion, secret: str) -> tuple[s
 
 def _update_firmware(intent: UpdateFirmware, secret: str) -> tuple[str, dict[str, Any]]:
     """L01: the station reports progress in FirmwareStatusNotification with this requestId."""
-    return "UpdateFirmware", _optional(
+    return "UpdateFirmware", optional_fields(
         retries=intent.retries,
         retryInterval=intent.retry_interval,
         requestId=_request_id(intent),
@@ -485,8 +475,8 @@ def _update_firmware(intent: UpdateFirmware, secret: str) -> tuple[str, dict[str
 def _get_diagnostics(intent: GetDiagnostics, secret: str) -> tuple[str, dict[str, Any]]:
     """N01: the diagnostics log, uploaded to `location`; LogStatusNotification repeats the
     requestId (N01.FR.07)."""
-    return "GetLog", _optional(
-        log=_optional(
+    return "GetLog", optional_fields(
+        log=optional_fields(
             remoteLocation=intent.location, oldestTimestamp=_when(intent.start), latestTimestamp=_when(intent.stop)
         ),
         logType="DiagnosticsLog",
@@ -497,7 +487,7 @@ def _get_diagnostics(intent: GetDiagnostics, secret: str) -> tuple[str, dict[str
 
 
 def _data_transfer(intent: DataTransfer, secret: str) -> tuple[str, dict[str, Any]]:
-    return "DataTransfer", _optional(
+    return "DataTransfer", optional_fields(
         vendorId=intent.vendor_id, messageId=intent.message_id or None, data=intent.data or None
     )
 
@@ -516,7 +506,7 @@ def _raw(intent: RawCall, secret: str) -> tuple[str, dict[str, Any]]:
 
 def _get_transaction_status(intent: GetTransactionStatus, secret: str) -> tuple[str, dict[str, Any]]:
     """E14: without a transaction id, only whether messages are queued (E14.FR.06)."""
-    return "GetTransactionStatus", _optional(transactionId=intent.transaction_id)
+    return "GetTransactionStatus", optional_fields(transactionId=intent.transaction_id)
 
 
 def _cost_updated(intent: CostUpdated, secret: str) -> tuple[str, dict[str, Any]]:
@@ -537,7 +527,7 @@ def _customer_information(intent: CustomerInformation, secret: str) -> tuple[str
     holds no customer certificates)."""
     if bool(intent.customer_identifier) == bool(intent.id_token):
         raise CannotEncode("name the customer by exactly one of a customer identifier or an id token (N09.FR.09).")
-    return "CustomerInformation", _optional(
+    return "CustomerInformation", optional_fields(
         requestId=_request_id(intent),
         report=intent.report,
         clear=intent.clear,
@@ -548,12 +538,14 @@ def _customer_information(intent: CustomerInformation, secret: str) -> tuple[str
 
 def _get_charging_profiles(intent: GetChargingProfiles, secret: str) -> tuple[str, dict[str, Any]]:
     """K09: the station reports them in ReportChargingProfiles with this requestId (K09.FR.01)."""
-    criteria = _optional(
+    criteria = optional_fields(
         chargingProfilePurpose=_purpose(intent.purpose),
         stackLevel=intent.stack_level,
         chargingProfileId=list(intent.profile_ids) or None,
     )
-    return "GetChargingProfiles", _optional(requestId=_request_id(intent), evseId=intent.evse, chargingProfile=criteria)
+    return "GetChargingProfiles", optional_fields(
+        requestId=_request_id(intent), evseId=intent.evse, chargingProfile=criteria
+    )
 
 
 def _request_report(intent: RequestReport, secret: str) -> tuple[str, dict[str, Any]]:
@@ -565,7 +557,7 @@ def _request_report(intent: RequestReport, secret: str) -> tuple[str, dict[str, 
             "requestId": _request_id(intent),
             "reportBase": _choice(REPORT_BASES, intent.base, "report"),
         }
-    return "GetReport", _optional(
+    return "GetReport", optional_fields(
         requestId=_request_id(intent),
         componentVariable=[_report_target(spelling) for spelling in intent.variables] or None,
         componentCriteria=[_choice(COMPONENT_CRITERIA, c, "component criterion") for c in intent.criteria] or None,
@@ -587,7 +579,7 @@ def _clear_variable_monitoring(intent: ClearVariableMonitoring, secret: str) -> 
 
 def _get_monitoring_report(intent: GetMonitoringReport, secret: str) -> tuple[str, dict[str, Any]]:
     """N02: without criteria or variables, every monitor (N02.FR.01)."""
-    return "GetMonitoringReport", _optional(
+    return "GetMonitoringReport", optional_fields(
         requestId=_request_id(intent),
         monitoringCriteria=[_choice(MONITORING_CRITERIA, c, "monitoring criterion") for c in intent.criteria] or None,
         componentVariable=[_report_target(spelling) for spelling in intent.variables] or None,
@@ -682,7 +674,7 @@ def _detail(word: Any, reason: str) -> str:
 
 def _decode_status(intent: Intent, reply: dict[str, Any]) -> Outcome:
     word, reason = reply.get("status"), _reason(reply)
-    data = {**_data_of(intent, reply), **_optional(reason=reason or None)}
+    data = {**_data_of(intent, reply), **optional_fields(reason=reason or None)}
     return Outcome(status=_status_word(word), detail=_detail(word, reason), data=data)
 
 
@@ -690,26 +682,26 @@ def _data_of(intent: Intent, reply: dict[str, Any]) -> dict[str, Any]:
     """What else a response carries, in neutral words."""
     if isinstance(intent, RemoteStart):
         # The station's transaction, when the EVSE already had one not yet authorized (F01.FR.17).
-        return _optional(transaction_id=reply.get("transactionId"))
+        return optional_fields(transaction_id=reply.get("transactionId"))
     if isinstance(intent, GetCompositeSchedule):
         schedule = reply.get("schedule")
         if not isinstance(schedule, dict):
             return {}
-        return _optional(
+        return optional_fields(
             evse=schedule.get("evseId"),
             start=schedule.get("scheduleStart"),
-            schedule=_optional(
+            schedule=optional_fields(
                 duration=schedule.get("duration"),
                 chargingRateUnit=schedule.get("chargingRateUnit"),
                 chargingSchedulePeriod=schedule.get("chargingSchedulePeriod"),
             ),
         )
     if isinstance(intent, GetDiagnostics):
-        return _optional(file_name=reply.get("filename"))
+        return optional_fields(file_name=reply.get("filename"))
     if isinstance(intent, DataTransfer):
-        return _optional(data=reply.get("data"))
+        return optional_fields(data=reply.get("data"))
     if isinstance(intent, GetTransactionStatus):
-        return _optional(ongoing=reply.get("ongoingIndicator"), messages_in_queue=reply.get("messagesInQueue"))
+        return optional_fields(ongoing=reply.get("ongoingIndicator"), messages_in_queue=reply.get("messagesInQueue"))
     return {}
 
 
@@ -734,7 +726,7 @@ def _decode_read_settings(intent: Intent, reply: dict[str, Any]) -> Outcome:
         status=OutcomeStatus.ACCEPTED,
         settings=tuple(settings),
         unknown_keys=tuple(unknown),
-        data=_optional(refused=refused or None),
+        data=optional_fields(refused=refused or None),
     )
 
 
@@ -756,7 +748,7 @@ def _decode_set_variables(intent: Intent, reply: dict[str, Any]) -> Outcome:
         {
             "variable": variable_spelling(result.get("component") or {}, result.get("variable") or {}),
             "status": result.get("attributeStatus"),
-            **_optional(reason=_reason(result, "attributeStatusInfo") or None),
+            **optional_fields(reason=_reason(result, "attributeStatusInfo") or None),
         }
         for result in _entries(reply, "setVariableResult")
     ]
@@ -779,7 +771,7 @@ def _decode_local_list_version(intent: Intent, reply: dict[str, Any]) -> Outcome
 def _decode_set_monitoring(intent: Intent, reply: dict[str, Any]) -> Outcome:
     """N04: the station gives each monitor its id (needed to clear it later, N06)."""
     monitors = [
-        _optional(
+        optional_fields(
             variable=variable_spelling(result.get("component") or {}, result.get("variable") or {}),
             status=result.get("status"),
             monitor_id=result.get("id"),
@@ -800,7 +792,7 @@ def _decode_clear_monitoring(intent: Intent, reply: dict[str, Any]) -> Outcome:
     not_cleared = {str(monitor_id): status for monitor_id, status in results.items() if status != "Accepted"}
     status = OutcomeStatus.ACCEPTED if results and not not_cleared else OutcomeStatus.REJECTED
     detail = "Accepted" if status is OutcomeStatus.ACCEPTED else ", ".join(sorted(set(map(str, not_cleared.values()))))
-    return Outcome(status=status, detail=detail, data=_optional(cleared=cleared, not_cleared=not_cleared or None))
+    return Outcome(status=status, detail=detail, data=optional_fields(cleared=cleared, not_cleared=not_cleared or None))
 
 
 DECODERS: dict[type[Intent], Callable[[Intent, dict[str, Any]], Outcome]] = {
@@ -814,23 +806,6 @@ DECODERS: dict[type[Intent], Callable[[Intent, dict[str, Any]], Outcome]] = {
 
 
 # --- Read: a raw 2.0.1 call as the intent it amounts to ----------------------------------------
-
-
-def _moment(text: Any) -> dt.datetime | None:
-    """An optional dateTime; one that is there but unreadable makes the call unreadable."""
-    if text is None:
-        return None
-    moment = parse_datetime(text) if isinstance(text, str) else None
-    if moment is None:
-        raise ValueError(f"not a dateTime: {text!r}")
-    return moment
-
-
-def _required_moment(text: Any) -> dt.datetime:
-    moment = _moment(text)
-    if moment is None:
-        raise ValueError("a dateTime is required")
-    return moment
 
 
 def _token(token: dict[str, Any], expected: str) -> str:
@@ -853,10 +828,10 @@ def _spec(body: dict[str, Any]) -> ChargingProfileSpec:
             for period in schedule["chargingSchedulePeriod"]
         ),
         recurrency=body.get("recurrencyKind", ""),
-        valid_from=_moment(body.get("validFrom")),
-        valid_to=_moment(body.get("validTo")),
+        valid_from=read_moment(body.get("validFrom")),
+        valid_to=read_moment(body.get("validTo")),
         duration=schedule.get("duration"),
-        start_schedule=_moment(schedule.get("startSchedule")),
+        start_schedule=read_moment(schedule.get("startSchedule")),
         min_rate=schedule.get("minChargingRate"),
         transaction_id=body.get("transactionId"),
     )
@@ -878,7 +853,7 @@ def _entry(item: dict[str, Any]) -> LocalAuthorization:
     return LocalAuthorization(
         id_token=token,
         status=info["status"],
-        expires_at=_moment(info.get("cacheExpiryDateTime")),
+        expires_at=read_moment(info.get("cacheExpiryDateTime")),
         parent_id_token=_token(group, CARD_TOKEN_TYPE) if group else "",
     )
 
@@ -945,8 +920,8 @@ def _read_get_log(payload: dict[str, Any]) -> GetDiagnostics:
     log = payload["log"]
     return GetDiagnostics(
         location=log["remoteLocation"],
-        start=_moment(log.get("oldestTimestamp")),
-        stop=_moment(log.get("latestTimestamp")),
+        start=read_moment(log.get("oldestTimestamp")),
+        stop=read_moment(log.get("latestTimestamp")),
         retries=payload.get("retries"),
         retry_interval=payload.get("retryInterval"),
         request_id=payload["requestId"],
@@ -973,7 +948,7 @@ READERS: dict[str, Callable[[dict[str, Any]], Intent]] = {
     "ReserveNow": lambda p: Reserve(
         reservation_id=p["id"],
         id_token=_token(p["idToken"], CARD_TOKEN_TYPE),
-        expires_at=_required_moment(p["expiryDateTime"]),
+        expires_at=read_required_moment(p["expiryDateTime"]),
         connector=p.get("evseId", 0),
         parent_id_token=_token(p["groupIdToken"], CARD_TOKEN_TYPE) if "groupIdToken" in p else "",
     ),
@@ -998,7 +973,7 @@ READERS: dict[str, Callable[[dict[str, Any]], Intent]] = {
     "GetLocalListVersion": lambda p: GetLocalListVersion(),
     "UpdateFirmware": lambda p: UpdateFirmware(
         location=p["firmware"]["location"],
-        retrieve_at=_required_moment(p["firmware"]["retrieveDateTime"]),
+        retrieve_at=read_required_moment(p["firmware"]["retrieveDateTime"]),
         retries=p.get("retries"),
         retry_interval=p.get("retryInterval"),
         request_id=p["requestId"],
