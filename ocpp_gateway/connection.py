@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sites.models import RegistrationStatus
@@ -28,3 +29,8 @@ class Connection:
         if self.charger_id is None:
             raise RuntimeError(f"{self.charge_point_id}: a CALL only a registered charger may send")
         return self.charger_id
+
+
+# A charger-initiated CALL's handler, in every version: the connection, the validated payload
+# and when it arrived in; the CALLRESULT payload out.
+Handler = Callable[[Connection, dict, dt.datetime], Awaitable[dict]]

@@ -8,14 +8,13 @@ Adding a version is one package beside `v16/` plus one `Protocol` entry in `REGI
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
 from ocpp_gateway import rpc
-from ocpp_gateway.connection import Connection
+from ocpp_gateway.connection import Handler
 from ocpp_gateway.rpc import ErrorKind
 from ocpp_gateway.schemas import SCHEMAS
 from ocpp_gateway.v16 import codec as v16_codec
@@ -28,9 +27,6 @@ from ocpp_gateway.v201 import rules as v201_rules
 if TYPE_CHECKING:
     from sites.commands.intents import Intent
     from sites.commands.outcomes import Outcome
-
-# A charger-initiated CALL's handler: the validated payload in, the CALLRESULT payload out.
-Handler = Callable[[Connection, dict, dt.datetime], Awaitable[dict]]
 
 
 class PayloadSchemas(Interface):

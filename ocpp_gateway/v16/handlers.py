@@ -4,10 +4,9 @@ and maps the result back. No ORM here."""
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
 from functools import partial
 
-from ocpp_gateway.connection import Connection
+from ocpp_gateway.connection import Connection, Handler
 from ocpp_gateway.data_transfer import handle_data_transfer
 from ocpp_gateway.registration import register
 from ocpp_gateway.seam import (
@@ -31,8 +30,6 @@ from sites.services import (
 )
 
 logger = logging.getLogger(__name__)
-
-Handler = Callable[[Connection, dict, dt.datetime], Awaitable[dict]]
 
 
 async def boot_notification(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:

@@ -3,9 +3,8 @@ validated payload to the domain's neutral dataclasses, calls one domain service 
 async->sync seam, and maps the result back. No ORM here; the 1.6 handlers are the model."""
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 
-from ocpp_gateway.connection import Connection
+from ocpp_gateway.connection import Connection, Handler
 from ocpp_gateway.registration import register
 from ocpp_gateway.seam import LIVENESS, STATUS_NOTIFICATIONS
 from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
@@ -16,8 +15,6 @@ from sites.services import (
     StatusNotificationIn,
     StatusReport,
 )
-
-Handler = Callable[[Connection, dict, dt.datetime], Awaitable[dict]]
 
 # 2.0.1 has no connector error codes: a fault is the Faulted status, its detail in NotifyEvent.
 NO_ERROR = "NoError"

@@ -8,11 +8,11 @@ Each handler maps the payload to the domain's dataclasses and calls one service 
 every answer is the empty response, except DataTransfer's. No ORM here."""
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
 
 from charging.reservations import end_reservation
-from ocpp_gateway.connection import Connection
+from ocpp_gateway.connection import Connection, Handler
 from ocpp_gateway.data_transfer import handle_data_transfer
 from ocpp_gateway.seam import TRANSACTIONS
 from ocpp_gateway.timestamps import parse_timestamp
@@ -30,8 +30,6 @@ from sites.device_model.services import (
 )
 from sites.models import ChargerReport
 from sites.services import record_charger_report, record_security_event
-
-Handler = Callable[[Connection, dict, dt.datetime], Awaitable[dict]]
 
 # --- Payload -> dataclasses -------------------------------------------------------------------
 
