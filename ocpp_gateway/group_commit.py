@@ -29,7 +29,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 
-from charging.services import close_sessions, open_sessions, record_meter_reports
+from charging.services import close_sessions, open_sessions, record_meter_reports, record_transaction_events
 from common.db import with_fresh_connection
 from ocpp_gateway import fault_log
 from sites.commands import queued_command_ids_of
@@ -405,6 +405,9 @@ CONNECTIONS = COMMITTER.register(GroupCommit("connections", _connect, _charger_o
 BOOTS = COMMITTER.register(GroupCommit("boot-notifications", record_boots, _charger_of_item))
 STARTS = COMMITTER.register(GroupCommit("start-transactions", open_sessions, _charger_of_item))
 STOPS = COMMITTER.register(GroupCommit("stop-transactions", close_sessions, _charger_of_item))
+# A transaction's events as a charger reports them one by one (2.0.1 TransactionEvent): the
+# readings in between, most of them, in a few statements per round.
+TRANSACTION_EVENTS = COMMITTER.register(GroupCommit("transaction-events", record_transaction_events, _charger_of_item))
 # The rarer transactional messages (DataTransfer, firmware and diagnostics reports, unknown
 # chargers) and disconnections, each a call of its own.
 TRANSACTIONS = COMMITTER.register(GroupCommit("transactions", _run_each, _charger_of_call))

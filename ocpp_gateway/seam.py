@@ -50,6 +50,7 @@ from ocpp_gateway.group_commit import (
     STARTS,
     STATUS_NOTIFICATIONS,
     STOPS,
+    TRANSACTION_EVENTS,
     TRANSACTIONS,
     drain_group_commits,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "STATUS_NOTIFICATIONS",
     "STOPS",
     "TRANSACTIONS",
+    "TRANSACTION_EVENTS",
     "OwnThread",
     "drain_group_commits",
     "one_off",

@@ -13,6 +13,7 @@ transaction mark the session for review."""
 
 import datetime as dt
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Max, Q
@@ -37,7 +38,7 @@ from charging.services.authorization import (
 from charging.services.meter_values import MeterSnapshot, meter_value_rows, numeric, update_session_readings
 from charging.services.sessions import SessionStart, SessionStop, close_sessions, open_sessions
 from charging.services.shared import connector_pks, flag, locked_sessions
-from common.db import batch_atomic, insert_rows
+from common.db import batch_atomic, insert_rows, update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -89,28 +90,146 @@ class TransactionEventOutcome:
     duplicate: bool = False
 
 
-def record_transaction_event(*, charger_id: int, event: TransactionEventIn) -> TransactionEventOutcome:
-    """One event (`charger_id` orders it with the charger's other writes in a group commit)."""
+def record_transaction_event(event: TransactionEventIn) -> TransactionEventOutcome:
+    """One event on its own (the gateway submits events to `record_transaction_events` in rounds)."""
     [outcome] = record_transaction_events([event])
     return outcome
 
 
 @batch_atomic
 def record_transaction_events(items: list[TransactionEventIn]) -> list[TransactionEventOutcome]:
-    """Events of one or many chargers, each applied as if alone, in the order given."""
-    return [_record(item) for item in items]
+    """Events of one or many chargers (a group-commit round), each applied as if alone.
+
+    Most events are routine: a reading in the middle of a running transaction (2.0.1 E02,
+    J02). Those are read and written together, in a fixed handful of statements for the whole
+    batch, as `record_meter_reports` does for 1.6. The others (a first or last event, a token,
+    a reservation, a move to another connector, a transaction named twice in the batch, a
+    session already closed) are applied one by one afterwards, in the order given; a routine
+    event touches only its own session, so applying it first changes nothing for them."""
+    known = _known_answers(items)
+    routine = _routine_events(items, known)
+    _record_routine([(items[index], session) for index, session in routine.items()])
+    outcomes = []
+    for index, item in enumerate(items):
+        earlier = known.get(_event_key(item))
+        if earlier is not None:
+            outcomes.append(_resent(item, earlier))
+        elif index in routine:
+            outcomes.append(TransactionEventOutcome(None))
+        else:
+            outcomes.append(_record(item))
+    return outcomes
+
+
+EventKey = tuple[int, str, int]  # (charger id, transaction id, sequence number)
+
+
+def _event_key(item: TransactionEventIn) -> EventKey:
+    return (item.charger_id, item.transaction_id, item.seq_no)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """An event received before: what it carried and what it was answered."""
+
+    payload: dict
+    answer: dict | None
+
+
+def _known_answers(items: list[TransactionEventIn]) -> dict[EventKey, _Known]:
+    """The events of `items` received before, in one query."""
+    wanted = {_event_key(item) for item in items}
+    rows = TransactionEventRecord.objects.filter(
+        charger_id__in={charger_id for charger_id, _, _ in wanted},
+        transaction_uid__in={uid for _, uid, _ in wanted},
+        seq_no__in={seq_no for _, _, seq_no in wanted},
+    ).values_list("charger_id", "transaction_uid", "seq_no", "payload", "answer")
+    return {(c, uid, seq): _Known(payload, answer) for c, uid, seq, payload, answer in rows if (c, uid, seq) in wanted}
+
+
+def _resent(item: TransactionEventIn, known: _Known) -> TransactionEventOutcome:
+    if known.payload != item.payload:
+        logger.warning("charger %s resent tx %s seqNo %s with other content; the first one stands",
+                       item.charger_id, item.transaction_id, item.seq_no)  # fmt: skip
+    return TransactionEventOutcome(_decision_of(known.answer), duplicate=True)
+
+
+def _routine_events(items: list[TransactionEventIn], known: dict[EventKey, _Known]) -> dict[int, ChargingSession]:
+    """The routine events among `items` by position (see `record_transaction_events`), with
+    their sessions, locked."""
+    named = Counter((item.charger_id, item.transaction_id) for item in items)
+    candidates = [
+        index
+        for index, item in enumerate(items)
+        if item.kind == TransactionEventKind.UPDATED
+        and not item.token
+        and item.reservation_id is None
+        and named[(item.charger_id, item.transaction_id)] == 1
+        and _event_key(item) not in known
+    ]
+    if not candidates:
+        return {}
+    sessions = locked_sessions({(items[index].charger_id, items[index].transaction_id) for index in candidates})
+    connectors = connector_pks({_named_connector(items[index]) for index in candidates if items[index].evse_id})
+    routine = {}
+    for index in candidates:
+        item = items[index]
+        session = sessions.get((item.charger_id, item.transaction_id))
+        if session is None or session.state != SessionState.ACTIVE:
+            continue
+        if item.evse_id is not None and connectors[_named_connector(item)] != session.connector_id:
+            continue
+        routine[index] = session
+    return routine
+
+
+def _record_routine(events: list[tuple[TransactionEventIn, ChargingSession]]) -> None:
+    """Routine events, each of its own active session (locked): their readings, the sessions'
+    current readings and the events' records, one statement each for the whole batch."""
+    if not events:
+        return
+    latest = _latest_applied({(item.charger_id, item.transaction_id) for item, _ in events})
+    readings: list = []
+    records = []
+    for item, session in events:
+        previous = latest.get((item.charger_id, item.transaction_id))
+        current = previous is None or item.timestamp >= previous
+        _adopt_begin_reading(session, item)
+        readings += meter_value_rows(item.charger_id, session.connector_id, session.pk, item.readings, item.received_at)
+        if current:
+            update_session_readings(session, item.readings)
+        records.append(_event_record(item, session, applied=current, decision=None))
+    insert_rows(readings)
+    update_rows([session for _, session in events], SESSION_FIELDS)
+    insert_rows(records)
+
+
+def _latest_applied(named: set[tuple[int, str]]) -> dict[tuple[int, str], dt.datetime]:
+    """The time of the newest event applied to each of these transactions, in one query."""
+    rows = (
+        TransactionEventRecord.objects.filter(
+            charger_id__in={charger_id for charger_id, _ in named},
+            transaction_uid__in={uid for _, uid in named},
+            applied=True,
+        )
+        .values("charger_id", "transaction_uid")
+        .annotate(latest=Max("timestamp"))
+        .values_list("charger_id", "transaction_uid", "latest")
+    )
+    return {(charger_id, uid): latest for charger_id, uid, latest in rows if (charger_id, uid) in named}
+
+
+def _named_connector(item: TransactionEventIn) -> tuple[int, int | None, int]:
+    return (item.charger_id, item.evse_id, item.connector_id or ASSUMED_CONNECTOR)
 
 
 def _record(item: TransactionEventIn) -> TransactionEventOutcome:
     # What the transaction's earlier events tell, read as a summary: a long transaction has
     # hundreds of events, and loading them all for each new one made a session quadratic.
     records = TransactionEventRecord.objects.filter(charger_id=item.charger_id, transaction_uid=item.transaction_id)
-    earlier = records.filter(seq_no=item.seq_no).only("payload", "answer").first()
-    if earlier is not None:
-        if earlier.payload != item.payload:
-            logger.warning("charger %s resent tx %s seqNo %s with other content; the first one stands",
-                           item.charger_id, item.transaction_id, item.seq_no)  # fmt: skip
-        return TransactionEventOutcome(_decision_of(earlier.answer), duplicate=True)
+    earlier = records.filter(seq_no=item.seq_no).values_list("payload", "answer").first()
+    if earlier is not None:  # sent twice in one batch
+        return _resent(item, _Known(*earlier))
 
     summary = records.aggregate(
         latest=Max("timestamp", filter=Q(applied=True)),
@@ -154,7 +273,17 @@ def _record(item: TransactionEventIn) -> TransactionEventOutcome:
         _close(session, item)
         session = ChargingSession.objects.get(pk=session.pk)
 
-    TransactionEventRecord.objects.create(
+    _event_record(item, session, applied=current, decision=decision).save(force_insert=True)
+    if closing or was_completed:
+        before = set(records.exclude(seq_no=item.seq_no).values_list("seq_no", flat=True))
+        _note_missing_events(session, before, item.seq_no, ended_now=closing)
+    return TransactionEventOutcome(decision)
+
+
+def _event_record(
+    item: TransactionEventIn, session: ChargingSession, *, applied: bool, decision: TokenDecision | None
+) -> TransactionEventRecord:
+    return TransactionEventRecord(
         charger_id=item.charger_id,
         session=session,
         transaction_uid=item.transaction_id,
@@ -166,14 +295,10 @@ def _record(item: TransactionEventIn) -> TransactionEventOutcome:
         timestamp=item.timestamp,
         offline=item.offline,
         received_at=item.received_at,
-        applied=current,
+        applied=applied,
         answer=_answer_of(decision),
         payload=item.payload,
     )
-    if closing or was_completed:
-        before = set(records.exclude(seq_no=item.seq_no).values_list("seq_no", flat=True))
-        _note_missing_events(session, before, item.seq_no, ended_now=closing)
-    return TransactionEventOutcome(decision)
 
 
 SESSION_FIELDS = [
@@ -314,7 +439,7 @@ def _decision_of(answer: dict | None) -> TokenDecision | None:
 def _move_to_named_connector(session: ChargingSession, item: TransactionEventIn) -> None:
     """The EVSE and connector the charger names (often only once the cable is plugged in): the
     session moves there from where it was assumed to be."""
-    key = (item.charger_id, item.evse_id, item.connector_id or ASSUMED_CONNECTOR)
+    key = _named_connector(item)
     connector_pk = connector_pks({key})[key]
     if connector_pk == session.connector_id:
         return

@@ -55,7 +55,7 @@ def _event(charger, kind: str, seq_no: int, minutes: int, *, tx="TX-1", wh=None,
 
 
 def _record(event):
-    return record_transaction_event(charger_id=event.charger_id, event=event)
+    return record_transaction_event(event)
 
 
 def _session(charger, tx="TX-1") -> ChargingSession:
@@ -234,3 +234,90 @@ def test_the_same_transaction_id_on_two_chargers_is_two_sessions(charger, token)
     _record(_event(charger, "started", 0, 0, wh=1000, token="TOKEN-1"))
     _record(_event(other, "started", 0, 0, wh=1000, token="TOKEN-1"))
     assert ChargingSession.objects.filter(transaction_uid="TX-1").count() == 2
+
+
+# --- A group-commit round: many chargers' events in one batch ----------------------------
+
+
+def _chargers(count: int, prefix: str = "CS-BATCH") -> list:
+    site = SiteFactory()
+    return [register_charger(site=site, charge_point_id=f"{prefix}-{n}", connector_count=0) for n in range(count)]
+
+
+def _started(chargers) -> None:
+    for charger in chargers:
+        id_tag = f"TOKEN-1-{charger.pk}"
+        IdTokenFactory(organization=charger.site.organization, id_tag=id_tag)
+        _record(_event(charger, "started", 0, 0, wh=1000, context="Transaction.Begin", token=id_tag))
+
+
+def _round_queries(django_assert_max_num_queries, events, expected: int):
+    with django_assert_max_num_queries(expected) as captured:
+        outcomes = record_transaction_events(events)
+    return outcomes, len(captured)
+
+
+def test_readings_of_running_transactions_are_written_in_a_fixed_handful_of_statements(
+    django_assert_max_num_queries,
+):
+    """The routine event (a reading in the middle of a transaction) costs the same few
+    statements for a round of 3 as for a round of 30."""
+    few, many = _chargers(3, "CS-FEW"), _chargers(30, "CS-MANY")
+    _started(few + many)
+    counts = []
+    for chargers in (few, many):
+        events = [_event(charger, "updated", 1, 10, wh=4000 + charger.pk) for charger in chargers]
+        outcomes, queries = _round_queries(django_assert_max_num_queries, events, 8)
+        assert all(outcome.decision is None and not outcome.duplicate for outcome in outcomes)
+        counts.append(queries)
+    assert counts[0] == counts[1]
+    for charger in few + many:
+        session = _session(charger)
+        assert session.energy_wh == 3000 + charger.pk
+        assert MeterValue.objects.filter(session=session).count() == 2
+        assert TransactionEventRecord.objects.get(session=session, seq_no=1).applied
+
+
+def test_a_round_mixing_every_kind_of_event_answers_each_as_if_alone(charger, token):
+    other, third, fourth = _chargers(3)
+    _started([other, third, fourth])
+    _record(_event(fourth, "ended", 1, 5, wh=2000))
+    resent = _event(other, "started", 0, 0, wh=1000, context="Transaction.Begin", token=f"TOKEN-1-{other.pk}")
+    events = [
+        _event(charger, "started", 0, 0, wh=1000, token="TOKEN-1"),  # a new transaction
+        _event(other, "updated", 1, 10, wh=3000),  # routine
+        resent,  # its first event again
+        _event(third, "updated", 1, 10, wh=2500),  # the same transaction twice in the round
+        _event(third, "updated", 2, 15, wh=2600),
+        _event(fourth, "updated", 2, 10, wh=2100),  # after the end
+        _event(charger, "updated", 1, 10, wh=1500, tx="TX-UNKNOWN", evse_id=2),  # never started
+    ]
+    outcomes = record_transaction_events(events)
+    assert outcomes[0].decision.status == "Accepted"
+    assert [outcome.duplicate for outcome in outcomes] == [False, False, True, False, False, False, False]
+    assert _session(other).energy_wh == 2000
+    assert _session(third).energy_wh == 1600
+    assert TransactionEventRecord.objects.filter(session=_session(third)).count() == 3
+    assert "after the transaction ended" in _session(fourth).review_notes
+    assert _session(fourth).energy_wh == 1000
+    assert _session(charger, "TX-UNKNOWN").needs_review  # opened by a later event
+    assert _session(charger).state == SessionState.ACTIVE
+
+
+def test_an_older_reading_in_a_round_is_kept_but_not_applied(charger, token):
+    _record(_event(charger, "started", 0, 0, wh=1000, token="TOKEN-1", offline=True))
+    _record(_event(charger, "updated", 2, 20, wh=5000, offline=True))
+    [outcome] = record_transaction_events([_event(charger, "updated", 1, 10, wh=3000, offline=True)])
+    assert not outcome.duplicate
+    assert _session(charger).energy_wh == 4000
+    assert not TransactionEventRecord.objects.get(charger=charger, seq_no=1).applied
+    assert MeterValue.objects.filter(session=_session(charger)).count() == 3
+
+
+def test_a_reading_naming_another_evse_moves_the_session_as_alone(charger, token):
+    _record(_event(charger, "started", 0, 0, wh=1000, token="TOKEN-1"))
+    [outcome] = record_transaction_events([_event(charger, "updated", 1, 10, wh=2000, evse_id=3, connector_id=1)])
+    assert outcome.decision is None
+    session = _session(charger)
+    assert Connector.objects.get(pk=session.connector_id).evse_id == 3
+    assert session.energy_wh == 1000

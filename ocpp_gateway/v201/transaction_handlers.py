@@ -3,11 +3,9 @@ each maps the validated payload with `v201.transactions`, calls one domain servi
 seam and maps the result back. No ORM here. Listed in `v201.handlers.HANDLERS`."""
 
 import datetime as dt
-from functools import partial
 
-from charging.services import record_transaction_event
 from ocpp_gateway.connection import Connection
-from ocpp_gateway.seam import AUTHORIZATIONS, METER_VALUES, TRANSACTIONS
+from ocpp_gateway.seam import AUTHORIZATIONS, METER_VALUES, TRANSACTION_EVENTS
 from ocpp_gateway.v201 import transactions as v201
 
 
@@ -20,9 +18,7 @@ async def authorize(conn: Connection, payload: dict, received_at: dt.datetime) -
 async def transaction_event(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
     """E01-E12: committed before the answer (a station resends what is not answered, E13), and
     applied once per (station, transactionId, seqNo) (ACCEPTANCE R25)."""
-    charger_id = conn.registered_id
-    event = v201.transaction_event(charger_id, payload, received_at)
-    outcome = await TRANSACTIONS.submit(partial(record_transaction_event, charger_id=charger_id, event=event))
+    outcome = await TRANSACTION_EVENTS.submit(v201.transaction_event(conn.registered_id, payload, received_at))
     return v201.transaction_event_reply(outcome)
 
 
