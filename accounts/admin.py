@@ -52,7 +52,7 @@ class MembershipInline(TabularInline):
 @admin.register(Organization)
 class OrganizationAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin):
     tenant_path = ""
-    list_display = ["name", "slug", "kind", "created_at"]
+    list_display = ["name", "slug", "kind", "operator_name", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

@@ -19,6 +19,13 @@ class Organization(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OPERATOR)
+    # The CPO name charger certificates carry in O (security whitepaper A00.FR.404, the
+    # CpoName configuration key); empty: the organization's name.
+    operator_name = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The name charger certificates must carry as O (organizationName). Empty: the organization's name.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Holds the organization's partner members; object permissions granted to it (django-
     # guardian) are what other organizations shared with this one.
