@@ -1,5 +1,7 @@
 """Pricing completed sessions: the calculator's inputs from the database, the result stored."""
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -68,3 +70,9 @@ def compute_session_cost(*, session_id: int) -> SessionCost | None:
         },
     )
     return cost
+
+
+def total_cost_of_completed_session(session_id: int) -> Decimal | None:
+    """Price a session that just completed and return its total (None without a tariff)."""
+    cost = compute_session_cost(session_id=session_id)
+    return cost.total if cost is not None else None

@@ -8,8 +8,18 @@ from django.utils import timezone
 from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
 from billing.selectors import tariff_for
 from billing.tasks import compute_session_costs_task
+from charging import pricing
 from charging.models import ChargingSession, MeterValue
-from charging.services import SessionStart, SessionStop, close_session, open_session
+from charging.services import (
+    MeterReading,
+    MeterSnapshot,
+    SessionStart,
+    SessionStop,
+    TransactionEventIn,
+    close_session,
+    open_session,
+    record_transaction_event,
+)
 from sites.tests.factories import ChargerFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +162,37 @@ def test_a_2_0_1_session_is_priced_like_a_1_6_one(connector):
     cost = SessionCost.objects.get(session__transaction_uid="station-tx-1")
     assert (cost.net, cost.vat, cost.total, cost.tariff) == (Decimal("7.00"), Decimal("1.33"), Decimal("8.33"), tariff)
     assert cost.breakdown == SessionCost.objects.get(session=old).breakdown
+
+
+def _event(charger, kind: str, seq_no: int, minutes: int, wh: int, **fields):
+    at = START + dt.timedelta(minutes=minutes)
+    return TransactionEventIn(
+        charger_id=charger.pk, transaction_id="TX-COST", seq_no=seq_no, kind=kind, timestamp=at,
+        received_at=at, readings=[MeterSnapshot(at, [MeterReading(str(wh))])], payload={"seqNo": seq_no}, **fields,
+    )  # fmt: skip
+
+
+def test_the_last_event_of_a_transaction_is_answered_with_its_total_cost(connector):
+    """2.0.1 I03.FR.02: the total cost in the answer to the last event, when it is known; the
+    same answer to the event sent again; without a tariff, no cost (omitted, I03.FR.04)."""
+    charger = connector.charger
+    organization = charger.site.organization
+    tariff = _tariff(organization, "Standard", price_per_kwh=Decimal("0.40"), vat_percent=Decimal("0"))
+    TariffAssignment.objects.create(tariff=tariff, organization=organization, valid_from=START - dt.timedelta(days=1))
+    assert record_transaction_event(_event(charger, "started", 0, 0, 1000)).total_cost is None
+    ended = _event(charger, "ended", 1, 30, 11_000)
+    assert record_transaction_event(ended).total_cost == Decimal("4.00")
+    again = record_transaction_event(ended)
+    assert (again.duplicate, again.total_cost) == (True, Decimal("4.00"))
+    assert SessionCost.objects.get(session__transaction_uid="TX-COST").total == Decimal("4.00")
+
+
+def test_a_failure_to_price_never_fails_the_last_event(connector, monkeypatch):
+    def broken(session_id: int) -> Decimal:
+        raise RuntimeError("tariff service down")
+
+    monkeypatch.setattr(pricing, "_pricer", broken)
+    record_transaction_event(_event(connector.charger, "started", 0, 0, 1000))
+    outcome = record_transaction_event(_event(connector.charger, "ended", 1, 30, 2000))
+    assert outcome.total_cost is None
+    assert ChargingSession.objects.get(transaction_uid="TX-COST").state == "completed"

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Count, Max, Q
 
@@ -26,6 +27,7 @@ from charging.models import (
     TransactionEventKind,
     TransactionEventRecord,
 )
+from charging.pricing import total_cost_now
 from charging.reservations import consume_reservation
 from charging.services.authorization import (
     TokenDecision,
@@ -83,11 +85,13 @@ class TransactionEventIn:
 
 @dataclass(frozen=True, slots=True)
 class TransactionEventOutcome:
-    """The decision on the event's token (None when it named none), and whether the event had
-    been received before (then nothing changed and the decision is the one answered then)."""
+    """The decision on the event's token (None when it named none), the session's total cost
+    when the event completed it and it could be priced at once, and whether the event had been
+    received before (then nothing changed and the answer is the one given then)."""
 
     decision: TokenDecision | None
     duplicate: bool = False
+    total_cost: Decimal | None = None
 
 
 def record_transaction_event(event: TransactionEventIn) -> TransactionEventOutcome:
@@ -151,7 +155,7 @@ def _resent(item: TransactionEventIn, known: _Known) -> TransactionEventOutcome:
     if known.payload != item.payload:
         logger.warning("charger %s resent tx %s seqNo %s with other content; the first one stands",
                        item.charger_id, item.transaction_id, item.seq_no)  # fmt: skip
-    return TransactionEventOutcome(_decision_of(known.answer), duplicate=True)
+    return TransactionEventOutcome(_decision_of(known.answer), duplicate=True, total_cost=_total_cost_of(known.answer))
 
 
 def _routine_events(items: list[TransactionEventIn], known: dict[EventKey, _Known]) -> dict[int, ChargingSession]:
@@ -198,7 +202,7 @@ def _record_routine(events: list[tuple[TransactionEventIn, ChargingSession]]) ->
         readings += meter_value_rows(item.charger_id, session.connector_id, session.pk, item.readings, item.received_at)
         if current:
             update_session_readings(session, item.readings)
-        records.append(_event_record(item, session, applied=current, decision=None))
+        records.append(_event_record(item, session, applied=current, answer=None))
     insert_rows(readings)
     update_rows([session for _, session in events], SESSION_FIELDS)
     insert_rows(records)
@@ -269,19 +273,21 @@ def _record(item: TransactionEventIn) -> TransactionEventOutcome:
         if was_completed:
             flag(session, f"{item.kind} event (sequence number {item.seq_no}) received after the transaction ended")
     session.save(update_fields=SESSION_FIELDS)
+    total_cost = None
     if closing:
         _close(session, item)
         session = ChargingSession.objects.get(pk=session.pk)
+        total_cost = total_cost_now(session.pk)
 
-    _event_record(item, session, applied=current, decision=decision).save(force_insert=True)
+    _event_record(item, session, applied=current, answer=_answer_of(decision, total_cost)).save(force_insert=True)
     if closing or was_completed:
         before = set(records.exclude(seq_no=item.seq_no).values_list("seq_no", flat=True))
         _note_missing_events(session, before, item.seq_no, ended_now=closing)
-    return TransactionEventOutcome(decision)
+    return TransactionEventOutcome(decision, total_cost=total_cost)
 
 
 def _event_record(
-    item: TransactionEventIn, session: ChargingSession, *, applied: bool, decision: TokenDecision | None
+    item: TransactionEventIn, session: ChargingSession, *, applied: bool, answer: dict | None
 ) -> TransactionEventRecord:
     return TransactionEventRecord(
         charger_id=item.charger_id,
@@ -296,7 +302,7 @@ def _event_record(
         offline=item.offline,
         received_at=item.received_at,
         applied=applied,
-        answer=_answer_of(decision),
+        answer=answer,
         payload=item.payload,
     )
 
@@ -419,15 +425,26 @@ def _note_token(session: ChargingSession, item: TransactionEventIn, decision: To
         flag(session, f"authorized with id token status {decision.status} (by the charger)")
 
 
-def _answer_of(decision: TokenDecision | None) -> dict | None:
-    if decision is None:
+def _answer_of(decision: TokenDecision | None, total_cost: Decimal | None = None) -> dict | None:
+    """What the event was answered, kept to answer it the same if it comes again."""
+    answer: dict = {}
+    if decision is not None:
+        expires_at = decision.expires_at.isoformat() if decision.expires_at is not None else None
+        answer |= {"status": decision.status, "expires_at": expires_at, "parent": decision.parent}
+        answer["known"] = decision.known
+    if total_cost is not None:
+        answer["total_cost"] = str(total_cost)
+    return answer or None
+
+
+def _total_cost_of(answer: dict | None) -> Decimal | None:
+    if answer is None or "total_cost" not in answer:
         return None
-    expires_at = decision.expires_at.isoformat() if decision.expires_at is not None else None
-    return {"status": decision.status, "expires_at": expires_at, "parent": decision.parent, "known": decision.known}
+    return Decimal(answer["total_cost"])
 
 
 def _decision_of(answer: dict | None) -> TokenDecision | None:
-    if answer is None:
+    if answer is None or "status" not in answer:
         return None
     expires_at = dt.datetime.fromisoformat(answer["expires_at"]) if answer["expires_at"] else None
     return TokenDecision(answer["status"], expires_at, answer["parent"], answer["known"])

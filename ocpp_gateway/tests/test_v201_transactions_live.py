@@ -100,6 +100,7 @@ def test_a_full_session_is_billed_and_a_resent_event_is_answered_the_same(server
     assert answers[2] == answers[3]
     assert answers[2].id_token_info is None
     assert answers[4] == answers[5]
+    assert answers[4].total_cost == pytest.approx(4.0)  # priced at once, 10 kWh at 0.40 (I03.FR.02)
     state, meter_start, meter_stop, energy, reason, needs_review, notes, id_tag, session_id = _session(server, tx)
     assert (state, meter_start, meter_stop, energy, reason) == ("completed", 10_000, 20_000, 10_000, "EVDisconnected")
     assert not needs_review, notes

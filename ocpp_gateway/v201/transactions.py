@@ -129,9 +129,15 @@ def transaction_event(charger_id: int, payload: dict, received_at: dt.datetime) 
 
 def transaction_event_reply(outcome: TransactionEventOutcome) -> dict:
     """TransactionEventResponse: idTokenInfo when the request carried an idToken (E01.FR.12,
-    E02.FR.02, E03.FR.02, C09.FR.12); to a resent event, the answer it had the first time.
-    totalCost is left out (optional; the cost is computed after the commit, by billing)."""
-    return {"idTokenInfo": id_token_info(outcome.decision)} if outcome.decision is not None else {}
+    E02.FR.02, E03.FR.02, C09.FR.12); the total cost when the event ended a transaction whose
+    cost is known (I03.FR.02; 0.00 when free, I03.FR.04); to a resent event, the answer it had
+    the first time."""
+    reply: dict = {}
+    if outcome.total_cost is not None:
+        reply["totalCost"] = float(outcome.total_cost)
+    if outcome.decision is not None:
+        reply["idTokenInfo"] = id_token_info(outcome.decision)
+    return reply
 
 
 def meter_report(charger_id: int, charge_point_id: str, payload: dict, received_at: dt.datetime) -> MeterReport:
