@@ -24,6 +24,7 @@ from charging.models import (
     MeterValue,
     Reservation,
     ReservationStatus,
+    TransactionEventRecord,
     UnmatchedStop,
 )
 from charging.reservations import cancel, reserve
@@ -85,6 +86,24 @@ class MeterValueInline(TabularInline):
         return False
 
 
+class TransactionEventInline(TabularInline):
+    """The events a charger reported the transaction in (2.0.1 TransactionEvent), as received:
+    read-only, in sequence order, so a reviewer sees what was missing, late or sent offline."""
+
+    model = TransactionEventRecord
+    verbose_name_plural = "transaction events (as the charger sent them)"
+    fields = ["seq_no", "kind", "trigger_reason", "charging_state", "timestamp", "received_at", "offline", "applied",
+              "payload"]  # fmt: skip
+    readonly_fields = fields
+    ordering = ["seq_no"]
+    extra = 0
+    can_delete = False
+    per_page = 25
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(ChargingSession)
 class ChargingSessionAdmin(TenantScopedAdmin, ModelAdmin):
     tenant_path = "charger__site__organization"
@@ -117,7 +136,7 @@ class ChargingSessionAdmin(TenantScopedAdmin, ModelAdmin):
         ("Stop", {"fields": ("stop_reason", "stop_id_tag")}),
         ("Review", {"fields": ("needs_review", "review_notes")}),
     )
-    inlines = [MeterValueInline]
+    inlines = [TransactionEventInline, MeterValueInline]
 
     @display(description="Transaction", ordering="transaction_id")
     def transaction(self, session: ChargingSession) -> str:

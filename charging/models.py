@@ -251,7 +251,8 @@ class TransactionEventRecord(models.Model):
     # Whether the event changed the session's current state, or came in older than what was
     # already applied (its meter readings are kept either way).
     applied = models.BooleanField(default=True)
-    # The decision on the event's token as answered, repeated verbatim to a resent event.
+    # What the event was answered (the decision on its token, the total cost), repeated to a
+    # resent event.
     answer = models.JSONField(null=True, blank=True)
     payload = models.JSONField(default=dict, help_text="The event as the charger sent it.")
 

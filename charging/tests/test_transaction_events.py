@@ -321,3 +321,14 @@ def test_a_reading_naming_another_evse_moves_the_session_as_alone(charger, token
     session = _session(charger)
     assert Connector.objects.get(pk=session.connector_id).evse_id == 3
     assert session.energy_wh == 1000
+
+
+def test_the_session_page_lists_its_events_as_received(charger, token, admin_client):
+    _record(_event(charger, "started", 0, 0, wh=1000, token="TOKEN-1", trigger_reason="Authorized"))
+    _record(_event(charger, "updated", 2, 20, wh=3000, trigger_reason="MeterValuePeriodic", offline=True))
+    page = admin_client.get(f"/admin/charging/chargingsession/{_session(charger).pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "transaction events (as the charger sent them)" in text.lower()
+    assert "MeterValuePeriodic" in text
+    assert "Authorized" in text
