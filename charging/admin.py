@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
@@ -19,6 +20,7 @@ from charging.models import (
     ChargingProfileAssignment,
     ChargingSession,
     IdToken,
+    IdTokenPlace,
     LocalAuthorizationList,
     LocalListEntry,
     MeterValue,
@@ -51,6 +53,26 @@ METER_VALUE_FIELDS = [
 ]
 
 
+class IdTokenPlaceFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        """The places of a token are chargers of its own organization."""
+        super().clean()
+        for form in self.forms:
+            charger = getattr(form, "cleaned_data", {}).get("charger")
+            if charger is not None and charger.site.organization_id != self.instance.organization_id:
+                form.add_error("charger", "Not a charger of the token's organization.")
+
+
+class IdTokenPlaceInline(TabularInline):
+    """Where the token may charge; none: at every charger of its organization (2.0.1 C01.FR.19-22)."""
+
+    model = IdTokenPlace
+    formset = IdTokenPlaceFormSet
+    fields = ["charger", "evse_id"]
+    autocomplete_fields = ["charger"]
+    extra = 0
+
+
 @admin.register(IdToken)
 class IdTokenAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     tenant_path = "organization"
@@ -62,6 +84,7 @@ class IdTokenAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
     search_fields = ["id_tag", "holder_name", "parent_id_tag"]
     list_select_related = ["organization"]
     autocomplete_fields = ["organization"]
+    inlines = [IdTokenPlaceInline]
 
     @display(
         description="Status",

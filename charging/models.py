@@ -68,6 +68,31 @@ class IdToken(models.Model):
         return self.status
 
 
+class IdTokenPlace(models.Model):
+    """Where a token may charge, when not everywhere: a charger, or one EVSE of it (an EVSE is
+    a 2.0.1 station's EVSE, a 1.6 charger's connector). A token with places charges only there
+    (2.0.1 C01.FR.20-22: the EVSEs are listed in idTokenInfo.evseId, and a station where it
+    may not charge hears NotAtThisLocation); a token without any charges at every charger of
+    its organization."""
+
+    token = models.ForeignKey(IdToken, on_delete=models.CASCADE, related_name="places")
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="+")
+    evse_id = models.PositiveSmallIntegerField(
+        "EVSE", null=True, blank=True, help_text="Empty: every EVSE (connector, on OCPP 1.6) of the charger."
+    )
+
+    class Meta:
+        verbose_name = "place where the token may charge"
+        verbose_name_plural = "places where the token may charge (none: every charger)"
+        constraints = [
+            models.UniqueConstraint(fields=["token", "charger", "evse_id"], name="idtokenplace_once"),
+            models.CheckConstraint(condition=~models.Q(evse_id=0), name="idtokenplace_evse_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charger} EVSE {self.evse_id}" if self.evse_id else str(self.charger)
+
+
 class SessionState(models.TextChoices):
     ACTIVE = "active", "Active"
     COMPLETED = "completed", "Completed"

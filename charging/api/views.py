@@ -7,19 +7,37 @@ from rest_framework import exceptions, serializers, viewsets
 from accounts.roles import model_permission
 from accounts.services import record_change, snapshot
 from accounts.tenancy import organizations_of, scope_queryset
-from charging.models import ChargingProfile, ChargingSession, IdToken, MeterValue, Reservation
+from charging.models import ChargingProfile, ChargingSession, IdToken, IdTokenPlace, MeterValue, Reservation
+from sites.models import Charger
 from sites.selectors import chargers_visible_to
 
 WRITER_ROLES = ("admin", "operator")
 DUPLICATE_TAG = "This id tag exists already (case-insensitively)."
 
 
+class IdTokenPlaceSerializer(serializers.ModelSerializer):
+    """A charger (by its charge point id) where the token may charge, or one EVSE of it."""
+
+    charger = serializers.SlugRelatedField(slug_field="charge_point_id", queryset=Charger.objects.all())
+    evse_id = serializers.IntegerField(min_value=1, max_value=32767, required=False, allow_null=True)
+
+    class Meta:
+        model = IdTokenPlace
+        fields = ["charger", "evse_id"]
+
+
 class IdTokenSerializer(serializers.ModelSerializer):
-    """The organization is chosen once, among the caller's own (S14, S22), and never changed (S17)."""
+    """The organization is chosen once, among the caller's own (S14, S22), and never changed (S17).
+    `places`: where the token may charge, when not at every charger of its organization (2.0.1
+    C01.FR.19-22); written as a whole, an empty list lifts the restriction."""
+
+    places = IdTokenPlaceSerializer(many=True, required=False)
 
     class Meta:
         model = IdToken
-        fields = ["id", "organization", "id_tag", "kind", "status", "expires_at", "parent_id_tag", "holder_name"]
+        fields = [
+            "id", "organization", "id_tag", "kind", "status", "expires_at", "parent_id_tag", "holder_name", "places",
+        ]  # fmt: skip
 
     def get_fields(self):
         fields = super().get_fields()
@@ -28,6 +46,9 @@ class IdTokenSerializer(serializers.ModelSerializer):
             fields["organization"].read_only = True
         elif request is not None:
             fields["organization"].queryset = organizations_of(request.user, roles=WRITER_ROLES)
+        schema_only = getattr(self.context.get("view"), "swagger_fake_view", False)  # no user, no database
+        if request is not None and not schema_only:  # a charger one may not see does not exist (S14)
+            fields["places"].child.fields["charger"].queryset = chargers_visible_to(request.user)
         return fields
 
     def validate(self, attrs: dict) -> dict:
@@ -38,7 +59,35 @@ class IdTokenSerializer(serializers.ModelSerializer):
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
             raise serializers.ValidationError({"id_tag": [DUPLICATE_TAG]})
+        foreign = [
+            place["charger"].charge_point_id
+            for place in attrs.get("places", [])
+            if place["charger"].site.organization_id != getattr(organization, "pk", None)
+        ]
+        if foreign:
+            raise serializers.ValidationError({"places": [f"Not chargers of the token's organization: {foreign}"]})
         return attrs
+
+    def create(self, validated_data: dict) -> IdToken:
+        places = validated_data.pop("places", [])
+        token = super().create(validated_data)
+        _replace_places(token, places)
+        return token
+
+    def update(self, instance: IdToken, validated_data: dict) -> IdToken:
+        places = validated_data.pop("places", None)
+        token = super().update(instance, validated_data)
+        if places is not None:
+            _replace_places(token, places)
+        return token
+
+
+def _replace_places(token: IdToken, places: list[dict]) -> None:
+    token.places.all().delete()
+    unique = {(place["charger"].pk, place.get("evse_id")) for place in places}
+    IdTokenPlace.objects.bulk_create(
+        IdTokenPlace(token=token, charger_id=charger_id, evse_id=evse_id) for charger_id, evse_id in unique
+    )
 
 
 class IdTokenUpdateSerializer(IdTokenSerializer):
@@ -59,7 +108,8 @@ class IdTokenViewSet(viewsets.ModelViewSet):
     ordering_fields = ["id_tag", "created_at"]
 
     def get_queryset(self):
-        return scope_queryset(IdToken.objects.order_by("id_tag"), self.request.user, "organization")
+        tokens = IdToken.objects.order_by("id_tag").prefetch_related("places__charger")
+        return scope_queryset(tokens, self.request.user, "organization")
 
     def perform_create(self, serializer) -> None:
         record_change(actor=self.request.user, verb="created", obj=self._save(serializer), via="api")

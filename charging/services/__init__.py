@@ -5,6 +5,7 @@ dataclasses; nothing here knows a wire format."""
 
 from charging.services.authorization import (
     CONCURRENT_TX,
+    NOT_AT_THIS_LOCATION,
     TokenCheck,
     TokenDecision,
     authorize_token,
@@ -36,6 +37,7 @@ from charging.services.transaction_events import (
 
 __all__ = [
     "CONCURRENT_TX",
+    "NOT_AT_THIS_LOCATION",
     "MeterReading",
     "MeterReport",
     "MeterSnapshot",

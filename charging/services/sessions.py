@@ -24,9 +24,11 @@ from charging.models import (
 from charging.reservations import consume_reservation
 from charging.services.authorization import (
     TokenDecision,
+    Where,
     active_sessions_of_tokens,
     decide,
     organizations_of,
+    places_of,
     token_key,
     tokens_of,
 )
@@ -127,6 +129,7 @@ def open_sessions(items: list[SessionStart]) -> list[SessionOpened]:
     connectors = connector_pks({_connector_key(item) for item in items})
     tokens = tokens_of({(organizations[item.charger_id], item.token) for item in items})
     active_of_token = active_sessions_of_tokens({token.pk for token in tokens.values()})
+    places = places_of({token.pk for token in tokens.values()})
     earlier = _earlier_starts(items, connectors)
     open_on_connector = _active_sessions_on(set(connectors.values()))
 
@@ -138,11 +141,15 @@ def open_sessions(items: list[SessionStart]) -> list[SessionOpened]:
         connector_pk = connectors[_connector_key(item)]
         token = tokens.get(token_key(organizations[item.charger_id], item.token))
         key = _start_key(item, connector_pk)
+        where = Where(item.charger_id, item.evse_id if item.evse_id is not None else item.connector_id)
         if key in earlier:
             session = earlier[key]  # a retransmission (R2); if new in this batch, its id is issued below
-            results.append((session, decide(token, active_of_token, now=received_at, exclude=_ref(session))))
+            decision = decide(
+                token, active_of_token, now=received_at, exclude=_ref(session), places=places, where=where
+            )
+            results.append((session, decision))
             continue
-        decision = decide(token, active_of_token, now=received_at)
+        decision = decide(token, active_of_token, now=received_at, places=places, where=where)
         for abandoned in open_on_connector.pop(connector_pk, []):
             _close_abandoned(abandoned, superseded_at=item.started_at, received_at=received_at)
             if abandoned.id_token_id is not None:

@@ -31,9 +31,11 @@ from charging.pricing import total_cost_now
 from charging.reservations import consume_reservation
 from charging.services.authorization import (
     TokenDecision,
+    Where,
     active_sessions_of_tokens,
     decide,
     organizations_of,
+    places_of,
     token_key,
     tokens_of,
 )
@@ -406,8 +408,10 @@ def _decide(item: TransactionEventIn, *, exclude: int) -> TokenDecision:
     """The decision on the event's token; the session itself is no concurrent transaction."""
     organization = organizations_of({item.charger_id})[item.charger_id]
     token = tokens_of({(organization, item.token)}).get(token_key(organization, item.token))
-    active = active_sessions_of_tokens({token.pk} if token is not None else set())
-    return decide(token, active, now=item.received_at, exclude=exclude)
+    token_ids = {token.pk} if token is not None else set()
+    active = active_sessions_of_tokens(token_ids)
+    where = Where(item.charger_id, item.evse_id)
+    return decide(token, active, now=item.received_at, exclude=exclude, places=places_of(token_ids), where=where)
 
 
 def _note_token(session: ChargingSession, item: TransactionEventIn, decision: TokenDecision | None) -> None:
@@ -432,6 +436,8 @@ def _answer_of(decision: TokenDecision | None, total_cost: Decimal | None = None
         expires_at = decision.expires_at.isoformat() if decision.expires_at is not None else None
         answer |= {"status": decision.status, "expires_at": expires_at, "parent": decision.parent}
         answer["known"] = decision.known
+        if decision.evse_ids:
+            answer["evse_ids"] = list(decision.evse_ids)
     if total_cost is not None:
         answer["total_cost"] = str(total_cost)
     return answer or None
@@ -447,7 +453,8 @@ def _decision_of(answer: dict | None) -> TokenDecision | None:
     if answer is None or "status" not in answer:
         return None
     expires_at = dt.datetime.fromisoformat(answer["expires_at"]) if answer["expires_at"] else None
-    return TokenDecision(answer["status"], expires_at, answer["parent"], answer["known"])
+    evse_ids = tuple(answer.get("evse_ids", ()))
+    return TokenDecision(answer["status"], expires_at, answer["parent"], answer["known"], evse_ids)
 
 
 # --- Connectors ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from charging.models import ChargingSession, IdToken, MeterValue, SessionState, UnmatchedStop
+from charging.models import ChargingSession, IdToken, IdTokenPlace, MeterValue, SessionState, UnmatchedStop
 from charging.services import (
     MeterReading,
     MeterReport,
@@ -138,6 +138,38 @@ def test_authorize_a_token_in_a_session_is_concurrent_tx_until_it_stops(charger,
 
 
 # --- timestamp_concerns -----------------------------------------------------------------------
+
+
+# --- Where a token may charge (2.0.1 C01.FR.19-22) ------------------------------------------
+
+
+def test_a_token_without_places_charges_everywhere(charger, other_charger, tokens):
+    decision = authorize_token(charger_id=other_charger.pk, token="TAG-OK", now=T0)
+    assert (decision.status, decision.evse_ids) == ("Accepted", ())
+
+
+def test_a_token_with_places_charges_only_there_and_at_the_evses_named(charger, other_charger, tokens):
+    IdTokenPlace.objects.create(token=tokens["ok"], charger=charger, evse_id=2)
+    IdTokenPlace.objects.create(token=tokens["ok"], charger=charger, evse_id=1)
+    here = authorize_token(charger_id=charger.pk, token="TAG-OK", now=T0)
+    assert (here.status, here.evse_ids) == ("Accepted", (1, 2))
+    elsewhere = authorize_token(charger_id=other_charger.pk, token="TAG-OK", now=T0)
+    assert (elsewhere.status, elsewhere.evse_ids) == ("NotAtThisLocation", ())
+    IdTokenPlace.objects.create(token=tokens["ok"], charger=other_charger)  # every EVSE of it
+    assert authorize_token(charger_id=other_charger.pk, token="TAG-OK", now=T0).status == "Accepted"
+    # A blocked token stays blocked wherever it may charge.
+    IdTokenPlace.objects.create(token=tokens["blocked"], charger=other_charger)
+    assert authorize_token(charger_id=charger.pk, token="TAG-BLOCKED", now=T0).status == "Blocked"
+
+
+def test_a_start_at_an_evse_the_token_may_not_use_is_recorded_for_review(charger, tokens):
+    IdTokenPlace.objects.create(token=tokens["ok"], charger=charger, evse_id=1)
+    allowed = open_session(start=SessionStart(charger.pk, 1, "TAG-OK", 0, T0, T0))
+    assert (allowed.decision.status, allowed.decision.evse_ids) == ("Accepted", (1,))
+    _stop(charger, allowed.transaction_id, meter_stop=10, at=T0 + dt.timedelta(minutes=1))
+    refused = open_session(start=SessionStart(charger.pk, 2, "TAG-OK", 0, T0, T0 + dt.timedelta(minutes=2)))
+    assert refused.decision.status == "NotAtThisLocation"
+    assert "NotAtThisLocation" in _session(charger, refused.transaction_id).review_notes
 
 
 def test_timestamp_concerns(settings):

@@ -82,3 +82,9 @@ def test_meter_values_map_to_a_meter_report():
 
 def test_authorize_maps_to_a_token_check():
     assert v16.token_check(5, {"idTag": "TAG"}) == TokenCheck(5, "TAG")
+
+
+def test_a_token_that_may_not_charge_here_is_invalid_in_1_6():
+    """1.6 sec. 7.2 has no NotAtThisLocation: the charger hears Invalid."""
+    assert v16.id_tag_info(TokenDecision("NotAtThisLocation", evse_ids=())) == {"status": "Invalid"}
+    assert v16.id_tag_info(TokenDecision("Accepted", evse_ids=(2,))) == {"status": "Accepted"}

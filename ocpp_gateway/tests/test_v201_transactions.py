@@ -4,6 +4,7 @@ and every request and answer checked against the 2.0.1 schemas."""
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import fastjsonschema
@@ -122,6 +123,19 @@ def test_id_token_info_and_the_replies_match_the_schemas():
     assert reply == {"idTokenInfo": info}
     _validate_result("TransactionEvent", reply)
     _validate_result("Authorize", {"idTokenInfo": info})
+
+
+def test_the_evses_a_token_may_use_and_the_total_cost_match_the_schemas():
+    """C01.FR.20/22: the EVSEs listed when not all; NotAtThisLocation as is. I03.FR.02: the
+    total cost in the answer to the last event."""
+    restricted = TokenDecision("Accepted", evse_ids=(1, 3))
+    assert v201.id_token_info(restricted) == {"status": "Accepted", "evseId": [1, 3]}
+    assert v201.id_token_info(TokenDecision("NotAtThisLocation")) == {"status": "NotAtThisLocation"}
+    reply = v201.transaction_event_reply(TransactionEventOutcome(restricted, total_cost=Decimal("4.20")))
+    assert reply == {"totalCost": 4.2, "idTokenInfo": {"status": "Accepted", "evseId": [1, 3]}}
+    _validate_result("TransactionEvent", reply)
+    _validate_result("Authorize", {"idTokenInfo": v201.id_token_info(TokenDecision("NotAtThisLocation"))})
+    assert v201.transaction_event_reply(TransactionEventOutcome(None, total_cost=Decimal("0"))) == {"totalCost": 0.0}
 
 
 def _validate_result(action: str, payload: dict) -> None:

@@ -218,6 +218,48 @@ def test_authorize_of_a_blocked_and_an_unknown_token(server):
     assert accepted.id_token_info["status"] == "Accepted"  # any type; the token text is the key
 
 
+def test_a_token_allowed_on_some_evses_only_hears_which(server):
+    """C01.FR.20/22: a token with places hears the EVSEs it may use here, and NotAtThisLocation
+    at a station where it may not charge."""
+    server.execute(
+        "INSERT INTO charging_idtoken (organization_id, id_tag, kind, status, parent_id_tag, holder_name, created_at) "
+        "SELECT s.organization_id, 'DEPOT-ONLY', 'ISO14443', 'Accepted', '', '', CURRENT_TIMESTAMP "
+        "FROM sites_charger c JOIN sites_site s ON s.id = c.site_id WHERE c.charge_point_id = %s",
+        (STATION,),
+    )
+    server.execute(
+        "INSERT INTO charging_idtokenplace (token_id, charger_id, evse_id) "
+        "SELECT t.id, c.id, 2 FROM charging_idtoken t, sites_charger c "
+        "WHERE t.id_tag = 'DEPOT-ONLY' AND c.charge_point_id = %s",
+        (STATION,),
+    )
+    server.execute(
+        "INSERT INTO charging_idtokenplace (token_id, charger_id, evse_id) "
+        "SELECT t.id, c.id, NULL FROM charging_idtoken t, sites_charger c "
+        "WHERE t.id_tag = 'DEPOT-ONLY' AND c.charge_point_id = 'DEMO-CP-001'",
+    )
+
+    async def run() -> list:
+        async with station(server) as role:
+            return [
+                await role.call(call.Authorize(id_token={"idToken": "DEPOT-ONLY", "type": "ISO14443"})),
+                await role.call(call.Authorize(id_token=ACCEPTED_TOKEN)),
+            ]
+
+    restricted, everywhere = asyncio.run(run())
+    assert restricted.id_token_info == {"status": "Accepted", "evse_id": [2]}  # the library's snake case
+    assert "evse_id" not in everywhere.id_token_info
+    server.execute("DELETE FROM charging_idtokenplace WHERE evse_id = 2")  # only DEMO-CP-001 left
+
+    async def elsewhere() -> dict:
+        async with station(server) as role:
+            return (
+                await role.call(call.Authorize(id_token={"idToken": "DEPOT-ONLY", "type": "ISO14443"}))
+            ).id_token_info
+
+    assert asyncio.run(elsewhere()) == {"status": "NotAtThisLocation"}
+
+
 def test_a_blocked_token_starting_offline_still_gets_a_session(server):
     tx = "LIVE-TX-BLOCKED"
 

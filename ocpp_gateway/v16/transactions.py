@@ -6,6 +6,7 @@ neutral values with the domain's batch primitives (`charging.services`)."""
 import datetime as dt
 
 from charging.services import (
+    NOT_AT_THIS_LOCATION,
     MeterReading,
     MeterReport,
     MeterSnapshot,
@@ -17,13 +18,17 @@ from charging.services import (
 )
 from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
 
+# 1.6 sec. 7.2 AuthorizationStatus: what a token the charger may not accept is answered.
+INVALID = "Invalid"
 # 1.6 sec. 7.43 SampledValue: format "SignedData" is signed meter data, not a number.
 SIGNED_DATA = "SignedData"
 
 
 def id_tag_info(decision: TokenDecision) -> dict:
-    """1.6 sec. 7.21 IdTagInfo."""
-    body: dict = {"status": decision.status}
+    """1.6 sec. 7.21 IdTagInfo. AuthorizationStatus (sec. 7.2) has no word for a token that
+    may not charge here: Invalid."""
+    status = INVALID if decision.status == NOT_AT_THIS_LOCATION else decision.status
+    body: dict = {"status": status}
     if decision.expires_at is not None:
         body["expiryDate"] = ocpp_time(decision.expires_at)
     if decision.parent:
