@@ -692,7 +692,10 @@ def test_raw_201_calls_read_back_as_the_intent_that_encodes_them(intent):
     [
         ("ClearCache", {"customData": {"vendorId": "x"}}),  # the intent cannot hold customData
         ("RequestStartTransaction", {"remoteStartId": 1, "idToken": {"idToken": "T", "type": "eMAID"}}),
-        ("GetLog", {"log": {"remoteLocation": "https://x"}, "logType": "SecurityLog", "requestId": 1, "customData": {}}),
+        (
+            "GetLog",
+            {"log": {"remoteLocation": "https://x"}, "logType": "SecurityLog", "requestId": 1, "customData": {}},
+        ),
         (
             "SetVariables",
             {
