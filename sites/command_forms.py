@@ -285,6 +285,14 @@ class UpdateFirmwareForm(CommandForm):
         help_text="The firmware's signature, base64, as the manufacturer gave it.",
     )
 
+    def clean_signing_certificate(self) -> str:
+        # A browser's textarea sends CRLF line ends; PEM is written with LF, ending in one.
+        certificate = self.cleaned_data["signing_certificate"].replace("\r\n", "\n").strip()
+        return f"{certificate}\n" if certificate else ""
+
+    def clean_signature(self) -> str:
+        return "".join(self.cleaned_data["signature"].split())  # base64 wrapped over lines: one line
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         certificate, signature = cleaned.get("signing_certificate"), cleaned.get("signature")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import MembershipFactory, UserFactory
+from sites.command_forms import COMMAND_FORMS
 from sites.commands import intent_of, request_command
 from sites.commands.intents import GetLog, LogType, Reset, UpdateFirmware
 from sites.commands.progress import latest_job_status, latest_job_statuses, record_job_status
@@ -201,3 +202,45 @@ def test_the_api_refuses_them_with_a_clear_400(body, field, message):
     response = _operator(charger).post("/api/v1/chargers/LOG-2/commands", body, format="json")
     assert response.status_code == 400
     assert message in " ".join(response.json()["errors"][field]), response.json()
+
+
+# --- Admin forms ------------------------------------------------------------------------------
+
+
+def test_the_log_upload_form_makes_the_intent_and_refuses_private_addresses_and_backward_periods():
+    form_class = COMMAND_FORMS["get_log"]
+    form = form_class({"log_type": "security", "location": "sftp://logs.example.com/in/", "oldest": "2026-03-01 00:00"})
+    assert form.is_valid(), form.errors
+    assert form.intent() == GetLog(
+        location="sftp://logs.example.com/in/", log_type=LogType.SECURITY, oldest=form.cleaned_data["oldest"]
+    )
+    private = form_class({"log_type": "diagnostics", "location": "ftp://10.1.2.3/"})
+    assert not private.is_valid()
+    assert "private" in " ".join(private.errors["location"])
+    backward = form_class(
+        {"log_type": "diagnostics", "location": "https://l.example.com", "oldest": "2026-03-02", "latest": "2026-03-01"}
+    )
+    assert not backward.is_valid()
+    assert "latest" in backward.errors
+
+
+def test_the_firmware_form_takes_a_signed_update_whole_or_not_at_all():
+    form_class = COMMAND_FORMS["update_firmware"]
+    signed = form_class({"location": "https://fw.example.com/f.bin", "signing_certificate": PEM, "signature": "c2ln"})
+    assert signed.is_valid(), signed.errors
+    intent = signed.intent()
+    assert isinstance(intent, UpdateFirmware)
+    assert (intent.signing_certificate, intent.signature, intent.signed) == (PEM, "c2ln", True)
+    half = form_class({"location": "https://fw.example.com/f.bin", "signature": "c2ln"})
+    assert not half.is_valid()
+    assert "both the signing certificate and the signature" in " ".join(half.non_field_errors())
+    not_pem = form_class(
+        {"location": "https://fw.example.com/f.bin", "signing_certificate": "MII", "signature": "c2ln"}
+    )
+    assert not not_pem.is_valid()
+    assert "PEM" in " ".join(not_pem.errors["signing_certificate"])
+
+
+def test_the_new_triggers_are_offered():
+    choices = dict(COMMAND_FORMS["trigger_message"].base_fields["message"].choices)
+    assert {"log_status", "sign_certificate", "signed_firmware_status"} <= set(choices)
