@@ -27,7 +27,6 @@ from sites.services import (
     Liveness,
     StatusNotificationIn,
     StatusReport,
-    record_charger_report,
 )
 
 logger = logging.getLogger(__name__)
@@ -109,15 +108,20 @@ async def data_transfer(conn: Connection, payload: dict, received_at: dt.datetim
 
 
 def _report(kind: str) -> Handler:
+    """The core FirmwareStatusNotification and DiagnosticsStatusNotification (1.6 sec. 4.4, 4.5):
+    they name no request, and a charger runs one such job at a time, so they are about the
+    newest accepted command of their kind."""
+
     async def record(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
         assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
         await TRANSACTIONS.submit(
             partial(
-                record_charger_report,
+                record_job_status,
                 charger_id=conn.charger_id,
                 kind=kind,
                 status=payload["status"],
                 received_at=received_at,
+                newest_when_unnamed=True,
             )
         )
         return {}

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from sites.commands.intents import GetDiagnostics, GetLog, Intent, UpdateFirmware
 from sites.commands.outcomes import Outcome
-from sites.models import Charger, ChargerReport, Command, SecurityEvent
+from sites.models import Charger, ChargerReport, Command, CommandStatus, SecurityEvent
 from sites.services import record_security_event
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,9 @@ JOB_INTENTS: dict[str, tuple[str, ...]] = {
     ChargerReport.Kind.DIAGNOSTICS: (GetDiagnostics.kind,),
     ChargerReport.Kind.FIRMWARE: (UpdateFirmware.kind,),
 }
+
+# The status of "no job going on" (FirmwareStatus, DiagnosticsStatus, UploadLogStatus): about no command.
+IDLE = "Idle"
 
 # FirmwareStatusEnumType (1.6 security extension sec. 6.6, 2.0.1 part 2): the firmware failed its
 # signature check (L01.FR.03). Critical: the firmware offered to the charger was not ours, or was
@@ -52,6 +55,17 @@ def command_of_job(*, charger_id: int, kind: str, request_id: int | None) -> Com
     )
 
 
+def newest_job_command(*, charger_id: int, kind: str) -> Command | None:
+    """The charger's newest accepted command that started a job of `kind`: what a notification
+    naming no request is about where the charger runs one such job at a time (OCPP 1.6's core
+    FirmwareStatusNotification and DiagnosticsStatusNotification carry no request id)."""
+    intents = JOB_INTENTS.get(kind)
+    if not intents:
+        return None
+    accepted = Command.objects.filter(charger_id=charger_id, intent__in=intents, status=CommandStatus.ACCEPTED)
+    return accepted.order_by("-sent_at", "-id").first()
+
+
 @transaction.atomic
 def record_job_status(
     *,
@@ -61,10 +75,15 @@ def record_job_status(
     received_at: dt.datetime,
     request_id: int | None = None,
     detail: dict | None = None,
+    newest_when_unnamed: bool = False,
 ) -> ChargerReport:
-    """Store a job status notification, linked to its command; a firmware status saying the
-    signature is invalid also raises a critical security event."""
+    """Store a job status notification, linked to its command (by its request id; with
+    `newest_when_unnamed`, a notification naming none to the newest accepted command of its kind,
+    unless it says the charger is idle); a firmware status saying the signature is invalid also
+    raises a critical security event."""
     command = command_of_job(charger_id=charger_id, kind=kind, request_id=request_id)
+    if command is None and request_id is None and newest_when_unnamed and status != IDLE:
+        command = newest_job_command(charger_id=charger_id, kind=kind)
     report = ChargerReport.objects.create(
         charger_id=charger_id,
         kind=kind,

@@ -7,13 +7,14 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import MembershipFactory, UserFactory
 from sites.command_forms import COMMAND_FORMS
 from sites.commands import intent_of, request_command
-from sites.commands.intents import GetLog, LogType, Reset, UpdateFirmware
+from sites.commands.intents import GetDiagnostics, GetLog, LogType, Reset, UpdateFirmware
 from sites.commands.progress import latest_job_status, latest_job_statuses, record_job_status
 from sites.models import ChargerReport, Command, SecurityEvent
 from sites.tests.factories import ChargerFactory
@@ -244,3 +245,43 @@ def test_the_firmware_form_takes_a_signed_update_whole_or_not_at_all():
 def test_the_new_triggers_are_offered():
     choices = dict(COMMAND_FORMS["trigger_message"].base_fields["message"].choices)
     assert {"log_status", "sign_certificate", "signed_firmware_status"} <= set(choices)
+
+
+def test_the_admin_sends_a_log_upload_and_shows_its_status_on_the_command_and_the_charger(admin_client):
+    charger = ChargerFactory()
+    send = reverse("admin:sites_charger_send_command", args=[charger.pk])
+    refused = admin_client.post(
+        send + "?intent=get_log", {"command_intent": "get_log", "log_type": "security", "location": "ftp://10.0.0.1/"}
+    )
+    assert refused.status_code == 200
+    assert "location" in refused.context["form"].errors
+    fields = {"command_intent": "get_log", "log_type": "security", "location": "https://logs.example.com/up"}
+    assert admin_client.post(send + "?intent=get_log", fields).status_code == 302
+    command = Command.objects.get()
+    record_job_status(
+        charger_id=charger.pk, kind=ChargerReport.Kind.LOG, status="UploadFailure", request_id=command.request_id,
+        received_at=AT,
+    )  # fmt: skip
+    command_page = admin_client.get(reverse("admin:sites_command_change", args=[command.pk]))
+    assert command_page.status_code == 200
+    assert "UploadFailure (2026-03-01 12:00:00)" in command_page.content.decode()
+    charger_page = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
+    assert f"Log upload: UploadFailure at 2026-03-01 12:00:00 (command #{command.pk})" in charger_page
+
+
+def test_a_16_core_status_naming_no_request_is_about_the_newest_accepted_job_of_its_kind():
+    charger = ChargerFactory()
+    older = answer_command(request_command(charger=charger, intent=GetDiagnostics(location="https://l.example.com/a")))
+    newer = answer_command(request_command(charger=charger, intent=GetDiagnostics(location="https://l.example.com/b")))
+    answer_command(
+        request_command(charger=charger, intent=GetDiagnostics(location="https://l.example.com/c")), rejected()
+    )
+
+    def report(status: str) -> ChargerReport:
+        return record_job_status(
+            charger_id=charger.pk, kind=ChargerReport.Kind.DIAGNOSTICS, status=status, received_at=timezone.now(),
+            newest_when_unnamed=True,
+        )  # fmt: skip
+
+    assert report("Uploading").command_id == newer.pk != older.pk
+    assert report("Idle").command_id is None  # a charger with nothing going on speaks of no command
