@@ -104,6 +104,19 @@ class LoggingStation(ChargePoint201):
         )
         return result201.GetLog(status="Accepted", filename=f"{log_type}-{request_id}.log")
 
+    @on("UpdateFirmware")
+    async def on_update_firmware(self, request_id: int, firmware: dict, **_):
+        self.asked.append(("UpdateFirmware", {"request_id": request_id, "firmware": firmware}))
+        self.later(
+            *(
+                lambda status=status: self.call(
+                    call201.FirmwareStatusNotification(status=status, request_id=request_id)
+                )
+                for status in ("Downloading", "SignatureVerified", "Installed")
+            )
+        )
+        return result201.UpdateFirmware(status="Accepted")
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -264,6 +277,41 @@ def test_a_201_station_uploads_its_diagnostics_log_and_its_status_shows_on_the_c
         ("GetLog", {"log": {"remote_location": location}, "log_type": "DiagnosticsLog", "request_id": request_id})
     ]
     assert (shown["status"], shown["command"]) == ("Uploaded", settled["id"])
+
+
+def test_a_201_station_installs_signed_firmware_and_its_status_shows_on_the_command(server):
+    session = AdminSession(server)
+    body = {
+        "intent": "update_firmware",
+        "location": "https://fw.example.com/x2-3.0.bin",
+        "retrieve_at": "2026-03-01T12:30:00+00:00",
+        "signing_certificate": PEM,
+        "signature": "c2lnbmF0dXJl",
+    }
+
+    async def run():
+        async with station_201(server) as role:
+            settled = await _command(session, STATION, body)
+            shown = await _job_status(session, settled["id"], "Installed")
+            return settled, shown, role.asked
+
+    settled, shown, asked = asyncio.run(run())
+    assert (settled["status"], settled["action"]) == ("accepted", "UpdateFirmware")
+    assert asked == [
+        (
+            "UpdateFirmware",
+            {
+                "request_id": settled["request_id"],
+                "firmware": {
+                    "location": "https://fw.example.com/x2-3.0.bin",
+                    "retrieve_date_time": "2026-03-01T12:30:00Z",
+                    "signing_certificate": PEM,
+                    "signature": "c2lnbmF0dXJl",
+                },
+            },
+        )
+    ]
+    assert (shown["kind"], shown["status"], shown["command"]) == ("firmware", "Installed", settled["id"])
 
 
 def test_a_private_upload_address_is_refused_with_a_clear_400(server):
