@@ -21,6 +21,7 @@ from ocpp_gateway.api.serializers import (
     command_request_schema,
     command_request_serializer,
 )
+from sites.api.views import JobStatusSerializer
 from sites.commands import request_command
 from sites.commands.intents import Intent, RawCall
 from sites.commands.progress import job_status_fields, latest_job_status
@@ -34,16 +35,6 @@ POLL_SECONDS = 0.2
 # of them wait at once, so waits never starve the admin and the rest of the API. Beyond that the
 # answer comes at once (the client reads `status` either way).
 _waiting = threading.BoundedSemaphore(max(1, settings.HTTP_SYNC_THREADS // 2))
-
-
-class JobStatusSerializer(serializers.Serializer):
-    """A job status the charger reported (LogStatusNotification, (Signed)FirmwareStatusNotification)."""
-
-    kind = serializers.CharField(help_text="firmware, log or diagnostics")
-    status = serializers.CharField(help_text="The charger's word, e.g. Uploading, Uploaded, Installed.")
-    request_id = serializers.IntegerField(allow_null=True)
-    command = serializers.IntegerField(allow_null=True, help_text="The command that started the job.")
-    received_at = serializers.DateTimeField()
 
 
 class CommandSerializer(serializers.ModelSerializer):

@@ -24,6 +24,17 @@ class ConnectorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class JobStatusSerializer(serializers.Serializer):
+    """A job status the charger reported (LogStatusNotification, (Signed)FirmwareStatusNotification,
+    DiagnosticsStatusNotification), as sites.commands.progress.job_status_fields gives it."""
+
+    kind = serializers.CharField(help_text="firmware, log or diagnostics")
+    status = serializers.CharField(help_text="The charger's word, e.g. Uploading, Uploaded, Installed.")
+    request_id = serializers.IntegerField(allow_null=True)
+    command = serializers.IntegerField(allow_null=True, help_text="The command that started the job.")
+    received_at = serializers.DateTimeField()
+
+
 class ChargerSerializer(serializers.ModelSerializer):
     """Secrets (keys) and the security profile are never exposed or writable (S17)."""
 
@@ -41,7 +52,7 @@ class ChargerSerializer(serializers.ModelSerializer):
                   "error_code", "connectors", "jobs"]  # fmt: skip
         read_only_fields = fields
 
-    @extend_schema_field(serializers.DictField(child=serializers.DictField()))
+    @extend_schema_field(serializers.DictField(child=JobStatusSerializer(), allow_null=True))
     def get_jobs(self, charger: Charger) -> dict[str, dict | None] | None:
         # On one charger only: a list would cost a query per job kind per charger.
         view = self.context.get("view")
