@@ -94,7 +94,8 @@ def record_job_status(
         received_at=received_at,
     )
     if kind == ChargerReport.Kind.FIRMWARE and status in INVALID_FIRMWARE_STATUSES:
-        _raise_firmware_event(charger_id, INVALID_FIRMWARE_STATUSES[status], status, request_id, command)
+        event = INVALID_FIRMWARE_STATUSES[status]
+        _raise_firmware_event(charger_id, event, status, request_id, command, source="firmware status")
     return report
 
 
@@ -104,14 +105,17 @@ def record_command_refusal(command: Command, intent: Intent, outcome: Outcome) -
     sent, or the charger's trust store is not what we think)."""
     word = outcome.detail.split(":", 1)[0].strip()
     if isinstance(intent, UpdateFirmware) and word in REFUSED_CERTIFICATE_STATUSES:
-        _raise_firmware_event(command.charger_id, REFUSED_CERTIFICATE_STATUSES[word], word, command.request_id, command)
+        event = REFUSED_CERTIFICATE_STATUSES[word]
+        _raise_firmware_event(command.charger_id, event, word, command.request_id, command, source="command answer")
 
 
 def _raise_firmware_event(
-    charger_id: int, event: str, status: str, request_id: int | None, command: Command | None
+    charger_id: int, event: str, status: str, request_id: int | None, command: Command | None, *, source: str
 ) -> None:
+    """Raised by the CSMS from what the charger said (`source`), beside any SecurityEventNotification
+    of the same type the charger sends itself (L01.FR.02/03)."""
     charge_point_id = Charger.objects.filter(pk=charger_id).values_list("charge_point_id", flat=True).first() or ""
-    detail = {"status": status, "request_id": request_id, "command": command.pk if command else None}
+    detail = {"status": status, "request_id": request_id, "command": command.pk if command else None, "source": source}
     record_security_event(
         charger_id=charger_id,
         charge_point_id=charge_point_id,

@@ -97,7 +97,10 @@ def test_an_invalid_firmware_signature_is_a_critical_security_event():
     assert (event.charger_id, event.charge_point_id, event.kind, event.severity) == (
         charger.pk, charger.charge_point_id, "InvalidFirmwareSignature", SecurityEvent.Severity.CRITICAL,
     )  # fmt: skip
-    assert event.detail == {"status": "InvalidSignature", "request_id": command.request_id, "command": command.pk}
+    assert event.detail == {
+        "status": "InvalidSignature", "request_id": command.request_id, "command": command.pk,
+        "source": "firmware status",
+    }  # fmt: skip
 
 
 def test_ordinary_firmware_progress_raises_nothing():
