@@ -111,7 +111,7 @@ TRIGGERS = {
     TriggerableMessage.FIRMWARE_STATUS: "FirmwareStatusNotification",
     TriggerableMessage.DIAGNOSTICS_STATUS: "LogStatusNotification",
     # What the 1.6 security extension asks with ExtendedTriggerMessage is plain TriggerMessage
-    # here (F06); a certificate signing request is the station's SignCertificate (A02.FR.01).
+    # here (F06); a certificate signing request is the station's SignCertificate (A02).
     TriggerableMessage.LOG_STATUS: "LogStatusNotification",
     TriggerableMessage.SIGN_CERTIFICATE: "SignChargingStationCertificate",
     TriggerableMessage.SIGNED_FIRMWARE_STATUS: "FirmwareStatusNotification",
@@ -476,7 +476,7 @@ def _get_local_list_version(intent: GetLocalListVersion, secret: str) -> tuple[s
 
 def _update_firmware(intent: UpdateFirmware, secret: str) -> tuple[str, dict[str, Any]]:
     """L01: the station reports progress in FirmwareStatusNotification with this requestId
-    (L01.FR.20 of 2.0.1); a signed update carries the signing certificate and the signature in
+    (L01.FR.10, L01.FR.20); a signed update carries the signing certificate and the signature in
     FirmwareType (L01.FR.11), an installation time defers the install (L01.FR.16)."""
     firmware = optional_fields(
         location=intent.location,

@@ -5,12 +5,11 @@ ChargerReport row, linked to the command that started the job by the request id 
 repeats (N01.FR.07, L01.FR.10) and the command keeps (`Command.request_id`), so the admin and the
 API show the job's latest status on the command and on the charger.
 
-Firmware signature and certificate failures are security events for operators: the charger's own
-SecurityEventNotification may never come (L01.FR.02/03 are only 1.6-extension SHALLs, and a
-charger that failed to verify its firmware is not one to trust to report it)."""
+Firmware signature and certificate failures are security events for operators, raised here from
+what the charger said: its own SecurityEventNotification about them (L01.FR.02/03) may be
+missing (a 2.0.1 station reports InvalidSignature in its firmware status alone) or lost."""
 
 import datetime as dt
-import logging
 
 from django.db import transaction
 
@@ -18,8 +17,6 @@ from sites.commands.intents import GetDiagnostics, GetLog, Intent, UpdateFirmwar
 from sites.commands.outcomes import Outcome
 from sites.models import Charger, ChargerReport, Command, CommandStatus, SecurityEvent
 from sites.services import record_security_event
-
-logger = logging.getLogger(__name__)
 
 # Which commands a report kind can be about: the intent kinds that start that job.
 JOB_INTENTS: dict[str, tuple[str, ...]] = {
