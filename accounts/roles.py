@@ -77,6 +77,9 @@ COMMAND_INTENTS = (
     "clear_variable_monitoring",
     "get_monitoring_report",
     "set_monitoring_base",
+    # Log uploads (1.6 security extension, 2.0.1 N01): the security log shows how the charger is
+    # attacked and defended, so admins and operators only (maintenance gets diagnostics).
+    "get_log",
 )
 # The explicit raw call (a wire action and payload) can ask a charger anything, around every
 # neutral check: organization admins and operators only.

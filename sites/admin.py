@@ -22,6 +22,7 @@ from accounts.roles import CHARGER_KEY_PERMISSION, command_permission, model_per
 from sites.command_forms import CommandForm, command_forms_for
 from sites.commands import request_command, rotate_charger_key
 from sites.commands.intents import ChangeSetting, ClearCache, Intent, Reset, TriggerableMessage, TriggerMessage
+from sites.commands.progress import latest_job_status, latest_job_statuses
 from sites.device_model.admin import device_model_link
 from sites.models import (
     SITE_FIELDS,
@@ -161,7 +162,17 @@ class StatusHistoryInline(ReadOnlyInline):
 
 class ChargerReportInline(ReadOnlyInline):
     model = ChargerReport
+    fk_name = "charger"
+    fields = ["received_at", "kind", "status", "request_id", "command"]
+
+
+class JobStatusInline(ReadOnlyInline):
+    """What the charger reported about the command's job (log upload, firmware update)."""
+
+    model = ChargerReport
+    fk_name = "command"
     fields = ["received_at", "kind", "status", "request_id"]
+    verbose_name_plural = "job status reported by the charger"
 
 
 class ConfigurationInline(TabularInline):
@@ -183,10 +194,21 @@ class CommandInline(ReadOnlyInline):
     model = Command
     fields = [
         "created_at", "intent", "fields", "action", "status", "requested_by", "requested_via", "attempts",
-        "finished_at", "result",
+        "finished_at", "result", "job_status",
     ]  # fmt: skip
+    readonly_fields = ["job_status"]
     verbose_name_plural = "command history"
     ordering = ["-created_at", "-id"]
+
+    @display(description="Job status")
+    def job_status(self, command: Command) -> str:
+        return job_status_text(command)
+
+
+def job_status_text(command: Command) -> str:
+    """The latest status the charger reported about the command's job (N01/L01), or "-"."""
+    report = latest_job_status(command)
+    return f"{report.status} ({report.received_at:%Y-%m-%d %H:%M:%S})" if report else "-"
 
 
 def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charger], intent: Intent) -> None:
@@ -234,6 +256,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         "iccid",
         "imsi",
         "device_model",
+        "firmware_and_logs",
     ]
     fieldsets = (
         (
@@ -256,6 +279,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         ("Security", {"fields": ("security_profile", "auth_key")}),
         ("Charger status (connector 0)", {"fields": ("status", "error_code", "status_timestamp")}),
         ("Device model (OCPP 2.0.1)", {"fields": ("device_model",)}),
+        ("Firmware updates and log uploads", {"fields": ("firmware_and_logs",)}),
         (
             "Connection",
             {
@@ -295,6 +319,19 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
     @display(description="Device model")
     def device_model(self, charger: Charger) -> str:
         return device_model_link(charger) if charger.pk else "-"
+
+    @display(description="Latest status")
+    def firmware_and_logs(self, charger: Charger) -> str:
+        """The latest status of each job kind, with the command that started it (N01.FR.07, L01.FR.10)."""
+        latest = latest_job_statuses(charger) if charger.pk else {}
+        if not latest:
+            return "-"
+        rows = (
+            (report.get_kind_display(), report.status, f"{report.received_at:%Y-%m-%d %H:%M:%S}",
+             f" (command #{report.command_id})" if report.command_id else "")
+            for report in latest.values()
+        )  # fmt: skip
+        return format_html_join("", "<div>{}: {} at {}{}</div>", rows)
 
     @display(description="HTTP Basic key")
     def auth_key(self, charger: Charger) -> str:
@@ -579,7 +616,8 @@ class CommandAdmin(TenantScopedAdmin, ModelAdmin):
     search_fields = ["charger__charge_point_id", "intent", "action", "idempotency_key", "message_id"]
     list_select_related = ["charger", "requested_by"]
     date_hierarchy = "created_at"
-    readonly_fields = [field.name for field in Command._meta.fields]
+    readonly_fields = [*(field.name for field in Command._meta.fields), "job_status"]
+    inlines = [JobStatusInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -602,6 +640,10 @@ class CommandAdmin(TenantScopedAdmin, ModelAdmin):
     )
     def command_status(self, command: Command) -> str:
         return command.status
+
+    @display(description="Job status")
+    def job_status(self, command: Command) -> str:
+        return job_status_text(command)
 
 
 class ChargerShareForm(forms.ModelForm):

@@ -25,9 +25,11 @@ from sites.commands.intents import (
     GetCompositeSchedule,
     GetDiagnostics,
     GetLocalListVersion,
+    GetLog,
     GetMonitoringReport,
     GetTransactionStatus,
     Intent,
+    LogType,
     MonitoringBase,
     MonitoringCriterion,
     MonitorKind,
@@ -236,6 +238,10 @@ TRIGGERABLE_MESSAGES = {
     TriggerableMessage.HEARTBEAT: "Keep-alive (heartbeat)",
     TriggerableMessage.METER_VALUES: "Meter values",
     TriggerableMessage.STATUS: "Status",
+    # The 1.6 security extension's (ExtendedTriggerMessage) and 2.0.1's.
+    TriggerableMessage.LOG_STATUS: "Log upload status",
+    TriggerableMessage.SIGN_CERTIFICATE: "New certificate signing request",
+    TriggerableMessage.SIGNED_FIRMWARE_STATUS: "Signed firmware update status",
 }
 
 
@@ -254,9 +260,47 @@ class DataTransferForm(CommandForm):
 
 class UpdateFirmwareForm(CommandForm):
     intent_type = UpdateFirmware
+    help_text = (
+        "A signed update (OCPP 1.6 security extension, 2.0.1) carries the firmware signing certificate and "
+        "the signature; the charger reports its progress, and a signature it finds invalid is raised as a "
+        "security event."
+    )
     location = _location_field("Where the charger downloads the firmware (HTTP(S), FTP(S) or SFTP).")
     retrieve_at = forms.DateTimeField(label="Retrieve at", required=False, help_text="Empty: now.")
     retries = forms.IntegerField(min_value=0, required=False)
+    install_at = forms.DateTimeField(
+        label="Install at", required=False, help_text="Signed updates: empty installs as soon as it can."
+    )
+    signing_certificate = forms.CharField(
+        label="Signing certificate",
+        required=False,
+        max_length=5500,  # FirmwareType.signingCertificate
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="The firmware signing certificate, PEM (-----BEGIN CERTIFICATE-----...).",
+    )
+    signature = forms.CharField(
+        required=False,
+        max_length=800,  # FirmwareType.signature
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The firmware's signature, base64, as the manufacturer gave it.",
+    )
+
+    def clean_signing_certificate(self) -> str:
+        # A browser's textarea sends CRLF line ends; PEM is written with LF, ending in one.
+        certificate = self.cleaned_data["signing_certificate"].replace("\r\n", "\n").strip()
+        return f"{certificate}\n" if certificate else ""
+
+    def clean_signature(self) -> str:
+        return "".join(self.cleaned_data["signature"].split())  # base64 wrapped over lines: one line
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        certificate, signature = cleaned.get("signing_certificate"), cleaned.get("signature")
+        if bool(certificate) != bool(signature):
+            raise ValidationError("A signed update needs both the signing certificate and the signature.")
+        if certificate and "-----BEGIN CERTIFICATE-----" not in certificate:
+            self.add_error("signing_certificate", "Give the certificate in PEM form (-----BEGIN CERTIFICATE-----).")
+        return cleaned
 
     def intent_fields(self) -> dict[str, Any]:
         return {**super().intent_fields(), "retrieve_at": self.cleaned_data.get("retrieve_at") or timezone.now()}
@@ -265,6 +309,26 @@ class UpdateFirmwareForm(CommandForm):
 class GetDiagnosticsForm(CommandForm):
     intent_type = GetDiagnostics
     location = _location_field("Where the charger uploads the file (HTTP(S), FTP(S) or SFTP).")
+
+
+class GetLogForm(CommandForm):
+    intent_type = GetLog
+    help_text = "The charger uploads one file and reports the upload's progress, shown on the command."
+    log_type = forms.ChoiceField(
+        label="Log", choices=[(LogType.DIAGNOSTICS, "Diagnostics log"), (LogType.SECURITY, "Security log")]
+    )
+    location = _location_field("Where the charger uploads the file (HTTP(S), FTP(S) or SFTP).")
+    oldest = forms.DateTimeField(label="From", required=False, help_text="Empty: the oldest entries it has.")
+    latest = forms.DateTimeField(label="Until", required=False, help_text="Empty: up to now.")
+    retries = forms.IntegerField(min_value=0, required=False)
+    retry_interval = forms.IntegerField(label="Retry interval", min_value=0, required=False, help_text="Seconds.")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        oldest, latest = cleaned.get("oldest"), cleaned.get("latest")
+        if oldest and latest and oldest > latest:
+            self.add_error("latest", "The end of the period comes after its start.")
+        return cleaned
 
 
 class GetCompositeScheduleForm(CommandForm):
@@ -551,6 +615,7 @@ COMMAND_FORMS: dict[str, type[CommandForm]] = {
         CustomerInformationForm,
         SetVariableMonitoringForm,
         GetMonitoringReportForm,
+        GetLogForm,
     )
 }
 

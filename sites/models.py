@@ -296,6 +296,11 @@ class ChargerReport(models.Model):
     status = models.CharField(max_length=32)
     # 2.0.1: the requestId of the request it answers (L01.FR.10, N01.FR.07, K09.FR.01, N09).
     request_id = models.IntegerField("request id", null=True, blank=True)
+    # The command that started the job this reports on, found by its request id (N01.FR.07,
+    # L01.FR.10); None when the charger named none or no command of its has that id.
+    command = models.ForeignKey(
+        "Command", on_delete=models.SET_NULL, null=True, blank=True, related_name="progress_reports"
+    )
     # What else the message said, as sent (e.g. a charging limit's schedules, customer data).
     detail = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField(default=now)
@@ -400,6 +405,9 @@ class Command(models.Model):
     requested_via = models.CharField(max_length=16, choices=Via.choices, default=Via.SYSTEM)
     idempotency_key = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=16, choices=CommandStatus.choices, default=CommandStatus.QUEUED)
+    # The request id the charger's later notifications about this command's job name (log
+    # uploads N01.FR.07, firmware updates L01.FR.10); None for commands without such a job.
+    request_id = models.IntegerField("request id", null=True, blank=True)
     message_id = models.CharField(max_length=36, blank=True, help_text="OCPP message id of the CALL.")
     # A secret the payload needs (a new AuthorizationKey), encrypted; the payload holds a mask.
     sealed_secret = models.TextField(blank=True, editable=False)
@@ -424,7 +432,10 @@ class Command(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(status__in=CommandStatus.values), name="command_status_valid"),
         ]
-        indexes = [models.Index(fields=["charger", "status", "created_at"], name="command_queue_idx")]
+        indexes = [
+            models.Index(fields=["charger", "status", "created_at"], name="command_queue_idx"),
+            models.Index(fields=["charger", "request_id"], name="command_request_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action or self.intent} to {self.charger_id} ({self.status})"

@@ -203,6 +203,11 @@ COMMAND_REQUEST_EXAMPLES = [
     OpenApiExample("Neutral: hard reset", value={"intent": "reset", "hard": True}, request_only=True),
     OpenApiExample("Neutral: read every setting", value={"intent": "read_settings"}, request_only=True),
     OpenApiExample(
+        "Neutral: upload the security log",
+        value={"intent": "get_log", "log_type": "security", "location": "https://logs.example.com/upload"},
+        request_only=True,
+    ),
+    OpenApiExample(
         "Raw (OCPP 1.6): unlock a connector",
         value={"action": "UnlockConnector", "payload": {"connectorId": 1}},
         request_only=True,

@@ -7,7 +7,7 @@ import time
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -21,8 +21,10 @@ from ocpp_gateway.api.serializers import (
     command_request_schema,
     command_request_serializer,
 )
+from sites.api.views import JobStatusSerializer
 from sites.commands import request_command
 from sites.commands.intents import Intent, RawCall
+from sites.commands.progress import job_status_fields, latest_job_status
 from sites.commands.rules import read_intent
 from sites.models import Charger, Command
 from sites.selectors import chargers_visible_to, commands_visible_to
@@ -37,6 +39,10 @@ _waiting = threading.BoundedSemaphore(max(1, settings.HTTP_SYNC_THREADS // 2))
 
 class CommandSerializer(serializers.ModelSerializer):
     charge_point_id = serializers.CharField(source="charger.charge_point_id", read_only=True)
+    job_status = serializers.SerializerMethodField(
+        help_text="The latest status the charger reported about the job the command started (a log upload, a "
+        "firmware update), found by the request id it repeats; null until it reports one."
+    )
 
     class Meta:
         model = Command
@@ -58,6 +64,8 @@ class CommandSerializer(serializers.ModelSerializer):
             "sent_at",
             "finished_at",
             "expires_at",
+            "request_id",
+            "job_status",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -66,6 +74,10 @@ class CommandSerializer(serializers.ModelSerializer):
             "action": {"help_text": "The wire action sent to the charger (empty until it is sent)."},
             "payload": {"help_text": "The wire payload sent to the charger, secrets masked (empty until it is sent)."},
         }
+
+    @extend_schema_field(JobStatusSerializer(allow_null=True))
+    def get_job_status(self, command: Command) -> dict | None:
+        return job_status_fields(latest_job_status(command))
 
 
 class ChargerCommandsView(APIView):

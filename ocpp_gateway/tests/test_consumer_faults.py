@@ -178,6 +178,8 @@ NOT_BEFORE_ACCEPTED = [
     ("DataTransfer", {"vendorId": "com.example"}),
     ("DiagnosticsStatusNotification", {"status": "Idle"}),
     ("FirmwareStatusNotification", {"status": "Idle"}),
+    ("LogStatusNotification", {"status": "Idle"}),
+    ("SignedFirmwareStatusNotification", {"status": "Idle"}),
 ]
 NOT_BEFORE_ACCEPTED_ACTIONS = [action for action, _ in NOT_BEFORE_ACCEPTED]
 

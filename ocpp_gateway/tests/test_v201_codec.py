@@ -256,6 +256,17 @@ CALLS = [
         ),
     ),
     (
+        i.GetLog(location="https://logs.example.com/sec", log_type=i.LogType.SECURITY, latest=AT, request_id=13),
+        (
+            "GetLog",
+            {
+                "log": {"remoteLocation": "https://logs.example.com/sec", "latestTimestamp": "2026-03-01T12:30:00Z"},
+                "logType": "SecurityLog",
+                "requestId": 13,
+            },
+        ),
+    ),
+    (
         i.GetDiagnostics(location="https://logs.example.com/up", start=AT, retry_interval=30, request_id=12),
         (
             "GetLog",
@@ -681,7 +692,10 @@ def test_raw_201_calls_read_back_as_the_intent_that_encodes_them(intent):
     [
         ("ClearCache", {"customData": {"vendorId": "x"}}),  # the intent cannot hold customData
         ("RequestStartTransaction", {"remoteStartId": 1, "idToken": {"idToken": "T", "type": "eMAID"}}),
-        ("GetLog", {"log": {"remoteLocation": "https://x"}, "logType": "SecurityLog", "requestId": 1}),
+        (
+            "GetLog",
+            {"log": {"remoteLocation": "https://x"}, "logType": "SecurityLog", "requestId": 1, "customData": {}},
+        ),
         (
             "SetVariables",
             {

@@ -9,6 +9,8 @@ is refused like a ChangeSetting of it)."""
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +28,10 @@ from sites.commands.intents import (
     GetCompositeSchedule,
     GetDiagnostics,
     GetLocalListVersion,
+    GetLog,
     Intent,
     LocalAuthorization,
+    LogType,
     RawCall,
     ReadSettings,
     RemoteStart,
@@ -46,6 +50,7 @@ from sites.commands.intents import (
 from sites.commands.outcomes import Outcome, OutcomeStatus, SettingValue
 
 AUTHORIZATION_KEY = "AuthorizationKey"
+MAX_ID = 2**31 - 1  # OCPP integers are 32-bit signed
 
 # TriggerMessage's requestedMessage (1.6 sec. 7.46 MessageTrigger).
 TRIGGERS = {
@@ -57,11 +62,26 @@ TRIGGERS = {
     TriggerableMessage.DIAGNOSTICS_STATUS: "DiagnosticsStatusNotification",
 }
 TRIGGERED = {wire: neutral for neutral, wire in TRIGGERS.items()}
+# What only the security extension's ExtendedTriggerMessage can ask for (whitepaper sec. 5.5,
+# MessageTriggerEnumType sec. 6.16; F06 of 2.0.1). Its FirmwareStatusNotification is answered
+# with a SignedFirmwareStatusNotification (L01.FR.28/29). The messages both can trigger keep
+# going by the core TriggerMessage, which every 1.6 charger knows.
+EXTENDED_TRIGGERS = {
+    TriggerableMessage.LOG_STATUS: "LogStatusNotification",
+    TriggerableMessage.SIGN_CERTIFICATE: "SignChargePointCertificate",
+    TriggerableMessage.SIGNED_FIRMWARE_STATUS: "FirmwareStatusNotification",
+}
+EXTENDED_TRIGGERED = {wire: neutral for neutral, wire in EXTENDED_TRIGGERS.items()}
+# LogEnumType (whitepaper sec. 6.8).
+LOG_TYPES = {LogType.DIAGNOSTICS: "DiagnosticsLog", LogType.SECURITY: "SecurityLog"}
+LOG_TYPE_OF = {wire: neutral for neutral, wire in LOG_TYPES.items()}
 
 # The status words of 1.6 confirmations (chapter 7's *Status enumerations) and what they mean.
 # "RebootRequired" (ConfigurationStatus) and "Scheduled" (AvailabilityStatus) are done as asked,
 # later: accepted, with the word kept as the detail.
-ACCEPTED_STATUSES = {"Accepted", "Unlocked", "RebootRequired", "Scheduled"}
+# "AcceptedCanceled" (security extension): accepted, and the log upload or firmware update already
+# running was cancelled for it (N01.FR.11, L01.FR.26).
+ACCEPTED_STATUSES = {"Accepted", "Unlocked", "RebootRequired", "Scheduled", "AcceptedCanceled"}
 NOT_SUPPORTED_STATUSES = {"NotSupported", "NotImplemented", "UnknownMessageId", "UnknownVendorId"}
 # CALLERROR codes saying the charger does not know the operation (OCPP-J 1.6 sec. 4.2.3).
 NOT_SUPPORTED_ERRORS = {"NotImplemented", "NotSupported"}
@@ -162,6 +182,10 @@ def _clear_cache(intent: ClearCache, secret: str) -> tuple[str, dict]:
 
 
 def _trigger_message(intent: TriggerMessage, secret: str) -> tuple[str, dict]:
+    """The core TriggerMessage; what only the security extension has, its ExtendedTriggerMessage."""
+    if intent.message in EXTENDED_TRIGGERS:
+        requested = EXTENDED_TRIGGERS[intent.message]
+        return "ExtendedTriggerMessage", optional_fields(requestedMessage=requested, connectorId=intent.connector)
     if intent.message not in TRIGGERS:
         raise CannotEncode(f"OCPP 1.6 cannot trigger {intent.message!r}")
     return "TriggerMessage", optional_fields(requestedMessage=TRIGGERS[intent.message], connectorId=intent.connector)
@@ -216,12 +240,66 @@ def _get_local_list_version(intent: GetLocalListVersion, secret: str) -> tuple[s
 
 
 def _update_firmware(intent: UpdateFirmware, secret: str) -> tuple[str, dict]:
+    """A signed update is the security extension's SignedUpdateFirmware (L01): a charger that
+    has the extension refuses the plain UpdateFirmware (L01.FR.20)."""
+    if intent.signed:
+        return _signed_update_firmware(intent)
+    if intent.install_at is not None:
+        raise CannotEncode("OCPP 1.6's unsigned firmware update has no installation time; sign it to give one.")
     return "UpdateFirmware", optional_fields(
         location=intent.location,
         retries=intent.retries,
         retrieveDate=ocpp_datetime(intent.retrieve_at),
         retryInterval=intent.retry_interval,
     )
+
+
+def _signed_update_firmware(intent: UpdateFirmware) -> tuple[str, dict]:
+    """Whitepaper sec. 5.20: the signing certificate goes with the firmware (L01.FR.11), and the
+    charger repeats requestId in every SignedFirmwareStatusNotification (L01.FR.10)."""
+    if not (intent.signing_certificate and intent.signature):
+        raise CannotEncode("a signed firmware update carries both the signing certificate and the signature.")
+    firmware = optional_fields(
+        location=intent.location,
+        retrieveDateTime=ocpp_datetime(intent.retrieve_at),
+        installDateTime=ocpp_datetime(intent.install_at) if intent.install_at else None,
+        signingCertificate=intent.signing_certificate,
+        signature=intent.signature,
+    )
+    return "SignedUpdateFirmware", optional_fields(
+        retries=intent.retries,
+        retryInterval=intent.retry_interval,
+        requestId=_request_id(intent),
+        firmware=firmware,
+    )
+
+
+def _get_log(intent: GetLog, secret: str) -> tuple[str, dict]:
+    """Whitepaper sec. 5.9 (N01): the charger uploads one file to remoteLocation (N01.FR.02) and
+    repeats requestId in every LogStatusNotification (N01.FR.07)."""
+    if intent.log_type not in LOG_TYPES:
+        raise CannotEncode(f"no log type {intent.log_type!r}; one of: {', '.join(LOG_TYPES)}.")
+    log = optional_fields(
+        remoteLocation=intent.location,
+        oldestTimestamp=ocpp_datetime(intent.oldest) if intent.oldest else None,
+        latestTimestamp=ocpp_datetime(intent.latest) if intent.latest else None,
+    )
+    return "GetLog", optional_fields(
+        log=log,
+        logType=LOG_TYPES[intent.log_type],
+        requestId=_request_id(intent),
+        retries=intent.retries,
+        retryInterval=intent.retry_interval,
+    )
+
+
+def _request_id(intent: GetLog | UpdateFirmware) -> int:
+    """The port gives these intents a request id (`Intent.reported_by_request_id`); an intent
+    encoded without one (a test, a preview) gets a stable one derived from its fields."""
+    if intent.request_id is not None:
+        return intent.request_id
+    text = json.dumps([intent.kind, {k: v for k, v in intent.to_fields().items() if k != "request_id"}], default=str)
+    return (zlib.crc32(text.encode()) & MAX_ID) or 1
 
 
 def _get_diagnostics(intent: GetDiagnostics, secret: str) -> tuple[str, dict]:
@@ -272,6 +350,7 @@ ENCODERS: dict[type[Intent], Callable[[Any, str], tuple[str, dict]]] = {
     DataTransfer: _data_transfer,
     RotateKey: _rotate_key,
     RawCall: _raw,
+    GetLog: _get_log,
 }
 
 
@@ -341,6 +420,8 @@ def _data_of(intent: Intent, reply: dict) -> dict[str, Any]:
         )
     if isinstance(intent, GetDiagnostics):
         return optional_fields(file_name=reply.get("fileName"))
+    if isinstance(intent, GetLog):
+        return optional_fields(file_name=reply.get("filename"))  # N01.FR.01: the name of the file
     if isinstance(intent, DataTransfer):
         return optional_fields(data=reply.get("data"))
     return {}
@@ -441,6 +522,29 @@ READERS: dict[str, Callable[[dict], Intent]] = {
     ),
     "DataTransfer": lambda p: DataTransfer(
         vendor_id=p["vendorId"], message_id=p.get("messageId", ""), data=p.get("data", "")
+    ),
+    "GetLog": lambda p: GetLog(
+        location=p["log"]["remoteLocation"],
+        log_type=LOG_TYPE_OF[p["logType"]],
+        oldest=read_moment(p["log"].get("oldestTimestamp")),
+        latest=read_moment(p["log"].get("latestTimestamp")),
+        retries=p.get("retries"),
+        retry_interval=p.get("retryInterval"),
+        request_id=p["requestId"],
+    ),
+    "SignedUpdateFirmware": lambda p: UpdateFirmware(
+        location=p["firmware"]["location"],
+        retrieve_at=read_required_moment(p["firmware"]["retrieveDateTime"]),
+        install_at=read_moment(p["firmware"].get("installDateTime")),
+        signing_certificate=p["firmware"]["signingCertificate"],
+        signature=p["firmware"]["signature"],
+        retries=p.get("retries"),
+        retry_interval=p.get("retryInterval"),
+        request_id=p["requestId"],
+    ),
+    # Only what the core TriggerMessage cannot ask for: the rest stays a raw call, as sent.
+    "ExtendedTriggerMessage": lambda p: TriggerMessage(
+        message=EXTENDED_TRIGGERED[p["requestedMessage"]], connector=p.get("connectorId")
     ),
 }
 

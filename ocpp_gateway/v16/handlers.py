@@ -20,13 +20,13 @@ from ocpp_gateway.seam import (
 )
 from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
 from ocpp_gateway.v16 import transactions as v16
+from sites.commands.progress import record_job_status
 from sites.models import ChargerReport
 from sites.services import (
     BootInfo,
     Liveness,
     StatusNotificationIn,
     StatusReport,
-    record_charger_report,
 )
 
 logger = logging.getLogger(__name__)
@@ -108,14 +108,42 @@ async def data_transfer(conn: Connection, payload: dict, received_at: dt.datetim
 
 
 def _report(kind: str) -> Handler:
+    """The core FirmwareStatusNotification and DiagnosticsStatusNotification (1.6 sec. 4.4, 4.5):
+    they name no request, and a charger runs one such job at a time, so they are about the
+    newest accepted command of their kind."""
+
     async def record(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
         assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
         await TRANSACTIONS.submit(
             partial(
-                record_charger_report,
+                record_job_status,
                 charger_id=conn.charger_id,
                 kind=kind,
                 status=payload["status"],
+                received_at=received_at,
+                newest_when_unnamed=True,
+            )
+        )
+        return {}
+
+    return record
+
+
+def _job_status(kind: str) -> Handler:
+    """The security extension's LogStatusNotification (N01.FR.08-10) and
+    SignedFirmwareStatusNotification (L01.FR.01): stored as the job's status, linked to the
+    command by the requestId it repeats (N01.FR.07, L01.FR.10; absent only when triggered with
+    nothing going on, N01.FR.12, L01.FR.21). The answer is empty."""
+
+    async def record(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+        assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
+        await TRANSACTIONS.submit(
+            partial(
+                record_job_status,
+                charger_id=conn.charger_id,
+                kind=kind,
+                status=payload["status"],
+                request_id=payload.get("requestId"),
                 received_at=received_at,
             )
         )
@@ -135,6 +163,9 @@ HANDLERS: dict[str, Handler] = {
     "DataTransfer": data_transfer,
     "DiagnosticsStatusNotification": _report(ChargerReport.Kind.DIAGNOSTICS),
     "FirmwareStatusNotification": _report(ChargerReport.Kind.FIRMWARE),
+    # The security extension (whitepaper sec. 5).
+    "LogStatusNotification": _job_status(ChargerReport.Kind.LOG),
+    "SignedFirmwareStatusNotification": _job_status(ChargerReport.Kind.FIRMWARE),
 }
 
 # Actions the CSMS sends to a charger (1.6 chapter 5): a charger sending one of these is
@@ -160,5 +191,9 @@ CSMS_INITIATED = frozenset(
         "TriggerMessage",
         "UnlockConnector",
         "UpdateFirmware",
+        # The security extension (whitepaper sec. 5).
+        "ExtendedTriggerMessage",
+        "GetLog",
+        "SignedUpdateFirmware",
     }
 )

@@ -52,10 +52,12 @@ from sites.commands.intents import (
     GetCompositeSchedule,
     GetDiagnostics,
     GetLocalListVersion,
+    GetLog,
     GetMonitoringReport,
     GetTransactionStatus,
     Intent,
     LocalAuthorization,
+    LogType,
     MonitoringBase,
     MonitoringCriterion,
     MonitorKind,
@@ -108,8 +110,18 @@ TRIGGERS = {
     TriggerableMessage.METER_VALUES: "MeterValues",
     TriggerableMessage.FIRMWARE_STATUS: "FirmwareStatusNotification",
     TriggerableMessage.DIAGNOSTICS_STATUS: "LogStatusNotification",
+    # What the 1.6 security extension asks with ExtendedTriggerMessage is plain TriggerMessage
+    # here (F06); a certificate signing request is the station's SignCertificate (A02).
+    TriggerableMessage.LOG_STATUS: "LogStatusNotification",
+    TriggerableMessage.SIGN_CERTIFICATE: "SignChargingStationCertificate",
+    TriggerableMessage.SIGNED_FIRMWARE_STATUS: "FirmwareStatusNotification",
 }
-TRIGGERED = {wire: neutral for neutral, wire in TRIGGERS.items()}
+# Read back as the first neutral word for a message (a raw call names no neutral shade of it).
+TRIGGERED: dict[str, str] = {}
+for _neutral_word, _wire in TRIGGERS.items():
+    TRIGGERED.setdefault(_wire, _neutral_word)
+# LogEnumType (part 2, N01.FR.03/04).
+LOG_TYPES = {LogType.DIAGNOSTICS: "DiagnosticsLog", LogType.SECURITY: "SecurityLog"}
 
 # ChargingProfilePurposeEnumType. The neutral purposes are charging.models.ChargingProfile's
 # (1.6's words); the charge point's maximum is the station's maximum in 2.0.1. K01.FR.22: the CSMS
@@ -463,12 +475,35 @@ def _get_local_list_version(intent: GetLocalListVersion, secret: str) -> tuple[s
 
 
 def _update_firmware(intent: UpdateFirmware, secret: str) -> tuple[str, dict[str, Any]]:
-    """L01: the station reports progress in FirmwareStatusNotification with this requestId."""
+    """L01: the station reports progress in FirmwareStatusNotification with this requestId
+    (L01.FR.10, L01.FR.20); a signed update carries the signing certificate and the signature in
+    FirmwareType (L01.FR.11), an installation time defers the install (L01.FR.16)."""
+    firmware = optional_fields(
+        location=intent.location,
+        retrieveDateTime=ocpp_datetime(intent.retrieve_at),
+        installDateTime=_when(intent.install_at),
+        signingCertificate=intent.signing_certificate or None,
+        signature=intent.signature or None,
+    )
     return "UpdateFirmware", optional_fields(
         retries=intent.retries,
         retryInterval=intent.retry_interval,
         requestId=_request_id(intent),
-        firmware={"location": intent.location, "retrieveDateTime": ocpp_datetime(intent.retrieve_at)},
+        firmware=firmware,
+    )
+
+
+def _get_log(intent: GetLog, secret: str) -> tuple[str, dict[str, Any]]:
+    """N01: the station uploads the log of `logType` (N01.FR.03/04) to remoteLocation and repeats
+    requestId in every LogStatusNotification (N01.FR.07)."""
+    return "GetLog", optional_fields(
+        log=optional_fields(
+            remoteLocation=intent.location, oldestTimestamp=_when(intent.oldest), latestTimestamp=_when(intent.latest)
+        ),
+        logType=_choice(LOG_TYPES, intent.log_type, "log type"),
+        requestId=_request_id(intent),
+        retries=intent.retries,
+        retryInterval=intent.retry_interval,
     )
 
 
@@ -622,6 +657,7 @@ ENCODERS: dict[type[Intent], Callable[[Any, str], tuple[str, dict[str, Any]]]] =
     ClearVariableMonitoring: _clear_variable_monitoring,
     GetMonitoringReport: _get_monitoring_report,
     SetMonitoringBase: _set_monitoring_base,
+    GetLog: _get_log,
 }
 
 
@@ -696,8 +732,8 @@ def _data_of(intent: Intent, reply: dict[str, Any]) -> dict[str, Any]:
                 chargingSchedulePeriod=schedule.get("chargingSchedulePeriod"),
             ),
         )
-    if isinstance(intent, GetDiagnostics):
-        return optional_fields(file_name=reply.get("filename"))
+    if isinstance(intent, GetDiagnostics | GetLog):
+        return optional_fields(file_name=reply.get("filename"))  # N01.FR.01
     if isinstance(intent, DataTransfer):
         return optional_fields(data=reply.get("data"))
     if isinstance(intent, GetTransactionStatus):
@@ -914,10 +950,19 @@ def _neutral(table: dict[str, str], wire: str) -> str:
     return {value: key for key, value in table.items()}[wire]
 
 
-def _read_get_log(payload: dict[str, Any]) -> GetDiagnostics:
-    if payload["logType"] != "DiagnosticsLog":
-        raise ValueError("only the diagnostics log has a neutral intent")
+def _read_get_log(payload: dict[str, Any]) -> GetDiagnostics | GetLog:
+    """The diagnostics log as GetDiagnostics (what it always was read as), any other as GetLog."""
     log = payload["log"]
+    if payload["logType"] != "DiagnosticsLog":
+        return GetLog(
+            location=log["remoteLocation"],
+            log_type=_neutral(LOG_TYPES, payload["logType"]),
+            oldest=read_moment(log.get("oldestTimestamp")),
+            latest=read_moment(log.get("latestTimestamp")),
+            retries=payload.get("retries"),
+            retry_interval=payload.get("retryInterval"),
+            request_id=payload["requestId"],
+        )
     return GetDiagnostics(
         location=log["remoteLocation"],
         start=read_moment(log.get("oldestTimestamp")),
@@ -974,6 +1019,9 @@ READERS: dict[str, Callable[[dict[str, Any]], Intent]] = {
     "UpdateFirmware": lambda p: UpdateFirmware(
         location=p["firmware"]["location"],
         retrieve_at=read_required_moment(p["firmware"]["retrieveDateTime"]),
+        install_at=read_moment(p["firmware"].get("installDateTime")),
+        signing_certificate=p["firmware"].get("signingCertificate", ""),
+        signature=p["firmware"].get("signature", ""),
         retries=p.get("retries"),
         retry_interval=p.get("retryInterval"),
         request_id=p["requestId"],

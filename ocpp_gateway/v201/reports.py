@@ -16,6 +16,7 @@ from ocpp_gateway.connection import Connection, Handler
 from ocpp_gateway.data_transfer import handle_data_transfer
 from ocpp_gateway.seam import TRANSACTIONS
 from ocpp_gateway.timestamps import parse_timestamp
+from sites.commands.progress import record_job_status
 from sites.device_model.services import (
     ComponentVariableRef,
     DeviceEventIn,
@@ -199,9 +200,10 @@ def _status_report(kind: str) -> Handler:
     (N01.FR.08-10; requestId N01.FR.07/13): the status history of the job."""
 
     async def record(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
+        # Linked to the command that started the job by that requestId (sites.commands.progress).
         await TRANSACTIONS.submit(
             partial(
-                record_charger_report,
+                record_job_status,
                 charger_id=conn.registered_id,
                 kind=kind,
                 status=payload["status"],

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.services import record_activity
 from sites.commands.intents import ChangeSetting, Intent, RawCall, ReadSettings, RotateKey, intent_from_row
 from sites.commands.outcomes import Outcome, OutcomeStatus
+from sites.commands.progress import record_command_refusal
 from sites.commands.rules import SECRET_MASK, validate_command
 from sites.credentials import generate_charger_key, hash_charger_key, seal_key, unseal_key
 from sites.models import Charger, Command, CommandStatus, ConfigurationKey
@@ -101,6 +102,7 @@ def _create_command(
                 created_at=now,
                 expires_at=now + command_expiry(intent.kind),
             )
+            _give_request_id(command, intent)
     except IntegrityError:  # the same key, submitted concurrently
         return Command.objects.get(charger=charger, idempotency_key=idempotency_key)
     record_activity(
@@ -109,6 +111,19 @@ def _create_command(
     )  # fmt: skip
     transaction.on_commit(lambda: notify_gateway(command.charger_id, command.pk))
     return command
+
+
+def _give_request_id(command: Command, intent: Intent) -> None:
+    """A command whose job the charger reports later by request id (log uploads N01.FR.07,
+    firmware updates L01.FR.10) keeps that id in a column, so a status notification finds it.
+    One the caller left out becomes the command's own id: unique, stable across retries (it is
+    stored in the fields the codec encodes), and a 32-bit integer as OCPP wants."""
+    if not intent.reported_by_request_id:
+        return
+    given = getattr(intent, "request_id", None)
+    command.request_id = given if given is not None else command.pk
+    command.fields = {**command.fields, "request_id": command.request_id}
+    command.save(update_fields=["request_id", "fields"])
 
 
 def notify_gateway(charger_id: int, command_id: int | None = None) -> bool:
@@ -294,11 +309,14 @@ def _announce(command: Command, outcome: Outcome | None) -> None:
 
 
 def _apply_outcome(command: Command, intent: Intent, outcome: Outcome, at: dt.datetime) -> None:
-    """What sites itself keeps of an outcome: the key in force, the configuration snapshot."""
+    """What sites itself keeps of an outcome: the key in force, the configuration snapshot, the
+    security event of a refused firmware signing certificate."""
     if isinstance(intent, RotateKey):
         _apply_key_rotation_outcome(command)
     elif outcome.accepted and isinstance(intent, ReadSettings | ChangeSetting):
         _update_configuration_snapshot(command.charger_id, intent, outcome, at)
+    elif outcome.status is OutcomeStatus.REJECTED:
+        record_command_refusal(command, intent, outcome)
 
 
 def _retry_later(command: Command, at: dt.datetime) -> bool:

@@ -131,6 +131,10 @@ class Intent:
     title: ClassVar[str] = ""
     # Safe to send again when the first answer never came (reading, or setting the same value).
     retryable: ClassVar[bool] = False
+    # The charger reports the job it starts in later notifications naming the intent's
+    # `request_id` (log uploads N01.FR.07, firmware updates L01.FR.10): the port gives every such
+    # command a request id of its own, so those notifications find their command.
+    reported_by_request_id: ClassVar[bool] = False
 
     def to_fields(self) -> dict[str, Any]:
         """JSON-ready fields (datetimes as ISO 8601 text, nested values as dicts)."""
@@ -222,7 +226,22 @@ class TriggerableMessage:
     METER_VALUES = "meter_values"
     FIRMWARE_STATUS = "firmware_status"
     DIAGNOSTICS_STATUS = "diagnostics_status"
-    ALL = (BOOT, HEARTBEAT, STATUS, METER_VALUES, FIRMWARE_STATUS, DIAGNOSTICS_STATUS)
+    # The 1.6 security extension's messages (ExtendedTriggerMessage, F06 of 2.0.1): a log upload's
+    # status, a new certificate signing request (A02), a signed firmware update's status.
+    LOG_STATUS = "log_status"
+    SIGN_CERTIFICATE = "sign_certificate"
+    SIGNED_FIRMWARE_STATUS = "signed_firmware_status"
+    ALL = (
+        BOOT,
+        HEARTBEAT,
+        STATUS,
+        METER_VALUES,
+        FIRMWARE_STATUS,
+        DIAGNOSTICS_STATUS,
+        LOG_STATUS,
+        SIGN_CERTIFICATE,
+        SIGNED_FIRMWARE_STATUS,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -303,13 +322,25 @@ class GetLocalListVersion(Intent):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UpdateFirmware(Intent):
+    """Fetch and install firmware from `location`. A signed update (L01, the 1.6 security
+    extension and 2.0.1) carries the firmware signing certificate (PEM) and the firmware's
+    signature (base64), both or neither; `install_at` defers the installation (L01.FR.16)."""
+
     kind: ClassVar[str] = "update_firmware"
     title: ClassVar[str] = "Update firmware"
+    reported_by_request_id: ClassVar[bool] = True
     location: str
     retrieve_at: dt.datetime
     retries: int | None = None
     retry_interval: int | None = None
     request_id: int | None = None
+    install_at: dt.datetime | None = None
+    signing_certificate: str = ""
+    signature: str = ""
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.signing_certificate or self.signature)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -319,6 +350,7 @@ class GetDiagnostics(Intent):
     kind: ClassVar[str] = "get_diagnostics"
     title: ClassVar[str] = "Get diagnostics"
     retryable: ClassVar[bool] = True
+    reported_by_request_id: ClassVar[bool] = True
     location: str
     start: dt.datetime | None = None
     stop: dt.datetime | None = None
@@ -511,6 +543,33 @@ class SetMonitoringBase(Intent):
     base: str  # one of MonitoringBase.CHOICES
 
 
+class LogType:
+    """Which log a charger uploads (N01.FR.03/04)."""
+
+    DIAGNOSTICS = "diagnostics"
+    SECURITY = "security"
+    ALL = (DIAGNOSTICS, SECURITY)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GetLog(Intent):
+    """Upload a log to `location` (N01: the 1.6 security extension's and 2.0.1's GetLog): the
+    charger answers with the file's name and reports the upload in LogStatusNotification, naming
+    `request_id` (N01.FR.07). `oldest`/`latest` bound the entries it contains."""
+
+    kind: ClassVar[str] = "get_log"
+    title: ClassVar[str] = "Upload a log"
+    retryable: ClassVar[bool] = True  # N01.FR.11: a repeated request replaces the running upload
+    reported_by_request_id: ClassVar[bool] = True
+    location: str
+    log_type: str = LogType.DIAGNOSTICS  # one of LogType.ALL
+    oldest: dt.datetime | None = None
+    latest: dt.datetime | None = None
+    retries: int | None = None
+    retry_interval: int | None = None
+    request_id: int | None = None
+
+
 INTENT_TYPES: dict[str, type[Intent]] = {
     intent.kind: intent
     for intent in (
@@ -545,6 +604,7 @@ INTENT_TYPES: dict[str, type[Intent]] = {
         ClearVariableMonitoring,
         GetMonitoringReport,
         SetMonitoringBase,
+        GetLog,
     )
 }
 

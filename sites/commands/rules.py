@@ -31,7 +31,9 @@ from sites.commands.intents import (
     ClearChargingProfile,
     GetCompositeSchedule,
     GetDiagnostics,
+    GetLog,
     Intent,
+    LogType,
     RemoteStart,
     Reserve,
     RotateKey,
@@ -277,3 +279,29 @@ for _located in (UpdateFirmware, GetDiagnostics):
 for _addressed in CONNECTOR_ZERO_ALLOWED:
     register_command_rule(_addressed.kind, check_connector)
 register_command_rule(SetNetworkProfile.kind, check_network_profile)
+
+
+# --- Log uploads and signed firmware (1.6 security extension, 2.0.1 N01 and L01) --------------
+
+
+def check_log_type(charger: Charger, intent: Intent) -> None:
+    if isinstance(intent, GetLog) and intent.log_type not in LogType.ALL:
+        raise ValidationError("log_type: one of %(types)s.", code="log_type", params={"types": ", ".join(LogType.ALL)})
+
+
+def check_firmware_signature(charger: Charger, intent: Intent) -> None:
+    """A signed update carries both the signing certificate (L01.FR.11) and the signature the
+    charger checks the firmware with (L01.FR.12); the certificate is PEM (whitepaper sec. 6.7)."""
+    if not isinstance(intent, UpdateFirmware) or not intent.signed:
+        return
+    if not (intent.signing_certificate and intent.signature):
+        raise ValidationError(
+            "A signed firmware update needs both the signing certificate and the signature.", code="signature"
+        )
+    if "-----BEGIN CERTIFICATE-----" not in intent.signing_certificate:
+        raise ValidationError("signing_certificate: give the certificate in PEM form.", code="signature")
+
+
+register_command_rule(GetLog.kind, check_location)
+register_command_rule(GetLog.kind, check_log_type)
+register_command_rule(UpdateFirmware.kind, check_firmware_signature)

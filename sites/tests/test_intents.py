@@ -61,6 +61,21 @@ EXAMPLES = [
     i.UpdateFirmware(
         location="https://f.example.com", retrieve_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC), request_id=9
     ),
+    i.UpdateFirmware(
+        location="https://f.example.com",
+        retrieve_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
+        install_at=dt.datetime(2026, 2, 2, tzinfo=dt.UTC),
+        signing_certificate="-----BEGIN CERTIFICATE-----\nMII...\n-----END CERTIFICATE-----\n",
+        signature="c2lnbmF0dXJl",
+        request_id=10,
+    ),
+    i.GetLog(
+        location="https://logs.example.com/up",
+        log_type=i.LogType.SECURITY,
+        oldest=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        retries=2,
+        request_id=11,
+    ),
 ]
 
 

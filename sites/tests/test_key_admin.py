@@ -166,4 +166,6 @@ def test_an_sftp_diagnostics_location_is_accepted_by_the_form(admin_client):
         url + "?intent=get_diagnostics", {"command_intent": "get_diagnostics", "location": location}
     )
     assert response.status_code == 302
-    assert intent_of(Command.objects.get()) == GetDiagnostics(location=location)
+    command = Command.objects.get()
+    # The port gives the upload its request id, the command's own (sites.commands._give_request_id).
+    assert intent_of(command) == GetDiagnostics(location=location, request_id=command.pk)

@@ -15,7 +15,7 @@ from accounts.roles import COMMAND_INTENTS
 from accounts.tests.factories import UserFactory
 from sites.commands import intent_of
 from sites.commands.intents import LocalAuthorization, RawCall, Reserve, RotateKey, SendLocalList, Unlock
-from sites.models import Charger, Command
+from sites.models import Charger, ChargerReport, Command
 from sites.tests.factories import ChargerFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,8 +80,9 @@ def test_per_action_permissions_become_per_intent_and_every_grant_holds():
     charger_permissions = Permission.objects.filter(content_type__app_label="sites", content_type__model="charger")
     # Those of later migrations (0015: the 2.0.1-only kinds) exist too, as the current models declare them.
     latest = importlib.import_module("sites.migrations.0017_v201_intent_permissions")
+    log_uploads = importlib.import_module("sites.migrations.0019_job_progress")
     assert not {name for name in _codenames_of(charger_permissions) if name.startswith("send_")} - {
-        f"send_{kind}" for kind in latest.KINDS
+        f"send_{kind}" for kind in (*latest.KINDS, *log_uploads.NEW_KINDS)
     }
     assert Permission.objects.get(codename="send_unlock").name == "Can send unlock"
     assert Permission.objects.filter(codename="send_raw").exists()
@@ -89,7 +90,8 @@ def test_per_action_permissions_become_per_intent_and_every_grant_holds():
 
 def test_the_migrations_kinds_are_the_roles_kinds():
     latest = importlib.import_module("sites.migrations.0017_v201_intent_permissions")
-    assert set(latest.KINDS) == set(COMMAND_INTENTS)
+    log_uploads = importlib.import_module("sites.migrations.0019_job_progress")
+    assert set(latest.KINDS) | set(log_uploads.NEW_KINDS) == set(COMMAND_INTENTS)
     assert set(latest.PREVIOUS_KINDS) == set(permission_migration.KINDS)
     assert set(permission_migration.KIND_OF_ACTION.values()) | set(permission_migration.NEW_KINDS) == set(
         latest.PREVIOUS_KINDS
@@ -144,3 +146,27 @@ def test_existing_commands_are_mapped_to_their_intents():
     assert intent_of(odd) == RawCall(action="UnlockConnector", payload={"connector": 2})
     # The wire form stays as it was sent.
     assert (unlock.action, unlock.payload) == ("UnlockConnector", {"connectorId": 2})
+
+
+job_migration = importlib.import_module("sites.migrations.0019_job_progress")
+
+
+def test_earlier_firmware_and_log_commands_get_their_request_id_and_their_reports_are_linked():
+    charger = ChargerFactory()
+
+    def command(intent: str, payload: dict, fields: dict | None = None) -> Command:
+        # Written directly, as before the column existed.
+        return Command.objects.create(
+            charger=charger, intent=intent, fields=fields or {}, payload=payload, expires_at=timezone.now()
+        )
+
+    firmware = command("update_firmware", {"requestId": 812, "firmware": {}})
+    log = command("get_diagnostics", {}, {"request_id": 9, "location": "https://l.example.com"})
+    unrelated = command("reset", {"type": "Immediate"})
+    report = ChargerReport.objects.create(charger=charger, kind="firmware", status="Installed", request_id=812)
+    stray = ChargerReport.objects.create(charger=charger, kind="log", status="Uploaded", request_id=10)
+    job_migration.link_earlier_jobs(apps, None)
+    for row in (firmware, log, unrelated, report, stray):
+        row.refresh_from_db()
+    assert (firmware.request_id, log.request_id, unrelated.request_id) == (812, 9, None)
+    assert (report.command_id, stray.command_id) == (firmware.pk, None)
