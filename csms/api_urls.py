@@ -22,6 +22,7 @@ from sites.api.device_model import (
     ChargerMonitorsView,
     ChargerVariablesView,
 )
+from sites.api.security_events import ChargerSecurityEventsView, SecurityEventViewSet
 from sites.api.views import ChargerViewSet, SiteViewSet, UnknownChargerViewSet
 
 router = DefaultRouter(trailing_slash=False)
@@ -35,6 +36,7 @@ router.register("charging-profiles", ChargingProfileViewSet, basename="chargingp
 router.register("unknown-chargers", UnknownChargerViewSet, basename="unknowncharger")
 router.register("session-costs", SessionCostViewSet, basename="sessioncost")
 router.register("report-exports", ReportExportViewSet, basename="reportexport")
+router.register("security-events", SecurityEventViewSet, basename="securityevent")
 
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
 
@@ -52,6 +54,11 @@ v1: list[URLPattern | URLResolver] = [
     path("chargers/<str:charge_point_id>/variables", ChargerVariablesView.as_view(), name="charger-variables"),
     path("chargers/<str:charge_point_id>/monitors", ChargerMonitorsView.as_view(), name="charger-monitors"),
     path("chargers/<str:charge_point_id>/device-events", ChargerEventsView.as_view(), name="charger-device-events"),
+    path(
+        "chargers/<str:charge_point_id>/security-events",
+        ChargerSecurityEventsView.as_view(),
+        name="charger-security-events",
+    ),
     path(
         "chargers/<str:charge_point_id>/device-reports",
         ChargerDeviceReportsView.as_view(),

@@ -269,6 +269,9 @@ OCPP_UNKNOWN_CHARGER_INBOX_SIZE = env.int("OCPP_UNKNOWN_CHARGER_INBOX_SIZE", def
 # Inbox writes per unknown id are rate-limited to one per this many seconds (attempts in
 # between are counted in memory and added to the next write).
 OCPP_UNKNOWN_CHARGER_RECORD_INTERVAL = env.float("OCPP_UNKNOWN_CHARGER_RECORD_INTERVAL", default=10.0)
+# A charger's refused logins (wrong key, a downgrade) are written as a security event at most
+# once per charger and address per this many seconds, with the attempts counted in between.
+OCPP_SECURITY_EVENT_RECORD_INTERVAL = env.float("OCPP_SECURITY_EVENT_RECORD_INTERVAL", default=10.0)
 # Interval (s) told to a charger that is Pending or Rejected: when to send BootNotification again.
 OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 # A charger heard from less recently than this many heartbeat intervals is shown offline.

@@ -20,11 +20,17 @@ from ocpp_gateway.seam import CHARGER_ACCESS, one_off
 from ocpp_gateway.throttle import KeyedLimiter, Rate, parse_rate
 from sites.credentials import verify_charger_key
 from sites.models import SecurityProfile
+from sites.security_events import (
+    FAILED_LOGIN,
+    HANDSHAKES_THROTTLED,
+    PROFILE_DOWNGRADE,
+    record_failed_login,
+    record_security_event,
+)
 from sites.selectors import ChargerAccess, charger_access
 from sites.services import (
     auto_register_charger,
     promote_pending_key,
-    record_security_event,
     record_unknown_charger_attempt,
 )
 from sites.validators import validate_charge_point_id
@@ -33,11 +39,22 @@ logger = logging.getLogger(__name__)
 
 
 class HandshakeRefused(Exception):
-    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        retry_after: int | None = None,
+        *,
+        security_event: str = "",
+        charger_id: int | None = None,
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.retry_after = retry_after  # seconds, for a 429
+        # The security event the refusal is (a failed login, a downgrade), about that charger.
+        self.security_event = security_event
+        self.charger_id = charger_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,23 +106,29 @@ def check_credentials(charger: ChargerAccess, scope: Mapping[str, Any], headers:
         return
     if profile >= SecurityProfile.TLS_BASIC and scope.get("scheme") != "wss":
         # uvicorn sets "wss" only for TLS it terminated or X-Forwarded-Proto from a trusted proxy.
-        raise HandshakeRefused(403, "this charger must connect over TLS")
+        # A charger of profile 2 or 3 without TLS is a downgrade (whitepaper sec. 2.1: a lower
+        # profile is never accepted), recorded for the operator.
+        raise HandshakeRefused(
+            403, "this charger must connect over TLS", security_event=PROFILE_DOWNGRADE, charger_id=charger.id
+        )
     if profile == SecurityProfile.TLS_CLIENT_CERT:
         raise HandshakeRefused(403, "security profile 3 (client certificates) is not supported yet")
     credentials = basic_credentials(headers)
     if credentials is None:
-        raise HandshakeRefused(401, "HTTP Basic authentication required")
+        raise HandshakeRefused(
+            401, "HTTP Basic authentication required", security_event=FAILED_LOGIN, charger_id=charger.id
+        )
     username, password = credentials
     # Never log the password (S3).
     if username != charger.charge_point_id or not charger.auth_key_hash:
-        raise HandshakeRefused(401, "wrong charge point id or key")
+        raise HandshakeRefused(401, "wrong charge point id or key", security_event=FAILED_LOGIN, charger_id=charger.id)
     if verify_charger_key(password, charger.auth_key_hash):
         return
     # A key rotation whose answer never came: the new key proves the charger took it (S7).
     if charger.pending_auth_key_hash and verify_charger_key(password, charger.pending_auth_key_hash):
         promote_pending_key(charger_id=charger.id)
         return
-    raise HandshakeRefused(401, "wrong charge point id or key")
+    raise HandshakeRefused(401, "wrong charge point id or key", security_event=FAILED_LOGIN, charger_id=charger.id)
 
 
 def _admit_sync(scope: Mapping[str, Any], charge_point_id: str) -> Admission:
@@ -246,11 +269,43 @@ async def _record_throttling(address: str, charge_point_id: str, limits: list[st
         await one_off(
             record_security_event,
             charge_point_id=charge_point_id[:48],
-            kind="HandshakeFailuresThrottled",
+            kind=HANDSHAKES_THROTTLED,
             detail={"remote_address": address, "limits": limits},
         )
     except DatabaseError:
         logger.exception("could not record the throttling of %r from %s", charge_point_id, address)
+
+
+# At most one write per charger and address per interval for its refused logins; the attempts in
+# between are counted in memory and added with the next write (a guessing charger is one row).
+_refusals = AttemptThrottle(interval=settings.OCPP_SECURITY_EVENT_RECORD_INTERVAL)
+
+
+async def _record_refusal(refusal: HandshakeRefused, address: str, charge_point_id: str) -> None:
+    """A failed login or a downgrade, as a security event (S13): merged per charger and address."""
+    attempts = _refusals.attempts_to_record(f"{refusal.security_event}|{charge_point_id}|{address}")
+    if not attempts:
+        return
+    try:
+        if refusal.security_event == FAILED_LOGIN:
+            await one_off(
+                record_failed_login,
+                charge_point_id=charge_point_id,
+                charger_id=refusal.charger_id,
+                address=address,
+                reason=refusal.reason,
+                attempts=attempts,
+            )
+        else:
+            await one_off(
+                record_security_event,
+                charge_point_id=charge_point_id,
+                charger_id=refusal.charger_id,
+                kind=refusal.security_event,
+                detail={"address": address, "reason": refusal.reason},
+            )
+    except DatabaseError:
+        logger.exception("could not record %s of %r from %s", refusal.security_event, charge_point_id, address)
 
 
 async def admit(scope: Mapping[str, Any], charge_point_id: str) -> Admission:
@@ -266,6 +321,8 @@ async def admit(scope: Mapping[str, Any], charge_point_id: str) -> Admission:
         if tripped:
             # The failure that used up a limit: recorded once, not for every refusal after it.
             await _record_throttling(attempt.address, charge_point_id, tripped)
+        if refusal.security_event:
+            await _record_refusal(refusal, attempt.address, charge_point_id)
         raise
     except BaseException:
         refund(attempt)

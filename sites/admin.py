@@ -41,6 +41,7 @@ from sites.models import (
     UnknownChargerState,
 )
 from sites.resources import ChargerResource, SiteResource
+from sites.security_events import event_type
 from sites.services import adopt_unknown_charger, issue_charger_key
 from sites.sharing import share_charger, unshare_charger
 
@@ -561,12 +562,32 @@ class UnknownChargerAdmin(PlatformOnlyAdmin, ModelAdmin):
 
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(TenantScopedAdmin, ModelAdmin):
+    """The charger's security events and ours, append-only (S13); the critical ones marked."""
+
     tenant_path = "charger__site__organization"
-    list_display = ["timestamp", "charge_point_id", "kind", "event_severity"]
-    list_filter = ["severity", "kind"]
-    search_fields = ["charge_point_id", "kind"]
+    list_display = [
+        "timestamp", "charge_point_id", "kind", "event_source", "event_severity", "is_critical", "repeats",
+        "occurred_at", "about",
+    ]  # fmt: skip
+    list_filter = ["critical", "severity", "source", "kind", "charger__site__organization"]
+    search_fields = ["charge_point_id", "kind", "tech_info"]
     date_hierarchy = "timestamp"
-    readonly_fields = ["charger", "charge_point_id", "kind", "severity", "detail", "timestamp"]
+    readonly_fields = [
+        "charger", "charge_point_id", "kind", "source", "severity", "critical", "tech_info", "detail", "occurred_at",
+        "timestamp", "repeats", "last_seen_at",
+    ]  # fmt: skip
+
+    @display(description="Critical", label={"critical": "danger", "": "info"})
+    def is_critical(self, event: SecurityEvent) -> str:
+        return "critical" if event.critical else ""
+
+    @display(description="Source")
+    def event_source(self, event: SecurityEvent) -> str:
+        return "charger" if event.source == SecurityEvent.Source.CHARGER else "central system"
+
+    @display(description="What it means")
+    def about(self, event: SecurityEvent) -> str:
+        return event_type(event.kind).description
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -348,25 +348,41 @@ class UnknownCharger(models.Model):
 
 
 class SecurityEvent(models.Model):
-    """Security-relevant events about a charger: raised by the CSMS (e.g. a charger touching
-    another charger's transaction, R7) or reported by the charger. Append-only."""
+    """Security-relevant events about a charger, in one append-only store (ACCEPTANCE S13):
+    reported by the charger (SecurityEventNotification) or raised by the central system itself
+    (failed logins, refused certificates, profile downgrades, foreign transactions, key
+    rotations). An event reported or raised again is merged into its row (`repeats`)."""
 
     class Severity(models.TextChoices):
         INFO = "info", "Info"
         WARNING = "warning", "Warning"
         CRITICAL = "critical", "Critical"
 
+    class Source(models.TextChoices):
+        CHARGER = "charger", "Reported by the charger"
+        CSMS = "csms", "Raised by the central system"
+
     charger = models.ForeignKey(
         Charger, on_delete=models.CASCADE, null=True, blank=True, related_name="security_events"
     )
     charge_point_id = models.CharField(max_length=48, db_index=True)
-    kind = models.CharField(max_length=64)
+    kind = models.CharField("type", max_length=64)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.CSMS)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
+    # The security event list marks these to be pushed to the operator (whitepaper sec. 8,
+    # 2.0.1 appendices "Security events").
+    critical = models.BooleanField(default=False, db_index=True)
     detail = models.JSONField(default=dict, blank=True)
-    timestamp = models.DateTimeField(default=now)
+    tech_info = models.TextField("technical information", blank=True)
+    # When it happened by the charger's clock (reported events); ours is `timestamp`.
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    timestamp = models.DateTimeField("recorded at", default=now)
+    repeats = models.PositiveIntegerField(default=1, help_text="How many times it was reported or raised.")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["charger", "kind", "occurred_at"], name="security_event_dedup_idx")]
 
     def __str__(self) -> str:
         return f"{self.charge_point_id}: {self.kind}"

@@ -23,13 +23,13 @@ from sites.models import (
     Connector,
     OcppVersion,
     RegistrationStatus,
-    SecurityEvent,
     SecurityProfile,
     Site,
     StatusNotificationRecord,
     UnknownCharger,
     UnknownChargerState,
 )
+from sites.security_events import record_key_rotation
 from sites.signals import StatusChange, online_changed, status_changed
 
 logger = logging.getLogger(__name__)
@@ -137,9 +137,13 @@ def _boot_decision(charger: Charger) -> BootDecision:
 def promote_pending_key(*, charger_id: int) -> None:
     """The charger authenticated with the key of a rotation whose answer never came: it did
     take the new key, so that key is now the only one (S7)."""
-    Charger.objects.filter(pk=charger_id).exclude(pending_auth_key_hash="").update(
-        auth_key_hash=F("pending_auth_key_hash"), pending_auth_key_hash=""
+    promoted = (
+        Charger.objects.filter(pk=charger_id)
+        .exclude(pending_auth_key_hash="")
+        .update(auth_key_hash=F("pending_auth_key_hash"), pending_auth_key_hash="")
     )
+    if promoted:
+        record_key_rotation(charger_id=charger_id, how="the charger logged in with the new key")
 
 
 def _connection_event(charger_id: int, kind: str, at: dt.datetime, reason: str) -> ConnectionEvent:
@@ -440,15 +444,6 @@ def record_charger_report(
         received_at=received_at,
         request_id=request_id,
         detail=detail or {},
-    )
-
-
-def record_security_event(
-    *, charge_point_id: str, kind: str, detail: dict, charger_id: int | None = None, severity: str = "warning"
-) -> SecurityEvent:
-    logger.warning("security event %s from %s: %s", kind, charge_point_id, detail)
-    return SecurityEvent.objects.create(
-        charger_id=charger_id, charge_point_id=charge_point_id, kind=kind, severity=severity, detail=detail
     )
 
 

@@ -8,7 +8,8 @@ from django.db.models import Q
 
 from charging.models import ChargingSession
 from sites.models import Charger, Connector
-from sites.services import connector_for, record_security_event
+from sites.security_events import FOREIGN_TRANSACTION, record_security_event
+from sites.services import connector_for
 
 EARLIEST_PLAUSIBLE_TIME = dt.datetime(2010, 1, 1, tzinfo=dt.UTC)
 
@@ -103,7 +104,7 @@ def report_foreign_transaction(
         record_security_event(
             charger_id=charger.pk,
             charge_point_id=charge_point_id or charger.charge_point_id,
-            kind="ForeignTransactionId",
+            kind=FOREIGN_TRANSACTION,
             # The detail's keys are the security log's stored shape, unchanged since 1.6.
             detail={"action": message, "transactionId": transaction, "owner": owner},
         )

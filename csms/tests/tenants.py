@@ -38,7 +38,7 @@ def populate(organization: Organization, prefix: str) -> dict:
     )
     ChargerReport.objects.create(charger=charger, kind="firmware", status="Installed")
     ConnectionEvent.objects.create(charger=charger, kind="online", at=now, reason="connected")
-    SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Test")
+    security_event = SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Test")
     UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=1)
     Command.objects.create(charger=charger, action="Reset", expires_at=now)
     ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")
@@ -60,6 +60,7 @@ def populate(organization: Organization, prefix: str) -> dict:
         organization=organization, format="csv", status="done", file=f"reports/{organization.pk}/sessions-test.csv"
     )
     return {
+        "security_event": security_event,
         "site": site,
         "charger": charger,
         "session": meter_value.session,

@@ -32,6 +32,7 @@ ID_OF = {
     "unknown-chargers": lambda b: b["unknown"].pk,
     "session-costs": lambda b: b["cost"].pk,
     "report-exports": lambda b: b["export"].pk,
+    "security-events": lambda b: b["security_event"].pk,
 }
 
 

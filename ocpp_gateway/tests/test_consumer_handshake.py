@@ -18,7 +18,7 @@ from ocpp_gateway import handshake
 from ocpp_gateway.consumer import _recent_calls
 from ocpp_gateway.group_commit import COMMITTER
 from ocpp_gateway.tests.conftest import OCPP16, basic_authorization, boot, db
-from sites.models import Charger, RegistrationStatus, SecurityProfile, UnknownCharger
+from sites.models import Charger, RegistrationStatus, SecurityEvent, SecurityProfile, UnknownCharger
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -117,6 +117,29 @@ async def test_wrong_password_is_refused_and_never_logged(charger, open_client, 
     assert "refused" in caplog.text  # the refusal itself is logged
 
 
+def _security_events(kind: str) -> list[tuple]:
+    return list(SecurityEvent.objects.filter(kind=kind).values_list("charger_id", "repeats", "detail"))
+
+
+async def test_failed_logins_are_security_events_counted_per_charger_and_address(charger, open_client, monkeypatch):
+    """S13: an operator sees a charger failing its login, one row with a count for a flood, and
+    never the password tried (S3)."""
+    monkeypatch.setattr(handshake, "_refusals", handshake.AttemptThrottle(interval=3600))
+    for _ in range(3):
+        client = await open_client(charger, key="WrongPassword-0123456789", connect=False)
+        assert not await client.connect()
+    [(charger_id, repeats, detail)] = await db(_security_events)("InvalidChargerCredentials")
+    assert charger_id == charger.pk
+    assert repeats == 1  # the two after it are counted in memory until the next write
+    assert detail["reason"] == "wrong charge point id or key"
+    assert "WrongPassword" not in str(detail)
+    monkeypatch.setattr(handshake._refusals, "interval", 0)
+    client = await open_client(charger, key="WrongPassword-0123456789", connect=False)
+    assert not await client.connect()
+    [(_, repeats, _)] = await db(_security_events)("InvalidChargerCredentials")
+    assert repeats == 4  # merged into the row of that address, with those counted meanwhile
+
+
 async def test_right_password_with_another_username_is_refused(charger, make_charger, open_client, caplog):
     caplog.set_level(logging.DEBUG)
     other = await db(make_charger)("CP-OTHER-1")
@@ -164,6 +187,15 @@ async def test_profile_2_charger_over_plain_ws_is_refused(make_charger, open_cli
     spoofed = await open_client(secure, scheme="ws", headers=[(b"x-forwarded-proto", b"https")], connect=False)
     assert not await spoofed.connect()
     assert not (await db(_charger)(secure.pk)).is_online
+
+
+async def test_a_profile_2_charger_without_tls_is_a_recorded_downgrade(make_charger, open_client):
+    secure = await db(make_charger)("CP-TLS-DOWN", security_profile=SecurityProfile.TLS_BASIC)
+    client = await open_client(secure, scheme="ws", connect=False)
+    assert not await client.connect()
+    [(charger_id, _, detail)] = await db(_security_events)("SecurityProfileDowngrade")
+    assert charger_id == secure.pk
+    assert detail["reason"] == "this charger must connect over TLS"
 
 
 async def test_profile_2_charger_over_wss_with_its_key_is_accepted(make_charger, open_client):

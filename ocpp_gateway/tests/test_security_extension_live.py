@@ -321,3 +321,26 @@ def test_a_private_upload_address_is_refused_with_a_clear_400(server):
     )
     assert status == 400
     assert "loopback" in str(body)
+
+
+def test_a_16_chargers_security_events_are_stored_merged_and_listed(server):
+    """Whitepaper A04 / sec. 5.15: SecurityEventNotification always confirmed, stored with the
+    charger's time and ours, the same one sent again merged (S13); listed by the API."""
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    session = AdminSession(server)
+
+    async def run() -> list:
+        async with charge_point_16(server) as role:
+            tamper = call16.SecurityEventNotification(type="TamperDetectionActivated", timestamp=at,
+                                                      tech_info="cabinet door")  # fmt: skip
+            return [await role.call(tamper), await role.call(tamper)]
+
+    answers = asyncio.run(run())
+    assert all(answer is not None for answer in answers)  # the empty confirmation, twice
+    status, listed = session.api("GET", f"/api/v1/chargers/{CHARGER_16}/security-events?type=TamperDetectionActivated")
+    assert status == 200
+    [event] = listed["results"]
+    assert (event["source"], event["critical"], event["repeats"], event["tech_info"]) == (
+        "charger", True, 2, "cabinet door",
+    )  # fmt: skip
+    assert event["occurred_at"].startswith(at[:19])

@@ -47,12 +47,6 @@ def test_an_event_keeps_its_optional_fields():
     assert (event.cleared, event.cause, event.variable_monitoring_id, event.tech_code) == (True, 3, 4, "")
 
 
-def test_security_event_severities():
-    assert reports.security_severity("TamperDetectionActivated") == "critical"
-    assert reports.security_severity("StartupOfTheDevice") == "info"
-    assert reports.security_severity("InvalidTLSVersion") == "warning"
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("removed", "status"), [(False, ReservationStatus.EXPIRED), (True, ReservationStatus.CANCELLED)]

@@ -4,8 +4,6 @@ also while Pending (B02.FR.09), events and problems (N07), security events (A04)
 log statuses (L01, N01), DataTransfer (P02) and the notifications kept as sent."""
 
 import asyncio
-import json
-from unittest.mock import ANY
 
 import pytest
 from ocpp.v201 import call
@@ -210,12 +208,15 @@ def test_security_firmware_log_and_other_notifications_are_stored(server):
 
     transfer = asyncio.run(run())
     assert transfer.status == "UnknownVendorId"  # P02: no handler registered for that vendor
-    [(kind, severity, detail)] = rows(
-        server, "SELECT kind, severity, detail FROM sites_securityevent WHERE charger_id = {charger}"
+    [(kind, severity, critical, source, tech_info, occurred_at)] = rows(
+        server,
+        "SELECT kind, severity, critical, source, tech_info, occurred_at FROM sites_securityevent "
+        "WHERE charger_id = {charger}",
     )
-    assert (kind, severity) == ("TamperDetectionActivated", "critical")
-    detail = detail if isinstance(detail, dict) else json.loads(detail)  # PostgreSQL gives JSON parsed
-    assert detail == {"techInfo": "door opened", "timestamp": GENERATED, "received_at": ANY}
+    assert (kind, severity, bool(critical), source, tech_info) == (
+        "TamperDetectionActivated", "critical", True, "charger", "door opened",
+    )  # fmt: skip
+    assert occurred_at is not None  # the station's time, beside ours
     reports = rows(server, "SELECT kind, status, request_id FROM sites_chargerreport WHERE charger_id = {charger}")
     assert sorted(reports, key=str) == [
         ("charging_limit", "EMS limit cleared", None),

@@ -18,6 +18,7 @@ from ocpp_gateway.seam import (
     STOPS,
     TRANSACTIONS,
 )
+from ocpp_gateway.security_events import security_event_notification
 from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
 from ocpp_gateway.v16 import transactions as v16
 from sites.commands.progress import record_job_status
@@ -166,6 +167,7 @@ HANDLERS: dict[str, Handler] = {
     # The security extension (whitepaper sec. 5).
     "LogStatusNotification": _job_status(ChargerReport.Kind.LOG),
     "SignedFirmwareStatusNotification": _job_status(ChargerReport.Kind.FIRMWARE),
+    "SecurityEventNotification": security_event_notification,
 }
 
 # Actions the CSMS sends to a charger (1.6 chapter 5): a charger sending one of these is

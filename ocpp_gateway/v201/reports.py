@@ -15,6 +15,7 @@ from charging.reservations import end_reservation
 from ocpp_gateway.connection import Connection, Handler
 from ocpp_gateway.data_transfer import handle_data_transfer
 from ocpp_gateway.seam import TRANSACTIONS
+from ocpp_gateway.security_events import security_event_notification
 from ocpp_gateway.timestamps import parse_timestamp
 from sites.commands.progress import record_job_status
 from sites.device_model.services import (
@@ -30,7 +31,7 @@ from sites.device_model.services import (
     record_report_part,
 )
 from sites.models import ChargerReport
-from sites.services import record_charger_report, record_security_event
+from sites.services import record_charger_report
 
 # --- Payload -> dataclasses -------------------------------------------------------------------
 
@@ -118,18 +119,6 @@ def device_event(data: dict) -> DeviceEventIn:
     )
 
 
-# Security events (part 2 appendices, "Security events") the admin shows as routine rather than
-# as warnings; a tamper alarm is critical. Everything else a station reports is a warning.
-ROUTINE_SECURITY_EVENTS = frozenset({"StartupOfTheDevice", "ResetOrReboot", "FirmwareUpdated", "SettingSystemTime"})
-CRITICAL_SECURITY_EVENTS = frozenset({"TamperDetectionActivated"})
-
-
-def security_severity(kind: str) -> str:
-    if kind in CRITICAL_SECURITY_EVENTS:
-        return "critical"
-    return "info" if kind in ROUTINE_SECURITY_EVENTS else "warning"
-
-
 # --- Handlers ---------------------------------------------------------------------------------
 
 
@@ -172,24 +161,6 @@ async def notify_event(conn: Connection, payload: dict, received_at: dt.datetime
             generated_at=parse_timestamp(payload["generatedAt"]),
             events=[device_event(data) for data in payload["eventData"]],
             received_at=received_at,
-        )
-    )
-    return {}
-
-
-async def security_event_notification(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    """A04: stored append-only; A04.FR.03: always confirmed (the empty response)."""
-    detail = {"timestamp": payload["timestamp"], "received_at": received_at.isoformat()}
-    if "techInfo" in payload:
-        detail["techInfo"] = payload["techInfo"]
-    await TRANSACTIONS.submit(
-        partial(
-            record_security_event,
-            charger_id=conn.charger_id,
-            charge_point_id=conn.charge_point_id,
-            kind=payload["type"],
-            severity=security_severity(payload["type"]),
-            detail=detail,
         )
     )
     return {}

@@ -26,6 +26,7 @@ from sites.commands.progress import record_command_refusal
 from sites.commands.rules import SECRET_MASK, validate_command
 from sites.credentials import generate_charger_key, hash_charger_key, seal_key, unseal_key
 from sites.models import Charger, Command, CommandStatus, ConfigurationKey
+from sites.security_events import record_key_rotation
 from sites.signals import command_settled
 
 logger = logging.getLogger(__name__)
@@ -174,9 +175,13 @@ def rotate_charger_key(*, charger: Charger, requested_by=None, via: str = Comman
 def _apply_key_rotation_outcome(command: Command) -> None:
     if command.status == CommandStatus.ACCEPTED:
         # The old key stops working now (A01.FR.03).
-        Charger.objects.filter(pk=command.charger_id).exclude(pending_auth_key_hash="").update(
-            auth_key_hash=F("pending_auth_key_hash"), pending_auth_key_hash=""
+        rotated = (
+            Charger.objects.filter(pk=command.charger_id)
+            .exclude(pending_auth_key_hash="")
+            .update(auth_key_hash=F("pending_auth_key_hash"), pending_auth_key_hash="")
         )
+        if rotated:
+            record_key_rotation(charger_id=command.charger_id, how="accepted by the charger", command_id=command.pk)
     elif command.status in (CommandStatus.REJECTED, CommandStatus.FAILED, CommandStatus.EXPIRED):
         # Not changed: the old key keeps working (A01.FR.04).
         Charger.objects.filter(pk=command.charger_id).update(pending_auth_key_hash="")

@@ -16,7 +16,7 @@ from django.db import transaction
 from sites.commands.intents import GetDiagnostics, GetLog, Intent, UpdateFirmware
 from sites.commands.outcomes import Outcome
 from sites.models import Charger, ChargerReport, Command, CommandStatus, SecurityEvent
-from sites.services import record_security_event
+from sites.security_events import record_security_event
 
 # Which commands a report kind can be about: the intent kinds that start that job.
 JOB_INTENTS: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,143 @@
+"""One append-only store for security events, the charger's and ours (ACCEPTANCE S13): the
+charger's kept with its time and ours, merged when sent again, critical ones marked from the
+security event lists; ours (failed logins, downgrades, key rotations) merged per charger and
+address so that a flood is one row with a count."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from sites.models import SecurityEvent
+from sites.security_events import (
+    FAILED_LOGIN,
+    KEY_ROTATED,
+    ReportedSecurityEvent,
+    record_failed_login,
+    record_reported_security_event,
+    record_security_event,
+)
+from sites.services import promote_pending_key, register_charger
+from sites.tests.factories import SiteFactory
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def charger():
+    return register_charger(site=SiteFactory(), charge_point_id="CP-SEC-1", connector_count=1)
+
+
+def _reported(charger, kind: str, *, at=T0, tech_info: str = "") -> SecurityEvent:
+    return record_reported_security_event(
+        ReportedSecurityEvent(charger.pk, charger.charge_point_id, kind, at, T0 + dt.timedelta(seconds=3), tech_info)
+    )
+
+
+def test_a_reported_event_keeps_the_chargers_time_and_ours_and_is_marked_critical_from_the_list(charger):
+    event = _reported(charger, "TamperDetectionActivated", tech_info="door opened")
+    assert (event.source, event.severity, event.critical) == ("charger", "critical", True)
+    assert (event.occurred_at, event.timestamp, event.tech_info) == (T0, T0 + dt.timedelta(seconds=3), "door opened")
+    assert _reported(charger, "StartupOfTheDevice").critical  # "should be pushed" in both lists
+    assert _reported(charger, "StartupOfTheDevice", at=T0 + dt.timedelta(hours=1)).severity == "info"
+    assert not _reported(charger, "InvalidMessages").critical
+    vendor = _reported(charger, "AcmeDoorSensorGlitch")
+    assert (vendor.severity, vendor.critical) == ("warning", False)
+
+
+def test_the_1_6_spellings_are_known_too(charger):
+    event = _reported(charger, "InvalidCentralSystemCertificate")
+    assert (event.severity, event.critical) == ("critical", False)
+
+
+def test_an_event_sent_again_is_merged_into_its_row(charger):
+    first = _reported(charger, "SecurityLogWasCleared")
+    again = _reported(charger, "SecurityLogWasCleared")
+    assert again.pk == first.pk
+    assert again.repeats == 2
+    assert SecurityEvent.objects.count() == 1
+    _reported(charger, "SecurityLogWasCleared", at=T0 + dt.timedelta(minutes=1))  # another occurrence
+    assert SecurityEvent.objects.count() == 2
+
+
+def test_failed_logins_are_one_row_per_charger_and_address_within_the_window(charger):
+    for _ in range(3):
+        record_failed_login(charge_point_id="CP-SEC-1", charger_id=charger.pk, address="10.0.0.9", reason="wrong key")
+    record_failed_login(
+        charge_point_id="CP-SEC-1", charger_id=charger.pk, address="10.0.0.9", reason="wrong key", attempts=5
+    )
+    record_failed_login(charge_point_id="CP-SEC-1", charger_id=charger.pk, address="10.0.0.10", reason="wrong key")
+    rows = {event.detail["address"]: event.repeats for event in SecurityEvent.objects.filter(kind=FAILED_LOGIN)}
+    assert rows == {"10.0.0.9": 8, "10.0.0.10": 1}
+    SecurityEvent.objects.update(timestamp=timezone.now() - dt.timedelta(hours=1))  # the window passed
+    record_failed_login(charge_point_id="CP-SEC-1", charger_id=charger.pk, address="10.0.0.9", reason="wrong key")
+    assert SecurityEvent.objects.filter(kind=FAILED_LOGIN).count() == 3
+
+
+def test_our_own_events_take_severity_from_their_type_unless_given(charger):
+    downgrade = record_security_event(charge_point_id="CP-SEC-1", kind="SecurityProfileDowngrade", detail={})
+    assert (downgrade.source, downgrade.severity, downgrade.critical) == ("csms", "critical", True)
+    given = record_security_event(charge_point_id="CP-SEC-1", kind="Whatever", detail={}, severity="critical")
+    assert given.critical
+
+
+def test_a_key_promoted_at_login_is_recorded_without_the_key(charger):
+    charger.pending_auth_key_hash = "sha256$salt$new"
+    charger.save()
+    promote_pending_key(charger_id=charger.pk)
+    promote_pending_key(charger_id=charger.pk)  # nothing pending any more: nothing recorded
+    [event] = SecurityEvent.objects.filter(kind=KEY_ROTATED)
+    assert event.charger_id == charger.pk
+    assert "sha256" not in str(event.detail)
+
+
+# --- Admin and API --------------------------------------------------------------------------
+
+
+def test_the_admin_lists_them_with_the_critical_ones_marked_and_filterable(admin_client, charger):
+    _reported(charger, "TamperDetectionActivated", tech_info="door opened")
+    _reported(charger, "InvalidMessages")
+    page = admin_client.get("/admin/sites/securityevent/?critical__exact=1")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "TamperDetectionActivated" in text
+    assert "received messages that are not valid OCPP" not in text  # the other one, not critical
+    assert "The tamper detection sensor was triggered" in text
+    assert admin_client.get("/admin/sites/securityevent/add/").status_code == 403  # append-only
+
+
+def test_the_dashboard_counts_critical_events_of_the_last_day(admin_client, charger):
+    from reports.dashboard import critical_security_events
+
+    record_security_event(charge_point_id="CP-SEC-1", charger_id=charger.pk, kind="SecurityProfileDowngrade",
+                          detail={})  # fmt: skip
+    _reported(charger, "InvalidMessages")
+    user = admin_client.get("/admin/").wsgi_request.user
+    assert critical_security_events(user, now=timezone.now())["count"] == 1
+    assert 'id="security-critical"' in admin_client.get("/admin/").content.decode()
+
+
+def test_the_api_lists_them_per_organization_and_per_charger(client, charger):
+    from rest_framework.test import APIClient
+
+    from accounts.tests.factories import MembershipFactory, UserFactory
+
+    _reported(charger, "TamperDetectionActivated")
+    record_failed_login(charge_point_id="CP-SEC-1", charger_id=charger.pk, address="10.0.0.9", reason="wrong key")
+    other = register_charger(site=SiteFactory(), charge_point_id="CP-SEC-OTHER", connector_count=1)
+    _reported(other, "TamperDetectionActivated")
+    member = UserFactory()
+    MembershipFactory(user=member, organization=charger.site.organization, role="viewer")
+    api = APIClient()
+    api.force_authenticate(member)
+    listed = api.get("/api/v1/security-events").json()["results"]
+    assert sorted((row["charge_point_id"], row["type"], row["source"]) for row in listed) == [
+        ("CP-SEC-1", "InvalidChargerCredentials", "csms"),
+        ("CP-SEC-1", "TamperDetectionActivated", "charger"),
+    ]
+    critical = api.get("/api/v1/security-events?critical=true&source=charger").json()["results"]
+    assert [row["type"] for row in critical] == ["TamperDetectionActivated"]
+    assert len(api.get("/api/v1/chargers/CP-SEC-1/security-events").json()["results"]) == 2
+    assert api.get("/api/v1/chargers/CP-SEC-OTHER/security-events").status_code == 404
