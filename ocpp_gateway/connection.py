@@ -17,6 +17,8 @@ class Connection:
     charger_id: int | None = None
     registration_status: str = RegistrationStatus.PENDING
     last_touch: dt.datetime | None = None
+    # What the charger may send before it is Accepted because we asked for it (TriggerMessage).
+    triggered: set[str] = field(default_factory=set)
 
     @property
     def accepted(self) -> bool:

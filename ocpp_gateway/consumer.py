@@ -219,7 +219,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self.accept(subprotocol=admission.subprotocol)
         start_message_log_writer()
         self._sender = asyncio.create_task(self._send_outbound_calls())
-        if charger is not None and self.conn.accepted and waiting_commands:
+        if charger is not None and self._may_receive_commands() and waiting_commands:
             self._notice_queued_commands()
 
     async def _take_over_connection(self) -> list[int]:
@@ -372,9 +372,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
             recent[call.message_id] = (request, frame)
         self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=response)
         await self.send(text_data=frame)
-        if call.action == self.protocol.boot_action and self.conn.accepted and not was_accepted:
-            # Commands held while it was not accepted (R14, R16); an accepted charger got its
-            # queue when it connected, and new commands by their notifications.
+        if call.action == self.protocol.boot_action and self._may_receive_commands() and not was_accepted:
+            # Commands held while it was not accepted (R14, R16), or those a Pending charger may
+            # get (2.0.1 B02.FR.01); an accepted charger got its queue when it connected, and new
+            # commands by their notifications.
             self._notice_queued_commands()
 
     def _handler_failure(self, exc: Exception, call: Call) -> RpcError:
@@ -416,6 +417,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             not self.conn.accepted
             and call.action != protocol.boot_action
             and call.action not in protocol.charger_may_send_before_accepted
+            and call.action not in self.conn.triggered
         ):
             # 1.6 errata 3.10 / ACCEPTANCE S8, 2.0.1 B02.FR.09 / B03.FR.07: nothing but the boot
             # notification (and in 2.0.1 the reports asked for) before Accepted.
@@ -524,9 +526,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if codec is None:  # a version without commands yet: they wait in the queue
             return
         assert self.conn is not None  # noqa: S101 (set by connect)
-        while self.conn.accepted:
-            assert self.conn.charger_id is not None  # noqa: S101 (accepted)
+        while self._may_receive_commands():
+            assert self.conn.charger_id is not None  # noqa: S101 (registered)
             message_id = str(uuid.uuid4())
+            # While Pending only what the version allows then (1.6 sec. 4.2, 2.0.1 B02.FR.01);
+            # the rest waits, in order, for Accepted.
+            only = None if self.conn.accepted else self.protocol.allowed_while_pending
             try:
                 claimed = await one_off(
                     claim_next_command,
@@ -534,6 +539,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
                     message_id=message_id,
                     at=timezone.now(),
                     encode=codec.encode,
+                    only_actions=only,
                 )
             except DatabaseError as exc:
                 # They stay queued: the dispatcher notifies again once they have waited a while.
@@ -581,6 +587,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         finally:
             self._awaiting.pop(message_id, None)
         if isinstance(reply, CallResult):
+            self._note_triggered(call)
             return CallOutcome(RESULT, message_id=message_id, payload=reply.payload)
         return CallOutcome(
             ERROR,
@@ -588,6 +595,25 @@ class OcppConsumer(AsyncWebsocketConsumer):
             error_code=reply.error_code,
             description=reply.description,
             details=reply.details,
+        )
+
+    def _note_triggered(self, call: OutboundCall) -> None:
+        """A not-yet-Accepted charger we asked to send a message may send it (1.6 sec. 4.2.1,
+        2.0.1 B02.FR.09); not cleared on a Rejected answer: then it sends nothing anyway."""
+        conn = self.conn
+        assert conn is not None  # noqa: S101 (set by connect)
+        if not conn.accepted and call.payload is not None:
+            triggered = self.protocol.triggered_action(call.action, call.payload)
+            if triggered:
+                conn.triggered.add(triggered)
+
+    def _may_receive_commands(self) -> bool:
+        """Accepted, or Pending (a registered charger the operator holds to configure it)."""
+        conn = self.conn
+        assert conn is not None  # noqa: S101 (set by connect)
+        return conn.charger_id is not None and conn.registration_status in (
+            RegistrationStatus.ACCEPTED,
+            RegistrationStatus.PENDING,
         )
 
     def _outbound_refusal(self, action: str) -> str:

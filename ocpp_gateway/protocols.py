@@ -8,7 +8,7 @@ Adding a version is one package beside `v16/` plus one `Protocol` entry in `REGI
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
@@ -56,6 +56,10 @@ class CommandCodec(Interface):
         """The intent a raw call of this version amounts to, if the codec can read it as one."""
 
 
+def _nothing_triggered(action: str, payload: dict) -> str | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Protocol:
     """One OCPP version as the gateway speaks it. The tables are plain dicts, read on every
@@ -75,6 +79,9 @@ class Protocol:
     boot_action: str
     # What else the charger may send before it is Accepted (2.0.1 B02.FR.09: reports asked for).
     charger_may_send_before_accepted: frozenset[str] = frozenset()
+    # The action a CALL of ours (action, payload) asks a not-yet-Accepted charger to send, if any
+    # (1.6 sec. 4.2.1, 2.0.1 B02.FR.09: what a TriggerMessage requested).
+    triggered_action: Callable[[str, dict], str | None] = _nothing_triggered
     error_codes: Mapping[ErrorKind, str]
     schemas: PayloadSchemas
     # None: a version that takes no commands (a test's fake one); both real versions have one.
@@ -101,6 +108,7 @@ OCPP16 = Protocol(
     csms_initiated=frozenset(v16_handlers.CSMS_INITIATED),
     allowed_while_pending=v16_rules.ALLOWED_WHILE_PENDING,
     boot_action=v16_rules.BOOT_ACTION,
+    triggered_action=v16_rules.triggered_action,
     error_codes=rpc.ERROR_CODES[v16_rules.SUBPROTOCOL],
     schemas=SCHEMAS[v16_rules.SUBPROTOCOL],
     codec=v16_codec,
@@ -115,6 +123,7 @@ OCPP201 = Protocol(
     allowed_while_pending=v201_rules.ALLOWED_WHILE_PENDING,
     boot_action=v201_rules.BOOT_ACTION,
     charger_may_send_before_accepted=v201_rules.CHARGER_MAY_SEND_BEFORE_ACCEPTED,
+    triggered_action=v201_rules.triggered_action,
     error_codes=rpc.ERROR_CODES[v201_rules.SUBPROTOCOL],
     schemas=SCHEMAS[v201_rules.SUBPROTOCOL],
     codec=v201_codec,

@@ -189,6 +189,53 @@ async def test_a_pending_charger_gets_its_commands_once_accepted(charger):
     assert (await _command(command.pk)).status == CommandStatus.ACCEPTED
 
 
+async def test_a_pending_charger_gets_what_it_may_while_pending_and_the_rest_in_order_once_accepted(charger):
+    """1.6 sec. 4.2 / 2.0.1 B02.FR.01: the operator holds a charger Pending to configure it; the
+    configuration goes out at once, a command not allowed then waits (and those after it, R16)."""
+    charger, key = charger
+    await sync_to_async(Charger.objects.filter(pk=charger.pk).update)(registration_status=RegistrationStatus.PENDING)
+    configure = await _request(charger, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "60"})
+    start = await _request(charger, "RemoteStartTransaction", {"idTag": "TAG"})
+    read = await _request(charger, "GetConfiguration", {})
+    async with Charger16(charger, key) as station:
+        call = await station.next_call()
+        assert call[2] == "ChangeConfiguration"
+        await station.answer(call, {"status": "Accepted"})
+        assert await station.ws.receive_nothing(timeout=0.3)  # RemoteStart waits, and so does what follows
+        await sync_to_async(Charger.objects.filter(pk=charger.pk).update)(
+            registration_status=RegistrationStatus.ACCEPTED
+        )
+        await station.ws.send_json_to([2, "b", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}])
+        assert (await station.ws.receive_json_from(timeout=5))[2]["status"] == "Accepted"
+        for expected in ("RemoteStartTransaction", "GetConfiguration"):
+            call = await station.next_call()
+            assert call[2] == expected
+            await station.answer(call, {"status": "Accepted"} if expected != "GetConfiguration" else {})
+        assert await station.ws.receive_nothing(timeout=0.3)
+    statuses = [(await _command(command.pk)).status for command in (configure, start, read)]
+    assert statuses == [CommandStatus.ACCEPTED] * 3
+
+
+async def test_a_pending_charger_may_send_what_a_trigger_asked_for_and_nothing_else(charger):
+    """1.6 sec. 4.2.1 / 2.0.1 B02.FR.09: before Accepted, only BootNotification and what the
+    central system asked for with TriggerMessage; anything else is a SecurityError."""
+    charger, key = charger
+    await sync_to_async(Charger.objects.filter(pk=charger.pk).update)(registration_status=RegistrationStatus.PENDING)
+    status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+    async with Charger16(charger, key) as station:
+        await station.ws.send_json_to([2, "s1", "StatusNotification", status])
+        assert (await station.ws.receive_json_from(timeout=5))[2] == "SecurityError"
+        await _request(charger, "TriggerMessage", {"requestedMessage": "StatusNotification"})
+        call = await station.next_call()
+        assert call[2] == "TriggerMessage"
+        await station.answer(call, {"status": "Accepted"})
+        assert await station.ws.receive_nothing(timeout=0.3)
+        await station.ws.send_json_to([2, "s2", "StatusNotification", status])
+        assert (await station.ws.receive_json_from(timeout=5))[0] == 3  # answered
+        await station.ws.send_json_to([2, "h1", "Heartbeat", {}])
+        assert (await station.ws.receive_json_from(timeout=5))[2] == "SecurityError"  # not asked for
+
+
 async def test_a_command_in_flight_when_the_socket_closes_is_not_resent(charger):
     charger, key = charger
     async with Charger16(charger, key) as station:

@@ -8,7 +8,7 @@ import pytest
 from ocpp_gateway import protocols
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.handshake import negotiate_subprotocol
-from ocpp_gateway.protocols import OCPP16, REGISTRY, Protocol, protocol_for
+from ocpp_gateway.protocols import OCPP16, OCPP201, REGISTRY, Protocol, protocol_for
 from ocpp_gateway.rpc import ERROR_CODES, ErrorKind, RpcError
 from ocpp_gateway.tests.conftest import CALLERROR, CALLRESULT, db
 from ocpp_gateway.tests.conftest import OCPP16 as OCPP16_NAME
@@ -30,7 +30,9 @@ def test_ocpp16_is_registered_with_its_handlers_rules_and_vocabulary():
     assert entry.csms_initiated == frozenset(CSMS_INITIATED)
     assert entry.boot_action == "BootNotification"
     # 1.6 sec. 4.2: what may be sent to a Pending charger.
-    assert entry.allowed_while_pending == {"GetConfiguration", "ChangeConfiguration", "TriggerMessage", "DataTransfer"}
+    assert entry.allowed_while_pending == {
+        "GetConfiguration", "ChangeConfiguration", "TriggerMessage", "ExtendedTriggerMessage", "DataTransfer",
+    }  # fmt: skip
     assert entry.error_code(ErrorKind.FORMAT) == "FormationViolation"  # OCPP-J 1.6 sec. 4.2.3 (sic)
     assert dict(entry.error_codes) == ERROR_CODES[OCPP16_NAME]
     assert entry.codec is v16_codec  # intents become 1.6 CALLs, answers become outcomes
@@ -183,3 +185,20 @@ async def test_1_6_is_still_spoken_beside_a_second_version(charger, open_client,
     client = await _open(open_client, charger, OCPP16_NAME)
     assert "currentTime" in await client.result("Heartbeat", {})
     assert (await client.error("Hello", {}))[0] == "NotImplemented"
+
+
+@pytest.mark.parametrize(
+    ("entry", "action", "payload", "triggered"),
+    [
+        (OCPP16, "TriggerMessage", {"requestedMessage": "StatusNotification"}, "StatusNotification"),
+        (OCPP16, "ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"}, "SignCertificate"),
+        (OCPP16, "ExtendedTriggerMessage", {"requestedMessage": "FirmwareStatusNotification"},
+         "SignedFirmwareStatusNotification"),
+        (OCPP16, "GetConfiguration", {}, None),
+        (OCPP201, "TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"}, "SignCertificate"),
+        (OCPP201, "TriggerMessage", {"requestedMessage": "MeterValues", "evse": {"id": 1}}, "MeterValues"),
+        (OCPP201, "GetVariables", {"getVariableData": []}, None),
+    ],
+)  # fmt: skip
+def test_what_a_trigger_lets_a_charger_send_before_it_is_accepted(entry, action, payload, triggered):
+    assert entry.triggered_action(action, payload) == triggered

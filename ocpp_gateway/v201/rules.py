@@ -10,9 +10,26 @@ BOOT_ACTION = "BootNotification"
 ALLOWED_WHILE_PENDING = frozenset({"GetVariables", "SetVariables", "GetBaseReport", "GetReport", "TriggerMessage"})
 
 # B02.FR.09: a station that is not Accepted may send only what the CSMS asked for with
-# TriggerMessage, GetBaseReport or GetReport. The reports' answer is always NotifyReport; what
-# TriggerMessage asks for is not tracked per request, so it waits for Accepted.
+# TriggerMessage, GetBaseReport or GetReport. The reports' answer is always NotifyReport; what a
+# TriggerMessage asked for is let through per connection (`triggered_action`).
 CHARGER_MAY_SEND_BEFORE_ACCEPTED = frozenset({"NotifyReport"})
+
+# MessageTriggerEnumType values that name another action than the one the station sends.
+TRIGGERED = {
+    "SignChargingStationCertificate": "SignCertificate",
+    "SignV2GCertificate": "SignCertificate",
+    "SignCombinedCertificate": "SignCertificate",
+}
+
+
+def triggered_action(action: str, payload: dict) -> str | None:
+    """The action a station may send before it is Accepted because this CALL asked for it
+    (B02.FR.09)."""
+    requested = payload.get("requestedMessage")
+    if action == "TriggerMessage" and requested:
+        return TRIGGERED.get(requested, str(requested))
+    return None
+
 
 # Every CALL a 2.0.1 station may send (part 2, the messages of each functional block): one the
 # gateway does not handle is answered NotSupported (recognised), anything else NotImplemented.

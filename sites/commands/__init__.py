@@ -215,10 +215,18 @@ def queued_command_ids_of(charger_ids: set[int]) -> dict[int, list[int]]:
     return waiting
 
 
-def claim_next_command(*, charger_id: int, message_id: str, at: dt.datetime, encode: Encoder) -> CommandToSend | None:
+def claim_next_command(
+    *,
+    charger_id: int,
+    message_id: str,
+    at: dt.datetime,
+    encode: Encoder,
+    only_actions: frozenset[str] | None = None,
+) -> CommandToSend | None:
     """Mark the charger's oldest queued command sent, with the wire action and payload `encode`
     made of its intent (masked) saved in the same write, and return it; None when its queue is
-    empty or its oldest command waits for a retry's backoff. Commands reach a charger strictly
+    empty, its oldest command waits for a retry's backoff, or (with `only_actions`, what may be
+    sent to a charger that is not accepted yet) its oldest command is another action. Commands reach a charger strictly
     in the order they were requested (R16), whichever notification arrives: a newer command
     never overtakes an older queued one, not even one waiting to be retried (an older change
     of availability retried after a newer one would undo it). Expired commands met on the way
@@ -239,7 +247,9 @@ def claim_next_command(*, charger_id: int, message_id: str, at: dt.datetime, enc
             if command.next_attempt_at is not None and command.next_attempt_at > at:
                 return None
             try:
-                return _mark_sent(command, message_id, at, encode)
+                return _mark_sent(command, message_id, at, encode, only_actions)
+            except NotNow:
+                return None
             except CannotEncode as exc:
                 _finish(command, Outcome(status=OutcomeStatus.FAILED, error_description=str(exc)), None, at)
 
@@ -259,10 +269,18 @@ def _settle_expired(command: Command) -> None:
     _announce(command, None)
 
 
-def _mark_sent(command: Command, message_id: str, at: dt.datetime, encode: Encoder) -> CommandToSend:
+class NotNow(Exception):
+    """The command may not be sent to the charger in its present state: it stays queued."""
+
+
+def _mark_sent(
+    command: Command, message_id: str, at: dt.datetime, encode: Encoder, only_actions: frozenset[str] | None
+) -> CommandToSend:
     intent = intent_of(command)
     secret = unseal_key(command.sealed_secret) if command.sealed_secret else ""
     action, payload = encode(intent, secret)
+    if only_actions is not None and action not in only_actions:
+        raise NotNow(action)
     shown = encode(intent, SECRET_MASK)[1] if secret else payload
     command.status, command.message_id, command.sent_at = CommandStatus.SENT, message_id, at
     command.action, command.payload = action, shown
