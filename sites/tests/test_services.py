@@ -21,6 +21,7 @@ from sites.models import (
     UnknownCharger,
     UnknownChargerState,
 )
+from sites.security_events import record_security_event
 from sites.selectors import charger_access
 from sites.services import (
     BootInfo,
@@ -35,7 +36,6 @@ from sites.services import (
     record_boot,
     record_charger_report,
     record_liveness,
-    record_security_event,
     record_status_notification,
     record_status_notifications,
     record_unknown_charger_attempt,
