@@ -168,7 +168,8 @@ def record_security_event(
             return earlier
     about = event_type(kind)
     chosen = severity or about.severity
-    logger.warning("security event %s about %s: %s", kind, charge_point_id, detail)
+    # The type and the charger only: a detail may quote what a client sent.
+    logger.warning("security event %s about %s", kind, charge_point_id)
     return SecurityEvent.objects.create(
         charger_id=charger_id,
         charge_point_id=charge_point_id[:48],

@@ -180,6 +180,7 @@ NOT_BEFORE_ACCEPTED = [
     ("FirmwareStatusNotification", {"status": "Idle"}),
     ("LogStatusNotification", {"status": "Idle"}),
     ("SignedFirmwareStatusNotification", {"status": "Idle"}),
+    ("SecurityEventNotification", {"type": "StartupOfTheDevice", "timestamp": "2026-01-01T00:00:00Z"}),
 ]
 NOT_BEFORE_ACCEPTED_ACTIONS = [action for action, _ in NOT_BEFORE_ACCEPTED]
 
