@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import sqlite3
 import subprocess
 import sys
@@ -43,12 +44,17 @@ class LiveServer:
     env: dict[str, str] = field(default_factory=dict)
 
     @property
+    def tls(self) -> bool:
+        """Whether the server terminates TLS itself (OCPP_TLS_CERT_FILE in its settings)."""
+        return bool(self.env.get("OCPP_TLS_CERT_FILE"))
+
+    @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ocpp"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}/ocpp"
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def admin_password(self) -> str:
         """The demo administrator's password, as seed_demo wrote it."""
@@ -209,7 +215,9 @@ def wait_until_healthy(server: LiveServer, timeout: float = 30.0) -> None:
         if server.process is None or server.process.poll() is not None:
             raise RuntimeError(server.log())
         url = f"{server.base_url}/api/health"
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+        # Whether it answers, not who it is: the test's own certificate is not checked here.
+        context = ssl._create_unverified_context() if server.tls else None
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2, context=context) as response:
             if response.status == 200:
                 return
         time.sleep(0.2)

@@ -301,6 +301,21 @@ OCPP_WS_PING_TIMEOUT = env.float("OCPP_WS_PING_TIMEOUT", default=20.0)
 # then takes the client's address from X-Forwarded-For, for the rate limits and the login
 # lockout; from any other peer the header is ignored. Comma-separated; "*" trusts every peer.
 TRUSTED_PROXIES = env("TRUSTED_PROXIES", default="127.0.0.1")
+# --- TLS and client certificates (security profiles 2 and 3, ocpp_gateway/tls.py) ----------
+# With OCPP_TLS_CERT_FILE set, `manage.py serve` terminates TLS itself (TLS 1.2 at least,
+# whitepaper A00.FR.416) with that certificate (PEM, chain included) and key. Without it, TLS
+# is a proxy's job (X-Forwarded-Proto from TRUSTED_PROXIES).
+OCPP_TLS_CERT_FILE = env("OCPP_TLS_CERT_FILE", default="")
+OCPP_TLS_KEY_FILE = env("OCPP_TLS_KEY_FILE", default="")
+# The charging-station CA (PEM bundle) that profile-3 client certificates must be issued by
+# directly. serve asks every client for a certificate but lets one without connect (profile
+# 1/2 chargers have none); one from another CA fails the TLS handshake. Also checked for
+# certificates arriving in OCPP_CLIENT_CERT_HEADER.
+OCPP_TLS_CLIENT_CA_FILE = env("OCPP_TLS_CLIENT_CA_FILE", default="")
+# Behind a TLS-terminating proxy: the request header carrying the client certificate it
+# verified, URL-escaped PEM (nginx: proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert).
+# Believed only from a TCP peer in TRUSTED_PROXIES; blank: no header is believed.
+OCPP_CLIENT_CERT_HEADER = env("OCPP_CLIENT_CERT_HEADER", default="")
 # --- Rate limits at the charger boundary (S11, R21, S24; ocpp_gateway/throttle.py) ---------
 # Token buckets per server process, as "count/period" ("10/minute", "1000/20s"; a count of 0
 # turns a limit off): a quiet client may spend `count` at once, then count/period per second.

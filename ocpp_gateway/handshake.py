@@ -16,11 +16,14 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from ocpp_gateway import protocols
+from ocpp_gateway.client_certificates import check_certificate, presented_certificate
 from ocpp_gateway.seam import CHARGER_ACCESS, one_off
 from ocpp_gateway.throttle import KeyedLimiter, Rate, parse_rate
+from sites.certificates.identity import ChargerIdentity
 from sites.credentials import verify_charger_key
 from sites.models import SecurityProfile
 from sites.security_events import (
+    CLIENT_CERTIFICATE_REFUSED,
     FAILED_LOGIN,
     HANDSHAKES_THROTTLED,
     PROFILE_DOWNGRADE,
@@ -47,6 +50,7 @@ class HandshakeRefused(Exception):
         *,
         security_event: str = "",
         charger_id: int | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(reason)
         self.status = status
@@ -55,6 +59,8 @@ class HandshakeRefused(Exception):
         # The security event the refusal is (a failed login, a downgrade), about that charger.
         self.security_event = security_event
         self.charger_id = charger_id
+        # Recorded with the event: e.g. the refused certificate's subject, serial and fingerprint.
+        self.detail = detail or {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +118,8 @@ def check_credentials(charger: ChargerAccess, scope: Mapping[str, Any], headers:
             403, "this charger must connect over TLS", security_event=PROFILE_DOWNGRADE, charger_id=charger.id
         )
     if profile == SecurityProfile.TLS_CLIENT_CERT:
-        raise HandshakeRefused(403, "security profile 3 (client certificates) is not supported yet")
+        check_client_certificate(charger, scope, headers)
+        return  # the certificate authenticates the charger: no HTTP Basic (whitepaper sec. 2.5)
     credentials = basic_credentials(headers)
     if credentials is None:
         raise HandshakeRefused(
@@ -129,6 +136,34 @@ def check_credentials(charger: ChargerAccess, scope: Mapping[str, Any], headers:
         promote_pending_key(charger_id=charger.id)
         return
     raise HandshakeRefused(401, "wrong charge point id or key", security_event=FAILED_LOGIN, charger_id=charger.id)
+
+
+def check_client_certificate(charger: ChargerAccess, scope: Mapping[str, Any], headers: dict[str, str]) -> None:
+    """Security profile 3 (whitepaper sec. 2.5): the charger's own certificate, or a 403
+    before accept with a security event naming the problem."""
+    pem = presented_certificate(scope, headers)
+    if pem is None:
+        # Basic credentials or nothing at all from a profile-3 charger: a downgrade (sec. 2.1).
+        raise HandshakeRefused(
+            403,
+            "this charger must present its client certificate (security profile 3)",
+            security_event=PROFILE_DOWNGRADE,
+            charger_id=charger.id,
+        )
+    identity = ChargerIdentity(
+        operator_name=charger.operator_name,
+        charge_point_id=charger.charge_point_id,
+        serial_number=charger.serial_number,
+    )
+    check = check_certificate(pem, identity, timezone.now())
+    if check.problems:
+        raise HandshakeRefused(
+            403,
+            "client certificate refused: " + "; ".join(check.problems),
+            security_event=CLIENT_CERTIFICATE_REFUSED,
+            charger_id=charger.id,
+            detail={**check.detail, "problems": check.problems},
+        )
 
 
 def _admit_sync(scope: Mapping[str, Any], charge_point_id: str) -> Admission:
@@ -282,7 +317,8 @@ _refusals = AttemptThrottle(interval=settings.OCPP_SECURITY_EVENT_RECORD_INTERVA
 
 
 async def _record_refusal(refusal: HandshakeRefused, address: str, charge_point_id: str) -> None:
-    """A failed login or a downgrade, as a security event (S13): merged per charger and address."""
+    """A failed login, a downgrade or a refused client certificate, as a security event (S13):
+    merged per charger and address (one row per interval: the first refusal's detail)."""
     attempts = _refusals.attempts_to_record(f"{refusal.security_event}|{charge_point_id}|{address}")
     if not attempts:
         return
@@ -302,7 +338,7 @@ async def _record_refusal(refusal: HandshakeRefused, address: str, charge_point_
                 charge_point_id=charge_point_id,
                 charger_id=refusal.charger_id,
                 kind=refusal.security_event,
-                detail={"address": address, "reason": refusal.reason},
+                detail={**refusal.detail, "address": address, "reason": refusal.reason},
             )
     except DatabaseError:
         logger.exception("could not record %s of %r from %s", refusal.security_event, charge_point_id, address)

@@ -22,6 +22,9 @@ class ChargerAccess:
     pending_auth_key_hash: str
     heartbeat_interval: int
     preferred_ocpp_version: str = ""  # blank: the system's order of subprotocols
+    # Who its client certificate must name (profile 3, sites/certificates/identity.py).
+    operator_name: str = ""  # the organization's operator name, or its name
+    serial_number: str = ""
 
 
 ACCESS_FIELDS = (
@@ -34,6 +37,9 @@ ACCESS_FIELDS = (
     "pending_auth_key_hash",
     "heartbeat_interval",
     "preferred_ocpp_version",
+    "serial_number",
+    "site__organization__operator_name",
+    "site__organization__name",
 )
 
 
@@ -52,6 +58,8 @@ def chargers_access(charge_point_ids: set[str]) -> dict[str, ChargerAccess]:
     found = {}
     for row in Charger.objects.filter(charge_point_id__in=charge_point_ids).values(*ACCESS_FIELDS):
         row["organization_id"] = row.pop("site__organization_id")
+        organization_name = row.pop("site__organization__name")
+        row["operator_name"] = row.pop("site__organization__operator_name") or organization_name
         found[row["charge_point_id"]] = ChargerAccess(**row)
     return found
 

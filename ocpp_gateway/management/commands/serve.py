@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from common.garbage import tune_garbage_collector
+from ocpp_gateway.tls import TLSWebSocketProtocol, server_ssl_options
 
 
 class Command(BaseCommand):
@@ -40,7 +41,8 @@ def server_options() -> dict:
     return dict(
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
+        # websockets-sansio, with the client certificate and the TCP peer in the scope.
+        ws=TLSWebSocketProtocol,
         ws_max_size=settings.OCPP_MAX_FRAME_BYTES,
         ws_ping_interval=settings.OCPP_WS_PING_INTERVAL,
         ws_ping_timeout=settings.OCPP_WS_PING_TIMEOUT,
@@ -51,4 +53,6 @@ def server_options() -> dict:
         # Room for a reconnect storm: thousands of chargers connecting in the same second.
         backlog=settings.OCPP_LISTEN_BACKLOG,
         log_level=settings.LOG_LEVEL.lower(),
+        # TLS terminated here when a certificate is configured (security profiles 2 and 3).
+        **server_ssl_options(settings.OCPP_TLS_CERT_FILE, settings.OCPP_TLS_KEY_FILE, settings.OCPP_TLS_CLIENT_CA_FILE),
     )

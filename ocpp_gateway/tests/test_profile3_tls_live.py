@@ -1,0 +1,212 @@
+"""End to end, security profile 3 (1.6 security whitepaper sec. 2.5) on real TLS over loopback:
+`manage.py serve` terminates TLS with a server certificate and a charging-station CA made here;
+`websockets` clients with and without client certificates. The charger's own certificate opens
+the connection; a wrong O, a wrong CN, none at all are refused with HTTP 403 before accept and
+leave a security event naming the problem. One from another CA or an expired one never gets
+that far: the TLS layer verifies what is sent (CERT_OPTIONAL) and the TLS handshake fails
+(Python's ssl has no verify callback to let it through to the application; the same checks
+on the proxy-header path answer 403 with an event: test_client_certificates.py). A profile-2
+charger with HTTP Basic works on the same listener."""
+
+import asyncio
+import datetime
+import json
+import ssl
+from pathlib import Path
+
+import pytest
+import websockets
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from common.live_server import live_server
+from ocpp_gateway.tests.live_chargers import call
+
+PROFILE3 = "DEMO-CP-002"  # made profile 3 below
+PROFILE2 = "DEMO-CP-001"
+OPERATOR = "Demo Charging Co"  # the demo organization's name (no operator name set)
+NOW = datetime.datetime.now(datetime.UTC)
+
+
+def _name(organization: str, common_name: str) -> x509.Name:
+    return x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization), x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    )
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())  # whitepaper A00.FR.406: ECC of 256 bits at least
+
+
+class Authority:
+    def __init__(self, name: str) -> None:
+        self.key = _key()
+        self.certificate = (
+            x509.CertificateBuilder()
+            .subject_name(_name(OPERATOR, name))
+            .issuer_name(_name(OPERATOR, name))
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - datetime.timedelta(days=1))
+            .not_valid_after(NOW + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+
+    def issue(
+        self,
+        subject: x509.Name,
+        *,
+        server: bool = False,
+        not_before: datetime.datetime = NOW - datetime.timedelta(days=1),
+        not_after: datetime.datetime = NOW + datetime.timedelta(days=30),
+    ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        key = _key()
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+        )
+        if server:
+            import ipaddress
+
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        else:
+            builder = builder.add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+            )
+        return builder.sign(self.key, hashes.SHA256()), key
+
+
+def _write(path: Path, certificate: x509.Certificate, key: ec.EllipticCurvePrivateKey | None = None) -> Path:
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+    if key is not None:
+        pem += key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    path.write_bytes(pem)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("pki")
+    root, other = Authority("Charging Station CA"), Authority("Someone else's CA")
+    files = {
+        "ca": _write(directory / "ca.pem", root.certificate),
+        "server": _write(directory / "server.pem", *root.issue(_name(OPERATOR, "localhost"), server=True)),
+        "good": _write(directory / "good.pem", *root.issue(_name(OPERATOR, PROFILE3))),
+        "wrong_o": _write(directory / "wrong_o.pem", *root.issue(_name("Other Operator", PROFILE3))),
+        "wrong_cn": _write(directory / "wrong_cn.pem", *root.issue(_name(OPERATOR, "DEMO-CP-999"))),
+        "expired": _write(
+            directory / "expired.pem",
+            *root.issue(
+                _name(OPERATOR, PROFILE3),
+                not_before=NOW - datetime.timedelta(days=60),
+                not_after=NOW - datetime.timedelta(days=1),
+            ),
+        ),
+        "other_ca": _write(directory / "other_ca.pem", *other.issue(_name(OPERATOR, PROFILE3))),
+    }
+    return files
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, pki):
+    with live_server(
+        tmp_path_factory.mktemp("liveprofile3"),
+        OCPP_TLS_CERT_FILE=str(pki["server"]),
+        OCPP_TLS_CLIENT_CA_FILE=str(pki["ca"]),
+        # One event row per refusal, and no handshake limit in the way of the refusals here.
+        OCPP_SECURITY_EVENT_RECORD_INTERVAL="0",
+        OCPP_HANDSHAKE_FAILURES_PER_ID="1000/minute",
+    ) as running:
+        running.execute("UPDATE sites_charger SET security_profile = 3 WHERE charge_point_id = %s", (PROFILE3,))
+        yield running
+
+
+def _client_context(pki: dict[str, Path], certificate: str | None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(pki["ca"]))
+    if certificate is not None:
+        context.load_cert_chain(str(pki[certificate]))
+    return context
+
+
+async def _boot(server, pki, charge_point_id: str, certificate: str | None, headers: dict | None = None) -> list:
+    async with websockets.connect(
+        f"{server.ws_url}/{charge_point_id}",
+        subprotocols=["ocpp1.6"],
+        ssl=_client_context(pki, certificate),
+        additional_headers=headers or {},
+        open_timeout=5,
+    ) as ws:
+        return await call(ws, "1", "BootNotification", {"chargePointVendor": "ACME", "chargePointModel": "X1"})
+
+
+def _refusal_status(server, pki, certificate: str | None, headers: dict | None = None) -> int:
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        asyncio.run(_boot(server, pki, PROFILE3, certificate, headers))
+    return refused.value.response.status_code
+
+
+def _events(server, kind: str) -> list[dict]:
+    rows = server.query(
+        "SELECT CAST(detail AS TEXT) FROM sites_securityevent WHERE charge_point_id = %s AND kind = %s ORDER BY id",
+        (PROFILE3, kind),
+    )
+    return [json.loads(detail) for (detail,) in rows]
+
+
+def test_the_chargers_own_certificate_opens_the_connection(server, pki):
+    answer = asyncio.run(_boot(server, pki, PROFILE3, "good"))
+    assert answer[0] == 3
+    assert answer[2]["status"] == "Accepted"
+
+
+def test_a_profile_2_charger_with_basic_auth_works_on_the_same_listener(server, pki):
+    answer = asyncio.run(_boot(server, pki, PROFILE2, None, server.basic_auth(PROFILE2)))
+    assert answer[2]["status"] == "Accepted"
+
+
+@pytest.mark.parametrize(
+    ("certificate", "problem"),
+    [
+        ("wrong_o", "O (organizationName) must be 'Demo Charging Co', not Other Operator"),
+        ("wrong_cn", "CN (commonName) must be 'DEMO-CP-002', not DEMO-CP-999"),
+    ],
+)
+def test_a_wrong_certificate_is_refused_before_accept_and_recorded(server, pki, certificate, problem):
+    assert _refusal_status(server, pki, certificate) == 403
+    details = [detail for detail in _events(server, "ClientCertificateRefused") if problem in detail["reason"]]
+    assert details, _events(server, "ClientCertificateRefused")
+    assert any(problem in text for text in details[-1]["problems"])
+    assert details[-1]["fingerprint_sha256"]
+    assert details[-1]["serial"]
+    assert PROFILE3 in details[-1]["subject"] or "DEMO-CP-999" in details[-1]["subject"]
+
+
+def test_no_certificate_is_a_downgrade_even_with_basic_credentials(server, pki):
+    headers = {"Authorization": "Basic " + __import__("base64").b64encode(f"{PROFILE3}:whatever".encode()).decode()}
+    assert _refusal_status(server, pki, None, headers) == 403
+    [*_, detail] = _events(server, "SecurityProfileDowngrade")
+    assert "client certificate" in detail["reason"]
+
+
+@pytest.mark.parametrize("certificate", ["other_ca", "expired"])
+def test_a_certificate_the_tls_layer_cannot_verify_fails_the_tls_handshake(server, pki, certificate):
+    # Another CA's or an expired certificate: verified by the TLS layer (CERT_OPTIONAL still verifies what is sent): the server aborts
+    # the TLS handshake, so there is no HTTP answer and nothing reaches the application. The
+    # client sees it as an SSL error or a dropped connection, depending on TLS 1.3 timing.
+    with pytest.raises((ssl.SSLError, ConnectionError, EOFError, websockets.InvalidMessage, OSError)):
+        asyncio.run(_boot(server, pki, PROFILE3, certificate))

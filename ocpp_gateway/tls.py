@@ -1,0 +1,80 @@
+"""TLS terminated by `manage.py serve` itself (security profiles 2 and 3).
+
+uvicorn verifies a client certificate when its SSL context asks for one, but does not put it
+in the ASGI scope. The smallest clean way to get it there is this subclass of uvicorn's
+WebSocket protocol (passed as `ws=` to uvicorn): when the connection is made it reads the
+peer's certificate from the transport's SSL object and, once uvicorn has built the scope,
+adds the ASGI TLS extension `scope["extensions"]["tls"]["client_cert_chain"]` (a list of PEM
+strings, the leaf first) for the application. It also keeps the TCP peer's address in
+`scope["extensions"]["ocpp.peer"]`, because uvicorn's proxy-headers middleware later
+replaces `scope["client"]` by X-Forwarded-For: whether a client-certificate header may be
+believed depends on who sent it (the proxy), not on whom the proxy says it is for.
+"""
+
+import ssl
+from asyncio import BaseTransport
+from collections.abc import Callable
+from typing import Any
+
+from uvicorn.protocols.utils import get_remote_addr
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+PEER_EXTENSION = "ocpp.peer"
+
+
+def peer_certificate_pem(transport: BaseTransport) -> str | None:
+    """The client's certificate as PEM, if it sent one (the TLS layer has verified it against
+    OCPP_TLS_CLIENT_CA_FILE already: with CERT_OPTIONAL a certificate that does not verify
+    fails the TLS handshake)."""
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    return ssl.DER_cert_to_PEM_cert(der) if der else None
+
+
+class TLSWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol, with the client certificate and raw peer in the scope."""
+
+    client_certificate: str | None = None
+    peer: tuple[str, int] | None = None
+
+    def connection_made(self, transport: BaseTransport) -> None:  # type: ignore[override]
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self.client_certificate = peer_certificate_pem(transport)
+        self.peer = get_remote_addr(transport)  # type: ignore[arg-type]
+
+    def handle_connect(self, event: Any) -> None:
+        # The ASGI task is created in super() but runs only once this returns: the scope can
+        # still be completed here.
+        super().handle_connect(event)
+        if getattr(self, "scope", None) is None:  # the upgrade was refused by uvicorn itself
+            return
+        extensions: dict[str, Any] = self.scope.setdefault("extensions", {})  # type: ignore[assignment]
+        extensions[PEER_EXTENSION] = self.peer
+        if self.client_certificate is not None:
+            # ASGI TLS extension: client_cert_chain, PEM strings, the leaf first.
+            extensions["tls"] = {"client_cert_chain": [self.client_certificate], "server_cert": None}
+
+
+def server_ssl_options(cert_file: str, key_file: str, client_ca_file: str) -> dict[str, Any]:
+    """uvicorn's SSL options: our certificate, and a client certificate asked for but optional
+    at the TLS layer (profile 1/2 chargers have none; profile 3 requires it at the handshake,
+    ocpp_gateway/handshake.py), verified against the charging-station CA when sent."""
+    if not cert_file:
+        return {}
+    options: dict[str, Any] = {
+        "ssl_certfile": cert_file,
+        "ssl_keyfile": key_file or None,
+        "ssl_context_factory": _hardened_context,
+    }
+    if client_ca_file:
+        options.update(ssl_ca_certs=client_ca_file, ssl_cert_reqs=ssl.CERT_OPTIONAL)
+    return options
+
+
+def _hardened_context(config: Any, default_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+    """uvicorn's context, with TLS 1.2 at least (whitepaper A00.FR.416; A00.FR.317 for profile 2)."""
+    context = default_factory()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
