@@ -16,87 +16,13 @@ from pathlib import Path
 
 import pytest
 import websockets
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from common.live_server import live_server
 from ocpp_gateway.tests.live_chargers import call
+from ocpp_gateway.tests.pki import NOW, OPERATOR, Authority, name, write
 
 PROFILE3 = "DEMO-CP-002"  # made profile 3 below
 PROFILE2 = "DEMO-CP-001"
-OPERATOR = "Demo Charging Co"  # the demo organization's name (no operator name set)
-NOW = datetime.datetime.now(datetime.UTC)
-
-
-def _name(organization: str, common_name: str) -> x509.Name:
-    return x509.Name(
-        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization), x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
-    )
-
-
-def _key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())  # whitepaper A00.FR.406: ECC of 256 bits at least
-
-
-class Authority:
-    def __init__(self, name: str) -> None:
-        self.key = _key()
-        self.certificate = (
-            x509.CertificateBuilder()
-            .subject_name(_name(OPERATOR, name))
-            .issuer_name(_name(OPERATOR, name))
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(NOW - datetime.timedelta(days=1))
-            .not_valid_after(NOW + datetime.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(self.key, hashes.SHA256())
-        )
-
-    def issue(
-        self,
-        subject: x509.Name,
-        *,
-        server: bool = False,
-        not_before: datetime.datetime = NOW - datetime.timedelta(days=1),
-        not_after: datetime.datetime = NOW + datetime.timedelta(days=30),
-    ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-        key = _key()
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-        )
-        if server:
-            import ipaddress
-
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
-                critical=False,
-            ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        else:
-            builder = builder.add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-            )
-        return builder.sign(self.key, hashes.SHA256()), key
-
-
-def _write(path: Path, certificate: x509.Certificate, key: ec.EllipticCurvePrivateKey | None = None) -> Path:
-    pem = certificate.public_bytes(serialization.Encoding.PEM)
-    if key is not None:
-        pem += key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    path.write_bytes(pem)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -104,20 +30,20 @@ def pki(tmp_path_factory) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("pki")
     root, other = Authority("Charging Station CA"), Authority("Someone else's CA")
     files = {
-        "ca": _write(directory / "ca.pem", root.certificate),
-        "server": _write(directory / "server.pem", *root.issue(_name(OPERATOR, "localhost"), server=True)),
-        "good": _write(directory / "good.pem", *root.issue(_name(OPERATOR, PROFILE3))),
-        "wrong_o": _write(directory / "wrong_o.pem", *root.issue(_name("Other Operator", PROFILE3))),
-        "wrong_cn": _write(directory / "wrong_cn.pem", *root.issue(_name(OPERATOR, "DEMO-CP-999"))),
-        "expired": _write(
+        "ca": write(directory / "ca.pem", root.certificate),
+        "server": write(directory / "server.pem", *root.issue(name(OPERATOR, "localhost"), server=True)),
+        "good": write(directory / "good.pem", *root.issue(name(OPERATOR, PROFILE3))),
+        "wrong_o": write(directory / "wrong_o.pem", *root.issue(name("Other Operator", PROFILE3))),
+        "wrong_cn": write(directory / "wrong_cn.pem", *root.issue(name(OPERATOR, "DEMO-CP-999"))),
+        "expired": write(
             directory / "expired.pem",
             *root.issue(
-                _name(OPERATOR, PROFILE3),
+                name(OPERATOR, PROFILE3),
                 not_before=NOW - datetime.timedelta(days=60),
                 not_after=NOW - datetime.timedelta(days=1),
             ),
         ),
-        "other_ca": _write(directory / "other_ca.pem", *other.issue(_name(OPERATOR, PROFILE3))),
+        "other_ca": write(directory / "other_ca.pem", *other.issue(name(OPERATOR, PROFILE3))),
     }
     return files
 
@@ -205,8 +131,9 @@ def test_no_certificate_is_a_downgrade_even_with_basic_credentials(server, pki):
 
 @pytest.mark.parametrize("certificate", ["other_ca", "expired"])
 def test_a_certificate_the_tls_layer_cannot_verify_fails_the_tls_handshake(server, pki, certificate):
-    # Another CA's or an expired certificate: verified by the TLS layer (CERT_OPTIONAL still verifies what is sent): the server aborts
-    # the TLS handshake, so there is no HTTP answer and nothing reaches the application. The
-    # client sees it as an SSL error or a dropped connection, depending on TLS 1.3 timing.
+    # Another CA's or an expired certificate: verified by the TLS layer (CERT_OPTIONAL still
+    # verifies what is sent), the server aborts the TLS handshake, so there is no HTTP answer and
+    # nothing reaches the application. The client sees an SSL error or a dropped connection
+    # (with TLS 1.3 the client's certificate is checked after the client thinks it is done).
     with pytest.raises((ssl.SSLError, ConnectionError, EOFError, websockets.InvalidMessage, OSError)):
         asyncio.run(_boot(server, pki, PROFILE3, certificate))
