@@ -119,3 +119,12 @@ def test_profile_3_refusals_carry_the_event_and_the_certificate():
 def test_the_servers_tls_is_1_2_at_least():
     context = _hardened_context(None, lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
     assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+def test_serve_asks_for_an_optional_client_certificate_when_configured():
+    from ocpp_gateway.tls import server_ssl_options
+
+    assert server_ssl_options("", "", "") == {}
+    options = server_ssl_options("server.pem", "", "ca.pem")
+    assert options["ssl_cert_reqs"] == ssl.CERT_OPTIONAL  # profile 1/2 chargers have none
+    assert options["ssl_ca_certs"] == "ca.pem"

@@ -206,11 +206,16 @@ async def test_profile_2_charger_over_wss_with_its_key_is_accepted(make_charger,
     assert not await wrong.connect()
 
 
-async def test_profile_3_charger_is_refused_until_client_certificates_are_supported(make_charger, open_client):
+async def test_profile_3_charger_without_a_client_certificate_is_a_downgrade(make_charger, open_client):
+    # Its HTTP Basic key is no way in (whitepaper sec. 2.5); the certificate cases are in
+    # test_client_certificates.py and, on real TLS, test_profile3_tls_live.py.
     mtls = await db(make_charger)("CP-MTLS", security_profile=SecurityProfile.TLS_CLIENT_CERT)
     client = await open_client(mtls, scheme="wss", connect=False, http_response=True)
     status, _headers, _body = await client.connect_expecting_http_response()
     assert status == 403
+    [(charger_id, _, detail)] = await db(_security_events)("SecurityProfileDowngrade")
+    assert charger_id == mtls.pk
+    assert "client certificate" in detail["reason"]
 
 
 async def test_database_outage_at_the_handshake_is_refused_with_503(charger, open_client, database_outage):
