@@ -39,10 +39,10 @@ class TLSWebSocketProtocol(WebSocketsSansIOProtocol):
     client_certificate: str | None = None
     peer: tuple[str, int] | None = None
 
-    def connection_made(self, transport: BaseTransport) -> None:  # type: ignore[override]
-        super().connection_made(transport)  # type: ignore[arg-type]
+    def connection_made(self, transport: BaseTransport) -> None:
+        super().connection_made(transport)
         self.client_certificate = peer_certificate_pem(transport)
-        self.peer = get_remote_addr(transport)  # type: ignore[arg-type]
+        self.peer = get_remote_addr(transport)
 
     def handle_connect(self, event: Any) -> None:
         # The ASGI task is created in super() but runs only once this returns: the scope can
@@ -50,7 +50,7 @@ class TLSWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         if getattr(self, "scope", None) is None:  # the upgrade was refused by uvicorn itself
             return
-        extensions: dict[str, Any] = self.scope.setdefault("extensions", {})  # type: ignore[assignment]
+        extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
         extensions[PEER_EXTENSION] = self.peer
         if self.client_certificate is not None:
             # ASGI TLS extension: client_cert_chain, PEM strings, the leaf first.
