@@ -42,7 +42,7 @@ class TLSWebSocketProtocol(WebSocketsSansIOProtocol):
     def connection_made(self, transport: BaseTransport) -> None:
         super().connection_made(transport)
         self.client_certificate = peer_certificate_pem(transport)
-        self.peer = get_remote_addr(transport)
+        self.peer = get_remote_addr(transport)  # type: ignore[arg-type]  # uvicorn's own call does the same
 
     def handle_connect(self, event: Any) -> None:
         # The ASGI task is created in super() but runs only once this returns: the scope can
