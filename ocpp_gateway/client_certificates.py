@@ -55,11 +55,15 @@ def _tcp_peer(scope: Mapping[str, Any]) -> str:
 
 def presented_certificate(scope: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
     """The client certificate (PEM) of this connection: from the TLS layer of `manage.py serve`
-    (the ASGI TLS extension), else from OCPP_CLIENT_CERT_HEADER when the TCP peer is one of
-    TRUSTED_PROXIES. From any other peer the header is ignored: anyone can send it."""
-    chain = ((scope.get("extensions") or {}).get("tls") or {}).get("client_cert_chain") or []
-    if chain:
-        return str(chain[0])
+    (the ASGI TLS extension) when it terminated TLS, else from OCPP_CLIENT_CERT_HEADER when the
+    TCP peer is one of TRUSTED_PROXIES. From any other peer the header is ignored: anyone can
+    send it."""
+    tls = (scope.get("extensions") or {}).get("tls")
+    if tls is not None:
+        # TLS terminated here: the peer is the charger itself, never a proxy, and what it sent
+        # in the TLS handshake is all there is (a header would need no private key).
+        chain = tls.get("client_cert_chain") or []
+        return str(chain[0]) if chain else None
     header = settings.OCPP_CLIENT_CERT_HEADER.lower()
     if not header or not headers.get(header):
         return None

@@ -37,10 +37,12 @@ class TLSWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's websockets-sansio protocol, with the client certificate and raw peer in the scope."""
 
     client_certificate: str | None = None
+    over_tls = False
     peer: tuple[str, int] | None = None
 
     def connection_made(self, transport: BaseTransport) -> None:
         super().connection_made(transport)
+        self.over_tls = transport.get_extra_info("ssl_object") is not None
         self.client_certificate = peer_certificate_pem(transport)
         self.peer = get_remote_addr(transport)  # type: ignore[arg-type]  # uvicorn's own call does the same
 
@@ -52,9 +54,11 @@ class TLSWebSocketProtocol(WebSocketsSansIOProtocol):
             return
         extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
         extensions[PEER_EXTENSION] = self.peer
-        if self.client_certificate is not None:
-            # ASGI TLS extension: client_cert_chain, PEM strings, the leaf first.
-            extensions["tls"] = {"client_cert_chain": [self.client_certificate], "server_cert": None}
+        if self.over_tls:
+            # ASGI TLS extension, present for every TLS connection: client_cert_chain, PEM
+            # strings, the leaf first (empty: the client sent none).
+            chain = [self.client_certificate] if self.client_certificate else []
+            extensions["tls"] = {"client_cert_chain": chain, "server_cert": None}
 
 
 def server_ssl_options(cert_file: str, key_file: str, client_ca_file: str) -> dict[str, Any]:

@@ -66,6 +66,13 @@ def test_the_tls_extension_comes_first():
     assert presented_certificate(scope, {}) == pem
 
 
+def test_over_our_own_tls_a_header_is_never_believed():
+    # The TCP peer is the charger itself (even on a "trusted" address): only the certificate
+    # it proved in the TLS handshake counts.
+    scope = _scope("10.0.0.5", tls={"client_cert_chain": [], "server_cert": None})
+    assert presented_certificate(scope, _header(_pem())) is None
+
+
 def test_the_chargers_own_certificate_passes():
     assert check_certificate(_pem(), IDENTITY, NOW).problems == []
 
