@@ -80,24 +80,25 @@ def sign_and_send(*, charger_id: int, csr: str, use: str) -> Command:
 def record_certificate(charger_id: int, use: str, source: str, facts: CertificateFacts) -> ChargerCertificate:
     """One row per certificate (by its hash data) and charger: recorded again, it is updated."""
     now = timezone.now()
+    values = {
+        "use": use,
+        "source": source,
+        "subject": facts.subject[:500],
+        "issuer": facts.issuer[:500],
+        "not_before": facts.not_before,
+        "not_after": facts.not_after,
+        "fingerprint_sha256": facts.fingerprint_sha256,
+        "hash_algorithm": facts.hash_algorithm,
+        "certificate_pem": facts.pem,
+        "updated_at": now,
+    }
     row, _ = ChargerCertificate.objects.update_or_create(
         charger_id=charger_id,
         issuer_name_hash=facts.issuer_name_hash,
         issuer_key_hash=facts.issuer_key_hash,
         serial_number=facts.serial_number,
-        defaults={
-            "use": use,
-            "source": source,
-            "subject": facts.subject[:500],
-            "issuer": facts.issuer[:500],
-            "not_before": facts.not_before,
-            "not_after": facts.not_after,
-            "fingerprint_sha256": facts.fingerprint_sha256,
-            "hash_algorithm": facts.hash_algorithm,
-            "certificate_pem": facts.pem,
-            "updated_at": now,
-        },
-        create_defaults={"created_at": now},
+        defaults=values,
+        create_defaults={**values, "created_at": now},  # used instead of `defaults` on create
     )
     return row
 
