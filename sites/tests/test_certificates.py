@@ -127,10 +127,9 @@ def test_an_accepted_csr_is_signed_after_the_answer_and_sent_as_certificate_sign
     charger, ca, django_capture_on_commit_callbacks
 ):
     csr = make_csr(organization="Volt Operator", common_name="CP-1")
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            assert answer_signing_request(charger_id=charger.pk, charge_point_id="CP-1", csr=csr, use="charger")
-            assert not Command.objects.exists()  # signed only once the answer is committed
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        assert answer_signing_request(charger_id=charger.pk, charge_point_id="CP-1", csr=csr, use="charger")
+        assert not Command.objects.exists()  # signed only once the answer is committed
     command = Command.objects.get(charger=charger)
     intent = intent_of(command)
     assert isinstance(intent, CertificateSigned)
@@ -145,7 +144,8 @@ def test_a_bad_csr_is_rejected_and_recorded_as_a_security_event(charger, ca):
     csr = make_csr(organization="Other CPO", common_name="CP-1")
     assert not answer_signing_request(charger_id=charger.pk, charge_point_id="CP-1", csr=csr, use="charger")
     [event] = SecurityEvent.objects.filter(kind=CSR_REJECTED)
-    assert event.critical and event.charger_id == charger.pk
+    assert event.critical
+    assert event.charger_id == charger.pk
     assert "O (organizationName)" in event.detail["reasons"][0]
     assert not Command.objects.exists()
 
