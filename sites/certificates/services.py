@@ -17,6 +17,7 @@ from django.utils import timezone
 from sites.certificates.csr import csr_problems, load_csr
 from sites.certificates.hashdata import CertificateFacts, facts_of, load_certificates
 from sites.certificates.identity import identity_of
+from sites.certificates.rules import check_certificate_intent  # noqa: F401 (registers the rules)
 from sites.certificates.signing import certificate_signer
 from sites.commands import intent_of, request_command
 from sites.commands.intents import (

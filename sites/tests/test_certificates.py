@@ -218,3 +218,41 @@ def test_renewal_is_asked_once_for_an_issued_certificate_about_to_lapse(charger,
     assert renew_expiring_certificates(now=later) == 0  # once per certificate
     trigger = Command.objects.filter(intent="trigger_message").get()
     assert trigger.fields["message"] == "sign_certificate"
+
+
+# --- Rules of the outbound port ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("intent", "message"),
+    [
+        (InstallCertificate(use="charger", certificate="x"), "use: one of|no certificate use"),
+        (InstallCertificate(use="csms_root", certificate="not a certificate"), "PEM-encoded"),
+        (GetInstalledCertificateIds(uses=("nonsense",)), "use: one of|no certificate use"),
+        (
+            DeleteCertificate(
+                certificate=CertificateHash(
+                    hash_algorithm="MD5", issuer_name_hash="a", issuer_key_hash="b", serial_number="1"
+                )
+            ),
+            "hashAlgorithm|hash_algorithm",
+        ),
+        (
+            DeleteCertificate(
+                certificate=CertificateHash(
+                    hash_algorithm="SHA256", issuer_name_hash="zz", issuer_key_hash="b", serial_number="1"
+                )
+            ),
+            "hexadecimal",
+        ),
+    ],
+)
+def test_the_port_refuses_malformed_certificate_commands(charger, intent, message):
+    """Refused by the rules or, first, by the charger's version (its codec and schema)."""
+    from django.core.exceptions import ValidationError
+
+    from sites.commands import request_command
+
+    with pytest.raises(ValidationError, match=message):
+        request_command(charger=charger, intent=intent)
+    assert not Command.objects.exists()
