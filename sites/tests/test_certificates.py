@@ -256,3 +256,29 @@ def test_the_port_refuses_malformed_certificate_commands(charger, intent, messag
     with pytest.raises(ValidationError, match=message):
         request_command(charger=charger, intent=intent)
     assert not Command.objects.exists()
+
+
+# --- Admin forms ------------------------------------------------------------------------------
+
+
+def test_the_forms_offer_each_version_its_own_certificate_types(charger, ca, tmp_path):
+    from sites.command_forms import command_forms_for
+
+    charger.ocpp_version = "1.6"
+    forms16 = command_forms_for(charger)
+    charger.ocpp_version = "2.0.1"
+    forms201 = command_forms_for(charger)
+    assert "certificate_signed" not in forms16  # sent by the system, after a CSR
+    install16 = forms16["install_certificate"]({"use": "v2g_root", "certificate": (tmp_path / "ca.pem").read_text()})
+    assert not install16.is_valid()
+    install201 = forms201["install_certificate"]({"use": "v2g_root", "certificate": (tmp_path / "ca.pem").read_text()})
+    assert install201.is_valid(), install201.errors
+    assert install201.intent().use == "v2g_root"
+    listing16 = forms16["get_installed_certificate_ids"]({"use": "csms_root"})
+    assert listing16.is_valid()
+    assert listing16.intent() == GetInstalledCertificateIds(uses=("csms_root",))
+    delete = forms201["delete_certificate"](
+        {"hash_algorithm": "SHA256", "issuer_name_hash": "ab", "issuer_key_hash": "cd", "serial_number": "1f"}
+    )
+    assert delete.is_valid(), delete.errors
+    assert delete.intent().certificate.serial_number == "1f"
