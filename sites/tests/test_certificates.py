@@ -282,3 +282,26 @@ def test_the_forms_offer_each_version_its_own_certificate_types(charger, ca, tmp
     )
     assert delete.is_valid(), delete.errors
     assert delete.intent().certificate.serial_number == "1f"
+
+
+# --- Admin ------------------------------------------------------------------------------------
+
+
+def test_the_admin_shows_the_inventory_and_the_ca_without_private_keys(admin_client, charger, ca):
+    from django.urls import reverse
+
+    sign_and_send(charger_id=charger.pk, csr=make_csr(organization="Volt Operator", common_name="CP-1"), use="charger")
+    page = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
+    [row] = ChargerCertificate.objects.filter(charger=charger)
+    assert row.serial_number in page
+    assert "O=Volt Operator" in page or "CN=CP-1" in page
+    assert ca.fingerprint(hashes.SHA256()).hex() in page  # the CA's fingerprint
+    assert "PRIVATE KEY" not in page
+
+
+def test_the_admin_says_when_no_ca_is_configured(admin_client, charger, settings):
+    from django.urls import reverse
+
+    settings.OCPP_CA_CERT_FILE = settings.OCPP_CA_KEY_FILE = ""
+    page = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
+    assert "no certificate authority configured" in page
