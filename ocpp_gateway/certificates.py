@@ -16,7 +16,7 @@ SIGNING_USES = {"ChargingStationCertificate": CertificateUse.CHARGER, "V2GCertif
 
 
 async def sign_certificate(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-    """Accepted or Rejected (A02.FR.05/06, whitepaper SignCertificate.conf); both versions'
+    """Accepted or Rejected (whitepaper A02.FR.11/12; 2.0.1 A02/A03); both versions'
     response has the one `status` field."""
     use = SIGNING_USES.get(payload.get("certificateType", ""), CertificateUse.CHARGER)
     accepted = await TRANSACTIONS.submit(

@@ -351,7 +351,7 @@ def _certificate_use(use: str) -> str:
 
 
 def _certificate_signed(intent: CertificateSigned, secret: str) -> tuple[str, dict]:
-    """Whitepaper sec. 5.2 (A02.FR.06): only the charge point's own certificate is signed in 1.6."""
+    """Whitepaper sec. 5.2 (A02): only the charge point's own certificate is signed in 1.6."""
     if intent.use != CertificateUse.CHARGER:
         raise CannotEncode(f"OCPP 1.6 signs only the charge point's certificate, not {intent.use!r}.")
     return "CertificateSigned", {"certificateChain": intent.certificate_chain}

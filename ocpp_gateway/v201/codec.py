@@ -650,7 +650,7 @@ def _set_monitoring_base(intent: SetMonitoringBase, secret: str) -> tuple[str, d
 
 
 def _certificate_signed(intent: CertificateSigned, secret: str) -> tuple[str, dict[str, Any]]:
-    """A02.FR.06 / A03: the chain, leaf first; the type tells the station which of its
+    """A02/A03: the chain, leaf first; the type tells the station which of its
     certificates it replaces (absent: the ChargingStationCertificate)."""
     return "CertificateSigned", optional_fields(
         certificateChain=intent.certificate_chain,
@@ -800,7 +800,7 @@ def _data_of(intent: Intent, reply: dict[str, Any]) -> dict[str, Any]:
 
 
 def _installed_certificates(reply: dict[str, Any]) -> list[dict[str, str]]:
-    """M03.FR.03: per certificate its type and hash data (a V2G chain's sub-CAs as children)."""
+    """M03.FR.03/04: per certificate its type and hash data (a V2G chain's sub-CAs as children)."""
     listed: list[dict[str, str]] = []
     for chain in _entries(reply, "certificateHashDataChain"):
         use = (

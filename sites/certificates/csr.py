@@ -12,7 +12,7 @@ from sites.certificates.identity import ChargerIdentity, subject_problems
 # A00.FR.502 (RSA/DSA at least 2048 bits) and A00.FR.503 (elliptic curves at least 224 bits).
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 224
-# A00.FR.504: SHA-256 or stronger for the signature.
+# A00.FR.504/506: algorithms BSI recommends, SHA-256 for hashes: SHA-256 or stronger signs the CSR.
 STRONG_HASHES = (hashes.SHA256, hashes.SHA384, hashes.SHA512)
 
 
@@ -57,7 +57,7 @@ def key_problems(csr: x509.CertificateSigningRequest) -> list[str]:
 
 
 def hash_problems(csr: x509.CertificateSigningRequest) -> list[str]:
-    """A00.FR.504: signed with SHA-256 or stronger."""
+    """A00.FR.504/506: signed with SHA-256 or stronger."""
     try:
         algorithm = csr.signature_hash_algorithm
     except UnsupportedAlgorithm:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from sites.certificates.hashdata import load_certificates
 from sites.commands.intents import (
+    CertificateHash,
     CertificateSigned,
     CertificateUse,
     DeleteCertificate,
@@ -16,7 +17,7 @@ from sites.commands.intents import (
     Intent,
 )
 from sites.commands.rules import register_command_rule
-from sites.models import Charger
+from sites.models import Charger, ChargerCertificate
 
 HASH_ALGORITHMS = ("SHA256", "SHA384", "SHA512")  # HashAlgorithmEnumType
 HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -58,6 +59,19 @@ def check_certificate_intent(charger: Charger, intent: Intent) -> None:
         for field in ("issuer_name_hash", "issuer_key_hash", "serial_number"):
             if not HEX.match(getattr(named, field)):
                 raise ValidationError(f"{field}: hexadecimal digits.", code="certificate_hash")
+        if _names_its_own_certificate(charger, named):
+            # M04.FR.05: the charger's own certificate is never deleted this way (a new CSR replaces it).
+            raise ValidationError("The charger's own certificate cannot be deleted.", code="certificate_hash")
+
+
+def _names_its_own_certificate(charger: Charger, named: CertificateHash) -> bool:
+    return ChargerCertificate.objects.filter(
+        charger=charger,
+        use__in=CertificateUse.SIGNED,
+        issuer_name_hash__iexact=named.issuer_name_hash,
+        issuer_key_hash__iexact=named.issuer_key_hash,
+        serial_number__iexact=named.serial_number.lstrip("0") or "0",
+    ).exists()
 
 
 for _kind in (CertificateSigned, InstallCertificate, DeleteCertificate, GetInstalledCertificateIds):

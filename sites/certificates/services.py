@@ -44,8 +44,10 @@ logger = logging.getLogger(__name__)
 
 def answer_signing_request(*, charger_id: int, charge_point_id: str, csr: str, use: str) -> bool:
     """Accepted (True) when the CSR names this charger, is well made and a signer is ready;
-    the signing follows the answer (A02.FR.06: the CSMS answers, then sends CertificateSigned).
-    A refusal is a CSR_REJECTED security event with its reasons (S12; A02.FR.05 may reject)."""
+    the signing follows the answer (whitepaper A02 steps 4-6: the CSMS answers, has the CSR signed,
+    then sends CertificateSigned).
+    A refusal (A02.FR.12: Rejected when it cannot process the request) is a CSR_REJECTED
+    security event with its reasons (S12)."""
     charger = Charger.objects.select_related("site__organization").get(pk=charger_id)
     problems = csr_problems(csr, identity_of(charger))
     if not problems and (unavailable := certificate_signer().problem()):
@@ -65,7 +67,7 @@ def answer_signing_request(*, charger_id: int, charge_point_id: str, csr: str, u
 
 def sign_and_send(*, charger_id: int, csr: str, use: str) -> Command:
     """Sign an accepted CSR, record the certificate in the charger's inventory, and queue
-    CertificateSigned with the chain (A02.FR.06, leaf first)."""
+    CertificateSigned with the chain, leaf first (the charger checks it, A02.FR.06)."""
     chain = certificate_signer().sign(load_csr(csr))
     certificates = load_certificates(chain)
     issuer = certificates[1] if len(certificates) > 1 else None
@@ -128,16 +130,16 @@ def certificate_command_settled(sender, command: Command, outcome: Outcome | Non
 
 def apply_certificate_outcome(command: Command, intent: Intent, outcome: Outcome, at: dt.datetime) -> None:
     """What an answer changes in the inventory: an installed root is recorded (M05), a deleted
-    certificate removed (M04.FR.02 Accepted), the ids the charger reports replace what it
+    certificate removed (M04.FR.02), the ids the charger reports replace what it
     reported before for those uses (M03)."""
     if isinstance(intent, CertificateSigned) and not outcome.accepted:
-        # A02.FR.10/11: the charger refused our chain: the certificate is not in use there.
+        # A02.FR.07: the charger found our chain invalid and discarded it: not in use there.
         logger.warning("charger %s refused the certificate we signed (%s)", command.charger_id, outcome.detail)
     elif isinstance(intent, InstallCertificate) and outcome.accepted:
         certificate = load_certificates(intent.certificate)[0]
         record_certificate(command.charger_id, intent.use, ChargerCertificate.Source.INSTALLED, facts_of(certificate))
     elif isinstance(intent, DeleteCertificate) and (outcome.accepted or _not_found(outcome)):
-        # M04.FR.02 Accepted: deleted; NotFound: the charger does not have it either.
+        # M04.FR.02 deleted; M04.FR.04 NotFound: the charger does not have it either.
         ChargerCertificate.objects.filter(_matching(command.charger_id, intent.certificate)).delete()
     elif isinstance(intent, GetInstalledCertificateIds) and (outcome.accepted or _not_found(outcome)):
         # M03.FR.02 NotFound: none of these uses installed, so none reported is left.

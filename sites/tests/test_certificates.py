@@ -305,3 +305,16 @@ def test_the_admin_says_when_no_ca_is_configured(admin_client, charger, settings
     settings.OCPP_CA_CERT_FILE = settings.OCPP_CA_KEY_FILE = ""
     page = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
     assert "no certificate authority configured" in page
+
+
+def test_the_chargers_own_certificate_cannot_be_deleted(charger, ca):
+    """M04.FR.05."""
+    from django.core.exceptions import ValidationError
+
+    from sites.certificates.services import certificate_hash_of
+    from sites.commands import request_command
+
+    sign_and_send(charger_id=charger.pk, csr=make_csr(organization="Volt Operator", common_name="CP-1"), use="charger")
+    own = ChargerCertificate.objects.get(charger=charger)
+    with pytest.raises(ValidationError, match="own certificate"):
+        request_command(charger=charger, intent=DeleteCertificate(certificate=certificate_hash_of(own)))
