@@ -22,9 +22,10 @@ def dispatch_due_commands_task() -> int:
 
 
 @shared_task
-def sign_certificate_task(charger_id: int, csr: str, use: str) -> int:
-    """Sign an accepted CSR and queue CertificateSigned (A02.FR.06); returns the command's id."""
-    return sign_and_send(charger_id=charger_id, csr=csr, use=use).pk
+def sign_certificate_task(charger_id: int, csr: str, use: str) -> int | None:
+    """Sign an accepted CSR and queue CertificateSigned; the command's id (None: not signed)."""
+    command = sign_and_send(charger_id=charger_id, csr=csr, use=use)
+    return command.pk if command is not None else None
 
 
 @shared_task

@@ -65,13 +65,23 @@ def answer_signing_request(*, charger_id: int, charge_point_id: str, csr: str, u
     return True
 
 
-def sign_and_send(*, charger_id: int, csr: str, use: str) -> Command:
+def sign_and_send(*, charger_id: int, csr: str, use: str) -> Command | None:
     """Sign an accepted CSR, record the certificate in the charger's inventory, and queue
-    CertificateSigned with the chain, leaf first (the charger checks it, A02.FR.06)."""
-    chain = certificate_signer().sign(load_csr(csr))
-    certificates = load_certificates(chain)
-    issuer = certificates[1] if len(certificates) > 1 else None
+    CertificateSigned with the chain, leaf first (the charger checks it, A02.FR.06). A signer
+    that fails now (its CA gone, an external CA down) leaves a log line and a security event:
+    the charger, answered Accepted, gets nothing and asks again later (A02)."""
     charger = Charger.objects.get(pk=charger_id)
+    try:
+        chain = certificate_signer().sign(load_csr(csr))
+        certificates = load_certificates(chain)
+    except Exception as exc:
+        logger.exception("could not sign the certificate signing request of %s", charger.charge_point_id)
+        detail = {"reasons": [f"signing failed: {exc}"], "use": use}
+        record_security_event(
+            charge_point_id=charger.charge_point_id, kind=CSR_REJECTED, detail=detail, charger_id=charger_id
+        )
+        return None
+    issuer = certificates[1] if len(certificates) > 1 else None
     with transaction.atomic():
         record_certificate(charger_id, use, ChargerCertificate.Source.ISSUED, facts_of(certificates[0], issuer))
         return request_command(charger=charger, intent=CertificateSigned(certificate_chain=chain, use=use))

@@ -318,3 +318,12 @@ def test_the_chargers_own_certificate_cannot_be_deleted(charger, ca):
     own = ChargerCertificate.objects.get(charger=charger)
     with pytest.raises(ValidationError, match="own certificate"):
         request_command(charger=charger, intent=DeleteCertificate(certificate=certificate_hash_of(own)))
+
+
+def test_a_signer_failing_after_the_answer_is_logged_and_recorded(charger, ca, settings, tmp_path):
+    (tmp_path / "ca.key").unlink()  # the CA's key gone between the answer and the signing
+    csr = make_csr(organization="Volt Operator", common_name="CP-1")
+    assert sign_and_send(charger_id=charger.pk, csr=csr, use="charger") is None
+    [event] = SecurityEvent.objects.filter(kind=CSR_REJECTED)
+    assert event.detail["reasons"][0].startswith("signing failed")
+    assert not Command.objects.exists()
