@@ -327,3 +327,23 @@ def test_a_signer_failing_after_the_answer_is_logged_and_recorded(charger, ca, s
     [event] = SecurityEvent.objects.filter(kind=CSR_REJECTED)
     assert event.detail["reasons"][0].startswith("signing failed")
     assert not Command.objects.exists()
+
+
+# --- API ----------------------------------------------------------------------------------------
+
+
+def test_the_api_lists_a_chargers_certificates(charger, ca):
+    from rest_framework.test import APIClient
+
+    from accounts.tests.factories import MembershipFactory, UserFactory
+
+    sign_and_send(charger_id=charger.pk, csr=make_csr(organization="Volt Operator", common_name="CP-1"), use="charger")
+    user = UserFactory()
+    MembershipFactory(user=user, organization=charger.site.organization, role="operator")
+    client = APIClient()
+    client.force_authenticate(user)
+    response = client.get("/api/v1/chargers/CP-1/certificates")
+    assert response.status_code == 200, response.content
+    [listed] = response.json()["results"]
+    assert (listed["use"], listed["source"]) == ("charger", "issued")
+    assert "PRIVATE" not in response.content.decode()
