@@ -203,13 +203,17 @@ def record_failed_login(
 
 def record_key_rotation(*, charger_id: int, how: str, command_id: int | None = None) -> SecurityEvent:
     """A charger's HTTP Basic key replaced by a rotation (never the key itself, S7)."""
-    charge_point_id = Charger.objects.filter(pk=charger_id).values_list("charge_point_id", flat=True).first() or ""
     return record_security_event(
-        charge_point_id=charge_point_id,
+        charge_point_id=charge_point_id_of(charger_id),
         charger_id=charger_id,
         kind=KEY_ROTATED,
         detail={"how": how, "command": command_id},
     )
+
+
+def charge_point_id_of(charger_id: int) -> str:
+    """The id an event names its charger by (kept even if the charger is deleted later)."""
+    return Charger.objects.filter(pk=charger_id).values_list("charge_point_id", flat=True).first() or ""
 
 
 def _merge(event: SecurityEvent, seen_at: dt.datetime, times: int = 1) -> None:

@@ -19,6 +19,7 @@ from sites.credentials import generate_charger_key, hash_charger_key
 from sites.models import (
     Charger,
     ChargerReport,
+    Command,
     ConnectionEvent,
     Connector,
     OcppVersion,
@@ -436,13 +437,17 @@ def record_charger_report(
     received_at: dt.datetime,
     request_id: int | None = None,
     detail: dict | None = None,
-) -> None:
-    ChargerReport.objects.create(
+    command: Command | None = None,
+) -> ChargerReport:
+    """A report as the charger sent it (status cut to the column), linked to the command it is
+    about when known (sites.commands.progress)."""
+    return ChargerReport.objects.create(
         charger_id=charger_id,
         kind=kind,
         status=status[:32],
         received_at=received_at,
         request_id=request_id,
+        command=command,
         detail=detail or {},
     )
 

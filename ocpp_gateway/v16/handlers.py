@@ -108,10 +108,15 @@ async def data_transfer(conn: Connection, payload: dict, received_at: dt.datetim
     return {"status": reply.status} if reply.data is None else {"status": reply.status, "data": reply.data}
 
 
-def _report(kind: str) -> Handler:
-    """The core FirmwareStatusNotification and DiagnosticsStatusNotification (1.6 sec. 4.4, 4.5):
-    they name no request, and a charger runs one such job at a time, so they are about the
-    newest accepted command of their kind."""
+def _job_status(kind: str, *, names_its_request: bool) -> Handler:
+    """A job's status notification, stored as the job's status and linked to its command:
+    - the core FirmwareStatusNotification and DiagnosticsStatusNotification (1.6 sec. 4.4, 4.5)
+      name no request, and a charger runs one such job at a time, so they are about the newest
+      accepted command of their kind;
+    - the security extension's LogStatusNotification (N01.FR.08-10) and
+      SignedFirmwareStatusNotification (L01.FR.01) repeat the command's requestId (N01.FR.07,
+      L01.FR.10; absent only when triggered with nothing going on, N01.FR.12, L01.FR.21).
+    The answer is empty."""
 
     async def record(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
         assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
@@ -121,31 +126,9 @@ def _report(kind: str) -> Handler:
                 charger_id=conn.charger_id,
                 kind=kind,
                 status=payload["status"],
+                request_id=payload.get("requestId") if names_its_request else None,
                 received_at=received_at,
-                newest_when_unnamed=True,
-            )
-        )
-        return {}
-
-    return record
-
-
-def _job_status(kind: str) -> Handler:
-    """The security extension's LogStatusNotification (N01.FR.08-10) and
-    SignedFirmwareStatusNotification (L01.FR.01): stored as the job's status, linked to the
-    command by the requestId it repeats (N01.FR.07, L01.FR.10; absent only when triggered with
-    nothing going on, N01.FR.12, L01.FR.21). The answer is empty."""
-
-    async def record(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
-        assert conn.charger_id is not None  # noqa: S101 (only an accepted charger's CALLs get here)
-        await TRANSACTIONS.submit(
-            partial(
-                record_job_status,
-                charger_id=conn.charger_id,
-                kind=kind,
-                status=payload["status"],
-                request_id=payload.get("requestId"),
-                received_at=received_at,
+                newest_when_unnamed=not names_its_request,
             )
         )
         return {}
@@ -162,11 +145,11 @@ HANDLERS: dict[str, Handler] = {
     "MeterValues": meter_values,
     "StopTransaction": stop_transaction_,
     "DataTransfer": data_transfer,
-    "DiagnosticsStatusNotification": _report(ChargerReport.Kind.DIAGNOSTICS),
-    "FirmwareStatusNotification": _report(ChargerReport.Kind.FIRMWARE),
+    "DiagnosticsStatusNotification": _job_status(ChargerReport.Kind.DIAGNOSTICS, names_its_request=False),
+    "FirmwareStatusNotification": _job_status(ChargerReport.Kind.FIRMWARE, names_its_request=False),
     # The security extension (whitepaper sec. 5).
-    "LogStatusNotification": _job_status(ChargerReport.Kind.LOG),
-    "SignedFirmwareStatusNotification": _job_status(ChargerReport.Kind.FIRMWARE),
+    "LogStatusNotification": _job_status(ChargerReport.Kind.LOG, names_its_request=True),
+    "SignedFirmwareStatusNotification": _job_status(ChargerReport.Kind.FIRMWARE, names_its_request=True),
     "SecurityEventNotification": security_event_notification,
 }
 

@@ -16,7 +16,8 @@ from django.db import transaction
 from sites.commands.intents import GetDiagnostics, GetLog, Intent, UpdateFirmware
 from sites.commands.outcomes import Outcome
 from sites.models import Charger, ChargerReport, Command, CommandStatus, SecurityEvent
-from sites.security_events import record_security_event
+from sites.security_events import charge_point_id_of, record_security_event
+from sites.services import record_charger_report
 
 # Which commands a report kind can be about: the intent kinds that start that job.
 JOB_INTENTS: dict[str, tuple[str, ...]] = {
@@ -81,14 +82,14 @@ def record_job_status(
     command = command_of_job(charger_id=charger_id, kind=kind, request_id=request_id)
     if command is None and request_id is None and newest_when_unnamed and status != IDLE:
         command = newest_job_command(charger_id=charger_id, kind=kind)
-    report = ChargerReport.objects.create(
+    report = record_charger_report(
         charger_id=charger_id,
         kind=kind,
-        status=status[:32],
-        request_id=request_id,
-        command=command,
-        detail=detail or {},
+        status=status,
         received_at=received_at,
+        request_id=request_id,
+        detail=detail,
+        command=command,
     )
     if kind == ChargerReport.Kind.FIRMWARE and status in INVALID_FIRMWARE_STATUSES:
         event = INVALID_FIRMWARE_STATUSES[status]
@@ -111,7 +112,7 @@ def _raise_firmware_event(
 ) -> None:
     """Raised by the CSMS from what the charger said (`source`), beside any SecurityEventNotification
     of the same type the charger sends itself (L01.FR.02/03)."""
-    charge_point_id = Charger.objects.filter(pk=charger_id).values_list("charge_point_id", flat=True).first() or ""
+    charge_point_id = charge_point_id_of(charger_id)
     detail = {"status": status, "request_id": request_id, "command": command.pk if command else None, "source": source}
     record_security_event(
         charger_id=charger_id,
