@@ -1,10 +1,13 @@
 """django-filter for the API: related objects are filtered by plain integer ids, booleans are
-true or false (anything else is refused)."""
+true or false (anything else is refused), times are ISO 8601 and compared in UTC."""
+
+from datetime import UTC
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from django_filters.widgets import BooleanWidget
 from drf_spectacular.utils import extend_schema_field
 
@@ -50,10 +53,30 @@ class StrictBooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, turned into UTC before it reaches the database: PostgreSQL refuses
+    offsets beyond +-15:59 that Python parses (``-18:47``), and a time at the edge of the
+    calendar may not exist in UTC; both are the caller's 400, never our 500."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError("This time does not exist in UTC.", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class FilterSet(filters.FilterSet):
     FILTER_DEFAULTS = {
         **filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
+        models.DateTimeField: {"filter_class": UtcIsoDateTimeFilter},
         models.ForeignKey: {"filter_class": IdFilter},
         models.OneToOneField: {"filter_class": IdFilter},
     }

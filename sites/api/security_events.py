@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from rest_framework import generics, serializers, viewsets
 
 from accounts.tenancy import scope_queryset
+from common.api_filters import FilterSet, UtcIsoDateTimeFilter
 from sites.models import Charger, SecurityEvent
 
 
@@ -22,10 +23,10 @@ class SecurityEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SecurityEventFilter(django_filters.FilterSet):
+class SecurityEventFilter(FilterSet):
     type = django_filters.CharFilter(field_name="kind")
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = UtcIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = SecurityEvent

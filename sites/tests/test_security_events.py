@@ -141,3 +141,37 @@ def test_the_api_lists_them_per_organization_and_per_charger(client, charger):
     assert [row["type"] for row in critical] == ["TamperDetectionActivated"]
     assert len(api.get("/api/v1/chargers/CP-SEC-1/security-events").json()["results"]) == 2
     assert api.get("/api/v1/chargers/CP-SEC-OTHER/security-events").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("since", "expected"),
+    [
+        ("2026-03-01T07:59:00-00:30", 0),  # 08:29 UTC, after the event
+        ("0032-02-15T18:48:31-18:47", 1),  # an offset PostgreSQL refuses: compared in UTC
+    ],
+)
+def test_the_api_compares_times_in_utc(charger, since, expected):
+    from rest_framework.test import APIClient
+
+    from accounts.tests.factories import UserFactory
+
+    SecurityEvent.objects.create(
+        charger=charger, charge_point_id="CP-SEC-1", kind="TamperDetectionActivated", timestamp=T0
+    )
+    api = APIClient()
+    api.force_authenticate(UserFactory(is_superuser=True))
+    answer = api.get("/api/v1/security-events", {"since": since})
+    assert answer.status_code == 200, answer.content
+    assert len(answer.json()["results"]) == expected
+
+
+def test_a_time_that_does_not_exist_in_utc_is_the_callers_error(charger):
+    from rest_framework.test import APIClient
+
+    from accounts.tests.factories import UserFactory
+
+    api = APIClient()
+    api.force_authenticate(UserFactory(is_superuser=True))
+    answer = api.get("/api/v1/security-events", {"since": "0001-01-01T00:00:00+14:00"})
+    assert answer.status_code == 400
+    assert "since" in answer.json()["errors"]
