@@ -80,6 +80,13 @@ COMMAND_INTENTS = (
     # Log uploads (1.6 security extension, 2.0.1 N01): the security log shows how the charger is
     # attacked and defended, so admins and operators only (maintenance gets diagnostics).
     "get_log",
+    # Certificate management (1.6 security extension, 2.0.1 A02/A03, M03-M05): which CAs a charger
+    # trusts decides whom it talks to, so admins and operators only. CertificateSigned is sent by
+    # the system after a CSR was checked and signed.
+    "certificate_signed",
+    "install_certificate",
+    "delete_certificate",
+    "get_installed_certificate_ids",
 )
 # The explicit raw call (a wire action and payload) can ask a charger anything, around every
 # neutral check: organization admins and operators only.

@@ -16,6 +16,7 @@ from charging.api.views import (
 )
 from reports.analytics_api import EnergyView, PeakLoadView, UptimeView, UtilizationView
 from reports.api.views import ReportExportViewSet
+from sites.api.certificates import ChargerCertificatesView
 from sites.api.device_model import (
     ChargerDeviceReportsView,
     ChargerEventsView,
@@ -54,6 +55,7 @@ v1: list[URLPattern | URLResolver] = [
     path("chargers/<str:charge_point_id>/variables", ChargerVariablesView.as_view(), name="charger-variables"),
     path("chargers/<str:charge_point_id>/monitors", ChargerMonitorsView.as_view(), name="charger-monitors"),
     path("chargers/<str:charge_point_id>/device-events", ChargerEventsView.as_view(), name="charger-device-events"),
+    path("chargers/<str:charge_point_id>/certificates", ChargerCertificatesView.as_view(), name="charger-certificates"),
     path(
         "chargers/<str:charge_point_id>/security-events",
         ChargerSecurityEventsView.as_view(),

@@ -367,6 +367,15 @@ OCPP_COMMAND_REDISPATCH_AFTER = env.float("OCPP_COMMAND_REDISPATCH_AFTER", defau
 # URLs sent to chargers (UpdateFirmware, GetDiagnostics) may name loopback, private or link-local
 # addresses only when this is set: for closed networks whose firmware server is internal (S20).
 OCPP_ALLOW_PRIVATE_URLS = env.bool("OCPP_ALLOW_PRIVATE_URLS", default=False)
+# Certificates (1.6 security whitepaper A02/A03, M03-M05; 2.0.1 the same): who signs a charger's
+# accepted CSR (a dotted path to a class, sites.certificates.signing.CertificateSigner); the
+# built-in CA's certificate and key files (the key stays in its file, never in the database);
+# how long the certificates it issues are valid, and how long before expiry a renewal is asked.
+OCPP_CERTIFICATE_SIGNER = env("OCPP_CERTIFICATE_SIGNER", default="sites.certificates.signing.BuiltinCaSigner")
+OCPP_CA_CERT_FILE = env("OCPP_CA_CERT_FILE", default="")
+OCPP_CA_KEY_FILE = env("OCPP_CA_KEY_FILE", default="")
+OCPP_CERTIFICATE_VALIDITY_DAYS = env.int("OCPP_CERTIFICATE_VALIDITY_DAYS", default=365)
+OCPP_CERTIFICATE_RENEW_BEFORE_DAYS = env.int("OCPP_CERTIFICATE_RENEW_BEFORE_DAYS", default=30)
 # How long (s) the central system waits for a charger's reply to its CALL.
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 # How often (s) a busy connection refreshes the charger's last-seen time in the database.
@@ -401,6 +410,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "sites.tasks.sweep_offline_chargers_task",
         "schedule": env.float("OCPP_OFFLINE_SWEEP_SECONDS", default=60.0),
     },
+    # Renewal of the certificates we issued before they lapse (A02 triggered by the CSMS).
+    "renew-charger-certificates": {"task": "sites.tasks.renew_charger_certificates_task", "schedule": 3600.0},
 }
 
 # --- OCPP message log -----------------------------------------------------------------

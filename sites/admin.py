@@ -19,6 +19,7 @@ from unfold.decorators import action, display
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin, WriteOnceAdmin, require_permission
 from accounts.models import Organization
 from accounts.roles import CHARGER_KEY_PERMISSION, command_permission, model_permission
+from sites.certificates.signing import certificate_signer
 from sites.command_forms import CommandForm, command_forms_for
 from sites.commands import request_command, rotate_charger_key
 from sites.commands.intents import ChangeSetting, ClearCache, Intent, Reset, TriggerableMessage, TriggerMessage
@@ -27,6 +28,7 @@ from sites.device_model.admin import device_model_link
 from sites.models import (
     SITE_FIELDS,
     Charger,
+    ChargerCertificate,
     ChargerReport,
     ChargerShare,
     Command,
@@ -176,6 +178,19 @@ class JobStatusInline(ReadOnlyInline):
     verbose_name_plural = "job status reported by the charger"
 
 
+class CertificateInline(ReadOnlyInline):
+    """The charger's certificate inventory (A02/A03, M03-M05): public facts only; a private key
+    never reaches the database."""
+
+    model = ChargerCertificate
+    fields = [
+        "use", "source", "subject", "issuer", "serial_number", "not_before", "not_after", "fingerprint_sha256",
+        "hash_algorithm", "issuer_name_hash", "issuer_key_hash", "renewal_requested_at",
+    ]  # fmt: skip
+    readonly_fields = fields
+    verbose_name_plural = "certificates"
+
+
 class ConfigurationInline(TabularInline):
     """The last reported configuration. Editing a value queues a change of that setting; the value
     shown changes once the charger accepts."""
@@ -258,6 +273,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         "imsi",
         "device_model",
         "firmware_and_logs",
+        "certificate_authority",
     ]
     fieldsets = (
         (
@@ -277,7 +293,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             "Hardware",
             {"fields": ("vendor", "model", "serial_number", "firmware_version", "boot_reason", "iccid", "imsi")},
         ),
-        ("Security", {"fields": ("security_profile", "auth_key")}),
+        ("Security", {"fields": ("security_profile", "auth_key", "certificate_authority")}),
         ("Charger status (connector 0)", {"fields": ("status", "error_code", "status_timestamp")}),
         ("Device model (OCPP 2.0.1)", {"fields": ("device_model",)}),
         ("Firmware updates and log uploads", {"fields": ("firmware_and_logs",)}),
@@ -295,7 +311,10 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             },
         ),
     )
-    inlines = [ConnectorInline, ConfigurationInline, CommandInline, StatusHistoryInline, ChargerReportInline]
+    inlines = [
+        ConnectorInline, ConfigurationInline, CommandInline, StatusHistoryInline, ChargerReportInline,
+        CertificateInline,
+    ]  # fmt: skip
     actions = ["generate_auth_key", "rotate_auth_key", "soft_reset", "clear_cache", "trigger_status"]
     actions_detail = ["send_command"]
 
@@ -320,6 +339,20 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
     @display(description="Device model")
     def device_model(self, charger: Charger) -> str:
         return device_model_link(charger) if charger.pk else "-"
+
+    @display(description="Certificate authority")
+    def certificate_authority(self, charger: Charger) -> str:
+        """Who signs the chargers' CSRs: the configured CA's subject, validity and fingerprint
+        (its key stays in its file), or why none signs."""
+        signer = certificate_signer()
+        summary = getattr(signer, "summary", lambda: None)()
+        if summary is None:
+            return signer.problem() or f"{type(signer).__name__} (an external signer)"
+        return format_html(
+            "{}<br>valid {} to {}<br>SHA-256 {}",
+            summary.subject, f"{summary.not_before:%Y-%m-%d}", f"{summary.not_after:%Y-%m-%d}",
+            summary.fingerprint_sha256,
+        )  # fmt: skip
 
     @display(description="Latest status")
     def firmware_and_logs(self, charger: Charger) -> str:

@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from accounts.roles import command_permission
 from sites.commands.intents import (
+    CertificateHash,
+    CertificateUse,
     ChangeAvailability,
     ChangeSetting,
     ClearCache,
@@ -22,12 +24,15 @@ from sites.commands.intents import (
     CostUpdated,
     CustomerInformation,
     DataTransfer,
+    DeleteCertificate,
     GetCompositeSchedule,
     GetDiagnostics,
+    GetInstalledCertificateIds,
     GetLocalListVersion,
     GetLog,
     GetMonitoringReport,
     GetTransactionStatus,
+    InstallCertificate,
     Intent,
     LogType,
     MonitoringBase,
@@ -589,6 +594,82 @@ class GetMonitoringReportForm(CommandForm):
         return {**super().intent_fields(), "criteria": tuple(self.cleaned_data["criteria"])}
 
 
+# --- Certificates (1.6 security extension, 2.0.1 M03-M05) -------------------------------------
+
+# The roots each version installs and lists (the codecs' tables, in neutral words): a 1.6 charger
+# knows the central system's and the manufacturer's roots only.
+ROOT_LABELS = {
+    CertificateUse.CSMS_ROOT: "Central system root",
+    CertificateUse.MANUFACTURER_ROOT: "Manufacturer root",
+    CertificateUse.V2G_ROOT: "V2G root (ISO 15118)",
+    CertificateUse.MO_ROOT: "Mobility operator root",
+}
+LISTED_LABELS = {**ROOT_LABELS, CertificateUse.V2G_CHAIN: "V2G certificate chain"}
+V16_USES = (CertificateUse.CSMS_ROOT, CertificateUse.MANUFACTURER_ROOT)
+
+
+class InstallCertificateForm(CommandForm):
+    intent_type = InstallCertificate
+    help_text = "A root certificate the charger then trusts (M05); its answer updates the inventory."
+    use = forms.ChoiceField(label="Type", choices=list(ROOT_LABELS.items()))
+    certificate = forms.CharField(
+        label="Certificate (PEM)", widget=forms.Textarea(attrs={"rows": 8}), max_length=5500, strip=False
+    )
+
+    def clean_certificate(self) -> str:
+        from cryptography import x509
+
+        text = self.cleaned_data["certificate"]
+        try:
+            x509.load_pem_x509_certificate(text.encode())
+        except ValueError:
+            raise ValidationError("Give one X.509 certificate in PEM form.", code="certificate") from None
+        return text
+
+
+class InstallCertificateForm16(InstallCertificateForm):
+    use = forms.ChoiceField(label="Type", choices=[(use, ROOT_LABELS[use]) for use in V16_USES])
+
+
+class GetInstalledCertificateIdsForm(CommandForm):
+    intent_type = GetInstalledCertificateIds
+    help_text = "The charger lists the certificates it has installed (M03); the list updates the inventory."
+    uses = forms.MultipleChoiceField(
+        label="Types", choices=list(LISTED_LABELS.items()), required=False, help_text="None: all of them."
+    )
+
+    def intent_fields(self) -> dict[str, Any]:
+        return {"uses": tuple(self.cleaned_data.get("uses") or ())}
+
+
+class GetInstalledCertificateIdsForm16(CommandForm):
+    intent_type = GetInstalledCertificateIds
+    help_text = GetInstalledCertificateIdsForm.help_text
+    use = forms.ChoiceField(label="Type", choices=[(use, ROOT_LABELS[use]) for use in V16_USES])
+
+    def intent_fields(self) -> dict[str, Any]:
+        return {"uses": (self.cleaned_data["use"],)}  # 1.6 lists one type at a time
+
+
+class DeleteCertificateForm(CommandForm):
+    intent_type = DeleteCertificate
+    help_text = "Named as the charger lists it (the inventory shows these values, M04)."
+    hash_algorithm = forms.ChoiceField(label="Hash algorithm", choices=[(a, a) for a in ("SHA256", "SHA384", "SHA512")])
+    issuer_name_hash = forms.RegexField(label="Issuer name hash", regex=r"^[0-9a-fA-F]{1,128}$")
+    issuer_key_hash = forms.RegexField(label="Issuer key hash", regex=r"^[0-9a-fA-F]{1,128}$")
+    serial_number = forms.RegexField(label="Serial number (hex)", regex=r"^[0-9a-fA-F]{1,40}$")
+
+    def intent_fields(self) -> dict[str, Any]:
+        return {"certificate": CertificateHash(**self.values_for(CertificateHash))}
+
+
+# Where a version offers other choices for the same intent: its own form.
+VERSION_FORMS: dict[tuple[str, str], type[CommandForm]] = {
+    (InstallCertificate.kind, OcppVersion.V16): InstallCertificateForm16,
+    (GetInstalledCertificateIds.kind, OcppVersion.V16): GetInstalledCertificateIdsForm16,
+}
+
+
 COMMAND_FORMS: dict[str, type[CommandForm]] = {
     form.kind(): form
     for form in (
@@ -616,6 +697,9 @@ COMMAND_FORMS: dict[str, type[CommandForm]] = {
         SetVariableMonitoringForm,
         GetMonitoringReportForm,
         GetLogForm,
+        InstallCertificateForm,
+        GetInstalledCertificateIdsForm,
+        DeleteCertificateForm,
     )
 }
 
@@ -630,4 +714,8 @@ def command_forms_for(charger: Charger) -> dict[str, type[CommandForm]]:
     """The forms of the operations the charger's protocol version can carry (a 1.6 charger is
     not offered a 2.0.1 report, nor the other way round)."""
     kinds = intent_kinds_for(charger)
-    return {kind: form for kind, form in COMMAND_FORMS.items() if kind in kinds}
+    return {
+        kind: VERSION_FORMS.get((kind, charger.ocpp_version), form)
+        for kind, form in COMMAND_FORMS.items()
+        if kind in kinds
+    }

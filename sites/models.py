@@ -388,6 +388,52 @@ class SecurityEvent(models.Model):
         return f"{self.charge_point_id}: {self.kind}"
 
 
+class ChargerCertificate(models.Model):
+    """A certificate of a charger's inventory (1.6 whitepaper A02/A03, M03-M05; 2.0.1 the
+    same): the one we signed for it, the roots we installed on it, and what it reported in
+    GetInstalledCertificateIds. Only public material: a private key never reaches the database."""
+
+    class Use(models.TextChoices):
+        # sites.commands.intents.CertificateUse's words.
+        CHARGER = "charger", "Charger certificate"
+        V2G = "v2g", "V2G certificate"
+        CSMS_ROOT = "csms_root", "Central system root"
+        MANUFACTURER_ROOT = "manufacturer_root", "Manufacturer root"
+        V2G_ROOT = "v2g_root", "V2G root"
+        MO_ROOT = "mo_root", "Mobility operator root"
+        V2G_CHAIN = "v2g_chain", "V2G certificate chain"
+
+    class Source(models.TextChoices):
+        ISSUED = "issued", "Issued by us"
+        INSTALLED = "installed", "Installed by us"
+        REPORTED = "reported", "Reported by the charger"
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="certificates")
+    use = models.CharField(max_length=24, choices=Use.choices)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    subject = models.CharField(max_length=500, blank=True)
+    issuer = models.CharField(max_length=500, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    not_after = models.DateTimeField(null=True, blank=True, db_index=True)
+    fingerprint_sha256 = models.CharField("SHA-256 fingerprint", max_length=64, blank=True)
+    # CertificateHashDataType (whitepaper sec. 6.3, 2.0.1 2.6), how the charger names it.
+    hash_algorithm = models.CharField(max_length=8, default="SHA256")
+    issuer_name_hash = models.CharField(max_length=128)
+    issuer_key_hash = models.CharField(max_length=128)
+    serial_number = models.CharField(max_length=40)
+    certificate_pem = models.TextField("certificate (PEM)", blank=True)
+    # When a renewal was triggered for it (once per certificate).
+    renewal_requested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["charger", "use", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_use_display()} {self.serial_number}"
+
+
 class CommandStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     SENT = "sent", "Sent"

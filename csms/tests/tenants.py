@@ -10,6 +10,7 @@ from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
 from reports.models import ReportExport
 from sites.models import (
+    ChargerCertificate,
     ChargerReport,
     Command,
     ConfigurationKey,
@@ -39,6 +40,10 @@ def populate(organization: Organization, prefix: str) -> dict:
     ChargerReport.objects.create(charger=charger, kind="firmware", status="Installed")
     ConnectionEvent.objects.create(charger=charger, kind="online", at=now, reason="connected")
     security_event = SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Test")
+    ChargerCertificate.objects.create(
+        charger=charger, use="csms_root", source="reported", issuer_name_hash="ab", issuer_key_hash="cd",
+        serial_number=f"{prefix}1",
+    )  # fmt: skip
     UnmatchedStop.objects.create(charger=charger, transaction_id=-1, stopped_at=now, meter_stop_wh=1)
     Command.objects.create(charger=charger, action="Reset", expires_at=now)
     ConfigurationKey.objects.create(charger=charger, key="HeartbeatInterval", value="300")

@@ -180,7 +180,9 @@ NOT_BEFORE_ACCEPTED = [
     ("FirmwareStatusNotification", {"status": "Idle"}),
     ("LogStatusNotification", {"status": "Idle"}),
     ("SignedFirmwareStatusNotification", {"status": "Idle"}),
-    ("SecurityEventNotification", {"type": "StartupOfTheDevice", "timestamp": "2026-01-01T00:00:00Z"}),
+    ("SecurityEventNotification", {"type": "StartupOfTheDevice", "timestamp": "2026-03-01T12:00:00Z"}),
+    # A CSR of a charger the operator has not accepted is never signed.
+    ("SignCertificate", {"csr": "-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n"}),
 ]
 NOT_BEFORE_ACCEPTED_ACTIONS = [action for action, _ in NOT_BEFORE_ACCEPTED]
 

@@ -45,7 +45,10 @@ BODY = {
 CARD = {"idToken": "TAG", "type": "ISO14443"}
 
 # intent -> the 2.0.1 CALL
+from ocpp_gateway.tests.test_certificates_codec import CALLS_201 as CERTIFICATE_CALLS  # noqa: E402
+
 CALLS = [
+    *CERTIFICATE_CALLS,
     (
         i.RemoteStart(id_token="TAG", connector=1, remote_start_id=7),
         (
@@ -706,7 +709,12 @@ def test_raw_201_calls_read_back_as_the_intent_that_encodes_them(intent):
             },
         ),
         ("DataTransfer", {"vendorId": "v", "data": {"structured": True}}),
-        ("InstallCertificate", {"certificateType": "V2GRootCertificate", "certificate": "..."}),
+        # An operation no neutral intent has (a display message): raw, as sent.
+        (
+            "SetDisplayMessage",
+            {"message": {"id": 1, "priority": "NormalCycle", "message": {"format": "UTF8", "content": "Hi"}}},
+        ),
+        ("InstallCertificate", {"certificateType": "V2GRootCertificate", "certificate": "...", "customData": {}}),
     ],
 )
 def test_what_an_intent_cannot_hold_stays_raw(action, payload):

@@ -15,20 +15,33 @@ from collections.abc import Callable
 from typing import Any
 
 from ocpp_gateway.rpc import CallErrorReply, Reply
-from ocpp_gateway.wire import ocpp_datetime, optional_fields, read_moment, read_required_moment
+from ocpp_gateway.wire import (
+    certificate_hash_data,
+    installed_certificate,
+    ocpp_datetime,
+    optional_fields,
+    read_certificate_hash,
+    read_moment,
+    read_required_moment,
+)
 from sites.commands import CannotEncode
 from sites.commands.intents import (
     CancelReservation,
+    CertificateSigned,
+    CertificateUse,
     ChangeAvailability,
     ChangeSetting,
     ChargingProfileSpec,
     ClearCache,
     ClearChargingProfile,
     DataTransfer,
+    DeleteCertificate,
     GetCompositeSchedule,
     GetDiagnostics,
+    GetInstalledCertificateIds,
     GetLocalListVersion,
     GetLog,
+    InstallCertificate,
     Intent,
     LocalAuthorization,
     LogType,
@@ -75,6 +88,13 @@ EXTENDED_TRIGGERED = {wire: neutral for neutral, wire in EXTENDED_TRIGGERS.items
 # LogEnumType (whitepaper sec. 6.8).
 LOG_TYPES = {LogType.DIAGNOSTICS: "DiagnosticsLog", LogType.SECURITY: "SecurityLog"}
 LOG_TYPE_OF = {wire: neutral for neutral, wire in LOG_TYPES.items()}
+
+# CertificateUseEnumType (whitepaper sec. 6.2): the roots a 1.6 charger installs and lists.
+CERTIFICATE_USES = {
+    CertificateUse.CSMS_ROOT: "CentralSystemRootCertificate",
+    CertificateUse.MANUFACTURER_ROOT: "ManufacturerRootCertificate",
+}
+CERTIFICATE_USE_OF = {wire: neutral for neutral, wire in CERTIFICATE_USES.items()}
 
 # The status words of 1.6 confirmations (chapter 7's *Status enumerations) and what they mean.
 # "RebootRequired" (ConfigurationStatus) and "Scheduled" (AvailabilityStatus) are done as asked,
@@ -324,6 +344,36 @@ def _rotate_key(intent: RotateKey, secret: str) -> tuple[str, dict]:
     return "ChangeConfiguration", {"key": AUTHORIZATION_KEY, "value": secret}
 
 
+def _certificate_use(use: str) -> str:
+    if use not in CERTIFICATE_USES:
+        raise CannotEncode(f"OCPP 1.6 has no certificate use {use!r}; one of: {', '.join(CERTIFICATE_USES)}.")
+    return CERTIFICATE_USES[use]
+
+
+def _certificate_signed(intent: CertificateSigned, secret: str) -> tuple[str, dict]:
+    """Whitepaper sec. 5.2 (A02): only the charge point's own certificate is signed in 1.6."""
+    if intent.use != CertificateUse.CHARGER:
+        raise CannotEncode(f"OCPP 1.6 signs only the charge point's certificate, not {intent.use!r}.")
+    return "CertificateSigned", {"certificateChain": intent.certificate_chain}
+
+
+def _install_certificate(intent: InstallCertificate, secret: str) -> tuple[str, dict]:
+    """Whitepaper sec. 5.10 (M05)."""
+    return "InstallCertificate", {"certificateType": _certificate_use(intent.use), "certificate": intent.certificate}
+
+
+def _delete_certificate(intent: DeleteCertificate, secret: str) -> tuple[str, dict]:
+    """Whitepaper sec. 5.3 (M04)."""
+    return "DeleteCertificate", {"certificateHashData": certificate_hash_data(intent.certificate)}
+
+
+def _get_installed_certificate_ids(intent: GetInstalledCertificateIds, secret: str) -> tuple[str, dict]:
+    """Whitepaper sec. 5.8 (M03): 1.6 asks for exactly one certificate type."""
+    if len(intent.uses) != 1:
+        raise CannotEncode("OCPP 1.6 lists the certificates of exactly one use at a time.")
+    return "GetInstalledCertificateIds", {"certificateType": _certificate_use(intent.uses[0])}
+
+
 def _raw(intent: RawCall, secret: str) -> tuple[str, dict]:
     return intent.action, intent.payload
 
@@ -351,6 +401,10 @@ ENCODERS: dict[type[Intent], Callable[[Any, str], tuple[str, dict]]] = {
     RotateKey: _rotate_key,
     RawCall: _raw,
     GetLog: _get_log,
+    CertificateSigned: _certificate_signed,
+    InstallCertificate: _install_certificate,
+    DeleteCertificate: _delete_certificate,
+    GetInstalledCertificateIds: _get_installed_certificate_ids,
 }
 
 
@@ -424,6 +478,10 @@ def _data_of(intent: Intent, reply: dict) -> dict[str, Any]:
         return optional_fields(file_name=reply.get("filename"))  # N01.FR.01: the name of the file
     if isinstance(intent, DataTransfer):
         return optional_fields(data=reply.get("data"))
+    if isinstance(intent, GetInstalledCertificateIds):
+        # M03: the use is the one asked for (1.6 lists one use at a time).
+        use = intent.uses[0] if intent.uses else ""
+        return {"certificates": [installed_certificate(entry, use) for entry in reply.get("certificateHashData", ())]}
     return {}
 
 
@@ -541,6 +599,14 @@ READERS: dict[str, Callable[[dict], Intent]] = {
         retries=p.get("retries"),
         retry_interval=p.get("retryInterval"),
         request_id=p["requestId"],
+    ),
+    "CertificateSigned": lambda p: CertificateSigned(certificate_chain=p["certificateChain"]),
+    "InstallCertificate": lambda p: InstallCertificate(
+        use=CERTIFICATE_USE_OF[p["certificateType"]], certificate=p["certificate"]
+    ),
+    "DeleteCertificate": lambda p: DeleteCertificate(certificate=read_certificate_hash(p["certificateHashData"])),
+    "GetInstalledCertificateIds": lambda p: GetInstalledCertificateIds(
+        uses=(CERTIFICATE_USE_OF[p["certificateType"]],)
     ),
     # Only what the core TriggerMessage cannot ask for: the rest stays a raw call, as sent.
     "ExtendedTriggerMessage": lambda p: TriggerMessage(

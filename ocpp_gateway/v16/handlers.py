@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from functools import partial
 
+from ocpp_gateway.certificates import sign_certificate
 from ocpp_gateway.connection import Connection, Handler
 from ocpp_gateway.data_transfer import handle_data_transfer
 from ocpp_gateway.registration import register
@@ -151,6 +152,7 @@ HANDLERS: dict[str, Handler] = {
     "LogStatusNotification": _job_status(ChargerReport.Kind.LOG, names_its_request=True),
     "SignedFirmwareStatusNotification": _job_status(ChargerReport.Kind.FIRMWARE, names_its_request=True),
     "SecurityEventNotification": security_event_notification,
+    "SignCertificate": sign_certificate,
 }
 
 # Actions the CSMS sends to a charger (1.6 chapter 5): a charger sending one of these is
@@ -180,5 +182,9 @@ CSMS_INITIATED = frozenset(
         "ExtendedTriggerMessage",
         "GetLog",
         "SignedUpdateFirmware",
+        "CertificateSigned",
+        "DeleteCertificate",
+        "GetInstalledCertificateIds",
+        "InstallCertificate",
     }
 )

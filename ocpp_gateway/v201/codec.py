@@ -33,11 +33,21 @@ from typing import Any
 
 from ocpp_gateway.rpc import CallErrorReply, Reply
 from ocpp_gateway.v201.rules import SUBPROTOCOL
-from ocpp_gateway.wire import ocpp_datetime, optional_fields, read_moment, read_required_moment
+from ocpp_gateway.wire import (
+    certificate_hash_data,
+    installed_certificate,
+    ocpp_datetime,
+    optional_fields,
+    read_certificate_hash,
+    read_moment,
+    read_required_moment,
+)
 from sites.commands import CannotEncode
 from sites.commands.intents import (
     INTENT_TYPES,
     CancelReservation,
+    CertificateSigned,
+    CertificateUse,
     ChangeAvailability,
     ChangeSetting,
     ChargingProfileSpec,
@@ -48,13 +58,16 @@ from sites.commands.intents import (
     CostUpdated,
     CustomerInformation,
     DataTransfer,
+    DeleteCertificate,
     GetChargingProfiles,
     GetCompositeSchedule,
     GetDiagnostics,
+    GetInstalledCertificateIds,
     GetLocalListVersion,
     GetLog,
     GetMonitoringReport,
     GetTransactionStatus,
+    InstallCertificate,
     Intent,
     LocalAuthorization,
     LogType,
@@ -122,6 +135,17 @@ for _neutral_word, _wire in TRIGGERS.items():
     TRIGGERED.setdefault(_wire, _neutral_word)
 # LogEnumType (part 2, N01.FR.03/04).
 LOG_TYPES = {LogType.DIAGNOSTICS: "DiagnosticsLog", LogType.SECURITY: "SecurityLog"}
+
+# CertificateSigningUseEnumType (A02/A03), InstallCertificateUseEnumType (M05) and
+# GetCertificateIdUseEnumType (M03, which adds the V2G chain).
+SIGNING_USES = {CertificateUse.CHARGER: "ChargingStationCertificate", CertificateUse.V2G: "V2GCertificate"}
+INSTALL_USES = {
+    CertificateUse.CSMS_ROOT: "CSMSRootCertificate",
+    CertificateUse.MANUFACTURER_ROOT: "ManufacturerRootCertificate",
+    CertificateUse.V2G_ROOT: "V2GRootCertificate",
+    CertificateUse.MO_ROOT: "MORootCertificate",
+}
+LISTED_USES = {**INSTALL_USES, CertificateUse.V2G_CHAIN: "V2GCertificateChain"}
 
 # ChargingProfilePurposeEnumType. The neutral purposes are charging.models.ChargingProfile's
 # (1.6's words); the charge point's maximum is the station's maximum in 2.0.1. K01.FR.22: the CSMS
@@ -625,6 +649,34 @@ def _set_monitoring_base(intent: SetMonitoringBase, secret: str) -> tuple[str, d
     return "SetMonitoringBase", {"monitoringBase": _choice(MONITORING_BASES, intent.base, "monitoring base")}
 
 
+def _certificate_signed(intent: CertificateSigned, secret: str) -> tuple[str, dict[str, Any]]:
+    """A02/A03: the chain, leaf first; the type tells the station which of its
+    certificates it replaces (absent: the ChargingStationCertificate)."""
+    return "CertificateSigned", optional_fields(
+        certificateChain=intent.certificate_chain,
+        certificateType=_choice(SIGNING_USES, intent.use, "certificate signing use"),
+    )
+
+
+def _install_certificate(intent: InstallCertificate, secret: str) -> tuple[str, dict[str, Any]]:
+    """M05."""
+    return "InstallCertificate", {
+        "certificateType": _choice(INSTALL_USES, intent.use, "certificate use"),
+        "certificate": intent.certificate,
+    }
+
+
+def _delete_certificate(intent: DeleteCertificate, secret: str) -> tuple[str, dict[str, Any]]:
+    """M04."""
+    return "DeleteCertificate", {"certificateHashData": certificate_hash_data(intent.certificate)}
+
+
+def _get_installed_certificate_ids(intent: GetInstalledCertificateIds, secret: str) -> tuple[str, dict[str, Any]]:
+    """M03: no type asks for all of them."""
+    uses = [_choice(LISTED_USES, use, "certificate use") for use in intent.uses]
+    return "GetInstalledCertificateIds", optional_fields(certificateType=uses or None)
+
+
 ENCODERS: dict[type[Intent], Callable[[Any, str], tuple[str, dict[str, Any]]]] = {
     RemoteStart: _remote_start,
     RemoteStop: _remote_stop,
@@ -658,6 +710,10 @@ ENCODERS: dict[type[Intent], Callable[[Any, str], tuple[str, dict[str, Any]]]] =
     GetMonitoringReport: _get_monitoring_report,
     SetMonitoringBase: _set_monitoring_base,
     GetLog: _get_log,
+    CertificateSigned: _certificate_signed,
+    InstallCertificate: _install_certificate,
+    DeleteCertificate: _delete_certificate,
+    GetInstalledCertificateIds: _get_installed_certificate_ids,
 }
 
 
@@ -738,7 +794,23 @@ def _data_of(intent: Intent, reply: dict[str, Any]) -> dict[str, Any]:
         return optional_fields(data=reply.get("data"))
     if isinstance(intent, GetTransactionStatus):
         return optional_fields(ongoing=reply.get("ongoingIndicator"), messages_in_queue=reply.get("messagesInQueue"))
+    if isinstance(intent, GetInstalledCertificateIds):
+        return {"certificates": _installed_certificates(reply)}
     return {}
+
+
+def _installed_certificates(reply: dict[str, Any]) -> list[dict[str, str]]:
+    """M03.FR.03/04: per certificate its type and hash data (a V2G chain's sub-CAs as children)."""
+    listed: list[dict[str, str]] = []
+    for chain in _entries(reply, "certificateHashDataChain"):
+        use = (
+            _neutral(LISTED_USES, chain["certificateType"])
+            if chain.get("certificateType") in LISTED_USES.values()
+            else ""
+        )
+        listed.append(installed_certificate(chain["certificateHashData"], use))
+        listed += [installed_certificate(child, use) for child in chain.get("childCertificateHashData", ())]
+    return listed
 
 
 def _decode_read_settings(intent: Intent, reply: dict[str, Any]) -> Outcome:
@@ -1027,6 +1099,17 @@ READERS: dict[str, Callable[[dict[str, Any]], Intent]] = {
         request_id=p["requestId"],
     ),
     "GetLog": _read_get_log,
+    "CertificateSigned": lambda p: CertificateSigned(
+        certificate_chain=p["certificateChain"],
+        use=_neutral(SIGNING_USES, p["certificateType"]) if "certificateType" in p else CertificateUse.CHARGER,
+    ),
+    "InstallCertificate": lambda p: InstallCertificate(
+        use=_neutral(INSTALL_USES, p["certificateType"]), certificate=p["certificate"]
+    ),
+    "DeleteCertificate": lambda p: DeleteCertificate(certificate=read_certificate_hash(p["certificateHashData"])),
+    "GetInstalledCertificateIds": lambda p: GetInstalledCertificateIds(
+        uses=tuple(_neutral(LISTED_USES, use) for use in p.get("certificateType", ()))
+    ),
     "DataTransfer": lambda p: DataTransfer(
         vendor_id=p["vendorId"], message_id=p.get("messageId", ""), data=_text(p.get("data", ""))
     ),

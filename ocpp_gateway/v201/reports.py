@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import partial
 
 from charging.reservations import end_reservation
+from ocpp_gateway.certificates import sign_certificate
 from ocpp_gateway.connection import Connection, Handler
 from ocpp_gateway.data_transfer import handle_data_transfer
 from ocpp_gateway.seam import TRANSACTIONS
@@ -245,6 +246,7 @@ HANDLERS: dict[str, Handler] = {
     "NotifyMonitoringReport": notify_monitoring_report,
     "NotifyEvent": notify_event,
     "SecurityEventNotification": security_event_notification,
+    "SignCertificate": sign_certificate,
     "FirmwareStatusNotification": _status_report(ChargerReport.Kind.FIRMWARE),
     "LogStatusNotification": _status_report(ChargerReport.Kind.LOG),
     "DataTransfer": data_transfer,

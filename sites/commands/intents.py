@@ -570,6 +570,81 @@ class GetLog(Intent):
     request_id: int | None = None
 
 
+class CertificateUse:
+    """What a certificate is for, in neutral words (1.6 whitepaper CertificateUseEnumType sec.
+    6.2; 2.0.1 CertificateSigningUseEnumType, InstallCertificateUseEnumType and
+    GetCertificateIdUseEnumType). The codecs map them to their version's words; a use a version
+    lacks cannot be encoded for it."""
+
+    # The charger's own client certificate (1.6 extension, 2.0.1 ChargingStationCertificate).
+    CHARGER = "charger"
+    # 2.0.1 only: the ISO 15118 certificate towards the vehicle (V2GCertificate).
+    V2G = "v2g"
+    CSMS_ROOT = "csms_root"
+    MANUFACTURER_ROOT = "manufacturer_root"
+    V2G_ROOT = "v2g_root"
+    MO_ROOT = "mo_root"
+    V2G_CHAIN = "v2g_chain"
+    SIGNED = (CHARGER, V2G)
+    ROOTS = (CSMS_ROOT, MANUFACTURER_ROOT, V2G_ROOT, MO_ROOT)
+    INSTALLED = (*ROOTS, V2G_CHAIN)
+    ALL = (*SIGNED, *INSTALLED)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CertificateHash:
+    """CertificateHashDataType (whitepaper sec. 6.3, 2.0.1 2.6): how a charger names an
+    installed certificate: hashes (hex) of its issuer's name and key, and its serial (hex)."""
+
+    hash_algorithm: str  # "SHA256", "SHA384" or "SHA512"
+    issuer_name_hash: str
+    issuer_key_hash: str
+    serial_number: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CertificateSigned(Intent):
+    """The certificate chain (PEM, leaf first) we signed for the charger's CSR (A02/A03)."""
+
+    kind: ClassVar[str] = "certificate_signed"
+    title: ClassVar[str] = "Send a signed certificate"
+    retryable: ClassVar[bool] = True  # the same chain again replaces nothing else
+    certificate_chain: str
+    use: str = CertificateUse.CHARGER  # one of CertificateUse.SIGNED
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstallCertificate(Intent):
+    """Install a root certificate (PEM) of the given use (M05)."""
+
+    kind: ClassVar[str] = "install_certificate"
+    title: ClassVar[str] = "Install a certificate"
+    retryable: ClassVar[bool] = True
+    use: str  # one of CertificateUse.ROOTS
+    certificate: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeleteCertificate(Intent):
+    """Delete the installed certificate the hash data names (M04)."""
+
+    kind: ClassVar[str] = "delete_certificate"
+    title: ClassVar[str] = "Delete a certificate"
+    retryable: ClassVar[bool] = True
+    certificate: CertificateHash
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GetInstalledCertificateIds(Intent):
+    """List the installed certificates of the given uses (M03); none: all (2.0.1 only; 1.6
+    asks for exactly one use)."""
+
+    kind: ClassVar[str] = "get_installed_certificate_ids"
+    title: ClassVar[str] = "Get installed certificate ids"
+    retryable: ClassVar[bool] = True
+    uses: tuple[str, ...] = ()
+
+
 INTENT_TYPES: dict[str, type[Intent]] = {
     intent.kind: intent
     for intent in (
@@ -605,6 +680,10 @@ INTENT_TYPES: dict[str, type[Intent]] = {
         GetMonitoringReport,
         SetMonitoringBase,
         GetLog,
+        CertificateSigned,
+        InstallCertificate,
+        DeleteCertificate,
+        GetInstalledCertificateIds,
     )
 }
 

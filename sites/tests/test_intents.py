@@ -76,6 +76,14 @@ EXAMPLES = [
         retries=2,
         request_id=11,
     ),
+    i.CertificateSigned(certificate_chain="-----BEGIN CERTIFICATE-----\nMII...\n-----END CERTIFICATE-----\n"),
+    i.InstallCertificate(use=i.CertificateUse.CSMS_ROOT, certificate="-----BEGIN CERTIFICATE-----\n"),
+    i.DeleteCertificate(
+        certificate=i.CertificateHash(
+            hash_algorithm="SHA256", issuer_name_hash="ab", issuer_key_hash="cd", serial_number="1"
+        )
+    ),
+    i.GetInstalledCertificateIds(uses=(i.CertificateUse.CSMS_ROOT, i.CertificateUse.V2G_ROOT)),
 ]
 
 
