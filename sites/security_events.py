@@ -17,7 +17,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from sites.models import Charger, SecurityEvent
@@ -210,6 +211,12 @@ def record_key_rotation(*, charger_id: int, how: str, command_id: int | None = N
         kind=KEY_ROTATED,
         detail={"how": how, "command": command_id},
     )
+
+
+def acknowledge_security_events(events: QuerySet[SecurityEvent], *, by: AbstractBaseUser) -> int:
+    """An operator has taken note of these events; returns how many were not acknowledged yet.
+    Only who and when are written: the event itself stays as it was recorded."""
+    return events.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now(), acknowledged_by=by)
 
 
 def _merge(event: SecurityEvent, seen_at: dt.datetime, times: int = 1) -> None:

@@ -1,6 +1,6 @@
 """Security events, read-only (ACCEPTANCE S13): the chargers' and the central system's own, of
 the caller's organizations' chargers, newest first; filterable by severity, critical, source,
-type, charger and time. Events of no known charger (a refused unknown id) are the platform's."""
+type, charger, acknowledgement and time. Events of no known charger (a refused unknown id) are the platform's."""
 
 import django_filters
 from django.shortcuts import get_object_or_404
@@ -17,7 +17,7 @@ class SecurityEventSerializer(serializers.ModelSerializer):
         model = SecurityEvent
         fields = [
             "id", "charge_point_id", "type", "source", "severity", "critical", "tech_info", "detail", "occurred_at",
-            "timestamp", "repeats", "last_seen_at",
+            "timestamp", "repeats", "last_seen_at", "acknowledged_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -26,6 +26,8 @@ class SecurityEventFilter(django_filters.FilterSet):
     type = django_filters.CharFilter(field_name="kind")
     since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    # acknowledged=false&critical=true: what still stands out for the operators (S13).
+    acknowledged = django_filters.BooleanFilter(field_name="acknowledged_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = SecurityEvent
