@@ -121,6 +121,9 @@ PARTNER_INTENTS = ("remote_start", "remote_stop")
 # Replacing a charger's HTTP Basic key (sites.services.issue_charger_key) locks the charger out
 # until someone configures it with the new key: organization admins and operators only.
 CHARGER_KEY_PERMISSION = "sites.issue_charger_key"
+# Taking note of a critical security event lowers it for everyone in the organization (S13):
+# organization admins and operators.
+ACKNOWLEDGE_SECURITY_EVENTS = "sites.acknowledge_securityevent"
 
 
 def model_permission(model, verb: str) -> str:
@@ -153,14 +156,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset(VIEW_ALL | EXPORT),
     Role.MAINTENANCE: frozenset(VIEW_ALL | EXPORT | {command_permission(k) for k in MAINTENANCE_INTENTS}),
     Role.OPERATOR: frozenset(
-        VIEW_ALL | EXPORT | OPERATIONS | {command_permission(k) for k in COMMAND_INTENTS} | {CHARGER_KEY_PERMISSION}
+        VIEW_ALL
+        | EXPORT
+        | OPERATIONS
+        | {command_permission(k) for k in COMMAND_INTENTS}
+        | {CHARGER_KEY_PERMISSION, ACKNOWLEDGE_SECURITY_EVENTS}
     ),
     Role.ADMIN: frozenset(
         VIEW_ALL
         | EXPORT
         | OPERATIONS
         | {command_permission(k) for k in COMMAND_INTENTS}
-        | {CHARGER_KEY_PERMISSION}
+        | {CHARGER_KEY_PERMISSION, ACKNOWLEDGE_SECURITY_EVENTS}
         | {"accounts.add_membership", "accounts.change_membership", "accounts.delete_membership"}
         | {"accounts.change_organization"}
     ),

@@ -17,7 +17,7 @@ from reports.selectors import connector_label
 from sites.device_model.models import DeviceEvent
 from sites.device_model.selectors import problem_events
 from sites.models import Connector, ConnectorStatus, SecurityEvent, Site, StatusNotificationRecord
-from sites.selectors import chargers_visible_to, fault_reports
+from sites.selectors import chargers_visible_to, fault_reports, needing_attention
 
 CHART_DAYS = 14
 RECENT_CONNECTORS = 50
@@ -236,17 +236,12 @@ def recent_connectors(user, *, limit: int = RECENT_CONNECTORS) -> list[dict]:
     ]
 
 
-# Critical security events stand out on the dashboard for this long (S13).
-CRITICAL_EVENTS_WINDOW = dt.timedelta(hours=24)
-
-
-def critical_security_events(user, *, now: dt.datetime) -> dict:
-    """How many critical security events the user's chargers had lately, and where to read them."""
-    since = now - CRITICAL_EVENTS_WINDOW
-    count = SecurityEvent.objects.filter(
-        charger__in=chargers_visible_to(user).values("pk"), critical=True, timestamp__gte=since
-    ).count()
-    url = reverse("admin:sites_securityevent_changelist") + f"?critical__exact=1&timestamp__gte={since.date()}"
+def critical_security_events(user) -> dict:
+    """How many critical security events of the user's chargers no one has acknowledged yet (they
+    stand out until then, S13), and where to read them."""
+    events = SecurityEvent.objects.filter(charger__in=chargers_visible_to(user).values("pk"))
+    count = needing_attention(events).count()
+    url = reverse("admin:sites_securityevent_changelist") + "?attention=raised"
     return {"count": count, "url": url}
 
 
@@ -254,7 +249,7 @@ def dashboard_data(user, *, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     return {
         "fleet": fleet_counts(user),
-        "security": critical_security_events(user, now=now),
+        "security": critical_security_events(user),
         "today": today_totals(user, now=now),
         "daily": daily_activity(user, now=now),
         "faults": recent_faults(user),

@@ -18,7 +18,12 @@ from unfold.decorators import action, display
 
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin, WriteOnceAdmin, require_permission
 from accounts.models import Organization
-from accounts.roles import CHARGER_KEY_PERMISSION, command_permission, model_permission
+from accounts.roles import (
+    ACKNOWLEDGE_SECURITY_EVENTS,
+    CHARGER_KEY_PERMISSION,
+    command_permission,
+    model_permission,
+)
 from sites.certificates.signing import certificate_signer
 from sites.command_forms import CommandForm, command_forms_for
 from sites.commands import request_command, rotate_charger_key
@@ -43,7 +48,8 @@ from sites.models import (
     UnknownChargerState,
 )
 from sites.resources import ChargerResource, SiteResource
-from sites.security_events import event_type
+from sites.security_events import acknowledge_security_events, event_type
+from sites.selectors import needing_attention
 from sites.services import adopt_unknown_charger, issue_charger_key
 from sites.sharing import share_charger, unshare_charger
 
@@ -274,6 +280,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
         "device_model",
         "firmware_and_logs",
         "certificate_authority",
+        "security_events",
     ]
     fieldsets = (
         (
@@ -293,7 +300,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
             "Hardware",
             {"fields": ("vendor", "model", "serial_number", "firmware_version", "boot_reason", "iccid", "imsi")},
         ),
-        ("Security", {"fields": ("security_profile", "auth_key", "certificate_authority")}),
+        ("Security", {"fields": ("security_profile", "auth_key", "certificate_authority", "security_events")}),
         ("Charger status (connector 0)", {"fields": ("status", "error_code", "status_timestamp")}),
         ("Device model (OCPP 2.0.1)", {"fields": ("device_model",)}),
         ("Firmware updates and log uploads", {"fields": ("firmware_and_logs",)}),
@@ -339,6 +346,18 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
     @display(description="Device model")
     def device_model(self, charger: Charger) -> str:
         return device_model_link(charger) if charger.pk else "-"
+
+    @display(description="Security events")
+    def security_events(self, charger: Charger) -> str:
+        """The charger's critical events no one has acknowledged yet (S13), and a link to all."""
+        if not charger.pk:
+            return "-"
+        raised = needing_attention(charger.security_events.all()).count()
+        url = reverse("admin:sites_securityevent_changelist") + f"?charger__id__exact={charger.pk}"
+        return format_html(
+            '<a href="{}">{} critical, not acknowledged</a> <a href="{}">(all)</a>',
+            url + "&attention=raised", raised, url,
+        )  # fmt: skip
 
     @display(description="Certificate authority")
     def certificate_authority(self, charger: Charger) -> str:
@@ -593,26 +612,54 @@ class UnknownChargerAdmin(PlatformOnlyAdmin, ModelAdmin):
         self.message_user(request, f"Dismissed {updated} entries.")
 
 
+class SecurityEventAttentionFilter(admin.SimpleListFilter):
+    """Critical events stay raised until an operator acknowledges them (S13)."""
+
+    title = "attention"
+    parameter_name = "attention"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("raised", "Critical, not acknowledged"), ("acknowledged", "Acknowledged")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[SecurityEvent]) -> QuerySet[SecurityEvent]:
+        if self.value() == "raised":
+            return needing_attention(queryset)
+        if self.value() == "acknowledged":
+            return queryset.filter(acknowledged_at__isnull=False)
+        return queryset
+
+
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(TenantScopedAdmin, ModelAdmin):
-    """The charger's security events and ours, append-only (S13); the critical ones marked."""
+    """The charger's security events and ours, append-only (S13): no one adds, changes or deletes
+    them here; the critical ones are marked and stay raised until acknowledged."""
 
     tenant_path = "charger__site__organization"
     list_display = [
-        "timestamp", "charge_point_id", "kind", "event_source", "event_severity", "is_critical", "repeats",
-        "occurred_at", "about",
+        "timestamp", "charge_point_id", "kind", "event_source", "event_severity", "is_critical", "attention",
+        "repeats", "occurred_at", "about",
     ]  # fmt: skip
-    list_filter = ["critical", "severity", "source", "kind", "charger__site__organization"]
+    list_filter = [
+        SecurityEventAttentionFilter, "critical", "severity", "source", "kind", "charger",
+        "charger__site__organization",
+    ]  # fmt: skip
     search_fields = ["charge_point_id", "kind", "tech_info"]
     date_hierarchy = "timestamp"
     readonly_fields = [
         "charger", "charge_point_id", "kind", "source", "severity", "critical", "tech_info", "detail", "occurred_at",
-        "timestamp", "repeats", "last_seen_at",
+        "timestamp", "repeats", "last_seen_at", "acknowledged_at", "acknowledged_by",
     ]  # fmt: skip
+    actions = ["acknowledge"]
 
     @display(description="Critical", label={"critical": "danger", "": "info"})
     def is_critical(self, event: SecurityEvent) -> str:
         return "critical" if event.critical else ""
+
+    @display(description="Attention", label={"raised": "danger", "acknowledged": "success", "": "info"})
+    def attention(self, event: SecurityEvent) -> str:
+        if event.acknowledged_at is not None:
+            return "acknowledged"
+        return "raised" if event.critical else ""
 
     @display(description="Source")
     def event_source(self, event: SecurityEvent) -> str:
@@ -622,15 +669,28 @@ class SecurityEventAdmin(TenantScopedAdmin, ModelAdmin):
     def about(self, event: SecurityEvent) -> str:
         return event_type(event.kind).description
 
+    @display(description="Severity", label={"info": "info", "warning": "warning", "critical": "danger"})
+    def event_severity(self, event: SecurityEvent) -> str:
+        return event.severity
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # append-only
 
-    @display(description="Severity", label={"info": "info", "warning": "warning", "critical": "danger"})
-    def event_severity(self, event: SecurityEvent) -> str:
-        return event.severity
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # append-only
+
+    def has_acknowledge_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ACKNOWLEDGE_SECURITY_EVENTS)
+
+    @admin.action(description="Acknowledge", permissions=["acknowledge"])
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[SecurityEvent]) -> None:
+        """The permission counts in each event's organization (S16)."""
+        require_permission(request, ACKNOWLEDGE_SECURITY_EVENTS, queryset.select_related("charger__site"))
+        count = acknowledge_security_events(queryset, by=request.user)
+        self.message_user(request, f"Acknowledged {count} security event(s).")
 
 
 @admin.register(ConnectionEvent)

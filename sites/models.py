@@ -379,10 +379,17 @@ class SecurityEvent(models.Model):
     timestamp = models.DateTimeField("recorded at", default=now)
     repeats = models.PositiveIntegerField(default=1, help_text="How many times it was reported or raised.")
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # An operator took note of it: a critical event stays raised until then. Who and when, not a
+    # change of the event (the store stays append-only).
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-timestamp", "-id"]
         indexes = [models.Index(fields=["charger", "kind", "occurred_at"], name="security_event_dedup_idx")]
+        permissions = [("acknowledge_securityevent", "Can acknowledge security events")]
 
     def __str__(self) -> str:
         return f"{self.charge_point_id}: {self.kind}"

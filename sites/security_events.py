@@ -17,7 +17,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from sites.models import Charger, SecurityEvent
@@ -214,6 +215,12 @@ def record_key_rotation(*, charger_id: int, how: str, command_id: int | None = N
 def charge_point_id_of(charger_id: int) -> str:
     """The id an event names its charger by (kept even if the charger is deleted later)."""
     return Charger.objects.filter(pk=charger_id).values_list("charge_point_id", flat=True).first() or ""
+
+
+def acknowledge_security_events(events: QuerySet[SecurityEvent], *, by: AbstractBaseUser) -> int:
+    """An operator has taken note of these events; returns how many were not acknowledged yet.
+    Only who and when are written: the event itself stays as it was recorded."""
+    return events.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now(), acknowledged_by=by)
 
 
 def _merge(event: SecurityEvent, seen_at: dt.datetime, times: int = 1) -> None:

@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.tenancy import scope_queryset
-from sites.models import Charger, Command, Connector, ConnectorStatus
+from sites.models import Charger, Command, Connector, ConnectorStatus, SecurityEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +89,8 @@ def chargers_visible_to(user) -> QuerySet[Charger]:
 
 def commands_visible_to(user) -> QuerySet[Command]:
     return Command.objects.filter(charger__in=chargers_visible_to(user)).select_related("charger")
+
+
+def needing_attention(events: QuerySet[SecurityEvent]) -> QuerySet[SecurityEvent]:
+    """The critical security events no operator has acknowledged yet: what stays raised (S13)."""
+    return events.filter(critical=True, acknowledged_at__isnull=True)

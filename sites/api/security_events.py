@@ -1,13 +1,13 @@
 """Security events, read-only (ACCEPTANCE S13): the chargers' and the central system's own, of
 the caller's organizations' chargers, newest first; filterable by severity, critical, source,
-type, charger and time. Events of no known charger (a refused unknown id) are the platform's."""
+type, charger, acknowledgement and time. Events of no known charger (a refused unknown id) are the platform's."""
 
 import django_filters
 from django.shortcuts import get_object_or_404
 from rest_framework import generics, serializers, viewsets
 
 from accounts.tenancy import scope_queryset
-from common.api_filters import FilterSet, UtcIsoDateTimeFilter
+from common.api_filters import FilterSet, StrictBooleanFilter, UtcIsoDateTimeFilter
 from sites.models import Charger, SecurityEvent
 
 
@@ -18,7 +18,7 @@ class SecurityEventSerializer(serializers.ModelSerializer):
         model = SecurityEvent
         fields = [
             "id", "charge_point_id", "type", "source", "severity", "critical", "tech_info", "detail", "occurred_at",
-            "timestamp", "repeats", "last_seen_at",
+            "timestamp", "repeats", "last_seen_at", "acknowledged_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -27,6 +27,8 @@ class SecurityEventFilter(FilterSet):
     type = django_filters.CharFilter(field_name="kind")
     since = UtcIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = UtcIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    # acknowledged=false&critical=true: what still stands out for the operators (S13).
+    acknowledged = StrictBooleanFilter(field_name="acknowledged_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = SecurityEvent

@@ -6,13 +6,16 @@ address so that a flood is one row with a count."""
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.tests.factories import MembershipFactory, UserFactory
 from sites.models import SecurityEvent
 from sites.security_events import (
     FAILED_LOGIN,
     KEY_ROTATED,
     ReportedSecurityEvent,
+    acknowledge_security_events,
     record_failed_login,
     record_reported_security_event,
     record_security_event,
@@ -23,6 +26,7 @@ from sites.tests.factories import SiteFactory
 pytestmark = pytest.mark.django_db
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+CHANGELIST = "/admin/sites/securityevent/"
 
 
 @pytest.fixture
@@ -108,21 +112,82 @@ def test_the_admin_lists_them_with_the_critical_ones_marked_and_filterable(admin
     assert admin_client.get("/admin/sites/securityevent/add/").status_code == 403  # append-only
 
 
-def test_the_dashboard_counts_critical_events_of_the_last_day(admin_client, charger):
+def test_the_dashboard_counts_critical_events_until_they_are_acknowledged(admin_client, charger):
     from reports.dashboard import critical_security_events
 
-    record_security_event(charge_point_id="CP-SEC-1", charger_id=charger.pk, kind="SecurityProfileDowngrade",
-                          detail={})  # fmt: skip
+    downgrade = record_security_event(charge_point_id="CP-SEC-1", charger_id=charger.pk,
+                                      kind="SecurityProfileDowngrade", detail={})  # fmt: skip
     _reported(charger, "InvalidMessages")
+    SecurityEvent.objects.update(timestamp=T0)  # long ago: still raised
     user = admin_client.get("/admin/").wsgi_request.user
-    assert critical_security_events(user, now=timezone.now())["count"] == 1
+    raised = critical_security_events(user)
+    assert raised["count"] == 1
+    assert admin_client.get(raised["url"]).context["cl"].result_count == 1
     assert 'id="security-critical"' in admin_client.get("/admin/").content.decode()
+    acknowledge_security_events(SecurityEvent.objects.filter(pk=downgrade.pk), by=user)
+    assert critical_security_events(user)["count"] == 0
+
+
+def _member(client, charger, role: str):
+    user = UserFactory(is_staff=True)
+    MembershipFactory(user=user, organization=charger.site.organization, role=role)
+    client.force_login(user)
+    return user
+
+
+def _acknowledge(client, events: list[SecurityEvent]):
+    return client.post(CHANGELIST, {"action": "acknowledge", "_selected_action": [event.pk for event in events]})
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("admin", True), ("operator", True), ("maintenance", False),
+                                               ("viewer", False)])  # fmt: skip
+def test_operators_acknowledge_critical_events_and_the_event_itself_is_unchanged(client, charger, role, allowed):
+    tamper = _reported(charger, "TamperDetectionActivated", tech_info="door opened")
+    user = _member(client, charger, role)
+    assert client.get(CHANGELIST + "?attention=raised").context["cl"].result_count == 1
+    _acknowledge(client, [tamper])
+    acknowledged = SecurityEvent.objects.get(pk=tamper.pk)
+    if not allowed:
+        assert acknowledged.acknowledged_at is None
+        return
+    assert acknowledged.acknowledged_by == user
+    assert (acknowledged.kind, acknowledged.tech_info, acknowledged.occurred_at, acknowledged.repeats) == (
+        tamper.kind, tamper.tech_info, tamper.occurred_at, tamper.repeats,
+    )  # fmt: skip
+    assert client.get(CHANGELIST + "?attention=raised").context["cl"].result_count == 0
+    assert client.get(CHANGELIST + "?attention=acknowledged").context["cl"].result_count == 1
+
+
+def test_an_operator_cannot_acknowledge_another_organizations_events(client, charger):
+    other = register_charger(site=SiteFactory(), charge_point_id="CP-SEC-OTHER", connector_count=1)
+    theirs = _reported(other, "TamperDetectionActivated")
+    _member(client, charger, "operator")
+    _acknowledge(client, [theirs])
+    assert SecurityEvent.objects.get(pk=theirs.pk).acknowledged_at is None  # not in their changelist
+
+
+def test_nobody_adds_changes_or_deletes_them_in_the_admin(admin_client, charger):
+    event = _reported(charger, "TamperDetectionActivated")
+    change = reverse("admin:sites_securityevent_change", args=[event.pk])
+    delete = reverse("admin:sites_securityevent_delete", args=[event.pk])
+    assert admin_client.get(change).status_code == 200  # read-only view
+    assert admin_client.post(change, {"kind": "Nothing", "tech_info": "edited"}).status_code == 403
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    admin_client.post(CHANGELIST, {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"})
+    assert SecurityEvent.objects.get(pk=event.pk).kind == "TamperDetectionActivated"
+
+
+def test_the_charger_page_shows_its_raised_events(admin_client, charger):
+    _reported(charger, "TamperDetectionActivated")
+    _reported(charger, "InvalidMessages")
+    page = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
+    assert "1 critical, not acknowledged" in page
+    by_charger = admin_client.get(CHANGELIST + f"?charger__id__exact={charger.pk}")
+    assert by_charger.context["cl"].result_count == 2
 
 
 def test_the_api_lists_them_per_organization_and_per_charger(client, charger):
     from rest_framework.test import APIClient
-
-    from accounts.tests.factories import MembershipFactory, UserFactory
 
     _reported(charger, "TamperDetectionActivated")
     record_failed_login(charge_point_id="CP-SEC-1", charger_id=charger.pk, address="10.0.0.9", reason="wrong key")
@@ -139,6 +204,11 @@ def test_the_api_lists_them_per_organization_and_per_charger(client, charger):
     ]
     critical = api.get("/api/v1/security-events?critical=true&source=charger").json()["results"]
     assert [row["type"] for row in critical] == ["TamperDetectionActivated"]
+    assert critical[0]["acknowledged_at"] is None
+    acknowledge_security_events(SecurityEvent.objects.filter(kind="TamperDetectionActivated"), by=member)
+    raised = api.get("/api/v1/security-events?critical=true&acknowledged=false").json()["results"]
+    assert raised == []  # the only critical one of theirs is acknowledged
+    assert len(api.get("/api/v1/security-events?acknowledged=true").json()["results"]) == 1
     assert len(api.get("/api/v1/chargers/CP-SEC-1/security-events").json()["results"]) == 2
     assert api.get("/api/v1/chargers/CP-SEC-OTHER/security-events").status_code == 404
 
