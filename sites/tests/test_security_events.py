@@ -245,3 +245,36 @@ def test_a_time_that_does_not_exist_in_utc_is_the_callers_error(charger):
     answer = api.get("/api/v1/security-events", {"since": "0001-01-01T00:00:00+14:00"})
     assert answer.status_code == 400
     assert "since" in answer.json()["errors"]
+
+
+@pytest.mark.parametrize(("role", "status"), [("operator", 200), ("viewer", 403)])
+def test_the_api_acknowledges_an_event_for_roles_that_may(charger, role, status):
+    from rest_framework.test import APIClient
+
+    tamper = _reported(charger, "TamperDetectionActivated")
+    member = UserFactory()
+    MembershipFactory(user=member, organization=charger.site.organization, role=role)
+    api = APIClient()
+    api.force_authenticate(member)
+    answer = api.post(f"/api/v1/security-events/{tamper.pk}/acknowledge")
+    assert answer.status_code == status, answer.content
+    raised = api.get("/api/v1/security-events", {"critical": "true", "acknowledged": "false"}).json()["results"]
+    if status == 200:
+        assert answer.json()["acknowledged_at"] is not None
+        assert raised == []
+        assert SecurityEvent.objects.get(pk=tamper.pk).acknowledged_by == member
+    else:
+        assert [row["id"] for row in raised] == [tamper.pk]
+
+
+def test_the_api_does_not_acknowledge_another_organizations_event(charger):
+    from rest_framework.test import APIClient
+
+    other = register_charger(site=SiteFactory(), charge_point_id="CP-SEC-OTHER", connector_count=1)
+    theirs = _reported(other, "TamperDetectionActivated")
+    member = UserFactory()
+    MembershipFactory(user=member, organization=charger.site.organization, role="operator")
+    api = APIClient()
+    api.force_authenticate(member)
+    assert api.post(f"/api/v1/security-events/{theirs.pk}/acknowledge").status_code == 404
+    assert SecurityEvent.objects.get(pk=theirs.pk).acknowledged_at is None
