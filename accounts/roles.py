@@ -87,6 +87,9 @@ COMMAND_INTENTS = (
     "install_certificate",
     "delete_certificate",
     "get_installed_certificate_ids",
+    # Raising a charger's security profile (whitepaper A05) decides how it must log in from then
+    # on: admins and operators only.
+    "raise_security_profile",
 )
 # The explicit raw call (a wire action and payload) can ask a charger anything, around every
 # neutral check: organization admins and operators only.

@@ -34,6 +34,7 @@ from sites.selectors import ChargerAccess, charger_access
 from sites.services import (
     auto_register_charger,
     promote_pending_key,
+    promote_security_profile,
     record_unknown_charger_attempt,
 )
 from sites.validators import validate_charge_point_id
@@ -106,8 +107,23 @@ def _client_address(scope: Mapping[str, Any]) -> str:
 
 
 def check_credentials(charger: ChargerAccess, scope: Mapping[str, Any], headers: dict[str, str]) -> None:
-    """Security profiles of the 1.6 security whitepaper sec. 2 (S3, S4)."""
-    profile = charger.security_profile
+    """Security profiles of the 1.6 security whitepaper sec. 2 (S3, S4). A charger moving to a
+    higher profile (A05) is tried with that one first: passing it makes it the charger's profile
+    (A05.FR.09); failing it, the charger may have fallen back to its previous one (A05.FR.08)."""
+    target = charger.security_profile_target
+    if target is not None and target > charger.security_profile:
+        try:
+            check_profile(charger, target, scope, headers)
+        except HandshakeRefused:
+            pass
+        else:
+            promote_security_profile(charger_id=charger.id, profile=target)
+            return
+    check_profile(charger, charger.security_profile, scope, headers)
+
+
+def check_profile(charger: ChargerAccess, profile: int, scope: Mapping[str, Any], headers: dict[str, str]) -> None:
+    """The credentials `profile` asks for, or HandshakeRefused naming the security event."""
     if profile == SecurityProfile.NONE:
         return
     if profile >= SecurityProfile.TLS_BASIC and scope.get("scheme") != "wss":
@@ -369,13 +385,14 @@ async def admit(scope: Mapping[str, Any], charge_point_id: str) -> Admission:
 
 async def _admit(scope: Mapping[str, Any], charge_point_id: str) -> Admission:
     """The usual case without a hop to the database thread: a known charger, looked up with
-    the others connecting at the same moment, whose key needs no promotion (no write)."""
+    the others connecting at the same moment, whose key or security profile needs no promotion
+    (no write)."""
     try:
         validate_charge_point_id(charge_point_id)
     except ValidationError:
         raise HandshakeRefused(404, "not a valid charge point id") from None
     charger = await CHARGER_ACCESS.get(charge_point_id)
-    if charger is None or charger.pending_auth_key_hash:
+    if charger is None or charger.pending_auth_key_hash or charger.security_profile_target is not None:
         return await one_off(_admit_sync, scope, charge_point_id)
     check_credentials(charger, scope, _headers(scope))
     offered = list(scope.get("subprotocols") or [])

@@ -39,6 +39,7 @@ from sites.commands.intents import (
     MonitoringCriterion,
     MonitorKind,
     NetworkConnection,
+    RaiseSecurityProfile,
     ReadSettings,
     RemoteStart,
     RemoteStop,
@@ -462,6 +463,21 @@ class SetNetworkProfileForm(CommandForm):
         return {**self.values_for(SetNetworkProfile), "connection": connection}
 
 
+class RaiseSecurityProfileForm(CommandForm):
+    intent_type = RaiseSecurityProfile
+    help_text = (
+        "The charger checks that it has what the new profile needs (a key; the central system's root "
+        "certificate for TLS; its own certificate for profile 3), then reconnects with it. Until it has "
+        "reconnected, its present profile still lets it in; after that, never again."
+    )
+    profile = forms.TypedChoiceField(
+        label="New security profile",
+        choices=[(value, label) for value, label in SecurityProfile.choices if value != SecurityProfile.NONE],
+        coerce=int,
+        help_text="Higher than the charger's present profile.",
+    )
+
+
 CUSTOMER_DATA_REQUESTS = {
     "report": (True, False),
     "report_and_clear": (True, True),
@@ -693,6 +709,7 @@ COMMAND_FORMS: dict[str, type[CommandForm]] = {
         ClearVariableMonitoringForm,
         CostUpdatedForm,
         SetNetworkProfileForm,
+        RaiseSecurityProfileForm,
         CustomerInformationForm,
         SetVariableMonitoringForm,
         GetMonitoringReportForm,

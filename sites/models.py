@@ -110,6 +110,11 @@ class Charger(models.Model):
         help_text="Answer given to the charger's BootNotification.",
     )
     security_profile = models.PositiveSmallIntegerField(choices=SecurityProfile.choices, default=SecurityProfile.BASIC)
+    # The higher profile the charger accepted to move to (whitepaper A05): both are let in until
+    # it connects with this one, which then becomes `security_profile` (A05.FR.08/09).
+    security_profile_target = models.PositiveSmallIntegerField(
+        "raising to security profile", choices=SecurityProfile.choices, null=True, blank=True, editable=False
+    )
     # Salted fast hash of the HTTP Basic key (see sites.credentials); never the key itself.
     auth_key_hash = models.CharField(max_length=128, blank=True, editable=False)
     # A new key sent with ChangeConfiguration(AuthorizationKey), not yet confirmed (S7).

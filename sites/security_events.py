@@ -78,6 +78,7 @@ CLIENT_CERTIFICATE_REFUSED = "ClientCertificateRefused"
 PROFILE_DOWNGRADE = "SecurityProfileDowngrade"
 FOREIGN_TRANSACTION = "ForeignTransactionId"
 KEY_ROTATED = "ChargerKeyRotated"
+PROFILE_RAISED = "SecurityProfileRaised"
 HANDSHAKES_THROTTLED = "HandshakeFailuresThrottled"
 CSR_REJECTED = "CertificateSigningRequestRejected"
 
@@ -87,6 +88,7 @@ CSMS_EVENT_TYPES: dict[str, EventType] = {
     PROFILE_DOWNGRADE: EventType("A charger tried a lower security profile than its own", True, Severity.CRITICAL),
     FOREIGN_TRANSACTION: EventType("A charger named a transaction of another charger", False),
     KEY_ROTATED: EventType("A charger's HTTP Basic key was replaced", False, Severity.INFO),
+    PROFILE_RAISED: EventType("A charger now connects with a higher security profile", False, Severity.INFO),
     HANDSHAKES_THROTTLED: EventType("Failed handshakes from one address or id reached their limit", False),
     CSR_REJECTED: EventType("A charger's certificate signing request was rejected", True, Severity.CRITICAL),
 }

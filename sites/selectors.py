@@ -25,6 +25,8 @@ class ChargerAccess:
     # Who its client certificate must name (profile 3, sites/certificates/identity.py).
     operator_name: str = ""  # the organization's operator name, or its name
     serial_number: str = ""
+    # A higher profile it accepted to move to (whitepaper A05): let in with either until then.
+    security_profile_target: int | None = None
 
 
 ACCESS_FIELDS = (
@@ -38,6 +40,7 @@ ACCESS_FIELDS = (
     "heartbeat_interval",
     "preferred_ocpp_version",
     "serial_number",
+    "security_profile_target",
     "site__organization__operator_name",
     "site__organization__name",
 )

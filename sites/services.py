@@ -30,7 +30,7 @@ from sites.models import (
     UnknownCharger,
     UnknownChargerState,
 )
-from sites.security_events import record_key_rotation
+from sites.security_events import PROFILE_RAISED, charge_point_id_of, record_key_rotation, record_security_event
 from sites.signals import StatusChange, online_changed, status_changed
 
 logger = logging.getLogger(__name__)
@@ -145,6 +145,22 @@ def promote_pending_key(*, charger_id: int) -> None:
     )
     if promoted:
         record_key_rotation(charger_id=charger_id, how="the charger logged in with the new key")
+
+
+def promote_security_profile(*, charger_id: int, profile: int) -> None:
+    """The charger connected with the higher profile it accepted to move to: from now on the
+    lower one is refused (1.6 security whitepaper A05.FR.09)."""
+    previous = Charger.objects.filter(pk=charger_id).values_list("security_profile", flat=True).first()
+    promoted = Charger.objects.filter(
+        pk=charger_id, security_profile__lt=profile, security_profile_target=profile
+    ).update(security_profile=profile, security_profile_target=None)
+    if promoted:
+        record_security_event(
+            charge_point_id=charge_point_id_of(charger_id),
+            charger_id=charger_id,
+            kind=PROFILE_RAISED,
+            detail={"from": previous, "to": profile},
+        )
 
 
 def _connection_event(charger_id: int, kind: str, at: dt.datetime, reason: str) -> ConnectionEvent:

@@ -139,6 +139,18 @@ def _common_name(certificate: x509.Certificate) -> str:
     return str(certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
 
 
+async def _settled(server, charge_point_id: str) -> None:
+    """Until the charger's answer to CertificateSigned is recorded: a test that hangs up at once
+    would leave the command sent and unanswered, resent to the next test's connection first."""
+    await asyncio.to_thread(
+        server.wait_for,
+        "SELECT COUNT(*) FROM sites_command c JOIN sites_charger ch ON ch.id = c.charger_id "
+        "WHERE ch.charge_point_id = %s AND c.intent = 'certificate_signed' AND c.status = 'sent'",
+        0,
+        (charge_point_id,),
+    )
+
+
 def test_a_16_charge_point_gets_its_csr_signed(server, pki):
     _, _, ca = pki
     csr = make_csr(organization=operator_of(server, CHARGER_16), common_name=CHARGER_16)
@@ -147,6 +159,7 @@ def test_a_16_charge_point_gets_its_csr_signed(server, pki):
         async with charge_point_16(server) as role:
             answer = await role.call(call16.SignCertificate(csr=csr))
             chain = await asyncio.wait_for(role.chains.get(), 15)
+            await _settled(server, CHARGER_16)  # answered while connected: nothing left to resend
             return answer, chain
 
     answer, chain = asyncio.run(run())
@@ -172,6 +185,7 @@ def test_a_201_station_gets_its_csr_signed(server, pki):
             request = call201.SignCertificate(csr=csr, certificate_type="ChargingStationCertificate")
             answer = await role.call(request)
             chain = await asyncio.wait_for(role.chains.get(), 15)
+            await _settled(server, STATION)
             return answer, chain
 
     answer, (chain, certificate_type) = asyncio.run(run())
@@ -243,3 +257,91 @@ def test_roots_are_installed_listed_and_deleted_through_the_api_on_a_16_charge_p
     assert after_delete == []
     assert [name for name, _ in asked] == ["InstallCertificate", "GetInstalledCertificateIds", "DeleteCertificate"]
     assert asked[0][1] == {"certificate_type": "CentralSystemRootCertificate"}
+
+
+class CertificateStoreStation(ChargePoint201):
+    """A 2.0.1 station with a certificate store (M03-M05)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: list[tuple[str, dict]] = []
+        self.installed: list[dict] = []
+
+    @on("InstallCertificate")
+    async def on_install(self, certificate_type: str, certificate: str, **_):
+        self.asked.append(("InstallCertificate", {"certificate_type": certificate_type}))
+        facts = facts_of(x509.load_pem_x509_certificate(certificate.encode()))
+        self.installed.append(
+            {
+                "certificate_type": certificate_type,
+                "certificate_hash_data": {
+                    "hash_algorithm": "SHA256",
+                    "issuer_name_hash": facts.issuer_name_hash,
+                    "issuer_key_hash": facts.issuer_key_hash,
+                    "serial_number": facts.serial_number,
+                },
+            }
+        )
+        return result201.InstallCertificate(status="Accepted")
+
+    @on("GetInstalledCertificateIds")
+    async def on_get_ids(self, certificate_type: list | None = None, **_):
+        self.asked.append(("GetInstalledCertificateIds", {"certificate_type": certificate_type}))
+        if not self.installed:
+            return result201.GetInstalledCertificateIds(status="NotFound")
+        return result201.GetInstalledCertificateIds(status="Accepted", certificate_hash_data_chain=list(self.installed))
+
+    @on("DeleteCertificate")
+    async def on_delete(self, certificate_hash_data: dict, **_):
+        self.asked.append(("DeleteCertificate", certificate_hash_data))
+        serial = certificate_hash_data["serial_number"]
+        self.installed = [c for c in self.installed if c["certificate_hash_data"]["serial_number"] != serial]
+        return result201.DeleteCertificate(status="Accepted")
+
+
+def test_roots_are_installed_listed_and_deleted_through_the_api_on_a_201_station(server, pki):
+    cert_file, _, ca = pki
+    session = AdminSession(server)
+    facts = facts_of(ca)
+    hash_data = {
+        "hash_algorithm": "SHA256", "issuer_name_hash": facts.issuer_name_hash,
+        "issuer_key_hash": facts.issuer_key_hash, "serial_number": facts.serial_number,
+    }  # fmt: skip
+
+    def inventory() -> list[tuple]:
+        return server.query(
+            "SELECT k.use, k.source FROM sites_chargercertificate k JOIN sites_charger c ON c.id = k.charger_id "
+            "WHERE c.charge_point_id = %s AND k.use = 'csms_root' ORDER BY k.id",
+            (STATION,),
+        )
+
+    async def run():
+        async with connect(server, STATION, subprotocols=("ocpp2.0.1",)) as ws:
+            role = CertificateStoreStation(STATION, ws, response_timeout=10)
+            listening = asyncio.create_task(role.start())
+            try:
+                boot = call201.BootNotification(
+                    charging_station=ChargingStationType(vendor_name="ACME", model="X2"), reason="PowerUp"
+                )
+                assert (await role.call(boot)).status == "Accepted"
+                body = {"intent": "install_certificate", "use": "csms_root", "certificate": cert_file.read_text()}
+                installed = await _command(session, STATION, body)
+                after_install = inventory()
+                listed = await _command(session, STATION, {"intent": "get_installed_certificate_ids"})
+                after_listing = inventory()
+                deleted = await _command(session, STATION, {"intent": "delete_certificate", "certificate": hash_data})
+                return installed, after_install, listed, after_listing, deleted, inventory(), role.asked
+            finally:
+                listening.cancel()
+
+    installed, after_install, listed, after_listing, deleted, after_delete, asked = asyncio.run(run())
+    assert (installed["status"], installed["action"]) == ("accepted", "InstallCertificate")
+    assert asked[0] == ("InstallCertificate", {"certificate_type": "CSMSRootCertificate"})
+    assert after_install == [("csms_root", "installed")]
+    assert (listed["status"], listed["action"]) == ("accepted", "GetInstalledCertificateIds")
+    assert after_listing == [("csms_root", "installed")]  # the reported one is the one we installed
+    assert (deleted["status"], deleted["action"]) == ("accepted", "DeleteCertificate")
+    assert after_delete == []
+    status, listed_by_api = session.api("GET", f"/api/v1/chargers/{STATION}/certificates")
+    assert status == 200
+    assert [row["use"] for row in listed_by_api["results"] if row["use"] == "csms_root"] == []

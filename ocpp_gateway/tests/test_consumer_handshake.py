@@ -371,3 +371,32 @@ async def test_a_second_socket_replaces_the_first(charger, open_client):
 
     await second.disconnect()
     assert not (await db(_charger)(charger.pk)).is_online
+
+
+# --- Raising the security profile (1.6 security whitepaper A05) ------------------------------
+
+
+async def test_a_charger_raising_its_profile_may_fall_back_until_it_connects_with_the_new_one(
+    make_charger, open_client
+):
+    def _raising(pk: int) -> None:
+        Charger.objects.filter(pk=pk).update(security_profile_target=SecurityProfile.TLS_BASIC)
+
+    charger = await db(make_charger)("CP-RAISE", security_profile=SecurityProfile.BASIC)
+    await db(_raising)(charger.pk)
+    # A05.FR.08: it could not connect with profile 2 and fell back to profile 1: still let in.
+    fallback = await open_client(charger, scheme="ws")
+    assert "currentTime" in await fallback.result("Heartbeat", {})
+    await fallback.disconnect()
+    assert (await db(_charger)(charger.pk)).security_profile == SecurityProfile.BASIC
+    # With TLS and its key it has profile 2: that is its profile from now on (A05.FR.09).
+    raised = await open_client(charger, scheme="wss")
+    assert "currentTime" in await raised.result("Heartbeat", {})
+    await raised.disconnect()
+    now = await db(_charger)(charger.pk)
+    assert (now.security_profile, now.security_profile_target) == (SecurityProfile.TLS_BASIC, None)
+    [(charger_id, _, detail)] = await db(_security_events)("SecurityProfileRaised")
+    assert (charger_id, detail) == (charger.pk, {"from": 1, "to": 2})
+    # ... and profile 1 is a downgrade.
+    downgraded = await open_client(charger, scheme="ws", connect=False)
+    assert not await downgraded.connect()

@@ -45,6 +45,7 @@ from sites.commands.intents import (
     Intent,
     LocalAuthorization,
     LogType,
+    RaiseSecurityProfile,
     RawCall,
     ReadSettings,
     RemoteStart,
@@ -344,6 +345,11 @@ def _rotate_key(intent: RotateKey, secret: str) -> tuple[str, dict]:
     return "ChangeConfiguration", {"key": AUTHORIZATION_KEY, "value": secret}
 
 
+def _raise_security_profile(intent: RaiseSecurityProfile, secret: str) -> tuple[str, dict]:
+    """Whitepaper A05 step 2: ChangeConfiguration of the SecurityProfile key (sec. 7.6)."""
+    return "ChangeConfiguration", {"key": "SecurityProfile", "value": str(intent.profile)}
+
+
 def _certificate_use(use: str) -> str:
     if use not in CERTIFICATE_USES:
         raise CannotEncode(f"OCPP 1.6 has no certificate use {use!r}; one of: {', '.join(CERTIFICATE_USES)}.")
@@ -399,6 +405,7 @@ ENCODERS: dict[type[Intent], Callable[[Any, str], tuple[str, dict]]] = {
     GetDiagnostics: _get_diagnostics,
     DataTransfer: _data_transfer,
     RotateKey: _rotate_key,
+    RaiseSecurityProfile: _raise_security_profile,
     RawCall: _raw,
     GetLog: _get_log,
     CertificateSigned: _certificate_signed,

@@ -20,7 +20,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.services import record_activity
-from sites.commands.intents import ChangeSetting, Intent, RawCall, ReadSettings, RotateKey, intent_from_row
+from sites.commands.intents import (
+    ChangeSetting,
+    Intent,
+    RaiseSecurityProfile,
+    RawCall,
+    ReadSettings,
+    RotateKey,
+    intent_from_row,
+)
 from sites.commands.outcomes import Outcome, OutcomeStatus
 from sites.commands.progress import record_command_refusal
 from sites.commands.rules import SECRET_MASK, validate_command
@@ -332,10 +340,15 @@ def _announce(command: Command, outcome: Outcome | None) -> None:
 
 
 def _apply_outcome(command: Command, intent: Intent, outcome: Outcome, at: dt.datetime) -> None:
-    """What sites itself keeps of an outcome: the key in force, the configuration snapshot, the
-    security event of a refused firmware signing certificate."""
+    """What sites itself keeps of an outcome: the key in force, the security profile being
+    raised to, the configuration snapshot, the security event of a refused firmware signing certificate."""
     if isinstance(intent, RotateKey):
         _apply_key_rotation_outcome(command)
+    elif outcome.accepted and isinstance(intent, RaiseSecurityProfile):
+        # A05.FR.05-07: it reconnects with the new profile; until it has, both are let in (A05.FR.08).
+        Charger.objects.filter(pk=command.charger_id, security_profile__lt=intent.profile).update(
+            security_profile_target=intent.profile
+        )
     elif outcome.accepted and isinstance(intent, ReadSettings | ChangeSetting):
         _update_configuration_snapshot(command.charger_id, intent, outcome, at)
     elif outcome.status is OutcomeStatus.REJECTED:

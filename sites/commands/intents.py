@@ -378,6 +378,17 @@ class RotateKey(Intent):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RaiseSecurityProfile(Intent):
+    """Move the charger to a higher security profile (1.6 security whitepaper A05): it
+    reconnects with the new one, and only then does the central system refuse the old one
+    (A05.FR.09). OCPP 2.0.1 does this with a network profile (SetNetworkProfile) instead."""
+
+    kind: ClassVar[str] = "raise_security_profile"
+    title: ClassVar[str] = "Raise the security profile"
+    profile: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RawCall(Intent):
     """For experts: a wire action and payload of the charger's own version, validated against
     that version's schema. The only place a wire action crosses the port."""
@@ -668,6 +679,7 @@ INTENT_TYPES: dict[str, type[Intent]] = {
         GetDiagnostics,
         DataTransfer,
         RotateKey,
+        RaiseSecurityProfile,
         RawCall,
         GetTransactionStatus,
         CostUpdated,

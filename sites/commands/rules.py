@@ -22,6 +22,7 @@ from collections.abc import Callable
 from functools import partial
 
 from cryptography.fernet import InvalidToken
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from sites.commands.intents import (
@@ -34,6 +35,7 @@ from sites.commands.intents import (
     GetLog,
     Intent,
     LogType,
+    RaiseSecurityProfile,
     RemoteStart,
     Reserve,
     RotateKey,
@@ -44,7 +46,7 @@ from sites.commands.intents import (
     UpdateFirmware,
 )
 from sites.credentials import unseal_key, verify_charger_key
-from sites.models import Charger
+from sites.models import Charger, SecurityProfile
 from sites.selectors import connector_addresses_of
 from sites.validators import validate_remote_url
 
@@ -126,8 +128,8 @@ PROTECTED_CONFIGURATION_KEYS = {
         "'Rotate key over OCPP', which generates the key, stores it hashed and uses it once the charger accepts."
     ),
     "securityprofile": (
-        "SecurityProfile cannot be changed by a command: the charger would reconnect with a security "
-        "profile the central system does not expect for it."
+        "SecurityProfile cannot be set by a configuration change: use the command 'Raise the security "
+        "profile', which only goes up and lets the charger in with its new profile once it reconnects."
     ),
     # OCPP 2.0.1's name for the charger's HTTP Basic key (A01.FR.01, SecurityCtrlr).
     "basicauthpassword": (
@@ -274,11 +276,41 @@ def check_network_profile(charger: Charger, intent: Intent) -> None:
         )
 
 
+def check_security_profile_raise(charger: Charger, intent: Intent) -> None:
+    """Only upward (whitepaper A05.FR.01, remark: never lower over OCPP), and only to a profile
+    whose prerequisites the central system can check once the charger comes back with it: a key
+    to verify for profiles 1 and 2 (A05.FR.02), a charging-station CA for profile 3's client
+    certificates (A05.FR.04)."""
+    if not isinstance(intent, RaiseSecurityProfile):
+        return
+    profile = intent.profile
+    if profile not in (SecurityProfile.BASIC, SecurityProfile.TLS_BASIC, SecurityProfile.TLS_CLIENT_CERT):
+        raise ValidationError("profile: 1, 2 or 3.", code="security_profile")
+    if profile <= charger.security_profile:
+        raise ValidationError(
+            "%(charger)s uses security profile %(current)s: it can only be raised, to a higher profile.",
+            code="security_profile",
+            params={"charger": charger.charge_point_id, "current": charger.security_profile},
+        )
+    if profile < SecurityProfile.TLS_CLIENT_CERT and not charger.auth_key_hash:
+        raise ValidationError(
+            "%(charger)s has no HTTP Basic key yet: issue or rotate one before raising it to profile %(profile)s.",
+            code="security_profile",
+            params={"charger": charger.charge_point_id, "profile": profile},
+        )
+    if profile == SecurityProfile.TLS_CLIENT_CERT and not settings.OCPP_TLS_CLIENT_CA_FILE:
+        raise ValidationError(
+            "No charging-station CA is configured to check client certificates: profile 3 would lock the charger out.",
+            code="security_profile",
+        )
+
+
 for _located in (UpdateFirmware, GetDiagnostics):
     register_command_rule(_located.kind, check_location)
 for _addressed in CONNECTOR_ZERO_ALLOWED:
     register_command_rule(_addressed.kind, check_connector)
 register_command_rule(SetNetworkProfile.kind, check_network_profile)
+register_command_rule(RaiseSecurityProfile.kind, check_security_profile_raise)
 
 
 # --- Log uploads and signed firmware (1.6 security extension, 2.0.1 N01 and L01) --------------

@@ -42,6 +42,7 @@ EXAMPLES = [
     i.GetDiagnostics(location="https://logs.example.com/upload"),
     i.DataTransfer(vendor_id="com.example", message_id="hello", data="{}"),
     i.RotateKey(),
+    i.RaiseSecurityProfile(profile=2),
     i.RawCall(action="Reset", payload={"type": "Soft"}),
     i.GetTransactionStatus(transaction_id="tx-1"),
     i.CostUpdated(transaction_id="tx-1", total_cost=3.5),
