@@ -93,6 +93,14 @@ def test_each_problem_is_named(options, problem):
     assert all(check.detail[key] for key in ("fingerprint_sha256", "serial", "subject"))
 
 
+def test_a_self_signed_certificate_is_not_the_cas():
+    own = Authority(CHARGER)  # the charger's own subject, signed with its own key
+    pem = own.certificate.public_bytes(serialization.Encoding.PEM).decode()
+    assert any(
+        "not issued by the charging-station CA" in text for text in check_certificate(pem, IDENTITY, NOW).problems
+    )
+
+
 def _charger() -> ChargerAccess:
     return ChargerAccess(
         id=7,

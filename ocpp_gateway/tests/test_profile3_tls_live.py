@@ -29,6 +29,7 @@ PROFILE2 = "DEMO-CP-001"
 def pki(tmp_path_factory) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("pki")
     root, other = Authority("Charging Station CA"), Authority("Someone else's CA")
+    self_signed = Authority(PROFILE3)  # the charger's own subject, signed by its own key
     files = {
         "ca": write(directory / "ca.pem", root.certificate),
         "server": write(directory / "server.pem", *root.issue(name(OPERATOR, "localhost"), server=True)),
@@ -44,6 +45,7 @@ def pki(tmp_path_factory) -> dict[str, Path]:
             ),
         ),
         "other_ca": write(directory / "other_ca.pem", *other.issue(name(OPERATOR, PROFILE3))),
+        "self_signed": write(directory / "self_signed.pem", self_signed.certificate, self_signed.key),
     }
     return files
 
@@ -129,9 +131,9 @@ def test_no_certificate_is_a_downgrade_even_with_basic_credentials(server, pki):
     assert "client certificate" in detail["reason"]
 
 
-@pytest.mark.parametrize("certificate", ["other_ca", "expired"])
+@pytest.mark.parametrize("certificate", ["other_ca", "expired", "self_signed"])
 def test_a_certificate_the_tls_layer_cannot_verify_fails_the_tls_handshake(server, pki, certificate):
-    # Another CA's or an expired certificate: verified by the TLS layer (CERT_OPTIONAL still
+    # Another CA's, an expired or a self-signed certificate: verified by the TLS layer (CERT_OPTIONAL still
     # verifies what is sent), the server aborts the TLS handshake, so there is no HTTP answer and
     # nothing reaches the application. The client sees an SSL error or a dropped connection
     # (with TLS 1.3 the client's certificate is checked after the client thinks it is done).

@@ -82,8 +82,9 @@ def test_per_action_permissions_become_per_intent_and_every_grant_holds():
     latest = importlib.import_module("sites.migrations.0017_v201_intent_permissions")
     log_uploads = importlib.import_module("sites.migrations.0019_job_progress")
     certificates = importlib.import_module("sites.migrations.0021_charger_certificates")
+    profiles = importlib.import_module("sites.migrations.0023_security_profile_target")
     assert not {name for name in _codenames_of(charger_permissions) if name.startswith("send_")} - {
-        f"send_{kind}" for kind in (*latest.KINDS, *log_uploads.NEW_KINDS, *certificates.NEW_KINDS)
+        f"send_{kind}" for kind in (*latest.KINDS, *log_uploads.NEW_KINDS, *certificates.NEW_KINDS, *profiles.NEW_KINDS)
     }
     assert Permission.objects.get(codename="send_unlock").name == "Can send unlock"
     assert Permission.objects.filter(codename="send_raw").exists()
@@ -93,7 +94,9 @@ def test_the_migrations_kinds_are_the_roles_kinds():
     latest = importlib.import_module("sites.migrations.0017_v201_intent_permissions")
     log_uploads = importlib.import_module("sites.migrations.0019_job_progress")
     certificates = importlib.import_module("sites.migrations.0021_charger_certificates")
-    assert set(latest.KINDS) | set(log_uploads.NEW_KINDS) | set(certificates.NEW_KINDS) == set(COMMAND_INTENTS)
+    profiles = importlib.import_module("sites.migrations.0023_security_profile_target")
+    added = set(log_uploads.NEW_KINDS) | set(certificates.NEW_KINDS) | set(profiles.NEW_KINDS)
+    assert set(latest.KINDS) | added == set(COMMAND_INTENTS)
     assert set(latest.PREVIOUS_KINDS) == set(permission_migration.KINDS)
     assert set(permission_migration.KIND_OF_ACTION.values()) | set(permission_migration.NEW_KINDS) == set(
         latest.PREVIOUS_KINDS
