@@ -6,7 +6,6 @@ through the API, the inventory following the answers (M03-M05). Celery runs in t
 process (no broker), so the signing follows the answer there."""
 
 import asyncio
-import contextlib
 
 import pytest
 from cryptography import x509
@@ -18,10 +17,9 @@ from ocpp.v16 import call_result as result16
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
-from ocpp.v201.datatypes import ChargingStationType
 
 from common.live_server import AdminSession, live_server
-from ocpp_gateway.tests.live_chargers import connect
+from ocpp_gateway.tests.live_chargers import booted, settled_command
 from sites.certificates.hashdata import facts_of
 from sites.tests.pki import make_ca, make_csr, verify_chain
 
@@ -107,32 +105,12 @@ class CertificateStation(ChargePoint201):
         return result201.CertificateSigned(status="Accepted")
 
 
-@contextlib.asynccontextmanager
-async def charge_point_16(server):
-    async with connect(server, CHARGER_16) as ws:
-        role = CertificateChargePoint(CHARGER_16, ws, response_timeout=10)
-        listening = asyncio.create_task(role.start())
-        try:
-            boot = call16.BootNotification(charge_point_vendor="ACME", charge_point_model="X1")
-            assert (await role.call(boot)).status == "Accepted"
-            yield role
-        finally:
-            listening.cancel()
+def charge_point_16(server):
+    return booted(server, CHARGER_16, CertificateChargePoint)
 
 
-@contextlib.asynccontextmanager
-async def station_201(server):
-    async with connect(server, STATION, subprotocols=("ocpp2.0.1",)) as ws:
-        role = CertificateStation(STATION, ws, response_timeout=10)
-        listening = asyncio.create_task(role.start())
-        try:
-            boot = call201.BootNotification(
-                charging_station=ChargingStationType(vendor_name="ACME", model="X2"), reason="PowerUp"
-            )
-            assert (await role.call(boot)).status == "Accepted"
-            yield role
-        finally:
-            listening.cancel()
+def station_201(server):
+    return booted(server, STATION, CertificateStation, version="2.0.1")
 
 
 def _common_name(certificate: x509.Certificate) -> str:
@@ -210,13 +188,6 @@ def test_a_bad_csr_is_rejected_and_recorded(server):
     assert rows[0][1] in (1, True)
 
 
-async def _command(session: AdminSession, charge_point_id: str, body: dict) -> dict:
-    status, queued = await asyncio.to_thread(session.api, "POST", f"/api/v1/chargers/{charge_point_id}/commands", body)
-    assert status == 202, queued
-    _, settled = await asyncio.to_thread(session.api, "GET", f"/api/v1/commands/{queued['id']}?wait=10")
-    return settled
-
-
 def test_roots_are_installed_listed_and_deleted_through_the_api_on_a_16_charge_point(server, pki):
     cert_file, _, ca = pki
     session = AdminSession(server)
@@ -238,14 +209,16 @@ def test_roots_are_installed_listed_and_deleted_through_the_api_on_a_16_charge_p
 
     async def run():
         async with charge_point_16(server) as role:
-            installed = await _command(
+            installed = await settled_command(
                 session, CHARGER_16, {"intent": "install_certificate", "use": "csms_root", "certificate": root}
             )
             after_install = inventory()
-            listed = await _command(
+            listed = await settled_command(
                 session, CHARGER_16, {"intent": "get_installed_certificate_ids", "uses": ["csms_root"]}
             )
-            deleted = await _command(session, CHARGER_16, {"intent": "delete_certificate", "certificate": hash_data})
+            deleted = await settled_command(
+                session, CHARGER_16, {"intent": "delete_certificate", "certificate": hash_data}
+            )
             after_delete = inventory()
             return installed, after_install, listed, deleted, after_delete, role.asked
 
@@ -316,23 +289,16 @@ def test_roots_are_installed_listed_and_deleted_through_the_api_on_a_201_station
         )
 
     async def run():
-        async with connect(server, STATION, subprotocols=("ocpp2.0.1",)) as ws:
-            role = CertificateStoreStation(STATION, ws, response_timeout=10)
-            listening = asyncio.create_task(role.start())
-            try:
-                boot = call201.BootNotification(
-                    charging_station=ChargingStationType(vendor_name="ACME", model="X2"), reason="PowerUp"
-                )
-                assert (await role.call(boot)).status == "Accepted"
-                body = {"intent": "install_certificate", "use": "csms_root", "certificate": cert_file.read_text()}
-                installed = await _command(session, STATION, body)
-                after_install = inventory()
-                listed = await _command(session, STATION, {"intent": "get_installed_certificate_ids"})
-                after_listing = inventory()
-                deleted = await _command(session, STATION, {"intent": "delete_certificate", "certificate": hash_data})
-                return installed, after_install, listed, after_listing, deleted, inventory(), role.asked
-            finally:
-                listening.cancel()
+        async with booted(server, STATION, CertificateStoreStation, version="2.0.1") as role:
+            body = {"intent": "install_certificate", "use": "csms_root", "certificate": cert_file.read_text()}
+            installed = await settled_command(session, STATION, body)
+            after_install = inventory()
+            listed = await settled_command(session, STATION, {"intent": "get_installed_certificate_ids"})
+            after_listing = inventory()
+            deleted = await settled_command(
+                session, STATION, {"intent": "delete_certificate", "certificate": hash_data}
+            )
+            return installed, after_install, listed, after_listing, deleted, inventory(), role.asked
 
     installed, after_install, listed, after_listing, deleted, after_delete, asked = asyncio.run(run())
     assert (installed["status"], installed["action"]) == ("accepted", "InstallCertificate")

@@ -5,7 +5,6 @@ notifications that follow (LogStatusNotification, SignedFirmwareStatusNotificati
 command that asked, found by the request id they repeat (N01.FR.07, L01.FR.10)."""
 
 import asyncio
-import contextlib
 import datetime as dt
 
 import pytest
@@ -16,10 +15,9 @@ from ocpp.v16 import call_result as result16
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
-from ocpp.v201.datatypes import ChargingStationType
 
 from common.live_server import AdminSession, live_server
-from ocpp_gateway.tests.live_chargers import connect
+from ocpp_gateway.tests.live_chargers import booted, settled_command
 
 CHARGER_16 = "DEMO-CP-001"
 STATION = "DEMO-CS-201"
@@ -124,39 +122,12 @@ def server(tmp_path_factory):
         yield running
 
 
-@contextlib.asynccontextmanager
-async def charge_point_16(server):
-    async with connect(server, CHARGER_16) as ws:
-        role = SecureChargePoint(CHARGER_16, ws, response_timeout=10)
-        listening = asyncio.create_task(role.start())
-        try:
-            boot = call16.BootNotification(charge_point_vendor="ACME", charge_point_model="X1")
-            assert (await role.call(boot)).status == "Accepted"
-            yield role
-        finally:
-            listening.cancel()
+def charge_point_16(server):
+    return booted(server, CHARGER_16, SecureChargePoint)
 
 
-@contextlib.asynccontextmanager
-async def station_201(server):
-    async with connect(server, STATION, subprotocols=("ocpp2.0.1",)) as ws:
-        role = LoggingStation(STATION, ws, response_timeout=10)
-        listening = asyncio.create_task(role.start())
-        try:
-            boot = call201.BootNotification(
-                charging_station=ChargingStationType(vendor_name="ACME", model="X2"), reason="PowerUp"
-            )
-            assert (await role.call(boot)).status == "Accepted"
-            yield role
-        finally:
-            listening.cancel()
-
-
-async def _command(session: AdminSession, charge_point_id: str, body: dict) -> dict:
-    status, queued = await asyncio.to_thread(session.api, "POST", f"/api/v1/chargers/{charge_point_id}/commands", body)
-    assert status == 202, queued
-    _, settled = await asyncio.to_thread(session.api, "GET", f"/api/v1/commands/{queued['id']}?wait=10")
-    return settled
+def station_201(server):
+    return booted(server, STATION, LoggingStation, version="2.0.1")
 
 
 async def _job_status(session: AdminSession, command_id: int, expected: str) -> dict:
@@ -177,11 +148,11 @@ def test_a_16_charger_uploads_its_security_log_and_its_status_shows_on_the_comma
 
     async def run():
         async with charge_point_16(server) as role:
-            settled = await _command(
+            settled = await settled_command(
                 session, CHARGER_16, {"intent": "get_log", "log_type": "security", "location": location}
             )
             shown = await _job_status(session, settled["id"], "Uploaded")
-            trigger = await _command(session, CHARGER_16, {"intent": "trigger_message", "message": "log_status"})
+            trigger = await settled_command(session, CHARGER_16, {"intent": "trigger_message", "message": "log_status"})
             # The triggered notification follows the answer.
             idle = "SELECT COUNT(*) FROM sites_chargerreport WHERE status = 'Idle'"
             await asyncio.to_thread(server.wait_for, idle, 1)
@@ -225,9 +196,9 @@ def test_a_16_charger_installs_signed_firmware_and_an_invalid_signature_is_a_sec
 
     async def run():
         async with charge_point_16(server) as role:
-            good = await _command(session, CHARGER_16, body)
+            good = await settled_command(session, CHARGER_16, body)
             installed = await _job_status(session, good["id"], "Installed")
-            bad = await _command(session, CHARGER_16, {**body, "location": "https://fw.example.com/x1-2.1.bin"})
+            bad = await settled_command(session, CHARGER_16, {**body, "location": "https://fw.example.com/x1-2.1.bin"})
             refused = await _job_status(session, bad["id"], "InvalidSignature")
             return good, installed, bad, refused, role.asked
 
@@ -265,7 +236,7 @@ def test_a_201_station_uploads_its_diagnostics_log_and_its_status_shows_on_the_c
 
     async def run():
         async with station_201(server) as role:
-            settled = await _command(session, STATION, {"intent": "get_log", "location": location})
+            settled = await settled_command(session, STATION, {"intent": "get_log", "location": location})
             shown = await _job_status(session, settled["id"], "Uploaded")
             return settled, shown, role.asked
 
@@ -291,7 +262,7 @@ def test_a_201_station_installs_signed_firmware_and_its_status_shows_on_the_comm
 
     async def run():
         async with station_201(server) as role:
-            settled = await _command(session, STATION, body)
+            settled = await settled_command(session, STATION, body)
             shown = await _job_status(session, settled["id"], "Installed")
             return settled, shown, role.asked
 
