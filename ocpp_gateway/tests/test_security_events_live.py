@@ -46,7 +46,7 @@ def _wrong_login(address: str) -> dict[str, str]:
 
 def _failed_logins(server) -> list[tuple]:
     return server.query(
-        "SELECT charge_point_id, source, repeats, detail FROM sites_securityevent "
+        "SELECT charge_point_id, source, repeats, CAST(detail AS TEXT) FROM sites_securityevent "
         "WHERE kind = 'InvalidChargerCredentials' ORDER BY id"
     )
 
