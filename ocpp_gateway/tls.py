@@ -21,11 +21,14 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 PEER_EXTENSION = "ocpp.peer"
 
+# OpenSSL's X509_V_FLAG_NO_CHECK_TIME (1.1.0 and later; Python's ssl has no name for it).
+NO_CHECK_TIME = 0x200000
+
 
 def peer_certificate_pem(transport: BaseTransport) -> str | None:
-    """The client's certificate as PEM, if it sent one (the TLS layer has verified it against
-    OCPP_TLS_CLIENT_CA_FILE already: with CERT_OPTIONAL a certificate that does not verify
-    fails the TLS handshake)."""
+    """The client's certificate as PEM, if it sent one (the TLS layer has verified its chain
+    against OCPP_TLS_CLIENT_CA_FILE already: with CERT_OPTIONAL one that does not chain fails
+    the TLS handshake; its validity period is checked by the application, see below)."""
     ssl_object = transport.get_extra_info("ssl_object")
     if ssl_object is None:
         return None
@@ -78,7 +81,13 @@ def server_ssl_options(cert_file: str, key_file: str, client_ca_file: str) -> di
 
 
 def _hardened_context(config: Any, default_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
-    """uvicorn's context, with TLS 1.2 at least (whitepaper A00.FR.416; A00.FR.317 for profile 2)."""
+    """uvicorn's context, with TLS 1.2 at least (whitepaper A00.FR.416; A00.FR.317 for profile 2).
+    The TLS layer checks a client certificate's chain but not its dates: an expired certificate
+    (the usual way a profile-3 charger gets locked out) then reaches the handshake, which refuses
+    it with a 403 and a security event naming the problem instead of a bare TLS alert the
+    operator never sees. The handshake checks validity for every profile-3 charger
+    (client_certificates.check_certificate); for profile 1/2 chargers a certificate means nothing."""
     context = default_factory()
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.verify_flags |= NO_CHECK_TIME  # an OpenSSL flag Python does not name
     return context

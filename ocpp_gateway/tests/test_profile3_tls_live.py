@@ -112,6 +112,8 @@ def test_a_profile_2_charger_with_basic_auth_works_on_the_same_listener(server, 
     [
         ("wrong_o", "O (organizationName) must be 'Demo Charging Co', not Other Operator"),
         ("wrong_cn", "CN (commonName) must be 'DEMO-CP-002', not DEMO-CP-999"),
+        # The TLS layer leaves dates to the application, so that this one is recorded too.
+        ("expired", "not valid now"),
     ],
 )
 def test_a_wrong_certificate_is_refused_before_accept_and_recorded(server, pki, certificate, problem):
@@ -131,9 +133,9 @@ def test_no_certificate_is_a_downgrade_even_with_basic_credentials(server, pki):
     assert "client certificate" in detail["reason"]
 
 
-@pytest.mark.parametrize("certificate", ["other_ca", "expired", "self_signed"])
+@pytest.mark.parametrize("certificate", ["other_ca", "self_signed"])
 def test_a_certificate_the_tls_layer_cannot_verify_fails_the_tls_handshake(server, pki, certificate):
-    # Another CA's, an expired or a self-signed certificate: verified by the TLS layer (CERT_OPTIONAL still
+    # Another CA's or a self-signed certificate: verified by the TLS layer (CERT_OPTIONAL still
     # verifies what is sent), the server aborts the TLS handshake, so there is no HTTP answer and
     # nothing reaches the application. The client sees an SSL error or a dropped connection
     # (with TLS 1.3 the client's certificate is checked after the client thinks it is done).
