@@ -167,6 +167,34 @@ def charger_console(charger: Charger, *, now: dt.datetime | None = None) -> Char
     )
 
 
+def console_state(console: ChargerConsole) -> dict:
+    """What the page refreshes without a reload: the connection, and each card's state and session."""
+
+    def session(running: RunningSession | None) -> dict | None:
+        if running is None:
+            return None
+        power = running.power_kw
+        return {
+            "id": running.session_id,
+            "energy": f"{running.energy_kwh} kWh",
+            "power": f"{power} kW" if power is not None else "-",
+            "cost": running.cost or "-",
+        }
+
+    return {
+        "online": console.online,
+        "cards": {
+            str(card.pk): {
+                "state": card.state,
+                "colour": card.colour,
+                "error": card.error,
+                "session": session(card.session),
+            }
+            for card in console.cards
+        },
+    }
+
+
 def _card(connector: Connector, online: bool, session: RunningSession | None) -> ConnectorCard:
     error = "" if connector.error_code in ("", "NoError") else connector.error_code
     extra = " ".join(part for part in (connector.info, connector.vendor_error_code) if part)

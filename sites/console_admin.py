@@ -31,6 +31,7 @@ from sites.console import (
     charger_console,
     command_view,
     connector_of,
+    console_state,
     kinds_offered,
     queue,
     running_sessions,
@@ -154,6 +155,11 @@ class ChargerConsoleAdmin:
                 name="sites_charger_console_command",
             ),
             path(
+                "<path:object_id>/console/state/",
+                wrap(require_GET(self.console_state_view)),
+                name="sites_charger_console_state",
+            ),
+            path(
                 "<path:object_id>/console/<slug:operation>/",
                 wrap(require_POST(self.console_operation)),
                 name="sites_charger_console",
@@ -241,3 +247,7 @@ class ChargerConsoleAdmin:
         charger = self._charger(request, object_id)
         command = get_object_or_404(Command, pk=command_id, charger_id=charger.pk)
         return JsonResponse({"command": command_view(command).as_json()})
+
+    def console_state_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """The cards' states and sessions, polled by the page every few seconds."""
+        return JsonResponse(console_state(charger_console(self._charger(request, object_id))))

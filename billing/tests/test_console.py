@@ -62,6 +62,16 @@ def test_cards_show_the_running_session_and_its_cost_so_far(charging, django_ass
     assert console.cards[1].session.id_token == "DRIVER2"
 
 
+def test_the_state_endpoint_gives_the_sessions_figures(admin_client, charging):
+    charger, sessions = charging
+    state = admin_client.get(reverse("admin:sites_charger_console_state", args=[charger.pk])).json()
+    session = state["cards"][str(sessions[0].connector_id)]["session"]
+    assert session["id"] == sessions[0].pk
+    assert session["energy"] == "5.500 kWh"
+    assert session["power"] == "11.00 kW"
+    assert session["cost"].startswith("2.20 ")
+
+
 def test_the_page_shows_the_session_and_a_stop_button(client, charging):
     charger, sessions = charging
     user = UserFactory(is_staff=True)

@@ -247,6 +247,16 @@ def test_status_endpoint_of_another_chargers_command_is_not_found(client, charge
     assert member_client(client, charger, "operator").get(url).status_code == 404
 
 
+def test_state_endpoint_gives_each_cards_state(client, charger):
+    url = reverse("admin:sites_charger_console_state", args=[charger.pk])
+    state = member_client(client, charger, "viewer").get(url).json()
+    second = charger.connectors.get(connector_id=2)
+    assert state["online"] is True
+    assert state["cards"][str(second.pk)] == {
+        "state": "Faulted", "colour": "danger", "error": "GroundFailure", "session": None,
+    }  # fmt: skip
+
+
 # --- Read-only protocol fields ----------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """The charger page in a real browser (issue 19): Playwright drives Debian's chromium against
 `manage.py serve` (as the dashboard's browser test does); a real OCPP 1.6 charger is connected,
-the operator unlocks a connector and stops a session from its card, and each outcome appears
-where they clicked, without a reload.
+the operator sees the session's energy grow, unlocks a connector and stops the session from its
+card, and each outcome appears where they clicked, without a reload.
 
 Skipped when chromium or Playwright is missing, unless CSMS_REQUIRE_BROWSER=1."""
 
@@ -86,6 +86,14 @@ async def operator_works_a_charger(server) -> None:
 
             card = page.locator("[data-connector]").first
             await expect(card.locator('[data-console="energy"]')).to_have_text("2.500 kWh")
+            await station.call(
+                call.MeterValues(
+                    connector_id=1,
+                    transaction_id=started.transaction_id,
+                    meter_value=[{"timestamp": _now(), "sampledValue": [{"value": "4750", "unit": "Wh"}]}],
+                )
+            )
+            await expect(card.locator('[data-console="energy"]')).to_have_text("3.750 kWh", timeout=15_000)
             url = page.url
             await card.locator('[data-operation="unlock"]').click()
             await expect(card.locator('[data-console="outcome-sentence"]')).to_have_text("Unlocked", timeout=15_000)
