@@ -50,7 +50,8 @@ def cost_so_far(charger: Charger, sessions: list[RunningSession]) -> dict[int, s
         session_id__in=[s.session_id for s in sessions], measurand=ENERGY_REGISTER, phase="", value__isnull=False
     ).values_list("session_id", "timestamp", "value", "unit")
     for session_id, at, value, unit in rows:
-        readings[session_id].append(Reading(at, int(to_wh(value, unit))))
+        if value is not None:
+            readings[session_id].append(Reading(at, int(to_wh(value, unit))))
     costs = {}
     for session in sessions:
         tariff = _in_force(assignments, charger, session.started_at)

@@ -95,7 +95,7 @@ def _with_cost(session: RunningSession, cost: str) -> RunningSession:
 
 # --- What the page shows ----------------------------------------------------------------------
 
-STATE_COLOURS = {
+STATE_COLOURS: dict[str, str] = {
     ConnectorStatus.AVAILABLE: "success",
     ConnectorStatus.CHARGING: "info",
     ConnectorStatus.PREPARING: "info",
@@ -334,7 +334,7 @@ class CommandView:
     sentence: str
     created_at: dt.datetime
     message_id: str
-    result: dict | None
+    result: dict | list | None
 
     def as_json(self) -> dict:
         return {

@@ -146,8 +146,8 @@ class ChargerConsoleAdmin:
 
     change_form_outer_before_template = "admin/sites/charger/console.html"
 
-    def get_urls(self):  # type: ignore[no-untyped-def]
-        wrap = self.admin_site.admin_view  # type: ignore[attr-defined]
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
         return [
             path(
                 "<path:object_id>/console/commands/<int:command_id>/",
@@ -164,10 +164,10 @@ class ChargerConsoleAdmin:
                 wrap(require_POST(self.console_operation)),
                 name="sites_charger_console",
             ),
-            *super().get_urls(),  # type: ignore[misc]
+            *super().get_urls(),
         ]
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):  # type: ignore[no-untyped-def]
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk:
             context["console"] = charger_console(obj)
             allowed = self.console_allowed(request, obj)
@@ -179,7 +179,7 @@ class ChargerConsoleAdmin:
                 (o.name, o.label, o.confirm) for o in CONNECTOR_OPERATIONS if allowed[o.name] and o.name != "stop"
             ]
             context["console_reserve_allowed"] = request.user.has_perm(command_permission("reserve"), obj)
-        return super().render_change_form(request, context, add, change, form_url, obj)  # type: ignore[misc]
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @staticmethod
     def console_allowed(request: HttpRequest, charger: Charger) -> dict[str, bool]:
