@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.services import record_activity
 from sites.commands import request_command
-from sites.commands.intents import Intent, RemoteStop
+from sites.commands.intents import INTENT_TYPES, Intent, RemoteStop
 from sites.commands.rules import intent_kinds_for
 from sites.models import Charger, Command, CommandStatus, ConnectionEvent, Connector, ConnectorStatus
 
@@ -329,6 +329,7 @@ def outcome_sentence(kind: str, status: str, detail: str = "", error: str = "") 
 class CommandView:
     id: int
     kind: str
+    title: str  # the intent's title, "Unlock a connector"
     status: str
     finished: bool
     sentence: str
@@ -352,9 +353,11 @@ def command_view(command: Command) -> CommandView:
     result = command.result if isinstance(command.result, dict) else None
     detail = str(result.get("status", "")) if result else ""
     error = ": ".join(part for part in (command.error_code, command.error_description) if part)
+    intent_type = INTENT_TYPES.get(command.intent)
     return CommandView(
         id=command.pk,
         kind=command.intent,
+        title=intent_type.title if intent_type is not None else command.action or command.intent,
         status=command.status,
         finished=command.is_finished,
         sentence=outcome_sentence(command.intent, command.status, detail, error),

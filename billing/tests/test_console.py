@@ -101,3 +101,13 @@ def test_stop_from_the_card_names_the_transaction_and_keeps_the_reason(client, c
     activity = Activity.objects.get(verb="asked to stop a session")
     assert activity.changes["reason"] == "driver called"
     assert activity.actor == user
+
+
+def test_reserve_opens_the_reservation_form_filled_in(admin_client, charging):
+    charger, sessions = charging
+    connector = sessions[0].connector
+    body = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
+    link = f"{reverse('admin:charging_reservation_add')}?charger={charger.pk}&amp;connector={connector.pk}"
+    assert link in body
+    form = admin_client.get(link.replace("&amp;", "&")).context["adminform"].form
+    assert (str(form.initial["charger"]), str(form.initial["connector"])) == (str(charger.pk), str(connector.pk))
