@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Activity
+from accounts.roles import command_permission
 from accounts.tests.factories import MembershipFactory, UserFactory
 from sites.commands import intent_of
 from sites.commands.intents import ChangeAvailability, Reset, TriggerMessage, Unlock
@@ -295,3 +296,37 @@ def test_stop_reason_is_audited(charger):
         rules._RULES.update(saved)
     assert intent_of(command).transaction_id == "7"
     assert Activity.objects.filter(verb="asked to stop a session", changes__reason="driver called").exists()
+
+
+def test_a_201_charger_gets_evse_addressed_intents_and_its_device_model_button(client):
+    charger = ChargerFactory(is_online=True, ocpp_version="2.0.1")
+    connector = ConnectorFactory(charger=charger, evse_id=2, connector_id=1)
+    client = member_client(client, charger, "operator")
+    body = client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
+    assert 'data-operation="device_model"' in body
+    assert 'data-operation="read_settings"' not in body
+    assert "EVSE 2 / connector 1" in body
+    client.post(operation_url(charger, "unlock"), {"connector": connector.pk})
+    assert intent_of(Command.objects.get()) == Unlock(connector=1, evse=2)
+
+
+def test_a_16_charger_gets_its_configuration_button(client, charger):
+    body = (
+        member_client(client, charger, "operator")
+        .get(reverse("admin:sites_charger_change", args=[charger.pk]))
+        .content.decode()
+    )
+    assert 'data-operation="read_settings"' in body
+    assert 'data-operation="device_model"' not in body
+
+
+def test_maintenance_may_unlock_but_not_rotate_keys(client, charger):
+    """Each button is checked on its own permission (the role map in accounts.roles)."""
+    client = member_client(client, charger, "maintenance")
+    user = client.get(reverse("admin:sites_charger_change", args=[charger.pk])).wsgi_request.user
+    body = client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
+    for kind, operation in (("unlock", "unlock"), ("rotate_key", "rotate_key"), ("reset", "soft_reset")):
+        allowed = user.has_perm(command_permission(kind), charger)
+        assert (f'data-operation="{operation}"' in body) is allowed
+        response = client.post(operation_url(charger, operation), {"connector": charger.connectors.first().pk})
+        assert (response.status_code == 403) is not allowed
