@@ -163,7 +163,7 @@ def charger_console(charger: Charger, *, now: dt.datetime | None = None) -> Char
         cards=cards,
         uptime=uptime,
         uptime_percent=percent,
-        recent_commands=[command_view(command) for command in commands],
+        recent_commands=[command_view(command, online=charger.is_online) for command in commands],
     )
 
 
@@ -301,12 +301,22 @@ _REFUSALS = {
 }
 
 
-def outcome_sentence(kind: str, status: str, detail: str = "", error: str = "") -> str:
+def outcome_sentence(
+    kind: str, status: str, detail: str = "", error: str = "", *, reason: str = "", online: bool = True
+) -> str:
     """A command's state as the operator reads it: "Unlocked", "Rejected: the connector is
     occupied". `detail` is the charger's own word for its answer ("Unlocked", "Occupied"),
-    `error` a CALLERROR's code and description."""
+    `error` a CALLERROR's code and description, `reason` the charger's further explanation
+    (2.0.1 statusInfo), `online` whether the charger is connected now."""
+    sentence = _sentence(kind, status, detail, error, online)
+    return (
+        f"{sentence} ({reason})" if reason and status in (CommandStatus.ACCEPTED, CommandStatus.REJECTED) else sentence
+    )
+
+
+def _sentence(kind: str, status: str, detail: str, error: str, online: bool) -> str:
     if status == CommandStatus.QUEUED:
-        return "Waiting to be sent"
+        return "Waiting to be sent" if online else "Waiting: sent when the charger is back online"
     if status == CommandStatus.SENT:
         return "Sent: waiting for the charger's answer"
     if status == CommandStatus.ACCEPTED:
@@ -349,9 +359,13 @@ class CommandView:
         }
 
 
-def command_view(command: Command) -> CommandView:
+def command_view(command: Command, *, online: bool = True) -> CommandView:
     result = command.result if isinstance(command.result, dict) else None
     detail = str(result.get("status", "")) if result else ""
+    info = result.get("statusInfo") if result else None
+    reason = ""
+    if isinstance(info, dict) and info.get("reasonCode"):
+        reason = ": ".join(str(part) for part in (info["reasonCode"], info.get("additionalInfo")) if part)
     error = ": ".join(part for part in (command.error_code, command.error_description) if part)
     intent_type = INTENT_TYPES.get(command.intent)
     return CommandView(
@@ -360,7 +374,7 @@ def command_view(command: Command) -> CommandView:
         title=intent_type.title if intent_type is not None else command.action or command.intent,
         status=command.status,
         finished=command.is_finished,
-        sentence=outcome_sentence(command.intent, command.status, detail, error),
+        sentence=outcome_sentence(command.intent, command.status, detail, error, reason=reason, online=online),
         created_at=command.created_at,
         message_id=command.message_id,
         result=command.result if isinstance(command.result, dict | list) else None,

@@ -206,7 +206,7 @@ class ChargerConsoleAdmin:
             command = self._send(request, charger, chosen)
         except ValidationError as error:
             return self._refused(request, charger, " ".join(error.messages))
-        view = command_view(command)
+        view = command_view(command, online=charger.is_online)
         if wants_json(request):
             status_url = reverse("admin:sites_charger_console_command", args=[charger.pk, command.pk])
             return JsonResponse({"command": view.as_json(), "status_url": status_url})
@@ -246,7 +246,7 @@ class ChargerConsoleAdmin:
         """The command's state and outcome sentence, polled by the page until it is finished."""
         charger = self._charger(request, object_id)
         command = get_object_or_404(Command, pk=command_id, charger_id=charger.pk)
-        return JsonResponse({"command": command_view(command).as_json()})
+        return JsonResponse({"command": command_view(command, online=charger.is_online).as_json()})
 
     def console_state_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
         """The cards' states and sessions, polled by the page every few seconds."""

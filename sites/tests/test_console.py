@@ -66,6 +66,13 @@ def test_outcome_sentence(kind, status, detail, error, sentence):
     assert outcome_sentence(kind, status, detail, error) == sentence
 
 
+def test_outcome_sentence_with_the_chargers_reason_and_offline():
+    assert outcome_sentence("unlock", "rejected", "Rejected", reason="Occupied: cable locked") == (
+        "Rejected (Occupied: cable locked)"
+    )
+    assert outcome_sentence("reset", "queued", online=False) == "Waiting: sent when the charger is back online"
+
+
 # --- The page's data --------------------------------------------------------------------------
 
 
