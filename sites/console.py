@@ -22,7 +22,16 @@ from accounts.services import record_activity
 from sites.commands import request_command
 from sites.commands.intents import INTENT_TYPES, Intent, RemoteStop
 from sites.commands.rules import intent_kinds_for
-from sites.models import Charger, Command, CommandStatus, ConnectionEvent, Connector, ConnectorStatus
+from sites.models import (
+    Charger,
+    Command,
+    CommandStatus,
+    ConnectionEvent,
+    Connector,
+    ConnectorStatus,
+    SecurityEvent,
+)
+from sites.selectors import needing_attention
 
 UPTIME_DAYS = 7
 
@@ -143,12 +152,14 @@ class ChargerConsole:
     cards: list[ConnectorCard]
     uptime: list[UptimeSegment]
     uptime_percent: float | None  # None before the charger's first connection
+    raised_security_events: int = 0  # critical, not acknowledged (S13)
     recent_commands: list[CommandView] = field(default_factory=list)
 
 
 def charger_console(charger: Charger, *, now: dt.datetime | None = None) -> ChargerConsole:
     """The charger page's data: connectors (1 query), running sessions (their sources' few
-    queries), the last 7 days of connection events (2 queries), recent admin commands (1)."""
+    queries), the last 7 days of connection events (2 queries), recent commands (1), raised
+    security events (1)."""
     now = now or timezone.now()
     connectors = list(Connector.objects.filter(charger_id=charger.pk).order_by("evse_id", "connector_id"))
     sessions = running_sessions(charger)
@@ -164,6 +175,7 @@ def charger_console(charger: Charger, *, now: dt.datetime | None = None) -> Char
         uptime=uptime,
         uptime_percent=percent,
         recent_commands=[command_view(command, online=charger.is_online) for command in commands],
+        raised_security_events=needing_attention(SecurityEvent.objects.filter(charger_id=charger.pk)).count(),
     )
 
 

@@ -49,8 +49,9 @@ def charging():
 
 def test_cards_show_the_running_session_and_its_cost_so_far(charging, django_assert_max_num_queries):
     charger, sessions = charging
-    # connectors, sessions, tariff assignments, their bands, meter values, 2 x connection events, commands
-    with django_assert_max_num_queries(8):
+    # connectors, sessions, tariff assignments, their bands, meter values, 2 x connection events,
+    # commands, security events
+    with django_assert_max_num_queries(9):
         console = charger_console(charger)
     first = console.cards[0].session
     assert first is not None

@@ -12,7 +12,7 @@ from accounts.tests.factories import MembershipFactory, UserFactory
 from sites.commands import intent_of
 from sites.commands.intents import ChangeAvailability, Reset, TriggerMessage, Unlock
 from sites.console import charger_console, outcome_sentence, uptime_bar
-from sites.models import Charger, Command, CommandStatus, ConnectionEvent, Connector, ConnectorStatus
+from sites.models import Charger, Command, CommandStatus, ConnectionEvent, Connector, ConnectorStatus, SecurityEvent
 from sites.tests.factories import ChargerFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,8 +95,9 @@ def test_console_reads_in_a_fixed_number_of_queries(charger, django_assert_max_n
         ConnectionEvent.objects.create(
             charger=charger, kind="online" if hours % 2 else "offline", at=NOW - dt.timedelta(hours=hours), reason="x"
         )
-    # connectors, active sessions, tariff assignments + bands, meter values, 2 x connection events, commands
-    with django_assert_max_num_queries(8):
+    # connectors, active sessions, tariff assignments + bands, meter values, 2 x connection events,
+    # commands, security events
+    with django_assert_max_num_queries(9):
         console = charger_console(charger, now=NOW)
     assert len(console.cards) == 8
 
@@ -338,3 +339,10 @@ def test_maintenance_may_unlock_but_neither_stop_nor_reserve(client, charger):
     assert client.post(operation_url(charger, "stop"), {"connector": connector.pk, "reason": "x"}).status_code == 403
     assert client.post(operation_url(charger, "unlock"), {"connector": connector.pk}).status_code == 302
     assert intent_of(Command.objects.get()) == Unlock(connector=connector.connector_id)
+
+
+def test_the_page_shows_raised_security_events(admin_client, charger):
+    SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="X", critical=True)
+    SecurityEvent.objects.create(charger=charger, charge_point_id=charger.charge_point_id, kind="Y")
+    body = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
+    assert body.count("1 critical, not acknowledged") == 2  # the console badge and the form field
