@@ -12,3 +12,7 @@ class BillingConfig(AppConfig):
         # Chargers that take the total cost in the answer to a transaction's last event get it
         # (2.0.1 I03.FR.02); the price is stored then, and again by the task the completion sends.
         register_pricer(total_cost_of_completed_session)
+
+        from billing import console
+
+        console.register()  # the cost so far of running sessions, on the charger page

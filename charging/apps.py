@@ -7,7 +7,8 @@ class ChargingConfig(AppConfig):
 
     def ready(self) -> None:
         # Connect their command_settled receivers.
-        from charging import command_forms, command_rules, local_list, reservations, smart_charging  # noqa: F401
+        from charging import command_forms, command_rules, console, local_list, reservations, smart_charging  # noqa: F401
 
         command_forms.register()
         command_rules.register()
+        console.register()  # the running session of each connector, on the charger page

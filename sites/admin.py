@@ -29,6 +29,7 @@ from sites.command_forms import CommandForm, command_forms_for
 from sites.commands import request_command, rotate_charger_key
 from sites.commands.intents import ChangeSetting, ClearCache, Intent, Reset, TriggerableMessage, TriggerMessage
 from sites.commands.progress import latest_job_status, latest_job_statuses
+from sites.console_admin import ChargerConsoleAdmin
 from sites.device_model.admin import device_model_link
 from sites.models import (
     SITE_FIELDS,
@@ -134,10 +135,17 @@ class SiteAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExportM
         return site.charger_total
 
 
+# What chargers report about their connectors: shown, never hand-edited (issue 19).
+CONNECTOR_PROTOCOL_FIELDS = ["status", "error_code", "info", "vendor_error_code", "status_timestamp"]
+# What a charger says about itself in BootNotification: editable only when the charger is added.
+BOOT_FIELDS = ["vendor", "model", "serial_number", "firmware_version"]
+
+
 class ConnectorInline(TabularInline):
     model = Connector
     extra = 0
-    fields = ["connector_id", "evse_id", "status", "error_code", "info", "vendor_error_code", "status_timestamp"]
+    fields = ["connector_id", "evse_id", *CONNECTOR_PROTOCOL_FIELDS]
+    readonly_fields = CONNECTOR_PROTOCOL_FIELDS
 
 
 class ReadOnlyInline(TabularInline):
@@ -243,7 +251,7 @@ def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charge
 
 
 @admin.register(Charger)
-class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
+class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     tenant_path = "site__organization"
     resource_classes = [ChargerResource]
     import_form_class = ImportForm
@@ -264,6 +272,7 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
     list_select_related = ["site", "site__organization"]
     autocomplete_fields = ["site"]
     readonly_fields = [
+        "ocpp_version",
         "is_online",
         "auth_key",
         "status",
@@ -327,6 +336,10 @@ class ChargerAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Charger]:
         return super().get_queryset(request).prefetch_related("connectors")
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + BOOT_FIELDS if obj is not None else fields
 
     @display(description="Organization", ordering="site__organization__name")
     def organization(self, charger: Charger) -> str:
@@ -532,6 +545,7 @@ class ConnectorAdmin(TenantScopedAdmin, ModelAdmin):
     search_fields = ["charger__charge_point_id"]
     list_select_related = ["charger"]
     autocomplete_fields = ["charger"]
+    readonly_fields = CONNECTOR_PROTOCOL_FIELDS
 
     @display(description="Status", ordering="status")
     def state(self, connector: Connector) -> str:
