@@ -29,6 +29,7 @@ from sites.command_forms import CommandForm, command_forms_for
 from sites.commands import request_command, rotate_charger_key
 from sites.commands.intents import ChangeSetting, ClearCache, Intent, Reset, TriggerableMessage, TriggerMessage
 from sites.commands.progress import latest_job_status, latest_job_statuses
+from sites.console import STATE_COLOURS
 from sites.console_admin import ChargerConsoleAdmin
 from sites.device_model.admin import device_model_link
 from sites.models import (
@@ -41,7 +42,6 @@ from sites.models import (
     ConfigurationKey,
     ConnectionEvent,
     Connector,
-    ConnectorStatus,
     SecurityEvent,
     Site,
     StatusNotificationRecord,
@@ -54,20 +54,6 @@ from sites.selectors import needing_attention
 from sites.services import adopt_unknown_charger, issue_charger_key
 from sites.sharing import share_charger, unshare_charger
 
-# Colour of each connector state in the charger list (unfold badge colours).
-STATUS_COLOURS = {
-    ConnectorStatus.AVAILABLE: "success",
-    ConnectorStatus.CHARGING: "info",
-    ConnectorStatus.PREPARING: "info",
-    ConnectorStatus.SUSPENDED_EV: "info",
-    ConnectorStatus.SUSPENDED_EVSE: "warning",
-    ConnectorStatus.FINISHING: "info",
-    ConnectorStatus.OCCUPIED: "info",
-    ConnectorStatus.RESERVED: "warning",
-    ConnectorStatus.UNAVAILABLE: "warning",
-    ConnectorStatus.FAULTED: "danger",
-    ConnectorStatus.UNKNOWN: "default",
-}
 BADGE_CLASSES = {
     "success": "bg-green-100 text-green-700 dark:bg-green-500/20 dark:text-green-400",
     "info": "bg-blue-100 text-blue-700 dark:bg-blue-500/20 dark:text-blue-400",
@@ -81,7 +67,7 @@ def connector_badge(connector: Connector, *, with_number: bool = False) -> str:
     label = connector.get_status_display()
     return format_html(
         '<span class="inline-block rounded px-2 py-0.5 text-xs font-semibold {}" title="{}">{}</span>',
-        BADGE_CLASSES[STATUS_COLOURS.get(connector.status, "default")],
+        BADGE_CLASSES[STATE_COLOURS.get(connector.status, "default")],
         connector.error_code,
         f"{connector.connector_id}: {label}" if with_number else label,
     )

@@ -104,6 +104,7 @@ def _with_cost(session: RunningSession, cost: str) -> RunningSession:
 
 # --- What the page shows ----------------------------------------------------------------------
 
+# Colour of each connector state (unfold badge colours), on this page and in the charger list.
 STATE_COLOURS: dict[str, str] = {
     ConnectorStatus.AVAILABLE: "success",
     ConnectorStatus.CHARGING: "info",

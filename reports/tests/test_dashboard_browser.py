@@ -7,44 +7,23 @@ after installing chromium), so a missing browser can never pass silently in CI."
 
 import asyncio
 import datetime as dt
-import os
-import shutil
 
-import pytest
+from playwright.async_api import async_playwright, expect
 
 from common.live_server import live_server
+from common.tests.browser import launch, require_browser
 from ocpp_gateway.tests.live_chargers import call, connect
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHARGER = "DEMO-CP-001"
-# The flags Debian's chromium needs to start headless as root on a closed network.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-try:
-    from playwright.async_api import async_playwright, expect
-except ImportError:  # pragma: no cover - the dev requirements install it
-    async_playwright = None
-
-if async_playwright is None or not os.path.exists(CHROMIUM):
-    if os.environ.get("CSMS_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("CSMS_REQUIRE_BROWSER=1 but Playwright or /usr/bin/chromium is missing")
-    pytest.skip("Playwright and chromium are needed for the browser test", allow_module_level=True)
+require_browser()
 
 
 async def operator_watches_a_charger(server) -> None:
     password = server.admin_password()
     base = server.base_url
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             page = await browser.new_page()
             await page.goto(f"{base}/admin/login/?next=/admin/")

@@ -7,38 +7,18 @@ Skipped when chromium or Playwright is missing, unless CSMS_REQUIRE_BROWSER=1.""
 
 import asyncio
 import datetime as dt
-import os
-import shutil
 
-import pytest
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call, call_result
+from playwright.async_api import async_playwright, expect
 
 from common.live_server import live_server
+from common.tests.browser import launch, require_browser
 from ocpp_gateway.tests.live_chargers import booted
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHARGER = "DEMO-CP-002"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-try:
-    from ocpp.routing import on
-    from ocpp.v16 import ChargePoint, call, call_result
-    from playwright.async_api import async_playwright, expect
-except ImportError:  # pragma: no cover - the dev requirements install them
-    async_playwright = None
-
-if async_playwright is None or not os.path.exists(CHROMIUM):
-    if os.environ.get("CSMS_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("CSMS_REQUIRE_BROWSER=1 but Playwright or /usr/bin/chromium is missing")
-    pytest.skip("Playwright and chromium are needed for the browser test", allow_module_level=True)
+require_browser()
 
 
 class Station(ChargePoint):
@@ -71,7 +51,7 @@ async def operator_works_a_charger(server) -> None:
                 meter_value=[{"timestamp": _now(), "sampledValue": [{"value": "3500", "unit": "Wh"}]}],
             )
         )
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             page = await browser.new_page()
             page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
