@@ -14,6 +14,7 @@ from charging.api.views import (
     SessionMeterValueViewSet,
     SessionViewSet,
 )
+from csms.status import StatusView
 from reports.analytics_api import EnergyView, PeakLoadView, UptimeView, UtilizationView
 from reports.api.views import ReportExportViewSet
 from sites.api.certificates import ChargerCertificatesView
@@ -46,6 +47,7 @@ v1: list[URLPattern | URLResolver] = [
     path("auth/token/refresh", ActiveUserTokenRefreshView.as_view(), name="token-refresh"),
     path("auth/token/verify", TokenVerifyView.as_view(), name="token-verify"),
     path("auth/logout", LogoutView.as_view(), name="logout"),
+    path("status", StatusView.as_view(), name="status"),
     path("sessions/<int:session_pk>/meter-values", meter_values, name="session-meter-values"),
     path("analytics/energy", EnergyView.as_view(), name="analytics-energy"),
     path("analytics/utilization", UtilizationView.as_view(), name="analytics-utilization"),

@@ -525,6 +525,9 @@ DASHBOARD_TILE_ATTRIBUTION = env(
     "DASHBOARD_TILE_ATTRIBUTION", default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 )
 
+# What /api/v1/status reports as the running release (set by the deployment, e.g. a git tag).
+CSMS_VERSION = env("CSMS_VERSION", default="development")
+
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
