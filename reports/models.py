@@ -6,6 +6,7 @@ from accounts.models import Organization
 
 class ExportKind(models.TextChoices):
     SESSIONS = "sessions", "Session history"
+    MESSAGES = "messages", "OCPP message log"
 
 
 class ExportFormat(models.TextChoices):

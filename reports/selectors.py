@@ -1,7 +1,8 @@
-"""Reads for reports: one organization's session history, streamed in chunks, and the exports
-a user may see. Reports read other apps' models here and nowhere else."""
+"""Reads for reports: one organization's session history and message log, streamed in chunks,
+and the exports a user may see. Reports read other apps' models here and nowhere else."""
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -14,6 +15,7 @@ from accounts.roles import ADMIN_ROLES
 from accounts.tenancy import organizations_of, scope_queryset
 from charging.models import ChargingSession, IdToken
 from charging.services.shared import transaction_ref
+from ocpp_gateway.models import MessageLog
 from reports.models import ReportExport
 from sites.models import Charger, Site
 
@@ -79,6 +81,75 @@ class SessionFilters:
             date_from=moment("date_from"),
             date_to=moment("date_to"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFilters:
+    """What a message-log export holds: the frames of the export's organization's chargers (or
+    of one, by id), optionally of one action and direction, in a UTC range on the frame's time
+    (date_from inclusive, date_to exclusive; both required: the log is the largest table)."""
+
+    date_from: dt.datetime
+    date_to: dt.datetime
+    charger: int | None = None
+    action: str = ""
+    direction: str = ""
+
+    def as_json(self) -> dict:
+        values = {key: value for key, value in asdict(self).items() if value not in (None, "")}
+        values["date_from"], values["date_to"] = utc_text(self.date_from), utc_text(self.date_to)
+        return values
+
+    @classmethod
+    def from_json(cls, data: dict) -> "MessageFilters":
+        return cls(
+            date_from=parse_datetime(data["date_from"]),  # type: ignore[arg-type]  # written by as_json
+            date_to=parse_datetime(data["date_to"]),  # type: ignore[arg-type]
+            charger=data.get("charger"),
+            action=data.get("action", ""),
+            direction=data.get("direction", ""),
+        )
+
+
+MESSAGE_COLUMNS = (
+    "timestamp", "charge_point_id", "direction", "message_type", "message_id", "action", "payload",
+    "error_code", "error_description", "raw",
+)  # fmt: skip
+
+
+def message_history(organization_id: int, filters: MessageFilters) -> QuerySet[MessageLog]:
+    """The frames of the organization's chargers matching `filters`, oldest first (frames of
+    unknown charge point ids belong to no organization)."""
+    chargers = Charger.objects.filter(site__organization_id=organization_id)
+    if filters.charger is not None:
+        chargers = chargers.filter(pk=filters.charger)
+    frames = MessageLog.objects.filter(
+        charge_point_id__in=chargers.values("charge_point_id"),
+        timestamp__gte=filters.date_from,
+        timestamp__lt=filters.date_to,
+    )
+    if filters.action:
+        frames = frames.filter(action=filters.action)
+    if filters.direction:
+        frames = frames.filter(direction=filters.direction)
+    return frames.order_by("timestamp", "id")
+
+
+def message_rows(frames: QuerySet[MessageLog]) -> Iterator[dict]:
+    """One plain row per frame, CHUNK_SIZE at a time; the payload as the JSON text it was."""
+    for frame in frames.iterator(chunk_size=CHUNK_SIZE):
+        yield {
+            "timestamp": f"{frame.timestamp.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%S.%fZ}",
+            "charge_point_id": frame.charge_point_id,
+            "direction": frame.direction,
+            "message_type": frame.message_type if frame.message_type is not None else "",
+            "message_id": frame.message_id,
+            "action": frame.action,
+            "payload": json.dumps(frame.payload, ensure_ascii=False) if frame.payload is not None else "",
+            "error_code": frame.error_code,
+            "error_description": frame.error_description,
+            "raw": frame.raw,
+        }
 
 
 def utc_text(moment: dt.datetime | None) -> str:

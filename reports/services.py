@@ -15,9 +15,13 @@ from accounts.models import Organization
 from accounts.services import record_change
 from reports.models import ExportFormat, ExportKind, ExportStatus, ReportExport
 from reports.selectors import (
+    MESSAGE_COLUMNS,
+    MessageFilters,
     SessionFilters,
     chargers_of,
     id_tokens_of,
+    message_history,
+    message_rows,
     organizations_exportable_by,
     session_history,
     session_rows,
@@ -54,23 +58,61 @@ def validate_session_filters(organization: Organization, filters: SessionFilters
         raise ValidationError(errors)
 
 
+# How much of the message log one export may cover: the log is the largest table.
+MESSAGE_EXPORT_MAX_DAYS = 31
+MESSAGE_FORMATS = (ExportFormat.CSV, ExportFormat.JSON)
+
+
+def validate_message_filters(organization: Organization, filters: MessageFilters) -> None:
+    errors: dict[str, list[str]] = {}
+    own = Organization.objects.filter(pk=organization.pk)
+    if filters.charger is not None and not chargers_of(own).filter(pk=filters.charger).exists():
+        errors["charger"] = [f"No charger with id {filters.charger} in {organization.name}."]
+    if filters.direction not in ("", "in", "out"):
+        errors["direction"] = ["in or out."]
+    if timezone.is_naive(filters.date_from) or timezone.is_naive(filters.date_to):
+        errors["date_from"] = ["Give a time zone (e.g. 2026-01-31T00:00:00Z)."]
+    elif filters.date_to <= filters.date_from:
+        errors["date_to"] = ["Must be later than date_from."]
+    elif filters.date_to - filters.date_from > dt.timedelta(days=MESSAGE_EXPORT_MAX_DAYS):
+        errors["date_to"] = [f"At most {MESSAGE_EXPORT_MAX_DAYS} days after date_from."]
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def request_session_export(
     *, organization: Organization, export_format: str, filters: SessionFilters, requested_by, via: str
 ) -> ReportExport:
     """Record an export of the organization's session history and start its job once the row
     is committed (the job must find it). ValidationError names the field at fault."""
+    _check_exporter(organization, requested_by, export_format, ExportFormat.values)
+    validate_session_filters(organization, filters)
+    return _record_export(organization, ExportKind.SESSIONS, export_format, filters.as_json(), requested_by, via)
+
+
+@transaction.atomic
+def request_message_export(
+    *, organization: Organization, export_format: str, filters: MessageFilters, requested_by, via: str
+) -> ReportExport:
+    """As request_session_export, for the message log of the organization's chargers (CSV or JSON)."""
+    _check_exporter(organization, requested_by, export_format, MESSAGE_FORMATS)
+    validate_message_filters(organization, filters)
+    return _record_export(organization, ExportKind.MESSAGES, export_format, filters.as_json(), requested_by, via)
+
+
+def _check_exporter(organization: Organization, requested_by, export_format: str, formats) -> None:
     if not organizations_exportable_by(requested_by).filter(pk=organization.pk).exists():
         raise ValidationError({"organization": ["You may not export data of this organization."]})
-    if export_format not in ExportFormat.values:
-        raise ValidationError({"format": [f"One of {', '.join(ExportFormat.values)}."]})
-    validate_session_filters(organization, filters)
+    if export_format not in formats:
+        raise ValidationError({"format": [f"One of {', '.join(formats)}."]})
+
+
+def _record_export(
+    organization: Organization, kind: str, export_format: str, filters: dict, requested_by, via: str
+) -> ReportExport:
     export = ReportExport.objects.create(
-        organization=organization,
-        kind=ExportKind.SESSIONS,
-        format=export_format,
-        filters=filters.as_json(),
-        requested_by=requested_by,
+        organization=organization, kind=kind, format=export_format, filters=filters, requested_by=requested_by
     )
     record_change(actor=requested_by, verb="created", obj=export, via=via)
     transaction.on_commit(lambda: _start(export.pk))
@@ -95,7 +137,10 @@ def run_export(*, export_id: int) -> ReportExport | None:
         return None
     export = ReportExport.objects.select_related("organization").get(pk=export_id)
     try:
-        _write_session_export(export)
+        if export.kind == ExportKind.MESSAGES:
+            _write_message_export(export)
+        else:
+            _write_session_export(export)
     except Exception as error:  # recorded for the operator; the job itself is finished
         logger.exception("report export %s failed", export_id)
         export.status = ExportStatus.FAILED
@@ -127,6 +172,20 @@ def _write_session_export(export: ReportExport) -> None:
             write_json(rows, out)
         else:
             write_pdf(rows, out, limit=limit, context=_pdf_context(export, filters, matched))
+        out.seek(0)
+        export.file.save(export.download_name, File(out), save=False)
+
+
+def _write_message_export(export: ReportExport) -> None:
+    frames = message_history(export.organization_id, MessageFilters.from_json(export.filters))
+    export.row_count = frames.count()
+    ReportExport.objects.filter(pk=export.pk).update(row_count=export.row_count)
+    rows = _counting(message_rows(frames), export)
+    with tempfile.TemporaryFile() as out:
+        if export.format == ExportFormat.JSON:
+            write_json(rows, out)
+        else:
+            write_csv(rows, out, MESSAGE_COLUMNS)
         out.seek(0)
         export.file.save(export.download_name, File(out), save=False)
 

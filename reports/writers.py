@@ -15,14 +15,15 @@ from common.spreadsheet import escape_formula
 from reports.selectors import SESSION_COLUMNS
 
 
-def write_csv(rows: Iterable[dict], out: BinaryIO) -> None:
+def write_csv(rows: Iterable[dict], out: BinaryIO, columns: tuple[str, ...] = SESSION_COLUMNS) -> None:
     """UTF-8 with a byte-order mark (so spreadsheet programs read accents right); every cell
-    formula-escaped, since id tags, stop reasons and charge point ids come from chargers (S21)."""
+    formula-escaped, since id tags, stop reasons, payloads and charge point ids come from
+    chargers (S21)."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
     writer = csv.writer(text)
-    writer.writerow(SESSION_COLUMNS)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow([escape_formula(row[column]) for column in SESSION_COLUMNS])
+        writer.writerow([escape_formula(row[column]) for column in columns])
     text.flush()
     text.detach()  # leave `out` open for the caller
 

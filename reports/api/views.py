@@ -16,6 +16,7 @@ from charging.models import IdToken
 from reports.downloads import export_file_response
 from reports.models import ExportFormat, ReportExport
 from reports.selectors import (
+    MessageFilters,
     SessionFilters,
     chargers_of,
     exports_visible_to,
@@ -23,7 +24,7 @@ from reports.selectors import (
     organizations_exportable_by,
     sites_of,
 )
-from reports.services import request_session_export
+from reports.services import MESSAGE_FORMATS, request_message_export, request_session_export
 from sites.models import Charger, Site
 
 
@@ -80,6 +81,38 @@ class SessionExportRequestSerializer(serializers.Serializer):
         )
 
 
+class MessageExportRequestSerializer(serializers.Serializer):
+    """The message log of one of the caller's organizations (or of one of its chargers), in a
+    range of at most 31 days."""
+
+    organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.none())
+    format = serializers.ChoiceField(choices=[(f.value, f.label) for f in MESSAGE_FORMATS], default=ExportFormat.CSV)
+    charger = serializers.PrimaryKeyRelatedField(queryset=Charger.objects.none(), required=False, allow_null=True)
+    action = serializers.CharField(max_length=64, required=False, allow_blank=True, help_text="e.g. StatusNotification")
+    direction = serializers.ChoiceField(choices=["in", "out"], required=False, allow_blank=True)
+    date_from = serializers.DateTimeField(help_text="Frames at or after.")
+    date_to = serializers.DateTimeField(help_text="Frames before; at most 31 days after date_from.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            organizations = organizations_exportable_by(request.user)
+            fields["organization"].queryset = organizations
+            fields["charger"].queryset = chargers_of(organizations)
+        return fields
+
+    def filters(self) -> MessageFilters:
+        data = self.validated_data
+        return MessageFilters(
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            charger=data["charger"].pk if data.get("charger") else None,
+            action=data.get("action", ""),
+            direction=data.get("direction", ""),
+        )
+
+
 class ReportExportViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -103,6 +136,27 @@ class ReportExportViewSet(
         body.is_valid(raise_exception=True)
         try:
             export = request_session_export(
+                organization=body.validated_data["organization"],
+                export_format=body.validated_data["format"],
+                filters=body.filters(),
+                requested_by=request.user,
+                via=Activity.Via.API,
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from None
+        return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=MessageExportRequestSerializer,
+        responses={202: ReportExportSerializer},
+        summary="Ask for an export of the message log (written by a background job)",
+    )
+    @action(detail=False, methods=["post"], url_path="messages")
+    def messages(self, request: Request) -> Response:
+        body = MessageExportRequestSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        try:
+            export = request_message_export(
                 organization=body.validated_data["organization"],
                 export_format=body.validated_data["format"],
                 filters=body.filters(),
