@@ -500,6 +500,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IdTokenKindEnum": "charging.models.IdTokenKind",
         "IdTokenStatusEnum": "charging.models.IdTokenStatus",
+        "ExportFormatEnum": "reports.models.ExportFormat",
+        "MessageExportFormatEnum": "reports.api.views.MESSAGE_FORMAT_CHOICES",
     },
 }
 

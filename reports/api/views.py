@@ -81,12 +81,16 @@ class SessionExportRequestSerializer(serializers.Serializer):
         )
 
 
+# Named in the schema (SPECTACULAR_SETTINGS ENUM_NAME_OVERRIDES): a message log has no PDF.
+MESSAGE_FORMAT_CHOICES = [(export_format.value, export_format.label) for export_format in MESSAGE_FORMATS]
+
+
 class MessageExportRequestSerializer(serializers.Serializer):
     """The message log of one of the caller's organizations (or of one of its chargers), in a
     range of at most 31 days."""
 
     organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.none())
-    format = serializers.ChoiceField(choices=[(f.value, f.label) for f in MESSAGE_FORMATS], default=ExportFormat.CSV)
+    format = serializers.ChoiceField(choices=MESSAGE_FORMAT_CHOICES, default=ExportFormat.CSV)
     charger = serializers.PrimaryKeyRelatedField(queryset=Charger.objects.none(), required=False, allow_null=True)
     action = serializers.CharField(max_length=64, required=False, allow_blank=True, help_text="e.g. StatusNotification")
     direction = serializers.ChoiceField(choices=["in", "out"], required=False, allow_blank=True)
