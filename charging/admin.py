@@ -1,7 +1,9 @@
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
@@ -31,6 +33,8 @@ from charging.models import (
 )
 from charging.reservations import cancel, reserve
 from charging.resources import IdTokenResource
+from charging.selectors import local_time, session_page
+from charging.session_admin import SessionOperationsMixin, StuckSessionFilter
 from charging.smart_charging import (
     clear_charging_profile,
     set_charging_profile,
@@ -39,18 +43,6 @@ from charging.smart_charging import (
 )
 from sites.commands.intents import Reserve
 from sites.commands.rules import validate_command
-
-METER_VALUE_FIELDS = [
-    "timestamp",
-    "received_at",
-    "measurand",
-    "phase",
-    "unit",
-    "context",
-    "location",
-    "raw_value",
-    "flag",
-]
 
 
 class IdTokenPlaceFormSet(BaseInlineFormSet):
@@ -96,17 +88,33 @@ class IdTokenAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
 
 
 class MeterValueInline(TabularInline):
-    """Telemetry as the charger sent it: read-only, paginated (a session can hold thousands)."""
+    """Telemetry as the charger sent it: read-only, paginated (a session can hold thousands),
+    its times in the site's time zone to the second."""
 
     model = MeterValue
-    fields = METER_VALUE_FIELDS
-    readonly_fields = METER_VALUE_FIELDS
+    verbose_name_plural = "meter values (as the charger sent them)"
+    fields = ["sampled_at", "received", "measurand", "phase", "unit", "context", "location", "raw_value", "flag"]
+    readonly_fields = fields
     extra = 0
     can_delete = False
     per_page = 25
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("charger__site")
+
+    @display(description="Sampled at (charger's clock)")
+    def sampled_at(self, reading: MeterValue) -> str:
+        return local_time(reading.timestamp, ZoneInfo(reading.charger.site.timezone))
+
+    @display(description="Received")
+    def received(self, reading: MeterValue) -> str:
+        return local_time(reading.received_at, ZoneInfo(reading.charger.site.timezone))
 
 
 class TransactionEventInline(TabularInline):
@@ -126,9 +134,16 @@ class TransactionEventInline(TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(ChargingSession)
-class ChargingSessionAdmin(TenantScopedAdmin, ModelAdmin):
+class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin):
+    """A session as the charger reported it: nothing of it is edited here. What an operator does
+    to a session is a named action with a reason (charging.services.corrections): stop it, ask
+    the charger about it, close it when its stop never came, mark it reviewed."""
+
     tenant_path = "charger__site__organization"
     list_display = [
         "transaction",
@@ -142,24 +157,73 @@ class ChargingSessionAdmin(TenantScopedAdmin, ModelAdmin):
         "stop_reason",
         "needs_review",
     ]
-    list_filter = ["state", "needs_review", "stop_reason", "charger__site__organization", "charger__site", "started_at"]
+    list_filter = [
+        StuckSessionFilter,
+        "state",
+        "needs_review",
+        "stop_reason",
+        "charger__site__organization",
+        "charger__site",
+        "started_at",
+    ]
     search_fields = ["charger__charge_point_id", "id_tag", "transaction_uid", "=transaction_id"]
     list_select_related = ["charger", "connector"]
-    autocomplete_fields = ["charger", "connector", "id_token"]
     date_hierarchy = "started_at"
-    readonly_fields = ["start_received_at", "stop_received_at", "energy_wh", "last_power_w"]
+    change_form_before_template = "admin/charging/chargingsession/session_header.html"
     fieldsets = (
-        (None, {"fields": ("charger", "connector", "id_token", "id_tag", "state")}),
-        ("Transaction id", {"fields": ("transaction_id", "transaction_uid")}),
         (
-            "Times (charger's clock, and when we received them)",
-            {"fields": ("started_at", "start_received_at", "stopped_at", "stop_received_at")},
+            "As the charger reported it (times in the site's time zone)",
+            {
+                "fields": (
+                    ("transaction_id", "transaction_uid"),
+                    ("started_local", "start_received_local"),
+                    ("stopped_local", "stop_received_local"),
+                    ("meter_start_wh", "meter_stop_wh"),
+                    ("stop_id_tag", "last_power_w"),
+                )
+            },
         ),
-        ("Energy", {"fields": ("meter_start_wh", "meter_stop_wh", "energy_wh", "last_power_w")}),
-        ("Stop", {"fields": ("stop_reason", "stop_id_tag")}),
-        ("Review", {"fields": ("needs_review", "review_notes")}),
     )
+    readonly_fields = [
+        "transaction_id",
+        "transaction_uid",
+        "started_local",
+        "start_received_local",
+        "stopped_local",
+        "stop_received_local",
+        "meter_start_wh",
+        "meter_stop_wh",
+        "stop_id_tag",
+        "last_power_w",
+    ]
     inlines = [TransactionEventInline, MeterValueInline]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # Every stored field too, whatever a fieldset names: a post never changes a session.
+        return [*self.readonly_fields, *(field.name for field in self.model._meta.fields)]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # sessions are opened by chargers
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting a session deletes billing data: platform admins only, with Django's confirmation.
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        session = self.get_object(request, unquote(object_id))
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False}  # fmt: skip
+        if session is not None:
+            extra_context["page"] = session_page(session)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        session = super().get_object(request, object_id, from_field)
+        if session is not None:
+            session = ChargingSession.objects.select_related("charger__site", "connector", "id_token").get(
+                pk=session.pk
+            )
+        return session
 
     @display(description="Transaction", ordering="transaction_id")
     def transaction(self, session: ChargingSession) -> str:
@@ -176,6 +240,25 @@ class ChargingSessionAdmin(TenantScopedAdmin, ModelAdmin):
     @display(description="Energy (kWh)", ordering="energy_wh")
     def energy_kwh(self, session: ChargingSession) -> str:
         return f"{session.energy_wh / 1000:.3f}"
+
+    def _local(self, session: ChargingSession, moment) -> str:
+        return local_time(moment, ZoneInfo(session.charger.site.timezone)) or "-"
+
+    @display(description="Started (charger's clock)")
+    def started_local(self, session: ChargingSession) -> str:
+        return self._local(session, session.started_at)
+
+    @display(description="Start received")
+    def start_received_local(self, session: ChargingSession) -> str:
+        return self._local(session, session.start_received_at)
+
+    @display(description="Stopped (charger's clock)")
+    def stopped_local(self, session: ChargingSession) -> str:
+        return self._local(session, session.stopped_at)
+
+    @display(description="Stop received")
+    def stop_received_local(self, session: ChargingSession) -> str:
+        return self._local(session, session.stop_received_at)
 
 
 @admin.register(MeterValue)

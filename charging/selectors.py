@@ -4,7 +4,6 @@ the flags for review and what they mean, the stored price, the energy and power 
 
 import datetime as dt
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -222,7 +221,6 @@ def session_page(session: ChargingSession, *, now: dt.datetime | None = None) ->
     }
 
 
-def sessions_by_pk(pks: Iterable[int], *, sessions: QuerySet) -> list[ChargingSession]:
-    """The sessions of `sessions` with these ids (the admin's scoped queryset), with what their
-    pages and forms show."""
-    return list(sessions.filter(pk__in=list(pks)).select_related("charger__site", "connector"))
+def selected(sessions: QuerySet) -> list[ChargingSession]:
+    """The sessions (the admin's scoped selection), with what their pages and forms show."""
+    return list(sessions.select_related("charger__site", "connector"))

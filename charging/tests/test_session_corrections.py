@@ -134,7 +134,9 @@ def test_asking_a_16_charger_triggers_meter_values_and_status(operator):
 
 
 def test_asking_a_201_charger_asks_for_the_transactions_status(operator):
-    session = ChargingSessionFactory(transaction_id=None, transaction_uid="tx-abc", connector__charger__ocpp_version="2.0.1")
+    session = ChargingSessionFactory(
+        transaction_id=None, transaction_uid="tx-abc", connector__charger__ocpp_version="2.0.1"
+    )
     [command] = ask_charger_about(session=session, requested_by=operator)
     assert command.intent == "get_transaction_status"
     assert intent_of(command).transaction_id == "tx-abc"
