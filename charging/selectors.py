@@ -159,6 +159,8 @@ def session_chart(session: ChargingSession, *, max_points: int = CHART_MAX_POINT
     power_total: dict[dt.datetime, Decimal] = {}
     power_phases: dict[dt.datetime, Decimal] = {}
     for timestamp, measurand, phase, value, unit in rows.iterator():
+        if value is None:
+            continue
         if measurand == ENERGY_REGISTER and not phase:
             energy[timestamp] = (to_wh(value, unit) - session.meter_start_wh) / 1000
         elif measurand == ACTIVE_POWER:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from unfold.admin import ModelAdmin
 from unfold.decorators import action
 from unfold.widgets import UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
@@ -74,8 +75,8 @@ class ReviewForm(forms.Form):
     )
 
 
-class SessionOperationsMixin:
-    """Mixed into the ChargingSession admin (before TenantScopedAdmin and unfold's ModelAdmin)."""
+class SessionOperationsMixin(ModelAdmin):
+    """Mixed into the ChargingSession admin (before TenantScopedAdmin, whose scoping it relies on)."""
 
     actions = ["stop_sessions", "ask_chargers", "close_sessions", "mark_reviewed"]
     actions_detail = ["stop_detail", "ask_detail", "close_detail", "review_detail"]
@@ -193,9 +194,9 @@ class SessionOperationsMixin:
             return None
         zone = ZoneInfo(sessions[0].charger.site.timezone)
         context = {
-            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **self.admin_site.each_context(request),
             "title": spec.title,
-            "opts": self.model._meta,  # type: ignore[attr-defined]
+            "opts": self.model._meta,
             "operation": operation,
             "explanation": spec.explanation,
             "button": spec.button,
@@ -222,7 +223,7 @@ class SessionOperationsMixin:
         elif operation == "ask":
             if not all(self._may_ask(request, session) for session in sessions):
                 raise PermissionDenied
-        elif not all(self.has_change_permission(request, session) for session in sessions):  # type: ignore[attr-defined]
+        elif not all(self.has_change_permission(request, session) for session in sessions):
             raise PermissionDenied
 
     @staticmethod
