@@ -7,6 +7,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
@@ -210,6 +211,10 @@ class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST":
+            # Nothing on the page is editable: a post saves nothing (and cannot write back, over
+            # a charger's newer readings, the values the page was loaded with).
+            return HttpResponseRedirect(request.path)
         session = self.get_object(request, unquote(object_id))
         extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
                          "show_save_and_add_another": False}  # fmt: skip

@@ -175,8 +175,10 @@ def session_chart(session: ChargingSession, *, max_points: int = CHART_MAX_POINT
     def number(value: Decimal | None, places: str) -> float | None:
         return float(value.quantize(Decimal(places))) if value is not None else None
 
+    spans_days = bool(moments) and moments[0].astimezone(zone).date() != moments[-1].astimezone(zone).date()
+    label = "%m-%d %H:%M:%S" if spans_days else "%H:%M:%S"
     return {
-        "labels": [f"{moment.astimezone(zone):%H:%M:%S}" for moment in moments],
+        "labels": [moment.astimezone(zone).strftime(label) for moment in moments],
         "energy_kwh": [number(energy.get(moment), "0.001") for moment in moments],
         "power_kw": [number(power.get(moment), "0.01") for moment in moments],
         "time_zone": str(zone),

@@ -105,6 +105,7 @@ def test_a_post_changes_no_reading_time_state_or_charger(client, admin_user):
              "charger": other.charger.pk, "needs_review": "on", "_save": "Save"},
         )  # fmt: skip
     assert ChargingSession.objects.filter(pk=session.pk).values().get() == before
+    assert not Activity.objects.exists()  # nothing was saved, so nothing audited
 
 
 def test_delete_is_for_platform_admins_only(client, admin_client):
