@@ -2,6 +2,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,7 +35,7 @@ from charging.models import (
 )
 from charging.reservations import cancel, reserve
 from charging.resources import IdTokenResource
-from charging.selectors import local_time, session_page
+from charging.selectors import local_time, session_page, stuck_sessions
 from charging.session_admin import SessionOperationsMixin, StuckSessionFilter
 from charging.smart_charging import (
     clear_charging_profile,
@@ -152,8 +153,8 @@ class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin
         "connector_number",
         "id_tag",
         "session_state",
-        "started_at",
-        "stopped_at",
+        "started",
+        "stopped",
         "energy_kwh",
         "stop_reason",
         "needs_review",
@@ -168,8 +169,9 @@ class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin
         "started_at",
     ]
     search_fields = ["charger__charge_point_id", "id_tag", "transaction_uid", "=transaction_id"]
-    list_select_related = ["charger", "connector"]
+    list_select_related = ["charger__site", "connector"]
     date_hierarchy = "started_at"
+    list_before_template = "admin/charging/chargingsession/list_before.html"
     change_form_before_template = "admin/charging/chargingsession/session_header.html"
     fieldsets = (
         (
@@ -199,6 +201,12 @@ class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin
     ]
     inlines = [TransactionEventInline, MeterValueInline]
 
+    def get_inline_instances(self, request, obj=None):
+        inlines = super().get_inline_instances(request, obj)
+        if obj is not None and not obj.events.exists():  # a 1.6 session has no transaction events
+            inlines = [inline for inline in inlines if not isinstance(inline, TransactionEventInline)]
+        return inlines
+
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         # Every stored field too, whatever a fieldset names: a post never changes a session.
         return [*self.readonly_fields, *(field.name for field in self.model._meta.fields)]
@@ -209,6 +217,15 @@ class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting a session deletes billing data: platform admins only, with Django's confirmation.
         return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def changelist_view(self, request, extra_context=None):
+        stuck = stuck_sessions(sessions=self.get_queryset(request)).count()
+        extra_context = {
+            **(extra_context or {}),
+            "stuck_count": stuck,
+            "stuck_after_minutes": settings.SESSION_STUCK_AFTER,
+        }
+        return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "POST":
@@ -246,10 +263,21 @@ class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin
     def energy_kwh(self, session: ChargingSession) -> str:
         return f"{session.energy_wh / 1000:.3f}"
 
+    @display(description="Started", ordering="started_at")
+    def started(self, session: ChargingSession) -> str:
+        """In the list: the site's local time to the second (its zone on the session's page)."""
+        zone = ZoneInfo(session.charger.site.timezone)
+        return f"{session.started_at.astimezone(zone):%Y-%m-%d %H:%M:%S}"
+
+    @display(description="Stopped", ordering="stopped_at")
+    def stopped(self, session: ChargingSession) -> str:
+        zone = ZoneInfo(session.charger.site.timezone)
+        return f"{session.stopped_at.astimezone(zone):%Y-%m-%d %H:%M:%S}" if session.stopped_at else "-"
+
     def _local(self, session: ChargingSession, moment) -> str:
         return local_time(moment, ZoneInfo(session.charger.site.timezone)) or "-"
 
-    @display(description="Started (charger's clock)")
+    @display(description="Started (charger's clock)", ordering="started_at")
     def started_local(self, session: ChargingSession) -> str:
         return self._local(session, session.started_at)
 
@@ -257,7 +285,7 @@ class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin
     def start_received_local(self, session: ChargingSession) -> str:
         return self._local(session, session.start_received_at)
 
-    @display(description="Stopped (charger's clock)")
+    @display(description="Stopped (charger's clock)", ordering="stopped_at")
     def stopped_local(self, session: ChargingSession) -> str:
         return self._local(session, session.stopped_at)
 

@@ -80,6 +80,7 @@ class SessionOperationsMixin(ModelAdmin):
 
     actions = ["stop_sessions", "ask_chargers", "close_sessions", "mark_reviewed"]
     actions_detail = ["stop_detail", "ask_detail", "close_detail", "review_detail"]
+    actions_row = ["stop_row"]
 
     # --- who may do what -------------------------------------------------------------------
 
@@ -148,6 +149,11 @@ class SessionOperationsMixin(ModelAdmin):
 
     @action(description="Stop", url_path="stop", permissions=["session_stop"])
     def stop_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._one(request, object_id, "stop")
+
+    @action(description="Stop", url_path="stop-charge", permissions=["send_remote_stop"])
+    def stop_row(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The same confirmation from a row of the list (a session no longer active says so)."""
         return self._one(request, object_id, "stop")
 
     @action(description="Ask the charger", url_path="ask", permissions=["session_ask"])

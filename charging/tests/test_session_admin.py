@@ -224,3 +224,19 @@ def test_mark_reviewed_from_the_page(client):
     assert not session.needs_review
     assert Activity.objects.get(verb="reviewed").changes["reason"] == "checked the charger's log"
     assert url not in operator.get(change_url(session)).content.decode()
+
+
+def test_the_list_leads_to_the_possibly_stuck_sessions_and_stops_from_a_row(client):
+    old = timezone.now() - dt.timedelta(hours=5)
+    stuck = ChargingSessionFactory(start_received_at=old, started_at=old, transaction_id=991)
+    operator = member_client(client, stuck, "operator")
+    html = operator.get(reverse(CHANGELIST)).content.decode()
+    assert "Possibly stuck sessions: 1" in html
+    row_stop = reverse("admin:charging_chargingsession_stop_row", args=[stuck.pk])
+    assert row_stop in html
+    assert operator.get(row_stop).status_code == 200  # the confirmation
+    operator.post(row_stop, {"confirm": "yes"})
+    assert Command.objects.get().fields["transaction_id"] == "991"
+    # a viewer sees no stop on the rows
+    viewer_client = member_client(client, stuck, "viewer")
+    assert row_stop not in viewer_client.get(reverse(CHANGELIST)).content.decode()
