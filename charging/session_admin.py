@@ -253,9 +253,7 @@ class SessionOperationsMixin(ModelAdmin):
     # --- each operation, for one session ---------------------------------------------------
 
     def _run_stop(self, request: HttpRequest, session: ChargingSession, data: dict, single: bool) -> None:
-        command = request_stop(session=session, requested_by=request.user, via=Command.Via.ADMIN)
-        if single:
-            messages.info(request, f"Stop queued (command {command.pk}); the session ends when the charger stops it.")
+        request_stop(session=session, requested_by=request.user, via=Command.Via.ADMIN)
 
     def _run_ask(self, request: HttpRequest, session: ChargingSession, data: dict, single: bool) -> None:
         ask_charger_about(session=session, requested_by=request.user, via=Command.Via.ADMIN)
@@ -284,7 +282,7 @@ OPERATIONS = {
         explanation="The charger is asked to stop each session (the driver's charge ends). The session closes "
         "when the charger reports the stop.",
         button="Yes, stop",
-        done="Stop queued for {count} session(s).",
+        done="Stop queued for {count} session(s); each ends when its charger reports the stop.",
         nothing_to_do="No active session selected: nothing to stop.",
         action_name="stop_sessions",
         run=SessionOperationsMixin._run_stop,
