@@ -1,3 +1,4 @@
+import json
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.utils import timezone
+from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
@@ -125,8 +127,8 @@ class TransactionEventInline(TabularInline):
 
     model = TransactionEventRecord
     verbose_name_plural = "transaction events (as the charger sent them)"
-    fields = ["seq_no", "kind", "trigger_reason", "charging_state", "timestamp", "received_at", "offline", "applied",
-              "payload"]  # fmt: skip
+    fields = ["seq_no", "kind", "trigger_reason", "charging_state", "sent_at", "received", "offline", "applied",
+              "frame"]  # fmt: skip
     readonly_fields = fields
     ordering = ["seq_no"]
     extra = 0
@@ -138,6 +140,26 @@ class TransactionEventInline(TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("charger__site")
+
+    @display(description="Sent at (charger's clock)")
+    def sent_at(self, event: TransactionEventRecord) -> str:
+        return local_time(event.timestamp, ZoneInfo(event.charger.site.timezone))
+
+    @display(description="Received")
+    def received(self, event: TransactionEventRecord) -> str:
+        return local_time(event.received_at, ZoneInfo(event.charger.site.timezone))
+
+    @display(description="As sent")
+    def frame(self, event: TransactionEventRecord) -> str:
+        """The event's payload one click away, rather than a JSON dump in the row."""
+        return format_html(
+            '<details><summary class="cursor-pointer">show</summary>'
+            '<pre class="whitespace-pre-wrap break-all font-mono text-xs">{}</pre></details>',
+            json.dumps(event.payload, indent=2, sort_keys=True, default=str),
+        )
 
 
 @admin.register(ChargingSession)
