@@ -9,7 +9,8 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
@@ -37,7 +38,7 @@ from charging.models import (
 )
 from charging.reservations import cancel, reserve
 from charging.resources import IdTokenResource
-from charging.selectors import local_time, session_page, stuck_sessions
+from charging.selectors import local_time, session_figures, session_page, stuck_sessions
 from charging.session_admin import SessionOperationsMixin, StuckSessionFilter
 from charging.smart_charging import (
     clear_charging_profile,
@@ -260,6 +261,21 @@ class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin
         if session is not None:
             extra_context["page"] = session_page(session)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        live = path(
+            "<path:object_id>/live/",
+            self.admin_site.admin_view(self.live_view),
+            name="charging_chargingsession_live",
+        )
+        return [live, *super().get_urls()]
+
+    def live_view(self, request, object_id: str) -> JsonResponse:
+        """An active session's changing figures and chart, polled by its page."""
+        session = self.get_object(request, unquote(object_id))
+        if session is None or not self.has_view_permission(request, session):
+            raise Http404
+        return JsonResponse(session_figures(session))
 
     def get_object(self, request, object_id, from_field=None):
         session = super().get_object(request, object_id, from_field)

@@ -185,19 +185,34 @@ def session_chart(session: ChargingSession, *, max_points: int = CHART_MAX_POINT
     }
 
 
-def session_page(session: ChargingSession, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """What the session's page shows above its meter values."""
+def session_figures(session: ChargingSession, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """What changes while a session runs (JSON-safe): the page shows them, and an active
+    session's page refreshes them from the admin's live view."""
     now = now or timezone.now()
     zone = _zone(session)
     active = session.state == SessionState.ACTIVE
-    duration = (now - session.started_at) if active else session.duration
     heard = last_heard_at(session) if active else None
-    stuck = active and heard is not None and heard < now - stuck_after()
+    return {
+        "active": active,
+        "state": "Active" if active else "Completed",
+        "stopped": local_time(session.stopped_at, zone),
+        "duration": format_duration((now - session.started_at) if active else session.duration),
+        "energy_kwh": f"{session.energy_wh / 1000:.3f}",
+        "last_power_kw": f"{session.last_power_w / 1000:.2f}" if session.last_power_w is not None else "",
+        "last_heard": local_time(heard, zone),
+        "stuck": bool(active and heard is not None and heard < now - stuck_after()),
+        "chart": session_chart(session),
+    }
+
+
+def session_page(session: ChargingSession, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """What the session's page shows above its meter values."""
+    zone = _zone(session)
     cost: CostSummary | None = stored_cost(session.pk)
     token_url = reverse("admin:charging_idtoken_change", args=[session.id_token_id]) if session.id_token_id else ""
     return {
+        **session_figures(session, now=now),
         "session": session,
-        "active": active,
         "charger": session.charger,
         "charger_url": reverse("admin:sites_charger_change", args=[session.charger_id]),
         "connector": (
@@ -210,18 +225,16 @@ def session_page(session: ChargingSession, *, now: dt.datetime | None = None) ->
         "transaction": session.transaction_uid or str(session.transaction_id or ""),
         "time_zone": str(zone),
         "started": local_time(session.started_at, zone),
-        "stopped": local_time(session.stopped_at, zone),
-        "duration": format_duration(duration),
-        "energy_kwh": f"{session.energy_wh / 1000:.3f}",
-        "last_power_kw": f"{session.last_power_w / 1000:.2f}" if session.last_power_w is not None else "",
         "stop_reason": session.stop_reason,
-        "last_heard": local_time(heard, zone),
-        "stuck": stuck,
         "stuck_after_minutes": settings.SESSION_STUCK_AFTER,
         "needs_review": session.needs_review,
         "flags": review_flags(session),
         "cost": cost,
-        "chart": session_chart(session),
+        "live_url": (
+            reverse("admin:charging_chargingsession_live", args=[session.pk])
+            if session.state == SessionState.ACTIVE
+            else ""
+        ),
     }
 
 

@@ -69,7 +69,7 @@ def test_the_page_shows_the_session_its_cost_as_a_table_and_the_chart_data(clien
     assert "2026-01-15 21:00:00 CET" in html
     assert "2026-01-15 23:00:05 CET" in html
     assert "2 h 00 min 05 s" in html
-    assert "20.000 kWh" in html
+    assert '<span id="session-energy">20.000</span> kWh' in html
     assert "EVDisconnected" in html
     # The flag, and what it means.
     assert "stop time is before start time" in html
@@ -240,3 +240,27 @@ def test_the_list_leads_to_the_possibly_stuck_sessions_and_stops_from_a_row(clie
     # a viewer sees no stop on the rows
     viewer_client = member_client(client, stuck, "viewer")
     assert row_stop not in viewer_client.get(reverse(CHANGELIST)).content.decode()
+
+
+def test_an_active_sessions_page_refreshes_from_its_live_view(client):
+    session = ChargingSessionFactory(energy_wh=1234, last_power_w=Decimal("7400"))
+    MeterValueFactory(session=session, value=2234, raw_value="2234")
+    viewer = member_client(client, session, "viewer")
+    live = reverse("admin:charging_chargingsession_live", args=[session.pk])
+    assert f'data-live-url="{live}"' in viewer.get(change_url(session)).content.decode()
+    figures = viewer.get(live).json()
+    assert figures["active"] is True
+    assert figures["energy_kwh"] == "1.234"
+    assert figures["last_power_kw"] == "7.40"
+    assert figures["chart"]["energy_kwh"] == [1.234]
+    # another organization's user finds nothing there
+    stranger = UserFactory(is_staff=True)
+    MembershipFactory(user=stranger, role="operator")
+    client.force_login(stranger)
+    assert client.get(live).status_code == 404
+
+
+def test_a_completed_sessions_page_does_not_poll(client):
+    session = completed_with_cost()
+    html = member_client(client, session, "viewer").get(change_url(session)).content.decode()
+    assert "data-live-url" not in html
