@@ -8,13 +8,14 @@
   function draw(data) {
     var canvas = document.getElementById("session-chart");
     if (!canvas || typeof Chart === "undefined") return null;
+    var radius = data.labels.length > 60 ? 0 : 2; // few points: show each one
     return new Chart(canvas, {
       type: "line",
       data: {
         labels: data.labels,
         datasets: [
-          { label: "Energy (kWh)", data: data.energy_kwh, yAxisID: "energy", spanGaps: true, pointRadius: 0, borderColor: "#2563eb" },
-          { label: "Power (kW)", data: data.power_kw, yAxisID: "power", spanGaps: true, pointRadius: 0, borderColor: "#f59e0b" },
+          { label: "Energy (kWh)", data: data.energy_kwh, yAxisID: "energy", spanGaps: true, pointRadius: radius, borderColor: "#2563eb" },
+          { label: "Power (kW)", data: data.power_kw, yAxisID: "power", spanGaps: true, pointRadius: radius, borderColor: "#f59e0b" },
         ],
       },
       options: {
