@@ -66,6 +66,15 @@ class CloseForm(forms.Form):
     )
 
 
+class StopForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 2}),
+        help_text="Optional: why (kept in the audit trail with the command).",
+    )
+
+
 class ReviewForm(forms.Form):
     note = forms.CharField(
         label="What was checked",
@@ -253,7 +262,7 @@ class SessionOperationsMixin(ModelAdmin):
     # --- each operation, for one session ---------------------------------------------------
 
     def _run_stop(self, request: HttpRequest, session: ChargingSession, data: dict, single: bool) -> None:
-        request_stop(session=session, requested_by=request.user, via=Command.Via.ADMIN)
+        request_stop(session=session, requested_by=request.user, via=Command.Via.ADMIN, reason=data.get("reason", ""))
 
     def _run_ask(self, request: HttpRequest, session: ChargingSession, data: dict, single: bool) -> None:
         ask_charger_about(session=session, requested_by=request.user, via=Command.Via.ADMIN)
@@ -286,6 +295,7 @@ OPERATIONS = {
         nothing_to_do="No active session selected: nothing to stop.",
         action_name="stop_sessions",
         run=SessionOperationsMixin._run_stop,
+        form=StopForm,
     ),
     "ask": Operation(
         title="Ask the chargers about these sessions?",

@@ -98,13 +98,19 @@ def mark_session_reviewed(*, session: ChargingSession, note: str, actor, via: st
 # --- Asking the charger -----------------------------------------------------------------------
 
 
-def request_stop(*, session: ChargingSession, requested_by, via: str = Command.Via.ADMIN) -> Command:
+@transaction.atomic
+def request_stop(*, session: ChargingSession, requested_by, via: str = Command.Via.ADMIN, reason: str = "") -> Command:
     """Ask the charger to stop the session (RemoteStopTransaction / RequestStopTransaction: the
-    charger's version decides the wire form)."""
+    charger's version decides the wire form). A reason, when given, goes to the audit trail
+    with the command's number."""
     if session.state != SessionState.ACTIVE:
         raise ValidationError("This session is not active.", code="closed")
     intent = RemoteStop(transaction_id=str(transaction_ref(session)))
-    return request_command(charger=session.charger, intent=intent, requested_by=requested_by, via=via)
+    command = request_command(charger=session.charger, intent=intent, requested_by=requested_by, via=via)
+    if reason.strip():
+        record_activity(actor=requested_by, verb="stop requested", obj=session, via=via,
+                        changes={"reason": reason.strip(), "command": command.pk})  # fmt: skip
+    return command
 
 
 def status_intents(session: ChargingSession) -> list[TriggerMessage | GetTransactionStatus]:

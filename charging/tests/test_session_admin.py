@@ -157,9 +157,10 @@ def test_an_operator_stops_a_session_from_its_page(client):
     url = reverse("admin:charging_chargingsession_stop_detail", args=[session.pk])
     assert url in operator.get(change_url(session)).content.decode()  # the button
     assert operator.get(url).status_code == 200  # the confirmation
-    response = operator.post(url, {"confirm": "yes"})
+    response = operator.post(url, {"confirm": "yes", "reason": "driver asked by phone"})
     assert response.status_code == 302
     assert Command.objects.get().fields["transaction_id"] == "778"
+    assert Activity.objects.get(verb="stop requested").changes["reason"] == "driver asked by phone"
 
 
 def test_an_operator_of_another_organization_cannot_stop_it(client):

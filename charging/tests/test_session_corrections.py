@@ -122,6 +122,15 @@ def test_a_stop_is_a_remote_stop_command_for_the_sessions_transaction(operator):
     assert command.intent == "remote_stop"
     assert intent_of(command).transaction_id == "4711"
     assert command.requested_by == operator
+    assert not Activity.objects.filter(verb="stop requested").exists()
+
+
+def test_a_stop_with_a_reason_is_audited_with_its_command(operator):
+    session = ChargingSessionFactory()
+    command = request_stop(session=session, requested_by=operator, reason="driver called: cable stuck")
+    activity = Activity.objects.get(verb="stop requested")
+    assert activity.changes == {"reason": "driver called: cable stuck", "command": command.pk}
+    assert activity.actor == operator
 
 
 def test_asking_a_16_charger_triggers_meter_values_and_status(operator):
