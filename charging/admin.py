@@ -334,9 +334,12 @@ class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin
 
 @admin.register(MeterValue)
 class MeterValueAdmin(TenantScopedAdmin, ModelAdmin):
+    """Telemetry as the chargers sent it: read-only for everyone (a session's energy and price
+    come from it); times in the site's time zone to the second."""
+
     tenant_path = "charger__site__organization"
     list_display = [
-        "timestamp",
+        "sampled_at",
         "charger",
         "connector",
         "session",
@@ -355,10 +358,19 @@ class MeterValueAdmin(TenantScopedAdmin, ModelAdmin):
         "charger__site__organization",
     ]
     search_fields = ["charger__charge_point_id", "=session__transaction_id"]
-    list_select_related = ["charger", "connector", "connector__charger", "session", "session__charger"]
-    autocomplete_fields = ["charger", "connector", "session"]
+    list_select_related = ["charger__site", "connector", "connector__charger", "session", "session__charger"]
     date_hierarchy = "timestamp"
     show_full_result_count = False  # COUNT(*) over telemetry is slow on big tables
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @display(description="Sampled at (charger's clock)", ordering="timestamp")
+    def sampled_at(self, reading: MeterValue) -> str:
+        return local_time(reading.timestamp, ZoneInfo(reading.charger.site.timezone))
 
 
 @admin.register(UnmatchedStop)

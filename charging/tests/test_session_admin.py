@@ -265,3 +265,13 @@ def test_a_completed_sessions_page_does_not_poll(client):
     session = completed_with_cost()
     html = member_client(client, session, "viewer").get(change_url(session)).content.decode()
     assert "data-live-url" not in html
+
+
+def test_meter_values_are_read_only_for_everyone(client, admin_client):
+    reading = MeterValueFactory(timestamp=dt.datetime(2026, 7, 1, 10, 0, 7, tzinfo=dt.UTC))
+    assert admin_client.get(reverse("admin:charging_metervalue_add")).status_code == 403
+    admin_client.post(reverse("admin:charging_metervalue_change", args=[reading.pk]), {"raw_value": "9", "value": "9"})
+    reading.refresh_from_db()
+    assert reading.raw_value == "1500"
+    listing = member_client(client, reading.session, "viewer").get(reverse("admin:charging_metervalue_changelist"))
+    assert "2026-07-01 12:00:07 CEST" in listing.content.decode()
