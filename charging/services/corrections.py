@@ -6,6 +6,7 @@ them; nothing here edits them. Also the operator's requests to the charger about
 
 import datetime as dt
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -44,7 +45,8 @@ def _audited(session: ChargingSession) -> dict:
 
 
 def _locked(session: ChargingSession) -> ChargingSession:
-    return ChargingSession.objects.select_for_update().select_related("connector").get(pk=session.pk)
+    # The session's row only: its charger and connector rows are busy with the charger's messages.
+    return ChargingSession.objects.select_for_update().get(pk=session.pk)
 
 
 @transaction.atomic
@@ -70,7 +72,8 @@ def close_session_by_operator(
     session.stop_received_at = now
     session.meter_stop_wh = session.meter_start_wh + session.energy_wh  # the last reading we have
     session.stop_reason = OPERATOR_STOP_REASON
-    note = f"closed by {_actor_name(actor)} (operator) at {stopped_at.isoformat()}: {reason}"
+    local = stopped_at.astimezone(ZoneInfo(session.charger.site.timezone))
+    note = f"closed by {_actor_name(actor)} (operator) at {local:%Y-%m-%d %H:%M:%S %Z}: {reason}"
     session.review_notes = "\n".join(filter(None, [session.review_notes, note]))
     session.save(update_fields=list(AUDITED_FIELDS))
     changes = {key: [before[key], value] for key, value in _audited(session).items() if before[key] != value}
