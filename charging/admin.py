@@ -1,11 +1,18 @@
+import json
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
@@ -31,6 +38,8 @@ from charging.models import (
 )
 from charging.reservations import cancel, reserve
 from charging.resources import IdTokenResource
+from charging.selectors import local_time, session_figures, session_page, stuck_sessions
+from charging.session_admin import SessionOperationsMixin, StuckSessionFilter
 from charging.smart_charging import (
     clear_charging_profile,
     set_charging_profile,
@@ -39,18 +48,6 @@ from charging.smart_charging import (
 )
 from sites.commands.intents import Reserve
 from sites.commands.rules import validate_command
-
-METER_VALUE_FIELDS = [
-    "timestamp",
-    "received_at",
-    "measurand",
-    "phase",
-    "unit",
-    "context",
-    "location",
-    "raw_value",
-    "flag",
-]
 
 
 class IdTokenPlaceFormSet(BaseInlineFormSet):
@@ -96,17 +93,33 @@ class IdTokenAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin, ImportExpo
 
 
 class MeterValueInline(TabularInline):
-    """Telemetry as the charger sent it: read-only, paginated (a session can hold thousands)."""
+    """Telemetry as the charger sent it: read-only, paginated (a session can hold thousands),
+    its times in the site's time zone to the second."""
 
     model = MeterValue
-    fields = METER_VALUE_FIELDS
-    readonly_fields = METER_VALUE_FIELDS
+    verbose_name_plural = "meter values (as the charger sent them)"
+    fields = ["sampled_at", "received", "measurand", "phase", "unit", "context", "location", "raw_value", "flag"]
+    readonly_fields = fields
     extra = 0
     can_delete = False
     per_page = 25
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("charger__site")
+
+    @display(description="Sampled at (charger's clock)")
+    def sampled_at(self, reading: MeterValue) -> str:
+        return local_time(reading.timestamp, ZoneInfo(reading.charger.site.timezone))
+
+    @display(description="Received")
+    def received(self, reading: MeterValue) -> str:
+        return local_time(reading.received_at, ZoneInfo(reading.charger.site.timezone))
 
 
 class TransactionEventInline(TabularInline):
@@ -115,8 +128,8 @@ class TransactionEventInline(TabularInline):
 
     model = TransactionEventRecord
     verbose_name_plural = "transaction events (as the charger sent them)"
-    fields = ["seq_no", "kind", "trigger_reason", "charging_state", "timestamp", "received_at", "offline", "applied",
-              "payload"]  # fmt: skip
+    fields = ["seq_no", "kind", "trigger_reason", "charging_state", "sent_at", "received", "offline", "applied",
+              "frame"]  # fmt: skip
     readonly_fields = fields
     ordering = ["seq_no"]
     extra = 0
@@ -126,9 +139,36 @@ class TransactionEventInline(TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("charger__site")
+
+    @display(description="Sent at (charger's clock)")
+    def sent_at(self, event: TransactionEventRecord) -> str:
+        return local_time(event.timestamp, ZoneInfo(event.charger.site.timezone))
+
+    @display(description="Received")
+    def received(self, event: TransactionEventRecord) -> str:
+        return local_time(event.received_at, ZoneInfo(event.charger.site.timezone))
+
+    @display(description="As sent")
+    def frame(self, event: TransactionEventRecord) -> str:
+        """The event's payload one click away, rather than a JSON dump in the row."""
+        return format_html(
+            '<details><summary class="cursor-pointer">show</summary>'
+            '<pre class="whitespace-pre-wrap break-all font-mono text-xs">{}</pre></details>',
+            json.dumps(event.payload, indent=2, sort_keys=True, default=str),
+        )
+
 
 @admin.register(ChargingSession)
-class ChargingSessionAdmin(TenantScopedAdmin, ModelAdmin):
+class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin):
+    """A session as the charger reported it: nothing of it is edited here. What an operator does
+    to a session is a named action with a reason (charging.services.corrections): stop it, ask
+    the charger about it, close it when its stop never came, mark it reviewed."""
+
     tenant_path = "charger__site__organization"
     list_display = [
         "transaction",
@@ -136,30 +176,114 @@ class ChargingSessionAdmin(TenantScopedAdmin, ModelAdmin):
         "connector_number",
         "id_tag",
         "session_state",
-        "started_at",
-        "stopped_at",
+        "started",
+        "stopped",
         "energy_kwh",
         "stop_reason",
         "needs_review",
     ]
-    list_filter = ["state", "needs_review", "stop_reason", "charger__site__organization", "charger__site", "started_at"]
+    list_filter = [
+        StuckSessionFilter,
+        "state",
+        "needs_review",
+        "stop_reason",
+        "charger__site__organization",
+        "charger__site",
+        "started_at",
+    ]
     search_fields = ["charger__charge_point_id", "id_tag", "transaction_uid", "=transaction_id"]
-    list_select_related = ["charger", "connector"]
-    autocomplete_fields = ["charger", "connector", "id_token"]
+    list_select_related = ["charger__site", "connector"]
     date_hierarchy = "started_at"
-    readonly_fields = ["start_received_at", "stop_received_at", "energy_wh", "last_power_w"]
+    list_before_template = "admin/charging/chargingsession/list_before.html"
+    change_form_before_template = "admin/charging/chargingsession/session_header.html"
     fieldsets = (
-        (None, {"fields": ("charger", "connector", "id_token", "id_tag", "state")}),
-        ("Transaction id", {"fields": ("transaction_id", "transaction_uid")}),
         (
-            "Times (charger's clock, and when we received them)",
-            {"fields": ("started_at", "start_received_at", "stopped_at", "stop_received_at")},
+            "As the charger reported it (times in the site's time zone)",
+            {
+                "fields": (
+                    ("transaction_id", "transaction_uid"),
+                    ("started_local", "start_received_local"),
+                    ("stopped_local", "stop_received_local"),
+                    ("meter_start_wh", "meter_stop_wh"),
+                    ("stop_id_tag", "last_power_w"),
+                )
+            },
         ),
-        ("Energy", {"fields": ("meter_start_wh", "meter_stop_wh", "energy_wh", "last_power_w")}),
-        ("Stop", {"fields": ("stop_reason", "stop_id_tag")}),
-        ("Review", {"fields": ("needs_review", "review_notes")}),
     )
+    readonly_fields = [
+        "transaction_id",
+        "transaction_uid",
+        "started_local",
+        "start_received_local",
+        "stopped_local",
+        "stop_received_local",
+        "meter_start_wh",
+        "meter_stop_wh",
+        "stop_id_tag",
+        "last_power_w",
+    ]
     inlines = [TransactionEventInline, MeterValueInline]
+
+    def get_inline_instances(self, request, obj=None):
+        inlines = super().get_inline_instances(request, obj)
+        if obj is not None and not obj.events.exists():  # a 1.6 session has no transaction events
+            inlines = [inline for inline in inlines if not isinstance(inline, TransactionEventInline)]
+        return inlines
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # Every stored field too, whatever a fieldset names: a post never changes a session.
+        return [*self.readonly_fields, *(field.name for field in self.model._meta.fields)]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # sessions are opened by chargers
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting a session deletes billing data: platform admins only, with Django's confirmation.
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def changelist_view(self, request, extra_context=None):
+        stuck = stuck_sessions(sessions=self.get_queryset(request)).count()
+        extra_context = {
+            **(extra_context or {}),
+            "stuck_count": stuck,
+            "stuck_after_minutes": settings.SESSION_STUCK_AFTER,
+        }
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST":
+            # Nothing on the page is editable: a post saves nothing (and cannot write back, over
+            # a charger's newer readings, the values the page was loaded with).
+            return HttpResponseRedirect(request.path)
+        session = self.get_object(request, unquote(object_id))
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False}  # fmt: skip
+        if session is not None:
+            extra_context["page"] = session_page(session)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        live = path(
+            "<path:object_id>/live/",
+            self.admin_site.admin_view(self.live_view),
+            name="charging_chargingsession_live",
+        )
+        return [live, *super().get_urls()]
+
+    def live_view(self, request, object_id: str) -> JsonResponse:
+        """An active session's changing figures and chart, polled by its page."""
+        session = self.get_object(request, unquote(object_id))
+        if session is None or not self.has_view_permission(request, session):
+            raise Http404
+        return JsonResponse(session_figures(session))
+
+    def get_object(self, request, object_id, from_field=None):
+        session = super().get_object(request, object_id, from_field)
+        if session is not None:
+            session = ChargingSession.objects.select_related("charger__site", "connector", "id_token").get(
+                pk=session.pk
+            )
+        return session
 
     @display(description="Transaction", ordering="transaction_id")
     def transaction(self, session: ChargingSession) -> str:
@@ -177,12 +301,45 @@ class ChargingSessionAdmin(TenantScopedAdmin, ModelAdmin):
     def energy_kwh(self, session: ChargingSession) -> str:
         return f"{session.energy_wh / 1000:.3f}"
 
+    @display(description="Started", ordering="started_at")
+    def started(self, session: ChargingSession) -> str:
+        """In the list: the site's local time to the second (its zone on the session's page)."""
+        zone = ZoneInfo(session.charger.site.timezone)
+        return f"{session.started_at.astimezone(zone):%Y-%m-%d %H:%M:%S}"
+
+    @display(description="Stopped", ordering="stopped_at")
+    def stopped(self, session: ChargingSession) -> str:
+        zone = ZoneInfo(session.charger.site.timezone)
+        return f"{session.stopped_at.astimezone(zone):%Y-%m-%d %H:%M:%S}" if session.stopped_at else "-"
+
+    def _local(self, session: ChargingSession, moment) -> str:
+        return local_time(moment, ZoneInfo(session.charger.site.timezone)) or "-"
+
+    @display(description="Started (charger's clock)", ordering="started_at")
+    def started_local(self, session: ChargingSession) -> str:
+        return self._local(session, session.started_at)
+
+    @display(description="Start received")
+    def start_received_local(self, session: ChargingSession) -> str:
+        return self._local(session, session.start_received_at)
+
+    @display(description="Stopped (charger's clock)", ordering="stopped_at")
+    def stopped_local(self, session: ChargingSession) -> str:
+        return self._local(session, session.stopped_at)
+
+    @display(description="Stop received")
+    def stop_received_local(self, session: ChargingSession) -> str:
+        return self._local(session, session.stop_received_at)
+
 
 @admin.register(MeterValue)
 class MeterValueAdmin(TenantScopedAdmin, ModelAdmin):
+    """Telemetry as the chargers sent it: read-only for everyone (a session's energy and price
+    come from it); times in the site's time zone to the second."""
+
     tenant_path = "charger__site__organization"
     list_display = [
-        "timestamp",
+        "sampled_at",
         "charger",
         "connector",
         "session",
@@ -201,10 +358,19 @@ class MeterValueAdmin(TenantScopedAdmin, ModelAdmin):
         "charger__site__organization",
     ]
     search_fields = ["charger__charge_point_id", "=session__transaction_id"]
-    list_select_related = ["charger", "connector", "connector__charger", "session", "session__charger"]
-    autocomplete_fields = ["charger", "connector", "session"]
+    list_select_related = ["charger__site", "connector", "connector__charger", "session", "session__charger"]
     date_hierarchy = "timestamp"
     show_full_result_count = False  # COUNT(*) over telemetry is slow on big tables
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @display(description="Sampled at (charger's clock)", ordering="timestamp")
+    def sampled_at(self, reading: MeterValue) -> str:
+        return local_time(reading.timestamp, ZoneInfo(reading.charger.site.timezone))
 
 
 @admin.register(UnmatchedStop)

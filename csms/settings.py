@@ -278,6 +278,9 @@ OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 OCPP_OFFLINE_AFTER_HEARTBEATS = env.int("OCPP_OFFLINE_AFTER_HEARTBEATS", default=3)
 # Charger timestamps further ahead of our clock than this (s) are flagged as in the future.
 OCPP_CLOCK_SKEW_TOLERANCE = env.int("OCPP_CLOCK_SKEW_TOLERANCE", default=300)
+# An active session that has shown no meter value, status or transaction event for this many
+# minutes is listed as possibly stuck (charging.selectors.stuck_sessions).
+SESSION_STUCK_AFTER = env.int("SESSION_STUCK_AFTER", default=60)
 # Largest frame accepted (bytes); larger ones close the socket with 1009 (S10, R21). The ASGI
 # server enforces the same limit (`--ws-max-size` in the Makefile).
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=1024 * 1024)
