@@ -4,8 +4,9 @@ this source when its app is ready, since sites may not import charging."""
 from django.urls import reverse
 
 from charging.models import ChargingSession, SessionState
-from sites.console import RunningSession, register_running_sessions
-from sites.models import Charger
+from charging.services.corrections import request_stop
+from sites.console import RunningSession, register_running_sessions, register_session_stopper
+from sites.models import Charger, Command
 
 
 def running_sessions_of(charger: Charger) -> dict[int, RunningSession]:
@@ -30,5 +31,11 @@ def running_sessions_of(charger: Charger) -> dict[int, RunningSession]:
     }
 
 
+def stop_running_session(session_id: int, reason: str, requested_by) -> Command:
+    session = ChargingSession.objects.select_related("charger", "connector").get(pk=session_id)
+    return request_stop(session=session, requested_by=requested_by, reason=reason)
+
+
 def register() -> None:
     register_running_sessions(running_sessions_of)
+    register_session_stopper(stop_running_session)

@@ -13,14 +13,14 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.services import record_activity
 from sites.commands import request_command
-from sites.commands.intents import INTENT_TYPES, Intent, RemoteStop
+from sites.commands.intents import INTENT_TYPES, Intent
 from sites.commands.rules import intent_kinds_for
 from sites.models import (
     Charger,
@@ -68,8 +68,12 @@ RunningSessionSource = Callable[[Charger], dict[int, RunningSession]]
 # The cost so far of those sessions, by session id, as text with its currency.
 CostSource = Callable[[Charger, list[RunningSession]], dict[int, str]]
 
+# Stops a running session (by its id) for a reason, audited: charging's own stop service.
+SessionStopper = Callable[[int, str, Any], Command]
+
 _running_sessions: list[RunningSessionSource] = []
 _costs: list[CostSource] = []
+_stoppers: list[SessionStopper] = []
 
 
 def register_running_sessions(source: RunningSessionSource) -> None:
@@ -80,6 +84,11 @@ def register_running_sessions(source: RunningSessionSource) -> None:
 def register_cost_so_far(source: CostSource) -> None:
     if source not in _costs:
         _costs.append(source)
+
+
+def register_session_stopper(stopper: SessionStopper) -> None:
+    if stopper not in _stoppers:
+        _stoppers.append(stopper)
 
 
 def running_sessions(charger: Charger) -> dict[int, RunningSession]:
@@ -398,21 +407,15 @@ def command_view(command: Command, *, online: bool = True) -> CommandView:
 
 
 @transaction.atomic
-def stop_session(*, charger: Charger, transaction_id: str, reason: str, requested_by) -> Command:
-    """Ask the charger to stop a session in progress; the operator's reason goes in the audit
-    trail with the command (RemoteStop itself carries none)."""
+def stop_session(*, session: RunningSession, reason: str, requested_by) -> Command:
+    """Ask the charger to stop a session in progress, for a reason the page requires; charging's
+    stop service sends it and records the reason with the session (RemoteStop carries none)."""
     reason = reason.strip()
     if not reason:
         raise ValidationError("Say why the session is stopped.", code="reason")
-    command = request_command(
-        charger=charger, intent=RemoteStop(transaction_id=transaction_id), requested_by=requested_by,
-        via=Command.Via.ADMIN,
-    )  # fmt: skip
-    record_activity(
-        actor=requested_by, verb="asked to stop a session", obj=command, via=Command.Via.ADMIN,
-        changes={"transaction_id": transaction_id, "reason": reason[:500]},
-    )  # fmt: skip
-    return command
+    if not _stoppers:
+        raise ValidationError("Sessions cannot be stopped from here.", code="no_stopper")
+    return _stoppers[0](session.session_id, reason, requested_by)
 
 
 def queue(*, charger: Charger, intent: Intent, requested_by) -> Command:

@@ -225,10 +225,7 @@ class ChargerConsoleAdmin:
             session = running_sessions(charger).get(connector.pk) if connector else None
             if session is None:
                 raise ValidationError("No session is running on this connector.")
-            return stop_session(
-                charger=charger, transaction_id=session.transaction_id, reason=request.POST.get("reason", ""),
-                requested_by=request.user,
-            )  # fmt: skip
+            return stop_session(session=session, reason=request.POST.get("reason", ""), requested_by=request.user)
         if operation.name == "rotate_key":
             return rotate_charger_key(charger=charger, requested_by=request.user)
         if operation.make is None:

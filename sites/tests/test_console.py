@@ -4,6 +4,7 @@ sentences, the buttons' views and their permissions, the status endpoint, read-o
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -289,20 +290,20 @@ def test_charger_form_has_no_protocol_fields(admin_client, charger):
     assert not {"status", "error_code"} & set(inline.formset.forms[0].fields)
 
 
-def test_stop_reason_is_audited(charger):
-    # The reason goes with the command into the audit trail (the service, without charging's rule).
-    from sites.commands import rules
-    from sites.console import stop_session
+def test_stop_reason_is_required_and_audited_with_the_session(charger):
+    # The page's stop goes through charging's stop service (registered with sites.console).
+    from charging.tests.factories import ChargingSessionFactory
+    from sites.console import running_sessions, stop_session
 
-    saved = dict(rules._RULES)
-    rules._RULES.pop("remote_stop", None)
-    try:
-        command = stop_session(charger=charger, transaction_id="7", reason="driver called", requested_by=None)
-    finally:
-        rules._RULES.clear()
-        rules._RULES.update(saved)
+    session = ChargingSessionFactory(connector=charger.connectors.get(connector_id=1), transaction_id=7)
+    [running] = running_sessions(charger).values()
+    with pytest.raises(ValidationError):
+        stop_session(session=running, reason="  ", requested_by=None)
+    command = stop_session(session=running, reason="driver called", requested_by=None)
     assert intent_of(command).transaction_id == "7"
-    assert Activity.objects.filter(verb="asked to stop a session", changes__reason="driver called").exists()
+    assert Activity.objects.filter(
+        verb="stop requested", object_id=str(session.pk), changes__reason="driver called"
+    ).exists()
 
 
 def test_a_201_charger_gets_evse_addressed_intents_and_its_device_model_button(client):
