@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "ocpp_gateway",
     "billing",
     "reports",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -529,6 +530,16 @@ DASHBOARD_TILE_URL = env("DASHBOARD_TILE_URL", default="https://tile.openstreetm
 DASHBOARD_TILE_ATTRIBUTION = env(
     "DASHBOARD_TILE_ATTRIBUTION", default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 )
+
+# --- Integrations (issue 20) ----------------------------------------------------------
+# Outbound events (integrations.events) to a Redis stream per organization: set the Redis URL
+# to turn it on (it may be REDIS_URL's server). Events are built and sent by a background thread
+# every INTEGRATIONS_FLUSH_SECONDS, never on the charger's path.
+INTEGRATIONS_EVENT_STREAM_URL = env("INTEGRATIONS_EVENT_STREAM_URL", default="")
+INTEGRATIONS_EVENT_STREAM_PREFIX = env("INTEGRATIONS_EVENT_STREAM_PREFIX", default="csms:events")
+INTEGRATIONS_EVENT_STREAM_MAXLEN = env.int("INTEGRATIONS_EVENT_STREAM_MAXLEN", default=100_000)
+INTEGRATIONS_FLUSH_SECONDS = env.float("INTEGRATIONS_FLUSH_SECONDS", default=0.5)
+INTEGRATIONS_MAX_BUFFER = env.int("INTEGRATIONS_MAX_BUFFER", default=100_000)
 
 # What /api/v1/status reports as the running release (set by the deployment, e.g. a git tag).
 CSMS_VERSION = env("CSMS_VERSION", default="development")

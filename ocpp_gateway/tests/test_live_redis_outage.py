@@ -3,42 +3,18 @@ row is the truth) and chargers still answered; once it is back, every queued com
 its charger, oldest first. A real server, a real Redis stopped and started again, a real charger."""
 
 import asyncio
-import contextlib
 import json
-import os
-import shutil
-import socket
-import subprocess
 import time
 
-import pytest
 import websockets
 
 from common.live_server import AdminSession, free_port, live_server
+from common.tests.redis_server import needs_redis_server, redis_server
 
 CHARGER = "DEMO-CP-001"
 
 # .ci/run installs redis-server and requires this test to run in both of its stages.
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None and not os.environ.get("CSMS_REQUIRE_REDIS_SERVER"),
-    reason="needs redis-server",
-)
-
-
-@contextlib.contextmanager
-def redis_server(port: int, directory):
-    options = ["--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(directory)]
-    process = subprocess.Popen(["redis-server", *options], stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            time.sleep(0.05)
-        yield process
-    finally:
-        process.kill()
-        process.wait()
+pytestmark = needs_redis_server
 
 
 class AnsweringCharger:

@@ -1,0 +1,92 @@
+"""From the facts the receivers buffered to events (integrations.events), in a fixed number of
+queries per batch whatever its size: one for the chargers named, one for the sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from charging.models import ChargingSession
+from integrations.events import Event, utc_text
+from sites.models import Charger
+
+# Facts, as integrations.receivers records them (plain tuples: cheap where they are made).
+ONLINE = "online"  # (ONLINE, charger_id, online: bool, at)
+STATUS = "status"  # (STATUS, StatusChange)
+SESSION_STARTED = "session_started"  # (SESSION_STARTED, session_id, at)
+SESSION_ENDED = "session_ended"  # (SESSION_ENDED, session_id, at)
+COMMAND = "command"  # (COMMAND, command_id, charger_id, intent, status, at)
+
+
+def build_events(facts: list[tuple[Any, ...]]) -> list[Event]:
+    charger_ids = {fact[1] for fact in facts if fact[0] in (ONLINE, COMMAND)}
+    charger_ids |= {fact[1].charger_id for fact in facts if fact[0] == STATUS}
+    session_ids = {fact[1] for fact in facts if fact[0] in (SESSION_STARTED, SESSION_ENDED)}
+    sessions = {
+        session.pk: session
+        for session in ChargingSession.objects.filter(pk__in=session_ids).select_related("charger__site", "connector")
+    }
+    charger_ids |= {session.charger_id for session in sessions.values()}
+    chargers = {
+        pk: (charge_point_id, organization_id)
+        for pk, charge_point_id, organization_id in Charger.objects.filter(pk__in=charger_ids).values_list(
+            "pk", "charge_point_id", "site__organization_id"
+        )
+    }
+    events: list[Event] = []
+    for fact in facts:
+        event = _event(fact, chargers, sessions)
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def _event(fact: tuple[Any, ...], chargers: dict, sessions: dict) -> Event | None:
+    kind = fact[0]
+    if kind == ONLINE:
+        _, charger_id, online, at = fact
+        if charger_id not in chargers:
+            return None
+        charge_point_id, organization = chargers[charger_id]
+        event_type = "charger.connected" if online else "charger.disconnected"
+        return Event(event_type, at, organization, {"charge_point_id": charge_point_id})
+    if kind == STATUS:
+        change = fact[1]
+        if change.charger_id not in chargers:
+            return None
+        charge_point_id, organization = chargers[change.charger_id]
+        data = {
+            "charge_point_id": charge_point_id, "evse_id": change.evse_id, "connector_id": change.connector_id,
+            "status": change.status, "previous_status": change.previous_status, "error_code": change.error_code,
+        }  # fmt: skip
+        return Event("connector.status_changed", change.timestamp, organization, data)
+    if kind in (SESSION_STARTED, SESSION_ENDED):
+        session = sessions.get(fact[1])
+        if session is None:
+            return None
+        return _session_event(kind, session, fact[2])
+    if kind == COMMAND:
+        _, command_id, charger_id, intent, status, at = fact
+        if charger_id not in chargers:
+            return None
+        charge_point_id, organization = chargers[charger_id]
+        data = {"command_id": command_id, "charge_point_id": charge_point_id, "intent": intent, "status": status}
+        return Event("command.settled", at, organization, data)
+    return None
+
+
+def _session_event(kind: str, session: ChargingSession, at: dt.datetime) -> Event:
+    data: dict[str, Any] = {
+        "session_id": session.pk,
+        "charge_point_id": session.charger.charge_point_id,
+        "evse_id": session.connector.evse_id,
+        "connector_id": session.connector.connector_id,
+        "id_tag": session.id_tag,
+        "started_at": utc_text(session.started_at),
+    }
+    if kind == SESSION_ENDED:
+        data.update(
+            stopped_at=utc_text(session.stopped_at), energy_wh=session.energy_wh, stop_reason=session.stop_reason
+        )
+        return Event("session.ended", session.stopped_at or at, session.charger.site.organization_id, data)
+    return Event("session.started", session.started_at or at, session.charger.site.organization_id, data)

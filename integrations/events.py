@@ -1,0 +1,51 @@
+"""The outbound event vocabulary (issue 20): what happened, version-neutral, with the public ids
+of the objects it is about. One shape for every sink (the Redis stream today):
+
+    {"id": UUID, "type": "session.started", "occurred_at": ISO 8601 UTC,
+     "organization": id, "data": {...}}
+
+Types and their `data` (new fields may be added; none is renamed or removed):
+
+- charger.connected / charger.disconnected: charge_point_id
+- connector.status_changed: charge_point_id, evse_id (2.0.1, else null), connector_id (0: the
+  charger itself), status, previous_status, error_code
+- session.started: session_id, charge_point_id, evse_id, connector_id, id_tag, started_at
+- session.ended: the same, and stopped_at, energy_wh, stop_reason
+- command.settled: command_id, charge_point_id, intent, status
+"""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+EVENT_TYPES: dict[str, str] = {
+    "charger.connected": "A charger opened its WebSocket connection",
+    "charger.disconnected": "A charger's connection closed (or it was found gone)",
+    "connector.status_changed": "A charger or connector reported a new state",
+    "session.started": "A charging session started",
+    "session.ended": "A charging session ended",
+    "command.settled": "A command to a charger finished: accepted, rejected, failed or expired",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    occurred_at: dt.datetime
+    organization: int
+    data: dict[str, Any]
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "occurred_at": utc_text(self.occurred_at),
+            "organization": self.organization,
+            "data": self.data,
+        }
+
+
+def utc_text(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None

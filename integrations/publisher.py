@@ -1,0 +1,129 @@
+"""Outbound events leave the process here, off the hot path (issue 20).
+
+The receivers (integrations.receivers) run where the lower apps send their signals: on commit,
+often in the gateway's group-commit thread. They only append plain facts to a bounded buffer.
+A daemon thread wakes every INTEGRATIONS_FLUSH_SECONDS, builds the events of what was buffered
+with a fixed handful of queries (integrations.build) and hands them to the sinks in one batch
+(a Redis pipeline of XADDs). The charger's answer never waits for any of it.
+
+Limits: the buffer holds INTEGRATIONS_MAX_BUFFER facts; beyond that the oldest are dropped and
+counted (`dropped_count()`, logged). A batch the sink refuses (Redis down) is kept for the next
+tick within the same bound. Events are at-most-once for a process that dies with facts
+buffered: a consumer that must not miss a session reconciles with the API."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from integrations.events import Event
+
+logger = logging.getLogger(__name__)
+
+Fact = tuple[Any, ...]
+Sink = Callable[[list[Event]], None]
+Builder = Callable[[list[Fact]], list[Event]]
+
+_lock = threading.Lock()
+_facts: deque[Fact] = deque()
+_dropped = 0
+_wake = threading.Event()
+_thread: threading.Thread | None = None
+_sinks: list[Sink] = []
+_builder: Builder | None = None
+
+
+def configure(*, builder: Builder, sinks: Iterable[Sink]) -> None:
+    global _builder
+    _builder = builder
+    _sinks[:] = list(sinks)
+
+
+def enabled() -> bool:
+    return bool(_sinks)
+
+
+def record(*facts: Fact) -> None:
+    """Buffer facts for the next batch. Never blocks on I/O, never raises into the caller."""
+    global _dropped
+    if not _sinks:
+        return
+    limit = max(1, settings.INTEGRATIONS_MAX_BUFFER)
+    with _lock:
+        for fact in facts:
+            if len(_facts) >= limit:
+                _facts.popleft()
+                _dropped += 1
+            _facts.append(fact)
+    _ensure_thread()
+
+
+def buffered_count() -> int:
+    return len(_facts)
+
+
+def dropped_count() -> int:
+    return _dropped
+
+
+def flush() -> int:
+    """Build and publish what is buffered now (the thread's tick; tests call it directly).
+    Returns how many events were published."""
+    with _lock:
+        facts = list(_facts)
+        _facts.clear()
+    if not facts or _builder is None:
+        return 0
+    try:
+        events = _builder(facts)
+        for sink in _sinks:
+            sink(events)
+    except Exception:
+        logger.exception("outbound events: %d facts not published, kept for the next attempt", len(facts))
+        _put_back(facts)
+        return 0
+    return len(events)
+
+
+def _put_back(facts: list[Fact]) -> None:
+    global _dropped
+    limit = max(1, settings.INTEGRATIONS_MAX_BUFFER)
+    with _lock:
+        merged = deque(facts)
+        merged.extend(_facts)
+        while len(merged) > limit:
+            merged.popleft()
+            _dropped += 1
+        _facts.clear()
+        _facts.extend(merged)
+
+
+def _ensure_thread() -> None:
+    """The flushing thread, started with the first fact; INTEGRATIONS_FLUSH_SECONDS = 0 starts
+    none (tests call flush themselves)."""
+    global _thread
+    if settings.INTEGRATIONS_FLUSH_SECONDS <= 0 or (_thread is not None and _thread.is_alive()):
+        return
+    with _lock:
+        if _thread is not None and _thread.is_alive():
+            return
+        _thread = threading.Thread(target=_run, name="integrations-events", daemon=True)
+        _thread.start()
+
+
+def _run() -> None:
+    while True:
+        _wake.wait(settings.INTEGRATIONS_FLUSH_SECONDS)
+        _wake.clear()
+        close_old_connections()
+        flush()
+
+
+atexit.register(lambda: flush() if _facts else None)

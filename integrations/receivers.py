@@ -1,0 +1,56 @@
+"""What the lower apps' signals (sent on commit) become: facts buffered for the publisher. Only
+connected when a sink is configured, so a system without integrations pays nothing."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from charging.signals import session_completed, session_started
+from integrations import publisher
+from integrations.build import COMMAND, ONLINE, SESSION_ENDED, SESSION_STARTED, STATUS, build_events
+from integrations.sinks import RedisStreamSink
+from sites.signals import command_settled, online_changed, status_changed
+
+
+def connect() -> None:
+    sinks = []
+    if settings.INTEGRATIONS_EVENT_STREAM_URL:
+        sinks.append(
+            RedisStreamSink(
+                settings.INTEGRATIONS_EVENT_STREAM_URL,
+                prefix=settings.INTEGRATIONS_EVENT_STREAM_PREFIX,
+                maxlen=settings.INTEGRATIONS_EVENT_STREAM_MAXLEN,
+            )
+        )
+    if not sinks:
+        return
+    publisher.configure(builder=build_events, sinks=sinks)
+    online_changed.connect(on_online_changed, dispatch_uid="integrations.online")
+    status_changed.connect(on_status_changed, dispatch_uid="integrations.status")
+    session_started.connect(on_session_started, dispatch_uid="integrations.session_started")
+    session_completed.connect(on_session_completed, dispatch_uid="integrations.session_completed")
+    command_settled.connect(on_command_settled, dispatch_uid="integrations.command")
+
+
+def on_online_changed(sender, charger_id: int, online: bool, at, **kwargs) -> None:
+    publisher.record((ONLINE, charger_id, online, at))
+
+
+def on_status_changed(sender, changes, **kwargs) -> None:
+    publisher.record(*((STATUS, change) for change in changes))
+
+
+def on_session_started(sender, session_ids: list[int], **kwargs) -> None:
+    now = timezone.now()
+    publisher.record(*((SESSION_STARTED, session_id, now) for session_id in session_ids))
+
+
+def on_session_completed(sender, session_ids: list[int], **kwargs) -> None:
+    now = timezone.now()
+    publisher.record(*((SESSION_ENDED, session_id, now) for session_id in session_ids))
+
+
+def on_command_settled(sender, command, **kwargs) -> None:
+    at = command.finished_at or timezone.now()
+    publisher.record((COMMAND, command.pk, command.charger_id, command.intent, command.status, at))

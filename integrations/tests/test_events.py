@@ -1,0 +1,136 @@
+"""Outbound events (issue 20): the facts the signals carry become version-neutral events with
+the public ids of what they are about, in a fixed number of queries per batch; they reach a
+Redis stream per organization, which a consumer group reads; Redis down keeps them for later."""
+
+import datetime as dt
+import json
+
+import pytest
+import redis
+
+from charging.tests.factories import ChargingSessionFactory
+from common.live_server import free_port
+from common.tests.redis_server import needs_redis_server, redis_server
+from integrations import publisher
+from integrations.build import COMMAND, ONLINE, SESSION_ENDED, SESSION_STARTED, STATUS, build_events
+from integrations.sinks import RedisStreamSink
+from sites.signals import StatusChange
+from sites.tests.factories import ChargerFactory, ConnectorFactory
+
+pytestmark = pytest.mark.django_db
+
+AT = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def charger():
+    return ChargerFactory(charge_point_id="EV-1")
+
+
+def test_each_fact_becomes_an_event_of_its_organization(charger, django_assert_max_num_queries):
+    connector = ConnectorFactory(charger=charger, connector_id=1)
+    session = ChargingSessionFactory(connector=connector, id_tag="CARD-9", started_at=AT)
+    change = StatusChange(charger.pk, 1, "Available", "Charging", "NoError", AT, evse_id=None)
+    facts = [
+        (ONLINE, charger.pk, True, AT),
+        (STATUS, change),
+        (SESSION_STARTED, session.pk, AT),
+        (COMMAND, 5, charger.pk, "reset", "accepted", AT),
+        (ONLINE, 999_999, False, AT),  # a charger deleted meanwhile: no event
+    ]
+    with django_assert_max_num_queries(2):
+        events = build_events(facts)
+    organization = charger.site.organization_id
+    assert [(event.type, event.organization) for event in events] == [
+        ("charger.connected", organization),
+        ("connector.status_changed", organization),
+        ("session.started", organization),
+        ("command.settled", organization),
+    ]
+    as_json = [event.as_json() for event in events]
+    assert as_json[1]["data"] == {
+        "charge_point_id": "EV-1", "evse_id": None, "connector_id": 1, "status": "Charging",
+        "previous_status": "Available", "error_code": "NoError",
+    }  # fmt: skip
+    assert as_json[2]["data"]["id_tag"] == "CARD-9"
+    assert as_json[2]["occurred_at"] == "2026-03-01T08:00:00Z"
+    assert len({event["id"] for event in as_json}) == 4  # each its own UUID
+
+
+def test_a_session_that_ended_says_how_much_and_why(charger):
+    session = ChargingSessionFactory(connector=ConnectorFactory(charger=charger), started_at=AT)
+    type(session).objects.filter(pk=session.pk).update(
+        state="completed", stopped_at=AT + dt.timedelta(hours=1), energy_wh=7_500, stop_reason="EVDisconnected"
+    )
+    [event] = build_events([(SESSION_ENDED, session.pk, AT)])
+    assert event.type == "session.ended"
+    assert event.occurred_at == AT + dt.timedelta(hours=1)
+    assert {key: event.data[key] for key in ("energy_wh", "stop_reason", "stopped_at")} == {
+        "energy_wh": 7_500, "stop_reason": "EVDisconnected", "stopped_at": "2026-03-01T09:00:00Z",
+    }  # fmt: skip
+
+
+@pytest.fixture
+def stream(tmp_path):
+    port = free_port()
+    with redis_server(port, tmp_path):
+        url = f"redis://127.0.0.1:{port}/0"
+        sink = RedisStreamSink(url, prefix="test:events", maxlen=1000)
+        publisher.configure(builder=build_events, sinks=[sink])
+        try:
+            yield sink, redis.Redis.from_url(url, decode_responses=True), port
+        finally:
+            publisher.configure(builder=build_events, sinks=[])
+
+
+@needs_redis_server
+def test_events_reach_a_stream_per_organization_read_by_a_consumer_group(charger, stream):
+    sink, client, _ = stream
+    other = ChargerFactory(charge_point_id="EV-OTHER")
+    publisher.record((ONLINE, charger.pk, True, AT), (ONLINE, other.pk, True, AT), (ONLINE, charger.pk, False, AT))
+    assert publisher.flush() == 3
+    ours = sink.stream_of(charger.site.organization_id)
+    client.xgroup_create(ours, "cms", id="0")
+    [(_, entries)] = client.xreadgroup("cms", "worker-1", {ours: ">"})
+    events = [json.loads(fields["event"]) for _, fields in entries]
+    assert [(event["type"], event["data"]["charge_point_id"]) for event in events] == [
+        ("charger.connected", "EV-1"), ("charger.disconnected", "EV-1"),
+    ]  # fmt: skip
+    client.xack(ours, "cms", *[entry_id for entry_id, _ in entries])
+    assert client.xlen(sink.stream_of(other.site.organization_id)) == 1
+
+
+@needs_redis_server
+def test_redis_down_keeps_the_events_for_the_next_attempt(charger, tmp_path):
+    port = free_port()
+    sink = RedisStreamSink(f"redis://127.0.0.1:{port}/0", prefix="test:events", maxlen=1000)
+    publisher.configure(builder=build_events, sinks=[sink])
+    try:
+        publisher.record((ONLINE, charger.pk, True, AT))
+        assert publisher.flush() == 0  # nobody listens on that port yet
+        assert publisher.buffered_count() == 1
+        with redis_server(port, tmp_path):
+            assert publisher.flush() == 1
+            assert sink.client.xlen(sink.stream_of(charger.site.organization_id)) == 1
+    finally:
+        publisher.configure(builder=build_events, sinks=[])
+
+
+def test_nothing_is_buffered_without_a_sink(charger):
+    publisher.configure(builder=build_events, sinks=[])
+    publisher.record((ONLINE, charger.pk, True, AT))
+    assert publisher.buffered_count() == 0
+
+
+def test_the_buffer_is_bounded_and_counts_what_it_drops(charger, settings):
+    settings.INTEGRATIONS_MAX_BUFFER = 2
+    published: list = []
+    publisher.configure(builder=build_events, sinks=[published.extend])
+    dropped = publisher.dropped_count()
+    try:
+        publisher.record(*((ONLINE, charger.pk, online, AT) for online in (True, False, True)))
+        assert publisher.dropped_count() == dropped + 1
+        assert publisher.flush() == 2
+        assert [event.type for event in published] == ["charger.disconnected", "charger.connected"]
+    finally:
+        publisher.configure(builder=build_events, sinks=[])

@@ -1,0 +1,68 @@
+"""End to end (issue 20): a real `manage.py serve` with the event stream on, a real charger
+speaking OCPP-J 1.6, and a consumer group reading what happened from the organization's stream."""
+
+import asyncio
+import datetime as dt
+import json
+import time
+
+import pytest
+import redis
+
+from common.live_server import free_port, live_server
+from common.tests.redis_server import needs_redis_server, redis_server
+from ocpp_gateway.tests.live_chargers import call, connect
+
+pytestmark = needs_redis_server
+
+CHARGER = "DEMO-CP-001"
+
+
+@pytest.fixture(scope="module")
+def stream(tmp_path_factory):
+    port = free_port()
+    with redis_server(port, tmp_path_factory.mktemp("redis")):
+        url = f"redis://127.0.0.1:{port}/0"
+        with live_server(
+            tmp_path_factory.mktemp("liveevents"), INTEGRATIONS_EVENT_STREAM_URL=url,
+            INTEGRATIONS_EVENT_STREAM_PREFIX="csms:events",
+        ) as server:  # fmt: skip
+            yield server, redis.Redis.from_url(url, decode_responses=True)
+
+
+def _read(client, key: str, until_types: set[str], timeout: float = 15.0) -> list[dict]:
+    client.xgroup_create(key, "cms", id="0", mkstream=True)
+    events: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not until_types <= {event["type"] for event in events}:
+        for _, entries in client.xreadgroup("cms", "reader", {key: ">"}, block=500) or []:
+            for entry_id, fields in entries:
+                events.append(json.loads(fields["event"]))
+                client.xack(key, "cms", entry_id)
+    return events
+
+
+def test_a_chargers_connection_and_status_reach_the_organizations_stream(stream):
+    server, client = stream
+    [(organization,)] = server.query(
+        "SELECT s.organization_id FROM sites_charger c JOIN sites_site s ON s.id = c.site_id "
+        "WHERE c.charge_point_id = %s",
+        (CHARGER,),
+    )
+    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+
+    async def run() -> None:
+        async with connect(server, CHARGER) as ws:
+            boot = await call(ws, "1", "BootNotification", {"chargePointVendor": "ACME", "chargePointModel": "X1"})
+            assert boot[2]["status"] == "Accepted"
+            status = {"connectorId": 1, "status": "Preparing", "errorCode": "NoError", "timestamp": now}
+            assert await call(ws, "2", "StatusNotification", status) == [3, "2", {}]
+            await asyncio.sleep(1.5)  # the events leave every 0.5 s
+
+    asyncio.run(run())
+    events = _read(client, f"csms:events:{organization}", {"charger.connected", "connector.status_changed"})
+    by_type = {event["type"]: event for event in events}
+    assert by_type["charger.connected"]["data"] == {"charge_point_id": CHARGER}
+    status_event = by_type["connector.status_changed"]
+    assert (status_event["organization"], status_event["data"]["status"]) == (organization, "Preparing")
+    assert status_event["data"]["connector_id"] == 1
