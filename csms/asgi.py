@@ -17,6 +17,7 @@ from csms.sync_threads import (  # noqa: E402
     start_idle_connection_reaper,
     stop_idle_connection_reaper,
 )
+from integrations.routing import websocket_urlpatterns as event_routes  # noqa: E402
 from ocpp_gateway.group_commit import drain_group_commits  # noqa: E402
 from ocpp_gateway.message_log import start_message_log_writer, stop_message_log_writer  # noqa: E402
 from ocpp_gateway.routing import websocket_urlpatterns as ocpp_routes  # noqa: E402
@@ -29,9 +30,10 @@ router = ProtocolTypeRouter(
         "http": on_bounded_threads(django_asgi_app),
         # Chargers send no Origin header and no session cookie: no Origin validator or
         # session auth on their routes; charger credentials are checked at the handshake.
-        # The dashboard's route (first, so no charger id can shadow it) carries its own.
+        # The dashboard's and the event socket's routes (first, so no charger id can shadow
+        # them) carry their own.
         # (Django's path() patterns, as channels documents; its stubs want a pattern type of their own.)
-        "websocket": URLRouter([*dashboard_routes, *ocpp_routes]),  # type: ignore[list-item]
+        "websocket": URLRouter([*dashboard_routes, *event_routes, *ocpp_routes]),  # type: ignore[list-item]
     }
 )
 

@@ -28,9 +28,9 @@ def build_events(facts: list[tuple[Any, ...]]) -> list[Event]:
     }
     charger_ids |= {session.charger_id for session in sessions.values()}
     chargers = {
-        pk: (charge_point_id, organization_id)
-        for pk, charge_point_id, organization_id in Charger.objects.filter(pk__in=charger_ids).values_list(
-            "pk", "charge_point_id", "site__organization_id"
+        pk: (charge_point_id, organization_id, site_id)
+        for pk, charge_point_id, organization_id, site_id in Charger.objects.filter(pk__in=charger_ids).values_list(
+            "pk", "charge_point_id", "site__organization_id", "site_id"
         )
     }
     events: list[Event] = []
@@ -47,16 +47,17 @@ def _event(fact: tuple[Any, ...], chargers: dict, sessions: dict) -> Event | Non
         _, charger_id, online, at = fact
         if charger_id not in chargers:
             return None
-        charge_point_id, organization = chargers[charger_id]
+        charge_point_id, organization, site_id = chargers[charger_id]
         event_type = "charger.connected" if online else "charger.disconnected"
-        return Event(event_type, at, organization, {"charge_point_id": charge_point_id})
+        return Event(event_type, at, organization, {"charge_point_id": charge_point_id, "site_id": site_id})
     if kind == STATUS:
         change = fact[1]
         if change.charger_id not in chargers:
             return None
-        charge_point_id, organization = chargers[change.charger_id]
+        charge_point_id, organization, site_id = chargers[change.charger_id]
         data = {
-            "charge_point_id": charge_point_id, "evse_id": change.evse_id, "connector_id": change.connector_id,
+            "charge_point_id": charge_point_id, "site_id": site_id, "evse_id": change.evse_id,
+            "connector_id": change.connector_id,
             "status": change.status, "previous_status": change.previous_status, "error_code": change.error_code,
         }  # fmt: skip
         return Event("connector.status_changed", change.timestamp, organization, data)
@@ -69,8 +70,11 @@ def _event(fact: tuple[Any, ...], chargers: dict, sessions: dict) -> Event | Non
         _, command_id, charger_id, intent, status, at = fact
         if charger_id not in chargers:
             return None
-        charge_point_id, organization = chargers[charger_id]
-        data = {"command_id": command_id, "charge_point_id": charge_point_id, "intent": intent, "status": status}
+        charge_point_id, organization, site_id = chargers[charger_id]
+        data = {
+            "command_id": command_id, "charge_point_id": charge_point_id, "site_id": site_id, "intent": intent,
+            "status": status,
+        }  # fmt: skip
         return Event("command.settled", at, organization, data)
     return None
 
@@ -79,6 +83,7 @@ def _session_event(kind: str, session: ChargingSession, at: dt.datetime) -> Even
     data: dict[str, Any] = {
         "session_id": session.pk,
         "charge_point_id": session.charger.charge_point_id,
+        "site_id": session.charger.site_id,
         "evse_id": session.connector.evse_id,
         "connector_id": session.connector.connector_id,
         "id_tag": session.id_tag,

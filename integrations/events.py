@@ -4,7 +4,8 @@ of the objects it is about. One shape for every sink (the Redis stream today):
     {"id": UUID, "type": "session.started", "occurred_at": ISO 8601 UTC,
      "organization": id, "data": {...}}
 
-Types and their `data` (new fields may be added; none is renamed or removed):
+Types and their `data` (new fields may be added; none is renamed or removed); every event
+about a charger also carries its `site_id`:
 
 - charger.connected / charger.disconnected: charge_point_id
 - connector.status_changed: charge_point_id, evse_id (2.0.1, else null), connector_id (0: the
@@ -45,6 +46,11 @@ class Event:
             "organization": self.organization,
             "data": self.data,
         }
+
+
+def organization_group(organization_id: int) -> str:
+    """The channel layer group of one organization's events (the /ws/events sockets)."""
+    return f"events.org.{organization_id}"
 
 
 def utc_text(moment: dt.datetime | None) -> str | None:

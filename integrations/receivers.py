@@ -9,12 +9,12 @@ from django.utils import timezone
 from charging.signals import session_completed, session_started
 from integrations import publisher
 from integrations.build import COMMAND, ONLINE, SESSION_ENDED, SESSION_STARTED, STATUS, build_events
-from integrations.sinks import RedisStreamSink
+from integrations.sinks import ChannelLayerSink, RedisStreamSink
 from sites.signals import command_settled, online_changed, status_changed
 
 
 def connect() -> None:
-    sinks = []
+    sinks: list[publisher.Sink] = []
     if settings.INTEGRATIONS_EVENT_STREAM_URL:
         sinks.append(
             RedisStreamSink(
@@ -23,6 +23,8 @@ def connect() -> None:
                 maxlen=settings.INTEGRATIONS_EVENT_STREAM_MAXLEN,
             )
         )
+    if settings.INTEGRATIONS_EVENT_SOCKET:
+        sinks.append(ChannelLayerSink())
     if not sinks:
         return
     publisher.configure(builder=build_events, sinks=sinks)

@@ -14,10 +14,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import validate_host
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
 from accounts.tenancy import organizations_of
+from accounts.tokens import user_from_access_token
 from reports.live import PLATFORM_GROUP, organization_group
 
 logger = logging.getLogger(__name__)
@@ -39,13 +38,7 @@ def same_site_origin(scope: dict) -> bool:
     return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
 
 
-@database_sync_to_async
-def _user_from_bearer(token: str):
-    authentication = JWTAuthentication()
-    try:
-        return authentication.get_user(authentication.get_validated_token(token))
-    except (InvalidToken, AuthenticationFailed):
-        return None
+_user_from_bearer = database_sync_to_async(user_from_access_token)
 
 
 @database_sync_to_async

@@ -49,7 +49,7 @@ def test_each_fact_becomes_an_event_of_its_organization(charger, django_assert_m
     ]
     as_json = [event.as_json() for event in events]
     assert as_json[1]["data"] == {
-        "charge_point_id": "EV-1", "evse_id": None, "connector_id": 1, "status": "Charging",
+        "charge_point_id": "EV-1", "site_id": charger.site_id, "evse_id": None, "connector_id": 1, "status": "Charging",
         "previous_status": "Available", "error_code": "NoError",
     }  # fmt: skip
     assert as_json[2]["data"]["id_tag"] == "CARD-9"
@@ -134,3 +134,17 @@ def test_the_buffer_is_bounded_and_counts_what_it_drops(charger, settings):
         assert [event.type for event in published] == ["charger.disconnected", "charger.connected"]
     finally:
         publisher.configure(builder=build_events, sinks=[])
+
+
+def test_the_socket_filter_by_type_charger_and_site():
+    from integrations.consumers import EventFilter
+
+    event = {"type": "session.started", "data": {"charge_point_id": "EV-1", "site_id": 4}}
+    assert EventFilter({}).admits(event)
+    assert EventFilter({"types": ["session.started,session.ended"], "charger": ["EV-1"], "site": ["4"]}).admits(event)
+    assert not EventFilter({"types": ["session.ended"]}).admits(event)
+    assert not EventFilter({"charger": ["EV-2"]}).admits(event)
+    assert not EventFilter({"site": ["5"]}).admits(event)
+    for bad in ({"types": ["session.exploded"]}, {"site": ["four"]}):
+        with pytest.raises(ValueError):
+            EventFilter(bad)

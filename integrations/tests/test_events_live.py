@@ -1,13 +1,16 @@
-"""End to end (issue 20): a real `manage.py serve` with the event stream on, a real charger
-speaking OCPP-J 1.6, and a consumer group reading what happened from the organization's stream."""
+"""End to end (issue 20): a real `manage.py serve` with the event stream and the event socket
+on, a real charger speaking OCPP-J 1.6, a consumer group reading what happened from the
+organization's stream, and an API client on /ws/events."""
 
 import asyncio
 import datetime as dt
 import json
 import time
+import uuid
 
 import pytest
 import redis
+import websockets
 
 from common.live_server import free_port, live_server
 from common.tests.redis_server import needs_redis_server, redis_server
@@ -25,9 +28,15 @@ def stream(tmp_path_factory):
         url = f"redis://127.0.0.1:{port}/0"
         with live_server(
             tmp_path_factory.mktemp("liveevents"), INTEGRATIONS_EVENT_STREAM_URL=url,
-            INTEGRATIONS_EVENT_STREAM_PREFIX="csms:events",
+            INTEGRATIONS_EVENT_STREAM_PREFIX="csms:events", INTEGRATIONS_EVENT_SOCKET="1",
         ) as server:  # fmt: skip
             yield server, redis.Redis.from_url(url, decode_responses=True)
+
+
+def _id() -> str:
+    """A fresh message id: a CALL id the server saw lately from the same charger is answered
+    again from memory, not applied again (a retransmission), and these tests reconnect."""
+    return uuid.uuid4().hex
 
 
 def _read(client, key: str, until_types: set[str], timeout: float = 15.0) -> list[dict]:
@@ -53,16 +62,48 @@ def test_a_chargers_connection_and_status_reach_the_organizations_stream(stream)
 
     async def run() -> None:
         async with connect(server, CHARGER) as ws:
-            boot = await call(ws, "1", "BootNotification", {"chargePointVendor": "ACME", "chargePointModel": "X1"})
+            boot = await call(ws, _id(), "BootNotification", {"chargePointVendor": "ACME", "chargePointModel": "X1"})
             assert boot[2]["status"] == "Accepted"
             status = {"connectorId": 1, "status": "Preparing", "errorCode": "NoError", "timestamp": now}
-            assert await call(ws, "2", "StatusNotification", status) == [3, "2", {}]
+            assert (await call(ws, _id(), "StatusNotification", status))[2] == {}
             await asyncio.sleep(1.5)  # the events leave every 0.5 s
 
     asyncio.run(run())
     events = _read(client, f"csms:events:{organization}", {"charger.connected", "connector.status_changed"})
     by_type = {event["type"]: event for event in events}
-    assert by_type["charger.connected"]["data"] == {"charge_point_id": CHARGER}
+    assert by_type["charger.connected"]["data"]["charge_point_id"] == CHARGER
     status_event = by_type["connector.status_changed"]
     assert (status_event["organization"], status_event["data"]["status"]) == (organization, "Preparing")
     assert status_event["data"]["connector_id"] == 1
+
+
+def test_an_api_client_hears_them_on_the_event_socket_filtered(stream):
+    server, _ = stream
+    token = server.access_token()
+    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+
+    async def run() -> list[dict]:
+        url = f"{server.ws_url.rsplit('/', 1)[0]}/ws/events?types=connector.status_changed&charger={CHARGER}"
+        bearer = {"Authorization": f"Bearer {token}"}
+        async with websockets.connect(url, additional_headers=bearer) as events, connect(server, CHARGER) as ws:
+            await call(ws, _id(), "BootNotification", {"chargePointVendor": "ACME", "chargePointModel": "X1"})
+            status = {"connectorId": 1, "status": "Charging", "errorCode": "NoError", "timestamp": now}
+            await call(ws, _id(), "StatusNotification", status)
+            return [json.loads(await asyncio.wait_for(events.recv(), 10))]
+
+    [event] = asyncio.run(run())
+    assert event["type"] == "connector.status_changed"  # the connection itself was filtered out
+    assert (event["data"]["charge_point_id"], event["data"]["status"]) == (CHARGER, "Charging")
+
+
+def test_the_event_socket_wants_a_token(stream):
+    server, _ = stream
+
+    async def run() -> None:
+        url = f"{server.ws_url.rsplit('/', 1)[0]}/ws/events"
+        async with websockets.connect(url, additional_headers={"Authorization": "Bearer not-a-token"}):
+            pass
+
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        asyncio.run(run())
+    assert refused.value.response.status_code == 403
