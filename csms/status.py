@@ -61,7 +61,8 @@ def celery_queue_depth() -> int | None:
     queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
     try:
         with Connection(settings.CELERY_BROKER_URL, connect_timeout=PROBE_TIMEOUT_SECONDS) as conn:
-            return int(conn.default_channel.queue_declare(queue=queue, passive=True).message_count)
+            # Not passive: a queue no task was ever sent to does not exist yet, and that is 0.
+            return int(conn.default_channel.queue_declare(queue=queue, durable=True).message_count)
     except Exception:  # the broker's state is in "checks"; a depth we cannot read is unknown
         return None
 
