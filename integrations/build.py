@@ -3,12 +3,14 @@ queries per batch whatever its size: one for the chargers named, one for the ses
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 from charging.models import ChargingSession
 from integrations.events import Event, utc_text
 from sites.models import Charger
+from sites.signals import StatusChange
 
 # Facts, as integrations.receivers records them (plain tuples: cheap where they are made).
 ONLINE = "online"  # (ONLINE, charger_id, online: bool, at)
@@ -95,3 +97,31 @@ def _session_event(kind: str, session: ChargingSession, at: dt.datetime) -> Even
         )
         return Event("session.ended", session.stopped_at or at, session.charger.site.organization_id, data)
     return Event("session.started", session.started_at or at, session.charger.site.organization_id, data)
+
+
+# --- Facts as JSON (the Celery task's argument) -------------------------------------------------
+
+
+def encode_fact(fact: tuple[Any, ...]) -> list[Any]:
+    return [_encode(value) for value in fact]
+
+
+def decode_fact(encoded: list[Any]) -> tuple[Any, ...]:
+    return tuple(_decode(value) for value in encoded)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, StatusChange):
+        return {"status_change": {**dataclasses.asdict(value), "timestamp": value.timestamp.isoformat()}}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "datetime" in value:
+        return dt.datetime.fromisoformat(value["datetime"])
+    if isinstance(value, dict) and "status_change" in value:
+        fields = value["status_change"]
+        return StatusChange(**{**fields, "timestamp": dt.datetime.fromisoformat(fields["timestamp"])})
+    return value

@@ -149,3 +149,12 @@ def test_the_socket_filter_by_type_charger_and_site():
         EventFilter({"types": ["session.exploded"]})
     with pytest.raises(ValueError, match="site: an id"):
         EventFilter({"site": ["four"]})
+
+
+def test_facts_survive_the_trip_to_the_worker(charger):
+    from integrations.build import decode_fact, encode_fact
+
+    change = StatusChange(charger.pk, 2, "Available", "Faulted", "GroundFailure", AT, evse_id=1)
+    facts = [(ONLINE, charger.pk, True, AT), (STATUS, change), (COMMAND, 5, charger.pk, "reset", "accepted", AT)]
+    encoded = json.loads(json.dumps([encode_fact(fact) for fact in facts]))  # as Celery's JSON carries it
+    assert [decode_fact(fact) for fact in encoded] == facts

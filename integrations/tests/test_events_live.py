@@ -1,6 +1,7 @@
-"""End to end (issue 20): a real `manage.py serve` with the event stream and the event socket
-on, a real charger speaking OCPP-J 1.6, a consumer group reading what happened from the
-organization's stream, and an API client on /ws/events."""
+"""End to end (issue 20), as in production: a real `manage.py serve` and a Celery worker on a
+private Redis (broker, channel layer and event stream), a real charger speaking OCPP-J 1.6, a
+consumer group reading what happened from the organization's stream, and an API client on
+/ws/events. The server hands its facts to the worker, which builds and sends the events."""
 
 import asyncio
 import datetime as dt
@@ -12,7 +13,7 @@ import pytest
 import redis
 import websockets
 
-from common.live_server import free_port, live_server
+from common.live_server import celery_worker, free_port, live_server
 from common.tests.redis_server import needs_redis_server, redis_server
 from ocpp_gateway.tests.live_chargers import call, connect
 
@@ -25,12 +26,19 @@ CHARGER = "DEMO-CP-001"
 def stream(tmp_path_factory):
     port = free_port()
     with redis_server(port, tmp_path_factory.mktemp("redis")):
-        url = f"redis://127.0.0.1:{port}/0"
-        with live_server(
-            tmp_path_factory.mktemp("liveevents"), INTEGRATIONS_EVENT_STREAM_URL=url,
-            INTEGRATIONS_EVENT_STREAM_PREFIX="csms:events", INTEGRATIONS_EVENT_SOCKET="1",
-        ) as server:  # fmt: skip
-            yield server, redis.Redis.from_url(url, decode_responses=True)
+        redis_url = f"redis://127.0.0.1:{port}"
+        with (
+            live_server(
+                tmp_path_factory.mktemp("liveevents"),
+                INTEGRATIONS_EVENT_STREAM_URL=f"{redis_url}/0",
+                CELERY_BROKER_URL=f"{redis_url}/1",
+                REDIS_URL=f"{redis_url}/2",
+                INTEGRATIONS_EVENT_STREAM_PREFIX="csms:events",
+                INTEGRATIONS_EVENT_SOCKET="1",
+            ) as server,
+            celery_worker(server),
+        ):
+            yield server, redis.Redis.from_url(f"{redis_url}/0", decode_responses=True)
 
 
 def _id() -> str:
