@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 Fact = tuple[Any, ...]
 Sink = Callable[[list[Event]], None]
 Builder = Callable[[list[Fact]], list[Event]]
+# Hands a batch (facts as JSON, integrations.build.encode_fact) to a worker: the Celery task's
+# `delay`, given by integrations.receivers (this module does not import the task).
+HandOff = Callable[[list[list[Any]]], object]
 
 _lock = threading.Lock()
 _facts: deque[Fact] = deque()
@@ -43,11 +46,12 @@ _wake = threading.Event()
 _thread: threading.Thread | None = None
 _sinks: list[Sink] = []
 _builder: Builder | None = None
+_hand_off: HandOff | None = None
 
 
-def configure(*, builder: Builder, sinks: Iterable[Sink]) -> None:
-    global _builder
-    _builder = builder
+def configure(*, builder: Builder, sinks: Iterable[Sink], hand_off: HandOff | None = None) -> None:
+    global _builder, _hand_off
+    _builder, _hand_off = builder, hand_off
     _sinks[:] = list(sinks)
 
 
@@ -87,12 +91,10 @@ def flush() -> int:
     if not facts or _builder is None:
         return 0
     try:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
+        if settings.CELERY_TASK_ALWAYS_EAGER or _hand_off is None:
             publish(facts)
         else:
-            from integrations.tasks import deliver_events_task  # the task module imports this one
-
-            deliver_events_task.delay([encode_fact(fact) for fact in facts])
+            _hand_off([encode_fact(fact) for fact in facts])
     except Exception:
         logger.exception("outbound events: %d facts not handed on, kept for the next attempt", len(facts))
         _put_back(facts)

@@ -27,7 +27,9 @@ def connect() -> None:
         sinks.append(ChannelLayerSink())
     if not sinks:
         return
-    publisher.configure(builder=build_events, sinks=sinks)
+    from integrations.tasks import deliver_events_task  # a Celery task module: imported once apps are ready
+
+    publisher.configure(builder=build_events, sinks=sinks, hand_off=deliver_events_task.delay)
     online_changed.connect(on_online_changed, dispatch_uid="integrations.online")
     status_changed.connect(on_status_changed, dispatch_uid="integrations.status")
     session_started.connect(on_session_started, dispatch_uid="integrations.session_started")

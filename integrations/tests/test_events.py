@@ -158,3 +158,21 @@ def test_facts_survive_the_trip_to_the_worker(charger):
     facts = [(ONLINE, charger.pk, True, AT), (STATUS, change), (COMMAND, 5, charger.pk, "reset", "accepted", AT)]
     encoded = json.loads(json.dumps([encode_fact(fact) for fact in facts]))  # as Celery's JSON carries it
     assert [decode_fact(fact) for fact in encoded] == facts
+
+
+def test_with_a_broker_the_batch_goes_to_a_worker_which_publishes_it(charger, settings):
+    from integrations.tasks import deliver_events_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    handed: list = []
+    published: list = []
+    publisher.configure(builder=build_events, sinks=[published.extend], hand_off=handed.append)
+    try:
+        publisher.record((ONLINE, charger.pk, True, AT))
+        assert publisher.flush() == 1
+        assert published == []  # nothing built in the server process
+        [batch] = handed
+        assert deliver_events_task.apply(args=[json.loads(json.dumps(batch))]).get() == 1
+        assert [event.type for event in published] == ["charger.connected"]
+    finally:
+        publisher.configure(builder=build_events, sinks=[])
