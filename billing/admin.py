@@ -30,6 +30,11 @@ class TariffAssignmentAdmin(TenantScopedAdmin, ModelAdmin):
     """Which tariff applies to an organization, a site or a charger, and when."""
 
     tenant_path = "tariff__organization"
+    fieldsets = (
+        (None, {"fields": ("tariff",)}),
+        ("Applies to (exactly one)", {"fields": ("organization", "site", "charger")}),
+        ("Valid", {"fields": ("valid_from", "valid_to")}),
+    )
     list_display = ["tariff", "organization", "site", "charger", "valid_from", "valid_to"]
     list_filter = ["tariff__organization"]
     list_select_related = ["tariff", "organization", "site", "charger"]

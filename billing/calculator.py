@@ -8,8 +8,9 @@ Rules:
   wraps past midnight (22:00-06:00). Bands must not overlap.
 - Charging minutes run from the start to the last moment energy flowed; idle minutes from
   then to the stop, minus the grace period.
-- Each line is rounded half-up to the currency's cents; the minimum and maximum apply to the
-  net total; VAT is computed on the net total and rounded once.
+- Each line is rounded half-up to the currency's minor unit (cents; none for JPY; mills for
+  KWD); the minimum and maximum apply to the net total; VAT is computed on the net total and
+  rounded once.
 """
 
 import datetime as dt
@@ -18,7 +19,6 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0")
 
 
@@ -47,6 +47,7 @@ class TariffSpec:
     min_price: Decimal | None = None
     max_price: Decimal | None = None
     bands: tuple[Band, ...] = ()
+    minor_units: int = 2  # decimal places of the currency's amounts (billing.currencies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +99,13 @@ class Price:
         }  # fmt: skip
 
 
-def _round(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+def _rounder(minor_units: int):
+    quantum = Decimal(1).scaleb(-minor_units)
+
+    def _round(value: Decimal) -> Decimal:
+        return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+    return _round
 
 
 def _intervals(usage: Usage) -> list[tuple[dt.datetime, dt.datetime, int]]:
@@ -146,6 +152,7 @@ def _last_energy_at(usage: Usage, intervals) -> dt.datetime:
 
 
 def price_session(tariff: TariffSpec, usage: Usage) -> Price:
+    _round = _rounder(tariff.minor_units)
     zone = ZoneInfo(usage.timezone)
     intervals = _intervals(usage)
     energy: dict[Decimal, Decimal] = {}  # kWh per price

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.calculator import Band, Reading, TariffSpec, Usage, price_session
+from billing.currencies import minor_units
 from billing.models import SessionCost, Tariff
 from billing.selectors import tariff_for
 from charging.measurands import ENERGY_REGISTER, to_wh
@@ -15,6 +16,7 @@ from charging.models import ChargingSession, MeterValue, SessionState
 def tariff_spec(tariff: Tariff) -> TariffSpec:
     return TariffSpec(
         currency=tariff.currency,
+        minor_units=minor_units(tariff.currency),
         vat_percent=tariff.vat_percent,
         flat_fee=tariff.flat_fee,
         price_per_kwh=tariff.price_per_kwh,

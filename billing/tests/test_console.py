@@ -99,7 +99,7 @@ def test_stop_from_the_card_names_the_transaction_and_keeps_the_reason(client, c
     assert response.status_code == 200, response.content
     command = Command.objects.get()
     assert intent_of(command) == RemoteStop(transaction_id=str(sessions[1].transaction_id))
-    activity = Activity.objects.get(verb="asked to stop a session")
+    activity = Activity.objects.get(verb="stop requested")
     assert activity.changes["reason"] == "driver called"
     assert activity.actor == user
 
