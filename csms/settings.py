@@ -9,6 +9,7 @@ import datetime
 from pathlib import Path
 
 import environ
+from django.templatetags.static import static
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -517,8 +518,14 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
 # --- Admin theme ----------------------------------------------------------------------
+# A direct login at /admin/login/ lands on the dashboard, not on Django's /accounts/profile/.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+
 UNFOLD = {
     "SITE_TITLE": "CSMS",
+    "SITE_URL": "/admin/",
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("csms/favicon.svg")}],
     "SITE_HEADER": "Charging network",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from common.api import api_not_found, api_server_error
 from csms.health import health
@@ -10,6 +12,9 @@ urlpatterns = [
     # Before admin/: the admin's catch-all would answer these paths with a 404.
     path("admin/analytics/", include("reports.analytics_urls")),
     path("admin/", admin.site.urls),
+    # The site is the admin: "/" and the browser's favicon request lead there, not to a 404.
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("favicon.ico", RedirectView.as_view(url=static("csms/favicon.svg"), permanent=True)),
 ]
 
 # Under /api/ a path no route matches (e.g. /api/v1/sites/abc) answers in the API's error shape,
