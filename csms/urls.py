@@ -1,10 +1,17 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from common.api import api_not_found, api_server_error
 from csms.health import health
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    # Resolved per request: the static files' manifest may not exist when URLs are loaded.
+    return HttpResponsePermanentRedirect(static("csms/favicon.svg"))
+
 
 urlpatterns = [
     path("api/health", health, name="health"),
@@ -14,7 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The site is the admin: "/" and the browser's favicon request lead there, not to a 404.
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
-    path("favicon.ico", RedirectView.as_view(url=static("csms/favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
 ]
 
 # Under /api/ a path no route matches (e.g. /api/v1/sites/abc) answers in the API's error shape,
