@@ -518,6 +518,8 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
 # --- Admin theme ----------------------------------------------------------------------
+from csms.navigation import SIDEBAR_NAVIGATION  # noqa: E402  (URLs resolved lazily, at request time)
+
 # A direct login at /admin/login/ lands on the dashboard, not on Django's /accounts/profile/.
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"
@@ -530,6 +532,7 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "DASHBOARD_CALLBACK": "reports.dashboard.dashboard_callback",
+    "SIDEBAR": {"show_search": True, "show_all_applications": False, "navigation": SIDEBAR_NAVIGATION},
 }
 
 # The dashboard's map tiles; an empty URL shows the markers on a blank map (closed networks).
