@@ -29,3 +29,11 @@ def test_the_favicon_is_served(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("csms/favicon.svg")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/chargers/", "/api/v1/sessions/12/", "/api/v1/messages/"])
+def test_an_api_path_with_a_trailing_slash_answers_json(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
