@@ -23,7 +23,7 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --host $(HOST) --port $(PORT)
 
 # One ASGI process serves HTTP (admin, API) and WebSocket (chargers). Without
 # CELERY_BROKER_URL, Celery tasks run in-process; without REDIS_URL, the channel layer is

@@ -83,3 +83,13 @@ def test_seed_demo_command_prints_credentials_and_keeps_them_private(settings, t
     assert f"{DEMO_ADMIN_EMAIL} / {stored['admin_password']}" in printed
     assert stored["charger_keys"]["DEMO-CP-001"] in printed
     assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_the_address_it_is_served_on(settings, tmp_path, capsys):
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo", "--port", "8765")  # `make run PORT=8765`
+    printed = capsys.readouterr().out
+    assert "http://127.0.0.1:8765/admin/" in printed
+    assert "ws://127.0.0.1:8765/ocpp/DEMO-CP-001" in printed
+    assert ":8000" not in printed
