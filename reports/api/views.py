@@ -136,19 +136,7 @@ class ReportExportViewSet(
         summary="Ask for an export of session history (written by a background job)",
     )
     def create(self, request: Request, *args, **kwargs) -> Response:
-        body = SessionExportRequestSerializer(data=request.data, context=self.get_serializer_context())
-        body.is_valid(raise_exception=True)
-        try:
-            export = request_session_export(
-                organization=body.validated_data["organization"],
-                export_format=body.validated_data["format"],
-                filters=body.filters(),
-                requested_by=request.user,
-                via=Activity.Via.API,
-            )
-        except DjangoValidationError as error:
-            raise ValidationError(error.message_dict) from None
-        return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
+        return self._request_export(request, SessionExportRequestSerializer, request_session_export)
 
     @extend_schema(
         request=MessageExportRequestSerializer,
@@ -157,10 +145,15 @@ class ReportExportViewSet(
     )
     @action(detail=False, methods=["post"], url_path="messages")
     def messages(self, request: Request) -> Response:
-        body = MessageExportRequestSerializer(data=request.data, context=self.get_serializer_context())
+        return self._request_export(request, MessageExportRequestSerializer, request_message_export)
+
+    def _request_export(self, request: Request, body_class, service) -> Response:
+        """202 with the export the service recorded (its job runs once committed); a refusal
+        names the field at fault."""
+        body = body_class(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         try:
-            export = request_message_export(
+            export = service(
                 organization=body.validated_data["organization"],
                 export_format=body.validated_data["format"],
                 filters=body.filters(),
