@@ -1,6 +1,5 @@
 import json
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
@@ -115,11 +114,11 @@ class MeterValueInline(TabularInline):
 
     @display(description="Sampled at (charger's clock)")
     def sampled_at(self, reading: MeterValue) -> str:
-        return local_time(reading.timestamp, ZoneInfo(reading.charger.site.timezone))
+        return local_time(reading.timestamp, reading.charger.site.timezone)
 
     @display(description="Received")
     def received(self, reading: MeterValue) -> str:
-        return local_time(reading.received_at, ZoneInfo(reading.charger.site.timezone))
+        return local_time(reading.received_at, reading.charger.site.timezone)
 
 
 class TransactionEventInline(TabularInline):
@@ -147,11 +146,11 @@ class TransactionEventInline(TabularInline):
 
     @display(description="Sent at (charger's clock)")
     def sent_at(self, event: TransactionEventRecord) -> str:
-        return local_time(event.timestamp, ZoneInfo(event.charger.site.timezone))
+        return local_time(event.timestamp, event.charger.site.timezone)
 
     @display(description="Received")
     def received(self, event: TransactionEventRecord) -> str:
-        return local_time(event.received_at, ZoneInfo(event.charger.site.timezone))
+        return local_time(event.received_at, event.charger.site.timezone)
 
     @display(description="As sent")
     def frame(self, event: TransactionEventRecord) -> str:
@@ -303,17 +302,15 @@ class ChargingSessionAdmin(SessionOperationsMixin, TenantScopedAdmin, ModelAdmin
 
     @display(description="Started", ordering="started_at")
     def started(self, session: ChargingSession) -> str:
-        """In the list: the site's local time to the second (its zone on the session's page)."""
-        zone = ZoneInfo(session.charger.site.timezone)
-        return f"{session.started_at.astimezone(zone):%Y-%m-%d %H:%M:%S}"
+        """In the list: the site's local time to the second, with its zone."""
+        return local_time(session.started_at, session.charger.site.timezone)
 
     @display(description="Stopped", ordering="stopped_at")
     def stopped(self, session: ChargingSession) -> str:
-        zone = ZoneInfo(session.charger.site.timezone)
-        return f"{session.stopped_at.astimezone(zone):%Y-%m-%d %H:%M:%S}" if session.stopped_at else "-"
+        return local_time(session.stopped_at, session.charger.site.timezone) or "-"
 
     def _local(self, session: ChargingSession, moment) -> str:
-        return local_time(moment, ZoneInfo(session.charger.site.timezone)) or "-"
+        return local_time(moment, session.charger.site.timezone) or "-"
 
     @display(description="Started (charger's clock)", ordering="started_at")
     def started_local(self, session: ChargingSession) -> str:
@@ -370,7 +367,7 @@ class MeterValueAdmin(TenantScopedAdmin, ModelAdmin):
 
     @display(description="Sampled at (charger's clock)", ordering="timestamp")
     def sampled_at(self, reading: MeterValue) -> str:
-        return local_time(reading.timestamp, ZoneInfo(reading.charger.site.timezone))
+        return local_time(reading.timestamp, reading.charger.site.timezone)
 
 
 @admin.register(UnmatchedStop)

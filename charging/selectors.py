@@ -18,6 +18,7 @@ from django.utils import timezone
 from charging.measurands import ACTIVE_POWER, ENERGY_REGISTER, to_w, to_wh
 from charging.models import ChargingSession, MeterValue, SessionState, TransactionEventRecord
 from charging.pricing import CostSummary, stored_cost
+from common.times import format_local
 from sites.models import StatusNotificationRecord
 
 # The chart of a session's energy and power draws at most this many points (a long session
@@ -128,9 +129,9 @@ def review_flags(session: ChargingSession) -> list[ReviewFlag]:
 # --- The session page -------------------------------------------------------------------------
 
 
-def local_time(moment: dt.datetime | None, zone: ZoneInfo) -> str:
-    """A moment in the site's time zone, to the second."""
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}" if moment else ""
+def local_time(moment: dt.datetime | None, zone: ZoneInfo | str) -> str:
+    """A moment in the site's time zone, to the second ("5 Dec 2026, 14:03:07 CET")."""
+    return format_local(moment, zone)
 
 
 def format_duration(duration: dt.timedelta | None) -> str:
