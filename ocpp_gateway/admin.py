@@ -16,6 +16,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, 
 from unfold.decorators import display
 
 from accounts.admin_tenancy import scope_to_tenant
+from common.times import format_local
 from ocpp_gateway.models import Direction, MessageLog, MessageType
 from sites.models import Charger
 
@@ -43,6 +44,13 @@ OCPP_ERROR_CODES = sorted(
         "TypeConstraintViolation",
     }
 )
+
+
+def site_zones(charge_point_ids) -> dict[str, str]:
+    """{charge point id: its site's time zone} for the known chargers among these ids."""
+    return dict(
+        Charger.objects.filter(charge_point_id__in=charge_point_ids).values_list("charge_point_id", "site__timezone")
+    )
 
 
 def pretty_json(value) -> str:
@@ -85,8 +93,8 @@ class ErrorCodeFilter(StaticValuesFilter):
 
 @admin.register(MessageLog)
 class MessageLogAdmin(ModelAdmin):
-    list_display = ["timestamp", "charge_point", "direction_badge", "type_badge", "action", "message_id", "error_code"]
-    list_display_links = ["timestamp"]
+    list_display = ["time", "charge_point", "direction_badge", "type_badge", "action", "message_id", "error_code"]
+    list_display_links = ["time"]
     list_filter = [
         ("direction", ChoicesDropdownFilter),
         ("message_type", ChoicesDropdownFilter),
@@ -96,7 +104,7 @@ class MessageLogAdmin(ModelAdmin):
     ]
     list_filter_submit = True
     search_fields = ["=charge_point_id", "=message_id", "=action"]
-    search_help_text = "Exact charge point id, message id or action."
+    search_help_text = "Exact charger id, message id or action."
     date_hierarchy = "timestamp"
     ordering = ["-timestamp", "-id"]
     show_full_result_count = False
@@ -107,7 +115,7 @@ class MessageLogAdmin(ModelAdmin):
             None,
             {
                 "fields": (
-                    "timestamp",
+                    "time",
                     "charge_point",
                     "connection_id",
                     "direction",
@@ -121,7 +129,7 @@ class MessageLogAdmin(ModelAdmin):
         ("Error", {"fields": ("error_code", "error_description")}),
     )
     readonly_fields = [
-        "timestamp",
+        "time",
         "charge_point",
         "connection_id",
         "direction",
@@ -154,9 +162,28 @@ class MessageLogAdmin(ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.is_active and request.user.is_superuser
 
+    # --- times: in the charger's site's time zone, to the second (UTC for unknown chargers) -
+
+    def get_changelist_instance(self, request: HttpRequest):
+        """The page's frames learn their charger's time zone in one query (the log names
+        chargers by id, not by key)."""
+        changelist = super().get_changelist_instance(request)
+        frames = list(changelist.result_list)  # evaluated once; the template reuses these rows
+        zones = site_zones({frame.charge_point_id for frame in frames})
+        for frame in frames:
+            frame.site_zone = zones.get(frame.charge_point_id, "UTC")
+        return changelist
+
+    @display(description="Time", ordering="timestamp")
+    def time(self, obj: MessageLog) -> str:
+        zone = getattr(obj, "site_zone", None)
+        if zone is None:  # the frame's own page
+            zone = site_zones({obj.charge_point_id}).get(obj.charge_point_id, "UTC")
+        return format_local(obj.timestamp, zone)
+
     # --- columns (charger-supplied text is always escaped by format_html / the labels) -
 
-    @display(description="Charge point", ordering="charge_point_id")
+    @display(description="Charger", ordering="charge_point_id")
     def charge_point(self, obj: MessageLog) -> str:
         url = reverse("admin:ocpp_gateway_messagelog_conversation", args=[obj.charge_point_id])
         return format_html(
@@ -212,12 +239,14 @@ class MessageLogAdmin(ModelAdmin):
         number = request.GET.get("page") or "last"
         page = paginator.get_page(paginator.num_pages if number == "last" else number)
         rows = list(page.object_list)
+        zone = site_zones({charge_point_id}).get(charge_point_id, "UTC")
         # CALLRESULT/CALLERROR frames carry no action: name it after the CALL they answer.
         call_actions = {(r.direction, r.message_id): r.action for r in rows if r.message_type == MessageType.CALL}
         opposite = {Direction.IN: Direction.OUT, Direction.OUT: Direction.IN}
         entries = [
             {
                 "frame": r,
+                "time": format_local(r.timestamp, zone),
                 "inbound": r.direction == Direction.IN,
                 "action": r.action or call_actions.get((opposite.get(r.direction), r.message_id), ""),
                 "payload": pretty_json(r.payload) if r.payload is not None else "",
@@ -230,6 +259,7 @@ class MessageLogAdmin(ModelAdmin):
             "title": f"Conversation of {charge_point_id}",
             "opts": self.model._meta,
             "charge_point_id": charge_point_id,
+            "time_zone": zone,
             "page": page,
             "paginator": paginator,
             "entries": entries,

@@ -488,3 +488,54 @@ def test_an_outage_is_logged_as_one_line_per_interval_without_traceback(caplog):
     assert record.exc_info is None
     assert "OperationalError: connection refused" in record.getMessage()
     assert flush_message_log_sync() == 20
+
+
+# --- times in the charger's site's time zone ------------------------------------------------
+
+PARIS_MOMENT = datetime(2026, 12, 5, 13, 3, 7, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+def paris_frame(db):
+    from sites.tests.factories import ChargerFactory, SiteFactory
+
+    ChargerFactory(charge_point_id="CP-PARIS", site=SiteFactory(timezone="Europe/Paris"))
+    log_frame(charge_point_id="CP-PARIS", direction="in", message_type=2, message_id="p1", action="Heartbeat",
+              payload={}, timestamp=PARIS_MOMENT)  # fmt: skip
+    log_frame(charge_point_id="CP-NOBODY", direction="in", message_type=2, message_id="n1", action="Heartbeat",
+              payload={}, timestamp=PARIS_MOMENT)  # fmt: skip
+    flush_message_log_sync()
+    return MessageLog.objects.get(charge_point_id="CP-PARIS")
+
+
+def _no_raw_times(body: str) -> None:
+    assert "2026-12-05T13:03:07" not in body
+    assert "13:03:07.123456" not in body
+    assert "2026-12-05 13:03" not in body
+
+
+def test_the_list_shows_each_frame_to_the_second_in_its_site_time_zone(admin_client, paris_frame):
+    body = admin_client.get(reverse("admin:ocpp_gateway_messagelog_changelist")).content.decode()
+    assert "5 Dec 2026, 14:03:07 CET" in body
+    assert "5 Dec 2026, 13:03:07 UTC" in body  # an unknown charger's frame: UTC, said so
+    _no_raw_times(body.replace("5 Dec 2026, 13:03:07 UTC", ""))
+
+
+def test_the_frame_page_and_the_conversation_show_the_site_time(admin_client, paris_frame):
+    body = admin_client.get(reverse("admin:ocpp_gateway_messagelog_change", args=[paris_frame.pk])).content.decode()
+    assert "5 Dec 2026, 14:03:07 CET" in body
+    _no_raw_times(body)
+    body = admin_client.get(reverse("admin:ocpp_gateway_messagelog_conversation", args=["CP-PARIS"])).content.decode()
+    assert "5 Dec 2026, 14:03:07 CET" in body
+    assert "Time (Europe/Paris)" in body
+    _no_raw_times(body)
+
+
+def test_the_list_looks_the_time_zones_up_once_a_page(admin_client, paris_frame):
+    for n in range(20):
+        log_frame(charge_point_id=f"CP-{n}", direction="in", message_type=2, message_id=str(n), payload={},
+                  timestamp=PARIS_MOMENT)  # fmt: skip
+    flush_message_log_sync()
+    with CaptureQueriesContext(connection) as queries:
+        admin_client.get(reverse("admin:ocpp_gateway_messagelog_changelist"))
+    assert sum("sites_charger" in q["sql"] for q in queries.captured_queries) == 1
