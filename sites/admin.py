@@ -24,6 +24,7 @@ from accounts.roles import (
     command_permission,
     model_permission,
 )
+from common.times import format_day, format_local, local_time_column
 from sites.certificates.signing import certificate_signer
 from sites.command_forms import CommandForm, command_forms_for
 from sites.commands import request_command, rotate_charger_key
@@ -127,11 +128,19 @@ CONNECTOR_PROTOCOL_FIELDS = ["status", "error_code", "info", "vendor_error_code"
 BOOT_FIELDS = ["vendor", "model", "serial_number", "firmware_version"]
 
 
+# Times of a connector's status, in its charger's site time zone.
+CONNECTOR_SHOWN_FIELDS = ["status", "error_code", "info", "vendor_error_code", "status_time"]
+
+
 class ConnectorInline(TabularInline):
     model = Connector
     extra = 0
-    fields = ["connector_id", "evse_id", *CONNECTOR_PROTOCOL_FIELDS]
-    readonly_fields = CONNECTOR_PROTOCOL_FIELDS
+    fields = ["connector_id", "evse_id", *CONNECTOR_SHOWN_FIELDS]
+    readonly_fields = CONNECTOR_SHOWN_FIELDS
+    status_time = local_time_column("status_timestamp", "Status since (charger's clock)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("charger__site")
 
 
 class ReadOnlyInline(TabularInline):
@@ -140,6 +149,11 @@ class ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
     per_page = 20
+    # Its times are shown in the charger's site time zone: the rows carry the site.
+    zone_related = ["charger__site"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.zone_related)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -151,8 +165,8 @@ class ReadOnlyInline(TabularInline):
 class StatusHistoryInline(ReadOnlyInline):
     model = StatusNotificationRecord
     fields = [
-        "timestamp",
-        "received_at",
+        "sent_at",
+        "received",
         "connector_id",
         "status",
         "error_code",
@@ -160,13 +174,18 @@ class StatusHistoryInline(ReadOnlyInline):
         "vendor_error_code",
         "applied",
     ]
+    readonly_fields = ["sent_at", "received"]
     verbose_name_plural = "status history"
+    sent_at = local_time_column("timestamp", "Time (charger's clock)")
+    received = local_time_column("received_at", "Received")
 
 
 class ChargerReportInline(ReadOnlyInline):
     model = ChargerReport
     fk_name = "charger"
-    fields = ["received_at", "kind", "status", "request_id", "command"]
+    fields = ["received", "kind", "status", "request_id", "command"]
+    readonly_fields = ["received"]
+    received = local_time_column("received_at", "Received")
 
 
 class JobStatusInline(ReadOnlyInline):
@@ -174,7 +193,9 @@ class JobStatusInline(ReadOnlyInline):
 
     model = ChargerReport
     fk_name = "command"
-    fields = ["received_at", "kind", "status", "request_id"]
+    fields = ["received", "kind", "status", "request_id"]
+    readonly_fields = ["received"]
+    received = local_time_column("received_at", "Received")
     verbose_name_plural = "job status reported by the charger"
 
 
@@ -184,10 +205,13 @@ class CertificateInline(ReadOnlyInline):
 
     model = ChargerCertificate
     fields = [
-        "use", "source", "subject", "issuer", "serial_number", "not_before", "not_after", "fingerprint_sha256",
-        "hash_algorithm", "issuer_name_hash", "issuer_key_hash", "renewal_requested_at",
+        "use", "source", "subject", "issuer", "serial_number", "valid_from", "valid_to", "fingerprint_sha256",
+        "hash_algorithm", "issuer_name_hash", "issuer_key_hash", "renewal_requested",
     ]  # fmt: skip
     readonly_fields = fields
+    valid_from = local_time_column("not_before", "Valid from", seconds=False)
+    valid_to = local_time_column("not_after", "Valid to", seconds=False)
+    renewal_requested = local_time_column("renewal_requested_at", "Renewal requested")
     verbose_name_plural = "certificates"
 
 
@@ -196,8 +220,13 @@ class ConfigurationInline(TabularInline):
     shown changes once the charger accepts."""
 
     model = ConfigurationKey
-    fields = ["key", "value", "readonly", "updated_at"]
-    readonly_fields = ["key", "readonly", "updated_at"]
+    fields = ["key", "value", "readonly", "updated"]
+    readonly_fields = ["key", "readonly", "updated"]
+    updated = local_time_column("updated_at", "Reported")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("charger__site")
+
     extra = 0
     can_delete = False
     per_page = 50
@@ -209,10 +238,12 @@ class ConfigurationInline(TabularInline):
 class CommandInline(ReadOnlyInline):
     model = Command
     fields = [
-        "created_at", "intent", "fields", "action", "status", "requested_by", "requested_via", "attempts",
-        "finished_at", "result", "job_status",
+        "created", "intent", "fields", "action", "status", "requested_by", "requested_via", "attempts",
+        "finished", "result", "job_status",
     ]  # fmt: skip
-    readonly_fields = ["job_status"]
+    readonly_fields = ["created", "finished", "job_status"]
+    created = local_time_column("created_at", "Requested")
+    finished = local_time_column("finished_at", "Finished")
     verbose_name_plural = "command history"
     ordering = ["-created_at", "-id"]
 
@@ -224,7 +255,7 @@ class CommandInline(ReadOnlyInline):
 def job_status_text(command: Command) -> str:
     """The latest status the charger reported about the command's job (N01/L01), or "-"."""
     report = latest_job_status(command)
-    return f"{report.status} ({report.received_at:%Y-%m-%d %H:%M:%S})" if report else "-"
+    return f"{report.status} ({format_local(report.received_at, command.charger.site.timezone)})" if report else "-"
 
 
 def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charger], intent: Intent) -> None:
@@ -251,7 +282,7 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
         "registration_status",
         "ocpp_version",
         "firmware_version",
-        "last_seen_at",
+        "last_seen",
     ]
     list_filter = ["is_online", "registration_status", "ocpp_version", "security_profile", "site__organization", "site"]
     search_fields = ["charge_point_id", "serial_number", "vendor", "model", "site__name"]
@@ -263,12 +294,12 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
         "auth_key",
         "status",
         "error_code",
-        "status_timestamp",
-        "connected_at",
-        "last_heartbeat_at",
-        "last_seen_at",
-        "last_boot_at",
-        "created_at",
+        "status_since",
+        "connected",
+        "last_heartbeat",
+        "last_seen",
+        "last_boot",
+        "created",
         "boot_reason",
         "iccid",
         "imsi",
@@ -296,7 +327,7 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
             {"fields": ("vendor", "model", "serial_number", "firmware_version", "boot_reason", "iccid", "imsi")},
         ),
         ("Security", {"fields": ("security_profile", "auth_key", "certificate_authority", "security_events")}),
-        ("Charger status (connector 0)", {"fields": ("status", "error_code", "status_timestamp")}),
+        ("Charger status (connector 0)", {"fields": ("status", "error_code", "status_since")}),
         ("Device model (OCPP 2.0.1)", {"fields": ("device_model",)}),
         ("Firmware updates and log uploads", {"fields": ("firmware_and_logs",)}),
         (
@@ -304,11 +335,11 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
             {
                 "fields": (
                     "is_online",
-                    "connected_at",
-                    "last_seen_at",
-                    "last_heartbeat_at",
-                    "last_boot_at",
-                    "created_at",
+                    "connected",
+                    "last_seen",
+                    "last_heartbeat",
+                    "last_boot",
+                    "created",
                 )
             },
         ),
@@ -319,6 +350,13 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
     ]  # fmt: skip
     actions = ["generate_auth_key", "rotate_auth_key", "soft_reset", "clear_cache", "trigger_status"]
     actions_detail = ["send_command"]
+
+    status_since = local_time_column("status_timestamp", "Status since (charger's clock)", zone_path="site.timezone")
+    connected = local_time_column("connected_at", "Connected", zone_path="site.timezone")
+    last_heartbeat = local_time_column("last_heartbeat_at", "Last heartbeat", zone_path="site.timezone")
+    last_seen = local_time_column("last_seen_at", "Last seen", zone_path="site.timezone")
+    last_boot = local_time_column("last_boot_at", "Last boot", zone_path="site.timezone")
+    created = local_time_column("created_at", "Added", zone_path="site.timezone", seconds=False)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Charger]:
         return super().get_queryset(request).prefetch_related("connectors")
@@ -368,7 +406,7 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
             return signer.problem() or f"{type(signer).__name__} (an external signer)"
         return format_html(
             "{}<br>valid {} to {}<br>SHA-256 {}",
-            summary.subject, f"{summary.not_before:%Y-%m-%d}", f"{summary.not_after:%Y-%m-%d}",
+            summary.subject, format_day(summary.not_before.date()), format_day(summary.not_after.date()),
             summary.fingerprint_sha256,
         )  # fmt: skip
 
@@ -379,7 +417,7 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
         if not latest:
             return "-"
         rows = (
-            (report.get_kind_display(), report.status, f"{report.received_at:%Y-%m-%d %H:%M:%S}",
+            (report.get_kind_display(), report.status, format_local(report.received_at, charger.site.timezone),
              f" (command #{report.command_id})" if report.command_id else "")
             for report in latest.values()
         )  # fmt: skip
@@ -526,12 +564,17 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
 @admin.register(Connector)
 class ConnectorAdmin(TenantScopedAdmin, ModelAdmin):
     tenant_path = "charger__site__organization"
-    list_display = ["__str__", "charger", "evse_id", "connector_id", "state", "error_code", "status_timestamp"]
+    list_display = ["__str__", "charger", "evse_id", "connector_id", "state", "error_code", "status_time"]
     list_filter = ["status", "error_code", "charger__site__organization"]
     search_fields = ["charger__charge_point_id"]
-    list_select_related = ["charger"]
+    list_select_related = ["charger__site"]
     autocomplete_fields = ["charger"]
-    readonly_fields = CONNECTOR_PROTOCOL_FIELDS
+    readonly_fields = CONNECTOR_SHOWN_FIELDS
+    status_time = local_time_column("status_timestamp", "Status since (charger's clock)")
+
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        # The stored status_timestamp is shown as status_time (in the site's time zone).
+        return [name for name in super().get_fields(request, obj) if name != "status_timestamp"]
 
     @display(description="Status", ordering="status")
     def state(self, connector: Connector) -> str:
@@ -551,8 +594,8 @@ class UnknownChargerAdmin(PlatformOnlyAdmin, ModelAdmin):
         "charge_point_id",
         "inbox_state",
         "attempts",
-        "first_seen_at",
-        "last_seen_at",
+        "first_seen",
+        "last_seen",
         "remote_address",
         "vendor",
         "model",
@@ -563,8 +606,8 @@ class UnknownChargerAdmin(PlatformOnlyAdmin, ModelAdmin):
     readonly_fields = [
         "charge_point_id",
         "attempts",
-        "first_seen_at",
-        "last_seen_at",
+        "first_seen",
+        "last_seen",
         "remote_address",
         "subprotocols",
         "vendor",
@@ -574,6 +617,9 @@ class UnknownChargerAdmin(PlatformOnlyAdmin, ModelAdmin):
         "adopted_charger",
     ]
     actions = ["adopt", "dismiss"]
+    # An unknown charger has no site yet: its times are in UTC, and say so.
+    first_seen = local_time_column("first_seen_at", "First seen", zone_path="site")
+    last_seen = local_time_column("last_seen_at", "Last seen", zone_path="site")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -636,9 +682,10 @@ class SecurityEventAdmin(TenantScopedAdmin, ModelAdmin):
 
     tenant_path = "charger__site__organization"
     list_display = [
-        "timestamp", "charge_point_id", "kind", "event_source", "event_severity", "is_critical", "attention",
-        "repeats", "occurred_at", "about",
+        "recorded", "charge_point_id", "kind", "event_source", "event_severity", "is_critical", "attention",
+        "repeats", "occurred", "about",
     ]  # fmt: skip
+    list_select_related = ["charger__site"]
     list_filter = [
         SecurityEventAttentionFilter, "critical", "severity", "source", "kind", "charger",
         "charger__site__organization",
@@ -646,10 +693,15 @@ class SecurityEventAdmin(TenantScopedAdmin, ModelAdmin):
     search_fields = ["charge_point_id", "kind", "tech_info"]
     date_hierarchy = "timestamp"
     readonly_fields = [
-        "charger", "charge_point_id", "kind", "source", "severity", "critical", "tech_info", "detail", "occurred_at",
-        "timestamp", "repeats", "last_seen_at", "acknowledged_at", "acknowledged_by",
+        "charger", "charge_point_id", "kind", "source", "severity", "critical", "tech_info", "detail", "occurred",
+        "recorded", "repeats", "last_seen", "acknowledged", "acknowledged_by",
     ]  # fmt: skip
+    fields = readonly_fields
     actions = ["acknowledge"]
+    recorded = local_time_column("timestamp", "Recorded")
+    occurred = local_time_column("occurred_at", "Occurred (charger's clock)")
+    last_seen = local_time_column("last_seen_at", "Last reported")
+    acknowledged = local_time_column("acknowledged_at", "Acknowledged")
 
     @display(description="Critical", label={"critical": "danger", "": "info"})
     def is_critical(self, event: SecurityEvent) -> str:
@@ -699,12 +751,14 @@ class ConnectionEventAdmin(TenantScopedAdmin, ModelAdmin):
     uptime report reads it). Read-only."""
 
     tenant_path = "charger__site__organization"
-    list_display = ["at", "charger", "kind", "reason"]
+    list_display = ["time", "charger", "kind", "reason"]
     list_filter = ["kind", "reason", "charger__site__organization"]
-    list_select_related = ["charger"]
+    list_select_related = ["charger__site"]
     search_fields = ["charger__charge_point_id"]
     date_hierarchy = "at"
-    readonly_fields = ["charger", "kind", "at", "reason"]
+    readonly_fields = ["charger", "kind", "time", "reason"]
+    fields = readonly_fields
+    time = local_time_column("at", "Time")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -716,6 +770,12 @@ class ConnectionEventAdmin(TenantScopedAdmin, ModelAdmin):
         return False
 
 
+COMMAND_TIMES = {
+    "created_at": "created", "next_attempt_at": "next_attempt", "sent_at": "sent", "finished_at": "finished",
+    "expires_at": "expires",
+}  # fmt: skip
+
+
 @admin.register(Command)
 class CommandAdmin(TenantScopedAdmin, ModelAdmin):
     """Every command sent or waiting, with its outcome (read-only: commands are sent from
@@ -724,13 +784,27 @@ class CommandAdmin(TenantScopedAdmin, ModelAdmin):
     tenant_path = "charger__site__organization"
 
     list_display = [
-        "created_at", "charger", "intent", "action", "command_status", "requested_by", "attempts", "finished_at",
+        "created", "charger", "intent", "action", "command_status", "requested_by", "attempts", "finished",
     ]  # fmt: skip
     list_filter = ["status", "intent", "requested_via", "charger__site__organization"]
     search_fields = ["charger__charge_point_id", "intent", "action", "idempotency_key", "message_id"]
-    list_select_related = ["charger", "requested_by"]
+    list_select_related = ["charger__site", "requested_by"]
     date_hierarchy = "created_at"
-    readonly_fields = [*(field.name for field in Command._meta.fields), "job_status"]
+    # Its times in the charger's site time zone, to the second, in place of the stored fields.
+    readonly_fields = [
+        *(COMMAND_TIMES.get(field.name, field.name) for field in Command._meta.fields), "job_status",
+    ]  # fmt: skip
+    fields = readonly_fields
+    created = local_time_column("created_at", "Requested")
+    next_attempt = local_time_column("next_attempt_at", "Next attempt")
+    sent = local_time_column("sent_at", "Sent")
+    finished = local_time_column("finished_at", "Finished")
+    expires = local_time_column("expires_at", "Expires")
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        return Command.objects.select_related("charger__site").get(pk=obj.pk) if obj is not None else None
+
     inlines = [JobStatusInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -779,11 +853,12 @@ class ChargerShareAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
 
     tenant_path = "charger__site__organization"
     form = ChargerShareForm
-    list_display = ["charger", "partner", "created_at"]
+    list_display = ["charger", "partner", "shared"]
     # Partners are other organizations: offered as far as this changelist's (scoped) shares name them.
     list_filter = [("partner", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["charger__charge_point_id", "partner__name"]
-    list_select_related = ["charger", "partner"]
+    list_select_related = ["charger__site", "partner"]
+    shared = local_time_column("created_at", "Shared since", seconds=False)
 
     def save_model(self, request: HttpRequest, obj: ChargerShare, form, change: bool) -> None:
         if not request.user.has_perm(model_permission(Charger, "change"), obj.charger):

@@ -251,7 +251,7 @@ def test_admin_lists_and_searches_only_the_users_rows(client, two_tenants):
     events = client.get(reverse("admin:sites_deviceevent_changelist")).context["cl"].result_list
     assert [e.charger_id for e in events] == [mine.pk]
     page = client.get(reverse("admin:sites_charger_change", args=[mine.pk])).content.decode()
-    assert "Device model (1 variables, report of 2026-12-04 10:00:00 UTC, complete)" in page
+    assert "Device model (1 variables, report of 4 Dec 2026, 11:00:00 CET, complete)" in page
     assert f"charger__id__exact={mine.pk}" in page
 
 

@@ -267,9 +267,9 @@ def test_the_admin_sends_a_log_upload_and_shows_its_status_on_the_command_and_th
     )  # fmt: skip
     command_page = admin_client.get(reverse("admin:sites_command_change", args=[command.pk]))
     assert command_page.status_code == 200
-    assert "UploadFailure (2026-03-01 12:00:00)" in command_page.content.decode()
+    assert "UploadFailure (1 Mar 2026, 13:00:00 CET)" in command_page.content.decode()
     charger_page = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
-    assert f"Log upload: UploadFailure at 2026-03-01 12:00:00 (command #{command.pk})" in charger_page
+    assert f"Log upload: UploadFailure at 1 Mar 2026, 13:00:00 CET (command #{command.pk})" in charger_page
 
 
 def test_a_16_core_status_naming_no_request_is_about_the_newest_accepted_job_of_its_kind():
