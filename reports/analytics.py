@@ -16,9 +16,12 @@ What the figures mean:
 - Utilization: the share of the range a connector was occupied by a session (from its start
   to its stop, or to now while it runs), clipped to the range. This counts SuspendedEV /
   SuspendedEVSE time inside a session as busy: the connector was not available to others.
-- Uptime: the share of the range the charger was online according to its ConnectionEvents
-  (time before its first recorded event counts as offline). Faults: StatusNotifications in
-  the range with an errorCode other than NoError or the status Faulted.
+- Uptime: the share of the range the charger was online according to its ConnectionEvents,
+  counted from its first connection (its first ConnectionEvent): time in the range before the
+  charger ever connected is neither online nor offline, so the share is of
+  [max(range start, first connection), range end). A charger that had not connected by the
+  end of the range has no uptime (None: "never connected"), not 0 %. Faults:
+  StatusNotifications in the range with an errorCode other than NoError or the status Faulted.
 - Peak load: the highest 15-minute average power a site drew: per connector, the mean of
   its Power.Active.Import samples in the quarter hour, or, when it sent none, the energy
   register's increase in the quarter hour times four; summed over the site's connectors.
@@ -303,10 +306,13 @@ class UptimeRow:
     site: str
     organization: str
     online_hours: float
-    uptime: float  # 0..1 of the range (up to now)
+    # 0..1 of the range (up to now) since the charger's first connection; None: it had not
+    # connected by the end of the range.
+    uptime: float | None
     disconnections: int
     faults: int
     last_fault_at: str | None
+    first_connected_at: str | None = None  # its first ConnectionEvent ever, in the query's zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,10 +346,20 @@ def _online_seconds(chargers: QuerySet[Charger], start: dt.datetime, end: dt.dat
     return {charger_id: _seconds(seconds) for charger_id, seconds in online}
 
 
+def _uptime(online_seconds: float, first_connected: dt.datetime | None, start: dt.datetime, end: dt.datetime):
+    """The share of [max(start, first connection), end) online; None if it never connected by `end`."""
+    if first_connected is None:
+        return None
+    counted_from = max(start, _datetime(first_connected))
+    if counted_from >= end:
+        return None
+    return _share(online_seconds, (end - counted_from).total_seconds())
+
+
 def uptime_report(user, query: AnalyticsQuery) -> list[UptimeRow]:
     end = _range_end(query)
-    window = (end - query.start).total_seconds()
     chargers = scoped_chargers(user, query)
+    first_event = ConnectionEvent.objects.filter(charger=OuterRef("pk")).order_by("at", "pk").values("at")[:1]
     online = _online_seconds(chargers, query.start, end)
     in_range = Q(status_history__timestamp__gte=query.start, status_history__timestamp__lt=query.end)
     fault = in_range & fault_reports("status_history__")
@@ -354,6 +370,7 @@ def uptime_report(user, query: AnalyticsQuery) -> list[UptimeRow]:
     )
     rows = (
         chargers.annotate(
+            first_connected_at=Subquery(first_event, output_field=DateTimeField()),
             faults=Count("status_history", filter=fault, distinct=True),
             last_fault_at=Max("status_history__timestamp", filter=fault),
             disconnections=Count("connection_events", filter=dropped, distinct=True),
@@ -366,6 +383,7 @@ def uptime_report(user, query: AnalyticsQuery) -> list[UptimeRow]:
             "faults",
             "last_fault_at",
             "disconnections",
+            "first_connected_at",
         )
         .order_by("site__organization__name", "site__name", "charge_point_id")
     )
@@ -376,10 +394,13 @@ def uptime_report(user, query: AnalyticsQuery) -> list[UptimeRow]:
             site=row["site__name"],
             organization=row["site__organization__name"],
             online_hours=round(online.get(row["pk"], 0.0) / 3600, 3),
-            uptime=_share(online.get(row["pk"], 0.0), window),
+            uptime=_uptime(online.get(row["pk"], 0.0), row["first_connected_at"], query.start, end),
             disconnections=row["disconnections"],
             faults=row["faults"],
             last_fault_at=_when(row["last_fault_at"], query.tz) if row["last_fault_at"] else None,
+            first_connected_at=(
+                _when(_datetime(row["first_connected_at"]), query.tz) if row["first_connected_at"] else None
+            ),
         )
         for row in rows
     ]

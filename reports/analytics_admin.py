@@ -2,6 +2,7 @@
 CSV/JSON downloads of the same rows. Staff only (admin_view); each user sees the
 organizations where they hold an admin-side role, platform admins all."""
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,20 +13,32 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminSingleDateWidget, UnfoldAdminTextInputWidget
 
+from common.times import format_day, format_local
 from reports import analytics
 from reports.analytics_export import as_dicts, csv_text
 
 
+class AnalyticsDateWidget(UnfoldAdminSingleDateWidget):
+    """unfold's date input as the browser's own date picker (the page loads no admin calendar)."""
+
+    input_type = "date"
+
+
 class AnalyticsFilterForm(forms.Form):
-    period = forms.ChoiceField(choices=[(p, p.title()) for p in analytics.PERIODS], initial="day", required=False)
-    group_by = forms.ChoiceField(choices=[(g, g.title()) for g in analytics.GROUPS], initial="site", required=False)
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    tz = forms.CharField(label="Time zone", required=False, help_text="Default: the sites' own, else UTC.")
-    organization = forms.ModelChoiceField(queryset=None, required=False)
-    site = forms.ModelChoiceField(queryset=None, required=False)
-    charger = forms.ModelChoiceField(queryset=None, required=False)
+    period = forms.ChoiceField(choices=[(p, p.title()) for p in analytics.PERIODS], initial="day", required=False,
+                               widget=UnfoldAdminSelectWidget)  # fmt: skip
+    group_by = forms.ChoiceField(choices=[(g, g.title()) for g in analytics.GROUPS], initial="site",
+                                 required=False, label="Group by", widget=UnfoldAdminSelectWidget)  # fmt: skip
+    date_from = forms.DateField(label="From", required=False, widget=AnalyticsDateWidget)
+    date_to = forms.DateField(label="To", required=False, widget=AnalyticsDateWidget, help_text="Included.")
+    tz = forms.CharField(label="Time zone", required=False, widget=UnfoldAdminTextInputWidget,
+                         help_text="e.g. Europe/Paris. Empty: the sites' own, else UTC.")  # fmt: skip
+    organization = forms.ModelChoiceField(queryset=None, required=False, widget=UnfoldAdminSelectWidget)
+    site = forms.ModelChoiceField(queryset=None, required=False, widget=UnfoldAdminSelectWidget)
+    charger = forms.ModelChoiceField(queryset=None, required=False, widget=UnfoldAdminSelectWidget)
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -66,13 +79,50 @@ class Page:
     chart: Callable[[list[dict]], dict]
 
 
+def percent(share: float | None) -> str:
+    """A share (0..1) as a percentage with one decimal: "12.3 %"."""
+    return "" if share is None else f"{share * 100:.1f} %"
+
+
+def range_text(query: analytics.AnalyticsQuery) -> str:
+    """What the range holds: its first and last day (the query is [midnight of the first day,
+    midnight after the last) in its zone), e.g. "1 Dec 2026 - 4 Dec 2026 (inclusive), Europe/Paris" with an en dash."""
+    first = query.start.astimezone(query.tz).date()
+    last = (query.end.astimezone(query.tz) - dt.timedelta(days=1)).date()
+    return f"{format_day(first)} \N{EN DASH} {format_day(last)} (inclusive), {query.tz}"
+
+
+def _readable(rows: list[dict], query: analytics.AnalyticsQuery | None) -> list[dict]:
+    """The rows as the page shows them: times and days in words in the query's zone (the API
+    and the downloads keep ISO 8601), shares as percentages with one decimal."""
+    shown = []
+    for row in rows:
+        text = dict(row)
+        for key, value in row.items():
+            if isinstance(value, str) and value and (key.endswith("_at") or key == "timestamp"):
+                text[key] = format_local(dt.datetime.fromisoformat(value), query.tz if query else None)
+        if row.get("period_start"):
+            text["period_start"] = format_day(dt.date.fromisoformat(row["period_start"]))
+        if "utilization" in row:
+            text["utilization_percent"] = percent(row["utilization"])
+        if "uptime" in row:
+            if row["uptime"] is not None:
+                text["uptime_percent"] = percent(row["uptime"])
+            elif row.get("first_connected_at"):
+                text["uptime_percent"] = f"not connected until {text['first_connected_at']}"
+            else:
+                text["uptime_percent"] = "never connected"
+        shown.append(text)
+    return shown
+
+
 def _energy_chart(rows: list[dict]) -> dict:
     periods = sorted({row["period_start"] for row in rows})
     groups = sorted({row["group"] for row in rows})
     energy = {(row["period_start"], row["group"]): row["energy_kwh"] for row in rows}
     return {
         "type": "bar",
-        "labels": periods,
+        "labels": [format_day(dt.date.fromisoformat(p)) for p in periods],
         "datasets": [{"label": group, "data": [energy.get((p, group), 0) for p in periods]} for group in groups],
         "y_label": "kWh",
         "stacked": True,
@@ -88,7 +138,7 @@ def _utilization_chart(rows: list[dict]) -> dict:
     return {
         "type": "bar",
         "labels": [f"{row['charger']} {_connector(row)}" for row in rows],
-        "datasets": [{"label": "utilization %", "data": [round(row["utilization"] * 100, 2) for row in rows]}],
+        "datasets": [{"label": "utilization %", "data": [round(row["utilization"] * 100, 1) for row in rows]}],
         "y_label": "%",
     }
 
@@ -98,7 +148,10 @@ def _uptime_chart(rows: list[dict]) -> dict:
         "type": "bar",
         "labels": [row["charger"] for row in rows],
         "datasets": [
-            {"label": "uptime %", "data": [round(row["uptime"] * 100, 2) for row in rows]},
+            {
+                "label": "uptime %",
+                "data": [None if row["uptime"] is None else round(row["uptime"] * 100, 1) for row in rows],
+            },
             {"label": "faults", "data": [row["faults"] for row in rows]},
         ],
         "y_label": "% / count",
@@ -188,6 +241,11 @@ def analytics_page(request: HttpRequest, slug: str) -> HttpResponse:
         "query": query,
         "rows": data["results"],
         "latest_faults": data.get("latest_faults", []),
+        # What the tables show: the same rows, their times and shares in words.
+        "table": _readable(data["results"], query),
+        "faults_table": _readable(data.get("latest_faults", []), query),
+        "range_text": range_text(query) if query else "",
+        "up_to_now": query is not None and query.end > timezone.now(),
         "chart": page.chart(data["results"]),
         "pages": [(other.slug, other.title, reverse("analytics:page", args=[other.slug])) for other in PAGES.values()],
         "current": slug,

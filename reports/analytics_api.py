@@ -116,10 +116,15 @@ class UptimeRowSerializer(serializers.Serializer):
     site = serializers.CharField()
     organization = serializers.CharField()
     online_hours = serializers.FloatField()
-    uptime = serializers.FloatField(help_text="Share (0-1) of the range up to now online.")
+    uptime = serializers.FloatField(
+        allow_null=True,
+        help_text="Share (0-1) of the range up to now online, counted from the charger's first connection; "
+        "null when it had not connected by the end of the range.",
+    )
     disconnections = serializers.IntegerField()
     faults = serializers.IntegerField()
     last_fault_at = serializers.DateTimeField(allow_null=True)
+    first_connected_at = serializers.DateTimeField(allow_null=True, help_text="The charger's first connection ever.")
 
 
 class FaultRowSerializer(serializers.Serializer):

@@ -105,7 +105,8 @@ def test_uptime_from_connection_events_and_faults_from_status_history(data):
     assert [(r.charger, r.online_hours, r.uptime, r.disconnections, r.faults, r.last_fault_at) for r in rows] == [
         # Online since before the range, off 10:00-12:00Z on 1 June, then online to the end: 46 h of 48.
         ("A-CP1", 46.0, 0.9583, 1, 2, "2025-06-02T09:00:00+02:00"),
-        ("A-CP2", 0.5, 0.0104, 1, 0, None),
+        # First connected at 21:00Z on 2 June, one hour before the range ends: 30 min of 60.
+        ("A-CP2", 0.5, 0.5, 1, 0, None),
     ]
     faults = latest_faults(data["member_a"], query())
     assert [(f.charger, f.error_code, f.timestamp) for f in faults] == [
@@ -114,12 +115,32 @@ def test_uptime_from_connection_events_and_faults_from_status_history(data):
     ]
 
 
-def test_uptime_of_a_charger_without_events_is_zero(data):
+def test_uptime_of_a_charger_that_never_connected_is_none_not_zero(data):
     from sites.tests.factories import ChargerFactory
 
     ChargerFactory(site=data["site_a"], charge_point_id="A-NEW")
-    rows = {r.charger: r.uptime for r in uptime_report(data["member_a"], query())}
-    assert rows["A-NEW"] == 0.0
+    rows = {r.charger: (r.uptime, r.first_connected_at) for r in uptime_report(data["member_a"], query())}
+    assert rows["A-NEW"] == (None, None)
+
+
+def test_uptime_counts_from_the_first_connection_not_from_the_range_start(data):
+    from sites.models import ConnectionEvent
+    from sites.tests.factories import ChargerFactory
+
+    # The range is [1 June 00:00, 3 June 00:00) Berlin = [31 May 22:00Z, 2 June 22:00Z), 48 h.
+    fresh = ChargerFactory(site=data["site_a"], charge_point_id="A-FRESH")
+    ConnectionEvent.objects.create(charger=fresh, kind="online", at=utc(2, 10), reason="connected")
+    ConnectionEvent.objects.create(charger=fresh, kind="offline", at=utc(2, 16), reason="disconnected")
+    later = ChargerFactory(site=data["site_a"], charge_point_id="A-LATER")
+    ConnectionEvent.objects.create(charger=later, kind="online", at=utc(3, 10), reason="connected")
+    rows = {r.charger: r for r in uptime_report(data["member_a"], query())}
+    # Counted from 10:00Z on 2 June (12 h to the end of the range), online 6 h of them.
+    assert (rows["A-FRESH"].online_hours, rows["A-FRESH"].uptime) == (6.0, 0.5)
+    assert rows["A-FRESH"].first_connected_at == "2025-06-02T12:00:00+02:00"
+    # First connected after the range: no uptime in it.
+    assert (rows["A-LATER"].uptime, rows["A-LATER"].first_connected_at) == (None, "2025-06-03T12:00:00+02:00")
+    # Connected before the range: the whole range counts (A-CP1, 46 h of 48).
+    assert rows["A-CP1"].uptime == 0.9583
 
 
 def test_peak_load_from_power_samples_sums_connectors_per_quarter_hour(data):

@@ -78,7 +78,7 @@ def test_each_endpoint_answers_the_selectors_figures(api):
     ]  # fmt: skip
     uptime = api.get("/api/v1/analytics/uptime", RANGE).json()
     assert [(r["charger"], r["uptime"], r["faults"]) for r in uptime["results"]] == [("A-CP1", 0.9583, 2),
-                                                                                   ("A-CP2", 0.0104, 0)]  # fmt: skip
+                                                                                   ("A-CP2", 0.5, 0)]  # fmt: skip
     assert [f["error_code"] for f in uptime["latest_faults"]] == ["HighTemperature", "GroundFailure"]
     peak = api.get("/api/v1/analytics/peak-load", RANGE).json()["results"]
     assert [(r["site"], r["peak_kw"], r["peak_at"], r["source"]) for r in peak] == [
@@ -158,7 +158,7 @@ def test_every_page_renders_its_chart_data_and_links_downloads(client, data, pag
 def test_energy_page_chart_has_one_dataset_per_group(client, data, admin_user):
     client.force_login(admin_user)
     chart = _chart(client.get("/admin/analytics/energy/", {**RANGE, "tz": "UTC"}))
-    assert chart["labels"] == ["2025-06-01", "2025-06-02"]
+    assert chart["labels"] == ["1 Jun 2025", "2 Jun 2025"]
     assert {(d["label"], tuple(d["data"])) for d in chart["datasets"]} == {
         ("A site", (11.0, 10.0)), ("B site", (20.0, 0)),
     }  # fmt: skip
@@ -189,3 +189,84 @@ def test_pages_are_for_staff_members_of_an_organization(client, data):
     client.force_login(data["member_a"])
     assert client.get("/admin/analytics/").status_code == 302
     assert client.get("/admin/analytics/nonsense/").status_code == 404
+
+
+# --- how the pages read -----------------------------------------------------------------------
+
+
+def test_the_range_header_names_its_first_and_last_day_and_its_zone(client, data):
+    client.force_login(data["member_a"])
+    body = client.get("/admin/analytics/energy/", {**RANGE, "tz": "Europe/Paris"}).content.decode()
+    assert "1 Jun 2025 \N{EN DASH} 2 Jun 2025 (inclusive), Europe/Paris" in body
+    assert "end excluded" not in body
+    assert "Shares count up to now" not in body  # the range is over
+
+
+def test_range_text_reads_the_query_as_it_was_parsed():
+    import datetime as dt
+    import zoneinfo
+
+    from reports.analytics import AnalyticsQuery, local_range
+    from reports.analytics_admin import range_text
+
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    start, end = local_range(dt.date(2026, 12, 1), dt.date(2026, 12, 4), paris)
+    assert range_text(AnalyticsQuery(start=start, end=end, tz=paris)) == (
+        "1 Dec 2026 \N{EN DASH} 4 Dec 2026 (inclusive), Europe/Paris"
+    )
+    # Across a change of the clocks (29 March 2026 in Paris) the days stay whole.
+    start, end = local_range(dt.date(2026, 3, 29), dt.date(2026, 3, 29), paris)
+    assert range_text(AnalyticsQuery(start=start, end=end, tz=paris)) == (
+        "29 Mar 2026 \N{EN DASH} 29 Mar 2026 (inclusive), Europe/Paris"
+    )
+
+
+def test_utilization_and_uptime_show_one_decimal_and_times_in_words(client, data):
+    client.force_login(data["member_a"])
+    body = client.get("/admin/analytics/utilization/", RANGE).content.decode()
+    assert "6.2 %" in body  # 0.0625 of the range
+    assert "4.2 %" in body  # 0.0417
+    body = client.get("/admin/analytics/uptime/", RANGE).content.decode()
+    assert "95.8 %" in body  # 46 h of 48
+    assert "50.0 %" in body  # A-CP2: 30 min of the hour since its first connection
+    assert "2 Jun 2025, 09:00:00 CEST" in body  # the last fault, in the query's zone
+    assert "2025-06-02T09:00:00" not in body
+
+
+def test_percent_has_one_decimal():
+    from reports.analytics_admin import percent
+
+    assert percent(0.1234) == "12.3 %"
+    assert percent(1.0) == "100.0 %"
+    assert percent(0.0) == "0.0 %"
+    assert percent(None) == ""
+
+
+def test_a_charger_that_never_connected_reads_never_connected(client, data):
+    from sites.tests.factories import ChargerFactory
+
+    ChargerFactory(site=data["site_a"], charge_point_id="A-NEW")
+    client.force_login(data["member_a"])
+    response = client.get("/admin/analytics/uptime/", RANGE)
+    row = next(r for r in response.context["table"] if r["charger"] == "A-NEW")
+    assert row["uptime_percent"] == "never connected"
+    assert "never connected" in response.content.decode()
+    assert next(r for r in response.context["rows"] if r["charger"] == "A-NEW")["uptime"] is None
+
+
+def test_the_filter_form_uses_unfold_widgets_and_plain_labels(client, data):
+    from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminSingleDateWidget, UnfoldAdminTextInputWidget
+
+    client.force_login(data["member_a"])
+    response = client.get("/admin/analytics/uptime/")
+    form = response.context["form"]
+    for name in ("period", "group_by", "organization", "site", "charger"):
+        assert isinstance(form.fields[name].widget, UnfoldAdminSelectWidget), name
+    for name in ("date_from", "date_to"):
+        assert isinstance(form.fields[name].widget, UnfoldAdminSingleDateWidget), name
+        assert form.fields[name].widget.input_type == "date"
+    assert isinstance(form.fields["tz"].widget, UnfoldAdminTextInputWidget)
+    assert (form.fields["date_from"].label, form.fields["date_to"].label) == ("From", "To")
+    body = response.content.decode()
+    assert 'type="date"' in body
+    assert "vDateField" in body
