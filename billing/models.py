@@ -102,7 +102,7 @@ class SessionCost(models.Model):
     currency = models.CharField(max_length=3)
     # Two places: the currencies a tariff may use have at most two (billing.currencies).
     net = models.DecimalField(max_digits=12, decimal_places=2)
-    vat = models.DecimalField(max_digits=12, decimal_places=2)
+    vat = models.DecimalField("VAT", max_digits=12, decimal_places=2)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     breakdown = models.JSONField(default=dict)
     computed_at = models.DateTimeField(default=timezone.now)

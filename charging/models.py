@@ -228,7 +228,7 @@ class UnmatchedStop(models.Model):
     id_tag = models.CharField(max_length=36, blank=True)
     stopped_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
-    meter_stop_wh = models.BigIntegerField()
+    meter_stop_wh = models.BigIntegerField("meter stop (Wh)")
     reason = models.CharField(max_length=32, blank=True)
     transaction_data = models.JSONField(default=list, blank=True)
     note = models.CharField(max_length=200, blank=True)

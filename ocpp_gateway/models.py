@@ -20,7 +20,7 @@ class MessageLog(models.Model):
     charger and is untrusted text.
     """
 
-    charge_point_id = models.CharField(max_length=48, db_index=True)
+    charge_point_id = models.CharField("charger id", max_length=48, db_index=True)
     connection_id = models.UUIDField(null=True, blank=True)
     direction = models.CharField(max_length=3, choices=Direction.choices)
     message_type = models.PositiveSmallIntegerField(

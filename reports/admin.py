@@ -2,16 +2,20 @@ from django.contrib import admin
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from accounts.admin_tenancy import TenantScopedAdmin
 from accounts.models import Activity
+from charging.models import IdToken
+from common.times import format_local, local_time_column
 from reports.downloads import export_file_response
 from reports.forms import SessionExportForm
 from reports.models import ExportStatus, ReportExport
 from reports.services import request_session_export
+from sites.models import Charger, Site
 
 STATUS_LABELS = {
     ExportStatus.QUEUED: "info",
@@ -28,7 +32,7 @@ class ReportExportAdmin(TenantScopedAdmin, ModelAdmin):
 
     tenant_path = "organization"
     add_form = SessionExportForm
-    list_display = ["__str__", "organization", "export_status", "progress", "requested_by", "created_at", "download"]
+    list_display = ["__str__", "organization", "export_status", "progress", "requested_by", "created", "download"]
     list_filter = ["status", "format", "kind", "organization"]
     list_select_related = ["organization", "requested_by"]
     actions_detail = ["download_file"]
@@ -36,17 +40,20 @@ class ReportExportAdmin(TenantScopedAdmin, ModelAdmin):
         "organization",
         "kind",
         "format",
-        "filters",
+        "what",
         "export_status",
         "progress",
         "truncated",
         "download",
         "error",
         "requested_by",
-        "created_at",
-        "started_at",
-        "finished_at",
+        "created",
+        "started",
+        "finished",
     ]
+    created = local_time_column("created_at", "Requested", zone_path="", seconds=False)
+    started = local_time_column("started_at", "Started", zone_path="")
+    finished = local_time_column("finished_at", "Finished", zone_path="")
 
     def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
         if obj is None:
@@ -84,6 +91,26 @@ class ReportExportAdmin(TenantScopedAdmin, ModelAdmin):
     @display(description="Status", label=STATUS_LABELS, ordering="status")
     def export_status(self, export: ReportExport) -> str:
         return export.status
+
+    @display(description="What it holds")
+    def what(self, export: ReportExport) -> str:
+        """The export's filters in words (times in UTC, as they were asked for), not its JSON."""
+        filters = export.filters or {}
+        parts = []
+        for key, model, label in (("site", Site, "site"), ("charger", Charger, "charger"),
+                                  ("id_token", IdToken, "id token")):  # fmt: skip
+            if filters.get(key) is not None:
+                found = model.objects.filter(pk=filters[key]).first()
+                parts.append(f"{label} {found if found is not None else f'#{filters[key]} (deleted)'}")
+        if filters.get("action"):
+            parts.append(f"action {filters['action']}")
+        if filters.get("direction"):
+            parts.append({"in": "from the chargers", "out": "to the chargers"}.get(filters["direction"], ""))
+        for key, label in (("date_from", "from"), ("date_to", "until (excluded)")):
+            moment = parse_datetime(filters[key]) if filters.get(key) else None
+            if moment is not None:
+                parts.append(f"{label} {format_local(moment, 'UTC', seconds=False)}")
+        return "; ".join(part for part in parts if part) or "everything"
 
     @display(description="Progress (rows)")
     def progress(self, export: ReportExport) -> str:

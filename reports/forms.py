@@ -4,12 +4,18 @@ filters whose choices are the user's tenants' sites, chargers and id tokens."""
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminSingleDateWidget
 
 from reports.models import ReportExport
 from reports.selectors import SessionFilters, chargers_of, id_tokens_of, organizations_exportable_by, sites_of
 from reports.services import validate_session_filters
+
+
+def pdf_limit_text() -> str:
+    """What the format choice means, with the PDF limit in force now."""
+    return f"A PDF holds at most {settings.REPORTS_PDF_MAX_ROWS:,} rows; choose CSV or JSON for more."
 
 
 def _choice(queryset=None) -> forms.ModelChoiceField:
@@ -23,8 +29,10 @@ class SessionExportForm(forms.ModelForm):
     site = _choice()
     charger = _choice()
     id_token = _choice()
-    date_from = forms.DateField(required=False, widget=UnfoldAdminSingleDateWidget, help_text="First day (UTC).")
-    date_to = forms.DateField(required=False, widget=UnfoldAdminSingleDateWidget, help_text="Last day, included (UTC).")
+    date_from = forms.DateField(label="From", required=False, widget=UnfoldAdminSingleDateWidget,
+                                help_text="First day (UTC).")  # fmt: skip
+    date_to = forms.DateField(label="To", required=False, widget=UnfoldAdminSingleDateWidget,
+                              help_text="Last day, included (UTC).")  # fmt: skip
 
     class Meta:
         model = ReportExport
@@ -37,6 +45,7 @@ class SessionExportForm(forms.ModelForm):
         self.fields["site"].queryset = sites_of(organizations)
         self.fields["charger"].queryset = chargers_of(organizations)
         self.fields["id_token"].queryset = id_tokens_of(organizations)
+        self.fields["format"].help_text = pdf_limit_text()
 
     def filters(self) -> SessionFilters:
         data = self.cleaned_data

@@ -42,14 +42,12 @@ class ReportExport(models.Model):
         max_length=8,
         choices=ExportFormat.choices,
         default=ExportFormat.CSV,
-        help_text="CSV and JSON hold every matching row; a PDF holds at most REPORTS_PDF_MAX_ROWS rows "
-        "(5000 by default: WeasyPrint lays out the whole document in memory).",
+        help_text="CSV and JSON hold every matching row; a PDF holds a limited number of rows.",
     )
     filters = models.JSONField(
         default=dict,
         blank=True,
-        help_text="site, charger and id_token (ids), date_from and date_to (ISO 8601, UTC): "
-        "sessions started at or after date_from and before date_to.",
+        help_text="What the export was asked for: a site, a charger, an id token and a range of days.",
     )
     status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     rows_written = models.PositiveIntegerField(default=0, help_text="Progress: rows written so far.")

@@ -403,7 +403,12 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
         signer = certificate_signer()
         summary = getattr(signer, "summary", lambda: None)()
         if summary is None:
-            return signer.problem() or f"{type(signer).__name__} (an external signer)"
+            if signer.problem():  # names the server's settings: for the logs, not for operators
+                return (
+                    "No certificate authority configured, or its files cannot be read: chargers' certificate "
+                    "requests are refused until the platform administrator sets one up."
+                )
+            return "An external signer"
         return format_html(
             "{}<br>valid {} to {}<br>SHA-256 {}",
             summary.subject, format_day(summary.not_before.date()), format_day(summary.not_after.date()),

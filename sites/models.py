@@ -83,21 +83,20 @@ class Charger(models.Model):
     """A charging station, identified by the charge point id in its connection URL."""
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="chargers")
-    charge_point_id = models.CharField(
-        "charge point id", max_length=48, unique=True, validators=[validate_charge_point_id]
-    )
+    charge_point_id = models.CharField("charger id", max_length=48, unique=True, validators=[validate_charge_point_id])
     vendor = models.CharField(max_length=50, blank=True)
     model = models.CharField(max_length=50, blank=True)
     serial_number = models.CharField(max_length=50, blank=True)
     firmware_version = models.CharField(max_length=50, blank=True)
     # The version negotiated at the charger's last handshake (recorded on connect).
-    ocpp_version = models.CharField(max_length=8, choices=OcppVersion.choices, default=OcppVersion.V16)
+    ocpp_version = models.CharField("OCPP version", max_length=8, choices=OcppVersion.choices, default=OcppVersion.V16)
     preferred_ocpp_version = models.CharField(
         "preferred OCPP version",
         max_length=8,
         choices=OcppVersion.choices,
         blank=True,
-        help_text="Offered both, the charger gets this version; blank: the system's order (OCPP_SUBPROTOCOLS).",
+        help_text="When the charger offers both versions, it gets this one. Blank: the central system's "
+        "preferred version.",
     )
     # What the charger last said about itself in BootNotification (2.0.1 B01; 1.6 sec. 4.2).
     boot_reason = models.CharField(max_length=32, blank=True, editable=False)
@@ -329,7 +328,7 @@ class UnknownCharger(models.Model):
     """Inbox of connection attempts by charge point ids we do not know (S1). One row per id,
     with a counter, so a flood of attempts cannot grow the table without bound."""
 
-    charge_point_id = models.CharField(max_length=48, unique=True)
+    charge_point_id = models.CharField("charger id", max_length=48, unique=True)
     state = models.CharField(max_length=16, choices=UnknownChargerState.choices, default=UnknownChargerState.NEW)
     attempts = models.PositiveIntegerField(default=1)
     first_seen_at = models.DateTimeField(default=now)
@@ -370,7 +369,7 @@ class SecurityEvent(models.Model):
     charger = models.ForeignKey(
         Charger, on_delete=models.CASCADE, null=True, blank=True, related_name="security_events"
     )
-    charge_point_id = models.CharField(max_length=48, db_index=True)
+    charge_point_id = models.CharField("charger id", max_length=48, db_index=True)
     kind = models.CharField("type", max_length=64)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.CSMS)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)

@@ -45,6 +45,9 @@ def test_an_operator_requests_an_export_and_downloads_the_file(client, world, dj
 
     page = client.get(reverse("admin:reports_reportexport_change", args=[export.pk])).content.decode()
     assert "1 / 1" in page  # progress
+    # What it holds, in words, never the stored JSON.
+    assert f"site {world.harbour}; from 1 Jan 2026, 00:00 UTC; until (excluded) 4 Jan 2026, 00:00 UTC" in page
+    assert "2026-01-01T00:00:00Z" not in page
     assert _download_url(export) in page
     download = client.get(_download_url(export))
     assert download.status_code == 200
@@ -76,3 +79,14 @@ def test_another_tenants_export_is_neither_listed_nor_downloadable(client, world
     changelist = client.get(reverse("admin:reports_reportexport_changelist"))
     assert export.pk not in {row.pk for row in changelist.context["cl"].result_list}
     assert client.get(_download_url(export)).status_code == 404
+
+
+def test_the_add_form_says_the_pdf_limit_in_force_in_plain_words(client, world, settings):
+    settings.REPORTS_PDF_MAX_ROWS = 5000
+    client.force_login(world.operator)
+    page = client.get(reverse(ADD)).content.decode()
+    assert "A PDF holds at most 5,000 rows; choose CSV or JSON for more." in page
+    for word in ("REPORTS_PDF_MAX_ROWS", "WeasyPrint", "ISO 8601"):
+        assert word not in page
+    form = client.get(reverse(ADD)).context["adminform"].form
+    assert (form.fields["date_from"].label, form.fields["date_to"].label) == ("From", "To")

@@ -308,7 +308,8 @@ def test_the_admin_says_when_no_ca_is_configured(admin_client, charger, settings
 
     settings.OCPP_CA_CERT_FILE = settings.OCPP_CA_KEY_FILE = ""
     page = admin_client.get(reverse("admin:sites_charger_change", args=[charger.pk])).content.decode()
-    assert "no certificate authority configured" in page
+    assert "No certificate authority configured" in page
+    assert "OCPP_CA_CERT_FILE" not in page  # the setting is for the logs, not for operators
 
 
 def test_the_chargers_own_certificate_cannot_be_deleted(charger, ca):
