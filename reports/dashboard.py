@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from charging.models import ChargingSession, SessionState
+from common.times import format_local
 from reports.analytics_admin import PAGES
 from reports.selectors import connector_label
 from sites.device_model.models import DeviceEvent
@@ -102,10 +103,11 @@ def recent_faults(user, *, limit: int = RECENT_FAULTS) -> list[dict]:
         StatusNotificationRecord.objects.filter(charger__in=visible)
         .filter(fault_reports())
         .order_by("-timestamp", "-pk")
-        .values("charger__charge_point_id", "evse_id", "connector_id", "status", "error_code", "info", "timestamp")[
-            :limit
-        ]
-    )
+        .values(
+            "charger__charge_point_id", "charger__site__timezone", "evse_id", "connector_id", "status", "error_code",
+            "info", "timestamp",
+        )[:limit]
+    )  # fmt: skip
     faults = [
         {
             "charge_point_id": row["charger__charge_point_id"],
@@ -116,6 +118,7 @@ def recent_faults(user, *, limit: int = RECENT_FAULTS) -> list[dict]:
             "error_code": row["error_code"],
             "info": row["info"],
             "timestamp": row["timestamp"],
+            "zone": row["charger__site__timezone"],
         }
         for row in records
     ]
@@ -123,8 +126,8 @@ def recent_faults(user, *, limit: int = RECENT_FAULTS) -> list[dict]:
         DeviceEvent.objects.filter(problem_events(), charger__in=visible)
         .order_by("-timestamp", "-pk")
         .values(
-            "charger__charge_point_id", "evse_id", "connector_id", "variable_name", "actual_value", "tech_code",
-            "tech_info", "timestamp",
+            "charger__charge_point_id", "charger__site__timezone", "evse_id", "connector_id", "variable_name",
+            "actual_value", "tech_code", "tech_info", "timestamp",
         )[:limit]
     )  # fmt: skip
     faults += [
@@ -135,11 +138,20 @@ def recent_faults(user, *, limit: int = RECENT_FAULTS) -> list[dict]:
             "error_code": row["tech_code"] or f"{row['variable_name']}={row['actual_value']}"[:50],
             "info": row["tech_info"],
             "timestamp": row["timestamp"],
+            "zone": row["charger__site__timezone"],
         }
         for row in problems
     ]
     faults.sort(key=lambda fault: fault["timestamp"], reverse=True)
-    return [{**fault, "timestamp": fault["timestamp"].isoformat()} for fault in faults[:limit]]
+    # The time as ISO 8601 for the page's script, and in words in the charger's site time zone.
+    return [
+        {
+            **{key: value for key, value in fault.items() if key != "zone"},
+            "timestamp": fault["timestamp"].isoformat(),
+            "time": format_local(fault["timestamp"], fault["zone"]),
+        }
+        for fault in faults[:limit]
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +223,7 @@ def recent_connectors(user, *, limit: int = RECENT_CONNECTORS) -> list[dict]:
             "charger__charge_point_id",
             "charger__site_id",
             "charger__site__name",
+            "charger__site__timezone",
             "evse_id",
             "connector_id",
             "status",
@@ -231,6 +244,7 @@ def recent_connectors(user, *, limit: int = RECENT_CONNECTORS) -> list[dict]:
             "status": row["status"],
             "error_code": row["error_code"],
             "timestamp": row["status_timestamp"].isoformat() if row["status_timestamp"] else None,
+            "time": format_local(row["status_timestamp"], row["charger__site__timezone"]),
         }
         for row in rows
     ]

@@ -21,6 +21,7 @@ from django.dispatch import receiver
 from charging.models import ChargingSession
 from charging.signals import session_completed, session_started
 from common.db import with_fresh_connection
+from common.times import format_local
 from sites.models import Charger, Connector
 from sites.signals import DeviceProblem, StatusChange, device_problems_reported, online_changed, status_changed
 
@@ -45,13 +46,17 @@ def audiences(charger_ids: set[int]) -> dict[int, tuple[dict, list[str]]]:
     its owner and the partners it is shared with (one query for all)."""
     found: dict[int, tuple[dict, list[str]]] = {}
     rows = Charger.objects.filter(pk__in=charger_ids).values(
-        "id", "charge_point_id", "site_id", "site__organization_id", "shares__partner_id"
+        "id", "charge_point_id", "site_id", "site__timezone", "site__organization_id", "shares__partner_id"
     )
     for row in rows:
         _, groups = found.setdefault(
             row["id"],
             (
-                {"charge_point_id": row["charge_point_id"], "site_id": row["site_id"]},
+                {
+                    "charge_point_id": row["charge_point_id"],
+                    "site_id": row["site_id"],
+                    "time_zone": row["site__timezone"],
+                },
                 [PLATFORM_GROUP, organization_group(row["site__organization_id"])],
             ),
         )
@@ -85,6 +90,8 @@ def events_by_group(batch: list[tuple[int, dict]], known: dict, statuses: dict) 
             continue
         identity, groups = known[charger_id]
         full = {**event, **identity}
+        if event.get("timestamp"):  # in words, in the charger's site time zone, for the page
+            full["time"] = format_local(dt.datetime.fromisoformat(event["timestamp"]), identity["time_zone"])
         if event["type"] == "connection":
             full["connector_statuses"] = statuses.get(charger_id, [])
         for group in groups:

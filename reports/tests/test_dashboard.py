@@ -68,6 +68,13 @@ def test_recent_faults_are_the_users_and_include_error_codes_without_faulted_sta
     assert [(f["charge_point_id"], f["error_code"]) for f in faults] == [("A-1", "HighTemperature")]
 
 
+def test_the_dashboard_says_times_in_the_sites_time_zone_not_iso(fleet):
+    operator, *_ = fleet
+    [fault] = recent_faults(operator)
+    assert (fault["timestamp"], fault["time"]) == ("2026-11-20T15:00:00+00:00", "20 Nov 2026, 16:00:00 CET")
+    assert recent_connectors(operator)[0]["time"] == "20 Nov 2026, 16:00:00 CET"
+
+
 def test_site_markers_count_connectors_by_state_with_offline_chargers_apart(fleet):
     operator, *_ = fleet
     [marker] = site_markers(operator)

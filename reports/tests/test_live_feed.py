@@ -78,6 +78,11 @@ async def test_status_changes_reach_only_the_organizations_browsers(tenants):
     assert (event["charge_point_id"], event["connector_id"]) == ("A-1", 1)
     assert (event["previous_status"], event["status"], event["error_code"]) == ("Available", "Charging", "NoError")
     assert event["site_id"] == charger_a.site_id
+    # The time in words in the site's time zone too (the page shows it; the ISO is for the script).
+    from common.times import format_local
+
+    moment = dt.datetime.fromisoformat(event["timestamp"])
+    assert event["time"] == format_local(moment, charger_a.site.timezone)
     assert await feed_b.receive_nothing(timeout=0.3)
 
     await report_status(charger_b.pk, "Faulted", "GroundFailure")

@@ -168,7 +168,7 @@
     row.cells[3].textContent = event.status;
     row.cells[3].dataset.state = event.status;
     row.cells[4].textContent = event.error_code;
-    row.cells[5].textContent = event.timestamp || "";
+    row.cells[5].textContent = event.time || event.timestamp || "";
     tbody.prepend(row);
     while (tbody.rows.length > MAX_ROWS) tbody.deleteRow(-1);
   }
@@ -177,7 +177,7 @@
     const tbody = document.querySelector("#dash-faults tbody");
     tbody.querySelector(".dash-empty")?.remove();
     const row = document.createElement("tr");
-    row.append(cell(event.charge_point_id), cell(connectorLabel(event)), cell(event.status), cell(event.error_code), cell(event.timestamp));
+    row.append(cell(event.charge_point_id), cell(connectorLabel(event)), cell(event.status), cell(event.error_code), cell(event.time || event.timestamp));
     tbody.prepend(row);
     while (tbody.rows.length > 10) tbody.deleteRow(-1);
   }
