@@ -8,6 +8,7 @@ from accounts.admin_tenancy import TenantScopedAdmin
 from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
 from billing.receipts import receipt_response
 from billing.services import compute_session_cost
+from common.times import local_time_column
 
 
 class TariffBandInline(TabularInline):
@@ -44,12 +45,14 @@ class TariffAssignmentAdmin(TenantScopedAdmin, ModelAdmin):
 @admin.register(SessionCost)
 class SessionCostAdmin(TenantScopedAdmin, ModelAdmin):
     tenant_path = "session__charger__site__organization"
-    list_display = ["session", "total", "currency", "net", "vat", "tariff", "computed_at"]
+    list_display = ["session", "total", "currency", "net", "vat", "tariff", "computed"]
     list_filter = ["currency", "tariff"]
     # The transaction id the charger knows: our integer (1.6) or the station's string (2.0.1).
     search_fields = ["session__charger__charge_point_id", "=session__transaction_id", "=session__transaction_uid"]
-    list_select_related = ["session", "session__charger", "tariff"]
-    readonly_fields = ["session", "tariff", "currency", "net", "vat", "total", "breakdown", "computed_at"]
+    list_select_related = ["session", "session__charger__site", "tariff"]
+    readonly_fields = ["session", "tariff", "currency", "net", "vat", "total", "breakdown", "computed"]
+    fields = readonly_fields
+    computed = local_time_column("computed_at", "Computed", zone_path="session.charger.site.timezone")
     actions = ["recompute"]
     actions_detail = ["receipt"]
 

@@ -45,6 +45,7 @@ from charging.smart_charging import (
     set_charging_profile_intent,
     validate_periods,
 )
+from common.times import local_time_column
 from sites.commands.intents import Reserve
 from sites.commands.rules import validate_command
 
@@ -377,29 +378,35 @@ class UnmatchedStopAdmin(TenantScopedAdmin, ModelAdmin):
     tenant_path = "charger__site__organization"
 
     list_display = [
-        "received_at",
+        "received",
         "charger",
         "transaction_id",
         "id_tag",
-        "stopped_at",
+        "stopped",
         "meter_stop_wh",
         "reason",
         "resolved",
     ]
     list_filter = ["resolved", "charger__site__organization"]
     search_fields = ["charger__charge_point_id", "id_tag", "=transaction_id"]
-    list_select_related = ["charger"]
+    list_select_related = ["charger__site"]
     readonly_fields = [
         "charger",
         "transaction_id",
         "id_tag",
-        "stopped_at",
-        "received_at",
+        "stopped",
+        "received",
         "meter_stop_wh",
         "reason",
         "transaction_data",
         "note",
     ]
+    received = local_time_column("received_at", "Received")
+    stopped = local_time_column("stopped_at", "Stopped (charger's clock)")
+
+    def get_fields(self, request, obj=None) -> list[str]:
+        # The stored times are shown as `received` and `stopped` (in the site's time zone).
+        return [name for name in super().get_fields(request, obj) if name not in ("received_at", "stopped_at")]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -443,10 +450,11 @@ class ReservationAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
     tenant_path = "charger__site__organization"
 
     form = ReservationForm
-    list_display = ["pk", "charger", "connector", "id_token", "expires_at", "reservation_status", "charger_answer"]
+    list_display = ["pk", "charger", "connector", "id_token", "expires", "reservation_status", "charger_answer"]
     list_filter = ["status", "charger__site__organization"]
     search_fields = ["charger__charge_point_id", "id_token__id_tag", "=id"]
-    list_select_related = ["charger", "connector", "connector__charger", "id_token"]
+    list_select_related = ["charger__site", "connector", "connector__charger", "id_token"]
+    expires = local_time_column("expires_at", "Expires", seconds=False)
     autocomplete_fields = ["charger", "connector", "id_token"]
     actions = ["cancel_reservations"]
 
@@ -599,10 +607,11 @@ class ChargingProfileAssignmentAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdm
     tenant_path = "charger__site__organization"
 
     form = AssignmentForm
-    list_display = ["created_at", "profile", "charger", "connector_id", "transaction_id", "status"]
+    list_display = ["sent", "profile", "charger", "connector_id", "transaction_id", "status"]
     list_filter = ["status", "profile__purpose", "charger__site__organization"]
     search_fields = ["charger__charge_point_id", "profile__name"]
-    list_select_related = ["profile", "charger"]
+    list_select_related = ["profile", "charger__site"]
+    sent = local_time_column("created_at", "Sent", seconds=False)
     autocomplete_fields = ["charger", "profile"]
     actions = ["clear_profiles"]
 

@@ -275,3 +275,18 @@ def test_meter_values_are_read_only_for_everyone(client, admin_client):
     assert reading.raw_value == "1500"
     listing = member_client(client, reading.session, "viewer").get(reverse("admin:charging_metervalue_changelist"))
     assert "1 Jul 2026, 12:00:07 CEST" in listing.content.decode()
+
+
+def test_unmatched_stops_show_their_times_in_the_site_time_zone(admin_client):
+    from charging.models import UnmatchedStop
+    from sites.tests.factories import ChargerFactory, SiteFactory
+
+    at = dt.datetime(2026, 12, 5, 13, 3, 7, 500000, tzinfo=dt.UTC)
+    charger = ChargerFactory(site=SiteFactory(timezone="Europe/Paris"))
+    stop = UnmatchedStop.objects.create(charger=charger, transaction_id=7, stopped_at=at, received_at=at,
+                                        meter_stop_wh=100)  # fmt: skip
+    for url in (reverse("admin:charging_unmatchedstop_changelist"),
+                reverse("admin:charging_unmatchedstop_change", args=[stop.pk])):  # fmt: skip
+        body = admin_client.get(url).content.decode()
+        assert "5 Dec 2026, 14:03:07 CET" in body
+        assert "2026-12-05T13:03:07" not in body
