@@ -13,6 +13,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from accounts.admin_tenancy import PlatformOnlyAdmin, TenantScopedAdmin
 from accounts.models import Activity, Membership, Organization, User
 from accounts.roles import ADMIN_ROLES
+from common.times import local_time_column
 
 admin.site.unregister(Group)
 
@@ -155,12 +156,15 @@ class ActivityAdmin(TenantScopedAdmin, ModelAdmin):
     """Who did what, when, through which channel, with the values before and after."""
 
     tenant_path = "organization"
-    list_display = ["timestamp", "actor", "organization", "via", "verb", "object_type", "object_repr"]
+    list_display = ["time", "actor", "organization", "via", "verb", "object_type", "object_repr"]
     list_filter = ["via", "verb", "object_type", "organization"]
     search_fields = ["object_repr", "object_id", "actor__email"]
     list_select_related = ["actor", "organization"]
     date_hierarchy = "timestamp"
-    readonly_fields = ["timestamp", "actor", "organization", "via", "verb", "object_type", "object_id", "object_repr",
+    # An organization's sites may lie in several time zones: its activity is in UTC, and says so.
+    time = local_time_column("timestamp", "Time", zone_path="")
+    fields = ["time", "actor", "organization", "via", "verb", "object_type", "object_id", "object_repr", "changes"]
+    readonly_fields = ["time", "actor", "organization", "via", "verb", "object_type", "object_id", "object_repr",
                        "changes"]  # fmt: skip
 
     def has_add_permission(self, request) -> bool:

@@ -123,3 +123,15 @@ def test_an_operator_cannot_manage_members(client):
         {"email": "x@example.com", "organization": site.organization.pk, "role": "admin"},
     )
     assert response.status_code == 403
+
+
+def test_the_activity_log_says_its_times_to_the_second_in_utc(admin_client):
+    import datetime as dt
+
+    at = dt.datetime(2026, 12, 5, 13, 3, 7, 900000, tzinfo=dt.UTC)
+    entry = Activity.objects.create(verb="changed", via="admin", object_type="site", object_repr="Depot", timestamp=at)
+    pages = [reverse("admin:accounts_activity_changelist"), reverse("admin:accounts_activity_change", args=[entry.pk])]
+    for url in pages:
+        body = admin_client.get(url).content.decode()
+        assert "5 Dec 2026, 13:03:07 UTC" in body
+        assert "2026-12-05T13:03:07" not in body
