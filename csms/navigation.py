@@ -41,6 +41,8 @@ SIDEBAR_NAVIGATION = [
             _item("ID tokens", "badge", "charging.idtoken"),
             _item("Commands", "terminal", "sites.command"),
             _item("Reservations", "event_available", "charging.reservation"),
+            {**_item("Alerts", "notifications", "reports.alert"), "badge": "reports.alerts_admin.unresolved_badge"},
+            _item("Alert emails", "forward_to_inbox", "reports.alertsubscription"),
         ],
     },
     {
@@ -99,6 +101,7 @@ SIDEBAR_NAVIGATION = [
         "collapsible": True,
         "items": [
             _item("Security events", "shield", "sites.securityevent"),
+            _item("API clients", "key", "accounts.apiclient"),
             _item("Charger shares", "share", "sites.chargershare"),
         ],
     },
