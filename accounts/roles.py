@@ -15,6 +15,7 @@ TENANT_MODELS = {
         "statusnotificationrecord",
         "chargerreport",
         "command",
+        "commandbatch",
         "configurationkey",
         "securityevent",
         "chargershare",

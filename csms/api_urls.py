@@ -22,6 +22,7 @@ from charging.api.views import (
 )
 from csms.status import StatusView
 from integrations.api import InboundEventView
+from ocpp_gateway.api.batches import CommandBatchViewSet
 from reports.analytics_api import EnergyView, PeakLoadView, UptimeView, UtilizationView
 from reports.api.alerts import AlertViewSet
 from reports.api.views import ReportExportViewSet
@@ -48,6 +49,7 @@ router.register("session-costs", SessionCostViewSet, basename="sessioncost")
 router.register("report-exports", ReportExportViewSet, basename="reportexport")
 router.register("security-events", SecurityEventViewSet, basename="securityevent")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("command-batches", CommandBatchViewSet, basename="commandbatch")
 
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
 

@@ -40,6 +40,7 @@ SIDEBAR_NAVIGATION = [
             _item("Sites", "location_on", "sites.site"),
             _item("ID tokens", "badge", "charging.idtoken"),
             _item("Commands", "terminal", "sites.command"),
+            _item("Command batches", "dynamic_feed", "sites.commandbatch"),
             _item("Reservations", "event_available", "charging.reservation"),
             {**_item("Alerts", "notifications", "reports.alert"), "badge": "reports.alerts_admin.unresolved_badge"},
             _item("Alert emails", "forward_to_inbox", "reports.alertsubscription"),

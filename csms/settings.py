@@ -439,6 +439,12 @@ REPORTS_PDF_MAX_ROWS = env.int("REPORTS_PDF_MAX_ROWS", default=5000)
 # How often (rows) a running export records its progress.
 REPORTS_PROGRESS_EVERY = env.int("REPORTS_PROGRESS_EVERY", default=500)
 
+# --- Command batches (sites.commands.batches) ----------------------------------------------
+# A batch queues this many commands at a time, then pauses: thousands of chargers get their
+# commands as a steady trickle that never crowds the chargers' own traffic.
+COMMAND_BATCH_CHUNK = env.int("COMMAND_BATCH_CHUNK", default=50)
+COMMAND_BATCH_PAUSE_SECONDS = env.float("COMMAND_BATCH_PAUSE_SECONDS", default=1.0)
+
 # --- Alerts (reports.alerts) ------------------------------------------------------------
 # A charger not heard from for this many minutes raises an "offline" alert; the sweep that
 # raises and resolves alerts runs this often (seconds).

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -24,6 +24,7 @@ from accounts.roles import (
     command_permission,
     model_permission,
 )
+from sites.batch_admin import batch_forms, send_batch_page
 from sites.certificates.signing import certificate_signer
 from sites.command_forms import CommandForm, command_forms_for
 from sites.commands import request_command, rotate_charger_key
@@ -317,7 +318,7 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
         ConnectorInline, ConfigurationInline, CommandInline, StatusHistoryInline, ChargerReportInline,
         CertificateInline,
     ]  # fmt: skip
-    actions = ["generate_auth_key", "rotate_auth_key", "soft_reset", "clear_cache", "trigger_status"]
+    actions = ["generate_auth_key", "rotate_auth_key", "soft_reset", "clear_cache", "trigger_status", "send_batch"]
     actions_detail = ["send_command"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Charger]:
@@ -488,6 +489,13 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
         for charger in queryset:
             rotate_charger_key(charger=charger, requested_by=request.user)
         self.message_user(request, f"Key rotation queued for {queryset.count()} charger(s).")
+
+    def has_send_batch_permission(self, request: HttpRequest) -> bool:
+        return bool(batch_forms(request))
+
+    @admin.action(description="Send a command to the selected chargers (batch)", permissions=["send_batch"])
+    def send_batch(self, request: HttpRequest, queryset: QuerySet[Charger]) -> HttpResponse | None:
+        return send_batch_page(self, request, queryset)
 
     @admin.action(description="Soft reset", permissions=["send_reset"])
     def soft_reset(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:

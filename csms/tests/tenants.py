@@ -15,6 +15,7 @@ from sites.models import (
     ChargerCertificate,
     ChargerReport,
     Command,
+    CommandBatch,
     ConfigurationKey,
     ConnectionEvent,
     DeviceEvent,
@@ -73,6 +74,7 @@ def populate(organization: Organization, prefix: str) -> dict:
     Membership.objects.create(user=watcher, organization=organization, role="viewer")
     AlertSubscription.objects.create(organization=organization, user=watcher)
     create_api_client(organization=organization, name=f"{prefix} CMS", scopes=["read"], by=None)
+    CommandBatch.objects.create(organization=organization, intent="reset", charger_ids=[charger.pk])
     # Finished, so its download route is refused for the tenant, not for a missing file.
     export = ReportExport.objects.create(
         organization=organization, format="csv", status="done", file=f"reports/{organization.pk}/sessions-test.csv"

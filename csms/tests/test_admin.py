@@ -28,6 +28,7 @@ from sites.models import (
     Charger,
     ChargerReport,
     Command,
+    CommandBatch,
     ConfigurationKey,
     ConnectionEvent,
     SecurityEvent,
@@ -86,6 +87,7 @@ def one_of_everything(admin_user):
     )
     AlertSubscription.objects.create(organization=charger.site.organization, user=admin_user)
     create_api_client(organization=charger.site.organization, name="CMS", scopes=["read"], by=admin_user)
+    CommandBatch.objects.create(organization=charger.site.organization, intent="reset", charger_ids=[charger.pk])
     MessageLog.objects.create(
         charge_point_id=charger.charge_point_id, direction="in", message_type=2, message_id="1",
         action="Heartbeat", payload={}, timestamp=now,
