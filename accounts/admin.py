@@ -175,3 +175,6 @@ class ActivityAdmin(TenantScopedAdmin, ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # append-only
+
+
+from accounts import api_clients_admin  # noqa: E402,F401  (registers the API client admin)

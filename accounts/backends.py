@@ -4,11 +4,12 @@ permission in any of their organizations (what the admin asks to show a page); w
 object, only in that object's organization.
 
 Permissions granted to a user or group directly (by a platform administrator) are platform
-permissions and hold for every organization."""
+permissions and hold for every organization. An API client's principal, signed in with a
+client token, holds only what its scopes allow (`api_scopes`, set by the authentication)."""
 
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 
-from accounts.roles import role_permissions
+from accounts.roles import role_permissions, scope_permissions
 from accounts.tenancy import organization_id_of, roles_by_organization
 
 _platform = ModelBackend()
@@ -16,6 +17,11 @@ _platform = ModelBackend()
 
 class RoleBackend(BaseBackend):
     def get_all_permissions(self, user, obj=None) -> set[str]:
+        granted = self._role_permissions(user, obj)
+        scopes = getattr(user, "api_scopes", None)
+        return granted if scopes is None else granted & scope_permissions(scopes)
+
+    def _role_permissions(self, user, obj) -> set[str]:
         roles = roles_by_organization(user)
         if obj is None:
             return set().union(*(role_permissions(role) for role in roles.values()))

@@ -168,3 +168,41 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.verb} {self.object_type} {self.object_repr}"
+
+
+class ApiScope(models.TextChoices):
+    READ = "read", "Read everything the organization may see"
+    COMMANDS = "commands", "Send commands to chargers"
+    TOKENS = "tokens", "Manage ID tokens"
+    TARIFFS = "tariffs", "Manage tariffs and their assignments"
+
+
+class ApiClient(models.Model):
+    """A system of an organization that calls the API on its own (a CMS, a billing system): it
+    signs in with a client id and a secret (OAuth 2 client credentials) and holds the permissions
+    of its scopes within the operator role, in its organization only. It acts through a user of
+    its own (`principal`: no password, no admin access), so the tenancy and permission rules of
+    people apply to it unchanged, and the audit trail names it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_clients")
+    name = models.CharField(max_length=100)
+    client_id = models.CharField(max_length=40, unique=True, editable=False)
+    # Django's password hasher over the secret: the secret itself is shown once, never stored.
+    secret_hash = models.CharField(max_length=128, editable=False)
+    scopes = models.JSONField(default=list)
+    principal = models.OneToOneField(User, on_delete=models.PROTECT, related_name="api_client", editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_token_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        verbose_name = "API client"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -7,7 +7,7 @@ from accounts.models import Role
 
 # Models whose rows belong to one organization, by app.
 TENANT_MODELS = {
-    "accounts": ("organization", "membership", "activity"),
+    "accounts": ("organization", "membership", "activity", "apiclient"),
     "sites": (
         "site",
         "charger",
@@ -15,6 +15,7 @@ TENANT_MODELS = {
         "statusnotificationrecord",
         "chargerreport",
         "command",
+        "commandbatch",
         "configurationkey",
         "securityevent",
         "chargershare",
@@ -37,7 +38,7 @@ TENANT_MODELS = {
     ),
     "ocpp_gateway": ("messagelog",),
     "billing": ("tariff", "tariffband", "tariffassignment", "sessioncost"),
-    "reports": ("reportexport",),
+    "reports": ("reportexport", "alert", "alertsubscription"),
 }
 
 # Every operation the central system asks of a charger, by intent kind (the kinds of
@@ -127,6 +128,12 @@ CHARGER_KEY_PERMISSION = "sites.issue_charger_key"
 # Taking note of a critical security event lowers it for everyone in the organization (S13):
 # organization admins and operators.
 ACKNOWLEDGE_SECURITY_EVENTS = "sites.acknowledge_securityevent"
+# Acknowledging and resolving alerts (reports.alerts): whoever acts on chargers. Who is emailed
+# which alerts is the organization admins' choice.
+HANDLE_ALERTS = "reports.change_alert"
+MANAGE_ALERT_SUBSCRIPTIONS = frozenset(
+    {"reports.add_alertsubscription", "reports.change_alertsubscription", "reports.delete_alertsubscription"}
+)
 
 
 def model_permission(model, verb: str) -> str:
@@ -157,21 +164,25 @@ OPERATIONS = _model_permissions(
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset(VIEW_ALL | EXPORT),
-    Role.MAINTENANCE: frozenset(VIEW_ALL | EXPORT | {command_permission(k) for k in MAINTENANCE_INTENTS}),
+    Role.MAINTENANCE: frozenset(
+        VIEW_ALL | EXPORT | {command_permission(k) for k in MAINTENANCE_INTENTS} | {HANDLE_ALERTS}
+    ),
     Role.OPERATOR: frozenset(
         VIEW_ALL
         | EXPORT
         | OPERATIONS
         | {command_permission(k) for k in COMMAND_INTENTS}
-        | {CHARGER_KEY_PERMISSION, ACKNOWLEDGE_SECURITY_EVENTS}
+        | {CHARGER_KEY_PERMISSION, ACKNOWLEDGE_SECURITY_EVENTS, HANDLE_ALERTS}
     ),
     Role.ADMIN: frozenset(
         VIEW_ALL
         | EXPORT
         | OPERATIONS
         | {command_permission(k) for k in COMMAND_INTENTS}
-        | {CHARGER_KEY_PERMISSION, ACKNOWLEDGE_SECURITY_EVENTS}
+        | {CHARGER_KEY_PERMISSION, ACKNOWLEDGE_SECURITY_EVENTS, HANDLE_ALERTS}
+        | MANAGE_ALERT_SUBSCRIPTIONS
         | {"accounts.add_membership", "accounts.change_membership", "accounts.delete_membership"}
+        | _model_permissions(("add", "change", "delete"), {"accounts": ("apiclient",)})
         | {"accounts.change_organization"}
     ),
     # Partners work through the API on what operators share with them (issue 5).
@@ -190,3 +201,22 @@ ADMIN_ROLES = (Role.ADMIN, Role.OPERATOR, Role.MAINTENANCE, Role.VIEWER)
 
 def role_permissions(role: str) -> frozenset[str]:
     return ROLE_PERMISSIONS.get(role, frozenset())
+
+
+# API clients (accounts.models.ApiClient) act with the operator role in their organization,
+# narrowed to the permissions of their scopes. The raw call is never a client's: it bypasses
+# every neutral check, so a person sends it.
+API_CLIENT_ROLE = Role.OPERATOR
+SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "read": frozenset(VIEW_ALL | EXPORT),
+    "commands": frozenset(command_permission(k) for k in COMMAND_INTENTS if k != RAW_INTENT),
+    "tokens": frozenset(_model_permissions(("add", "change", "delete"), {"charging": ("idtoken",)})),
+    "tariffs": frozenset(
+        _model_permissions(("add", "change", "delete"), {"billing": ("tariff", "tariffband", "tariffassignment")})
+    ),
+}
+
+
+def scope_permissions(scopes) -> frozenset[str]:
+    """What a client holding these scopes may do at most (its role decides the rest)."""
+    return frozenset().union(*(SCOPE_PERMISSIONS.get(scope, frozenset()) for scope in scopes))

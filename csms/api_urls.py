@@ -5,7 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenVerifyView
 
-from accounts.api.views import ActiveUserTokenRefreshView, LoginTokenView, LogoutView, OrganizationViewSet
+from accounts.api.views import (
+    ActiveUserTokenRefreshView,
+    ClientTokenView,
+    LoginTokenView,
+    LogoutView,
+    OrganizationViewSet,
+)
 from billing.api.views import SessionCostViewSet
 from charging.api.views import (
     ChargingProfileViewSet,
@@ -15,7 +21,10 @@ from charging.api.views import (
     SessionViewSet,
 )
 from csms.status import StatusView
+from integrations.api import InboundEventView
+from ocpp_gateway.api.batches import CommandBatchViewSet
 from reports.analytics_api import EnergyView, PeakLoadView, UptimeView, UtilizationView
+from reports.api.alerts import AlertViewSet
 from reports.api.views import ReportExportViewSet
 from sites.api.certificates import ChargerCertificatesView
 from sites.api.device_model import (
@@ -39,6 +48,8 @@ router.register("unknown-chargers", UnknownChargerViewSet, basename="unknownchar
 router.register("session-costs", SessionCostViewSet, basename="sessioncost")
 router.register("report-exports", ReportExportViewSet, basename="reportexport")
 router.register("security-events", SecurityEventViewSet, basename="securityevent")
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("command-batches", CommandBatchViewSet, basename="commandbatch")
 
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
 
@@ -47,7 +58,9 @@ v1: list[URLPattern | URLResolver] = [
     path("auth/token/refresh", ActiveUserTokenRefreshView.as_view(), name="token-refresh"),
     path("auth/token/verify", TokenVerifyView.as_view(), name="token-verify"),
     path("auth/logout", LogoutView.as_view(), name="logout"),
+    path("auth/client-token", ClientTokenView.as_view(), name="client-token"),
     path("status", StatusView.as_view(), name="status"),
+    path("integrations/events", InboundEventView.as_view(), name="integrations-events"),
     path("sessions/<int:session_pk>/meter-values", meter_values, name="session-meter-values"),
     path("analytics/energy", EnergyView.as_view(), name="analytics-energy"),
     path("analytics/utilization", UtilizationView.as_view(), name="analytics-utilization"),

@@ -40,7 +40,10 @@ SIDEBAR_NAVIGATION = [
             _item("Sites", "location_on", "sites.site"),
             _item("ID tokens", "badge", "charging.idtoken"),
             _item("Commands", "terminal", "sites.command"),
+            _item("Command batches", "dynamic_feed", "sites.commandbatch"),
             _item("Reservations", "event_available", "charging.reservation"),
+            {**_item("Alerts", "notifications", "reports.alert"), "badge": "reports.alerts_admin.unresolved_badge"},
+            _item("Alert emails", "forward_to_inbox", "reports.alertsubscription"),
         ],
     },
     {
@@ -99,6 +102,7 @@ SIDEBAR_NAVIGATION = [
         "collapsible": True,
         "items": [
             _item("Security events", "shield", "sites.securityevent"),
+            _item("API clients", "key", "accounts.apiclient"),
             _item("Charger shares", "share", "sites.chargershare"),
         ],
     },

@@ -439,10 +439,30 @@ REPORTS_PDF_MAX_ROWS = env.int("REPORTS_PDF_MAX_ROWS", default=5000)
 # How often (rows) a running export records its progress.
 REPORTS_PROGRESS_EVERY = env.int("REPORTS_PROGRESS_EVERY", default=500)
 
+# --- Command batches (sites.commands.batches) ----------------------------------------------
+# A batch queues this many commands at a time, then pauses: thousands of chargers get their
+# commands as a steady trickle that never crowds the chargers' own traffic.
+COMMAND_BATCH_CHUNK = env.int("COMMAND_BATCH_CHUNK", default=50)
+COMMAND_BATCH_PAUSE_SECONDS = env.float("COMMAND_BATCH_PAUSE_SECONDS", default=1.0)
+
+# --- Alerts (reports.alerts) ------------------------------------------------------------
+# A charger not heard from for this many minutes raises an "offline" alert; the sweep that
+# raises and resolves alerts runs this often (seconds).
+ALERTS_OFFLINE_AFTER = env.int("ALERTS_OFFLINE_AFTER", default=15)
+ALERTS_SWEEP_SECONDS = env.float("ALERTS_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["sweep-alerts"] = {"task": "reports.tasks.sweep_alerts_task", "schedule": ALERTS_SWEEP_SECONDS}
+# Alert emails: EMAIL_URL as django-environ reads it (smtp://user:password@host:587, with
+# ?ssl=True or +tls), printed to the console by default.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="csms@localhost")
+# Where people reach this system: links in emails are made from it.
+CSMS_BASE_URL = env("CSMS_BASE_URL", default="http://127.0.0.1:8000")
+
 # --- Django REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # People's tokens and API clients' (client credentials, accounts.api_clients).
+        "accounts.authentication.ScopedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -488,6 +508,9 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
     "USER_ID_FIELD": "id",
 }
+
+# API clients' access tokens (client credentials) live this long; they ask for a new one.
+API_CLIENT_TOKEN_MINUTES = env.int("API_CLIENT_TOKEN_MINUTES", default=15)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "CSMS partner API",

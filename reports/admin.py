@@ -127,3 +127,6 @@ class ReportExportAdmin(TenantScopedAdmin, ModelAdmin):
     def download_file(self, request: HttpRequest, object_id: str) -> FileResponse:
         export = get_object_or_404(self.get_queryset(request), pk=object_id)
         return export_file_response(export)
+
+
+from reports import alerts_admin  # noqa: E402,F401  (registers the alert admins)

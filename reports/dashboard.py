@@ -14,7 +14,7 @@ from django.utils import timezone
 from charging.models import ChargingSession, SessionState
 from common.times import format_local
 from reports.analytics_admin import PAGES
-from reports.selectors import connector_label
+from reports.selectors import connector_label, unresolved_alert_count
 from sites.device_model.models import DeviceEvent
 from sites.device_model.selectors import problem_events
 from sites.models import Connector, ConnectorStatus, SecurityEvent, Site, StatusNotificationRecord
@@ -259,11 +259,18 @@ def critical_security_events(user) -> dict:
     return {"count": count, "url": url}
 
 
+def open_alerts(user) -> dict:
+    """How many alerts are still unresolved (open or acknowledged), and where to handle them."""
+    url = reverse("admin:reports_alert_changelist")
+    return {"count": unresolved_alert_count(user), "url": url}
+
+
 def dashboard_data(user, *, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     return {
         "fleet": fleet_counts(user),
         "security": critical_security_events(user),
+        "alerts": open_alerts(user),
         "today": today_totals(user, now=now),
         "daily": daily_activity(user, now=now),
         "faults": recent_faults(user),

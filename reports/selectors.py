@@ -16,7 +16,7 @@ from accounts.tenancy import organizations_of, scope_queryset
 from charging.models import ChargingSession, IdToken
 from charging.services.shared import transaction_ref
 from ocpp_gateway.models import MessageLog
-from reports.models import ReportExport
+from reports.models import Alert, AlertState, ReportExport
 from sites.models import Charger, Site
 
 # Rows fetched from the database at a time: memory stays flat however long the history is.
@@ -236,3 +236,13 @@ def id_tokens_of(organizations: QuerySet[Organization]) -> QuerySet[IdToken]:
 def exports_visible_to(user) -> QuerySet[ReportExport]:
     exports = ReportExport.objects.select_related("organization", "requested_by")
     return scope_queryset(exports, user, "organization", roles=ADMIN_ROLES)
+
+
+def alerts_visible_to(user) -> QuerySet[Alert]:
+    """The alerts of the organizations where the user holds an admin-side role (all for a
+    platform admin); partners see none."""
+    return scope_queryset(Alert.objects.all(), user, "organization", roles=ADMIN_ROLES)
+
+
+def unresolved_alert_count(user) -> int:
+    return alerts_visible_to(user).filter(state__in=(AlertState.OPEN, AlertState.ACKNOWLEDGED)).count()

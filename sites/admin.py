@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,6 +25,7 @@ from accounts.roles import (
     model_permission,
 )
 from common.times import format_day, format_local, local_time_column
+from sites.batch_admin import batch_forms, send_batch_page
 from sites.certificates.signing import certificate_signer
 from sites.command_forms import CommandForm, command_forms_for
 from sites.commands import request_command, rotate_charger_key
@@ -348,7 +349,7 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
         ConnectorInline, ConfigurationInline, CommandInline, StatusHistoryInline, ChargerReportInline,
         CertificateInline,
     ]  # fmt: skip
-    actions = ["generate_auth_key", "rotate_auth_key", "soft_reset", "clear_cache", "trigger_status"]
+    actions = ["generate_auth_key", "rotate_auth_key", "soft_reset", "clear_cache", "trigger_status", "send_batch"]
     actions_detail = ["send_command"]
 
     status_since = local_time_column("status_timestamp", "Status since (charger's clock)", zone_path="site.timezone")
@@ -531,6 +532,13 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
         for charger in queryset:
             rotate_charger_key(charger=charger, requested_by=request.user)
         self.message_user(request, f"Key rotation queued for {queryset.count()} charger(s).")
+
+    def has_send_batch_permission(self, request: HttpRequest) -> bool:
+        return bool(batch_forms(request))
+
+    @admin.action(description="Send a command to the selected chargers (batch)", permissions=["send_batch"])
+    def send_batch(self, request: HttpRequest, queryset: QuerySet[Charger]) -> HttpResponse | None:
+        return send_batch_page(self, request, queryset)
 
     @admin.action(description="Soft reset", permissions=["send_reset"])
     def soft_reset(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:

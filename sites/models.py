@@ -455,6 +455,47 @@ class CommandStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+class CommandBatch(models.Model):
+    """One intent sent to many chargers of an organization (issue 20: "broadcast"): the chargers
+    chosen when it was asked, the Command rows it queued (a few at a time, so that a batch of
+    thousands never crowds the chargers' own traffic: sites.commands.batches) and those it could
+    not queue, with why."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Queuing commands"
+        DONE = "done", "All commands queued"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="command_batches")
+    intent = models.CharField(max_length=32)
+    fields = models.JSONField(default=dict, blank=True)
+    # How the chargers were chosen (site, charge point ids, online only), as asked.
+    selection = models.JSONField(default=dict, blank=True)
+    charger_ids = models.JSONField(default=list, blank=True, editable=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    queued_count = models.PositiveIntegerField(default=0, help_text="Commands queued so far.")
+    # [{"charge_point_id": ..., "reason": ...}]: chargers this intent does not suit (checked per charger).
+    refused = models.JSONField(default=list, blank=True)
+    requested_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_via = models.CharField(max_length=16, default="admin")
+    created_at = models.DateTimeField(default=now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "command batch"
+        verbose_name_plural = "command batches"
+
+    def __str__(self) -> str:
+        return f"{self.intent} to {len(self.charger_ids)} chargers (#{self.pk})"
+
+    @property
+    def total(self) -> int:
+        return len(self.charger_ids)
+
+
 class Command(models.Model):
     """A CALL the central system sends a charger, durable: it waits in the queue while the
     charger is offline and is delivered in order when it returns (R16)."""
@@ -477,6 +518,9 @@ class Command(models.Model):
     )
     requested_via = models.CharField(max_length=16, choices=Via.choices, default=Via.SYSTEM)
     idempotency_key = models.CharField(max_length=100, blank=True)
+    batch = models.ForeignKey(
+        CommandBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="commands", editable=False
+    )
     status = models.CharField(max_length=16, choices=CommandStatus.choices, default=CommandStatus.QUEUED)
     # The request id the charger's later notifications about this command's job name (log
     # uploads N01.FR.07, firmware updates L01.FR.10); None for commands without such a job.

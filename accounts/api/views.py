@@ -1,5 +1,8 @@
 """Authentication (JWT, S18) and organizations for the partner API."""
 
+import base64
+import urllib.parse
+
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_ip_address
 from axes.utils import reset
@@ -15,6 +18,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from accounts.api_clients import InvalidClient, issue_client_token
 from accounts.lockout import lockout_response, login_name
 from accounts.models import Organization, User
 from accounts.tenancy import organizations_of
@@ -100,3 +104,72 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return organizations_of(self.request.user).order_by("name")
+
+
+class ClientTokenRequestSerializer(serializers.Serializer):
+    grant_type = serializers.ChoiceField(choices=["client_credentials"])
+    client_id = serializers.CharField(required=False, max_length=100)
+    client_secret = serializers.CharField(required=False, max_length=200, trim_whitespace=False)
+
+
+class ClientTokenSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    scope = serializers.CharField()
+
+
+class ClientTokenView(APIView):
+    """An API client's access token (OAuth 2 client credentials, RFC 6749 sec. 4.4): the client
+    id and secret in the body or as HTTP Basic (sec. 2.3.1). No refresh token: the client asks
+    again when the token expires. Throttled per address like the people's login."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "login"
+    serializer_class = ClientTokenRequestSerializer
+
+    def get_authenticate_header(self, request: Request) -> str:
+        """A refused client gets 401 with the scheme it may use (RFC 6749 sec. 5.2)."""
+        return 'Basic realm="api-clients"'
+
+    @extend_schema(
+        request=ClientTokenRequestSerializer,
+        responses=ClientTokenSerializer,
+        summary="Access token for an API client (client credentials)",
+    )
+    def post(self, request: Request) -> Response:
+        body = ClientTokenRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        client_id, secret = _basic_credentials(request) or (
+            body.validated_data.get("client_id", ""),
+            body.validated_data.get("client_secret", ""),
+        )
+        if not client_id or not secret:
+            raise serializers.ValidationError({"client_id": ["Give client_id and client_secret, or HTTP Basic."]})
+        try:
+            issued = issue_client_token(client_id=client_id, client_secret=secret)
+        except InvalidClient:
+            raise AuthenticationFailed("Unknown client, wrong secret or revoked client.") from None
+        return Response(
+            {
+                "access_token": issued.access_token,
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+                "scope": " ".join(issued.scopes),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    """client_id and client_secret from `Authorization: Basic` (form-urlencoded, sec. 2.3.1)."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise AuthenticationFailed("The Basic credentials are not valid base64.") from None
+    client_id, _, secret = decoded.partition(":")
+    return urllib.parse.unquote_plus(client_id), urllib.parse.unquote_plus(secret)

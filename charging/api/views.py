@@ -112,6 +112,11 @@ class IdTokenViewSet(viewsets.ModelViewSet):
         return scope_queryset(tokens, self.request.user, "organization")
 
     def perform_create(self, serializer) -> None:
+        # The organization was chosen among those where the caller's role writes; the permission
+        # is asked too, for an API client whose scopes may not include tokens.
+        candidate = IdToken(organization=serializer.validated_data["organization"])
+        if not self.request.user.has_perm(model_permission(IdToken, "add"), candidate):
+            raise exceptions.PermissionDenied("You may not add id tokens to this organization.")
         record_change(actor=self.request.user, verb="created", obj=self._save(serializer), via="api")
 
     def perform_update(self, serializer) -> None:

@@ -2,17 +2,20 @@
 
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.api_clients import create_api_client
+from accounts.models import Membership, Organization
 from accounts.services import record_change
+from accounts.tests.factories import UserFactory
 from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from ocpp_gateway.models import MessageLog
-from reports.models import ReportExport
+from reports.models import Alert, AlertSubscription, ReportExport
 from sites.models import (
     ChargerCertificate,
     ChargerReport,
     Command,
+    CommandBatch,
     ConfigurationKey,
     ConnectionEvent,
     DeviceEvent,
@@ -60,6 +63,18 @@ def populate(organization: Organization, prefix: str) -> dict:
     cost = SessionCost.objects.create(session=meter_value.session, tariff=tariff, currency="EUR", net=1, vat=0, total=1)
     partner = Organization.objects.create(name=f"{prefix} partner", slug=f"{prefix.lower()}-partner", kind="partner")
     share_charger(charger=charger, partner=partner)
+    Alert.objects.create(
+        organization=organization,
+        kind="charger_offline",
+        subject=f"offline:{charger.pk}:0",
+        charger=charger,
+        summary=f"{prefix} offline",
+    )
+    watcher = UserFactory(email=f"{prefix.lower()}-watcher@example.com")
+    Membership.objects.create(user=watcher, organization=organization, role="viewer")
+    AlertSubscription.objects.create(organization=organization, user=watcher)
+    create_api_client(organization=organization, name=f"{prefix} CMS", scopes=["read"], by=None)
+    CommandBatch.objects.create(organization=organization, intent="reset", charger_ids=[charger.pk])
     # Finished, so its download route is refused for the tenant, not for a missing file.
     export = ReportExport.objects.create(
         organization=organization, format="csv", status="done", file=f"reports/{organization.pk}/sessions-test.csv"

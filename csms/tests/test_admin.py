@@ -11,6 +11,7 @@ from django.utils import timezone
 from import_export.formats.base_formats import CSV
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.api_clients import create_api_client
 from accounts.services import record_change
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from billing.models import SessionCost, Tariff, TariffAssignment
@@ -19,7 +20,7 @@ from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from csms.tests.tenants import device_model_rows
 from ocpp_gateway.models import MessageLog
 from ocpp_gateway.v16 import codec as v16_codec
-from reports.models import ReportExport
+from reports.models import Alert, AlertSubscription, ReportExport
 from sites.commands import claim_next_command, intent_of
 from sites.commands.intents import Unlock
 from sites.credentials import verify_charger_key
@@ -27,6 +28,7 @@ from sites.models import (
     Charger,
     ChargerReport,
     Command,
+    CommandBatch,
     ConfigurationKey,
     ConnectionEvent,
     SecurityEvent,
@@ -76,6 +78,16 @@ def one_of_everything(admin_user):
     )
     ChargingProfileAssignment.objects.create(profile=profile, charger=charger)
     ReportExport.objects.create(organization=charger.site.organization, requested_by=admin_user, filters={"site": 1})
+    Alert.objects.create(
+        organization=charger.site.organization,
+        kind="charger_offline",
+        subject="offline:1:0",
+        charger=charger,
+        summary="offline",
+    )
+    AlertSubscription.objects.create(organization=charger.site.organization, user=admin_user)
+    create_api_client(organization=charger.site.organization, name="CMS", scopes=["read"], by=admin_user)
+    CommandBatch.objects.create(organization=charger.site.organization, intent="reset", charger_ids=[charger.pk])
     MessageLog.objects.create(
         charge_point_id=charger.charge_point_id, direction="in", message_type=2, message_id="1",
         action="Heartbeat", payload={}, timestamp=now,

@@ -33,7 +33,7 @@ from sites.commands.outcomes import Outcome, OutcomeStatus
 from sites.commands.progress import record_command_refusal
 from sites.commands.rules import SECRET_MASK, validate_command
 from sites.credentials import generate_charger_key, hash_charger_key, seal_key, unseal_key
-from sites.models import Charger, Command, CommandStatus, ConfigurationKey
+from sites.models import Charger, Command, CommandBatch, CommandStatus, ConfigurationKey
 from sites.security_events import record_key_rotation
 from sites.signals import command_settled
 
@@ -70,6 +70,7 @@ def request_command(
     via: str = Command.Via.SYSTEM,
     idempotency_key: str = "",
     sealed_secret: str = "",
+    batch: CommandBatch | None = None,
 ) -> Command:
     """Queue a command for a charger; it is sent at once if the charger is online. A repeated
     idempotency key returns the first command and sends nothing again (R16). Raises
@@ -87,13 +88,13 @@ def request_command(
     action, payload = (intent.action, intent.payload) if isinstance(intent, RawCall) else ("", {})
     return _create_command(
         charger=charger, intent=stored, action=action, payload=payload, requested_by=requested_by, via=via,
-        idempotency_key=idempotency_key, sealed_secret=sealed_secret,
+        idempotency_key=idempotency_key, sealed_secret=sealed_secret, batch=batch,
     )  # fmt: skip
 
 
 def _create_command(
     *, charger: Charger, intent: Intent, action: str, payload: dict, requested_by, via: str, idempotency_key: str,
-    sealed_secret: str,
+    sealed_secret: str, batch: CommandBatch | None = None,
 ) -> Command:  # fmt: skip
     now = timezone.now()
     try:
@@ -108,6 +109,7 @@ def _create_command(
                 requested_via=via,
                 idempotency_key=idempotency_key,
                 sealed_secret=sealed_secret,
+                batch=batch,
                 created_at=now,
                 expires_at=now + command_expiry(intent.kind),
             )
