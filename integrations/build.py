@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from charging.models import ChargingSession
+from common.signals import AlertFact
 from integrations.events import Event, utc_text
 from sites.models import Charger
 from sites.signals import StatusChange
@@ -18,11 +19,12 @@ STATUS = "status"  # (STATUS, StatusChange)
 SESSION_STARTED = "session_started"  # (SESSION_STARTED, session_id, at)
 SESSION_ENDED = "session_ended"  # (SESSION_ENDED, session_id, at)
 COMMAND = "command"  # (COMMAND, command_id, charger_id, intent, status, at)
+ALERT = "alert"  # (ALERT, AlertFact)
 
 
 def build_events(facts: list[tuple[Any, ...]]) -> list[Event]:
     charger_ids = {fact[1] for fact in facts if fact[0] in (ONLINE, COMMAND)}
-    charger_ids |= {fact[1].charger_id for fact in facts if fact[0] == STATUS}
+    charger_ids |= {fact[1].charger_id for fact in facts if fact[0] in (STATUS, ALERT) and fact[1].charger_id}
     session_ids = {fact[1] for fact in facts if fact[0] in (SESSION_STARTED, SESSION_ENDED)}
     sessions = {
         session.pk: session
@@ -78,7 +80,20 @@ def _event(fact: tuple[Any, ...], chargers: dict, sessions: dict) -> Event | Non
             "status": status,
         }  # fmt: skip
         return Event("command.settled", at, organization, data)
+    if kind == ALERT:
+        return _alert_event(fact[1], chargers)
     return None
+
+
+def _alert_event(alert: AlertFact, chargers: dict) -> Event:
+    charge_point_id, _, site_id = chargers.get(alert.charger_id, (None, None, None))
+    data: dict[str, Any] = {
+        "alert_id": alert.alert_id, "kind": alert.kind, "summary": alert.summary,
+        "charge_point_id": charge_point_id, "site_id": site_id,
+    }  # fmt: skip
+    if alert.state == "resolved":
+        return Event("alert.resolved", alert.at, alert.organization_id, {**data, "resolution": alert.resolution})
+    return Event("alert.raised", alert.at, alert.organization_id, data)
 
 
 def _session_event(kind: str, session: ChargingSession, at: dt.datetime) -> Event:
@@ -115,6 +130,8 @@ def _encode(value: Any) -> Any:
         return {"datetime": value.isoformat()}
     if isinstance(value, StatusChange):
         return {"status_change": {**dataclasses.asdict(value), "timestamp": value.timestamp.isoformat()}}
+    if isinstance(value, AlertFact):
+        return {"alert": {**dataclasses.asdict(value), "at": value.at.isoformat()}}
     return value
 
 
@@ -124,4 +141,7 @@ def _decode(value: Any) -> Any:
     if isinstance(value, dict) and "status_change" in value:
         fields = value["status_change"]
         return StatusChange(**{**fields, "timestamp": dt.datetime.fromisoformat(fields["timestamp"])})
+    if isinstance(value, dict) and "alert" in value:
+        fields = value["alert"]
+        return AlertFact(**{**fields, "at": dt.datetime.fromisoformat(fields["at"])})
     return value

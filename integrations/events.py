@@ -13,6 +13,9 @@ about a charger also carries its `site_id`:
 - session.started: session_id, charge_point_id, evse_id, connector_id, id_tag, started_at
 - session.ended: the same, and stopped_at, energy_wh, stop_reason
 - command.settled: command_id, charge_point_id, intent, status
+- alert.raised: alert_id, kind (charger_offline, charger_fault, session_stuck, security_event),
+  summary, charge_point_id (null for an alert about no charger)
+- alert.resolved: the same, and resolution
 """
 
 import datetime as dt
@@ -27,6 +30,8 @@ EVENT_TYPES: dict[str, str] = {
     "session.started": "A charging session started",
     "session.ended": "A charging session ended",
     "command.settled": "A command to a charger finished: accepted, rejected, failed or expired",
+    "alert.raised": "An alert was raised for the operators (charger offline, fault, stuck session, security)",
+    "alert.resolved": "An alert was resolved, by a person or because its condition ended",
 }
 
 

@@ -7,8 +7,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from charging.signals import session_completed, session_started
+from common.signals import alert_changed
 from integrations import publisher
-from integrations.build import COMMAND, ONLINE, SESSION_ENDED, SESSION_STARTED, STATUS, build_events
+from integrations.build import ALERT, COMMAND, ONLINE, SESSION_ENDED, SESSION_STARTED, STATUS, build_events
 from integrations.sinks import ChannelLayerSink, RedisStreamSink
 from sites.signals import command_settled, online_changed, status_changed
 
@@ -35,6 +36,7 @@ def connect() -> None:
     session_started.connect(on_session_started, dispatch_uid="integrations.session_started")
     session_completed.connect(on_session_completed, dispatch_uid="integrations.session_completed")
     command_settled.connect(on_command_settled, dispatch_uid="integrations.command")
+    alert_changed.connect(on_alert_changed, dispatch_uid="integrations.alert")
 
 
 def on_online_changed(sender, charger_id: int, online: bool, at, **kwargs) -> None:
@@ -58,3 +60,7 @@ def on_session_completed(sender, session_ids: list[int], **kwargs) -> None:
 def on_command_settled(sender, command, **kwargs) -> None:
     at = command.finished_at or timezone.now()
     publisher.record((COMMAND, command.pk, command.charger_id, command.intent, command.status, at))
+
+
+def on_alert_changed(sender, alerts, **kwargs) -> None:
+    publisher.record(*((ALERT, alert) for alert in alerts))

@@ -38,6 +38,7 @@ from accounts.models import Activity, Role
 from accounts.services import record_activity
 from charging.models import ChargingSession, SessionState
 from charging.selectors import stuck_sessions
+from common.signals import AlertFact, alert_changed
 from common.times import format_local
 from reports.models import Alert, AlertKind, AlertState, AlertSubscription
 from sites.models import Charger, Connector, SecurityEvent
@@ -129,7 +130,22 @@ def _open(condition: Condition, now: dt.datetime) -> Alert | None:
         return None
     logger.info("alert raised: %s %s", alert.kind, alert.subject)
     transaction.on_commit(lambda: _notify_later(alert.pk))
+    _announce([_fact(alert)])
     return alert
+
+
+def _fact(alert: Alert) -> AlertFact:
+    return AlertFact(
+        alert_id=alert.pk, organization_id=alert.organization_id, kind=alert.kind, state=alert.state,
+        summary=alert.summary, charger_id=alert.charger_id, at=alert.resolved_at or alert.raised_at,
+        resolution=alert.resolution,
+    )  # fmt: skip
+
+
+def _announce(facts: list[AlertFact]) -> None:
+    """Integrations' outbound events (alert.raised, alert.resolved), once committed."""
+    if facts:
+        transaction.on_commit(lambda: alert_changed.send(sender=Alert, alerts=facts))
 
 
 def _notify_later(alert_id: int) -> None:
@@ -138,11 +154,20 @@ def _notify_later(alert_id: int) -> None:
     notify_alert_task.delay(alert_id)
 
 
+@transaction.atomic
 def resolve_ended(alerts: QuerySet[Alert], *, resolution: str, now: dt.datetime | None = None) -> int:
     """The condition behind these alerts ended by itself: resolved, by nobody."""
-    return alerts.filter(state__in=UNRESOLVED).update(
-        state=AlertState.RESOLVED, resolved_at=now or timezone.now(), resolution=resolution[:255]
+    now = now or timezone.now()
+    ended = list(alerts.filter(state__in=UNRESOLVED).select_for_update())
+    if not ended:
+        return 0
+    Alert.objects.filter(pk__in=[alert.pk for alert in ended]).update(
+        state=AlertState.RESOLVED, resolved_at=now, resolution=resolution[:255]
     )
+    for alert in ended:
+        alert.state, alert.resolved_at, alert.resolution = AlertState.RESOLVED, now, resolution[:255]
+    _announce([_fact(alert) for alert in ended])
+    return len(ended)
 
 
 @transaction.atomic
@@ -179,6 +204,7 @@ def resolve_alerts(alerts: QuerySet[Alert], *, by, resolution: str = "", via: st
         )
         record_activity(actor=by, verb="resolved", obj=alert, via=via, changes={"resolution": resolution})
     _acknowledge_events(chosen, by=by)
+    _announce([_fact(alert) for alert in chosen])
     return len(chosen)
 
 

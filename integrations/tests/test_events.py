@@ -176,3 +176,24 @@ def test_with_a_broker_the_batch_goes_to_a_worker_which_publishes_it(charger, se
         assert [event.type for event in published] == ["charger.connected"]
     finally:
         publisher.configure(builder=build_events, sinks=[])
+
+
+def test_alerts_raised_and_resolved_become_events_and_survive_the_trip(charger):
+    from common.signals import AlertFact
+    from integrations.build import ALERT, decode_fact, encode_fact
+
+    organization = charger.site.organization_id
+    raised = AlertFact(7, organization, "charger_offline", "open", "EV-1 has been offline", charger.pk, AT)
+    resolved = AlertFact(7, organization, "charger_offline", "resolved", "EV-1 has been offline", charger.pk, AT,
+                         resolution="The charger is back online.")  # fmt: skip
+    elsewhere = AlertFact(8, organization, "security_event", "open", "no charger", None, AT)
+    facts = [(ALERT, raised), (ALERT, resolved), (ALERT, elsewhere)]
+    assert [decode_fact(fact) for fact in json.loads(json.dumps([encode_fact(f) for f in facts]))] == facts
+    events = [event.as_json() for event in build_events(facts)]
+    assert [event["type"] for event in events] == ["alert.raised", "alert.resolved", "alert.raised"]
+    assert events[0]["data"] == {
+        "alert_id": 7, "kind": "charger_offline", "summary": "EV-1 has been offline", "charge_point_id": "EV-1",
+        "site_id": charger.site_id,
+    }  # fmt: skip
+    assert events[1]["data"]["resolution"] == "The charger is back online."
+    assert events[2]["data"]["charge_point_id"] is None

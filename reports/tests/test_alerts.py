@@ -392,3 +392,26 @@ def test_a_viewer_may_not_handle_alerts_through_the_api(org, raised):
     assert "may not handle alerts" in answer.json()["detail"]
     other = OrganizationFactory(slug="other")
     assert api_as(member(other)).post(f"/api/v1/alerts/{raised.pk}/acknowledge").status_code == 404
+
+
+def test_raising_and_resolving_announce_the_alert_after_commit(charger, django_capture_on_commit_callbacks):
+    from common.signals import alert_changed
+
+    heard = []
+
+    def listener(sender, alerts, **kwargs):
+        heard.extend((fact.alert_id, fact.state) for fact in alerts)
+
+    alert_changed.connect(listener)
+    try:
+        went_offline(charger, NOW - dt.timedelta(hours=1))
+        with django_capture_on_commit_callbacks(execute=True):
+            alerts.sweep_alerts(now=NOW)
+        alert = Alert.objects.get()
+        assert heard == [(alert.pk, "open")]
+        Charger.objects.filter(pk=charger.pk).update(is_online=True)
+        with django_capture_on_commit_callbacks(execute=True):
+            alerts.sweep_alerts(now=NOW)
+        assert heard == [(alert.pk, "open"), (alert.pk, "resolved")]
+    finally:
+        alert_changed.disconnect(listener)
