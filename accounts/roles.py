@@ -39,6 +39,7 @@ TENANT_MODELS = {
     "ocpp_gateway": ("messagelog",),
     "billing": ("tariff", "tariffband", "tariffassignment", "sessioncost"),
     "reports": ("reportexport", "alert", "alertsubscription"),
+    "integrations": ("webhooksubscription", "webhookdelivery"),
 }
 
 # Every operation the central system asks of a charger, by intent kind (the kinds of
@@ -181,6 +182,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {command_permission(k) for k in COMMAND_INTENTS}
         | {CHARGER_KEY_PERMISSION, ACKNOWLEDGE_SECURITY_EVENTS, HANDLE_ALERTS}
         | MANAGE_ALERT_SUBSCRIPTIONS
+        | _model_permissions(("add", "change", "delete"), {"integrations": ("webhooksubscription",)})
         | {"accounts.add_membership", "accounts.change_membership", "accounts.delete_membership"}
         | _model_permissions(("add", "change", "delete"), {"accounts": ("apiclient",)})
         | {"accounts.change_organization"}

@@ -11,7 +11,7 @@ from accounts.models import Activity, Membership, Organization
 from accounts.tenancy import organization_id_of
 
 # Never copied into the audit trail.
-SECRET_FIELDS = {"password", "auth_key_hash", "pending_auth_key_hash", "sealed_secret"}
+SECRET_FIELDS = {"password", "auth_key_hash", "pending_auth_key_hash", "sealed_secret", "secret", "secret_hash"}
 
 
 def snapshot(obj) -> dict:

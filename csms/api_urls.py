@@ -21,7 +21,7 @@ from charging.api.views import (
     SessionViewSet,
 )
 from csms.status import StatusView
-from integrations.api import InboundEventView
+from integrations.api import InboundEventView, WebhookSubscriptionViewSet
 from ocpp_gateway.api.batches import CommandBatchViewSet
 from reports.analytics_api import EnergyView, PeakLoadView, UptimeView, UtilizationView
 from reports.api.alerts import AlertViewSet
@@ -50,6 +50,7 @@ router.register("report-exports", ReportExportViewSet, basename="reportexport")
 router.register("security-events", SecurityEventViewSet, basename="securityevent")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("command-batches", CommandBatchViewSet, basename="commandbatch")
+router.register("webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhooksubscription")
 
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
 

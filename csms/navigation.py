@@ -97,12 +97,21 @@ SIDEBAR_NAVIGATION = [
         ],
     },
     {
+        "title": "Integrations",
+        "separator": True,
+        "collapsible": True,
+        "items": [
+            _item("Webhooks", "webhook", "integrations.webhooksubscription"),
+            _item("Webhook deliveries", "outbox", "integrations.webhookdelivery"),
+            _item("API clients", "key", "accounts.apiclient"),
+        ],
+    },
+    {
         "title": "Security",
         "separator": True,
         "collapsible": True,
         "items": [
             _item("Security events", "shield", "sites.securityevent"),
-            _item("API clients", "key", "accounts.apiclient"),
             _item("Charger shares", "share", "sites.chargershare"),
         ],
     },

@@ -575,6 +575,15 @@ INTEGRATIONS_EVENT_STREAM_MAXLEN = env.int("INTEGRATIONS_EVENT_STREAM_MAXLEN", d
 INTEGRATIONS_EVENT_SOCKET = env.bool("INTEGRATIONS_EVENT_SOCKET", default=False)
 INTEGRATIONS_FLUSH_SECONDS = env.float("INTEGRATIONS_FLUSH_SECONDS", default=0.5)
 INTEGRATIONS_MAX_BUFFER = env.int("INTEGRATIONS_MAX_BUFFER", default=100_000)
+# Signed webhooks (integrations.webhooks): on unless set false. A receiver gets this many
+# seconds to answer; a subscription failing this many hours is paused. http:// URLs and
+# addresses of our own network (loopback, private, link-local) only where these allow them (S20).
+INTEGRATIONS_WEBHOOKS = env.bool("INTEGRATIONS_WEBHOOKS", default=True)
+INTEGRATIONS_WEBHOOK_TIMEOUT = env.float("INTEGRATIONS_WEBHOOK_TIMEOUT", default=5.0)
+INTEGRATIONS_WEBHOOK_PAUSE_AFTER = env.float("INTEGRATIONS_WEBHOOK_PAUSE_AFTER", default=24.0)
+INTEGRATIONS_WEBHOOKS_ALLOW_HTTP = env.bool("INTEGRATIONS_WEBHOOKS_ALLOW_HTTP", default=False)
+INTEGRATIONS_WEBHOOKS_ALLOW_PRIVATE = env.bool("INTEGRATIONS_WEBHOOKS_ALLOW_PRIVATE", default=False)
+CELERY_BEAT_SCHEDULE["retry-webhooks"] = {"task": "integrations.tasks.retry_due_webhooks_task", "schedule": 30.0}
 
 # What /api/v1/status reports as the running release (set by the deployment, e.g. a git tag).
 CSMS_VERSION = env("CSMS_VERSION", default="development")

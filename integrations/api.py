@@ -1,12 +1,22 @@
 """POST /api/v1/integrations/events: inbound events of trusted systems (integrations.inbound)."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import ADMIN_ROLES
+from accounts.services import record_change
+from accounts.tenancy import organizations_of, scope_queryset
+from integrations.events import EVENT_TYPES
 from integrations.inbound import INBOUND_EVENT_TYPES, MAX_KEY_LENGTH, receive_event, request_digest
+from integrations.models import WebhookDelivery, WebhookSubscription
+from integrations.webhooks import create_subscription, resend, resume, update_subscription
 
 EVENT_TYPES_DESCRIPTION = "\n".join(f"- `{name}`: {about.description}" for name, about in INBOUND_EVENT_TYPES.items())
 
@@ -28,6 +38,7 @@ class InboundEventAnswerSerializer(serializers.Serializer):
 
 class InboundEventView(APIView):
     serializer_class = InboundEventSerializer
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=InboundEventSerializer,
@@ -66,3 +77,123 @@ class InboundEventView(APIView):
         )
         headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
         return Response(answer.body, status=answer.status_code or status.HTTP_202_ACCEPTED, headers=headers)
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(EVENT_TYPES)), required=False, default=list,
+        help_text="Empty: every type.",
+    )  # fmt: skip
+
+    class Meta:
+        model = WebhookSubscription
+        fields = [
+            "id", "organization", "name", "url", "event_types", "site", "charger", "active", "paused_at",
+            "pause_reason", "failing_since", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["active", "paused_at", "pause_reason", "failing_since", "created_at"]
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if self.instance is not None:
+            fields["organization"].read_only = True  # never changed (S17)
+        elif request is not None:
+            fields["organization"].queryset = organizations_of(request.user, roles=ADMIN_ROLES)  # type: ignore[attr-defined]
+        return fields
+
+
+class CreatedWebhookSerializer(WebhookSubscriptionSerializer):
+    secret = serializers.CharField(read_only=True, help_text="The signing secret: shown in this answer only.")
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id", "event_id", "event_type", "status", "attempts", "response_code", "latency_ms", "last_error",
+            "next_attempt_at", "created_at", "delivered_at", "body",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+def _validation(error: DjangoValidationError) -> exceptions.ValidationError:
+    return exceptions.ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
+
+
+class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
+    """Webhooks of your organizations: events POSTed to a URL, signed (README, Webhooks)."""
+
+    serializer_class = WebhookSubscriptionSerializer
+    parser_classes = [JSONParser]
+    filterset_fields = ["organization", "active"]
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        return scope_queryset(
+            WebhookSubscription.objects.order_by("pk"), self.request.user, "organization", roles=ADMIN_ROLES
+        )
+
+    def _require(self, verb: str, subscription: WebhookSubscription) -> None:
+        if not self.request.user.has_perm(f"integrations.{verb}_webhooksubscription", subscription):
+            raise exceptions.PermissionDenied(f"Your role may not {verb} webhooks of this organization.")
+
+    @extend_schema(responses={201: CreatedWebhookSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        organization = fields.pop("organization")
+        self._require("add", WebhookSubscription(organization=organization))
+        try:
+            subscription = create_subscription(organization=organization, by=request.user, via="api", **fields)
+        except DjangoValidationError as error:
+            raise _validation(error) from None
+        return Response(CreatedWebhookSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer) -> None:
+        self._require("change", serializer.instance)
+        try:
+            update_subscription(serializer.instance, by=self.request.user, via="api", **serializer.validated_data)
+        except DjangoValidationError as error:
+            raise _validation(error) from None
+
+    def perform_destroy(self, instance: WebhookSubscription) -> None:
+        self._require("delete", instance)
+        record_change(actor=self.request.user, verb="deleted", obj=instance, via="api")
+        instance.delete()
+
+    @extend_schema(request=None, responses=WebhookSubscriptionSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        """Send again what waited while it was paused."""
+        subscription = self.get_object()
+        self._require("change", subscription)
+        resume(subscription, by=request.user, via="api")
+        subscription.refresh_from_db()
+        return Response(self.get_serializer(subscription).data)
+
+    @extend_schema(responses=WebhookDeliverySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, pk: str | None = None) -> Response:
+        """Its deliveries, newest first."""
+        subscription = self.get_object()
+        page = self.paginate_queryset(subscription.deliveries.order_by("-pk"))
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
+    @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_pk>\d+)/resend")
+    def resend_delivery(self, request: Request, pk: str | None = None, delivery_pk: str | None = None) -> Response:
+        """Send that delivery's event again (a new delivery, at the end of the queue)."""
+        subscription = self.get_object()
+        self._require("change", subscription)
+        delivery = get_object_or_404(subscription.deliveries, pk=delivery_pk)
+        resend([delivery], by=request.user, via="api")
+        copy = subscription.deliveries.order_by("-pk").first()
+        return Response(WebhookDeliverySerializer(copy).data, status=status.HTTP_202_ACCEPTED)

@@ -23,7 +23,8 @@ ALERT = "alert"  # (ALERT, AlertFact)
 
 
 def build_events(facts: list[tuple[Any, ...]]) -> list[Event]:
-    charger_ids = {fact[1] for fact in facts if fact[0] in (ONLINE, COMMAND)}
+    charger_ids = {fact[1] for fact in facts if fact[0] == ONLINE}
+    charger_ids |= {fact[2] for fact in facts if fact[0] == COMMAND}
     charger_ids |= {fact[1].charger_id for fact in facts if fact[0] in (STATUS, ALERT) and fact[1].charger_id}
     session_ids = {fact[1] for fact in facts if fact[0] in (SESSION_STARTED, SESSION_ENDED)}
     sessions = {

@@ -74,6 +74,12 @@ def record(*facts: Fact) -> None:
     _ensure_thread()
 
 
+def discard_buffered() -> None:
+    """Forget what is buffered (tests, between one and the next)."""
+    with _lock:
+        _facts.clear()
+
+
 def buffered_count() -> int:
     return len(_facts)
 
@@ -105,12 +111,16 @@ def flush() -> int:
 def publish(facts: list[Fact]) -> int:
     """Build the events of `facts` and give them to every sink; raises when a sink cannot take
     them (the caller keeps or retries them). Returns how many events were published."""
-    if _builder is None:
-        return 0
+    if _builder is None or all(getattr(sink, "idle", _busy)() for sink in _sinks):
+        return 0  # no sink wants events now (e.g. webhooks only, and nobody subscribed)
     events = _builder(facts)
     for sink in _sinks:
         sink(events)
     return len(events)
+
+
+def _busy() -> bool:
+    return False
 
 
 def _put_back(facts: list[Fact]) -> None:

@@ -11,6 +11,7 @@ from common.signals import alert_changed
 from integrations import publisher
 from integrations.build import ALERT, COMMAND, ONLINE, SESSION_ENDED, SESSION_STARTED, STATUS, build_events
 from integrations.sinks import ChannelLayerSink, RedisStreamSink
+from integrations.webhooks import WebhookSink
 from sites.signals import command_settled, online_changed, status_changed
 
 
@@ -26,6 +27,8 @@ def connect() -> None:
         )
     if settings.INTEGRATIONS_EVENT_SOCKET:
         sinks.append(ChannelLayerSink())
+    if settings.INTEGRATIONS_WEBHOOKS:
+        sinks.append(WebhookSink())
     if not sinks:
         return
     from integrations.tasks import deliver_events_task  # a Celery task module: imported once apps are ready

@@ -77,7 +77,7 @@ def _validate_public_host(host: str) -> None:
             address = ipaddress.IPv6Address(host)
         except ValueError:
             raise ValidationError("The URL's IPv6 address is not valid.", code="invalid") from None
-        _refuse_internal_address(address)
+        refuse_internal_address(address)
         return
     labels = host.split(".")
     if _NUMERIC_LABEL.match(labels[-1]):
@@ -89,7 +89,7 @@ def _validate_public_host(host: str) -> None:
                 "by different chargers.",
                 code="invalid",
             ) from None
-        _refuse_internal_address(address)
+        refuse_internal_address(address)
         return
     if not all(_HOST_LABEL.match(label) for label in labels):
         raise ValidationError(
@@ -99,13 +99,15 @@ def _validate_public_host(host: str) -> None:
         raise ValidationError("URLs to localhost are not allowed.", code="private")
 
 
-def _refuse_internal_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+def refuse_internal_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    """ValidationError for an address of our own network (S20); integrations' webhooks call it
+    on every address a host name resolves to."""
     if isinstance(address, ipaddress.IPv6Address):
         embedded = address.ipv4_mapped or address.sixtofour
         if embedded is None and address in _NAT64:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
-            _refuse_internal_address(embedded)
+            refuse_internal_address(embedded)
     if (
         not address.is_global
         or address.is_private

@@ -9,6 +9,7 @@ from accounts.tests.factories import UserFactory
 from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
+from integrations.models import WebhookDelivery, WebhookSubscription
 from ocpp_gateway.models import MessageLog
 from reports.models import Alert, AlertSubscription, ReportExport
 from sites.models import (
@@ -75,6 +76,10 @@ def populate(organization: Organization, prefix: str) -> dict:
     AlertSubscription.objects.create(organization=organization, user=watcher)
     create_api_client(organization=organization, name=f"{prefix} CMS", scopes=["read"], by=None)
     CommandBatch.objects.create(organization=organization, intent="reset", charger_ids=[charger.pk])
+    webhook = WebhookSubscription.objects.create(
+        organization=organization, url="https://hooks.example.com/x", secret="s"
+    )
+    WebhookDelivery.objects.create(subscription=webhook, event_id="e-1", event_type="charger.connected", body={})
     # Finished, so its download route is refused for the tenant, not for a missing file.
     export = ReportExport.objects.create(
         organization=organization, format="csv", status="done", file=f"reports/{organization.pk}/sessions-test.csv"

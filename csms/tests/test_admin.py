@@ -18,6 +18,7 @@ from billing.models import SessionCost, Tariff, TariffAssignment
 from charging.models import ChargingProfile, ChargingProfileAssignment, IdToken, Reservation, UnmatchedStop
 from charging.tests.factories import IdTokenFactory, MeterValueFactory
 from csms.tests.tenants import device_model_rows
+from integrations.models import WebhookDelivery, WebhookSubscription
 from ocpp_gateway.models import MessageLog
 from ocpp_gateway.v16 import codec as v16_codec
 from reports.models import Alert, AlertSubscription, ReportExport
@@ -88,6 +89,10 @@ def one_of_everything(admin_user):
     AlertSubscription.objects.create(organization=charger.site.organization, user=admin_user)
     create_api_client(organization=charger.site.organization, name="CMS", scopes=["read"], by=admin_user)
     CommandBatch.objects.create(organization=charger.site.organization, intent="reset", charger_ids=[charger.pk])
+    webhook = WebhookSubscription.objects.create(
+        organization=charger.site.organization, url="https://hooks.example.com/x", secret="s"
+    )
+    WebhookDelivery.objects.create(subscription=webhook, event_id="e-1", event_type="charger.connected", body={})
     MessageLog.objects.create(
         charge_point_id=charger.charge_point_id, direction="in", message_type=2, message_id="1",
         action="Heartbeat", payload={}, timestamp=now,

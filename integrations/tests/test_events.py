@@ -57,6 +57,12 @@ def test_each_fact_becomes_an_event_of_its_organization(charger, django_assert_m
     assert len({event["id"] for event in as_json}) == 4  # each its own UUID
 
 
+def test_a_command_alone_in_its_batch_is_an_event_of_its_charger(charger):
+    """The command's charger is looked up by its own id (the fact's third item), not the command's."""
+    events = build_events([(COMMAND, 987_654, charger.pk, "reset", "accepted", AT)])
+    assert [(event.type, event.data["charge_point_id"]) for event in events] == [("command.settled", "EV-1")]
+
+
 def test_a_session_that_ended_says_how_much_and_why(charger):
     session = ChargingSessionFactory(connector=ConnectorFactory(charger=charger), started_at=AT)
     type(session).objects.filter(pk=session.pk).update(

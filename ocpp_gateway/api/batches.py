@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -75,6 +76,8 @@ class CommandBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
     their progress."""
 
     serializer_class = CommandBatchSerializer
+    # A nested body (the selection, the intent): JSON only, never a form with thousands of fields.
+    parser_classes = [JSONParser]
 
     def get_queryset(self):
         return scope_queryset(CommandBatch.objects.all(), self.request.user, "organization", roles=ADMIN_ROLES)

@@ -1,0 +1,446 @@
+"""Signed webhooks (issue 20): each outbound event (integrations.events) POSTed to the URLs an
+organization subscribed, one delivery row per event and subscription.
+
+- Signature: `X-CSMS-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>` with the
+  timestamp (Unix seconds) in `X-CSMS-Timestamp` and the exact body bytes; receivers recompute
+  it and refuse old timestamps (replays).
+- Order: a subscription's deliveries go out strictly in the order they were made. One worker at
+  a time holds the subscription (`delivering_until`, taken with a conditional UPDATE, so no
+  transaction stays open across HTTP calls); a failing delivery holds back the later ones.
+- Retries: exponential backoff from WEBHOOK_FIRST_RETRY doubling up to WEBHOOK_MAX_RETRY; a
+  subscription failing for INTEGRATIONS_WEBHOOK_PAUSE_AFTER hours is paused (its deliveries
+  wait) and its organization's admins are emailed; resuming sends what waited.
+- Addresses (S20): https only and no loopback, private, link-local, multicast or reserved address
+  unless INTEGRATIONS_WEBHOOKS_ALLOW_HTTP / INTEGRATIONS_WEBHOOKS_ALLOW_PRIVATE say otherwise;
+  checked when a subscription is saved and again before every attempt (the name is resolved,
+  every address checked, and the connection made to the address checked, never re-resolved).
+  Redirects are not followed."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import ssl
+import time
+import urllib.parse
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from accounts.services import record_activity, record_change, snapshot
+from integrations.events import EVENT_TYPES, Event
+from integrations.models import WebhookDelivery, WebhookSubscription
+from sites.validators import refuse_internal_address
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_FIRST_RETRY = dt.timedelta(seconds=10)
+WEBHOOK_MAX_RETRY = dt.timedelta(hours=1)
+HOLD_FOR = dt.timedelta(minutes=2)  # a worker's hold on a subscription, renewed per delivery
+MAX_PER_RUN = 200
+USER_AGENT = "csms-webhooks/1"
+Status = WebhookDelivery.Status
+
+
+# --- URLs (S20) ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str  # the address checked, connected to as is
+
+
+def check_url(url: str) -> Target:
+    """The URL's parts and the address to connect to; ValidationError with the reason when the
+    URL may not be used (scheme, host, an address of our own network)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValidationError("Enter a valid URL.", code="invalid") from None
+    scheme = parts.scheme.lower()
+    allowed = ("https", "http") if settings.INTEGRATIONS_WEBHOOKS_ALLOW_HTTP else ("https",)
+    if scheme not in allowed:
+        raise ValidationError("Webhook URLs must use https.", code="scheme")
+    host = (parts.hostname or "").rstrip(".")
+    if not host or parts.username or parts.password:
+        raise ValidationError("The URL needs a host, and no user name or password in it.", code="invalid")
+    port = port or (443 if scheme == "https" else 80)
+    address = _resolve(host, port)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(scheme=scheme, host=host, port=port, path=path, address=address)
+
+
+def _resolve(host: str, port: int) -> str:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise ValidationError("The URL's host name does not resolve.", code="dns") from None
+    addresses = [str(info[4][0]) for info in infos]
+    if not settings.INTEGRATIONS_WEBHOOKS_ALLOW_PRIVATE:
+        if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+            raise ValidationError("URLs to localhost are not allowed.", code="private")
+        for address in addresses:
+            refuse_internal_address(ipaddress.ip_address(address.split("%")[0]))
+    return addresses[0]
+
+
+# --- signing ------------------------------------------------------------------------------------
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def encode_body(event_json: dict) -> bytes:
+    return json.dumps(event_json, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# --- the sink: events to deliveries ------------------------------------------------------------
+
+
+class WebhookSink:
+    """Makes the deliveries of a batch of events (one INSERT) and asks a worker to send them.
+    The active subscriptions are read at most every SUBSCRIPTIONS_TTL seconds."""
+
+    SUBSCRIPTIONS_TTL = 5.0
+
+    def __init__(self) -> None:
+        self._subscriptions: list[tuple[int, int, frozenset[str], int | None, str | None]] = []
+        self._read_at = -1e9
+
+    def _active(self) -> list[tuple[int, int, frozenset[str], int | None, str | None]]:
+        if time.monotonic() - self._read_at > self.SUBSCRIPTIONS_TTL:
+            rows = WebhookSubscription.objects.filter(active=True).values_list(
+                "pk", "organization_id", "event_types", "site_id", "charger__charge_point_id"
+            )
+            self._subscriptions = [(pk, org, frozenset(types or ()), site, cp) for pk, org, types, site, cp in rows]
+            self._read_at = time.monotonic()
+        return self._subscriptions
+
+    def idle(self) -> bool:
+        """No active subscription: the publisher need not even build the events for it."""
+        return not self._active()
+
+    def __call__(self, events: list[Event]) -> None:
+        subscriptions = self._active()
+        if not events or not subscriptions:
+            return
+        deliveries = [
+            WebhookDelivery(subscription_id=pk, event_id=event.id, event_type=event.type, body=event.as_json())
+            for event in events
+            for pk, organization, types, site_id, charge_point_id in subscriptions
+            if organization == event.organization
+            and (not types or event.type in types)
+            and (site_id is None or event.data.get("site_id") == site_id)
+            and (charge_point_id is None or event.data.get("charge_point_id") == charge_point_id)
+        ]
+        if not deliveries:
+            return
+        WebhookDelivery.objects.bulk_create(deliveries)
+        for subscription_id in sorted({delivery.subscription_id for delivery in deliveries}):
+            send_later(subscription_id)
+
+
+def send_later(subscription_id: int, *, countdown: float = 0) -> None:
+    """Ask a worker to deliver the subscription (after `countdown` seconds). Without a broker a
+    countdown cannot be waited for: the periodic retry (retry_due_webhooks_task) comes back."""
+    from integrations.tasks import deliver_webhooks_task  # the tasks module imports this one
+
+    if countdown <= 0:
+        deliver_webhooks_task.delay(subscription_id)
+    elif not deliver_webhooks_task.app.conf.task_always_eager:
+        deliver_webhooks_task.apply_async((subscription_id,), countdown=countdown)
+
+
+# --- delivering ---------------------------------------------------------------------------------
+
+
+def deliver_pending(subscription_id: int, *, now: dt.datetime | None = None) -> int:
+    """Send the subscription's pending deliveries in order, until one fails or is not due yet;
+    returns how many were delivered. Does nothing while another worker holds the subscription."""
+    now = now or timezone.now()
+    if not _take(subscription_id, now):
+        return 0
+    delivered = 0
+    try:
+        subscription = WebhookSubscription.objects.get(pk=subscription_id)
+        while delivered < MAX_PER_RUN:
+            delivery = subscription.deliveries.filter(status=Status.PENDING).order_by("pk").first()
+            if delivery is None:
+                return delivered
+            if delivery.next_attempt_at > now:
+                send_later(subscription_id, countdown=(delivery.next_attempt_at - now).total_seconds())
+                return delivered
+            if not _attempt(subscription, delivery, now):
+                return delivered
+            delivered += 1
+            now = timezone.now()
+            _take(subscription_id, now, renew=True)
+        send_later(subscription_id)  # more than one run's worth: the rest in the next task
+        return delivered
+    finally:
+        WebhookSubscription.objects.filter(pk=subscription_id).update(delivering_until=None)
+
+
+def _take(subscription_id: int, now: dt.datetime, *, renew: bool = False) -> bool:
+    free = Q(delivering_until__isnull=True) | Q(delivering_until__lt=now)
+    chosen = WebhookSubscription.objects.filter(pk=subscription_id, active=True)
+    if not renew:
+        chosen = chosen.filter(free)
+    return chosen.update(delivering_until=now + HOLD_FOR) == 1
+
+
+def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, now: dt.datetime) -> bool:
+    """One POST; records the outcome; True when delivered."""
+    body = encode_body(delivery.body)
+    timestamp = int(time.time())
+    started = time.monotonic()
+    code: int | None = None
+    error = ""
+    try:
+        target = check_url(subscription.url)
+        code = _post(target, body, _headers(subscription, delivery, timestamp, body))
+        if not 200 <= code < 300:
+            error = f"The receiver answered {code}."
+    except ValidationError as refused:
+        error = f"Not sent: {' '.join(refused.messages)}"
+    except (OSError, http.client.HTTPException) as failure:
+        error = f"{type(failure).__name__}: {failure}"[:255]
+    latency = int((time.monotonic() - started) * 1000)
+    delivery.attempts += 1
+    delivery.response_code = code
+    delivery.latency_ms = latency
+    if not error:
+        delivery.status = Status.DELIVERED
+        delivery.delivered_at = timezone.now()
+        delivery.last_error = ""
+        delivery.save(update_fields=["attempts", "response_code", "latency_ms", "status", "delivered_at", "last_error"])
+        if subscription.failing_since is not None:
+            subscription.failing_since = None
+            subscription.save(update_fields=["failing_since"])
+        return True
+    delivery.last_error = error[:255]
+    delivery.next_attempt_at = now + backoff(delivery.attempts)
+    delivery.save(update_fields=["attempts", "response_code", "latency_ms", "last_error", "next_attempt_at"])
+    logger.info("webhook %s: delivery %s failed: %s", subscription.pk, delivery.pk, error)
+    _note_failure(subscription, now)
+    if subscription.active:
+        send_later(subscription.pk, countdown=backoff(delivery.attempts).total_seconds())
+    return False
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """10 s, 20 s, 40 s, ... up to an hour between attempts."""
+    return min(WEBHOOK_FIRST_RETRY * (2 ** max(0, attempts - 1)), WEBHOOK_MAX_RETRY)
+
+
+def _headers(subscription: WebhookSubscription, delivery: WebhookDelivery, timestamp: int, body: bytes) -> dict:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-CSMS-Event": delivery.event_type,
+        "X-CSMS-Delivery": str(delivery.pk),
+        "X-CSMS-Event-Id": delivery.event_id,
+        "X-CSMS-Timestamp": str(timestamp),
+        "X-CSMS-Signature": signature(subscription.secret, timestamp, body),
+    }
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked, not to whatever the name resolves to now."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self._address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
+        self._address = target.address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def _post(target: Target, body: bytes, headers: dict) -> int:
+    timeout = settings.INTEGRATIONS_WEBHOOK_TIMEOUT
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(target, timeout)
+    try:
+        connection.request("POST", target.path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(64 * 1024)  # a receiver's answer is not ours to keep
+        return response.status
+    finally:
+        connection.close()
+
+
+def _note_failure(subscription: WebhookSubscription, now: dt.datetime) -> None:
+    if subscription.failing_since is None:
+        subscription.failing_since = now
+        subscription.save(update_fields=["failing_since"])
+        return
+    if now - subscription.failing_since >= dt.timedelta(hours=settings.INTEGRATIONS_WEBHOOK_PAUSE_AFTER):
+        pause(subscription, reason=f"Every attempt failed since {subscription.failing_since:%Y-%m-%d %H:%M} UTC.")
+
+
+# --- what people do -----------------------------------------------------------------------------
+
+
+def check_subscription(*, organization_id: int, url: str, event_types: list[str], site, charger) -> None:
+    """ValidationError (per field) for a subscription that may not be saved."""
+    errors: dict[str, list[str]] = {}
+    try:
+        check_url(url)
+    except ValidationError as error:
+        errors["url"] = error.messages
+    unknown = sorted(set(event_types) - set(EVENT_TYPES))
+    if unknown:
+        errors["event_types"] = [f"Unknown event types: {', '.join(unknown)}."]
+    if site is not None and site.organization_id != organization_id:
+        errors["site"] = ["Not a site of this organization."]
+    if charger is not None and charger.site.organization_id != organization_id:
+        errors["charger"] = ["Not a charger of this organization."]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def create_subscription(
+    *, organization, url: str, event_types: list[str], name: str = "", site=None, charger=None, by, via: str
+) -> WebhookSubscription:
+    """A new subscription with a fresh secret (to be shown once: `subscription.secret`)."""
+    check_subscription(organization_id=organization.pk, url=url, event_types=event_types, site=site, charger=charger)
+    subscription = WebhookSubscription.objects.create(
+        organization=organization, name=name, url=url, event_types=sorted(set(event_types)), site=site,
+        charger=charger, secret=secrets.token_urlsafe(32),
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )  # fmt: skip
+    record_change(actor=by, verb="created", obj=subscription, via=via)
+    return subscription
+
+
+@transaction.atomic
+def update_subscription(subscription: WebhookSubscription, *, by, via: str, **changes) -> WebhookSubscription:
+    """Change name, url, event_types, site or charger (the organization and secret stay)."""
+    before = snapshot(subscription)
+    for field, value in changes.items():
+        if field not in ("name", "url", "event_types", "site", "charger"):
+            raise ValueError(f"{field} cannot be changed")
+        setattr(subscription, field, value)
+    check_subscription(
+        organization_id=subscription.organization_id, url=subscription.url, event_types=subscription.event_types,
+        site=subscription.site, charger=subscription.charger,
+    )  # fmt: skip
+    subscription.save()
+    record_change(actor=by, verb="changed", obj=subscription, via=via, before=before)
+    return subscription
+
+
+@transaction.atomic
+def pause(subscription: WebhookSubscription, *, reason: str, by=None, via: str = "system") -> bool:
+    """Stop sending (deliveries wait); the organization's admins are emailed when the system
+    pauses it. False when it was paused already."""
+    if not subscription.active:
+        return False
+    subscription.active = False
+    subscription.paused_at = timezone.now()
+    subscription.pause_reason = reason[:255]
+    subscription.save(update_fields=["active", "paused_at", "pause_reason"])
+    record_activity(actor=by, verb="paused", obj=subscription, via=via, changes={"reason": reason})
+    if by is None:
+        transaction.on_commit(lambda: _email_admins(subscription))
+    return True
+
+
+@transaction.atomic
+def resume(subscription: WebhookSubscription, *, by, via: str = "admin") -> bool:
+    """Send again, starting with what waited; False when it was active."""
+    if subscription.active:
+        return False
+    subscription.active = True
+    subscription.paused_at = None
+    subscription.pause_reason = ""
+    subscription.failing_since = None
+    subscription.save(update_fields=["active", "paused_at", "pause_reason", "failing_since"])
+    subscription.deliveries.filter(status=Status.PENDING).update(next_attempt_at=timezone.now())
+    record_activity(actor=by, verb="resumed", obj=subscription, via=via)
+    transaction.on_commit(lambda: send_later(subscription.pk))
+    return True
+
+
+@transaction.atomic
+def resend(deliveries: Sequence[WebhookDelivery], *, by, via: str = "admin") -> int:
+    """Send these deliveries' events again, as new deliveries at the end of their subscriptions'
+    queues (the receiver sees the same event id again). Returns how many were queued."""
+    copies = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            subscription_id=delivery.subscription_id,
+            event_id=delivery.event_id,
+            event_type=delivery.event_type,
+            body=delivery.body,
+        )
+        for delivery in deliveries
+    )
+    for delivery in deliveries:
+        record_activity(actor=by, verb="resent", obj=delivery.subscription, via=via, changes={"delivery": delivery.pk})
+    subscriptions = sorted({delivery.subscription_id for delivery in deliveries})
+    transaction.on_commit(lambda: _send_all_later(subscriptions))
+    return len(copies)
+
+
+def _send_all_later(subscription_ids: list[int]) -> None:
+    for subscription_id in subscription_ids:
+        send_later(subscription_id)
+
+
+def _email_admins(subscription: WebhookSubscription) -> None:
+    admins = Membership.objects.filter(
+        organization_id=subscription.organization_id, role=Role.ADMIN, user__is_active=True
+    ).values_list("user__email", flat=True)
+    subject = f"Webhook paused: {subscription}"
+    body = (
+        f"The webhook {subscription} ({subscription.url}) of {subscription.organization} was paused: "
+        f"{subscription.pause_reason}\n\nIts events wait; resume it in the admin (Integrations > Webhooks) "
+        "once the receiver works again."
+    )
+    send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in admins if address])
+
+
+def due_subscription_ids(now: dt.datetime) -> list[int]:
+    """Active subscriptions with a pending delivery whose time has come and no worker on them."""
+    return list(
+        WebhookSubscription.objects.filter(
+            Q(delivering_until__isnull=True) | Q(delivering_until__lt=now),
+            active=True,
+            deliveries__status=Status.PENDING,
+            deliveries__next_attempt_at__lte=now,
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
