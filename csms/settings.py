@@ -445,6 +445,14 @@ REPORTS_PROGRESS_EVERY = env.int("REPORTS_PROGRESS_EVERY", default=500)
 COMMAND_BATCH_CHUNK = env.int("COMMAND_BATCH_CHUNK", default=50)
 COMMAND_BATCH_PAUSE_SECONDS = env.float("COMMAND_BATCH_PAUSE_SECONDS", default=1.0)
 
+# --- Metrics (integrations.metrics) -----------------------------------------------------------
+# /api/metrics answers a bearer token (METRICS_TOKEN) or these addresses (CIDR). The gateway's
+# counts are copied into the metrics every METRICS_FLUSH_SECONDS (0: only when scraped). Several
+# processes: set PROMETHEUS_MULTIPROC_DIR (an empty directory, emptied at each start).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1/32", "::1/128"])
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=5.0)
+
 # --- Alerts (reports.alerts) ------------------------------------------------------------
 # A charger not heard from for this many minutes raises an "offline" alert; the sweep that
 # raises and resolves alerts runs this often (seconds).

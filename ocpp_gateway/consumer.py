@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError
 from django.utils import timezone
 
-from ocpp_gateway import fault_log, rpc
+from ocpp_gateway import fault_log, rpc, stats
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.handshake import HandshakeRefused, admit
 from ocpp_gateway.message_log import log_frame, start_message_log_writer
@@ -361,6 +362,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         while len(recent) > settings.OCPP_DUPLICATE_WINDOW:
             recent.popitem(last=False)
         was_accepted = self.conn.accepted
+        started = time.perf_counter()
         try:
             response = await handler(self.conn, call.payload, received_at)
         except Exception as exc:  # every failure is answered; none takes the connection down
@@ -372,6 +374,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             recent[call.message_id] = (request, frame)
         self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=response)
         await self.send(text_data=frame)
+        stats.time_call(self.conn.subprotocol, call.action, time.perf_counter() - started)
         if call.action == self.protocol.boot_action and self._may_receive_commands() and not was_accepted:
             # Commands held while it was not accepted (R14, R16), or those a Pending charger may
             # get (2.0.1 B02.FR.01); an accepted charger got its queue when it connected, and new
@@ -658,6 +661,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     def _log(self, direction: str, message_type: int | None, **fields) -> None:
         assert self.conn is not None  # noqa: S101 (set by connect)
+        stats.count_frame(self.conn.subprotocol, direction, message_type, fields.get("action", ""),
+                          fields.get("error_code", ""))  # fmt: skip
         log_frame(
             charge_point_id=self.conn.charge_point_id,
             connection_id=self.conn.connection_id,

@@ -1,0 +1,227 @@
+"""Prometheus metrics at /api/metrics (issue 20).
+
+What the gateway counts on its hot path (ocpp_gateway.stats: a dict increment per frame) is
+copied into prometheus-client's metrics every METRICS_FLUSH_SECONDS by a thread of each process,
+so a frame costs no label lookup and no lock of the client library. With
+PROMETHEUS_MULTIPROC_DIR set (several server processes, Celery workers), every process writes
+its values to files there and a scrape of any process adds them up; without it, a scrape shows
+the process that answers. Figures that live in the database (chargers connected, the command
+queue, active sessions) are read when scraped.
+
+Who may scrape: a request with `Authorization: Bearer <METRICS_TOKEN>`, or from an address in
+METRICS_ALLOWED_ADDRESSES (loopback by default)."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import os
+import threading
+import time
+from collections import Counter as Tally
+from collections.abc import Iterator
+
+from celery import signals as celery_signals
+from django.conf import settings
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import REGISTRY, Collector
+
+from charging.models import ChargingSession, SessionState
+from ocpp_gateway import message_log, stats
+from sites.models import Charger, Command, CommandStatus
+from sites.signals import command_settled
+
+logger = logging.getLogger(__name__)
+
+FRAMES = Counter("csms_ocpp_frames", "OCPP-J frames in and out", ["version", "direction", "type", "action"])
+CALL_ERRORS = Counter("csms_ocpp_callerrors", "CALLERRORs in and out, by error code", ["version", "direction", "code"])
+CALL_SECONDS = Histogram(
+    "csms_ocpp_call_duration_seconds",
+    "A charger's CALL, from its arrival to our answer",
+    ["version", "action"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+ROUND_ITEMS = Histogram(
+    "csms_group_commit_round_items", "Messages written by one group-commit round",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)  # fmt: skip
+ROUND_SECONDS = Histogram(
+    "csms_group_commit_round_seconds", "How long a group-commit round took to write",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)  # fmt: skip
+LOG_BACKLOG = Gauge(
+    "csms_message_log_backlog", "OCPP frames waiting to be written to the message log", multiprocess_mode="livesum"
+)
+LOG_DROPPED = Counter("csms_message_log_dropped", "Message-log frames dropped while the database was slow or down")
+COMMANDS = Counter("csms_commands_settled", "Commands to chargers that finished, by intent and outcome",
+                   ["intent", "status"])  # fmt: skip
+WEBHOOKS = Counter("csms_webhook_deliveries", "Webhook delivery attempts, by outcome", ["outcome"])
+CELERY_TASKS = Counter("csms_celery_tasks", "Celery tasks run, by task and outcome", ["task", "outcome"])
+
+
+class DatabaseCollector(Collector):
+    """Figures read from the database when scraped (a handful of indexed counts)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        connected = GaugeMetricFamily("csms_chargers_connected", "Chargers online, by OCPP version", labels=["version"])
+        online = Charger.objects.filter(is_online=True).values_list("ocpp_version").annotate(n=Count("pk")).order_by()
+        for version, count in online:
+            connected.add_metric([version], count)
+        yield connected
+        queue = GaugeMetricFamily("csms_command_queue", "Commands waiting (queued) or sent without an answer",
+                                  labels=["status"])  # fmt: skip
+        waiting = dict(
+            Command.objects.filter(status__in=(CommandStatus.QUEUED, CommandStatus.SENT))
+            .values_list("status").annotate(n=Count("pk")).order_by()
+        )  # fmt: skip
+        for status in (CommandStatus.QUEUED, CommandStatus.SENT):
+            queue.add_metric([status], waiting.get(status, 0))
+        yield queue
+        active = ChargingSession.objects.filter(state=SessionState.ACTIVE).count()
+        yield GaugeMetricFamily("csms_sessions_active", "Charging sessions in progress", value=active)
+
+    def describe(self) -> list:
+        return []  # collected at scrape only, never at registration
+
+
+# --- copying the gateway's counts -------------------------------------------------------------
+
+
+class Flusher:
+    """Copies ocpp_gateway.stats into the metrics: differences of the cumulative counters, and
+    the observations waiting."""
+
+    def __init__(self) -> None:
+        self._frames: Tally = Tally()
+        self._errors: Tally = Tally()
+        self._dropped = 0
+        self._lock = threading.Lock()  # the thread and a scrape may flush at once
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        frames = Tally(dict(stats.frames))  # dict() copies in one step: the event loop may be counting
+        for labels, count in (frames - self._frames).items():
+            FRAMES.labels(*labels).inc(count)
+        self._frames = frames
+        errors = Tally(dict(stats.call_errors))
+        for error_labels, count in (errors - self._errors).items():
+            CALL_ERRORS.labels(*error_labels).inc(count)
+        self._errors = errors
+        for version, action, seconds in stats.take(stats.call_durations):
+            CALL_SECONDS.labels(version, action).observe(seconds)
+        for items, seconds in stats.take(stats.commit_rounds):
+            ROUND_ITEMS.observe(items)
+            ROUND_SECONDS.observe(seconds)
+        LOG_BACKLOG.set(message_log.buffered_count())
+        dropped = message_log.dropped_count()
+        if dropped > self._dropped:
+            LOG_DROPPED.inc(dropped - self._dropped)
+            self._dropped = dropped
+
+
+_flusher = Flusher()
+_thread: threading.Thread | None = None
+
+
+def flush() -> None:
+    _flusher.flush()
+
+
+def start() -> None:
+    """The copying thread of this process (once)."""
+    global _thread
+    if _thread is not None or settings.METRICS_FLUSH_SECONDS <= 0:
+        return
+    _thread = threading.Thread(target=_run, name="metrics", daemon=True)
+    _thread.start()
+
+
+def _run() -> None:
+    while True:
+        time.sleep(settings.METRICS_FLUSH_SECONDS)
+        try:
+            flush()
+        except Exception:
+            logger.exception("metrics: copying the gateway's counts failed")
+
+
+# --- what other parts report --------------------------------------------------------------------
+
+
+def on_command_settled(sender, command, **kwargs) -> None:
+    COMMANDS.labels(command.intent, command.status).inc()
+
+
+def on_task_success(sender=None, **kwargs) -> None:
+    CELERY_TASKS.labels(getattr(sender, "name", "?"), "success").inc()
+
+
+def on_task_failure(sender=None, **kwargs) -> None:
+    CELERY_TASKS.labels(getattr(sender, "name", "?"), "failure").inc()
+
+
+def on_task_retry(sender=None, **kwargs) -> None:
+    CELERY_TASKS.labels(getattr(sender, "name", "?"), "retry").inc()
+
+
+def connect() -> None:
+    """Listen to what is counted elsewhere, and start copying the gateway's counts."""
+    command_settled.connect(on_command_settled, dispatch_uid="integrations.metrics.commands")
+    celery_signals.task_success.connect(on_task_success, dispatch_uid="integrations.metrics.task_success")
+    celery_signals.task_failure.connect(on_task_failure, dispatch_uid="integrations.metrics.task_failure")
+    celery_signals.task_retry.connect(on_task_retry, dispatch_uid="integrations.metrics.task_retry")
+    start()
+
+
+# --- the endpoint -------------------------------------------------------------------------------
+
+
+def may_scrape(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), token):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network, strict=False) for network in settings.METRICS_ALLOWED_ADDRESSES)
+
+
+def registry() -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        collected = CollectorRegistry()
+        MultiProcessCollector(collected)
+    else:
+        collected = CollectorRegistry()
+        collected.register(_DefaultRegistry())
+    collected.register(DatabaseCollector())
+    return collected
+
+
+class _DefaultRegistry(Collector):
+    """This process's metrics (the default registry), inside a registry of the scrape's own."""
+
+    def collect(self):
+        return REGISTRY.collect()
+
+    def describe(self) -> list:
+        return []
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not may_scrape(request):
+        answer = HttpResponse("Metrics: send Authorization: Bearer <METRICS_TOKEN>.\n", status=401,
+                              content_type="text/plain")  # fmt: skip
+        answer["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return answer
+    flush()  # this process's latest counts in the answer
+    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
