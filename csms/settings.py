@@ -538,6 +538,7 @@ SPECTACULAR_SETTINGS = {
         "IdTokenStatusEnum": "charging.models.IdTokenStatus",
         "ExportFormatEnum": "reports.models.ExportFormat",
         "MessageExportFormatEnum": "reports.api.views.MESSAGE_FORMAT_CHOICES",
+        "AlertKindEnum": "reports.models.AlertKind",
     },
 }
 
