@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Counts the requests Django answers, by view and status (integrations.metrics).
+    "integrations.metrics.RequestCounter",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -446,12 +448,15 @@ COMMAND_BATCH_CHUNK = env.int("COMMAND_BATCH_CHUNK", default=50)
 COMMAND_BATCH_PAUSE_SECONDS = env.float("COMMAND_BATCH_PAUSE_SECONDS", default=1.0)
 
 # --- Metrics (integrations.metrics) -----------------------------------------------------------
-# /api/metrics answers a bearer token (METRICS_TOKEN) or these addresses (CIDR). The gateway's
-# counts are copied into the metrics every METRICS_FLUSH_SECONDS (0: only when scraped). Several
-# processes: set PROMETHEUS_MULTIPROC_DIR (an empty directory, emptied at each start).
+# /api/metrics (and /metrics) answers a bearer token (METRICS_TOKEN), a platform administrator
+# signed in to the admin, or these addresses (CIDR). The gateway's counts are copied into the
+# metrics every METRICS_FLUSH_SECONDS (0: only when scraped). Several processes: set
+# PROMETHEUS_MULTIPROC_DIR in all of them (an empty directory, emptied before they start).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1/32", "::1/128"])
 METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=5.0)
+# A scrape asks the Celery broker for its queue's depth, waiting at most this long.
+METRICS_BROKER_TIMEOUT_SECONDS = env.float("METRICS_BROKER_TIMEOUT_SECONDS", default=2.0)
 
 # --- Alerts (reports.alerts) ------------------------------------------------------------
 # A charger not heard from for this many minutes raises an "offline" alert; the sweep that

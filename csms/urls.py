@@ -17,6 +17,7 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 urlpatterns = [
     path("api/health", health, name="health"),
     path("api/metrics", metrics_view, name="metrics"),
+    path("metrics", metrics_view),  # Prometheus's default metrics_path
     path("api/", include("csms.api_urls")),
     # Before admin/: the admin's catch-all would answer these paths with a 404.
     path("admin/analytics/", include("reports.analytics_urls")),

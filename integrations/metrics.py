@@ -8,11 +8,14 @@ its values to files there and a scrape of any process adds them up; without it, 
 the process that answers. Figures that live in the database (chargers connected, the command
 queue, active sessions) are read when scraped.
 
-Who may scrape: a request with `Authorization: Bearer <METRICS_TOKEN>`, or from an address in
-METRICS_ALLOWED_ADDRESSES (loopback by default)."""
+Who may scrape: a request with `Authorization: Bearer <METRICS_TOKEN>`, a platform
+administrator signed in to the admin, or a request from an address in METRICS_ALLOWED_ADDRESSES
+(loopback by default); anyone else gets 401."""
 
 from __future__ import annotations
 
+import atexit
+import bisect
 import hmac
 import ipaddress
 import logging
@@ -20,18 +23,23 @@ import os
 import threading
 import time
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from celery import signals as celery_signals
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import REGISTRY, Collector
 
 from charging.models import ChargingSession, SessionState
+from common.broker import celery_queue_depth
 from ocpp_gateway import message_log, stats
 from sites.models import Charger, Command, CommandStatus
 from sites.signals import command_settled
@@ -62,12 +70,38 @@ COMMANDS = Counter("csms_commands_settled", "Commands to chargers that finished,
                    ["intent", "status"])  # fmt: skip
 WEBHOOKS = Counter("csms_webhook_deliveries", "Webhook delivery attempts, by outcome", ["outcome"])
 CELERY_TASKS = Counter("csms_celery_tasks", "Celery tasks run, by task and outcome", ["task", "outcome"])
+SOCKETS = Gauge(
+    "csms_process_chargers_connected", "Chargers' sockets open in this server process, by OCPP version",
+    ["version"], multiprocess_mode="liveall",
+)  # fmt: skip
+HTTP_REQUESTS = Counter("csms_http_requests", "HTTP requests answered (admin, API, dashboard), by view and status",
+                        ["method", "view", "status"])  # fmt: skip
 
 
 class DatabaseCollector(Collector):
-    """Figures read from the database when scraped (a handful of indexed counts)."""
+    """Figures read when scraped: a handful of indexed counts in the database (and whether it
+    answered), and the Celery broker's queue."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            families = list(self._from_database())
+        except DatabaseError as exc:
+            logger.warning("metrics: the database did not answer: %r", exc)
+            families = []
+        yield from families
+        yield GaugeMetricFamily(
+            "csms_database_up", "1 when the database answered this scrape's queries, else 0", value=1 if families else 0
+        )
+        broker = GaugeMetricFamily(
+            "csms_celery_queue_depth", "Celery tasks waiting in the broker's queue (absent without a broker)",
+            labels=["queue"],
+        )  # fmt: skip
+        depth = celery_queue_depth(settings.METRICS_BROKER_TIMEOUT_SECONDS)
+        if depth is not None:
+            broker.add_metric([getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")], depth)
+        yield broker
+
+    def _from_database(self) -> Iterator[GaugeMetricFamily]:
         connected = GaugeMetricFamily("csms_chargers_connected", "Chargers online, by OCPP version", labels=["version"])
         online = Charger.objects.filter(is_online=True).values_list("ocpp_version").annotate(n=Count("pk")).order_by()
         for version, count in online:
@@ -99,6 +133,7 @@ class Flusher:
     def __init__(self) -> None:
         self._frames: Tally = Tally()
         self._errors: Tally = Tally()
+        self._requests: Tally = Tally()
         self._dropped = 0
         self._lock = threading.Lock()  # the thread and a scrape may flush at once
 
@@ -115,16 +150,45 @@ class Flusher:
         for error_labels, count in (errors - self._errors).items():
             CALL_ERRORS.labels(*error_labels).inc(count)
         self._errors = errors
+        for version, count in dict(stats.sockets).items():
+            SOCKETS.labels(version).set(count)
+        durations: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
         for version, action, seconds in stats.take(stats.call_durations):
-            CALL_SECONDS.labels(version, action).observe(seconds)
-        for items, seconds in stats.take(stats.commit_rounds):
-            ROUND_ITEMS.observe(items)
-            ROUND_SECONDS.observe(seconds)
+            durations[(version, action)].append(seconds)
+        for call_labels, seconds_each in durations.items():
+            observe_many(CALL_SECONDS.labels(*call_labels), seconds_each)
+        rounds = stats.take(stats.commit_rounds)
+        observe_many(ROUND_ITEMS, [items for items, _ in rounds])
+        observe_many(ROUND_SECONDS, [seconds for _, seconds in rounds])
+        requests = Tally(dict(_requests))
+        for request_labels, count in (requests - self._requests).items():
+            HTTP_REQUESTS.labels(*request_labels).inc(count)
+        self._requests = requests
         LOG_BACKLOG.set(message_log.buffered_count())
         dropped = message_log.dropped_count()
         if dropped > self._dropped:
             LOG_DROPPED.inc(dropped - self._dropped)
             self._dropped = dropped
+
+
+def observe_many(histogram: Histogram, values: list[float]) -> None:
+    """`histogram.observe(v)` for each value, with one increment per bucket rather than per value
+    (in multiprocess mode each increment is a write to a file). Relies on the client's layout of
+    a histogram (_upper_bounds, _buckets, _sum: prometheus-client 0.8 to 0.26); falls back to
+    observe() without it."""
+    if not values:
+        return
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None:
+        for value in values:
+            histogram.observe(value)
+        return
+    per_bucket = Tally(bisect.bisect_left(bounds, value) for value in values)  # the first bound >= value
+    for index, count in per_bucket.items():
+        buckets[index].inc(count)
+    total.inc(sum(values))
 
 
 _flusher = Flusher()
@@ -172,13 +236,62 @@ def on_task_retry(sender=None, **kwargs) -> None:
     CELERY_TASKS.labels(getattr(sender, "name", "?"), "retry").inc()
 
 
+def on_process_exit(**kwargs) -> None:
+    """Multiprocess mode: this process's live gauges (sockets, message-log backlog) leave the
+    sum when it ends (its counters stay: they are what it did)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        mark_process_dead(os.getpid())
+
+
 def connect() -> None:
     """Listen to what is counted elsewhere, and start copying the gateway's counts."""
     command_settled.connect(on_command_settled, dispatch_uid="integrations.metrics.commands")
     celery_signals.task_success.connect(on_task_success, dispatch_uid="integrations.metrics.task_success")
     celery_signals.task_failure.connect(on_task_failure, dispatch_uid="integrations.metrics.task_failure")
     celery_signals.task_retry.connect(on_task_retry, dispatch_uid="integrations.metrics.task_retry")
+    # A Celery pool's child leaves with os._exit (no atexit): its own signal.
+    celery_signals.worker_process_shutdown.connect(on_process_exit, dispatch_uid="integrations.metrics.child_exit")
+    atexit.register(on_process_exit)
     start()
+
+
+# --- HTTP requests --------------------------------------------------------------------------------
+
+# (method, view, status): counted by the middleware, copied into HTTP_REQUESTS by the flusher.
+_requests: Tally = Tally()
+
+
+def count_request(request: HttpRequest, response: HttpResponse) -> None:
+    match = getattr(request, "resolver_match", None)
+    # The view's name, never the path: a path carries ids (one series per charger).
+    view = (match.view_name or "unnamed") if match is not None else "unmatched"
+    _requests[(request.method or "", view, str(response.status_code))] += 1
+
+
+class RequestCounter:
+    """Middleware counting requests answered by Django (the charger's WebSocket never passes
+    here). Sync and async: it adds no thread hop to an async stack."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        response = self.get_response(request)
+        count_request(request, response)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        response = await self.get_response(request)
+        count_request(request, response)
+        return response
 
 
 # --- the endpoint -------------------------------------------------------------------------------
@@ -187,7 +300,11 @@ def connect() -> None:
 def may_scrape(request: HttpRequest) -> bool:
     token = settings.METRICS_TOKEN
     header = request.META.get("HTTP_AUTHORIZATION", "")
-    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), token):
+    # As bytes: compare_digest refuses a str with non-ASCII characters (a 500, not a 401).
+    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip().encode(), token.encode()):
+        return True
+    user = getattr(request, "user", None)  # the admin's session (platform administrators)
+    if user is not None and user.is_active and user.is_superuser:
         return True
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))

@@ -135,6 +135,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     # `conn`: whatever this class knows of a version, it asks this.
     protocol: Protocol
     _throttle = CallThrottle(0.0, 0, 0)  # no limit until connect() sets this connection's own
+    _socket_counted = False  # counted in stats.sockets (accepted, not yet closed)
 
     async def dispatch(self, message: dict) -> None:
         """Channels' dispatch, without its `aclose_old_connections()` before every event: that
@@ -218,6 +219,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 await self._refuse(HandshakeRefused(503, "temporarily unavailable"))
                 return
         await self.accept(subprotocol=admission.subprotocol)
+        stats.socket_opened(self.conn.subprotocol)
+        self._socket_counted = True
         start_message_log_writer()
         self._sender = asyncio.create_task(self._send_outbound_calls())
         if charger is not None and self._may_receive_commands() and waiting_commands:
@@ -259,6 +262,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.conn is None:
             return
+        if self._socket_counted:
+            self._socket_counted = False
+            stats.socket_closed(self.conn.subprotocol)
         await self._stop_sender()
         for future in self._awaiting.values():
             future.cancel()

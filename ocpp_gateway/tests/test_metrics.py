@@ -1,37 +1,57 @@
-"""Prometheus metrics (issue 20): a charger's frames, CALL durations, CALLERRORs and the
-group-commit rounds reach /api/metrics; database figures are read when scraped; only a bearer
-token or an allowed address may scrape; the Grafana dashboard asks only for metrics that exist."""
+"""Prometheus metrics (issue 20): a charger's frames, CALL durations, CALLERRORs, sockets and the
+group-commit rounds reach /api/metrics; database and broker figures are read when scraped (and a
+database that does not answer is a 0, not a failed scrape); only a bearer token, a platform
+administrator or an allowed address may scrape; several processes add up through
+PROMETHEUS_MULTIPROC_DIR; the Grafana dashboard asks only for metrics that exist."""
 
 import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import OperationalError, connection
 from django.test import Client
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from accounts.tests.factories import UserFactory
 from integrations import metrics
 from ocpp_gateway.tests.conftest import boot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "csms-dashboard.json"
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = ROOT / "deploy" / "grafana" / "csms-dashboard.json"
 
 
-def scrape(**headers) -> tuple[int, str]:
-    answer = Client().get("/api/metrics", HTTP_HOST="127.0.0.1", **headers)
+def scrape(path: str = "/api/metrics", client: Client | None = None, **headers) -> tuple[int, str]:
+    answer = (client or Client()).get(path, HTTP_HOST="127.0.0.1", **headers)
     return answer.status_code, answer.content.decode()
 
 
 def value(text: str, name: str, **labels) -> float:
-    """The sample `name{labels...}` of a scrape (labels in any order; others ignored)."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-        if all(found.get(key) == wanted for key, wanted in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    """The sample `name{labels...}` of a scrape, read with prometheus-client's parser (labels
+    not given are summed over; 0 when absent)."""
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(key) == wanted for key, wanted in labels.items()):
+                total += sample.value
+    return total
+
+
+def exposed_names(text: str) -> set[str]:
+    """Every sample name a query may use: the families, with the suffixes of their types."""
+    names = set(re.findall(r"^# TYPE (\w+) (\w+)", text, re.MULTILINE))
+    exposed = {name for name, _ in names}
+    exposed |= {f"{name}_total" for name, kind in names if kind == "counter"}
+    exposed |= {f"{name}_{part}" for name, kind in names if kind == "histogram" for part in ("bucket", "sum", "count")}
+    return exposed
 
 
 @pytest.mark.asyncio
@@ -52,31 +72,92 @@ async def test_a_chargers_frames_and_calls_are_counted(connected):
                 action="BootNotification") == 1  # fmt: skip
     assert grew("csms_ocpp_callerrors_total", version="ocpp1.6", direction="out", code="NotImplemented") == 1
     assert grew("csms_ocpp_call_duration_seconds_count", version="ocpp1.6", action="Heartbeat") == 1
+    assert grew("csms_ocpp_call_duration_seconds_bucket", version="ocpp1.6", action="Heartbeat", le="+Inf") == 1
     assert grew("csms_group_commit_round_items_count") >= 1
     assert value(after, "csms_chargers_connected", version="1.6") == 1
+    assert value(after, "csms_process_chargers_connected", version="ocpp1.6") == 1
+    assert value(after, "csms_database_up") == 1
+    # The first scrape itself, counted by the middleware.
+    assert grew("csms_http_requests_total", method="GET", view="metrics", status="200") == 1
     assert "csms_command_queue{" in after
     assert "csms_sessions_active " in after
 
 
 @pytest.mark.asyncio
-async def test_only_a_token_or_an_allowed_address_may_scrape(settings):
+async def test_a_closed_socket_leaves_the_process_gauge(connected):
+    await boot(connected)
+    await connected.disconnect()
+    text = (await sync_to_async(scrape)(REMOTE_ADDR="127.0.0.1"))[1]
+    assert value(text, "csms_process_chargers_connected", version="ocpp1.6") == 0
+
+
+def test_only_a_token_a_platform_admin_or_an_allowed_address_may_scrape(settings):
     settings.METRICS_TOKEN = "s3cret"
-    assert (await sync_to_async(scrape)(REMOTE_ADDR="203.0.113.9"))[0] == 401
-    assert (await sync_to_async(scrape)(REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer wrong"))[0] == 401
-    assert (await sync_to_async(scrape)(REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer s3cret"))[0] == 200
+    outsider = {"REMOTE_ADDR": "203.0.113.9"}
+    assert scrape(**outsider)[0] == 401
+    assert scrape(**outsider, HTTP_AUTHORIZATION="Bearer wrong")[0] == 401
+    assert scrape(**outsider, HTTP_AUTHORIZATION="Bearer s3crét")[0] == 401  # not a 500
+    assert scrape(**outsider, HTTP_AUTHORIZATION="Bearer s3cret")[0] == 200
+    assert scrape("/metrics", **outsider, HTTP_AUTHORIZATION="Bearer s3cret")[0] == 200  # Prometheus's default path
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    assert scrape(client=staff, **outsider)[0] == 401
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+    assert scrape(client=admin, **outsider)[0] == 200
+    settings.METRICS_TOKEN = ""
+    assert scrape(**outsider, HTTP_AUTHORIZATION="Bearer ")[0] == 401  # no token set: no token works
     settings.METRICS_ALLOWED_ADDRESSES = ["203.0.113.0/24"]
-    assert (await sync_to_async(scrape)(REMOTE_ADDR="203.0.113.9"))[0] == 200
+    assert scrape(**outsider)[0] == 200
+
+
+def test_a_database_that_does_not_answer_is_a_zero_not_a_failed_scrape():
+    def refuse(execute, sql, params, many, context):
+        raise OperationalError("the database is down")
+
+    with connection.execute_wrapper(refuse):
+        status, text = scrape(REMOTE_ADDR="127.0.0.1")
+    assert status == 200
+    assert value(text, "csms_database_up") == 0
+    assert "csms_sessions_active " not in text
+    assert "csms_ocpp_frames_total" in text or "# TYPE csms_ocpp_frames counter" in text  # the rest is there
+
+
+def test_the_celery_queue_is_read_when_there_is_a_broker(settings):
+    assert "csms_celery_queue_depth{" not in scrape(REMOTE_ADDR="127.0.0.1")[1]  # eager: no broker, no depth
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "memory://"
+    assert value(scrape(REMOTE_ADDR="127.0.0.1")[1], "csms_celery_queue_depth", queue="celery") == 0
+    assert "csms_celery_queue_depth{" in scrape(REMOTE_ADDR="127.0.0.1")[1]
+
+
+def test_observe_many_is_observe_for_each_value():
+    values = [0.0005, 0.001, 0.003, 0.003, 0.2, 7.0, 99.0]
+    one_by_one, at_once = CollectorRegistry(), CollectorRegistry()
+    buckets = (0.001, 0.01, 0.1, 1.0, 5.0)
+    single = Histogram("h", "h", buckets=buckets, registry=one_by_one)
+    for item in values:
+        single.observe(item)
+    metrics.observe_many(Histogram("h", "h", buckets=buckets, registry=at_once), values)
+
+    def samples(registry: CollectorRegistry) -> dict:
+        text = generate_latest(registry).decode()
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if not sample.name.endswith("_created")
+        }
+
+    assert samples(at_once) == pytest.approx(samples(one_by_one))
 
 
 @pytest.mark.asyncio
 async def test_the_grafana_dashboard_queries_metrics_that_exist(connected):
     await boot(connected)
     dashboard = json.loads(DASHBOARD.read_text())
-    exposed = await sync_to_async(scrape)(REMOTE_ADDR="127.0.0.1")
-    names = set(re.findall(r"^# TYPE (\w+) (\w+)", exposed[1], re.MULTILINE))
-    families = {name for name, _ in names}
-    suffixed = families | {f"{name}_total" for name, kind in names if kind == "counter"}
-    suffixed |= {f"{name}_{part}" for name, kind in names if kind == "histogram" for part in ("bucket", "sum", "count")}
+    scraped = (await sync_to_async(scrape)(REMOTE_ADDR="127.0.0.1"))[1]
+    exposed = exposed_names(scraped)
     queried = {
         name
         for panel in dashboard["panels"]
@@ -84,25 +165,52 @@ async def test_the_grafana_dashboard_queries_metrics_that_exist(connected):
         for name in re.findall(r"\b(csms_\w+)", target["expr"])
     }
     assert queried, "the dashboard queries nothing"
-    assert queried <= suffixed, queried - suffixed
+    assert queried <= exposed, queried - exposed
+    # Every metric we export has a panel.
+    families = {
+        family.name
+        for family in text_string_to_metric_families(scraped)
+        if family.name.startswith("csms_") and not family.name.endswith("_created")
+    }
+    shown = {family for family in families if any(re.match(rf"{family}(_\w+)?$", name) for name in queried)}
+    assert families == shown, families - shown
 
 
-def test_multiprocess_mode_adds_up_the_processes_files(tmp_path, monkeypatch):
-    from prometheus_client import CollectorRegistry, generate_latest
+# A server process in multiprocess mode: counts frames, opens a socket, copies them into its files
+# and exits (its live gauges leave the sum; its counters stay).
+PROCESS = textwrap.dedent(
+    """
+    import os
+    import pathlib
+    import django
+    django.setup()
+    from ocpp_gateway import stats
+    from integrations import metrics
+    stats.count_frame("ocpp1.6", "in", 2, "Heartbeat", "")
+    stats.count_frame("ocpp2.0.1", "out", 4, "", "FormatViolation")
+    stats.socket_opened("ocpp1.6")
+    stats.time_call("ocpp1.6", "Heartbeat", 0.002)
+    metrics.flush()
+    print(sorted(path.name for path in pathlib.Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).iterdir()))
+    """
+)
 
-    # Two processes' files, as prometheus-client writes them in multiprocess mode.
-    from prometheus_client.mmap_dict import MmapedDict, mmap_key
-    from prometheus_client.multiprocess import MultiProcessCollector
 
-    for pid in (101, 102):
-        values = MmapedDict(str(tmp_path / f"counter_{pid}.db"))
-        key = mmap_key("csms_ocpp_frames", "csms_ocpp_frames_total", ["version", "direction", "type", "action"],
-                       ["ocpp1.6", "in", "call", "Heartbeat"], "")  # fmt: skip
-        values.write_value(key, 3.0, 0.0)
-        values.close()
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(tmp_path))
-    text = generate_latest(registry).decode()
-    assert value(text, "csms_ocpp_frames_total", action="Heartbeat") == 6.0
+def test_multiprocess_mode_adds_up_the_processes(tmp_path, monkeypatch):
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "csms.settings",
+                   "METRICS_FLUSH_SECONDS": "0"}  # fmt: skip
+    environment.pop("DATABASE_URL", None)
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", PROCESS], cwd=ROOT, env=environment, capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "gauge_liveall_" in done.stdout  # its socket was there while it ran
+    assert not list(tmp_path.glob("gauge_liveall_*.db"))  # and left with it
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    assert isinstance(metrics.registry(), CollectorRegistry)
+    status, text = scrape(REMOTE_ADDR="127.0.0.1")
+    assert status == 200
+    assert value(text, "csms_ocpp_frames_total", version="ocpp1.6", direction="in", action="Heartbeat") == 2
+    assert value(text, "csms_ocpp_callerrors_total", version="ocpp2.0.1", code="FormatViolation") == 2
+    assert value(text, "csms_ocpp_call_duration_seconds_count", action="Heartbeat") == 2
+    assert value(text, "csms_process_chargers_connected") == 0
+    assert value(text, "csms_database_up") == 1  # read by the process that answers
