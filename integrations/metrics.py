@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import socket
 import threading
 import time
 from collections import Counter as Tally
@@ -34,6 +35,7 @@ from django.db import DatabaseError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import values as prometheus_values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import REGISTRY, Collector
@@ -45,6 +47,20 @@ from sites.models import Charger, Command, CommandStatus
 from sites.signals import command_settled
 
 logger = logging.getLogger(__name__)
+
+_HOST = socket.gethostname().replace("_", "-")  # the client splits its file names at "_"
+
+
+def process_identifier() -> str:
+    """Names this process's files in PROMETHEUS_MULTIPROC_DIR: the host too, since containers
+    sharing the directory (docker-compose's web, worker and beat) all run as pid 1."""
+    return f"{_HOST}-{os.getpid()}"
+
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Multiprocess mode: every metric below opens its file there as it is defined.
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    prometheus_values.ValueClass = prometheus_values.MultiProcessValue(process_identifier)
 
 FRAMES = Counter("csms_ocpp_frames", "OCPP-J frames in and out", ["version", "direction", "type", "action"])
 CALL_ERRORS = Counter("csms_ocpp_callerrors", "CALLERRORs in and out, by error code", ["version", "direction", "code"])
@@ -240,7 +256,7 @@ def on_process_exit(**kwargs) -> None:
     """Multiprocess mode: this process's live gauges (sockets, message-log backlog) leave the
     sum when it ends (its counters stay: they are what it did)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        mark_process_dead(os.getpid())
+        mark_process_dead(process_identifier())
 
 
 def connect() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import OperationalError, connection
-from django.test import Client
+from django.test import AsyncClient, Client
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -214,3 +214,20 @@ def test_multiprocess_mode_adds_up_the_processes(tmp_path, monkeypatch):
     assert value(text, "csms_ocpp_call_duration_seconds_count", action="Heartbeat") == 2
     assert value(text, "csms_process_chargers_connected") == 0
     assert value(text, "csms_database_up") == 1  # read by the process that answers
+
+
+@pytest.mark.asyncio
+async def test_requests_through_the_async_stack_are_counted(settings):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    client = AsyncClient()
+    before = (await client.get("/api/metrics")).content.decode()
+    await client.get("/api/no-such-thing")
+    answer = await client.get("/api/metrics")
+    assert answer.status_code == 200
+    after = answer.content.decode()
+    assert (
+        value(after, "csms_http_requests_total", view="metrics", status="200")
+        - value(before, "csms_http_requests_total", view="metrics", status="200")
+        == 1
+    )
+    assert value(after, "csms_http_requests_total", view="unmatched", status="404") >= 1
