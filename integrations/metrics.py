@@ -326,7 +326,17 @@ def may_scrape(request: HttpRequest) -> bool:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(network, strict=False) for network in settings.METRICS_ALLOWED_ADDRESSES)
+    return any(address in network for network in allowed_networks())
+
+
+def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for entry in settings.METRICS_ALLOWED_ADDRESSES:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:  # a typo in the setting closes that entry, never the endpoint
+            logger.warning("METRICS_ALLOWED_ADDRESSES: %r is not an address or a network; ignored", entry)
+    return networks
 
 
 def registry() -> CollectorRegistry:

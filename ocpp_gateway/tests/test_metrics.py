@@ -107,7 +107,7 @@ def test_only_a_token_a_platform_admin_or_an_allowed_address_may_scrape(settings
     assert scrape(client=admin, **outsider)[0] == 200
     settings.METRICS_TOKEN = ""
     assert scrape(**outsider, HTTP_AUTHORIZATION="Bearer ")[0] == 401  # no token set: no token works
-    settings.METRICS_ALLOWED_ADDRESSES = ["203.0.113.0/24"]
+    settings.METRICS_ALLOWED_ADDRESSES = ["localhost", "203.0.113.0/24"]  # a typo is skipped
     assert scrape(**outsider)[0] == 200
 
 
