@@ -44,7 +44,7 @@ CALL_SECONDS = Histogram(
     "csms_ocpp_call_duration_seconds",
     "A charger's CALL, from its arrival to our answer",
     ["version", "action"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    buckets=stats.CALL_BUCKETS,
 )
 ROUND_ITEMS = Histogram(
     "csms_group_commit_round_items", "Messages written by one group-commit round",
@@ -99,6 +99,8 @@ class Flusher:
     def __init__(self) -> None:
         self._frames: Tally = Tally()
         self._errors: Tally = Tally()
+        self._call_buckets: Tally = Tally()
+        self._call_seconds: dict[tuple[str, str], float] = {}
         self._dropped = 0
         self._lock = threading.Lock()  # the thread and a scrape may flush at once
 
@@ -115,8 +117,7 @@ class Flusher:
         for error_labels, count in (errors - self._errors).items():
             CALL_ERRORS.labels(*error_labels).inc(count)
         self._errors = errors
-        for version, action, seconds in stats.take(stats.call_durations):
-            CALL_SECONDS.labels(version, action).observe(seconds)
+        self._copy_call_durations()
         for items, seconds in stats.take(stats.commit_rounds):
             ROUND_ITEMS.observe(items)
             ROUND_SECONDS.observe(seconds)
@@ -125,6 +126,21 @@ class Flusher:
         if dropped > self._dropped:
             LOG_DROPPED.inc(dropped - self._dropped)
             self._dropped = dropped
+
+    def _copy_call_durations(self) -> None:
+        """The gateway counts its CALLs into the histogram's own buckets (stats.CALL_BUCKETS are
+        CALL_SECONDS's bounds): each bucket's new count is added at once, rather than one
+        observe() per CALL. prometheus-client keeps a child's buckets as `_buckets` (one value
+        each, not cumulative) and the sum as `_sum`; tests check the result against observe()."""
+        buckets = Tally(dict(stats.call_buckets))
+        seconds = dict(stats.call_seconds)
+        for (version, action, index), count in (buckets - self._call_buckets).items():
+            CALL_SECONDS.labels(version, action)._buckets[index].inc(count)
+        for (version, action), total in seconds.items():
+            added = total - self._call_seconds.get((version, action), 0.0)
+            if added:
+                CALL_SECONDS.labels(version, action)._sum.inc(added)
+        self._call_buckets, self._call_seconds = buckets, seconds
 
 
 _flusher = Flusher()

@@ -106,3 +106,27 @@ def test_multiprocess_mode_adds_up_the_processes_files(tmp_path, monkeypatch):
     assert value(text, "csms_ocpp_frames_total", action="Heartbeat") == 6.0
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     assert isinstance(metrics.registry(), CollectorRegistry)
+
+
+def test_the_call_histogram_copied_in_bulk_equals_one_observe_per_call():
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from ocpp_gateway import stats
+
+    durations = [0.0004, 0.001, 0.0011, 0.02, 0.02, 0.3, 4.0, 9.0]
+    reference = Histogram("reference", "one observe per CALL", ["version", "action"], buckets=stats.CALL_BUCKETS,
+                          registry=CollectorRegistry())  # fmt: skip
+    for seconds in durations:
+        stats.time_call("test-version", "BulkCopy", seconds)
+        reference.labels("test-version", "BulkCopy").observe(seconds)
+    metrics.flush()
+
+    def samples(histogram) -> dict:
+        return {
+            (sample.name.rsplit("_", 1)[1], sample.labels.get("le")): sample.value
+            for family in histogram.collect()
+            for sample in family.samples
+            if sample.labels.get("action") == "BulkCopy" and not sample.name.endswith("_created")
+        }
+
+    assert samples(metrics.CALL_SECONDS) == pytest.approx(samples(reference))

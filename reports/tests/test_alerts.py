@@ -4,7 +4,6 @@ by people (audited), emailed to the organization's subscribers, listed in the ad
 import datetime as dt
 
 import pytest
-from celery import current_app
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -21,18 +20,9 @@ from sites.security_events import record_security_event
 from sites.services import StatusNotificationIn, StatusReport, record_status_notifications
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 NOW = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    """The receivers hand work to Celery: run it here, with or without a broker."""
-    before = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = before
 
 
 @pytest.fixture
