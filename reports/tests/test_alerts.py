@@ -405,3 +405,21 @@ def test_raising_and_resolving_announce_the_alert_after_commit(charger, django_c
         assert heard == [(alert.pk, "open"), (alert.pk, "resolved")]
     finally:
         alert_changed.disconnect(listener)
+
+
+def test_a_problem_a_201_station_reports_raises_a_fault_alert_the_sweep_keeps(
+    charger, org, django_capture_on_commit_callbacks
+):
+    from sites.signals import DeviceProblem, device_problems_reported
+
+    problem = DeviceProblem(charger.pk, 1, 1, "Connector (EVSE 1, connector 1)", "Problem", "true", "E42", "hot", NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        device_problems_reported.send(sender=None, problems=[problem])
+    alert = Alert.objects.get()
+    assert alert.kind == AlertKind.CHARGER_FAULT
+    assert alert.summary == "CP-ALERT reports a problem: Connector (EVSE 1, connector 1) Problem = true (E42)"
+    assert alerts.sweep_alerts(now=NOW).resolved == 0  # the station says nothing when it is over
+    alerts.resolve_alerts(Alert.objects.all(), by=member(org), resolution="replaced the cable")
+    with django_capture_on_commit_callbacks(execute=True):
+        device_problems_reported.send(sender=None, problems=[problem])
+    assert Alert.objects.filter(state=AlertState.OPEN).count() == 1  # reported again: a new alert
