@@ -539,6 +539,7 @@ SPECTACULAR_SETTINGS = {
         "ExportFormatEnum": "reports.models.ExportFormat",
         "MessageExportFormatEnum": "reports.api.views.MESSAGE_FORMAT_CHOICES",
         "AlertKindEnum": "reports.models.AlertKind",
+        "AlertEventKindEnum": "integrations.event_schema.ALERT_KINDS",
     },
 }
 
