@@ -453,7 +453,11 @@ COMMAND_BATCH_PAUSE_SECONDS = env.float("COMMAND_BATCH_PAUSE_SECONDS", default=1
 # metrics every METRICS_FLUSH_SECONDS (0: only when scraped). Several processes: set
 # PROMETHEUS_MULTIPROC_DIR in all of them (an empty directory, emptied before they start).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
-METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1/32", "::1/128"])
+# Loopback by default, except in production, where a reverse proxy on the same host would make
+# every request look local: there, a token (or addresses set explicitly).
+METRICS_ALLOWED_ADDRESSES = env.list(
+    "METRICS_ALLOWED_ADDRESSES", default=[] if PRODUCTION else ["127.0.0.1/32", "::1/128"]
+)
 METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=5.0)
 # A scrape asks the Celery broker for its queue's depth, waiting at most this long.
 METRICS_BROKER_TIMEOUT_SECONDS = env.float("METRICS_BROKER_TIMEOUT_SECONDS", default=2.0)
@@ -544,6 +548,7 @@ SPECTACULAR_SETTINGS = {
         "ExportFormatEnum": "reports.models.ExportFormat",
         "MessageExportFormatEnum": "reports.api.views.MESSAGE_FORMAT_CHOICES",
         "AlertKindEnum": "reports.models.AlertKind",
+        "AlertEventKindEnum": "integrations.event_schema.ALERT_KINDS",
     },
 }
 

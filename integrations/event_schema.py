@@ -43,9 +43,14 @@ class CommandData(ChargerData):
     status = serializers.ChoiceField(choices=["accepted", "rejected", "failed", "timed_out", "expired"])
 
 
+# reports.models.AlertKind's values (integrations does not import reports); named in the schema
+# by SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
+ALERT_KINDS = ["charger_offline", "charger_fault", "session_stuck", "security_event"]
+
+
 class AlertData(serializers.Serializer):
     alert_id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["charger_offline", "charger_fault", "session_stuck", "security_event"])
+    kind = serializers.ChoiceField(choices=ALERT_KINDS)
     summary = serializers.CharField()
     charge_point_id = serializers.CharField(allow_null=True)
     site_id = serializers.IntegerField(allow_null=True)

@@ -24,7 +24,6 @@ import socket
 import threading
 import time
 from collections import Counter as Tally
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -68,7 +67,7 @@ CALL_SECONDS = Histogram(
     "csms_ocpp_call_duration_seconds",
     "A charger's CALL, from its arrival to our answer",
     ["version", "action"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    buckets=stats.CALL_BUCKETS,
 )
 ROUND_ITEMS = Histogram(
     "csms_group_commit_round_items", "Messages written by one group-commit round",
@@ -150,6 +149,8 @@ class Flusher:
         self._frames: Tally = Tally()
         self._errors: Tally = Tally()
         self._requests: Tally = Tally()
+        self._call_buckets: Tally = Tally()
+        self._call_seconds: dict[tuple[str, str], float] = {}
         self._dropped = 0
         self._lock = threading.Lock()  # the thread and a scrape may flush at once
 
@@ -168,11 +169,7 @@ class Flusher:
         self._errors = errors
         for version, count in dict(stats.sockets).items():
             SOCKETS.labels(version).set(count)
-        durations: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
-        for version, action, seconds in stats.take(stats.call_durations):
-            durations[(version, action)].append(seconds)
-        for call_labels, seconds_each in durations.items():
-            observe_many(CALL_SECONDS.labels(*call_labels), seconds_each)
+        self._copy_call_durations()
         rounds = stats.take(stats.commit_rounds)
         observe_many(ROUND_ITEMS, [items for items, _ in rounds])
         observe_many(ROUND_SECONDS, [seconds for _, seconds in rounds])
@@ -185,6 +182,21 @@ class Flusher:
         if dropped > self._dropped:
             LOG_DROPPED.inc(dropped - self._dropped)
             self._dropped = dropped
+
+    def _copy_call_durations(self) -> None:
+        """The gateway counts its CALLs into the histogram's own buckets (stats.CALL_BUCKETS are
+        CALL_SECONDS's bounds): each bucket's new count is added at once, rather than one
+        observe() per CALL. prometheus-client keeps a child's buckets as `_buckets` (one value
+        each, not cumulative) and the sum as `_sum`; tests check the result against observe()."""
+        buckets = Tally(dict(stats.call_buckets))
+        seconds = dict(stats.call_seconds)
+        for (version, action, index), count in (buckets - self._call_buckets).items():
+            CALL_SECONDS.labels(version, action)._buckets[index].inc(count)
+        for (version, action), total in seconds.items():
+            added = total - self._call_seconds.get((version, action), 0.0)
+            if added:
+                CALL_SECONDS.labels(version, action)._sum.inc(added)
+        self._call_buckets, self._call_seconds = buckets, seconds
 
 
 def observe_many(histogram: Histogram, values: list[float]) -> None:

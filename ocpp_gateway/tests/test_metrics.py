@@ -231,3 +231,27 @@ async def test_requests_through_the_async_stack_are_counted(settings):
         == 1
     )
     assert value(after, "csms_http_requests_total", view="unmatched", status="404") >= 1
+
+
+def test_the_call_histogram_copied_in_bulk_equals_one_observe_per_call():
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from ocpp_gateway import stats
+
+    durations = [0.0004, 0.001, 0.0011, 0.02, 0.02, 0.3, 4.0, 9.0]
+    reference = Histogram("reference", "one observe per CALL", ["version", "action"], buckets=stats.CALL_BUCKETS,
+                          registry=CollectorRegistry())  # fmt: skip
+    for seconds in durations:
+        stats.time_call("test-version", "BulkCopy", seconds)
+        reference.labels("test-version", "BulkCopy").observe(seconds)
+    metrics.flush()
+
+    def samples(histogram) -> dict:
+        return {
+            (sample.name.rsplit("_", 1)[1], sample.labels.get("le")): sample.value
+            for family in histogram.collect()
+            for sample in family.samples
+            if sample.labels.get("action") == "BulkCopy" and not sample.name.endswith("_created")
+        }
+
+    assert samples(metrics.CALL_SECONDS) == pytest.approx(samples(reference))
