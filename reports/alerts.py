@@ -159,7 +159,9 @@ def _notify_later(alert_id: int) -> None:
 def resolve_ended(alerts: QuerySet[Alert], *, resolution: str, now: dt.datetime | None = None) -> int:
     """The condition behind these alerts ended by itself: resolved, by nobody."""
     now = now or timezone.now()
-    ended = list(alerts.filter(state__in=UNRESOLVED).select_for_update())
+    # Only the alerts' rows are locked: the conditions may join other tables (PostgreSQL refuses
+    # FOR UPDATE on the nullable side of an outer join).
+    ended = list(alerts.filter(state__in=UNRESOLVED).select_for_update(of=("self",)))
     if not ended:
         return 0
     Alert.objects.filter(pk__in=[alert.pk for alert in ended]).update(
@@ -176,7 +178,7 @@ def acknowledge_alerts(alerts: QuerySet[Alert], *, by, via: str = Activity.Via.A
     """A person has seen these open alerts and is on it; returns how many were open. An alert
     about a security event acknowledges the event too."""
     now = timezone.now()
-    chosen = list(alerts.filter(state=AlertState.OPEN).select_for_update())
+    chosen = list(alerts.filter(state=AlertState.OPEN).select_for_update(of=("self",)))
     for alert in chosen:
         alert.state = AlertState.ACKNOWLEDGED
         alert.acknowledged_at = now
@@ -192,7 +194,7 @@ def resolve_alerts(alerts: QuerySet[Alert], *, by, resolution: str = "", via: st
     """A person closes these alerts (with what was done, when they say); returns how many were
     unresolved. Acknowledges them first when nobody had."""
     now = timezone.now()
-    chosen = list(alerts.filter(state__in=UNRESOLVED).select_for_update())
+    chosen = list(alerts.filter(state__in=UNRESOLVED).select_for_update(of=("self",)))
     for alert in chosen:
         if alert.acknowledged_at is None:
             alert.acknowledged_at, alert.acknowledged_by = now, by

@@ -124,6 +124,7 @@ def test_a_database_that_does_not_answer_is_a_zero_not_a_failed_scrape():
 
 
 def test_the_celery_queue_is_read_when_there_is_a_broker(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # as without a broker (the PostgreSQL suite has one)
     assert "csms_celery_queue_depth{" not in scrape(REMOTE_ADDR="127.0.0.1")[1]  # eager: no broker, no depth
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "memory://"
