@@ -34,7 +34,7 @@ from sites.api.device_model import (
     ChargerVariablesView,
 )
 from sites.api.security_events import ChargerSecurityEventsView, SecurityEventViewSet
-from sites.api.views import ChargerViewSet, SiteViewSet, UnknownChargerViewSet
+from sites.api.views import ChargerConnectorViewSet, ChargerViewSet, SiteViewSet, UnknownChargerViewSet
 
 router = DefaultRouter(trailing_slash=False)
 router.register("organizations", OrganizationViewSet, basename="organization")
@@ -53,6 +53,8 @@ router.register("command-batches", CommandBatchViewSet, basename="commandbatch")
 router.register("webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhooksubscription")
 
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
+connectors = ChargerConnectorViewSet.as_view({"get": "list", "post": "create"})
+connector = ChargerConnectorViewSet.as_view({"get": "retrieve", "delete": "destroy"})
 
 v1: list[URLPattern | URLResolver] = [
     path("auth/token", LoginTokenView.as_view(), name="token-obtain"),
@@ -67,6 +69,8 @@ v1: list[URLPattern | URLResolver] = [
     path("analytics/utilization", UtilizationView.as_view(), name="analytics-utilization"),
     path("analytics/uptime", UptimeView.as_view(), name="analytics-uptime"),
     path("analytics/peak-load", PeakLoadView.as_view(), name="analytics-peak-load"),
+    path("chargers/<str:charge_point_id>/connectors", connectors, name="charger-connectors"),
+    path("chargers/<str:charge_point_id>/connectors/<int:pk>", connector, name="charger-connector"),
     # A charger's OCPP 2.0.1 device model (read-only).
     path("chargers/<str:charge_point_id>/variables", ChargerVariablesView.as_view(), name="charger-variables"),
     path("chargers/<str:charge_point_id>/monitors", ChargerMonitorsView.as_view(), name="charger-monitors"),

@@ -530,6 +530,9 @@ SPECTACULAR_SETTINGS = {
         "IdTokenStatusEnum": "charging.models.IdTokenStatus",
         "ExportFormatEnum": "reports.models.ExportFormat",
         "MessageExportFormatEnum": "reports.api.views.MESSAGE_FORMAT_CHOICES",
+        "OcppVersionEnum": "sites.models.OcppVersion",
+        "ConnectorStatusEnum": "sites.models.ConnectorStatus",
+        "RegistrationStatusEnum": "sites.models.RegistrationStatus",
     },
 }
 
