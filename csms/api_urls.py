@@ -12,7 +12,7 @@ from accounts.api.views import (
     LogoutView,
     OrganizationViewSet,
 )
-from billing.api.views import SessionCostViewSet
+from billing.api.views import SessionCostViewSet, TariffAssignmentViewSet, TariffViewSet
 from charging.api.views import (
     ChargingProfileViewSet,
     IdTokenViewSet,
@@ -46,6 +46,8 @@ router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("charging-profiles", ChargingProfileViewSet, basename="chargingprofile")
 router.register("unknown-chargers", UnknownChargerViewSet, basename="unknowncharger")
 router.register("session-costs", SessionCostViewSet, basename="sessioncost")
+router.register("tariffs", TariffViewSet, basename="tariff")
+router.register("tariff-assignments", TariffAssignmentViewSet, basename="tariffassignment")
 router.register("report-exports", ReportExportViewSet, basename="reportexport")
 router.register("security-events", SecurityEventViewSet, basename="securityevent")
 router.register("alerts", AlertViewSet, basename="alert")
