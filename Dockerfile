@@ -14,7 +14,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
-    && useradd --system --uid 10001 csms && mkdir -p /app/var/media && chown -R csms /app/var
+    && useradd --system --uid 10001 csms && mkdir -p /app/var/media /app/var/metrics && chown -R csms /app/var
 USER csms
 
 EXPOSE 8000

@@ -21,3 +21,15 @@ def _no_event_thread(settings):
     settings.INTEGRATIONS_FLUSH_SECONDS = 0
     yield
     publisher.discard_buffered()
+
+
+@pytest.fixture
+def eager_celery():
+    """Celery tasks run at once, in the test, with or without a broker (the PostgreSQL suite has
+    one): for tests of what the tasks do."""
+    from celery import current_app
+
+    before = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = before

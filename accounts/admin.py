@@ -53,8 +53,10 @@ class MembershipInline(TabularInline):
 @admin.register(Organization)
 class OrganizationAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin):
     tenant_path = ""
-    list_display = ["name", "slug", "kind", "operator_name", "created_at"]
+    list_display = ["name", "slug", "kind", "operator_name", "created"]
     list_filter = ["kind"]
+    # People and organizations belong to no site: their times are in UTC, and say so.
+    created = local_time_column("created_at", "Created", zone_path="", seconds=False)
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
@@ -66,7 +68,8 @@ class UserAdmin(PlatformOnlyAdmin, BaseUserAdmin, ModelAdmin):
     add_form = EmailUserCreationForm
     change_password_form = AdminPasswordChangeForm
     ordering = ["email"]
-    list_display = ["email", "full_name", "is_staff", "is_superuser", "is_active", "last_login"]
+    list_display = ["email", "full_name", "is_staff", "is_superuser", "is_active", "last_login_utc"]
+    last_login_utc = local_time_column("last_login", "Last login", zone_path="", seconds=False, empty="never")
     list_filter = ["is_staff", "is_superuser", "is_active", "memberships__role"]
     search_fields = ["email", "full_name"]
     readonly_fields = ["last_login", "date_joined"]
@@ -121,7 +124,8 @@ class MembershipForm(forms.ModelForm):
 class MembershipAdmin(TenantScopedAdmin, SimpleHistoryAdmin, ModelAdmin):
     tenant_path = "organization"
     form = MembershipForm
-    list_display = ["user", "organization", "role", "created_at"]
+    list_display = ["user", "organization", "role", "created"]
+    created = local_time_column("created_at", "Created", zone_path="", seconds=False)
     list_filter = ["role", "organization"]
     search_fields = ["user__email", "organization__name"]
     autocomplete_fields = ["organization"]

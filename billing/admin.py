@@ -1,14 +1,16 @@
 from django.contrib import admin
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.decorators import action
+from unfold.decorators import action, display
 
 from accounts.admin_tenancy import TenantScopedAdmin
 from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
 from billing.receipts import receipt_response
 from billing.services import compute_session_cost
-from common.times import local_time_column
+from charging.pricing import stored_cost
+from common.times import format_local, local_time_column
 
 
 class TariffBandInline(TabularInline):
@@ -36,10 +38,24 @@ class TariffAssignmentAdmin(TenantScopedAdmin, ModelAdmin):
         ("Applies to (exactly one)", {"fields": ("organization", "site", "charger")}),
         ("Valid", {"fields": ("valid_from", "valid_to")}),
     )
-    list_display = ["tariff", "organization", "site", "charger", "valid_from", "valid_to"]
+    list_display = ["tariff", "organization", "site", "charger", "valid_from_local", "valid_to_local"]
     list_filter = ["tariff__organization"]
-    list_select_related = ["tariff", "organization", "site", "charger"]
+    list_select_related = ["tariff", "organization", "site", "charger__site"]
     autocomplete_fields = ["tariff", "organization", "site", "charger"]
+
+    @staticmethod
+    def _zone(assignment: TariffAssignment) -> str | None:
+        """The site's time zone of a site or charger assignment; UTC for an organization's."""
+        site = assignment.site or (assignment.charger.site if assignment.charger else None)
+        return site.timezone if site else None
+
+    @display(description="From", ordering="valid_from")
+    def valid_from_local(self, assignment: TariffAssignment) -> str:
+        return format_local(assignment.valid_from, self._zone(assignment), seconds=False)
+
+    @display(description="To", ordering="valid_to")
+    def valid_to_local(self, assignment: TariffAssignment) -> str:
+        return format_local(assignment.valid_to, self._zone(assignment), seconds=False) or "open-ended"
 
 
 @admin.register(SessionCost)
@@ -50,9 +66,18 @@ class SessionCostAdmin(TenantScopedAdmin, ModelAdmin):
     # The transaction id the charger knows: our integer (1.6) or the station's string (2.0.1).
     search_fields = ["session__charger__charge_point_id", "=session__transaction_id", "=session__transaction_uid"]
     list_select_related = ["session", "session__charger__site", "tariff"]
-    readonly_fields = ["session", "tariff", "currency", "net", "vat", "total", "breakdown", "computed"]
+    readonly_fields = ["session", "tariff", "currency", "net", "vat", "total", "cost_table", "computed"]
     fields = readonly_fields
     computed = local_time_column("computed_at", "Computed", zone_path="session.charger.site.timezone")
+
+    @display(description="Breakdown")
+    def cost_table(self, cost: SessionCost) -> str:
+        """The price as the session page shows it: a table, not the stored JSON."""
+        summary = stored_cost(cost.session_id)
+        if summary is None:
+            return "-"
+        return render_to_string("admin/billing/cost_table.html", {"cost": summary})
+
     actions = ["recompute"]
     actions_detail = ["receipt"]
 

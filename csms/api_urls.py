@@ -21,7 +21,7 @@ from charging.api.views import (
     SessionViewSet,
 )
 from csms.status import StatusView
-from integrations.api import InboundEventView, WebhookSubscriptionViewSet
+from integrations.api import EventTypesView, InboundEventView, WebhookSubscriptionViewSet
 from ocpp_gateway.api.batches import CommandBatchViewSet
 from reports.analytics_api import EnergyView, PeakLoadView, UptimeView, UtilizationView
 from reports.api.alerts import AlertViewSet
@@ -66,6 +66,7 @@ v1: list[URLPattern | URLResolver] = [
     path("auth/client-token", ClientTokenView.as_view(), name="client-token"),
     path("status", StatusView.as_view(), name="status"),
     path("integrations/events", InboundEventView.as_view(), name="integrations-events"),
+    path("event-types", EventTypesView.as_view(), name="event-types"),
     path("sessions/<int:session_pk>/meter-values", meter_values, name="session-meter-values"),
     path("analytics/energy", EnergyView.as_view(), name="analytics-energy"),
     path("analytics/utilization", UtilizationView.as_view(), name="analytics-utilization"),

@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Counts the requests Django answers, by view and status (integrations.metrics).
+    "integrations.metrics.RequestCounter",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -211,8 +213,8 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("TRUST_X_FORWARDED_PROTO", default=PRODUCTION) else None
 )
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
-# Load balancers probe the health endpoint over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+# Load balancers probe the health endpoint, and Prometheus may scrape the metrics, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/metrics$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
@@ -445,6 +447,21 @@ REPORTS_PROGRESS_EVERY = env.int("REPORTS_PROGRESS_EVERY", default=500)
 COMMAND_BATCH_CHUNK = env.int("COMMAND_BATCH_CHUNK", default=50)
 COMMAND_BATCH_PAUSE_SECONDS = env.float("COMMAND_BATCH_PAUSE_SECONDS", default=1.0)
 
+# --- Metrics (integrations.metrics) -----------------------------------------------------------
+# /api/metrics (and /metrics) answers a bearer token (METRICS_TOKEN), a platform administrator
+# signed in to the admin, or these addresses (CIDR). The gateway's counts are copied into the
+# metrics every METRICS_FLUSH_SECONDS (0: only when scraped). Several processes: set
+# PROMETHEUS_MULTIPROC_DIR in all of them (an empty directory, emptied before they start).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Loopback by default, except in production, where a reverse proxy on the same host would make
+# every request look local: there, a token (or addresses set explicitly).
+METRICS_ALLOWED_ADDRESSES = env.list(
+    "METRICS_ALLOWED_ADDRESSES", default=[] if PRODUCTION else ["127.0.0.1/32", "::1/128"]
+)
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=5.0)
+# A scrape asks the Celery broker for its queue's depth, waiting at most this long.
+METRICS_BROKER_TIMEOUT_SECONDS = env.float("METRICS_BROKER_TIMEOUT_SECONDS", default=2.0)
+
 # --- Alerts (reports.alerts) ------------------------------------------------------------
 # A charger not heard from for this many minutes raises an "offline" alert; the sweep that
 # raises and resolves alerts runs this often (seconds).
@@ -533,6 +550,8 @@ SPECTACULAR_SETTINGS = {
         "OcppVersionEnum": "sites.models.OcppVersion",
         "ConnectorStatusEnum": "sites.models.ConnectorStatus",
         "RegistrationStatusEnum": "sites.models.RegistrationStatus",
+        "AlertKindEnum": "reports.models.AlertKind",
+        "AlertEventKindEnum": "integrations.event_schema.ALERT_KINDS",
     },
 }
 

@@ -15,12 +15,12 @@ from django.conf import settings
 from django.db.models import Count
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from kombu import Connection
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.broker import celery_queue_depth
 from csms.health import PROBE_TIMEOUT_SECONDS, probe_broker, probe_channel_layer, probe_database
 from ocpp_gateway import message_log
 from sites.models import Charger, Command, CommandStatus
@@ -53,20 +53,6 @@ def connected_chargers() -> dict:
     }
 
 
-def celery_queue_depth() -> int | None:
-    """Tasks waiting in the broker's default queue; None without a broker (tasks run in-process)
-    or when it cannot be asked."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return None
-    queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
-    try:
-        with Connection(settings.CELERY_BROKER_URL, connect_timeout=PROBE_TIMEOUT_SECONDS) as conn:
-            # Not passive: a queue no task was ever sent to does not exist yet, and that is 0.
-            return int(conn.default_channel.queue_declare(queue=queue, durable=True).message_count)
-    except Exception:  # the broker's state is in "checks"; a depth we cannot read is unknown
-        return None
-
-
 def queue_depths() -> dict:
     commands = dict(
         Command.objects.filter(status__in=[CommandStatus.QUEUED, CommandStatus.SENT])
@@ -79,7 +65,7 @@ def queue_depths() -> dict:
         "commands_sent_unanswered": commands.get(CommandStatus.SENT, 0),
         "message_log_buffered_here": message_log.buffered_count(),
         "message_log_dropped_here": message_log.dropped_count(),
-        "celery_tasks_waiting": celery_queue_depth(),
+        "celery_tasks_waiting": celery_queue_depth(PROBE_TIMEOUT_SECONDS),
     }
 
 

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from common.api import api_not_found, api_server_error
 from csms.health import health
+from integrations.metrics import metrics_view
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
@@ -15,6 +16,8 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 
 urlpatterns = [
     path("api/health", health, name="health"),
+    path("api/metrics", metrics_view, name="metrics"),
+    path("metrics", metrics_view),  # Prometheus's default metrics_path
     path("api/", include("csms.api_urls")),
     # Before admin/: the admin's catch-all would answer these paths with a 404.
     path("admin/analytics/", include("reports.analytics_urls")),

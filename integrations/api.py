@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts.roles import ADMIN_ROLES
 from accounts.services import record_change
 from accounts.tenancy import organizations_of, scope_queryset
+from integrations.event_schema import EVENT_SCHEMA, EventTypeSerializer
 from integrations.events import EVENT_TYPES
 from integrations.inbound import INBOUND_EVENT_TYPES, MAX_KEY_LENGTH, receive_event, request_digest
 from integrations.models import WebhookDelivery, WebhookSubscription
@@ -113,7 +114,14 @@ class CreatedWebhookSerializer(WebhookSubscriptionSerializer):
         fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
 
 
+@extend_schema_field(EVENT_SCHEMA)
+class EventBodyField(serializers.JSONField):
+    """The event a delivery carries, documented as the `Event` component."""
+
+
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    body = EventBodyField(read_only=True, help_text="The event, as sent.")
+
     class Meta:
         model = WebhookDelivery
         fields = [
@@ -197,3 +205,14 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         resend([delivery], by=request.user, via="api")
         copy = subscription.deliveries.order_by("-pk").first()
         return Response(WebhookDeliverySerializer(copy).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EventTypesView(APIView):
+    """The outbound events' types (webhooks, the Redis stream, /ws/events); each one's fields are
+    the `...Event` components of this schema."""
+
+    serializer_class = EventTypeSerializer
+
+    @extend_schema(responses=EventTypeSerializer(many=True), summary="The outbound event types")
+    def get(self, request: Request) -> Response:
+        return Response([{"type": name, "description": text} for name, text in EVENT_TYPES.items()])

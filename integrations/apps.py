@@ -7,6 +7,7 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
-        from integrations import receivers
+        from integrations import metrics, receivers
 
         receivers.connect()
+        metrics.connect()

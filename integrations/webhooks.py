@@ -43,6 +43,7 @@ from django.utils import timezone
 from accounts.models import Membership, Role
 from accounts.services import record_activity, record_change, snapshot
 from integrations.events import EVENT_TYPES, Event
+from integrations.metrics import WEBHOOKS
 from integrations.models import WebhookDelivery, WebhookSubscription
 from sites.validators import refuse_internal_address
 
@@ -227,6 +228,7 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, now: 
     except (OSError, http.client.HTTPException) as failure:
         error = f"{type(failure).__name__}: {failure}"[:255]
     latency = int((time.monotonic() - started) * 1000)
+    WEBHOOKS.labels("delivered" if not error else "refused" if code is None and "Not sent" in error else "failed").inc()
     delivery.attempts += 1
     delivery.response_code = code
     delivery.latency_ms = latency

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError
 from django.utils import timezone
 
-from ocpp_gateway import fault_log, rpc
+from ocpp_gateway import fault_log, rpc, stats
 from ocpp_gateway.connection import Connection
 from ocpp_gateway.handshake import HandshakeRefused, admit
 from ocpp_gateway.message_log import log_frame, start_message_log_writer
@@ -135,6 +136,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     # `conn`: whatever this class knows of a version, it asks this.
     protocol: Protocol
     _throttle = CallThrottle(0.0, 0, 0)  # no limit until connect() sets this connection's own
+    _socket_counted = False  # counted in stats.sockets (accepted, not yet closed)
 
     async def dispatch(self, message: dict) -> None:
         """Channels' dispatch, without its `aclose_old_connections()` before every event: that
@@ -218,6 +220,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 await self._refuse(HandshakeRefused(503, "temporarily unavailable"))
                 return
         await self.accept(subprotocol=admission.subprotocol)
+        stats.socket_opened(self.conn.subprotocol)
+        self._socket_counted = True
         start_message_log_writer()
         self._sender = asyncio.create_task(self._send_outbound_calls())
         if charger is not None and self._may_receive_commands() and waiting_commands:
@@ -265,6 +269,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.conn is None:
             return
+        if self._socket_counted:
+            self._socket_counted = False
+            stats.socket_closed(self.conn.subprotocol)
         await self._stop_sender()
         for future in self._awaiting.values():
             future.cancel()
@@ -368,6 +375,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         while len(recent) > settings.OCPP_DUPLICATE_WINDOW:
             recent.popitem(last=False)
         was_accepted = self.conn.accepted
+        started = time.perf_counter()
         try:
             response = await handler(self.conn, call.payload, received_at)
         except Exception as exc:  # every failure is answered; none takes the connection down
@@ -379,6 +387,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             recent[call.message_id] = (request, frame)
         self._log(OUT, rpc.CALLRESULT, message_id=call.message_id, action=call.action, payload=response)
         await self.send(text_data=frame)
+        stats.time_call(self.conn.subprotocol, call.action, time.perf_counter() - started)
         if call.action == self.protocol.boot_action and self._may_receive_commands() and not was_accepted:
             # Commands held while it was not accepted (R14, R16), or those a Pending charger may
             # get (2.0.1 B02.FR.01); an accepted charger got its queue when it connected, and new
@@ -665,6 +674,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     def _log(self, direction: str, message_type: int | None, **fields) -> None:
         assert self.conn is not None  # noqa: S101 (set by connect)
+        stats.count_frame(self.conn.subprotocol, direction, message_type, fields.get("action", ""),
+                          fields.get("error_code", ""))  # fmt: skip
         log_frame(
             charge_point_id=self.conn.charge_point_id,
             connection_id=self.conn.connection_id,

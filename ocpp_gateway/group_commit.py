@@ -19,6 +19,7 @@ nobody to tell of a failure: a group that is `retried` writes such items again a
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Set
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,7 @@ from django.db import InterfaceError, OperationalError, connections, transaction
 
 from charging.services import close_sessions, open_sessions, record_meter_reports, record_transaction_events
 from common.db import with_fresh_connection
-from ocpp_gateway import fault_log
+from ocpp_gateway import fault_log, stats
 from sites.commands import queued_command_ids_of
 from sites.models import Charger
 from sites.services import (
@@ -340,6 +341,7 @@ class Committer:
     async def _write_taken(self, taken: list[tuple[GroupCommit, list]], chargers: set[int]) -> None:
         batches = [(group.write, [item for item, _ in items]) for group, items in taken]
         in_thread = sync_to_async(write_round_in_thread, thread_sensitive=False, executor=_writer_executor())
+        started = time.perf_counter()
         try:
             outcomes = await in_thread(batches, chargers)
         except BaseException as exc:  # cancelled at shutdown: nobody is told the items are stored
@@ -347,6 +349,7 @@ class Committer:
             for group, items in taken:
                 group.settle(items, [error] * len(items))
             raise
+        stats.note_round(sum(len(items) for _, items in batches), time.perf_counter() - started)
         for (group, items), group_outcomes in zip(taken, outcomes, strict=True):
             group.settle(items, group_outcomes)
 

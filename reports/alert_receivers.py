@@ -13,7 +13,7 @@ from django.dispatch import receiver
 
 from reports.alerts import FAULTED
 from sites.models import SecurityEvent
-from sites.signals import StatusChange, status_changed
+from sites.signals import DeviceProblem, StatusChange, device_problems_reported, status_changed
 
 
 @receiver(status_changed, dispatch_uid="reports.alerts.status")
@@ -34,3 +34,12 @@ def on_security_event_saved(sender, instance: SecurityEvent, created: bool, **kw
 
     event_id = instance.pk
     transaction.on_commit(lambda: raise_security_alert_task.delay(event_id))
+
+
+@receiver(device_problems_reported, dispatch_uid="reports.alerts.problems")
+def on_device_problems(sender, problems: list[DeviceProblem], **kwargs) -> None:
+    from reports.tasks import raise_device_problem_alerts_task
+
+    raise_device_problem_alerts_task.delay(
+        [{**dataclasses.asdict(p), "timestamp": p.timestamp.isoformat()} for p in problems]
+    )

@@ -23,6 +23,7 @@ subscribed (AlertSubscription) are emailed each new alert by a Celery task, afte
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from common.times import format_local
 from reports.models import Alert, AlertKind, AlertState, AlertSubscription
 from sites.models import Charger, Connector, SecurityEvent
 from sites.security_events import acknowledge_security_events, event_type
-from sites.signals import StatusChange
+from sites.signals import DeviceProblem, StatusChange
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +275,46 @@ def apply_status_changes(changes: Sequence[StatusChange]) -> int:
     return len(raise_alerts(conditions, again_after_dismissal=True))
 
 
+def apply_device_problems(problems: Sequence[DeviceProblem]) -> int:
+    """A fault alert for each problem a 2.0.1 station reported with NotifyEvent (a component's
+    Problem variable set, a monitor alerting: sites.device_model.services.is_problem). The
+    station says nothing when it is over but a clearing event, so a person resolves these; a
+    problem reported again after that is a new alert."""
+    if not problems:
+        return 0
+    chargers = dict(
+        Charger.objects.filter(pk__in={p.charger_id for p in problems}).values_list("pk", "site__organization_id")
+    )
+    names = dict(Charger.objects.filter(pk__in=chargers).values_list("pk", "charge_point_id"))
+    conditions = []
+    for problem in problems:
+        if problem.charger_id not in chargers:
+            continue
+        what = hashlib.sha256(f"{problem.component}|{problem.variable}".encode()).hexdigest()[:16]
+        code = f" ({problem.tech_code})" if problem.tech_code else ""
+        conditions.append(
+            Condition(
+                kind=AlertKind.CHARGER_FAULT,
+                subject=f"problem:{problem.charger_id}:{problem.evse_id}:{problem.connector_id}:{what}",
+                organization_id=chargers[problem.charger_id],
+                charger_id=problem.charger_id,
+                summary=f"{names[problem.charger_id]} reports a problem: {problem.component} "
+                f"{problem.variable} = {problem.actual_value}{code}",
+                detail={
+                    "evse_id": problem.evse_id,
+                    "connector_id": problem.connector_id,
+                    "component": problem.component,
+                    "variable": problem.variable,
+                    "actual_value": problem.actual_value,
+                    "tech_code": problem.tech_code,
+                    "tech_info": problem.tech_info,
+                    "reported_at": problem.timestamp.isoformat(),
+                },
+            )
+        )
+    return len(raise_alerts(conditions, again_after_dismissal=True))
+
+
 def raise_for_security_event(event_id: int) -> Alert | None:
     """An alert for a critical security event about a charger (events about no known charger
     belong to no organization: they stay in the security event list for platform admins)."""
@@ -371,7 +412,8 @@ def _resolve_fault_cleared(now: dt.datetime) -> int:
             "charger_id", "evse_id", "connector_id"
         )
     }
-    ended = Alert.objects.filter(kind=AlertKind.CHARGER_FAULT, state__in=UNRESOLVED).exclude(subject__in=still_faulted)
+    states = Alert.objects.filter(kind=AlertKind.CHARGER_FAULT, state__in=UNRESOLVED, subject__startswith="fault:")
+    ended = states.exclude(subject__in=still_faulted)
     return resolve_ended(ended, resolution="The state left Faulted.", now=now)
 
 

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from reports import alerts
 from reports.services import run_export
-from sites.signals import StatusChange
+from sites.signals import DeviceProblem, StatusChange
 
 
 @shared_task
@@ -38,3 +38,14 @@ def raise_fault_alerts_task(changes: list[dict]) -> int:
 @shared_task
 def raise_security_alert_task(event_id: int) -> bool:
     return alerts.raise_for_security_event(event_id) is not None
+
+
+@shared_task
+def raise_device_problem_alerts_task(problems: list[dict]) -> int:
+    """Fault alerts for the problems a 2.0.1 station reported (sent by reports.alert_receivers)."""
+    return alerts.apply_device_problems(
+        [
+            DeviceProblem(**{**problem, "timestamp": dt.datetime.fromisoformat(problem["timestamp"])})
+            for problem in problems
+        ]
+    )

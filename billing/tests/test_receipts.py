@@ -112,3 +112,22 @@ def test_the_receipt_pdf_of_a_2_0_1_session_renders_with_its_transaction_id(cost
     assert "Transaction a1b2c3d4-201" in text
     assert "connector EVSE 2 / 1" in text
     assert "9.52 EUR" in text
+
+
+def test_the_session_cost_page_shows_the_breakdown_as_a_table(admin_client, cost):
+    page = admin_client.get(reverse("admin:billing_sessioncost_change", args=[cost.pk])).content.decode()
+    assert "<th>Item</th>" in page
+    assert "Unit price" in page
+    assert '"lines"' not in page  # not the stored JSON
+
+
+def test_tariff_assignments_list_their_validity_in_the_sites_time_zone(admin_client):
+    from billing.models import Tariff, TariffAssignment
+    from sites.tests.factories import SiteFactory
+
+    site = SiteFactory(timezone="Europe/Paris")
+    tariff = Tariff.objects.create(organization=site.organization, name="Night")
+    TariffAssignment.objects.create(tariff=tariff, site=site, valid_from=dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC))
+    page = admin_client.get(reverse("admin:billing_tariffassignment_changelist")).content.decode()
+    assert "2 Dec 2026, 00:00 CET" in page
+    assert "open-ended" in page

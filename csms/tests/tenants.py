@@ -64,7 +64,7 @@ def populate(organization: Organization, prefix: str) -> dict:
     cost = SessionCost.objects.create(session=meter_value.session, tariff=tariff, currency="EUR", net=1, vat=0, total=1)
     partner = Organization.objects.create(name=f"{prefix} partner", slug=f"{prefix.lower()}-partner", kind="partner")
     share_charger(charger=charger, partner=partner)
-    Alert.objects.create(
+    alert = Alert.objects.create(
         organization=organization,
         kind="charger_offline",
         subject=f"offline:{charger.pk}:0",
@@ -75,11 +75,13 @@ def populate(organization: Organization, prefix: str) -> dict:
     Membership.objects.create(user=watcher, organization=organization, role="viewer")
     AlertSubscription.objects.create(organization=organization, user=watcher)
     create_api_client(organization=organization, name=f"{prefix} CMS", scopes=["read"], by=None)
-    CommandBatch.objects.create(organization=organization, intent="reset", charger_ids=[charger.pk])
+    batch = CommandBatch.objects.create(organization=organization, intent="reset", charger_ids=[charger.pk])
     webhook = WebhookSubscription.objects.create(
         organization=organization, url="https://hooks.example.com/x", secret="s"
     )
-    WebhookDelivery.objects.create(subscription=webhook, event_id="e-1", event_type="charger.connected", body={})
+    delivery = WebhookDelivery.objects.create(
+        subscription=webhook, event_id="e-1", event_type="charger.connected", body={}
+    )
     # Finished, so its download route is refused for the tenant, not for a missing file.
     export = ReportExport.objects.create(
         organization=organization, format="csv", status="done", file=f"reports/{organization.pk}/sessions-test.csv"
@@ -97,6 +99,10 @@ def populate(organization: Organization, prefix: str) -> dict:
         "export": export,
         "tariff": tariff,
         "tariff_assignment": tariff_assignment,
+        "alert": alert,
+        "batch": batch,
+        "webhook": webhook,
+        "delivery": delivery,
     }
 
 

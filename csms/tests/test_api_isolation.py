@@ -40,6 +40,9 @@ ID_OF = {
     "security-events": lambda b: b["security_event"].pk,
     "tariffs": lambda b: b["tariff"].pk,
     "tariff-assignments": lambda b: b["tariff_assignment"].pk,
+    "alerts": lambda b: b["alert"].pk,
+    "command-batches": lambda b: b["batch"].pk,
+    "webhook-subscriptions": lambda b: b["webhook"].pk,
 }
 
 
@@ -75,7 +78,7 @@ def _fill(path: str, rows_b: dict) -> str:
         "charge_point_id": rows_b["charger"].charge_point_id,
         "session_pk": rows_b["session"].pk,
         "command_id": rows_b["command"].pk,
-        "delivery_pk": 0,  # under B's subscription, which answers 404 first
+        "delivery_pk": rows_b["delivery"].pk,
         "id": ID_OF[collection](rows_b) if collection in ID_OF else 0,
     }
     return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)

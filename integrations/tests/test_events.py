@@ -203,3 +203,43 @@ def test_alerts_raised_and_resolved_become_events_and_survive_the_trip(charger):
     }  # fmt: skip
     assert events[1]["data"]["resolution"] == "The charger is back online."
     assert events[2]["data"]["charge_point_id"] is None
+
+
+def test_every_event_type_has_its_openapi_component_and_built_events_fit_it(charger):
+    from common.signals import AlertFact
+    from integrations.build import ALERT
+    from integrations.event_schema import EVENT_SERIALIZERS
+    from integrations.events import EVENT_TYPES
+
+    assert set(EVENT_SERIALIZERS) == set(EVENT_TYPES)
+    connector = ConnectorFactory(charger=charger, connector_id=1)
+    session = ChargingSessionFactory(connector=connector, id_tag="CARD-9", started_at=AT)
+    organization = charger.site.organization_id
+    facts = [
+        (ONLINE, charger.pk, True, AT),
+        (ONLINE, charger.pk, False, AT),
+        (STATUS, StatusChange(charger.pk, 1, "Available", "Charging", "NoError", AT, evse_id=None)),
+        (SESSION_STARTED, session.pk, AT),
+        (SESSION_ENDED, session.pk, AT),
+        (COMMAND, 5, charger.pk, "reset", "accepted", AT),
+        (ALERT, AlertFact(1, organization, "charger_fault", "open", "faulted", charger.pk, AT)),
+        (ALERT, AlertFact(1, organization, "charger_fault", "resolved", "faulted", None, AT, resolution="ok")),
+    ]
+    events = build_events(facts)
+    assert {event.type for event in events} == set(EVENT_TYPES)
+    for event in events:
+        body = EVENT_SERIALIZERS[event.type](data=event.as_json())
+        assert body.is_valid(), (event.type, body.errors)
+
+
+def test_the_event_types_are_listed_in_the_api(charger):
+    from rest_framework.test import APIClient
+
+    from accounts.tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory()
+    MembershipFactory(user=user, organization=charger.site.organization, role="viewer")
+    api = APIClient()
+    api.force_authenticate(user)
+    listed = api.get("/api/v1/event-types").json()
+    assert {"type": "session.ended", "description": "A charging session ended"} in listed

@@ -10,7 +10,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from celery import current_app
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -32,7 +31,7 @@ from integrations.webhooks import (
 )
 from sites.tests.factories import ChargerFactory, SiteFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 AT = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 
@@ -75,14 +74,6 @@ def receiver(settings):
     server = Receiver()
     yield server
     server.close()
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    before = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = before
 
 
 @pytest.fixture

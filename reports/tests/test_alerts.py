@@ -4,7 +4,6 @@ by people (audited), emailed to the organization's subscribers, listed in the ad
 import datetime as dt
 
 import pytest
-from celery import current_app
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -21,18 +20,9 @@ from sites.security_events import record_security_event
 from sites.services import StatusNotificationIn, StatusReport, record_status_notifications
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 NOW = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    """The receivers hand work to Celery: run it here, with or without a broker."""
-    before = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = before
 
 
 @pytest.fixture
@@ -415,3 +405,21 @@ def test_raising_and_resolving_announce_the_alert_after_commit(charger, django_c
         assert heard == [(alert.pk, "open"), (alert.pk, "resolved")]
     finally:
         alert_changed.disconnect(listener)
+
+
+def test_a_problem_a_201_station_reports_raises_a_fault_alert_the_sweep_keeps(
+    charger, org, django_capture_on_commit_callbacks
+):
+    from sites.signals import DeviceProblem, device_problems_reported
+
+    problem = DeviceProblem(charger.pk, 1, 1, "Connector (EVSE 1, connector 1)", "Problem", "true", "E42", "hot", NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        device_problems_reported.send(sender=None, problems=[problem])
+    alert = Alert.objects.get()
+    assert alert.kind == AlertKind.CHARGER_FAULT
+    assert alert.summary == "CP-ALERT reports a problem: Connector (EVSE 1, connector 1) Problem = true (E42)"
+    assert alerts.sweep_alerts(now=NOW).resolved == 0  # the station says nothing when it is over
+    alerts.resolve_alerts(Alert.objects.all(), by=member(org), resolution="replaced the cable")
+    with django_capture_on_commit_callbacks(execute=True):
+        device_problems_reported.send(sender=None, problems=[problem])
+    assert Alert.objects.filter(state=AlertState.OPEN).count() == 1  # reported again: a new alert

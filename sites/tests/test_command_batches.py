@@ -2,7 +2,6 @@
 progress; from the API and the charger list; refused where it does not suit a charger."""
 
 import pytest
-from celery import current_app
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -14,16 +13,7 @@ from sites.commands.intents import GetTransactionStatus, Reset
 from sites.models import Charger, Command, CommandBatch, CommandStatus
 from sites.tests.factories import ChargerFactory, SiteFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    """The batch's chunks run as Celery tasks: here, at once, with or without a broker."""
-    before = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = before
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 
 @pytest.fixture

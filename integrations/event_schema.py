@@ -1,0 +1,99 @@
+"""The outbound event vocabulary (integrations.events) as OpenAPI components: one schema per event
+type (`ChargerConnectedEvent`, `SessionEndedEvent`, ...) and `Event`, one of them chosen by
+`type`. Webhook deliveries' bodies are documented with it, and GET /api/v1/event-types lists the
+types. A test checks that every type of EVENT_TYPES has its schema here and that built events
+validate against it."""
+
+from drf_spectacular.utils import PolymorphicProxySerializer
+from rest_framework import serializers
+
+from integrations.events import EVENT_TYPES
+
+
+class ChargerData(serializers.Serializer):
+    charge_point_id = serializers.CharField()
+    site_id = serializers.IntegerField()
+
+
+class StatusData(ChargerData):
+    evse_id = serializers.IntegerField(allow_null=True, help_text="OCPP 2.0.1; null for 1.6.")
+    connector_id = serializers.IntegerField(help_text="0: the charger itself.")
+    status = serializers.CharField()
+    previous_status = serializers.CharField()
+    error_code = serializers.CharField()
+
+
+class SessionStartedData(ChargerData):
+    session_id = serializers.IntegerField()
+    evse_id = serializers.IntegerField(allow_null=True)
+    connector_id = serializers.IntegerField()
+    id_tag = serializers.CharField(allow_blank=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+
+
+class SessionEndedData(SessionStartedData):
+    stopped_at = serializers.DateTimeField(allow_null=True)
+    energy_wh = serializers.IntegerField(allow_null=True)
+    stop_reason = serializers.CharField(allow_blank=True)
+
+
+class CommandData(ChargerData):
+    command_id = serializers.IntegerField()
+    intent = serializers.CharField()
+    status = serializers.ChoiceField(choices=["accepted", "rejected", "failed", "timed_out", "expired"])
+
+
+# reports.models.AlertKind's values (integrations does not import reports); named in the schema
+# by SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
+ALERT_KINDS = ["charger_offline", "charger_fault", "session_stuck", "security_event"]
+
+
+class AlertData(serializers.Serializer):
+    alert_id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ALERT_KINDS)
+    summary = serializers.CharField()
+    charge_point_id = serializers.CharField(allow_null=True)
+    site_id = serializers.IntegerField(allow_null=True)
+
+
+class AlertResolvedData(AlertData):
+    resolution = serializers.CharField(allow_blank=True)
+
+
+DATA: dict[str, type[serializers.Serializer]] = {
+    "charger.connected": ChargerData,
+    "charger.disconnected": ChargerData,
+    "connector.status_changed": StatusData,
+    "session.started": SessionStartedData,
+    "session.ended": SessionEndedData,
+    "command.settled": CommandData,
+    "alert.raised": AlertData,
+    "alert.resolved": AlertResolvedData,
+}
+
+
+def _event_serializer(event_type: str) -> type[serializers.Serializer]:
+    name = "".join(part.capitalize() for part in event_type.replace(".", "_").split("_")) + "Event"
+    fields = {
+        "id": serializers.UUIDField(),
+        "type": serializers.ChoiceField(choices=[event_type]),
+        "occurred_at": serializers.DateTimeField(),
+        "organization": serializers.IntegerField(),
+        "data": DATA[event_type](),
+        "__doc__": EVENT_TYPES[event_type],
+    }
+    return type(name, (serializers.Serializer,), fields)
+
+
+EVENT_SERIALIZERS = {event_type: _event_serializer(event_type) for event_type in EVENT_TYPES}
+
+EVENT_SCHEMA = PolymorphicProxySerializer(
+    component_name="Event",
+    serializers={event_type: serializer for event_type, serializer in EVENT_SERIALIZERS.items()},
+    resource_type_field_name="type",
+)
+
+
+class EventTypeSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    description = serializers.CharField()
