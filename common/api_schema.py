@@ -24,6 +24,7 @@ ERROR_DESCRIPTIONS = {
     "401": "No valid credentials (a missing, expired or invalid token; a wrong login).",
     "403": "Not allowed for this user.",
     "404": "No such object among yours (or no such page).",
+    "409": "In use: other records depend on the object (delete or move those first).",
     "429": "Too many requests (throttled), or too many failed logins (locked out); see Retry-After.",
 }
 
@@ -32,7 +33,7 @@ class ErrorDocumentingSchema(AutoSchema):
     """Documents the error answers of every operation, in every media type the view renders
     (a CSV view answers its errors as CSV), so no status code or content type is undocumented:
     401, 403 and 429 everywhere; 400 where the client sends parameters or a body; 404 where the
-    path names an object or the list is paginated."""
+    path names an object or the list is paginated; 409 where an object is deleted."""
 
     def _get_response_bodies(self, direction="response") -> dict:
         responses = super()._get_response_bodies(direction)
@@ -59,6 +60,8 @@ class ErrorDocumentingSchema(AutoSchema):
         # DRF answers an unknown ?format= with 404, where a view documents the parameter.
         if "{" in self.path or self._get_pagination_parameters() or self._documents_parameter("format"):
             statuses.append("404")
+        if self.method == "DELETE" and "{" in self.path:
+            statuses.append("409")
         return sorted(statuses)
 
     def _documents_parameter(self, name: str) -> bool:

@@ -12,7 +12,7 @@ from accounts.api.views import (
     LogoutView,
     OrganizationViewSet,
 )
-from billing.api.views import SessionCostViewSet
+from billing.api.views import SessionCostViewSet, TariffAssignmentViewSet, TariffViewSet
 from charging.api.views import (
     ChargingProfileViewSet,
     IdTokenViewSet,
@@ -34,7 +34,7 @@ from sites.api.device_model import (
     ChargerVariablesView,
 )
 from sites.api.security_events import ChargerSecurityEventsView, SecurityEventViewSet
-from sites.api.views import ChargerViewSet, SiteViewSet, UnknownChargerViewSet
+from sites.api.views import ChargerConnectorViewSet, ChargerViewSet, SiteViewSet, UnknownChargerViewSet
 
 router = DefaultRouter(trailing_slash=False)
 router.register("organizations", OrganizationViewSet, basename="organization")
@@ -46,6 +46,8 @@ router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("charging-profiles", ChargingProfileViewSet, basename="chargingprofile")
 router.register("unknown-chargers", UnknownChargerViewSet, basename="unknowncharger")
 router.register("session-costs", SessionCostViewSet, basename="sessioncost")
+router.register("tariffs", TariffViewSet, basename="tariff")
+router.register("tariff-assignments", TariffAssignmentViewSet, basename="tariffassignment")
 router.register("report-exports", ReportExportViewSet, basename="reportexport")
 router.register("security-events", SecurityEventViewSet, basename="securityevent")
 router.register("alerts", AlertViewSet, basename="alert")
@@ -53,6 +55,8 @@ router.register("command-batches", CommandBatchViewSet, basename="commandbatch")
 router.register("webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhooksubscription")
 
 meter_values = SessionMeterValueViewSet.as_view({"get": "list"})
+connectors = ChargerConnectorViewSet.as_view({"get": "list", "post": "create"})
+connector = ChargerConnectorViewSet.as_view({"get": "retrieve", "delete": "destroy"})
 
 v1: list[URLPattern | URLResolver] = [
     path("auth/token", LoginTokenView.as_view(), name="token-obtain"),
@@ -68,6 +72,8 @@ v1: list[URLPattern | URLResolver] = [
     path("analytics/utilization", UtilizationView.as_view(), name="analytics-utilization"),
     path("analytics/uptime", UptimeView.as_view(), name="analytics-uptime"),
     path("analytics/peak-load", PeakLoadView.as_view(), name="analytics-peak-load"),
+    path("chargers/<str:charge_point_id>/connectors", connectors, name="charger-connectors"),
+    path("chargers/<str:charge_point_id>/connectors/<int:pk>", connector, name="charger-connector"),
     # A charger's OCPP 2.0.1 device model (read-only).
     path("chargers/<str:charge_point_id>/variables", ChargerVariablesView.as_view(), name="charger-variables"),
     path("chargers/<str:charge_point_id>/monitors", ChargerMonitorsView.as_view(), name="charger-monitors"),

@@ -42,6 +42,7 @@ CLOSE_MESSAGE_TOO_BIG = 1009  # RFC 6455 sec. 7.4.1
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_POLICY_VIOLATION = 1008  # a sustained CALL flood (R21)
 CLOSE_REPLACED = 4000  # application code: a newer connection of the same charger took over
+CLOSE_BY_OPERATOR = 4001  # application code: an operator closed the connection (sites.services.disconnect_charger)
 # How long a disconnect waits for the outbound-calls task to finish after cancelling it.
 SENDER_STOP_SECONDS = 5.0
 
@@ -258,6 +259,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def ocpp_replaced(self, event: dict) -> None:
         logger.info("closing older connection of %s: replaced by a newer one", self.conn and self.conn.charge_point_id)
         await self.close(code=CLOSE_REPLACED)
+
+    async def ocpp_disconnect(self, event: dict) -> None:
+        """Channel-layer event from `sites.services.disconnect_charger`: close this socket (it
+        is marked offline as on any close; the charger is expected to connect again)."""
+        logger.info("closing connection of %s: %s", self.conn and self.conn.charge_point_id, event.get("reason", ""))
+        await self.close(code=CLOSE_BY_OPERATOR)
 
     async def disconnect(self, code: int) -> None:
         if self.conn is None:

@@ -9,14 +9,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from accounts.models import Organization
-from accounts.services import record_activity
+from accounts.services import record_activity, record_change, snapshot
 from common.db import batch_atomic, execute_bound, insert_rows, update_rows
 from sites.credentials import generate_charger_key, hash_charger_key
+from sites.gateway import DISCONNECT, send_to_gateway
 from sites.models import (
+    SITE_FIELDS,
     Charger,
     ChargerReport,
     Command,
@@ -64,6 +67,135 @@ def issue_charger_key(*, charger: Charger, issued_by=None, via: str = "system") 
     charger.save(update_fields=["auth_key_hash"])
     record_activity(actor=issued_by, verb="issued a new HTTP Basic key", obj=charger, via=via)
     return key
+
+
+# --- Operators' changes to the fleet (the partner API) --------------------------------------
+# Each validates as the admin's forms do (the model's full_clean: its validators, choices,
+# clean() and unique constraints), raising django's ValidationError, and records its change in
+# the audit trail. A delete the database refuses (a site with chargers, a charger or connector
+# with sessions: on_delete=PROTECT) raises ProtectedError and records nothing.
+
+# The organization of a site is chosen when it is created, never changed (S17).
+SITE_EDITABLE_FIELDS = tuple(name for name in SITE_FIELDS if name != "organization")
+# What a charger says about itself in BootNotification: written when it is registered, then
+# the charger's own word (as in the admin).
+CHARGER_BOOT_FIELDS = ("vendor", "model", "serial_number", "firmware_version")
+CHARGER_EDITABLE_FIELDS = ("site", "heartbeat_interval", "preferred_ocpp_version", "registration_status")
+
+
+def _only(changes: dict, allowed, what: str) -> None:
+    refused = sorted(set(changes) - set(allowed))
+    if refused:
+        raise ValueError(f"{', '.join(refused)}: not changeable on a {what}")
+
+
+@transaction.atomic
+def create_site(*, organization: Organization, by, via: str, **fields) -> Site:
+    _only(fields, SITE_EDITABLE_FIELDS, "site")
+    site = Site(organization=organization, **fields)
+    site.full_clean()
+    site.save()
+    record_change(actor=by, verb="created", obj=site, via=via)
+    return site
+
+
+@transaction.atomic
+def update_site(site: Site, *, by, via: str, **changes) -> Site:
+    _only(changes, SITE_EDITABLE_FIELDS, "site")
+    before = snapshot(site)
+    for name, value in changes.items():
+        setattr(site, name, value)
+    site.full_clean()
+    site.save()
+    record_change(actor=by, verb="changed", obj=site, via=via, before=before)
+    return site
+
+
+@transaction.atomic
+def delete_site(site: Site, *, by, via: str) -> None:
+    """Refused (ProtectedError) while the site has chargers: move or delete them first."""
+    record_change(actor=by, verb="deleted", obj=site, via=via)
+    site.delete()
+
+
+@transaction.atomic
+def add_charger(
+    *, site: Site, charge_point_id: str, connector_count: int = 1, by, via: str, **fields
+) -> tuple[Charger, str]:
+    """Register a charger at `site` with `connector_count` connectors (1.6 numbering) and a new
+    random HTTP Basic key; returns the charger and the key, in clear this once (only its hash
+    is kept)."""
+    _only(fields, (*CHARGER_BOOT_FIELDS, *CHARGER_EDITABLE_FIELDS), "new charger")
+    charger = register_charger(site=site, charge_point_id=charge_point_id, connector_count=connector_count, **fields)
+    record_change(actor=by, verb="created", obj=charger, via=via)
+    key = issue_charger_key(charger=charger, issued_by=by, via=via)
+    return charger, key
+
+
+@transaction.atomic
+def update_charger(charger: Charger, *, by, via: str, **changes) -> Charger:
+    """Change what an operator decides of a charger; its site only within its organization."""
+    _only(changes, CHARGER_EDITABLE_FIELDS, "charger")
+    site = changes.get("site")
+    if site is not None and site.organization_id != charger.site.organization_id:
+        raise ValidationError({"site": ["Choose a site of the charger's own organization."]})
+    before = snapshot(charger)
+    for name, value in changes.items():
+        setattr(charger, name, value)
+    charger.full_clean()
+    charger.save(update_fields=list(changes) or None)
+    record_change(actor=by, verb="changed", obj=charger, via=via, before=before)
+    return charger
+
+
+@transaction.atomic
+def delete_charger(charger: Charger, *, by, via: str) -> None:
+    """Refused (ProtectedError) while sessions refer to it. A live socket is closed once the
+    delete is committed."""
+    channel_name = charger.channel_name
+    record_change(actor=by, verb="deleted", obj=charger, via=via)
+    charger.delete()
+    if channel_name:
+        transaction.on_commit(lambda: _close_socket(channel_name, charge_point_id=charger.charge_point_id))
+
+
+def disconnect_charger(*, charger: Charger, by, via: str, reason: str = "closed by an operator") -> bool:
+    """Close the charger's live socket, wherever it is held (the consumer closes on an
+    "ocpp.disconnect" message); the charger is expected to connect again. False when it is not
+    connected, or the channel layer could not be reached."""
+    channel_name = Charger.objects.filter(pk=charger.pk).values_list("channel_name", flat=True).first()
+    if not channel_name:
+        return False
+    if not _close_socket(channel_name, charge_point_id=charger.charge_point_id, reason=reason):
+        return False
+    record_activity(actor=by, verb="disconnected", obj=charger, via=via, changes={"reason": reason})
+    return True
+
+
+def _close_socket(channel_name: str, *, charge_point_id: str, reason: str = "charger deleted") -> bool:
+    try:
+        send_to_gateway(channel_name, {"type": DISCONNECT, "reason": reason})
+    except Exception as exc:  # Redis down or slow
+        logger.warning("could not tell the gateway to close the socket of %s (%s)", charge_point_id, exc)
+        return False
+    return True
+
+
+@transaction.atomic
+def add_connector(*, charger: Charger, connector_id: int, evse_id: int | None = None, by, via: str) -> Connector:
+    """A connector the charger has not reported yet (it adds its own when it reports a status)."""
+    connector = Connector(charger=charger, connector_id=connector_id, evse_id=evse_id)
+    connector.full_clean()
+    connector.save()
+    record_change(actor=by, verb="created", obj=connector, via=via)
+    return connector
+
+
+@transaction.atomic
+def delete_connector(connector: Connector, *, by, via: str) -> None:
+    """Refused (ProtectedError) while sessions refer to it."""
+    record_change(actor=by, verb="deleted", obj=connector, via=via)
+    connector.delete()
 
 
 # --- What chargers report (called by the OCPP gateway) ------------------------------------

@@ -60,7 +60,7 @@ def populate(organization: Organization, prefix: str) -> dict:
     MessageLog.objects.create(charge_point_id=charger.charge_point_id, direction="in", message_type=2, timestamp=now)
     record_change(actor=None, verb="created", obj=site, via="system")
     tariff = Tariff.objects.create(organization=organization, name=f"{prefix} tariff")
-    TariffAssignment.objects.create(tariff=tariff, organization=organization)
+    tariff_assignment = TariffAssignment.objects.create(tariff=tariff, organization=organization)
     cost = SessionCost.objects.create(session=meter_value.session, tariff=tariff, currency="EUR", net=1, vat=0, total=1)
     partner = Organization.objects.create(name=f"{prefix} partner", slug=f"{prefix.lower()}-partner", kind="partner")
     share_charger(charger=charger, partner=partner)
@@ -97,6 +97,8 @@ def populate(organization: Organization, prefix: str) -> dict:
         "command": Command.objects.get(charger=charger),
         "cost": cost,
         "export": export,
+        "tariff": tariff,
+        "tariff_assignment": tariff_assignment,
         "alert": alert,
         "batch": batch,
         "webhook": webhook,

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from csms.tests.tenants import populate
-from sites.models import UnknownCharger
+from sites.models import Charger, SecurityProfile, UnknownCharger
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +20,11 @@ B_MARKERS = ("B-CP", "B-TAG", "B site", "B cap", "b-org")
 BODIES = {
     "/api/v1/chargers/{charge_point_id}/commands": {"action": "Reset", "payload": {"type": "Soft"}},
     "/api/v1/id-tokens/{id}": {"id_tag": "NEW-TAG", "kind": "ISO14443", "status": "Accepted"},
+    "/api/v1/sites/{id}": {"name": "Renamed"},
+    "/api/v1/chargers/{charge_point_id}": {"heartbeat_interval": 60},
+    "/api/v1/chargers/{charge_point_id}/connectors": {"connector_id": 5},
+    "/api/v1/tariffs/{id}": {"name": "Renamed", "price_per_kwh": "1"},
+    "/api/v1/tariff-assignments/{id}": {"valid_to": "2030-01-01T00:00:00Z"},
 }
 # Which of B's objects a path's {id} names, by the path's collection.
 ID_OF = {
@@ -33,6 +38,8 @@ ID_OF = {
     "session-costs": lambda b: b["cost"].pk,
     "report-exports": lambda b: b["export"].pk,
     "security-events": lambda b: b["security_event"].pk,
+    "tariffs": lambda b: b["tariff"].pk,
+    "tariff-assignments": lambda b: b["tariff_assignment"].pk,
     "alerts": lambda b: b["alert"].pk,
     "command-batches": lambda b: b["batch"].pk,
     "webhook-subscriptions": lambda b: b["webhook"].pk,
@@ -106,16 +113,28 @@ def test_lists_do_show_the_users_own_rows(tenants):
     client, *_ = tenants
     assert "A-CP" in client.get("/api/v1/chargers").content.decode()
     assert "A-TAG" in client.get("/api/v1/id-tokens").content.decode()
+    assert "A tariff" in client.get("/api/v1/tariffs").content.decode()
 
 
 def test_writes_cannot_attach_another_tenants_objects(tenants):
-    client, org_a, org_b, *_ = tenants
+    client, org_a, org_b, rows_a, rows_b = tenants
     body = {"organization": org_b.pk, "id_tag": "SNEAKY", "kind": "ISO14443", "status": "Accepted"}
     response = client.post("/api/v1/id-tokens", body, format="json")
     assert response.status_code == 400
     assert "organization" in response.json()["errors"]
     created = client.post("/api/v1/id-tokens", {**body, "organization": org_a.pk}, format="json")
     assert created.status_code == 201
+    for path, write in (
+        ("/api/v1/sites", {"organization": org_b.pk, "name": "Sneaky"}),
+        ("/api/v1/chargers", {"site": rows_b["site"].pk, "charge_point_id": "SNEAKY"}),
+        ("/api/v1/chargers", {"site": rows_a["site"].pk, "charge_point_id": "B-CP"}),  # taken: no tenant named
+        ("/api/v1/tariffs", {"organization": org_b.pk, "name": "Sneaky"}),
+        ("/api/v1/tariff-assignments", {"tariff": rows_b["tariff"].pk, "organization": org_a.pk}),
+        ("/api/v1/tariff-assignments", {"tariff": rows_a["tariff"].pk, "site": rows_b["site"].pk}),
+    ):
+        response = client.post(path, write, format="json")
+        assert response.status_code == 400, (path, response.content)
+        assert not any(marker in response.content.decode() for marker in B_MARKERS)
 
 
 def test_the_tenant_of_an_object_is_not_writable(tenants):
@@ -137,7 +156,9 @@ def test_charger_secrets_and_security_profile_are_not_exposed(tenants):
     client, *_ = tenants
     body = client.get("/api/v1/chargers/A-CP").json()
     assert not {"auth_key_hash", "pending_auth_key_hash", "security_profile"} & set(body)
-    assert client.patch("/api/v1/chargers/A-CP", {"security_profile": 0}, format="json").status_code == 405
+    # Written only by the admin: the API shows and changes neither (the field is ignored).
+    assert client.patch("/api/v1/chargers/A-CP", {"security_profile": 0}, format="json").status_code == 200
+    assert Charger.objects.get(charge_point_id="A-CP").security_profile == SecurityProfile.BASIC
 
 
 def test_a_viewer_cannot_change_id_tokens(tenants):
