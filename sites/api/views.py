@@ -3,6 +3,7 @@ unknown-charger inbox. Writes go through sites.services, with the permission of 
 role (or API client's scopes) in the object's organization; the organization of a site, and of
 a charger through its site, is never taken from the request once the object exists (S17)."""
 
+from django.db.models import F
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
@@ -289,7 +290,10 @@ class ChargerConnectorViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user, no database
             return Connector.objects.none()
-        return Connector.objects.filter(charger=self.charger()).order_by("evse_id", "connector_id")
+        # A 1.6 charger's connectors (no EVSE) first, on every database (NULLs sort last on PostgreSQL).
+        return Connector.objects.filter(charger=self.charger()).order_by(
+            F("evse_id").asc(nulls_first=True), "connector_id"
+        )
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         self.charger()  # a charger one may not see answers 404 before the body is read
