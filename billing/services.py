@@ -16,6 +16,7 @@ from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
 from billing.selectors import tariff_for
 from charging.measurands import ENERGY_REGISTER, to_wh
 from charging.models import ChargingSession, MeterValue, SessionState
+from sites.services import refuse_unchangeable
 
 
 def tariff_spec(tariff: Tariff) -> TariffSpec:
@@ -100,12 +101,6 @@ ASSIGNMENT_TARGETS = ("organization", "site", "charger")
 ASSIGNMENT_FIELDS = (*ASSIGNMENT_TARGETS, "valid_from", "valid_to")
 
 
-def _only(changes: dict, allowed: Iterable[str], what: str) -> None:
-    refused = sorted(set(changes) - set(allowed))
-    if refused:
-        raise ValueError(f"{', '.join(refused)}: not changeable on a {what}")
-
-
 def _tariff_state(tariff: Tariff) -> dict:
     """The tariff's fields and its bands, as the audit trail records them."""
     bands = [{name: snapshot(band)[name] for name in BAND_FIELDS} for band in tariff.bands.order_by("start_time")]
@@ -116,7 +111,7 @@ def _replace_bands(tariff: Tariff, bands: Iterable[dict]) -> None:
     """The tariff's time-of-day bands become exactly these."""
     rows = []
     for number, fields in enumerate(bands, start=1):
-        _only(fields, BAND_FIELDS, "tariff band")
+        refuse_unchangeable(fields, BAND_FIELDS, "tariff band")
         band = TariffBand(tariff=tariff, **fields)
         try:
             band.full_clean(exclude=["tariff"])
@@ -132,7 +127,7 @@ def _replace_bands(tariff: Tariff, bands: Iterable[dict]) -> None:
 
 @transaction.atomic
 def create_tariff(*, organization: Organization, bands: Iterable[dict] = (), by, via: str, **fields) -> Tariff:
-    _only(fields, TARIFF_FIELDS, "tariff")
+    refuse_unchangeable(fields, TARIFF_FIELDS, "tariff")
     tariff = Tariff(organization=organization, **fields)
     tariff.full_clean()
     tariff.save()
@@ -145,7 +140,7 @@ def create_tariff(*, organization: Organization, bands: Iterable[dict] = (), by,
 def update_tariff(tariff: Tariff, *, bands: Iterable[dict] | None = None, by, via: str, **changes) -> Tariff:
     """Change the tariff's prices; `bands`, when given, replace its bands as a whole. Its
     organization never changes. Sessions already priced keep their price until recomputed."""
-    _only(changes, TARIFF_FIELDS, "tariff")
+    refuse_unchangeable(changes, TARIFF_FIELDS, "tariff")
     before = _tariff_state(tariff)
     for name, value in changes.items():
         setattr(tariff, name, value)
@@ -181,7 +176,7 @@ def _check_assignment(assignment: TariffAssignment) -> None:
 def create_tariff_assignment(*, tariff: Tariff, by, via: str, **fields) -> TariffAssignment:
     """Apply `tariff` to one target of its organization (an organization, a site or a charger)
     from `valid_from` (default now) until `valid_to` (open-ended when empty)."""
-    _only(fields, ASSIGNMENT_FIELDS, "tariff assignment")
+    refuse_unchangeable(fields, ASSIGNMENT_FIELDS, "tariff assignment")
     if fields.get("valid_from") is None:
         fields.pop("valid_from", None)
     assignment = TariffAssignment(tariff=tariff, **fields)
@@ -194,7 +189,7 @@ def create_tariff_assignment(*, tariff: Tariff, by, via: str, **fields) -> Tarif
 @transaction.atomic
 def update_tariff_assignment(assignment: TariffAssignment, *, by, via: str, **changes) -> TariffAssignment:
     """Change the target or the validity; the tariff stays (a new tariff is a new assignment)."""
-    _only(changes, ASSIGNMENT_FIELDS, "tariff assignment")
+    refuse_unchangeable(changes, ASSIGNMENT_FIELDS, "tariff assignment")
     before = snapshot(assignment)
     for name, value in changes.items():
         setattr(assignment, name, value)

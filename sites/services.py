@@ -83,7 +83,8 @@ CHARGER_BOOT_FIELDS = ("vendor", "model", "serial_number", "firmware_version")
 CHARGER_EDITABLE_FIELDS = ("site", "heartbeat_interval", "preferred_ocpp_version", "registration_status")
 
 
-def _only(changes: dict, allowed, what: str) -> None:
+def refuse_unchangeable(changes: dict, allowed: Iterable[str], what: str) -> None:
+    """ValueError naming the fields of `changes` not in `allowed` (a service's editable fields)."""
     refused = sorted(set(changes) - set(allowed))
     if refused:
         raise ValueError(f"{', '.join(refused)}: not changeable on a {what}")
@@ -91,7 +92,7 @@ def _only(changes: dict, allowed, what: str) -> None:
 
 @transaction.atomic
 def create_site(*, organization: Organization, by, via: str, **fields) -> Site:
-    _only(fields, SITE_EDITABLE_FIELDS, "site")
+    refuse_unchangeable(fields, SITE_EDITABLE_FIELDS, "site")
     site = Site(organization=organization, **fields)
     site.full_clean()
     site.save()
@@ -101,7 +102,7 @@ def create_site(*, organization: Organization, by, via: str, **fields) -> Site:
 
 @transaction.atomic
 def update_site(site: Site, *, by, via: str, **changes) -> Site:
-    _only(changes, SITE_EDITABLE_FIELDS, "site")
+    refuse_unchangeable(changes, SITE_EDITABLE_FIELDS, "site")
     before = snapshot(site)
     for name, value in changes.items():
         setattr(site, name, value)
@@ -125,7 +126,7 @@ def add_charger(
     """Register a charger at `site` with `connector_count` connectors (1.6 numbering) and a new
     random HTTP Basic key; returns the charger and the key, in clear this once (only its hash
     is kept)."""
-    _only(fields, (*CHARGER_BOOT_FIELDS, *CHARGER_EDITABLE_FIELDS), "new charger")
+    refuse_unchangeable(fields, (*CHARGER_BOOT_FIELDS, *CHARGER_EDITABLE_FIELDS), "new charger")
     charger = register_charger(site=site, charge_point_id=charge_point_id, connector_count=connector_count, **fields)
     record_change(actor=by, verb="created", obj=charger, via=via)
     key = issue_charger_key(charger=charger, issued_by=by, via=via)
@@ -135,7 +136,7 @@ def add_charger(
 @transaction.atomic
 def update_charger(charger: Charger, *, by, via: str, **changes) -> Charger:
     """Change what an operator decides of a charger; its site only within its organization."""
-    _only(changes, CHARGER_EDITABLE_FIELDS, "charger")
+    refuse_unchangeable(changes, CHARGER_EDITABLE_FIELDS, "charger")
     site = changes.get("site")
     if site is not None and site.organization_id != charger.site.organization_id:
         raise ValidationError({"site": ["Choose a site of the charger's own organization."]})

@@ -19,7 +19,7 @@ from billing.services import (
     update_tariff,
     update_tariff_assignment,
 )
-from sites.api.views import require, schema_only
+from sites.api.views import OwnOrganizationMixin, require, schema_only
 from sites.models import Charger, Site
 from sites.selectors import chargers_visible_to
 
@@ -41,7 +41,7 @@ class TariffBandSerializer(serializers.ModelSerializer):
         extra_kwargs = _not_negative("price_per_kwh", "price_per_minute")
 
 
-class TariffSerializer(serializers.ModelSerializer):
+class TariffSerializer(OwnOrganizationMixin, serializers.ModelSerializer):
     """A tariff; its organization is chosen once, among the caller's own. `bands` are written as
     a whole (an empty list removes them; left out, they stay)."""
 
@@ -56,13 +56,6 @@ class TariffSerializer(serializers.ModelSerializer):
         extra_kwargs = _not_negative(
             "flat_fee", "price_per_kwh", "price_per_minute", "idle_fee_per_minute", "min_price", "max_price"
         )
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None and not schema_only(self) and not fields["organization"].read_only:
-            fields["organization"].queryset = organizations_of(request.user)
-        return fields
 
 
 class TariffUpdateSerializer(TariffSerializer):

@@ -42,7 +42,19 @@ def schema_only(serializer: serializers.Serializer) -> bool:
     return getattr(serializer.context.get("view"), "swagger_fake_view", False)
 
 
-class SiteSerializer(serializers.ModelSerializer):
+class OwnOrganizationMixin:
+    """For a ModelSerializer with an `organization`: on create it is chosen among the caller's
+    own organizations (read-only on update: never changed)."""
+
+    def get_fields(self):
+        fields = super().get_fields()  # type: ignore[misc]
+        request = self.context.get("request")  # type: ignore[attr-defined]
+        if request is not None and not schema_only(self) and not fields["organization"].read_only:  # type: ignore[arg-type]
+            fields["organization"].queryset = organizations_of(request.user)
+        return fields
+
+
+class SiteSerializer(OwnOrganizationMixin, serializers.ModelSerializer):
     """A site; its organization is chosen once, among the caller's own, and never changed."""
 
     class Meta:
@@ -51,13 +63,6 @@ class SiteSerializer(serializers.ModelSerializer):
                   "timezone", "created_at"]  # fmt: skip
         read_only_fields = ["created_at"]
         validators: list = []  # the service validates the whole site (sites.services.create_site)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None and not schema_only(self) and not fields["organization"].read_only:
-            fields["organization"].queryset = organizations_of(request.user)
-        return fields
 
 
 class SiteUpdateSerializer(SiteSerializer):
