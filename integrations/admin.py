@@ -127,5 +127,5 @@ class WebhookDeliveryAdmin(TenantScopedAdmin, ModelAdmin):
     def resend_deliveries(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         chosen = list(queryset.select_related("subscription"))
         require_permission(request, CHANGE, [delivery.subscription for delivery in chosen])
-        count = resend(chosen, by=request.user)
+        count = len(resend(chosen, by=request.user))
         self.message_user(request, f"{count} delivery(ies) queued again.")

@@ -190,10 +190,11 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
     @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_pk>\d+)/resend")
     def resend_delivery(self, request: Request, pk: str | None = None, delivery_pk: str | None = None) -> Response:
-        """Send that delivery's event again (a new delivery, at the end of the queue)."""
+        """Send that delivery's event again: a delivered one as a new delivery at the end of the
+        queue, one still waiting now, in its place."""
         subscription = self.get_object()
         self._require("change", subscription)
         delivery = get_object_or_404(subscription.deliveries, pk=delivery_pk)
-        resend([delivery], by=request.user, via="api")
-        copy = subscription.deliveries.order_by("-pk").first()
-        return Response(WebhookDeliverySerializer(copy).data, status=status.HTTP_202_ACCEPTED)
+        (queued,) = resend([delivery], by=request.user, via="api")
+        queued.refresh_from_db()
+        return Response(WebhookDeliverySerializer(queued).data, status=status.HTTP_202_ACCEPTED)

@@ -37,7 +37,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Membership, Role
@@ -118,37 +118,44 @@ def encode_body(event_json: dict) -> bytes:
 # --- the sink: events to deliveries ------------------------------------------------------------
 
 
+_Subscription = tuple[int, int, frozenset[str], int | None, str | None, bool]
+
+
 class WebhookSink:
     """Makes the deliveries of a batch of events (one INSERT) and asks a worker to send them.
-    The active subscriptions are read at most every SUBSCRIPTIONS_TTL seconds."""
+    The subscriptions are read at most every SUBSCRIPTIONS_TTL seconds (a new one gets events
+    within that time). A paused subscription's deliveries are made too: they wait for resuming
+    (pruned after INTEGRATIONS_WEBHOOK_RETENTION_DAYS like the others)."""
 
     SUBSCRIPTIONS_TTL = 5.0
 
     def __init__(self) -> None:
-        self._subscriptions: list[tuple[int, int, frozenset[str], int | None, str | None]] = []
+        self._subscriptions: list[_Subscription] = []
         self._read_at = -1e9
 
-    def _active(self) -> list[tuple[int, int, frozenset[str], int | None, str | None]]:
+    def _all(self) -> list[_Subscription]:
         if time.monotonic() - self._read_at > self.SUBSCRIPTIONS_TTL:
-            rows = WebhookSubscription.objects.filter(active=True).values_list(
-                "pk", "organization_id", "event_types", "site_id", "charger__charge_point_id"
+            rows = WebhookSubscription.objects.values_list(
+                "pk", "organization_id", "event_types", "site_id", "charger__charge_point_id", "active"
             )
-            self._subscriptions = [(pk, org, frozenset(types or ()), site, cp) for pk, org, types, site, cp in rows]
+            self._subscriptions = [
+                (pk, org, frozenset(types or ()), site, cp, active) for pk, org, types, site, cp, active in rows
+            ]
             self._read_at = time.monotonic()
         return self._subscriptions
 
     def idle(self) -> bool:
-        """No active subscription: the publisher need not even build the events for it."""
-        return not self._active()
+        """No subscription: the publisher need not even build the events for it."""
+        return not self._all()
 
     def __call__(self, events: list[Event]) -> None:
-        subscriptions = self._active()
+        subscriptions = self._all()
         if not events or not subscriptions:
             return
         deliveries = [
             WebhookDelivery(subscription_id=pk, event_id=event.id, event_type=event.type, body=event.as_json())
             for event in events
-            for pk, organization, types, site_id, charge_point_id in subscriptions
+            for pk, organization, types, site_id, charge_point_id, _ in subscriptions
             if organization == event.organization
             and (not types or event.type in types)
             and (site_id is None or event.data.get("site_id") == site_id)
@@ -157,7 +164,8 @@ class WebhookSink:
         if not deliveries:
             return
         WebhookDelivery.objects.bulk_create(deliveries)
-        for subscription_id in sorted({delivery.subscription_id for delivery in deliveries}):
+        active = {pk for pk, *_, is_active in subscriptions if is_active}
+        for subscription_id in sorted({delivery.subscription_id for delivery in deliveries} & active):
             send_later(subscription_id)
 
 
@@ -179,35 +187,46 @@ def deliver_pending(subscription_id: int, *, now: dt.datetime | None = None) -> 
     """Send the subscription's pending deliveries in order, until one fails or is not due yet;
     returns how many were delivered. Does nothing while another worker holds the subscription."""
     now = now or timezone.now()
-    if not _take(subscription_id, now):
+    hold = _take(subscription_id, now)
+    if hold is None:
         return 0
     delivered = 0
     try:
         subscription = WebhookSubscription.objects.get(pk=subscription_id)
         while delivered < MAX_PER_RUN:
-            delivery = subscription.deliveries.filter(status=Status.PENDING).order_by("pk").first()
+            delivery = subscription.deliveries.filter(status__in=WebhookDelivery.WAITING).order_by("pk").first()
             if delivery is None:
                 return delivered
             if delivery.next_attempt_at > now:
-                send_later(subscription_id, countdown=(delivery.next_attempt_at - now).total_seconds())
+                # Backing off: the failed attempt asked for a task at its next attempt (and the
+                # periodic retry comes back); one more delayed task per new event would pile up.
                 return delivered
             if not _attempt(subscription, delivery, now):
                 return delivered
             delivered += 1
             now = timezone.now()
-            _take(subscription_id, now, renew=True)
+            renewed = _take(subscription_id, now, held=hold)
+            if renewed is None:
+                return delivered  # paused meanwhile, or held too long and taken by another worker
+            hold = renewed
         send_later(subscription_id)  # more than one run's worth: the rest in the next task
         return delivered
-    finally:
-        WebhookSubscription.objects.filter(pk=subscription_id).update(delivering_until=None)
+    finally:  # released unless another worker holds it now
+        WebhookSubscription.objects.filter(pk=subscription_id, delivering_until=hold).update(delivering_until=None)
 
 
-def _take(subscription_id: int, now: dt.datetime, *, renew: bool = False) -> bool:
-    free = Q(delivering_until__isnull=True) | Q(delivering_until__lt=now)
+def _take(subscription_id: int, now: dt.datetime, *, held: dt.datetime | None = None) -> dt.datetime | None:
+    """Hold the (active) subscription until now + HOLD_FOR, when no other worker holds it (or
+    renew our own `held` hold); returns the hold (its end: our token), None when not ours."""
     chosen = WebhookSubscription.objects.filter(pk=subscription_id, active=True)
-    if not renew:
-        chosen = chosen.filter(free)
-    return chosen.update(delivering_until=now + HOLD_FOR) == 1
+    if held is None:
+        chosen = chosen.filter(Q(delivering_until__isnull=True) | Q(delivering_until__lt=now))
+    else:
+        chosen = chosen.filter(delivering_until=held)
+    until = now + HOLD_FOR
+    if held is not None and until == held:
+        until += dt.timedelta(microseconds=1)
+    return until if chosen.update(delivering_until=until) == 1 else None
 
 
 def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, now: dt.datetime) -> bool:
@@ -239,9 +258,10 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, now: 
             subscription.failing_since = None
             subscription.save(update_fields=["failing_since"])
         return True
+    delivery.status = Status.RETRYING
     delivery.last_error = error[:255]
     delivery.next_attempt_at = now + backoff(delivery.attempts)
-    delivery.save(update_fields=["attempts", "response_code", "latency_ms", "last_error", "next_attempt_at"])
+    delivery.save(update_fields=["attempts", "response_code", "latency_ms", "status", "last_error", "next_attempt_at"])
     logger.info("webhook %s: delivery %s failed: %s", subscription.pk, delivery.pk, error)
     _note_failure(subscription, now)
     if subscription.active:
@@ -372,6 +392,7 @@ def pause(subscription: WebhookSubscription, *, reason: str, by=None, via: str =
     subscription.paused_at = timezone.now()
     subscription.pause_reason = reason[:255]
     subscription.save(update_fields=["active", "paused_at", "pause_reason"])
+    subscription.deliveries.filter(status=Status.RETRYING).update(status=Status.FAILED)
     record_activity(actor=by, verb="paused", obj=subscription, via=via, changes={"reason": reason})
     if by is None:
         transaction.on_commit(lambda: _email_admins(subscription))
@@ -388,30 +409,39 @@ def resume(subscription: WebhookSubscription, *, by, via: str = "admin") -> bool
     subscription.pause_reason = ""
     subscription.failing_since = None
     subscription.save(update_fields=["active", "paused_at", "pause_reason", "failing_since"])
-    subscription.deliveries.filter(status=Status.PENDING).update(next_attempt_at=timezone.now())
+    subscription.deliveries.filter(status=Status.FAILED).update(status=Status.RETRYING)
+    subscription.deliveries.filter(status__in=WebhookDelivery.WAITING).update(next_attempt_at=timezone.now())
     record_activity(actor=by, verb="resumed", obj=subscription, via=via)
     transaction.on_commit(lambda: send_later(subscription.pk))
     return True
 
 
 @transaction.atomic
-def resend(deliveries: Sequence[WebhookDelivery], *, by, via: str = "admin") -> int:
-    """Send these deliveries' events again, as new deliveries at the end of their subscriptions'
-    queues (the receiver sees the same event id again). Returns how many were queued."""
-    copies = WebhookDelivery.objects.bulk_create(
+def resend(deliveries: Sequence[WebhookDelivery], *, by, via: str = "admin") -> list[WebhookDelivery]:
+    """Send these deliveries' events again. A delivered one is copied to a new delivery at the
+    end of its subscription's queue (the receiver sees the same event id again); one still
+    waiting is tried now, in its place (no second copy), or on resuming when its subscription
+    is paused. Returns the deliveries queued (the copies, or the waiting ones themselves)."""
+    now = timezone.now()
+    delivered = [delivery for delivery in deliveries if delivery.status == Status.DELIVERED]
+    waiting = [delivery for delivery in deliveries if delivery.status != Status.DELIVERED]
+    queued = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(
             subscription_id=delivery.subscription_id,
             event_id=delivery.event_id,
             event_type=delivery.event_type,
             body=delivery.body,
         )
-        for delivery in deliveries
+        for delivery in delivered
     )
+    if waiting:
+        WebhookDelivery.objects.filter(pk__in=[delivery.pk for delivery in waiting]).update(next_attempt_at=now)
+        queued += waiting
     for delivery in deliveries:
         record_activity(actor=by, verb="resent", obj=delivery.subscription, via=via, changes={"delivery": delivery.pk})
     subscriptions = sorted({delivery.subscription_id for delivery in deliveries})
     transaction.on_commit(lambda: _send_all_later(subscriptions))
-    return len(copies)
+    return queued
 
 
 def _send_all_later(subscription_ids: list[int]) -> None:
@@ -433,14 +463,28 @@ def _email_admins(subscription: WebhookSubscription) -> None:
 
 
 def due_subscription_ids(now: dt.datetime) -> list[int]:
-    """Active subscriptions with a pending delivery whose time has come and no worker on them."""
-    return list(
-        WebhookSubscription.objects.filter(
-            Q(delivering_until__isnull=True) | Q(delivering_until__lt=now),
-            active=True,
-            deliveries__status=Status.PENDING,
-            deliveries__next_attempt_at__lte=now,
-        )
-        .values_list("pk", flat=True)
-        .distinct()
+    """Active subscriptions whose first waiting delivery (the one that goes next: order) is due,
+    and no worker on them."""
+    head = (
+        WebhookDelivery.objects.filter(subscription=OuterRef("pk"), status__in=WebhookDelivery.WAITING)
+        .order_by("pk")
+        .values("next_attempt_at")[:1]
     )
+    return list(
+        WebhookSubscription.objects.filter(Q(delivering_until__isnull=True) | Q(delivering_until__lt=now), active=True)
+        .annotate(head_at=Subquery(head))
+        .filter(head_at__lte=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def prune_deliveries(*, now: dt.datetime) -> int:
+    """Delete the deliveries older than INTEGRATIONS_WEBHOOK_RETENTION_DAYS (0 keeps them),
+    whatever their status: a subscription paused for that long loses its oldest waiting events.
+    Returns how many were deleted."""
+    days = settings.INTEGRATIONS_WEBHOOK_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    deleted, _ = WebhookDelivery.objects.filter(created_at__lt=now - dt.timedelta(days=days)).delete()
+    return deleted
