@@ -13,7 +13,14 @@ from accounts.admin_tenancy import TenantScopedAdmin, require_permission
 from common.times import format_local
 from integrations.events import EVENT_TYPES
 from integrations.models import WebhookDelivery, WebhookSubscription
-from integrations.webhooks import check_subscription, create_subscription, resend, resume, update_subscription
+from integrations.services import (
+    check_subscription,
+    create_subscription,
+    pause,
+    resend,
+    resume,
+    update_subscription,
+)
 
 CHANGE = "integrations.change_webhooksubscription"
 
@@ -52,7 +59,7 @@ class WebhookSubscriptionAdmin(TenantScopedAdmin, ModelAdmin):
     form = WebhookSubscriptionForm
     list_display = ["__str__", "organization", "url", "events", "state", "failing"]
     list_filter = ["active", "organization"]
-    actions = ["resume_sending"]
+    actions = ["resume_sending", "pause_sending"]
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         return ["organization", "state", "pause_reason", "failing"] if obj else []
@@ -88,6 +95,13 @@ class WebhookSubscriptionAdmin(TenantScopedAdmin, ModelAdmin):
 
     def has_resume_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CHANGE)
+
+    @admin.action(description="Pause (events wait)", permissions=["resume"])
+    def pause_sending(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        require_permission(request, CHANGE, queryset)
+        reason = f"Paused by {request.user}."
+        count = sum(pause(subscription, reason=reason, by=request.user, via="admin") for subscription in queryset)
+        self.message_user(request, f"Paused {count} webhook(s); their events wait until resumed.")
 
     @admin.action(description="Resume (send what waited)", permissions=["resume"])
     def resume_sending(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:

@@ -11,12 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import ADMIN_ROLES
-from accounts.services import record_change
-from accounts.tenancy import organizations_of, scope_queryset
+from accounts.tenancy import organizations_of
 from integrations.events import EVENT_TYPES
 from integrations.inbound import INBOUND_EVENT_TYPES, MAX_KEY_LENGTH, receive_event, request_digest
 from integrations.models import WebhookDelivery, WebhookSubscription
-from integrations.webhooks import create_subscription, resend, resume, update_subscription
+from integrations.selectors import webhook_deliveries_for, webhook_subscriptions_for
+from integrations.services import create_subscription, delete_subscription, resend, resume, update_subscription
 
 EVENT_TYPES_DESCRIPTION = "\n".join(f"- `{name}`: {about.description}" for name, about in INBOUND_EVENT_TYPES.items())
 
@@ -136,9 +136,7 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
     ordering_fields = ["created_at"]
 
     def get_queryset(self):
-        return scope_queryset(
-            WebhookSubscription.objects.order_by("pk"), self.request.user, "organization", roles=ADMIN_ROLES
-        )
+        return webhook_subscriptions_for(self.request.user)
 
     def _require(self, verb: str, subscription: WebhookSubscription) -> None:
         if not self.request.user.has_perm(f"integrations.{verb}_webhooksubscription", subscription):
@@ -166,8 +164,7 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: WebhookSubscription) -> None:
         self._require("delete", instance)
-        record_change(actor=self.request.user, verb="deleted", obj=instance, via="api")
-        instance.delete()
+        delete_subscription(instance, by=self.request.user, via="api")
 
     @extend_schema(request=None, responses=WebhookSubscriptionSerializer)
     @action(detail=True, methods=["post"])
@@ -184,7 +181,7 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """Its deliveries, newest first."""
         subscription = self.get_object()
-        page = self.paginate_queryset(subscription.deliveries.order_by("-pk"))
+        page = self.paginate_queryset(webhook_deliveries_for(request.user, subscription=subscription))
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
     @extend_schema(request=None, responses={202: WebhookDeliverySerializer})

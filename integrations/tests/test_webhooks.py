@@ -22,17 +22,8 @@ from accounts.tests.factories import MembershipFactory, OrganizationFactory, Use
 from integrations import publisher, tasks, webhooks
 from integrations.build import COMMAND, ONLINE, build_events
 from integrations.models import WebhookDelivery, WebhookSubscription
-from integrations.webhooks import (
-    WebhookSink,
-    backoff,
-    check_url,
-    create_subscription,
-    deliver_pending,
-    pause,
-    prune_deliveries,
-    resend,
-    resume,
-)
+from integrations.services import create_subscription, pause, resend, resume
+from integrations.webhooks import WebhookSink, backoff, check_url, deliver_pending, prune_deliveries
 from sites.tests.factories import ChargerFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -469,3 +460,55 @@ def test_the_admin_creates_a_webhook_and_refuses_a_private_url(client, org, sett
     saved = client.post(url, {"organization": org.pk, "url": "https://192.168.1.20/hook"}, follow=True)
     subscription = WebhookSubscription.objects.get()
     assert subscription.secret in " ".join(str(m) for m in saved.context["messages"])
+
+
+def test_the_admin_pauses_resumes_and_resends(client, org, charger, receiver, django_capture_on_commit_callbacks):
+    _, admin = api_as(org)
+    client.force_login(admin)
+    subscription = create_subscription(organization=org, url=receiver.url, event_types=[], by=None, via="api")
+    changelist = reverse("admin:integrations_webhooksubscription_changelist")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(changelist, {"action": "pause_sending", "_selected_action": [subscription.pk]})
+    subscription.refresh_from_db()
+    assert not subscription.active
+    WebhookSink()(events_for(charger, 1))
+    assert receiver.requests == []
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(changelist, {"action": "resume_sending", "_selected_action": [subscription.pk]})
+    assert len(receiver.requests) == 1
+    delivery = WebhookDelivery.objects.get()
+    deliveries = reverse("admin:integrations_webhookdelivery_changelist")
+    listed = client.get(deliveries, {"status__exact": "delivered"})
+    assert listed.status_code == 200
+    assert delivery.event_type in listed.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(deliveries, {"action": "resend_deliveries", "_selected_action": [delivery.pk]})
+    assert receiver.event_ids() == [delivery.event_id, delivery.event_id]
+
+
+def test_a_viewer_may_not_resend_from_the_admin(client, org, charger, receiver):
+    create_subscription(organization=org, url=receiver.url, event_types=[], by=None, via="api")
+    WebhookSink()(events_for(charger, 1))
+    _, viewer = api_as(org, role="viewer")
+    client.force_login(viewer)
+    deliveries = reverse("admin:integrations_webhookdelivery_changelist")
+    assert client.get(deliveries).status_code == 200
+    client.post(deliveries, {"action": "resend_deliveries", "_selected_action": [WebhookDelivery.objects.get().pk]})
+    assert len(receiver.requests) == 1
+
+
+def test_the_api_hides_other_organizations_deliveries_and_audits_a_delete(org, charger, receiver):
+    from accounts.models import Activity
+
+    subscription = create_subscription(organization=org, url=receiver.url, event_types=[], by=None, via="api")
+    WebhookSink()(events_for(charger, 1))
+    delivery = WebhookDelivery.objects.get()
+    other, _ = api_as(OrganizationFactory(slug="other"))
+    base = f"/api/v1/webhook-subscriptions/{subscription.pk}"
+    assert other.get(f"{base}/deliveries").status_code == 404
+    assert other.post(f"{base}/deliveries/{delivery.pk}/resend").status_code == 404
+    assert other.get("/api/v1/webhook-subscriptions").json()["results"] == []
+    api, admin = api_as(org)
+    assert api.delete(base).status_code == 204
+    assert Activity.objects.filter(verb="deleted", actor=admin, object_id=str(subscription.pk)).exists()
+    assert not WebhookDelivery.objects.exists()

@@ -1,0 +1,159 @@
+"""Writes of webhooks (issue 20): subscriptions made, changed, deleted, paused and resumed,
+deliveries resent. Each is atomic and records its audit entry with the acting user; the sending
+itself is integrations.webhooks."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from accounts.services import record_activity, record_change, snapshot
+from integrations.events import EVENT_TYPES
+from integrations.models import WebhookDelivery, WebhookSubscription
+from integrations.webhooks import check_url, send_later
+
+Status = WebhookDelivery.Status
+
+
+def check_subscription(*, organization_id: int, url: str, event_types: list[str], site, charger) -> None:
+    """ValidationError (per field) for a subscription that may not be saved."""
+    errors: dict[str, list[str]] = {}
+    try:
+        check_url(url)
+    except ValidationError as error:
+        errors["url"] = error.messages
+    unknown = sorted(set(event_types) - set(EVENT_TYPES))
+    if unknown:
+        errors["event_types"] = [f"Unknown event types: {', '.join(unknown)}."]
+    if site is not None and site.organization_id != organization_id:
+        errors["site"] = ["Not a site of this organization."]
+    if charger is not None and charger.site.organization_id != organization_id:
+        errors["charger"] = ["Not a charger of this organization."]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def create_subscription(
+    *, organization, url: str, event_types: list[str], name: str = "", site=None, charger=None, by, via: str
+) -> WebhookSubscription:
+    """A new subscription with a fresh secret (to be shown once: `subscription.secret`)."""
+    check_subscription(organization_id=organization.pk, url=url, event_types=event_types, site=site, charger=charger)
+    subscription = WebhookSubscription.objects.create(
+        organization=organization, name=name, url=url, event_types=sorted(set(event_types)), site=site,
+        charger=charger, secret=secrets.token_urlsafe(32),
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )  # fmt: skip
+    record_change(actor=by, verb="created", obj=subscription, via=via)
+    return subscription
+
+
+@transaction.atomic
+def update_subscription(subscription: WebhookSubscription, *, by, via: str, **changes) -> WebhookSubscription:
+    """Change name, url, event_types, site or charger (the organization and secret stay)."""
+    before = snapshot(subscription)
+    for field, value in changes.items():
+        if field not in ("name", "url", "event_types", "site", "charger"):
+            raise ValueError(f"{field} cannot be changed")
+        setattr(subscription, field, value)
+    check_subscription(
+        organization_id=subscription.organization_id, url=subscription.url, event_types=subscription.event_types,
+        site=subscription.site, charger=subscription.charger,
+    )  # fmt: skip
+    subscription.save()
+    record_change(actor=by, verb="changed", obj=subscription, via=via, before=before)
+    return subscription
+
+
+@transaction.atomic
+def pause(subscription: WebhookSubscription, *, reason: str, by=None, via: str = "system") -> bool:
+    """Stop sending (deliveries wait); the organization's admins are emailed when the system
+    pauses it. False when it was paused already."""
+    if not subscription.active:
+        return False
+    subscription.active = False
+    subscription.paused_at = timezone.now()
+    subscription.pause_reason = reason[:255]
+    subscription.save(update_fields=["active", "paused_at", "pause_reason"])
+    subscription.deliveries.filter(status=Status.RETRYING).update(status=Status.FAILED)
+    record_activity(actor=by, verb="paused", obj=subscription, via=via, changes={"reason": reason})
+    if by is None:
+        transaction.on_commit(lambda: _email_admins(subscription))
+    return True
+
+
+@transaction.atomic
+def resume(subscription: WebhookSubscription, *, by, via: str = "admin") -> bool:
+    """Send again, starting with what waited; False when it was active."""
+    if subscription.active:
+        return False
+    subscription.active = True
+    subscription.paused_at = None
+    subscription.pause_reason = ""
+    subscription.failing_since = None
+    subscription.save(update_fields=["active", "paused_at", "pause_reason", "failing_since"])
+    subscription.deliveries.filter(status=Status.FAILED).update(status=Status.RETRYING)
+    subscription.deliveries.filter(status__in=WebhookDelivery.WAITING).update(next_attempt_at=timezone.now())
+    record_activity(actor=by, verb="resumed", obj=subscription, via=via)
+    transaction.on_commit(lambda: send_later(subscription.pk))
+    return True
+
+
+@transaction.atomic
+def resend(deliveries: Sequence[WebhookDelivery], *, by, via: str = "admin") -> list[WebhookDelivery]:
+    """Send these deliveries' events again. A delivered one is copied to a new delivery at the
+    end of its subscription's queue (the receiver sees the same event id again); one still
+    waiting is tried now, in its place (no second copy), or on resuming when its subscription
+    is paused. Returns the deliveries queued (the copies, or the waiting ones themselves)."""
+    now = timezone.now()
+    delivered = [delivery for delivery in deliveries if delivery.status == Status.DELIVERED]
+    waiting = [delivery for delivery in deliveries if delivery.status != Status.DELIVERED]
+    queued = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            subscription_id=delivery.subscription_id,
+            event_id=delivery.event_id,
+            event_type=delivery.event_type,
+            body=delivery.body,
+        )
+        for delivery in delivered
+    )
+    if waiting:
+        WebhookDelivery.objects.filter(pk__in=[delivery.pk for delivery in waiting]).update(next_attempt_at=now)
+        queued += waiting
+    for delivery in deliveries:
+        record_activity(actor=by, verb="resent", obj=delivery.subscription, via=via, changes={"delivery": delivery.pk})
+    subscriptions = sorted({delivery.subscription_id for delivery in deliveries})
+    transaction.on_commit(lambda: _send_all_later(subscriptions))
+    return queued
+
+
+def _send_all_later(subscription_ids: list[int]) -> None:
+    for subscription_id in subscription_ids:
+        send_later(subscription_id)
+
+
+def _email_admins(subscription: WebhookSubscription) -> None:
+    admins = Membership.objects.filter(
+        organization_id=subscription.organization_id, role=Role.ADMIN, user__is_active=True
+    ).values_list("user__email", flat=True)
+    subject = f"Webhook paused: {subscription}"
+    body = (
+        f"The webhook {subscription} ({subscription.url}) of {subscription.organization} was paused: "
+        f"{subscription.pause_reason}\n\nIts events wait; resume it in the admin (Integrations > Webhooks) "
+        "once the receiver works again."
+    )
+    send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in admins if address])
+
+
+@transaction.atomic
+def delete_subscription(subscription: WebhookSubscription, *, by, via: str) -> None:
+    """Delete it with its deliveries (those waiting are not sent)."""
+    record_change(actor=by, verb="deleted", obj=subscription, via=via)
+    subscription.delete()
