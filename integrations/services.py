@@ -4,6 +4,7 @@ itself is integrations.webhooks."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Role
@@ -19,6 +21,7 @@ from integrations.events import EVENT_TYPES
 from integrations.models import WebhookDelivery, WebhookSubscription
 from integrations.webhooks import check_url, send_later
 
+logger = logging.getLogger(__name__)
 Status = WebhookDelivery.Status
 
 
@@ -140,16 +143,24 @@ def _send_all_later(subscription_ids: list[int]) -> None:
 
 
 def _email_admins(subscription: WebhookSubscription) -> None:
+    """Tell the organization's admins (on commit of the pause; a mail server that fails is
+    logged, the pause stays)."""
     admins = Membership.objects.filter(
         organization_id=subscription.organization_id, role=Role.ADMIN, user__is_active=True
     ).values_list("user__email", flat=True)
-    subject = f"Webhook paused: {subscription}"
+    link = settings.CSMS_BASE_URL.rstrip("/") + reverse(
+        "admin:integrations_webhooksubscription_change", args=[subscription.pk]
+    )
+    subject = f"[{subscription.organization}] Webhook paused: {subscription}"[:200]
     body = (
         f"The webhook {subscription} ({subscription.url}) of {subscription.organization} was paused: "
-        f"{subscription.pause_reason}\n\nIts events wait; resume it in the admin (Integrations > Webhooks) "
-        "once the receiver works again."
+        f"{subscription.pause_reason}\n\nIts events wait; once the receiver works again, resume it here "
+        f'(action "Resume"): {link}'
     )
-    send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in admins if address])
+    try:
+        send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in admins if address])
+    except Exception:
+        logger.exception("webhook %s paused; its admins could not be emailed", subscription.pk)
 
 
 @transaction.atomic

@@ -185,6 +185,8 @@ def test_a_subscription_failing_for_a_day_is_paused_and_its_admins_told(
     assert not subscription.active
     assert "Every attempt failed since" in subscription.pause_reason
     assert [message.to for message in mail.outbox] == [["boss@example.com"]]
+    assert f"/integrations/webhooksubscription/{subscription.pk}/change/" in mail.outbox[0].body
+    assert WebhookDelivery.objects.order_by("pk").first().status == "failed"
     asked = len(receiver.requests)
     deliver_pending(subscription.pk, now=timezone.now() + dt.timedelta(hours=2))
     assert len(receiver.requests) == asked  # paused: nothing sent
