@@ -18,6 +18,7 @@ organization subscribed, one delivery row per event and subscription.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -28,6 +29,7 @@ import json
 import logging
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 
@@ -302,16 +304,36 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 
 def _post(target: Target, body: bytes, headers: dict) -> int:
+    """POST and return the answer's status. The whole exchange gets INTEGRATIONS_WEBHOOK_TIMEOUT
+    seconds (a socket timeout alone bounds each read, not a receiver that drips its answer a
+    byte at a time): then the socket is shut and the attempt fails."""
     timeout = settings.INTEGRATIONS_WEBHOOK_TIMEOUT
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(target, timeout)
+    cut = threading.Event()
+    deadline = threading.Timer(timeout, _cut, (connection, cut))
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", target.path, body=body, headers=headers)
         response = connection.getresponse()
-        response.read(64 * 1024)  # a receiver's answer is not ours to keep
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            response.read(64 * 1024)  # a receiver's answer is not ours to keep
         return response.status
+    except (OSError, http.client.HTTPException) as failure:
+        if cut.is_set():
+            raise TimeoutError(f"no complete answer within {timeout:g} s") from failure
+        raise
     finally:
+        deadline.cancel()
         connection.close()
+
+
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    cut.set()
+    if connection.sock is not None:
+        with contextlib.suppress(OSError):
+            connection.sock.shutdown(socket.SHUT_RDWR)
 
 
 def _note_failure(subscription: WebhookSubscription, now: dt.datetime) -> None:

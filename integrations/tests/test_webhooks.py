@@ -37,12 +37,19 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.status = 200
+        self.drip = 0.0  # seconds between the bytes of the answer's headers
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
+                if receiver.drip:
+                    for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 40:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(receiver.drip)
+                    return
                 self.send_response(receiver.status)
                 if 300 <= receiver.status < 400:
                     self.send_header("Location", "/elsewhere")
@@ -330,6 +337,17 @@ def test_redirects_are_not_followed(org, charger, receiver):
     assert [request["path"] for request in receiver.requests] == ["/hooks/csms"]
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.response_code) == ("retrying", 302)
+
+
+def test_a_receiver_dripping_its_answer_gets_the_timeout_for_the_whole_exchange(org, charger, receiver, settings):
+    settings.INTEGRATIONS_WEBHOOK_TIMEOUT = 0.5
+    receiver.drip = 0.05  # each byte well within the socket's timeout; 3 s in all
+    create_subscription(organization=org, url=receiver.url, event_types=[], by=None, via="api")
+    WebhookSink()(events_for(charger, 1))
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.response_code) == ("retrying", None)
+    assert "no complete answer within 0.5 s" in delivery.last_error
+    assert delivery.latency_ms < 1500
 
 
 def test_old_deliveries_are_pruned(org, charger, receiver, settings):
