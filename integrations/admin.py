@@ -22,6 +22,7 @@ from integrations.services import (
     update_subscription,
 )
 
+ADD = "integrations.add_webhooksubscription"
 CHANGE = "integrations.change_webhooksubscription"
 
 
@@ -60,6 +61,19 @@ class WebhookSubscriptionAdmin(TenantScopedAdmin, ModelAdmin):
     list_display = ["__str__", "organization", "url", "events", "state", "failing"]
     list_filter = ["active", "organization"]
     actions = ["resume_sending", "pause_sending"]
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        """New webhooks only in the organizations where the user's role may add them (a viewer
+        of one organization and admin of another chooses among the second's)."""
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "organization" and field is not None:
+            allowed = [
+                organization.pk
+                for organization in field.queryset
+                if request.user.has_perm(ADD, WebhookSubscription(organization=organization))
+            ]
+            field.queryset = field.queryset.filter(pk__in=allowed)
+        return field
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         return ["organization", "state", "pause_reason", "failing"] if obj else []

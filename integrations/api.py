@@ -11,12 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import ADMIN_ROLES
-from accounts.tenancy import organizations_of
+from accounts.tenancy import organizations_of, scope_queryset
 from integrations.events import EVENT_TYPES
 from integrations.inbound import INBOUND_EVENT_TYPES, MAX_KEY_LENGTH, receive_event, request_digest
 from integrations.models import WebhookDelivery, WebhookSubscription
 from integrations.selectors import webhook_deliveries_for, webhook_subscriptions_for
 from integrations.services import create_subscription, delete_subscription, resend, resume, update_subscription
+from sites.models import Charger, Site
 
 EVENT_TYPES_DESCRIPTION = "\n".join(f"- `{name}`: {about.description}" for name, about in INBOUND_EVENT_TYPES.items())
 
@@ -103,6 +104,10 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
             fields["organization"].read_only = True  # never changed (S17)
         elif request is not None:
             fields["organization"].queryset = organizations_of(request.user, roles=ADMIN_ROLES)  # type: ignore[attr-defined]
+        if request is not None:  # another organization's site or charger: "does not exist" (S17)
+            user = request.user
+            fields["site"].queryset = scope_queryset(Site.objects.all(), user, "organization")  # type: ignore[attr-defined]
+            fields["charger"].queryset = scope_queryset(Charger.objects.all(), user, "site__organization")  # type: ignore[attr-defined]
         return fields
 
 

@@ -532,3 +532,31 @@ def test_the_api_hides_other_organizations_deliveries_and_audits_a_delete(org, c
     assert api.delete(base).status_code == 204
     assert Activity.objects.filter(verb="deleted", actor=admin, object_id=str(subscription.pk)).exists()
     assert not WebhookDelivery.objects.exists()
+
+
+def test_the_admin_adds_webhooks_only_where_the_role_allows(client, org, settings):
+    settings.INTEGRATIONS_WEBHOOKS_ALLOW_PRIVATE = True
+    _, user = api_as(org)  # admin of org
+    watched = OrganizationFactory(slug="watched")
+    MembershipFactory(user=user, organization=watched, role="viewer")
+    client.force_login(user)
+    url = reverse("admin:integrations_webhooksubscription_add")
+    refused = client.post(url, {"organization": watched.pk, "url": "https://192.168.1.20/hook"})
+    assert "organization" in refused.context["adminform"].form.errors
+    assert not WebhookSubscription.objects.exists()
+    client.post(url, {"organization": org.pk, "url": "https://192.168.1.20/hook"})
+    assert WebhookSubscription.objects.get().organization == org
+
+
+def test_the_api_refuses_another_organizations_charger_as_if_it_did_not_exist(org, receiver):
+    api, _ = api_as(org)
+    foreign = ChargerFactory(site=SiteFactory(organization=OrganizationFactory(slug="far")))
+    refused = api.post(
+        "/api/v1/webhook-subscriptions",
+        {"organization": org.pk, "url": receiver.url, "charger": foreign.pk, "site": foreign.site_id},
+        format="json",
+    )
+    assert refused.status_code == 400
+    errors = refused.json()["errors"]
+    assert "does not exist" in str(errors["charger"])
+    assert "does not exist" in str(errors["site"])
