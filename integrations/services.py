@@ -60,8 +60,11 @@ def create_subscription(
 
 @transaction.atomic
 def update_subscription(subscription: WebhookSubscription, *, by, via: str, **changes) -> WebhookSubscription:
-    """Change name, url, event_types, site or charger (the organization and secret stay)."""
-    before = snapshot(subscription)
+    """Change name, url, event_types, site or charger (the organization and secret stay). A new
+    URL is tried at once: the failing count starts again and what waits is due now."""
+    # The stored row, not `subscription`: an admin form has already set its new values on it.
+    stored = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    before = snapshot(stored)
     for field, value in changes.items():
         if field not in ("name", "url", "event_types", "site", "charger"):
             raise ValueError(f"{field} cannot be changed")
@@ -70,7 +73,15 @@ def update_subscription(subscription: WebhookSubscription, *, by, via: str, **ch
         organization_id=subscription.organization_id, url=subscription.url, event_types=subscription.event_types,
         site=subscription.site, charger=subscription.charger,
     )  # fmt: skip
-    subscription.save()
+    # Only these fields: a worker may have changed the others (failing_since, active, its hold).
+    fields = ["name", "url", "event_types", "site", "charger"]
+    if subscription.url != stored.url:
+        subscription.failing_since = None
+        fields.append("failing_since")
+        subscription.deliveries.filter(status__in=WebhookDelivery.WAITING).update(next_attempt_at=timezone.now())
+        if stored.active:
+            transaction.on_commit(lambda: send_later(subscription.pk))
+    subscription.save(update_fields=fields)
     record_change(actor=by, verb="changed", obj=subscription, via=via, before=before)
     return subscription
 

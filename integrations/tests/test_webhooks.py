@@ -560,3 +560,26 @@ def test_the_api_refuses_another_organizations_charger_as_if_it_did_not_exist(or
     errors = refused.json()["errors"]
     assert "does not exist" in str(errors["charger"])
     assert "does not exist" in str(errors["site"])
+
+
+def test_a_new_url_is_tried_at_once_and_audited(client, org, charger, receiver, django_capture_on_commit_callbacks):
+    from accounts.models import Activity
+
+    _, admin = api_as(org)
+    client.force_login(admin)
+    subscription = create_subscription(organization=org, url=receiver.url + "-old", event_types=[], by=None, via="api")
+    receiver.status = 404
+    WebhookSink()(events_for(charger, 1))
+    subscription.refresh_from_db()
+    assert subscription.failing_since is not None
+    receiver.status = 200
+    change = reverse("admin:integrations_webhooksubscription_change", args=[subscription.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = client.post(change, {"name": "CMS", "url": receiver.url})
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    assert [request["path"] for request in receiver.requests] == ["/hooks/csms-old", "/hooks/csms"]
+    subscription.refresh_from_db()
+    assert subscription.failing_since is None
+    audit = Activity.objects.get(verb="changed", object_id=str(subscription.pk))
+    assert audit.actor == admin
+    assert audit.changes["url"] == [receiver.url + "-old", receiver.url]
