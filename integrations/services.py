@@ -90,12 +90,13 @@ def update_subscription(subscription: WebhookSubscription, *, by, via: str, **ch
 def pause(subscription: WebhookSubscription, *, reason: str, by=None, via: str = "system") -> bool:
     """Stop sending (deliveries wait); the organization's admins are emailed when the system
     pauses it. False when it was paused already."""
-    if not subscription.active:
+    fields = {"active": False, "paused_at": timezone.now(), "pause_reason": reason[:255]}
+    # Conditional: the worker that pauses it may hold a stale copy (a person paused it first).
+    if not WebhookSubscription.objects.filter(pk=subscription.pk, active=True).update(**fields):
+        subscription.active = False
         return False
-    subscription.active = False
-    subscription.paused_at = timezone.now()
-    subscription.pause_reason = reason[:255]
-    subscription.save(update_fields=["active", "paused_at", "pause_reason"])
+    for field, value in fields.items():
+        setattr(subscription, field, value)
     subscription.deliveries.filter(status=Status.RETRYING).update(status=Status.FAILED)
     record_activity(actor=by, verb="paused", obj=subscription, via=via, changes={"reason": reason})
     if by is None:
@@ -106,13 +107,11 @@ def pause(subscription: WebhookSubscription, *, reason: str, by=None, via: str =
 @transaction.atomic
 def resume(subscription: WebhookSubscription, *, by, via: str = "admin") -> bool:
     """Send again, starting with what waited; False when it was active."""
-    if subscription.active:
+    fields = {"active": True, "paused_at": None, "pause_reason": "", "failing_since": None}
+    if not WebhookSubscription.objects.filter(pk=subscription.pk, active=False).update(**fields):
         return False
-    subscription.active = True
-    subscription.paused_at = None
-    subscription.pause_reason = ""
-    subscription.failing_since = None
-    subscription.save(update_fields=["active", "paused_at", "pause_reason", "failing_since"])
+    for field, value in fields.items():
+        setattr(subscription, field, value)
     subscription.deliveries.filter(status=Status.FAILED).update(status=Status.RETRYING)
     subscription.deliveries.filter(status__in=WebhookDelivery.WAITING).update(next_attempt_at=timezone.now())
     record_activity(actor=by, verb="resumed", obj=subscription, via=via)

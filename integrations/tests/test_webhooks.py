@@ -583,3 +583,18 @@ def test_a_new_url_is_tried_at_once_and_audited(client, org, charger, receiver, 
     audit = Activity.objects.get(verb="changed", object_id=str(subscription.pk))
     assert audit.actor == admin
     assert audit.changes["url"] == [receiver.url + "-old", receiver.url]
+
+
+def test_pausing_twice_records_and_emails_once(org, django_capture_on_commit_callbacks, receiver):
+    from accounts.models import Activity
+
+    MembershipFactory(user=UserFactory(email="boss@example.com"), organization=org, role="admin")
+    subscription = create_subscription(organization=org, url=receiver.url, event_types=[], by=None, via="api")
+    stale = WebhookSubscription.objects.get(pk=subscription.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pause(subscription, reason="by the system") is True
+        assert pause(stale, reason="again, from a stale copy") is False
+    assert Activity.objects.filter(verb="paused").count() == 1
+    assert len(mail.outbox) == 1
+    assert resume(stale, by=None) is True
+    assert resume(subscription, by=None) is False
