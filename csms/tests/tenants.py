@@ -79,12 +79,16 @@ def populate(organization: Organization, prefix: str) -> dict:
     webhook = WebhookSubscription.objects.create(
         organization=organization, url="https://hooks.example.com/x", secret="s"
     )
-    WebhookDelivery.objects.create(subscription=webhook, event_id="e-1", event_type="charger.connected", body={})
+    delivery = WebhookDelivery.objects.create(
+        subscription=webhook, event_id="e-1", event_type="charger.connected", body={}
+    )
     # Finished, so its download route is refused for the tenant, not for a missing file.
     export = ReportExport.objects.create(
         organization=organization, format="csv", status="done", file=f"reports/{organization.pk}/sessions-test.csv"
     )
     return {
+        "webhook": webhook,
+        "delivery": delivery,
         "security_event": security_event,
         "site": site,
         "charger": charger,

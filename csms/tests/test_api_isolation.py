@@ -33,6 +33,7 @@ ID_OF = {
     "session-costs": lambda b: b["cost"].pk,
     "report-exports": lambda b: b["export"].pk,
     "security-events": lambda b: b["security_event"].pk,
+    "webhook-subscriptions": lambda b: b["webhook"].pk,
 }
 
 
@@ -68,6 +69,7 @@ def _fill(path: str, rows_b: dict) -> str:
         "charge_point_id": rows_b["charger"].charge_point_id,
         "session_pk": rows_b["session"].pk,
         "command_id": rows_b["command"].pk,
+        "delivery_pk": rows_b["delivery"].pk,
         "id": ID_OF[collection](rows_b) if collection in ID_OF else 0,
     }
     return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)
