@@ -19,6 +19,7 @@ from integrations.services import (
     pause,
     resend,
     resume,
+    rotate_secret,
     update_subscription,
 )
 
@@ -60,7 +61,7 @@ class WebhookSubscriptionAdmin(TenantScopedAdmin, ModelAdmin):
     form = WebhookSubscriptionForm
     list_display = ["__str__", "organization", "url", "events", "state", "failing"]
     list_filter = ["active", "organization"]
-    actions = ["resume_sending", "pause_sending"]
+    actions = ["resume_sending", "pause_sending", "rotate_secrets"]
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         """New webhooks only in the organizations where the user's role may add them (a viewer
@@ -109,6 +110,15 @@ class WebhookSubscriptionAdmin(TenantScopedAdmin, ModelAdmin):
 
     def has_resume_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CHANGE)
+
+    @admin.action(description="Rotate the signing secret", permissions=["resume"])
+    def rotate_secrets(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        require_permission(request, CHANGE, queryset)
+        for subscription in queryset:
+            secret = rotate_secret(subscription, by=request.user, via="admin")
+            messages.warning(
+                request, f"New signing secret of {subscription}: {secret} - copy it now, it is not shown again."
+            )
 
     @admin.action(description="Pause (events wait)", permissions=["resume"])
     def pause_sending(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:

@@ -16,7 +16,14 @@ from integrations.events import EVENT_TYPES
 from integrations.inbound import INBOUND_EVENT_TYPES, MAX_KEY_LENGTH, receive_event, request_digest
 from integrations.models import WebhookDelivery, WebhookSubscription
 from integrations.selectors import webhook_deliveries_for, webhook_subscriptions_for
-from integrations.services import create_subscription, delete_subscription, resend, resume, update_subscription
+from integrations.services import (
+    create_subscription,
+    delete_subscription,
+    resend,
+    resume,
+    rotate_secret,
+    update_subscription,
+)
 from sites.models import Charger, Site
 
 EVENT_TYPES_DESCRIPTION = "\n".join(f"- `{name}`: {about.description}" for name, about in INBOUND_EVENT_TYPES.items())
@@ -180,6 +187,15 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         resume(subscription, by=request.user, via="api")
         subscription.refresh_from_db()
         return Response(self.get_serializer(subscription).data)
+
+    @extend_schema(request=None, responses=CreatedWebhookSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
+        """A new signing secret, in this answer only; later deliveries are signed with it."""
+        subscription = self.get_object()
+        self._require("change", subscription)
+        rotate_secret(subscription, by=request.user, via="api")
+        return Response(CreatedWebhookSerializer(subscription).data)
 
     @extend_schema(responses=WebhookDeliverySerializer(many=True))
     @action(detail=True, methods=["get"])

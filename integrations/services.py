@@ -174,6 +174,16 @@ def _email_admins(subscription: WebhookSubscription) -> None:
 
 
 @transaction.atomic
+def rotate_secret(subscription: WebhookSubscription, *, by, via: str) -> str:
+    """A new signing secret, returned to be shown once; deliveries from now on are signed with it
+    (the receiver must accept both while it switches)."""
+    subscription.secret = secrets.token_urlsafe(32)
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(secret=subscription.secret)
+    record_activity(actor=by, verb="rotated its secret", obj=subscription, via=via)
+    return subscription.secret
+
+
+@transaction.atomic
 def delete_subscription(subscription: WebhookSubscription, *, by, via: str) -> None:
     """Delete it with its deliveries (those waiting are not sent)."""
     record_change(actor=by, verb="deleted", obj=subscription, via=via)

@@ -598,3 +598,23 @@ def test_pausing_twice_records_and_emails_once(org, django_capture_on_commit_cal
     assert len(mail.outbox) == 1
     assert resume(stale, by=None) is True
     assert resume(subscription, by=None) is False
+
+
+def test_a_rotated_secret_signs_what_follows(org, charger, receiver, client):
+    subscription = create_subscription(organization=org, url=receiver.url, event_types=[], by=None, via="api")
+    viewer, _ = api_as(org, role="viewer")
+    assert viewer.post(f"/api/v1/webhook-subscriptions/{subscription.pk}/rotate-secret").status_code == 403
+    api, admin = api_as(org)
+    answer = api.post(f"/api/v1/webhook-subscriptions/{subscription.pk}/rotate-secret")
+    assert answer.status_code == 200
+    secret = answer.json()["secret"]
+    assert secret != subscription.secret
+    WebhookSink()(events_for(charger, 1))
+    assert verify(secret, receiver.requests[0]["headers"], receiver.requests[0]["body"])
+    assert not verify(subscription.secret, receiver.requests[0]["headers"], receiver.requests[0]["body"])
+    client.force_login(admin)
+    changelist = reverse("admin:integrations_webhooksubscription_changelist")
+    shown = client.post(changelist, {"action": "rotate_secrets", "_selected_action": [subscription.pk]}, follow=True)
+    subscription.refresh_from_db()
+    assert subscription.secret not in (secret, "")
+    assert subscription.secret in " ".join(str(m) for m in shown.context["messages"])
