@@ -606,6 +606,12 @@ INTEGRATIONS_WEBHOOK_PAUSE_AFTER = env.float("INTEGRATIONS_WEBHOOK_PAUSE_AFTER",
 INTEGRATIONS_WEBHOOKS_ALLOW_HTTP = env.bool("INTEGRATIONS_WEBHOOKS_ALLOW_HTTP", default=False)
 INTEGRATIONS_WEBHOOKS_ALLOW_PRIVATE = env.bool("INTEGRATIONS_WEBHOOKS_ALLOW_PRIVATE", default=False)
 CELERY_BEAT_SCHEDULE["retry-webhooks"] = {"task": "integrations.tasks.retry_due_webhooks_task", "schedule": 30.0}
+# Deliveries (delivered or not) older than this many days are deleted daily; 0 keeps them.
+INTEGRATIONS_WEBHOOK_RETENTION_DAYS = env.int("INTEGRATIONS_WEBHOOK_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["prune-webhook-deliveries"] = {
+    "task": "integrations.tasks.prune_webhook_deliveries_task",
+    "schedule": 24 * 60 * 60.0,  # daily, in seconds
+}
 
 # What /api/v1/status reports as the running release (set by the deployment, e.g. a git tag).
 CSMS_VERSION = env("CSMS_VERSION", default="development")

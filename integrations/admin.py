@@ -13,8 +13,17 @@ from accounts.admin_tenancy import TenantScopedAdmin, require_permission
 from common.times import format_local
 from integrations.events import EVENT_TYPES
 from integrations.models import WebhookDelivery, WebhookSubscription
-from integrations.webhooks import check_subscription, create_subscription, resend, resume, update_subscription
+from integrations.services import (
+    check_subscription,
+    create_subscription,
+    pause,
+    resend,
+    resume,
+    rotate_secret,
+    update_subscription,
+)
 
+ADD = "integrations.add_webhooksubscription"
 CHANGE = "integrations.change_webhooksubscription"
 
 
@@ -52,7 +61,20 @@ class WebhookSubscriptionAdmin(TenantScopedAdmin, ModelAdmin):
     form = WebhookSubscriptionForm
     list_display = ["__str__", "organization", "url", "events", "state", "failing"]
     list_filter = ["active", "organization"]
-    actions = ["resume_sending"]
+    actions = ["resume_sending", "pause_sending", "rotate_secrets"]
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        """New webhooks only in the organizations where the user's role may add them (a viewer
+        of one organization and admin of another chooses among the second's)."""
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "organization" and field is not None:
+            allowed = [
+                organization.pk
+                for organization in field.queryset
+                if request.user.has_perm(ADD, WebhookSubscription(organization=organization))
+            ]
+            field.queryset = field.queryset.filter(pk__in=allowed)
+        return field
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         return ["organization", "state", "pause_reason", "failing"] if obj else []
@@ -88,6 +110,22 @@ class WebhookSubscriptionAdmin(TenantScopedAdmin, ModelAdmin):
 
     def has_resume_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CHANGE)
+
+    @admin.action(description="Rotate the signing secret", permissions=["resume"])
+    def rotate_secrets(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        require_permission(request, CHANGE, queryset)
+        for subscription in queryset:
+            secret = rotate_secret(subscription, by=request.user, via="admin")
+            messages.warning(
+                request, f"New signing secret of {subscription}: {secret} - copy it now, it is not shown again."
+            )
+
+    @admin.action(description="Pause (events wait)", permissions=["resume"])
+    def pause_sending(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        require_permission(request, CHANGE, queryset)
+        reason = f"Paused by {request.user}."
+        count = sum(pause(subscription, reason=reason, by=request.user, via="admin") for subscription in queryset)
+        self.message_user(request, f"Paused {count} webhook(s); their events wait until resumed.")
 
     @admin.action(description="Resume (send what waited)", permissions=["resume"])
     def resume_sending(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
@@ -127,5 +165,5 @@ class WebhookDeliveryAdmin(TenantScopedAdmin, ModelAdmin):
     def resend_deliveries(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         chosen = list(queryset.select_related("subscription"))
         require_permission(request, CHANGE, [delivery.subscription for delivery in chosen])
-        count = resend(chosen, by=request.user)
+        count = len(resend(chosen, by=request.user))
         self.message_user(request, f"{count} delivery(ies) queued again.")

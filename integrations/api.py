@@ -11,13 +11,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import ADMIN_ROLES
-from accounts.services import record_change
 from accounts.tenancy import organizations_of, scope_queryset
 from integrations.event_schema import EVENT_SCHEMA, EventTypeSerializer
 from integrations.events import EVENT_TYPES
 from integrations.inbound import INBOUND_EVENT_TYPES, MAX_KEY_LENGTH, receive_event, request_digest
 from integrations.models import WebhookDelivery, WebhookSubscription
-from integrations.webhooks import create_subscription, resend, resume, update_subscription
+from integrations.selectors import webhook_deliveries_for, webhook_subscriptions_for
+from integrations.services import (
+    create_subscription,
+    delete_subscription,
+    resend,
+    resume,
+    rotate_secret,
+    update_subscription,
+)
+from sites.models import Charger, Site
 
 EVENT_TYPES_DESCRIPTION = "\n".join(f"- `{name}`: {about.description}" for name, about in INBOUND_EVENT_TYPES.items())
 
@@ -104,6 +112,10 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
             fields["organization"].read_only = True  # never changed (S17)
         elif request is not None:
             fields["organization"].queryset = organizations_of(request.user, roles=ADMIN_ROLES)  # type: ignore[attr-defined]
+        if request is not None:  # another organization's site or charger: "does not exist" (S17)
+            user = request.user
+            fields["site"].queryset = scope_queryset(Site.objects.all(), user, "organization")  # type: ignore[attr-defined]
+            fields["charger"].queryset = scope_queryset(Charger.objects.all(), user, "site__organization")  # type: ignore[attr-defined]
         return fields
 
 
@@ -144,9 +156,7 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
     ordering_fields = ["created_at"]
 
     def get_queryset(self):
-        return scope_queryset(
-            WebhookSubscription.objects.order_by("pk"), self.request.user, "organization", roles=ADMIN_ROLES
-        )
+        return webhook_subscriptions_for(self.request.user)
 
     def _require(self, verb: str, subscription: WebhookSubscription) -> None:
         if not self.request.user.has_perm(f"integrations.{verb}_webhooksubscription", subscription):
@@ -174,8 +184,7 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: WebhookSubscription) -> None:
         self._require("delete", instance)
-        record_change(actor=self.request.user, verb="deleted", obj=instance, via="api")
-        instance.delete()
+        delete_subscription(instance, by=self.request.user, via="api")
 
     @extend_schema(request=None, responses=WebhookSubscriptionSerializer)
     @action(detail=True, methods=["post"])
@@ -187,24 +196,34 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         subscription.refresh_from_db()
         return Response(self.get_serializer(subscription).data)
 
+    @extend_schema(request=None, responses=CreatedWebhookSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
+        """A new signing secret, in this answer only; later deliveries are signed with it."""
+        subscription = self.get_object()
+        self._require("change", subscription)
+        rotate_secret(subscription, by=request.user, via="api")
+        return Response(CreatedWebhookSerializer(subscription).data)
+
     @extend_schema(responses=WebhookDeliverySerializer(many=True))
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """Its deliveries, newest first."""
         subscription = self.get_object()
-        page = self.paginate_queryset(subscription.deliveries.order_by("-pk"))
+        page = self.paginate_queryset(webhook_deliveries_for(request.user, subscription=subscription))
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
     @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
     @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_pk>\d+)/resend")
     def resend_delivery(self, request: Request, pk: str | None = None, delivery_pk: str | None = None) -> Response:
-        """Send that delivery's event again (a new delivery, at the end of the queue)."""
+        """Send that delivery's event again: a delivered one as a new delivery at the end of the
+        queue, one still waiting now, in its place."""
         subscription = self.get_object()
         self._require("change", subscription)
         delivery = get_object_or_404(subscription.deliveries, pk=delivery_pk)
-        resend([delivery], by=request.user, via="api")
-        copy = subscription.deliveries.order_by("-pk").first()
-        return Response(WebhookDeliverySerializer(copy).data, status=status.HTTP_202_ACCEPTED)
+        (queued,) = resend([delivery], by=request.user, via="api")
+        queued.refresh_from_db()
+        return Response(WebhookDeliverySerializer(queued).data, status=status.HTTP_202_ACCEPTED)
 
 
 class EventTypesView(APIView):

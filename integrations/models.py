@@ -64,8 +64,14 @@ class WebhookSubscription(models.Model):
 
 class WebhookDelivery(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
+        PENDING = "pending", "Pending"  # not tried yet
+        RETRYING = "retrying", "Retrying"  # an attempt failed; tried again at next_attempt_at
+        # Its attempts were failing when the subscription was paused: tried again on resuming.
+        FAILED = "failed", "Failed"
         DELIVERED = "delivered", "Delivered"
+
+    # Not delivered yet: a subscription's queue, sent in id order.
+    WAITING = (Status.PENDING, Status.RETRYING, Status.FAILED)
 
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
     event_id = models.CharField(max_length=36)

@@ -24,3 +24,9 @@ def retry_due_webhooks_task() -> int:
     for subscription_id in due:
         deliver_webhooks_task.delay(subscription_id)
     return len(due)
+
+
+@shared_task
+def prune_webhook_deliveries_task() -> int:
+    """Daily: deliveries older than INTEGRATIONS_WEBHOOK_RETENTION_DAYS."""
+    return webhooks.prune_deliveries(now=timezone.now())

@@ -18,6 +18,7 @@ organization subscribed, one delivery row per event and subscription.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -26,23 +27,18 @@ import http.client
 import ipaddress
 import json
 import logging
-import secrets
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mass_mail
-from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from accounts.models import Membership, Role
-from accounts.services import record_activity, record_change, snapshot
-from integrations.events import EVENT_TYPES, Event
+from integrations.events import Event
 from integrations.metrics import WEBHOOKS
 from integrations.models import WebhookDelivery, WebhookSubscription
 from sites.validators import refuse_internal_address
@@ -119,37 +115,44 @@ def encode_body(event_json: dict) -> bytes:
 # --- the sink: events to deliveries ------------------------------------------------------------
 
 
+_Subscription = tuple[int, int, frozenset[str], int | None, str | None, bool]
+
+
 class WebhookSink:
     """Makes the deliveries of a batch of events (one INSERT) and asks a worker to send them.
-    The active subscriptions are read at most every SUBSCRIPTIONS_TTL seconds."""
+    The subscriptions are read at most every SUBSCRIPTIONS_TTL seconds (a new one gets events
+    within that time). A paused subscription's deliveries are made too: they wait for resuming
+    (pruned after INTEGRATIONS_WEBHOOK_RETENTION_DAYS like the others)."""
 
     SUBSCRIPTIONS_TTL = 5.0
 
     def __init__(self) -> None:
-        self._subscriptions: list[tuple[int, int, frozenset[str], int | None, str | None]] = []
+        self._subscriptions: list[_Subscription] = []
         self._read_at = -1e9
 
-    def _active(self) -> list[tuple[int, int, frozenset[str], int | None, str | None]]:
+    def _all(self) -> list[_Subscription]:
         if time.monotonic() - self._read_at > self.SUBSCRIPTIONS_TTL:
-            rows = WebhookSubscription.objects.filter(active=True).values_list(
-                "pk", "organization_id", "event_types", "site_id", "charger__charge_point_id"
+            rows = WebhookSubscription.objects.values_list(
+                "pk", "organization_id", "event_types", "site_id", "charger__charge_point_id", "active"
             )
-            self._subscriptions = [(pk, org, frozenset(types or ()), site, cp) for pk, org, types, site, cp in rows]
+            self._subscriptions = [
+                (pk, org, frozenset(types or ()), site, cp, active) for pk, org, types, site, cp, active in rows
+            ]
             self._read_at = time.monotonic()
         return self._subscriptions
 
     def idle(self) -> bool:
-        """No active subscription: the publisher need not even build the events for it."""
-        return not self._active()
+        """No subscription: the publisher need not even build the events for it."""
+        return not self._all()
 
     def __call__(self, events: list[Event]) -> None:
-        subscriptions = self._active()
+        subscriptions = self._all()
         if not events or not subscriptions:
             return
         deliveries = [
             WebhookDelivery(subscription_id=pk, event_id=event.id, event_type=event.type, body=event.as_json())
             for event in events
-            for pk, organization, types, site_id, charge_point_id in subscriptions
+            for pk, organization, types, site_id, charge_point_id, _ in subscriptions
             if organization == event.organization
             and (not types or event.type in types)
             and (site_id is None or event.data.get("site_id") == site_id)
@@ -158,7 +161,8 @@ class WebhookSink:
         if not deliveries:
             return
         WebhookDelivery.objects.bulk_create(deliveries)
-        for subscription_id in sorted({delivery.subscription_id for delivery in deliveries}):
+        active = {pk for pk, *_, is_active in subscriptions if is_active}
+        for subscription_id in sorted({delivery.subscription_id for delivery in deliveries} & active):
             send_later(subscription_id)
 
 
@@ -180,35 +184,46 @@ def deliver_pending(subscription_id: int, *, now: dt.datetime | None = None) -> 
     """Send the subscription's pending deliveries in order, until one fails or is not due yet;
     returns how many were delivered. Does nothing while another worker holds the subscription."""
     now = now or timezone.now()
-    if not _take(subscription_id, now):
+    hold = _take(subscription_id, now)
+    if hold is None:
         return 0
     delivered = 0
     try:
         subscription = WebhookSubscription.objects.get(pk=subscription_id)
         while delivered < MAX_PER_RUN:
-            delivery = subscription.deliveries.filter(status=Status.PENDING).order_by("pk").first()
+            delivery = subscription.deliveries.filter(status__in=WebhookDelivery.WAITING).order_by("pk").first()
             if delivery is None:
                 return delivered
             if delivery.next_attempt_at > now:
-                send_later(subscription_id, countdown=(delivery.next_attempt_at - now).total_seconds())
+                # Backing off: the failed attempt asked for a task at its next attempt (and the
+                # periodic retry comes back); one more delayed task per new event would pile up.
                 return delivered
             if not _attempt(subscription, delivery, now):
                 return delivered
             delivered += 1
             now = timezone.now()
-            _take(subscription_id, now, renew=True)
+            renewed = _take(subscription_id, now, held=hold)
+            if renewed is None:
+                return delivered  # paused meanwhile, or held too long and taken by another worker
+            hold = renewed
         send_later(subscription_id)  # more than one run's worth: the rest in the next task
         return delivered
-    finally:
-        WebhookSubscription.objects.filter(pk=subscription_id).update(delivering_until=None)
+    finally:  # released unless another worker holds it now
+        WebhookSubscription.objects.filter(pk=subscription_id, delivering_until=hold).update(delivering_until=None)
 
 
-def _take(subscription_id: int, now: dt.datetime, *, renew: bool = False) -> bool:
-    free = Q(delivering_until__isnull=True) | Q(delivering_until__lt=now)
+def _take(subscription_id: int, now: dt.datetime, *, held: dt.datetime | None = None) -> dt.datetime | None:
+    """Hold the (active) subscription until now + HOLD_FOR, when no other worker holds it (or
+    renew our own `held` hold); returns the hold (its end: our token), None when not ours."""
     chosen = WebhookSubscription.objects.filter(pk=subscription_id, active=True)
-    if not renew:
-        chosen = chosen.filter(free)
-    return chosen.update(delivering_until=now + HOLD_FOR) == 1
+    if held is None:
+        chosen = chosen.filter(Q(delivering_until__isnull=True) | Q(delivering_until__lt=now))
+    else:
+        chosen = chosen.filter(delivering_until=held)
+    until = now + HOLD_FOR
+    if held is not None and until == held:
+        until += dt.timedelta(microseconds=1)
+    return until if chosen.update(delivering_until=until) == 1 else None
 
 
 def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, now: dt.datetime) -> bool:
@@ -241,9 +256,10 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, now: 
             subscription.failing_since = None
             subscription.save(update_fields=["failing_since"])
         return True
+    delivery.status = Status.RETRYING
     delivery.last_error = error[:255]
     delivery.next_attempt_at = now + backoff(delivery.attempts)
-    delivery.save(update_fields=["attempts", "response_code", "latency_ms", "last_error", "next_attempt_at"])
+    delivery.save(update_fields=["attempts", "response_code", "latency_ms", "status", "last_error", "next_attempt_at"])
     logger.info("webhook %s: delivery %s failed: %s", subscription.pk, delivery.pk, error)
     _note_failure(subscription, now)
     if subscription.active:
@@ -290,16 +306,36 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 
 def _post(target: Target, body: bytes, headers: dict) -> int:
+    """POST and return the answer's status. The whole exchange gets INTEGRATIONS_WEBHOOK_TIMEOUT
+    seconds (a socket timeout alone bounds each read, not a receiver that drips its answer a
+    byte at a time): then the socket is shut and the attempt fails."""
     timeout = settings.INTEGRATIONS_WEBHOOK_TIMEOUT
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(target, timeout)
+    cut = threading.Event()
+    deadline = threading.Timer(timeout, _cut, (connection, cut))
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", target.path, body=body, headers=headers)
         response = connection.getresponse()
-        response.read(64 * 1024)  # a receiver's answer is not ours to keep
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            response.read(64 * 1024)  # a receiver's answer is not ours to keep
         return response.status
+    except (OSError, http.client.HTTPException) as failure:
+        if cut.is_set():
+            raise TimeoutError(f"no complete answer within {timeout:g} s") from failure
+        raise
     finally:
+        deadline.cancel()
         connection.close()
+
+
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    cut.set()
+    if connection.sock is not None:
+        with contextlib.suppress(OSError):
+            connection.sock.shutdown(socket.SHUT_RDWR)
 
 
 def _note_failure(subscription: WebhookSubscription, now: dt.datetime) -> None:
@@ -308,141 +344,34 @@ def _note_failure(subscription: WebhookSubscription, now: dt.datetime) -> None:
         subscription.save(update_fields=["failing_since"])
         return
     if now - subscription.failing_since >= dt.timedelta(hours=settings.INTEGRATIONS_WEBHOOK_PAUSE_AFTER):
+        from integrations.services import pause  # services import this module: sending and signing
+
         pause(subscription, reason=f"Every attempt failed since {subscription.failing_since:%Y-%m-%d %H:%M} UTC.")
 
 
-# --- what people do -----------------------------------------------------------------------------
-
-
-def check_subscription(*, organization_id: int, url: str, event_types: list[str], site, charger) -> None:
-    """ValidationError (per field) for a subscription that may not be saved."""
-    errors: dict[str, list[str]] = {}
-    try:
-        check_url(url)
-    except ValidationError as error:
-        errors["url"] = error.messages
-    unknown = sorted(set(event_types) - set(EVENT_TYPES))
-    if unknown:
-        errors["event_types"] = [f"Unknown event types: {', '.join(unknown)}."]
-    if site is not None and site.organization_id != organization_id:
-        errors["site"] = ["Not a site of this organization."]
-    if charger is not None and charger.site.organization_id != organization_id:
-        errors["charger"] = ["Not a charger of this organization."]
-    if errors:
-        raise ValidationError(errors)
-
-
-@transaction.atomic
-def create_subscription(
-    *, organization, url: str, event_types: list[str], name: str = "", site=None, charger=None, by, via: str
-) -> WebhookSubscription:
-    """A new subscription with a fresh secret (to be shown once: `subscription.secret`)."""
-    check_subscription(organization_id=organization.pk, url=url, event_types=event_types, site=site, charger=charger)
-    subscription = WebhookSubscription.objects.create(
-        organization=organization, name=name, url=url, event_types=sorted(set(event_types)), site=site,
-        charger=charger, secret=secrets.token_urlsafe(32),
-        created_by=by if getattr(by, "is_authenticated", False) else None,
-    )  # fmt: skip
-    record_change(actor=by, verb="created", obj=subscription, via=via)
-    return subscription
-
-
-@transaction.atomic
-def update_subscription(subscription: WebhookSubscription, *, by, via: str, **changes) -> WebhookSubscription:
-    """Change name, url, event_types, site or charger (the organization and secret stay)."""
-    before = snapshot(subscription)
-    for field, value in changes.items():
-        if field not in ("name", "url", "event_types", "site", "charger"):
-            raise ValueError(f"{field} cannot be changed")
-        setattr(subscription, field, value)
-    check_subscription(
-        organization_id=subscription.organization_id, url=subscription.url, event_types=subscription.event_types,
-        site=subscription.site, charger=subscription.charger,
-    )  # fmt: skip
-    subscription.save()
-    record_change(actor=by, verb="changed", obj=subscription, via=via, before=before)
-    return subscription
-
-
-@transaction.atomic
-def pause(subscription: WebhookSubscription, *, reason: str, by=None, via: str = "system") -> bool:
-    """Stop sending (deliveries wait); the organization's admins are emailed when the system
-    pauses it. False when it was paused already."""
-    if not subscription.active:
-        return False
-    subscription.active = False
-    subscription.paused_at = timezone.now()
-    subscription.pause_reason = reason[:255]
-    subscription.save(update_fields=["active", "paused_at", "pause_reason"])
-    record_activity(actor=by, verb="paused", obj=subscription, via=via, changes={"reason": reason})
-    if by is None:
-        transaction.on_commit(lambda: _email_admins(subscription))
-    return True
-
-
-@transaction.atomic
-def resume(subscription: WebhookSubscription, *, by, via: str = "admin") -> bool:
-    """Send again, starting with what waited; False when it was active."""
-    if subscription.active:
-        return False
-    subscription.active = True
-    subscription.paused_at = None
-    subscription.pause_reason = ""
-    subscription.failing_since = None
-    subscription.save(update_fields=["active", "paused_at", "pause_reason", "failing_since"])
-    subscription.deliveries.filter(status=Status.PENDING).update(next_attempt_at=timezone.now())
-    record_activity(actor=by, verb="resumed", obj=subscription, via=via)
-    transaction.on_commit(lambda: send_later(subscription.pk))
-    return True
-
-
-@transaction.atomic
-def resend(deliveries: Sequence[WebhookDelivery], *, by, via: str = "admin") -> int:
-    """Send these deliveries' events again, as new deliveries at the end of their subscriptions'
-    queues (the receiver sees the same event id again). Returns how many were queued."""
-    copies = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(
-            subscription_id=delivery.subscription_id,
-            event_id=delivery.event_id,
-            event_type=delivery.event_type,
-            body=delivery.body,
-        )
-        for delivery in deliveries
-    )
-    for delivery in deliveries:
-        record_activity(actor=by, verb="resent", obj=delivery.subscription, via=via, changes={"delivery": delivery.pk})
-    subscriptions = sorted({delivery.subscription_id for delivery in deliveries})
-    transaction.on_commit(lambda: _send_all_later(subscriptions))
-    return len(copies)
-
-
-def _send_all_later(subscription_ids: list[int]) -> None:
-    for subscription_id in subscription_ids:
-        send_later(subscription_id)
-
-
-def _email_admins(subscription: WebhookSubscription) -> None:
-    admins = Membership.objects.filter(
-        organization_id=subscription.organization_id, role=Role.ADMIN, user__is_active=True
-    ).values_list("user__email", flat=True)
-    subject = f"Webhook paused: {subscription}"
-    body = (
-        f"The webhook {subscription} ({subscription.url}) of {subscription.organization} was paused: "
-        f"{subscription.pause_reason}\n\nIts events wait; resume it in the admin (Integrations > Webhooks) "
-        "once the receiver works again."
-    )
-    send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in admins if address])
-
-
 def due_subscription_ids(now: dt.datetime) -> list[int]:
-    """Active subscriptions with a pending delivery whose time has come and no worker on them."""
-    return list(
-        WebhookSubscription.objects.filter(
-            Q(delivering_until__isnull=True) | Q(delivering_until__lt=now),
-            active=True,
-            deliveries__status=Status.PENDING,
-            deliveries__next_attempt_at__lte=now,
-        )
-        .values_list("pk", flat=True)
-        .distinct()
+    """Active subscriptions whose first waiting delivery (the one that goes next: order) is due,
+    and no worker on them."""
+    head = (
+        WebhookDelivery.objects.filter(subscription=OuterRef("pk"), status__in=WebhookDelivery.WAITING)
+        .order_by("pk")
+        .values("next_attempt_at")[:1]
     )
+    return list(
+        WebhookSubscription.objects.filter(Q(delivering_until__isnull=True) | Q(delivering_until__lt=now), active=True)
+        .annotate(head_at=Subquery(head))
+        .filter(head_at__lte=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def prune_deliveries(*, now: dt.datetime) -> int:
+    """Delete the deliveries older than INTEGRATIONS_WEBHOOK_RETENTION_DAYS (0 keeps them),
+    whatever their status: a subscription paused for that long loses its oldest waiting events.
+    Returns how many were deleted."""
+    days = settings.INTEGRATIONS_WEBHOOK_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    deleted, _ = WebhookDelivery.objects.filter(created_at__lt=now - dt.timedelta(days=days)).delete()
+    return deleted
