@@ -108,6 +108,12 @@ def parser() -> argparse.ArgumentParser:
         default="1.6",
         help="what the simulated chargers speak; 2.0.1 runs ours only (the baseline speaks 1.6)",
     )
+    parser.add_argument(
+        "--integrations",
+        action="store_true",
+        help="ours with outbound events on: a webhook subscription to every event type and the Redis "
+        "stream (needs --redis)",
+    )
     parser.add_argument("--smoke", action="store_true", help="seconds-long runs with 5 chargers")
     parser.add_argument("--json", type=Path, help="report path (default var/bench/<timestamp>.json)")
     return parser
@@ -130,6 +136,7 @@ def settings_for(name: str, args: argparse.Namespace) -> ScenarioSettings:
         "reconnect_spread": args.reconnect_spread,
         "client_processes": args.client_processes,
         "ocpp": args.ocpp,
+        "integrations": args.integrations or None,
     }
     settings = replace(settings, **{key: value for key, value in overrides.items() if value is not None})
     if args.duration is not None and name == "fleet":
@@ -171,6 +178,7 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict:
         "machine": machine(),
         "database": args.database,
         "redis": args.redis,
+        "integrations": args.integrations,
         "scenarios": {},
     }
     if args.scenario == COMMANDS:

@@ -35,6 +35,9 @@ class ScenarioSettings:
     reconnect_spread: float
     client_processes: int
     ocpp: str = "1.6"  # what the simulated chargers speak
+    # Ours with outbound events on: every event XADDed to a Redis stream and queued as a webhook
+    # delivery (bench.seed's subscription to every type).
+    integrations: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,13 @@ def steady_window(
 def run_scenario(settings: ScenarioSettings, kind: str, database: str, redis: bool, run_dir: Path) -> dict:
     """The figures of one scenario against one server (ours or the baseline)."""
     server = provision(
-        kind, run_dir / f"{settings.name}-{kind}", database, redis and kind == OURS, settings.chargers, 300
+        kind,
+        run_dir / f"{settings.name}-{kind}",
+        database,
+        redis and kind == OURS,
+        settings.chargers,
+        300,
+        integrations=settings.integrations and kind == OURS,
     )
     sampler = Sampler(server)
     try:

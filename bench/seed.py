@@ -6,7 +6,8 @@ Run with the server's environment (DATA_DIR, DATABASE_URL), like `manage.py`:
     python -m bench.seed --chargers 10000 --key <40 hex digits> [--api-password <password>]
 
 With --api-password, also an operator of the organization, API_USER, who may send commands
-to every charger through the API (the commands scenario).
+to every charger through the API (the commands scenario). With --webhook, a webhook
+subscription to every event type (`python -m bench --integrations`).
 
 bulk_create throughout (10,000 chargers in seconds): no history rows, no per-row
 validation, and one key hash for all chargers. The hash is salted, but `verify_charger_key`
@@ -15,6 +16,7 @@ reads the salt from the stored hash, so one salt serves every charger.
 
 import argparse
 import os
+import secrets
 import sys
 
 from bench.chargers import ID_TAGS, charge_point_id, connector_count
@@ -23,7 +25,7 @@ BATCH = 2000
 API_USER = "bench-operator@example.com"
 
 
-def seed(chargers: int, key: str, heartbeat_interval: int, api_password: str = "") -> None:
+def seed(chargers: int, key: str, heartbeat_interval: int, api_password: str = "", webhook: bool = False) -> None:
     from django.core.management import call_command
     from django.db import transaction
 
@@ -64,6 +66,20 @@ def seed(chargers: int, key: str, heartbeat_interval: int, api_password: str = "
             # as it does for a real client.
             user = User.objects.create_user(email=API_USER, password=api_password)
             Membership.objects.create(user=user, organization=organization, role=Role.OPERATOR)
+        if webhook:
+            subscribe_to_everything(organization)
+
+
+def subscribe_to_everything(organization) -> None:
+    """A webhook subscription to every event type, so the server builds every event and queues
+    its delivery. No Celery worker runs in the benchmark: sending is a worker's cost, not the
+    gateway's, and the address (reserved .invalid) is never resolved."""
+    from integrations.models import WebhookSubscription
+
+    # No event types listed: every type.
+    WebhookSubscription.objects.create(
+        organization=organization, url="https://cms.bench.invalid/events", secret=secrets.token_hex(16)
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,12 +88,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--key", required=True)
     parser.add_argument("--heartbeat", type=int, default=300)
     parser.add_argument("--api-password", default="", help=f"also create {API_USER} (an operator)")
+    parser.add_argument("--webhook", action="store_true", help="also a webhook subscription to every event type")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csms.settings")
     import django
 
     django.setup()
-    seed(args.chargers, args.key, args.heartbeat, args.api_password)
+    seed(args.chargers, args.key, args.heartbeat, args.api_password, args.webhook)
 
 
 if __name__ == "__main__":

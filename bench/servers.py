@@ -132,10 +132,19 @@ class Server:
 
 
 def provision(
-    kind: str, data_dir: Path, database: str, redis: bool, chargers: int, heartbeat: int, api_password: str = ""
+    kind: str,
+    data_dir: Path,
+    database: str,
+    redis: bool,
+    chargers: int,
+    heartbeat: int,
+    api_password: str = "",
+    *,
+    integrations: bool = False,
 ) -> Server:
     """A fresh database (seeded with the chargers for ours, and the API user `bench.seed.API_USER`
-    with `api_password` if given); the server is not started yet."""
+    with `api_password` if given); the server is not started yet. With `integrations`, outbound
+    events go to a Redis stream and to a webhook subscription to every event type."""
     data_dir.mkdir(parents=True, exist_ok=True)
     base_url = database_base(database)
     database_url, pg_name = database_for(data_dir, base_url)
@@ -167,6 +176,11 @@ def provision(
         # The embedded default: in-memory channel layer, Celery in-process.
         env.pop("REDIS_URL", None)
         env.pop("CELERY_BROKER_URL", None)
+    if integrations:
+        if not redis:
+            raise SystemExit("--integrations needs --redis: the event stream is a Redis stream")
+        env["INTEGRATIONS_EVENT_STREAM_URL"] = os.environ["REDIS_URL"]
+        env["INTEGRATIONS_WEBHOOKS"] = "true"
     live = LiveServer(port=free_port(), data_dir=data_dir, database_url=database_url, env=env)
     server = Server(kind=kind, live=live, pg_name=pg_name, base_url=base_url)
     if kind == OURS:
@@ -174,7 +188,8 @@ def provision(
         seeded = subprocess.run(  # noqa: S603
             [sys.executable, "-m", "bench.seed", "--chargers", str(chargers), "--key", server.key]
             # One argument: a password may start with "-".
-            + ([f"--api-password={api_password}"] if api_password else []),
+            + ([f"--api-password={api_password}"] if api_password else [])
+            + (["--webhook"] if integrations else []),
             cwd=REPO,
             env={**env, "DJANGO_SETTINGS_MODULE": "csms.settings"},
             capture_output=True,

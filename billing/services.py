@@ -3,6 +3,7 @@ and operators' changes to tariffs and where they apply (the partner API)."""
 
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,6 +15,7 @@ from billing.calculator import Band, Reading, TariffSpec, Usage, price_session
 from billing.currencies import minor_units
 from billing.models import SessionCost, Tariff, TariffAssignment, TariffBand
 from billing.selectors import tariff_for
+from billing.signals import session_priced
 from charging.measurands import ENERGY_REGISTER, to_wh
 from charging.models import ChargingSession, MeterValue, SessionState
 from sites.services import refuse_unchangeable
@@ -77,6 +79,7 @@ def compute_session_cost(*, session_id: int) -> SessionCost | None:
             "computed_at": timezone.now(),
         },
     )
+    transaction.on_commit(partial(session_priced.send, sender=SessionCost, session_ids=[session.pk]))
     return cost
 
 

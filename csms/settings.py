@@ -552,6 +552,8 @@ SPECTACULAR_SETTINGS = {
         "RegistrationStatusEnum": "sites.models.RegistrationStatus",
         "AlertKindEnum": "reports.models.AlertKind",
         "AlertEventKindEnum": "integrations.event_schema.ALERT_KINDS",
+        "SecurityEventSourceEnum": "sites.models.SecurityEvent.Source",
+        "SecurityEventSeverityEnum": "sites.models.SecurityEvent.Severity",
     },
 }
 
@@ -597,6 +599,8 @@ INTEGRATIONS_EVENT_STREAM_MAXLEN = env.int("INTEGRATIONS_EVENT_STREAM_MAXLEN", d
 INTEGRATIONS_EVENT_SOCKET = env.bool("INTEGRATIONS_EVENT_SOCKET", default=False)
 INTEGRATIONS_FLUSH_SECONDS = env.float("INTEGRATIONS_FLUSH_SECONDS", default=0.5)
 INTEGRATIONS_MAX_BUFFER = env.int("INTEGRATIONS_MAX_BUFFER", default=100_000)
+# session.updated: at most one event per session per this many seconds, however often it reports.
+INTEGRATIONS_SESSION_UPDATE_SECONDS = env.float("INTEGRATIONS_SESSION_UPDATE_SECONDS", default=60.0)
 # Signed webhooks (integrations.webhooks): on unless set false. A receiver gets this many
 # seconds to answer; a subscription failing this many hours is paused. http:// URLs and
 # addresses of our own network (loopback, private, link-local) only where these allow them (S20).

@@ -8,11 +8,18 @@ from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from integrations.events import EVENT_TYPES
+from sites.models import RegistrationStatus, SecurityEvent
 
 
 class ChargerData(serializers.Serializer):
     charge_point_id = serializers.CharField()
     site_id = serializers.IntegerField()
+
+
+class BootData(ChargerData):
+    registration_status = serializers.ChoiceField(choices=RegistrationStatus.choices)
+    reason = serializers.CharField(allow_blank=True, help_text="OCPP 2.0.1's boot reason; blank for 1.6.")
+    firmware_version = serializers.CharField(allow_blank=True)
 
 
 class StatusData(ChargerData):
@@ -31,10 +38,25 @@ class SessionStartedData(ChargerData):
     started_at = serializers.DateTimeField(allow_null=True)
 
 
+class SessionUpdatedData(SessionStartedData):
+    energy_wh = serializers.IntegerField(help_text="Energy delivered so far.")
+    power_w = serializers.FloatField(allow_null=True, help_text="The last power reported; null if none yet.")
+
+
 class SessionEndedData(SessionStartedData):
     stopped_at = serializers.DateTimeField(allow_null=True)
     energy_wh = serializers.IntegerField(allow_null=True)
     stop_reason = serializers.CharField(allow_blank=True)
+
+
+class SessionPricedData(ChargerData):
+    session_id = serializers.IntegerField()
+    currency = serializers.CharField(help_text="ISO 4217.")
+    net = serializers.DecimalField(max_digits=12, decimal_places=2)
+    vat = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tariff_id = serializers.IntegerField(allow_null=True)
+    tariff = serializers.CharField(allow_blank=True, help_text="The tariff's name.")
 
 
 class CommandData(ChargerData):
@@ -60,15 +82,30 @@ class AlertResolvedData(AlertData):
     resolution = serializers.CharField(allow_blank=True)
 
 
+class SecurityEventData(ChargerData):
+    security_event_id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="The security event's type, e.g. FirmwareUpdated, FailedLogin.")
+    # A declared field, not Field.source (the serializer's metaclass takes it out of the class).
+    source = serializers.ChoiceField(choices=SecurityEvent.Source.choices)  # type: ignore[assignment]
+    severity = serializers.ChoiceField(choices=SecurityEvent.Severity.choices)
+    critical = serializers.BooleanField()
+    tech_info = serializers.CharField(allow_blank=True)
+    occurred_at = serializers.DateTimeField()
+
+
 DATA: dict[str, type[serializers.Serializer]] = {
     "charger.connected": ChargerData,
     "charger.disconnected": ChargerData,
+    "charger.booted": BootData,
     "connector.status_changed": StatusData,
     "session.started": SessionStartedData,
+    "session.updated": SessionUpdatedData,
     "session.ended": SessionEndedData,
+    "session.priced": SessionPricedData,
     "command.settled": CommandData,
     "alert.raised": AlertData,
     "alert.resolved": AlertResolvedData,
+    "security_event.recorded": SecurityEventData,
 }
 
 

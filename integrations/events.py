@@ -8,14 +8,20 @@ Types and their `data` (new fields may be added; none is renamed or removed); ev
 about a charger also carries its `site_id`:
 
 - charger.connected / charger.disconnected: charge_point_id
+- charger.booted: charge_point_id, registration_status, reason (2.0.1), firmware_version
 - connector.status_changed: charge_point_id, evse_id (2.0.1, else null), connector_id (0: the
   charger itself), status, previous_status, error_code
 - session.started: session_id, charge_point_id, evse_id, connector_id, id_tag, started_at
+- session.updated: the same, and energy_wh, power_w (throttled per session)
 - session.ended: the same, and stopped_at, energy_wh, stop_reason
+- session.priced: session_id, charge_point_id, currency, net, vat, total (decimal strings),
+  tariff_id, tariff
 - command.settled: command_id, charge_point_id, intent, status
 - alert.raised: alert_id, kind (charger_offline, charger_fault, session_stuck, security_event),
   summary, charge_point_id (null for an alert about no charger)
 - alert.resolved: the same, and resolution
+- security_event.recorded: security_event_id, charge_point_id, kind, source (charger, csms),
+  severity, critical, tech_info, occurred_at
 """
 
 import datetime as dt
@@ -26,12 +32,16 @@ from typing import Any
 EVENT_TYPES: dict[str, str] = {
     "charger.connected": "A charger opened its WebSocket connection",
     "charger.disconnected": "A charger's connection closed (or it was found gone)",
+    "charger.booted": "A charger booted (BootNotification) and was answered Accepted, Pending or Rejected",
     "connector.status_changed": "A charger or connector reported a new state",
     "session.started": "A charging session started",
+    "session.updated": "A running session's energy and power so far (at most one a minute per session)",
     "session.ended": "A charging session ended",
+    "session.priced": "A completed session was priced (again, after a tariff correction)",
     "command.settled": "A command to a charger finished: accepted, rejected, failed or expired",
     "alert.raised": "An alert was raised for the operators (charger offline, fault, stuck session, security)",
     "alert.resolved": "An alert was resolved, by a person or because its condition ended",
+    "security_event.recorded": "A security event: reported by a charger or raised by the central system",
 }
 
 

@@ -18,10 +18,12 @@ import logging
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from sites.models import Charger, SecurityEvent
+from sites.signals import security_events_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ def record_reported_security_event(event: ReportedSecurityEvent) -> SecurityEven
         return known
     about = event_type(event.kind)
     _log(about, event.kind, event.charge_point_id, event.tech_info)
-    return SecurityEvent.objects.create(
+    created = SecurityEvent.objects.create(
         charger_id=event.charger_id,
         charge_point_id=event.charge_point_id,
         kind=event.kind[:64],
@@ -136,6 +138,13 @@ def record_reported_security_event(event: ReportedSecurityEvent) -> SecurityEven
         occurred_at=event.occurred_at,
         timestamp=event.received_at,
     )
+    return _announced(created)
+
+
+def _announced(event: SecurityEvent) -> SecurityEvent:
+    """A new row: told to the other apps (outbound events) once it is committed."""
+    transaction.on_commit(lambda: security_events_recorded.send(sender=SecurityEvent, event_ids=[event.pk]))
+    return event
 
 
 def record_security_event(
@@ -173,7 +182,7 @@ def record_security_event(
     chosen = severity or about.severity
     # The type and the charger only: a detail may quote what a client sent.
     logger.warning("security event %s about %s", kind, charge_point_id)
-    return SecurityEvent.objects.create(
+    created = SecurityEvent.objects.create(
         charger_id=charger_id,
         charge_point_id=charge_point_id[:48],
         kind=kind,
@@ -186,6 +195,7 @@ def record_security_event(
         repeats=times,
         last_seen_at=now if times > 1 else None,
     )
+    return _announced(created)
 
 
 def record_failed_login(

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,7 +35,7 @@ from sites.models import (
     UnknownChargerState,
 )
 from sites.security_events import PROFILE_RAISED, charge_point_id_of, record_key_rotation, record_security_event
-from sites.signals import StatusChange, online_changed, status_changed
+from sites.signals import ChargerBoot, StatusChange, charger_booted, online_changed, status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +259,11 @@ def record_boots(boots: list[BootIn]) -> list[BootDecision]:
         decisions.append(_boot_decision(charger))
     update_rows(list(chargers.values()), BOOT_FIELDS)
     _record_connection_events(events)
+    booted = [
+        ChargerBoot(boot.charger_id, decision.status, boot.info.reason, boot.info.firmware_version, boot.received_at)
+        for boot, decision in zip(boots, decisions, strict=True)
+    ]
+    transaction.on_commit(partial(charger_booted.send, sender=Charger, boots=booted))
     return decisions
 
 

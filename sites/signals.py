@@ -37,6 +37,27 @@ online_changed = Signal()
 
 
 @dataclass(frozen=True, slots=True)
+class ChargerBoot:
+    """A BootNotification that was recorded, and what the charger was answered."""
+
+    charger_id: int
+    registration_status: str  # Accepted, Pending, Rejected
+    reason: str  # 2.0.1's boot reason; blank for 1.6
+    firmware_version: str
+    at: dt.datetime
+
+
+# Sent after the transaction that recorded BootNotifications has committed, with `boots` (a list
+# of ChargerBoot): one signal per batch.
+charger_booted = Signal()
+
+# Sent after the transaction that stored a new security event (a charger's or the central
+# system's own) has committed, with `event_ids` (SecurityEvent primary keys). An occurrence
+# counted on an earlier row is not new.
+security_events_recorded = Signal()
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceProblem:
     """A problem a 2.0.1 station reported with NotifyEvent (see sites.device_model.services.is_problem)."""
 

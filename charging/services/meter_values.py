@@ -5,6 +5,9 @@ stored and flagged, never refused (R8); a register going backwards marks the ses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial
+
+from django.db import transaction
 
 from charging.measurands import (
     ACTIVE_POWER,
@@ -25,6 +28,7 @@ from charging.services.shared import (
     locked_sessions,
     report_foreign_transaction,
 )
+from charging.signals import SessionReadings, session_metered
 from common.db import batch_atomic, insert_rows, update_rows
 
 
@@ -132,6 +136,21 @@ def record_meter_reports(items: list[MeterReport]) -> None:
             touched[session.pk] = session
     insert_rows(rows)
     update_rows(list(touched.values()), SESSION_READINGS)
+    if touched:
+        announce_metered(list(touched.values()), items[-1].received_at)
+
+
+def announce_metered(sessions: list[ChargingSession], received_at: dt.datetime) -> None:
+    """Tell the other apps (outbound session.updated events) the sessions' readings as this batch
+    (received by `received_at`) left them, once committed: one signal for the batch."""
+    readings = [
+        SessionReadings(
+            session.pk, session.energy_wh, float(session.last_power_w) if session.last_power_w is not None else None,
+            received_at,
+        )
+        for session in sessions
+    ]  # fmt: skip
+    transaction.on_commit(partial(session_metered.send, sender=ChargingSession, readings=readings))
 
 
 def meter_value_rows(

@@ -39,7 +39,13 @@ from charging.services.authorization import (
     token_key,
     tokens_of,
 )
-from charging.services.meter_values import MeterSnapshot, meter_value_rows, numeric, update_session_readings
+from charging.services.meter_values import (
+    MeterSnapshot,
+    announce_metered,
+    meter_value_rows,
+    numeric,
+    update_session_readings,
+)
 from charging.services.sessions import SessionStart, SessionStop, close_sessions, open_sessions
 from charging.services.shared import connector_pks, flag, locked_sessions
 from common.db import batch_atomic, insert_rows, update_rows
@@ -208,6 +214,7 @@ def _record_routine(events: list[tuple[TransactionEventIn, ChargingSession]]) ->
     insert_rows(readings)
     update_rows([session for _, session in events], SESSION_FIELDS)
     insert_rows(records)
+    announce_metered([session for _, session in events], events[-1][0].received_at)
 
 
 def _latest_applied(named: set[tuple[int, str]]) -> dict[tuple[int, str], dt.datetime]:

@@ -8,13 +8,25 @@ import json
 import pytest
 import redis
 
+from charging.signals import SessionReadings
 from charging.tests.factories import ChargingSessionFactory
 from common.live_server import free_port
 from common.tests.redis_server import needs_redis_server, redis_server
 from integrations import publisher
-from integrations.build import COMMAND, ONLINE, SESSION_ENDED, SESSION_STARTED, STATUS, build_events
+from integrations.build import (
+    BOOTED,
+    COMMAND,
+    ONLINE,
+    SECURITY,
+    SESSION_ENDED,
+    SESSION_PRICED,
+    SESSION_STARTED,
+    SESSION_UPDATED,
+    STATUS,
+    build_events,
+)
 from integrations.sinks import RedisStreamSink
-from sites.signals import StatusChange
+from sites.signals import ChargerBoot, StatusChange
 from sites.tests.factories import ChargerFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db
@@ -224,12 +236,128 @@ def test_every_event_type_has_its_openapi_component_and_built_events_fit_it(char
         (COMMAND, 5, charger.pk, "reset", "accepted", AT),
         (ALERT, AlertFact(1, organization, "charger_fault", "open", "faulted", charger.pk, AT)),
         (ALERT, AlertFact(1, organization, "charger_fault", "resolved", "faulted", None, AT, resolution="ok")),
+        *_new_kinds_of_facts(charger, session),
     ]
     events = build_events(facts)
     assert {event.type for event in events} == set(EVENT_TYPES)
     for event in events:
         body = EVENT_SERIALIZERS[event.type](data=event.as_json())
         assert body.is_valid(), (event.type, body.errors)
+
+
+def _new_kinds_of_facts(charger, session) -> list[tuple]:
+    """A boot, a running session's readings, a price and a security event, as their signals
+    record them."""
+    from billing.models import SessionCost, Tariff
+    from sites.security_events import record_security_event
+
+    tariff = Tariff.objects.create(organization=charger.site.organization, name="Day", price_per_kwh="0.30")
+    SessionCost.objects.create(session=session, tariff=tariff, currency="EUR", net="0.75", vat="0.15", total="0.90")
+    security_event = record_security_event(
+        charge_point_id=charger.charge_point_id, charger_id=charger.pk, kind="ChargerKeyRotated", detail={}
+    )
+    return [
+        (BOOTED, ChargerBoot(charger.pk, "Accepted", "PowerUp", "1.2.3", AT)),
+        (SESSION_UPDATED, SessionReadings(session.pk, 2_500, 7200.5, AT)),
+        (SESSION_PRICED, session.pk, AT),
+        (SECURITY, security_event.pk, AT),
+    ]
+
+
+def test_a_boot_a_running_session_a_price_and_a_security_event_become_events(charger, django_assert_max_num_queries):
+    session = ChargingSessionFactory(connector=ConnectorFactory(charger=charger, connector_id=1), started_at=AT)
+    facts = _new_kinds_of_facts(charger, session)
+    facts.append((SECURITY, 999_999, AT))  # deleted meanwhile: no event
+    with django_assert_max_num_queries(4):  # chargers, sessions, prices, security events
+        events = {event.type: event.as_json() for event in build_events(facts)}
+    assert list(events) == ["charger.booted", "session.updated", "session.priced", "security_event.recorded"]
+    site = {"charge_point_id": "EV-1", "site_id": charger.site_id}
+    assert events["charger.booted"]["data"] == {
+        **site, "registration_status": "Accepted", "reason": "PowerUp", "firmware_version": "1.2.3"
+    }  # fmt: skip
+    updated = events["session.updated"]["data"]
+    assert (updated["session_id"], updated["energy_wh"], updated["power_w"]) == (session.pk, 2_500, 7200.5)
+    assert events["session.priced"]["data"] == {
+        **site, "session_id": session.pk, "currency": "EUR", "net": "0.75", "vat": "0.15", "total": "0.90",
+        "tariff_id": events["session.priced"]["data"]["tariff_id"], "tariff": "Day",
+    }  # fmt: skip
+    security = events["security_event.recorded"]["data"]
+    assert (security["kind"], security["source"], security["critical"]) == ("ChargerKeyRotated", "csms", False)
+    assert {event["organization"] for event in events.values()} == {charger.site.organization_id}
+
+
+def test_a_security_event_about_no_known_charger_goes_nowhere(charger):
+    from sites.security_events import record_security_event
+
+    stranger = record_security_event(charge_point_id="WHO-IS-THIS", kind="FailedLogin", detail={})
+    assert build_events([(SECURITY, stranger.pk, AT)]) == []
+
+
+def test_a_boot_and_readings_survive_the_trip_to_the_worker(charger):
+    from integrations.build import decode_fact, encode_fact
+
+    facts = [
+        (BOOTED, ChargerBoot(charger.pk, "Pending", "", "fw-9", AT)),
+        (SESSION_UPDATED, SessionReadings(1, 9, None, AT)),
+    ]
+    assert [decode_fact(json.loads(json.dumps(encode_fact(fact)))) for fact in facts] == facts
+
+
+def test_the_services_signals_become_events_once_committed(charger, django_capture_on_commit_callbacks):
+    """A boot, readings (through the throttle: once per session per period), a price and a
+    security event, each sent by its service on commit, reach the sinks."""
+    from billing.models import Tariff, TariffAssignment
+    from billing.services import compute_session_cost
+    from charging.services.meter_values import announce_metered
+    from sites.security_events import record_security_event
+    from sites.services import BootIn, BootInfo, record_boots
+
+    connector = ConnectorFactory(charger=charger, connector_id=1)
+    running = ChargingSessionFactory(connector=connector, started_at=AT)
+    ended = ChargingSessionFactory(connector=ConnectorFactory(charger=charger, connector_id=2), started_at=AT)
+    type(ended).objects.filter(pk=ended.pk).update(
+        state="completed", stopped_at=AT + dt.timedelta(hours=1), energy_wh=10_000
+    )
+    tariff = Tariff.objects.create(organization=charger.site.organization, name="Flat", price_per_kwh="0.40")
+    TariffAssignment.objects.create(
+        tariff=tariff, organization=charger.site.organization, valid_from=AT - dt.timedelta(days=1)
+    )
+    published: list = []
+    publisher.configure(builder=build_events, sinks=[published.extend])
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            record_boots([BootIn(charger.pk, BootInfo(vendor="ACME", model="X1", firmware_version="7"), AT)])
+        with django_capture_on_commit_callbacks(execute=True):
+            announce_metered([running], AT)
+        with django_capture_on_commit_callbacks(execute=True):
+            announce_metered([running, ended], AT)  # `running` again within the period: not due
+        with django_capture_on_commit_callbacks(execute=True):
+            compute_session_cost(session_id=ended.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            record_security_event(charge_point_id="EV-1", charger_id=charger.pk, kind="ChargerKeyRotated", detail={})
+        publisher.flush()
+    finally:
+        publisher.configure(builder=build_events, sinks=[])
+    assert [(event.type, event.data.get("session_id")) for event in published] == [
+        ("charger.connected", None),  # it was offline: booting brought it online
+        ("charger.booted", None), ("session.updated", running.pk), ("session.updated", ended.pk),
+        ("session.priced", ended.pk), ("security_event.recorded", None),
+    ]  # fmt: skip
+    assert published[1].data["firmware_version"] == "7"
+    assert published[4].data["total"] == "4.00"
+
+
+def test_the_update_throttle_lets_a_session_through_once_per_period(settings):
+    from integrations.receivers import UpdateThrottle
+
+    settings.INTEGRATIONS_SESSION_UPDATE_SECONDS = 0
+    throttle = UpdateThrottle()
+    assert throttle.due([1, 2]) == [1, 2]
+    assert throttle.due([1]) == [1]  # a period of 0: every time
+    settings.INTEGRATIONS_SESSION_UPDATE_SECONDS = 3600
+    assert throttle.due([1, 3]) == [3]
+    throttle.forget([1])  # ended: a new session with its id (never) or a restart passes again
+    assert throttle.due([1]) == [1]
 
 
 def test_the_event_types_are_listed_in_the_api(charger):
