@@ -7,14 +7,16 @@ import time
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import command_permission
+from common.api_filters import FilterSet, UtcIsoDateTimeFilter
 from ocpp_gateway.api.serializers import (
     COMMAND_REQUEST_DESCRIPTION,
     COMMAND_REQUEST_EXAMPLES,
@@ -78,6 +80,30 @@ class CommandSerializer(serializers.ModelSerializer):
     @extend_schema_field(JobStatusSerializer(allow_null=True))
     def get_job_status(self, command: Command) -> dict | None:
         return job_status_fields(latest_job_status(command))
+
+
+class CommandFilter(FilterSet):
+    charge_point_id = filters.CharFilter(field_name="charger__charge_point_id", max_length=48)
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Command
+        fields = ["intent", "status", "requested_via", "batch"]
+
+
+class CommandListView(generics.ListAPIView):
+    """Every command to the caller's chargers, newest first: filter by charger, intent, status,
+    how it was asked (admin, api, system), batch and creation time; order by any of its times."""
+
+    serializer_class = CommandSerializer
+    filterset_class = CommandFilter
+    ordering_fields = ["created_at", "sent_at", "finished_at", "expires_at"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Command.objects.none()
+        return commands_visible_to(self.request.user).select_related("charger").order_by("-created_at", "-pk")
 
 
 class ChargerCommandsView(APIView):

@@ -260,3 +260,30 @@ def test_values_that_do_not_fit_this_charger_are_400(operator_client, action, pa
 
 def test_connector_zero_means_the_whole_charger_where_the_spec_allows_it(operator_client):
     assert _post(operator_client, "ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}).status_code == 202
+
+
+def test_the_command_list_shows_the_callers_chargers_filtered_and_ordered(operator):
+    client, charger = operator
+    other_charger = ChargerFactory(charge_point_id="API-2", site=charger.site)
+    ConnectorFactory(charger=other_charger, connector_id=1)
+    stranger = ChargerFactory(charge_point_id="ELSEWHERE")  # another organization's
+    for target in (charger, other_charger, stranger):
+        response = client.post(
+            f"/api/v1/chargers/{target.charge_point_id}/commands",
+            {"action": "UnlockConnector", "payload": {"connectorId": 1}},
+            format="json",
+        )
+        if target is stranger:
+            assert response.status_code == 404
+    Command.objects.create(charger=stranger, intent="reset", expires_at=timezone.now())
+    first = Command.objects.filter(charger=charger).get()
+    _charger_answers(first.pk, {"status": "Unlocked"})
+
+    listed = client.get("/api/v1/commands").json()
+    assert [row["charge_point_id"] for row in listed["results"]] == ["API-2", "API-1"]  # newest first
+    only_one = client.get("/api/v1/commands", {"charge_point_id": "API-1", "status": "accepted"}).json()
+    assert [row["id"] for row in only_one["results"]] == [first.pk]
+    by_finish = client.get("/api/v1/commands", {"ordering": "-finished_at", "requested_via": "api"}).json()
+    assert by_finish["count"] == 2
+    assert client.get("/api/v1/commands", {"charge_point_id": "ELSEWHERE"}).json()["count"] == 0
+    assert client.get("/api/v1/commands", {"status": "exploded"}).status_code == 400
