@@ -3,6 +3,7 @@ with their breakdown. Writes go through billing.services, with the same money ru
 admin and the permission of the caller's role (or API client's `tariffs` scope) in the
 tariff's organization, which is chosen once and never changed."""
 
+import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -19,6 +20,7 @@ from billing.services import (
     update_tariff,
     update_tariff_assignment,
 )
+from common.api_filters import FilterSet, UtcIsoDateTimeFilter
 from sites.api.views import OwnOrganizationMixin, require, schema_only
 from sites.models import Charger, Site
 from sites.selectors import chargers_visible_to
@@ -167,11 +169,21 @@ class SessionCostSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SessionCostFilter(FilterSet):
+    charge_point_id = django_filters.CharFilter(field_name="session__charger__charge_point_id", max_length=48)
+    since = UtcIsoDateTimeFilter(field_name="computed_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="computed_at", lookup_expr="lt")
+
+    class Meta:
+        model = SessionCost
+        fields = ["session", "currency", "tariff"]
+
+
 class SessionCostViewSet(viewsets.ReadOnlyModelViewSet):
-    """The price of each completed session (filter with ?session=<id>)."""
+    """The price of each completed session (filter with ?session=<id> or ?charge_point_id=)."""
 
     serializer_class = SessionCostSerializer
-    filterset_fields = ["session", "currency"]
+    filterset_class = SessionCostFilter
     ordering_fields = ["computed_at", "total"]
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY}, summary="The session's PDF receipt")
