@@ -14,6 +14,7 @@ from accounts.api.views import (
 )
 from billing.api.views import SessionCostViewSet, TariffAssignmentViewSet, TariffViewSet
 from charging.api.views import (
+    ChargingProfileAssignmentViewSet,
     ChargingProfileViewSet,
     IdTokenViewSet,
     ReservationViewSet,
@@ -44,6 +45,7 @@ router.register("id-tokens", IdTokenViewSet, basename="idtoken")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("charging-profiles", ChargingProfileViewSet, basename="chargingprofile")
+router.register("charging-profile-assignments", ChargingProfileAssignmentViewSet, basename="chargingprofileassignment")
 router.register("unknown-chargers", UnknownChargerViewSet, basename="unknowncharger")
 router.register("session-costs", SessionCostViewSet, basename="sessioncost")
 router.register("tariffs", TariffViewSet, basename="tariff")
