@@ -175,6 +175,7 @@ class ApiScope(models.TextChoices):
     COMMANDS = "commands", "Send commands to chargers"
     TOKENS = "tokens", "Manage ID tokens"
     TARIFFS = "tariffs", "Manage tariffs and their assignments"
+    PROFILES = "profiles", "Manage charging profiles (sending them to chargers is a command)"
 
 
 class ApiClient(models.Model):

@@ -216,6 +216,8 @@ SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
     "tariffs": frozenset(
         _model_permissions(("add", "change", "delete"), {"billing": ("tariff", "tariffband", "tariffassignment")})
     ),
+    # Writing profiles; sending one to a charger, or clearing it there, is a command (`commands`).
+    "profiles": frozenset(_model_permissions(("add", "change", "delete"), {"charging": ("chargingprofile",)})),
 }
 
 

@@ -10,7 +10,6 @@ from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import path
-from django.utils import timezone
 from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
@@ -31,23 +30,15 @@ from charging.models import (
     LocalListEntry,
     MeterValue,
     Reservation,
-    ReservationStatus,
     TransactionEventRecord,
     UnmatchedStop,
 )
-from charging.reservations import cancel, reserve
+from charging.reservations import ACTIVE_STATUSES, cancel, check_reservation, reserve
 from charging.resources import IdTokenResource
 from charging.selectors import local_time, session_figures, session_page, stuck_sessions
 from charging.session_admin import SessionOperationsMixin, StuckSessionFilter
-from charging.smart_charging import (
-    clear_charging_profile,
-    set_charging_profile,
-    set_charging_profile_intent,
-    validate_periods,
-)
+from charging.smart_charging import check_assignment, clear_charging_profile, set_charging_profile, validate_periods
 from common.times import local_time_column
-from sites.commands.intents import Reserve
-from sites.commands.rules import validate_command
 
 
 class IdTokenPlaceFormSet(BaseInlineFormSet):
@@ -420,26 +411,15 @@ class ReservationForm(forms.ModelForm):
     def clean(self) -> dict:
         # A ModelForm's clean() returns cleaned_data; the stubs type every form's as `dict | None`.
         data = cast(dict[str, Any], super().clean())
-        charger, connector, token = data.get("charger"), data.get("connector"), data.get("id_token")
-        if charger and connector and connector.charger_id != charger.pk:
-            self.add_error("connector", "This connector belongs to another charger.")
-        if charger and token and token.organization_id != charger.site.organization_id:
-            self.add_error("id_token", "This id token belongs to another organization.")
-        if data.get("expires_at") and data["expires_at"] <= timezone.now():
-            self.add_error("expires_at", "The expiry must be in the future.")
-        if charger and not self.errors:
-            # What the outbound port would refuse (e.g. a connector it does not count as this
-            # charger's) is shown here rather than failing on save.
-            try:
-                intent = Reserve(
-                    reservation_id=0,
-                    id_token=token.id_tag if token else "",
-                    expires_at=data.get("expires_at") or timezone.now(),
-                    connector=connector.connector_id if connector else 0,
-                )
-                validate_command(charger=charger, intent=intent)
-            except ValidationError as error:
-                self.add_error("connector", error)
+        try:  # the rules the API follows too (what the outbound port would refuse shown here, not on save)
+            check_reservation(
+                charger=data.get("charger"),
+                connector=data.get("connector"),
+                id_token=data.get("id_token"),
+                expires_at=data.get("expires_at"),
+            )
+        except ValidationError as error:
+            self.add_error(None, error)
         return data
 
 
@@ -487,7 +467,7 @@ class ReservationAdmin(WriteOnceAdmin, TenantScopedAdmin, ModelAdmin):
     @action(description="Cancel reservation (on the charger)")
     def cancel_reservations(self, request, queryset) -> None:
         require_permission(request, command_permission("cancel_reservation"), (r.charger for r in queryset))
-        active = queryset.filter(status__in=[ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED])
+        active = queryset.filter(status__in=ACTIVE_STATUSES)
         for reservation in active:
             cancel(reservation=reservation, requested_by=request.user)
         self.message_user(request, f"Cancellation queued for {active.count()} reservation(s).")
@@ -577,27 +557,16 @@ class AssignmentForm(forms.ModelForm):
     def clean(self) -> dict:
         # A ModelForm's clean() returns cleaned_data; the stubs type every form's as `dict | None`.
         data = cast(dict[str, Any], super().clean())
-        profile, charger = data.get("profile"), data.get("charger")
-        if profile and charger and profile.organization_id != charger.site.organization_id:
-            self.add_error("profile", "This profile belongs to another organization.")
-        if profile and profile.purpose == ChargingProfile.Purpose.TX and not data.get("transaction_id"):
-            self.add_error("transaction_id", "A profile for one transaction needs that transaction's id.")
-        if profile and profile.purpose == ChargingProfile.Purpose.CHARGE_POINT_MAX and data.get("connector_id"):
-            self.add_error("connector_id", "A charger maximum profile is set on connector 0.")
-        if profile and charger and data.get("connector_id") is not None and not self.errors:
-            self._check_with_the_outbound_port(profile, charger, data)
-        return data
-
-    def _check_with_the_outbound_port(self, profile: ChargingProfile, charger, data: dict) -> None:
-        """What the port would refuse for this charger (an unknown connector, a transaction not
-        in progress there) is shown on the form rather than failing on save."""
-        intent = set_charging_profile_intent(
-            profile, connector_id=data["connector_id"], transaction_id=data.get("transaction_id")
-        )
-        try:
-            validate_command(charger=charger, intent=intent)
+        try:  # the rules the API follows too (what the outbound port would refuse shown here, not on save)
+            check_assignment(
+                profile=data.get("profile"),
+                charger=data.get("charger"),
+                connector_id=data.get("connector_id"),
+                transaction_id=data.get("transaction_id"),
+            )
         except ValidationError as error:
             self.add_error(None, error)
+        return data
 
 
 @admin.register(ChargingProfileAssignment)

@@ -48,13 +48,15 @@ def build_local_list(charger: Charger, update_type: str) -> list[LocalAuthorizat
 
 
 @transaction.atomic
-def send_local_list(*, charger: Charger, update_type: str = FULL, requested_by=None) -> Command:
+def send_local_list(
+    *, charger: Charger, update_type: str = FULL, requested_by=None, via: str = Command.Via.ADMIN
+) -> Command:
     intent = SendLocalList(
         version=max(charger.local_list_version, 0) + 1,
         differential=update_type == DIFFERENTIAL,
         entries=tuple(build_local_list(charger, update_type)),
     )
-    return request_command(charger=charger, intent=intent, requested_by=requested_by, via=Command.Via.ADMIN)
+    return request_command(charger=charger, intent=intent, requested_by=requested_by, via=via)
 
 
 @receiver(command_settled)

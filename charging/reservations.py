@@ -3,15 +3,57 @@ through the one outbound port, the charger's answer through `command_settled`.""
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
+from django.utils import timezone
 
+from accounts.services import record_change
 from charging.models import IdToken, Reservation, ReservationStatus
 from sites.commands import intent_of, request_command
 from sites.commands.intents import CancelReservation, Reserve
 from sites.commands.outcomes import Outcome
+from sites.commands.rules import validate_command
 from sites.models import Charger, Command, CommandStatus, Connector
 from sites.signals import command_settled
+
+# A reservation the charger may still hold: one to cancel, or to use by starting a session.
+ACTIVE_STATUSES = (ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED)
+
+
+def check_reservation(
+    *,
+    charger: Charger | None,
+    id_token: IdToken | None,
+    expires_at: dt.datetime | None,
+    connector: Connector | None = None,
+) -> None:
+    """Raise ValidationError, per field (connector, id_token, expires_at), unless this
+    reservation makes sense: the connector is the charger's, the token of the charger's
+    organization, the expiry in the future, and the outbound port would send the reserve (e.g.
+    a connector it counts as this charger's). The admin's form and the API say the same; a value
+    that is missing (None) is left to whoever reads it."""
+    errors: dict[str, list[str]] = {}
+    if charger is not None and connector is not None and connector.charger_id != charger.pk:
+        errors.setdefault("connector", []).append("This connector belongs to another charger.")
+    if charger is not None and id_token is not None and id_token.organization_id != charger.site.organization_id:
+        errors.setdefault("id_token", []).append("This id token belongs to another organization.")
+    if expires_at is not None and expires_at <= timezone.now():
+        errors.setdefault("expires_at", []).append("The expiry must be in the future.")
+    if errors:
+        raise ValidationError(errors)
+    if charger is None or id_token is None or expires_at is None:
+        return
+    intent = Reserve(
+        reservation_id=0,
+        id_token=id_token.id_tag,
+        expires_at=expires_at,
+        connector=connector.connector_id if connector else 0,
+    )
+    try:
+        validate_command(charger=charger, intent=intent)
+    except ValidationError as error:
+        raise ValidationError({"connector": error.messages}) from None
 
 
 @transaction.atomic
@@ -22,10 +64,15 @@ def reserve(
     expires_at: dt.datetime,
     connector: Connector | None = None,
     requested_by=None,
+    via: str = Command.Via.ADMIN,
 ) -> Reservation:
+    """Reserve on the charger (ValidationError, per field, for a reservation that makes no
+    sense: `check_reservation`); the reservation is `requested` until the charger answers."""
+    check_reservation(charger=charger, connector=connector, id_token=id_token, expires_at=expires_at)
     reservation = Reservation.objects.create(
         charger=charger, connector=connector, id_token=id_token, expires_at=expires_at
     )
+    record_change(actor=requested_by, verb="created", obj=reservation, via=via)
     intent = Reserve(
         reservation_id=reservation.pk,
         id_token=id_token.id_tag,
@@ -33,16 +80,17 @@ def reserve(
         connector=connector.connector_id if connector else 0,
         parent_id_token=id_token.parent_id_tag,
     )
-    request_command(charger=charger, intent=intent, requested_by=requested_by, via=Command.Via.ADMIN)
+    request_command(charger=charger, intent=intent, requested_by=requested_by, via=via)
     return reservation
 
 
-def cancel(*, reservation: Reservation, requested_by=None) -> Command:
+def cancel(*, reservation: Reservation, requested_by=None, via: str = Command.Via.ADMIN) -> Command:
+    """Ask the charger to cancel the reservation; it is `cancelled` once the charger accepts."""
     return request_command(
         charger=reservation.charger,
         intent=CancelReservation(reservation_id=reservation.pk),
         requested_by=requested_by,
-        via=Command.Via.ADMIN,
+        via=via,
     )
 
 

@@ -14,6 +14,8 @@ from accounts.api.views import (
 )
 from billing.api.views import SessionCostViewSet, TariffAssignmentViewSet, TariffViewSet
 from charging.api.views import (
+    ChargerLocalListView,
+    ChargingProfileAssignmentViewSet,
     ChargingProfileViewSet,
     IdTokenViewSet,
     ReservationViewSet,
@@ -44,6 +46,7 @@ router.register("id-tokens", IdTokenViewSet, basename="idtoken")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("charging-profiles", ChargingProfileViewSet, basename="chargingprofile")
+router.register("charging-profile-assignments", ChargingProfileAssignmentViewSet, basename="chargingprofileassignment")
 router.register("unknown-chargers", UnknownChargerViewSet, basename="unknowncharger")
 router.register("session-costs", SessionCostViewSet, basename="sessioncost")
 router.register("tariffs", TariffViewSet, basename="tariff")
@@ -74,6 +77,7 @@ v1: list[URLPattern | URLResolver] = [
     path("analytics/peak-load", PeakLoadView.as_view(), name="analytics-peak-load"),
     path("chargers/<str:charge_point_id>/connectors", connectors, name="charger-connectors"),
     path("chargers/<str:charge_point_id>/connectors/<int:pk>", connector, name="charger-connector"),
+    path("chargers/<str:charge_point_id>/local-list", ChargerLocalListView.as_view(), name="charger-local-list"),
     # A charger's OCPP 2.0.1 device model (read-only).
     path("chargers/<str:charge_point_id>/variables", ChargerVariablesView.as_view(), name="charger-variables"),
     path("chargers/<str:charge_point_id>/monitors", ChargerMonitorsView.as_view(), name="charger-monitors"),

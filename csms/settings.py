@@ -554,6 +554,11 @@ SPECTACULAR_SETTINGS = {
         "AlertEventKindEnum": "integrations.event_schema.ALERT_KINDS",
         "SecurityEventSourceEnum": "sites.models.SecurityEvent.Source",
         "SecurityEventSeverityEnum": "sites.models.SecurityEvent.Severity",
+        "ChargingProfileKindEnum": "charging.models.ChargingProfile.Kind",
+        "ChargingProfilePurposeEnum": "charging.models.ChargingProfile.Purpose",
+        "ReservationStatusEnum": "charging.models.ReservationStatus",
+        "ChargingProfileAssignmentStatusEnum": "charging.models.ChargingProfileAssignment.Status",
+        "CommandStatusEnum": "sites.models.CommandStatus",
     },
 }
 

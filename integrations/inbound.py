@@ -20,6 +20,11 @@ from django.db import IntegrityError, transaction
 from rest_framework import exceptions, serializers
 
 from accounts.models import ApiClient
+from accounts.roles import model_permission
+from accounts.tenancy import scope_queryset
+from billing.api.views import TariffSerializer, TariffUpdateSerializer
+from billing.models import Tariff
+from billing.services import update_tariff
 from charging.models import ChargingSession, IdToken, IdTokenStatus, SessionState
 from charging.services.corrections import request_stop
 from charging.services.tokens import set_token_status
@@ -63,6 +68,15 @@ class SessionStopData(serializers.Serializer):
 
 class IdTokenData(serializers.Serializer):
     id_tag = serializers.CharField(max_length=255)
+
+
+class TariffUpdateData(serializers.Serializer):
+    tariff_id = serializers.IntegerField()
+    changes = serializers.DictField(
+        allow_empty=False,
+        help_text="The fields to change, as PATCH /api/v1/tariffs/<id> takes them (name, prices, fees, VAT, "
+        "currency, `bands` as a whole list).",
+    )
 
 
 def _start_session(principal, data: dict) -> dict:
@@ -114,6 +128,27 @@ def _token_status(status: str) -> Callable[[ApiClient, dict], dict]:
     return change
 
 
+def _update_tariff(principal, data: dict) -> dict:
+    tariff = scope_queryset(Tariff.objects.all(), principal, "organization").filter(pk=data["tariff_id"]).first()
+    if tariff is None:
+        raise exceptions.NotFound(f"No tariff {data['tariff_id']} of yours.")
+    if not principal.has_perm(model_permission(Tariff, "change"), tariff):
+        raise exceptions.PermissionDenied("This client may not change tariffs.")
+    changes = TariffUpdateSerializer(tariff, data=data["changes"], partial=True)
+    writable = {name for name, field in changes.fields.items() if not field.read_only}
+    unknown = sorted(set(data["changes"]) - writable)
+    if unknown:
+        raise exceptions.ValidationError({"changes": [f"Not a field a tariff change may set: {', '.join(unknown)}."]})
+    if not changes.is_valid():
+        raise exceptions.ValidationError({"changes": changes.errors})
+    try:
+        update_tariff(tariff, by=principal, via="api", **changes.validated_data)
+    except DjangoValidationError as error:
+        details = error.message_dict if hasattr(error, "error_dict") else error.messages
+        raise exceptions.ValidationError({"changes": details}) from None
+    return {"tariff": TariffSerializer(Tariff.objects.prefetch_related("bands").get(pk=tariff.pk)).data}
+
+
 @dataclass(frozen=True, slots=True)
 class EventType:
     description: str
@@ -135,6 +170,10 @@ INBOUND_EVENT_TYPES: dict[str, EventType] = {
     ),
     "id_token.unblock": EventType(
         "Accept an id token again", IdTokenData, _token_status(IdTokenStatus.ACCEPTED)
+    ),
+    "tariff.update": EventType(
+        "Change a tariff's prices (as PATCH /api/v1/tariffs/<id>, the same rules); answers the tariff",
+        TariffUpdateData, _update_tariff,
     ),
 }  # fmt: skip
 

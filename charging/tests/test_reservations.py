@@ -1,9 +1,11 @@
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Activity
 from charging.models import Reservation, ReservationStatus
 from charging.reservations import cancel, expire_reservations, reserve
 from charging.services import SessionStart, open_session
@@ -179,3 +181,22 @@ def test_a_connector_the_port_does_not_count_as_the_chargers_is_a_form_error(adm
     assert response.status_code == 200
     assert "has no connector 5" in str(response.context["adminform"].form.errors["connector"])
     assert not Command.objects.exists()
+
+
+def test_the_service_refuses_what_the_admin_form_refuses_and_audits_by_channel(setup):
+    connector, token = setup
+    past = timezone.now() - dt.timedelta(minutes=1)
+    with pytest.raises(ValidationError) as refused:
+        reserve(charger=connector.charger, connector=connector, id_token=IdTokenFactory(), expires_at=past)
+    assert set(refused.value.message_dict) == {"id_token", "expires_at"}
+    assert not Reservation.objects.exists()
+    reservation = reserve(
+        charger=connector.charger,
+        connector=connector,
+        id_token=token,
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    assert Command.objects.get().requested_via == Command.Via.ADMIN  # the default: the admin's call
+    assert Activity.objects.get(verb="created", object_id=str(reservation.pk)).via == "admin"
+    cancel(reservation=reservation, via=Command.Via.API)
+    assert Command.objects.latest("pk").requested_via == Command.Via.API

@@ -56,7 +56,9 @@ def populate(organization: Organization, prefix: str) -> dict:
     profile = ChargingProfile.objects.create(
         organization=organization, name=f"{prefix} cap", periods=[{"startPeriod": 0, "limit": 1}]
     )
-    ChargingProfileAssignment.objects.create(profile=profile, charger=charger)
+    profile_assignment = ChargingProfileAssignment.objects.create(
+        profile=profile, charger=charger, status=ChargingProfileAssignment.Status.ACCEPTED
+    )
     MessageLog.objects.create(charge_point_id=charger.charge_point_id, direction="in", message_type=2, timestamp=now)
     record_change(actor=None, verb="created", obj=site, via="system")
     tariff = Tariff.objects.create(organization=organization, name=f"{prefix} tariff")
@@ -94,6 +96,7 @@ def populate(organization: Organization, prefix: str) -> dict:
         "token": token,
         "reservation": Reservation.objects.get(charger=charger),
         "profile": profile,
+        "profile_assignment": profile_assignment,
         "command": Command.objects.get(charger=charger),
         "cost": cost,
         "export": export,

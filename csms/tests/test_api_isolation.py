@@ -1,9 +1,11 @@
 """Tenant isolation in the API (S14, S17, S22): walk every route of the generated OpenAPI
 schema as a member of organization A against the objects of organization B."""
 
+import datetime as dt
 import re
 
 import pytest
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
@@ -16,6 +18,8 @@ pytestmark = pytest.mark.django_db
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
 # B's rows show up under these names in any response.
 B_MARKERS = ("B-CP", "B-TAG", "B site", "B cap", "b-org")
+PERIOD = {"startPeriod": 0, "limit": 16}
+SOON = (timezone.now() + dt.timedelta(days=1)).isoformat()
 # A minimal valid body per writable route, so a refusal is about the tenant, not the body.
 BODIES = {
     "/api/v1/chargers/{charge_point_id}/commands": {"action": "Reset", "payload": {"type": "Soft"}},
@@ -25,6 +29,9 @@ BODIES = {
     "/api/v1/chargers/{charge_point_id}/connectors": {"connector_id": 5},
     "/api/v1/tariffs/{id}": {"name": "Renamed", "price_per_kwh": "1"},
     "/api/v1/tariff-assignments/{id}": {"valid_to": "2030-01-01T00:00:00Z"},
+    "/api/v1/charging-profiles/{id}": {"name": "Renamed", "periods": [{"startPeriod": 0, "limit": 2}]},
+    # A's own charger: the profile named in the path is B's.
+    "/api/v1/charging-profiles/{id}/assign": {"charge_point_id": "A-CP", "connector_id": 0},
 }
 # Which of B's objects a path's {id} names, by the path's collection.
 ID_OF = {
@@ -34,6 +41,7 @@ ID_OF = {
     "sessions": lambda b: b["session"].pk,
     "reservations": lambda b: b["reservation"].pk,
     "charging-profiles": lambda b: b["profile"].pk,
+    "charging-profile-assignments": lambda b: b["profile_assignment"].pk,
     "unknown-chargers": lambda b: b["unknown"].pk,
     "session-costs": lambda b: b["cost"].pk,
     "report-exports": lambda b: b["export"].pk,
@@ -131,6 +139,10 @@ def test_writes_cannot_attach_another_tenants_objects(tenants):
         ("/api/v1/tariffs", {"organization": org_b.pk, "name": "Sneaky"}),
         ("/api/v1/tariff-assignments", {"tariff": rows_b["tariff"].pk, "organization": org_a.pk}),
         ("/api/v1/tariff-assignments", {"tariff": rows_a["tariff"].pk, "site": rows_b["site"].pk}),
+        ("/api/v1/charging-profiles", {"organization": org_b.pk, "name": "Sneaky", "periods": [PERIOD]}),
+        ("/api/v1/reservations", {"charge_point_id": "B-CP", "id_token": rows_a["token"].pk, "expires_at": SOON}),
+        ("/api/v1/reservations", {"charge_point_id": "A-CP", "id_token": rows_b["token"].pk, "expires_at": SOON}),
+        (f"/api/v1/charging-profiles/{rows_a['profile'].pk}/assign", {"charge_point_id": "B-CP"}),
     ):
         response = client.post(path, write, format="json")
         assert response.status_code == 400, (path, response.content)

@@ -113,3 +113,58 @@ def test_people_and_requests_without_a_key_are_refused(org, charger):
     assert "Idempotency-Key" in keyless.json()["errors"]
     assert send(client, "k2", "session.teleport", {}).status_code == 400
     assert send(client, "k3", "session.start", {"id_tag": "A"}).status_code == 400
+
+
+@pytest.fixture
+def tariff(org):
+    from billing.models import Tariff
+
+    return Tariff.objects.create(organization=org, name="Standard", price_per_kwh="0.30", vat_percent="20")
+
+
+def test_tariff_update_changes_prices_through_the_tariff_service_once_per_key(org, tariff):
+    api = client_api(org, ["read", "tariffs"])
+    data = {"tariff_id": tariff.pk, "changes": {"price_per_kwh": "0.35", "bands": [
+        {"start_time": "22:00", "end_time": "06:00", "price_per_kwh": "0.20"}]}}  # fmt: skip
+    answer = send(api, "tariff-1", "tariff.update", data)
+    assert answer.status_code == 202, answer.content
+    body = answer.json()["tariff"]
+    assert (body["id"], body["price_per_kwh"], len(body["bands"])) == (tariff.pk, "0.3500", 1)
+    tariff.refresh_from_db()
+    assert str(tariff.price_per_kwh) == "0.3500"
+    activity = Activity.objects.filter(verb="changed", via="api").get()
+    assert "price_per_kwh" in str(activity.changes)
+    again = send(api, "tariff-1", "tariff.update", data)
+    assert (again.status_code, again["Idempotent-Replayed"]) == (202, "true")
+    assert Activity.objects.filter(verb="changed", via="api").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"price_per_kwh": "-1"}, "price_per_kwh"),
+        ({"max_price": "1", "min_price": "5"}, "max"),
+        ({"currency": "XYZ"}, "currency"),
+        ({"organization": 99}, "organization"),
+        ({"colour": "blue"}, "colour"),
+        ({}, "changes"),
+    ],
+)
+def test_a_refused_tariff_change_answers_400_and_changes_nothing(org, tariff, changes, message):
+    answer = send(
+        client_api(org, ["read", "tariffs"]), "bad", "tariff.update", {"tariff_id": tariff.pk, "changes": changes}
+    )
+    assert answer.status_code == 400, answer.content
+    assert message in str(answer.json()).lower() or message in str(answer.json())
+    tariff.refresh_from_db()
+    assert (str(tariff.price_per_kwh), tariff.min_price, tariff.currency) == ("0.3000", None, "EUR")
+    assert not InboundEvent.objects.exists()
+
+
+def test_tariff_update_needs_the_tariffs_scope_and_a_tariff_of_ones_own(org, tariff):
+    data = {"tariff_id": tariff.pk, "changes": {"price_per_kwh": "9"}}
+    assert send(client_api(org, ["read", "commands"]), "t-1", "tariff.update", data).status_code == 403
+    other = OrganizationFactory(slug="other")
+    assert send(client_api(other, ["read", "tariffs"]), "t-2", "tariff.update", data).status_code == 404
+    tariff.refresh_from_db()
+    assert str(tariff.price_per_kwh) == "0.3000"

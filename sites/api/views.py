@@ -116,8 +116,14 @@ class ChargerSerializer(serializers.ModelSerializer):
         fields = ["charge_point_id", "organization", "site", "vendor", "model", "serial_number", "firmware_version",
                   "ocpp_version", "preferred_ocpp_version", "registration_status", "heartbeat_interval", "is_online",
                   "last_seen_at", "last_heartbeat_at", "last_boot_at", "connected_at", "status", "error_code",
-                  "created_at", "connectors", "jobs"]  # fmt: skip
+                  "local_list_version", "created_at", "connectors", "jobs"]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "local_list_version": {
+                "help_text": "The local authorization list's version the charger holds (its entries: "
+                "/chargers/<id>/local-list); 0: none, -1: the charger keeps no list."
+            }
+        }
 
     @extend_schema_field(serializers.DictField(child=JobStatusSerializer(), allow_null=True))
     def get_jobs(self, charger: Charger) -> dict[str, dict | None] | None:
