@@ -6,10 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from rest_framework.test import APIClient
 
-from accounts.api_clients import create_api_client, issue_client_token
 from accounts.models import Activity
+from accounts.tests.api import api_client_of, authenticated
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from billing.models import Tariff, TariffAssignment
 from sites.tests.factories import ChargerFactory, SiteFactory
@@ -17,12 +16,6 @@ from sites.tests.factories import ChargerFactory, SiteFactory
 pytestmark = pytest.mark.django_db
 
 T0 = "2026-03-01T08:00:00Z"
-
-
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -44,7 +37,7 @@ def operator(org):
 
 @pytest.fixture
 def api(operator):
-    return _client(operator)
+    return authenticated(operator)
 
 
 def _tariff(org, **fields) -> dict:
@@ -52,15 +45,6 @@ def _tariff(org, **fields) -> dict:
         "organization": org.pk, "name": "Standard", "currency": "EUR", "vat_percent": "19", "price_per_kwh": "0.39",
         "bands": [{"start_time": "22:00", "end_time": "06:00", "price_per_kwh": "0.25"}], **fields,
     }  # fmt: skip
-
-
-def _client_token(org, scopes: list[str]) -> APIClient:
-    client, secret = create_api_client(organization=org, name="System", scopes=scopes, by=None)
-    api = APIClient()
-    api.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {issue_client_token(client_id=client.client_id, client_secret=secret).access_token}"
-    )
-    return api
 
 
 # --- tariffs --------------------------------------------------------------------------------
@@ -159,7 +143,7 @@ def test_a_tariff_is_deleted_and_audited(api, org):
 def test_a_viewer_may_not_write_tariffs(org):
     viewer = UserFactory()
     MembershipFactory(user=viewer, organization=org, role="viewer")
-    api = _client(viewer)
+    api = authenticated(viewer)
     tariff = Tariff.objects.create(organization=org, name="Standard")
     assert api.post("/api/v1/tariffs", _tariff(org, name="New"), format="json").status_code == 403
     assert api.patch(f"/api/v1/tariffs/{tariff.pk}", {"price_per_kwh": "1"}, format="json").status_code == 403
@@ -270,7 +254,7 @@ def test_an_assignment_is_deleted_and_audited(api, org):
 
 
 def test_an_api_client_with_the_tariffs_scope_writes_tariffs_but_not_sites(org):
-    api = _client_token(org, ["tariffs"])
+    api = api_client_of(org, ["tariffs"], name="System")
     created = api.post("/api/v1/tariffs", _tariff(org), format="json")
     assert created.status_code == 201, created.json()
     tariff_id = created.json()["id"]
@@ -283,6 +267,6 @@ def test_an_api_client_with_the_tariffs_scope_writes_tariffs_but_not_sites(org):
 
 
 def test_an_api_client_without_the_tariffs_scope_may_not_write_tariffs(org):
-    api = _client_token(org, ["read", "tokens"])
+    api = api_client_of(org, ["read", "tokens"])
     assert api.post("/api/v1/tariffs", _tariff(org), format="json").status_code == 403
     assert not Tariff.objects.exists()

@@ -3,10 +3,9 @@ admin's checks and audit records, send one to a charger (an assignment, SetCharg
 the API) with the admin's purpose rules, and clear it there."""
 
 import pytest
-from rest_framework.test import APIClient
 
-from accounts.api_clients import create_api_client, issue_client_token
 from accounts.models import Activity
+from accounts.tests.api import api_client_of, authenticated
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from charging.models import ChargingProfile, ChargingProfileAssignment
 from charging.tests.factories import ChargingSessionFactory
@@ -19,20 +18,6 @@ from sites.tests.helpers import answer_command, rejected
 pytestmark = pytest.mark.django_db
 
 PERIODS = [{"startPeriod": 0, "limit": 11000}, {"startPeriod": 3600, "limit": 7400}]
-
-
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def _api_client(org, scopes: list[str]) -> APIClient:
-    client, secret = create_api_client(organization=org, name="CMS", scopes=scopes, by=None)
-    token = issue_client_token(client_id=client.client_id, client_secret=secret).access_token
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return api
 
 
 @pytest.fixture
@@ -49,14 +34,14 @@ def operator(org):
 
 @pytest.fixture
 def api(operator):
-    return _client(operator)
+    return authenticated(operator)
 
 
 @pytest.fixture
 def viewer_api(org):
     user = UserFactory()
     MembershipFactory(user=user, organization=org, role="viewer")
-    return _client(user)
+    return authenticated(user)
 
 
 @pytest.fixture
@@ -166,13 +151,14 @@ def test_a_viewer_may_not_write_profiles(viewer_api, org, charger):
 def test_api_clients_write_profiles_with_the_profiles_scope_and_send_them_with_commands(org, charger):
     body = {"organization": org.pk, "name": "P", "periods": PERIODS}
     assert (
-        _api_client(org, ["read", "commands"]).post("/api/v1/charging-profiles", body, format="json").status_code == 403
+        api_client_of(org, ["read", "commands"]).post("/api/v1/charging-profiles", body, format="json").status_code
+        == 403
     )
-    created = _api_client(org, ["profiles"]).post("/api/v1/charging-profiles", body, format="json")
+    created = api_client_of(org, ["profiles"]).post("/api/v1/charging-profiles", body, format="json")
     assert created.status_code == 201, created.content
     assign = f"/api/v1/charging-profiles/{created.json()['id']}/assign"
-    assert _api_client(org, ["profiles"]).post(assign, {"charge_point_id": "CP-1"}, format="json").status_code == 403
-    assert _api_client(org, ["commands"]).post(assign, {"charge_point_id": "CP-1"}, format="json").status_code == 202
+    assert api_client_of(org, ["profiles"]).post(assign, {"charge_point_id": "CP-1"}, format="json").status_code == 403
+    assert api_client_of(org, ["commands"]).post(assign, {"charge_point_id": "CP-1"}, format="json").status_code == 202
 
 
 # --- sending a profile to a charger -------------------------------------------------------

@@ -6,10 +6,9 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from accounts.api_clients import create_api_client, issue_client_token
 from accounts.models import Activity
+from accounts.tests.api import api_client_of, authenticated
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from charging.models import Reservation, ReservationStatus
 from charging.tests.factories import IdTokenFactory
@@ -21,20 +20,6 @@ from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 from sites.tests.helpers import answer_command, rejected
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def _api_client(org, scopes: list[str]) -> APIClient:
-    client, secret = create_api_client(organization=org, name="CMS", scopes=scopes, by=None)
-    token = issue_client_token(client_id=client.client_id, client_secret=secret).access_token
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return api
 
 
 @pytest.fixture
@@ -51,7 +36,7 @@ def operator(org):
 
 @pytest.fixture
 def api(operator):
-    return _client(operator)
+    return authenticated(operator)
 
 
 @pytest.fixture
@@ -173,16 +158,16 @@ def test_another_tenants_charger_and_token_do_not_exist(api, charger, token):
 def test_a_viewer_may_not_reserve(org, charger, token):
     viewer = UserFactory()
     MembershipFactory(user=viewer, organization=org, role="viewer")
-    assert _client(viewer).post("/api/v1/reservations", _body(token), format="json").status_code == 403
+    assert authenticated(viewer).post("/api/v1/reservations", _body(token), format="json").status_code == 403
     assert not Reservation.objects.exists()
 
 
 def test_an_api_client_reserves_with_the_commands_scope_only(org, charger, token):
     assert (
-        _api_client(org, ["read", "tokens"]).post("/api/v1/reservations", _body(token), format="json").status_code
+        api_client_of(org, ["read", "tokens"]).post("/api/v1/reservations", _body(token), format="json").status_code
         == 403
     )
-    response = _api_client(org, ["commands"]).post("/api/v1/reservations", _body(token), format="json")
+    response = api_client_of(org, ["commands"]).post("/api/v1/reservations", _body(token), format="json")
     assert response.status_code == 201, response.content
     assert Command.objects.get().requested_via == Command.Via.API
 
@@ -226,7 +211,7 @@ def test_another_tenants_reservation_is_404_and_a_viewer_may_not_cancel(api, org
     mine = Reservation.objects.create(charger=charger, id_token=token, expires_at=_later())
     viewer = UserFactory()
     MembershipFactory(user=viewer, organization=org, role="viewer")
-    assert _client(viewer).post(f"/api/v1/reservations/{mine.pk}/cancel").status_code == 403
+    assert authenticated(viewer).post(f"/api/v1/reservations/{mine.pk}/cancel").status_code == 403
     assert not Command.objects.exists()
 
 

@@ -5,7 +5,7 @@ the entries the charger holds once it accepted."""
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.api_clients import create_api_client, issue_client_token
+from accounts.tests.api import api_client_of, authenticated
 from accounts.tests.factories import MembershipFactory, UserFactory
 from charging.models import IdToken
 from charging.tests.factories import IdTokenFactory
@@ -30,9 +30,7 @@ def charger():
 def _member(charger, role: str) -> APIClient:
     user = UserFactory()
     MembershipFactory(user=user, organization=charger.site.organization, role=role)
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return authenticated(user)
 
 
 def test_a_full_list_then_a_differential_one_each_the_next_version(charger):
@@ -69,13 +67,7 @@ def test_the_update_type_defaults_to_full_and_must_be_known(charger):
 
 def test_a_viewer_an_api_client_without_commands_and_another_tenant_are_refused(charger):
     assert _member(charger, "viewer").post(URL, {}, format="json").status_code == 403
-    client, secret = create_api_client(
-        organization=charger.site.organization, name="CMS", scopes=["read", "tokens"], by=None
-    )
-    api = APIClient()
-    api.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {issue_client_token(client_id=client.client_id, client_secret=secret).access_token}"
-    )
+    api = api_client_of(charger.site.organization, ["read", "tokens"])
     assert api.post(URL, {}, format="json").status_code == 403
     assert _member(ChargerFactory(charge_point_id="ELSEWHERE"), "admin").post(URL, {}, format="json").status_code == 404
     assert not Command.objects.exists()

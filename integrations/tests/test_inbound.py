@@ -4,8 +4,8 @@ the same permissions, idempotent by Idempotency-Key, refused to people."""
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.api_clients import create_api_client, issue_client_token
 from accounts.models import Activity
+from accounts.tests.api import api_client_of
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from charging.models import IdToken
 from charging.tests.factories import ChargingSessionFactory, IdTokenFactory
@@ -30,20 +30,12 @@ def charger(org):
     return charger
 
 
-def client_api(org, scopes) -> APIClient:
-    client, secret = create_api_client(organization=org, name="CMS", scopes=scopes, by=None)
-    api = APIClient()
-    token = issue_client_token(client_id=client.client_id, client_secret=secret).access_token
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return api
-
-
 def send(api, key, event_type, data):
     return api.post(URL, {"type": event_type, "data": data}, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 def test_session_start_queues_a_remote_start_once_per_key(org, charger):
-    api = client_api(org, ["read", "commands"])
+    api = api_client_of(org, ["read", "commands"])
     first = send(api, "evt-1", "session.start", {"charge_point_id": "CP-IN", "id_tag": "CARD-9", "connector_id": 1})
     assert first.status_code == 202, first.content
     command = Command.objects.get()
@@ -57,7 +49,7 @@ def test_session_start_queues_a_remote_start_once_per_key(org, charger):
 
 
 def test_a_key_reused_for_another_request_is_refused(org, charger):
-    api = client_api(org, ["read", "commands"])
+    api = api_client_of(org, ["read", "commands"])
     send(api, "evt-1", "session.start", {"charge_point_id": "CP-IN", "id_tag": "CARD-9"})
     other = send(api, "evt-1", "session.start", {"charge_point_id": "CP-IN", "id_tag": "CARD-10"})
     assert other.status_code == 422
@@ -66,7 +58,7 @@ def test_a_key_reused_for_another_request_is_refused(org, charger):
 
 
 def test_a_failed_event_stores_nothing_and_may_be_sent_again_with_the_key(org, charger):
-    api = client_api(org, ["read", "commands"])
+    api = api_client_of(org, ["read", "commands"])
     unknown = send(api, "evt-2", "session.start", {"charge_point_id": "NOPE", "id_tag": "CARD-9"})
     assert unknown.status_code == 404
     assert not InboundEvent.objects.exists()
@@ -75,7 +67,7 @@ def test_a_failed_event_stores_nothing_and_may_be_sent_again_with_the_key(org, c
 
 def test_session_stop_goes_through_the_stop_service_with_its_reason(org, charger):
     session = ChargingSessionFactory(connector=charger.connectors.get(), transaction_id=77)
-    api = client_api(org, ["read", "commands"])
+    api = api_client_of(org, ["read", "commands"])
     answer = send(api, "stop-1", "session.stop", {"session_id": session.pk, "reason": "app: driver tapped stop"})
     assert answer.status_code == 202, answer.content
     assert Command.objects.get().intent == "remote_stop"
@@ -84,9 +76,9 @@ def test_session_stop_goes_through_the_stop_service_with_its_reason(org, charger
 
 def test_blocking_a_token_needs_the_tokens_scope(org):
     IdTokenFactory(organization=org, id_tag="LOST-CARD")
-    refused = send(client_api(org, ["read"]), "blk-1", "id_token.block", {"id_tag": "lost-card"})
+    refused = send(api_client_of(org, ["read"]), "blk-1", "id_token.block", {"id_tag": "lost-card"})
     assert refused.status_code == 403
-    answer = send(client_api(org, ["read", "tokens"]), "blk-1", "id_token.block", {"id_tag": "lost-card"})
+    answer = send(api_client_of(org, ["read", "tokens"]), "blk-1", "id_token.block", {"id_tag": "lost-card"})
     assert answer.status_code == 202
     assert answer.json()["id_token"]["status"] == "Blocked"
     assert IdToken.objects.get().status == "Blocked"
@@ -95,7 +87,7 @@ def test_blocking_a_token_needs_the_tokens_scope(org):
 def test_another_organizations_charger_is_not_found(charger):
     other = OrganizationFactory(slug="other")
     answer = send(
-        client_api(other, ["read", "commands"]), "x-1", "session.start", {"charge_point_id": "CP-IN", "id_tag": "A"}
+        api_client_of(other, ["read", "commands"]), "x-1", "session.start", {"charge_point_id": "CP-IN", "id_tag": "A"}
     )
     assert answer.status_code == 404
     assert not Command.objects.exists()
@@ -107,7 +99,7 @@ def test_people_and_requests_without_a_key_are_refused(org, charger):
     api = APIClient()
     api.force_authenticate(person)
     assert send(api, "k", "session.start", {"charge_point_id": "CP-IN", "id_tag": "A"}).status_code == 403
-    client = client_api(org, ["read", "commands"])
+    client = api_client_of(org, ["read", "commands"])
     keyless = client.post(URL, {"type": "session.start", "data": {}}, format="json")
     assert keyless.status_code == 400
     assert "Idempotency-Key" in keyless.json()["errors"]
@@ -123,7 +115,7 @@ def tariff(org):
 
 
 def test_tariff_update_changes_prices_through_the_tariff_service_once_per_key(org, tariff):
-    api = client_api(org, ["read", "tariffs"])
+    api = api_client_of(org, ["read", "tariffs"])
     data = {"tariff_id": tariff.pk, "changes": {"price_per_kwh": "0.35", "bands": [
         {"start_time": "22:00", "end_time": "06:00", "price_per_kwh": "0.20"}]}}  # fmt: skip
     answer = send(api, "tariff-1", "tariff.update", data)
@@ -152,7 +144,7 @@ def test_tariff_update_changes_prices_through_the_tariff_service_once_per_key(or
 )
 def test_a_refused_tariff_change_answers_400_and_changes_nothing(org, tariff, changes, message):
     answer = send(
-        client_api(org, ["read", "tariffs"]), "bad", "tariff.update", {"tariff_id": tariff.pk, "changes": changes}
+        api_client_of(org, ["read", "tariffs"]), "bad", "tariff.update", {"tariff_id": tariff.pk, "changes": changes}
     )
     assert answer.status_code == 400, answer.content
     assert message in str(answer.json()).lower() or message in str(answer.json())
@@ -163,8 +155,8 @@ def test_a_refused_tariff_change_answers_400_and_changes_nothing(org, tariff, ch
 
 def test_tariff_update_needs_the_tariffs_scope_and_a_tariff_of_ones_own(org, tariff):
     data = {"tariff_id": tariff.pk, "changes": {"price_per_kwh": "9"}}
-    assert send(client_api(org, ["read", "commands"]), "t-1", "tariff.update", data).status_code == 403
+    assert send(api_client_of(org, ["read", "commands"]), "t-1", "tariff.update", data).status_code == 403
     other = OrganizationFactory(slug="other")
-    assert send(client_api(other, ["read", "tariffs"]), "t-2", "tariff.update", data).status_code == 404
+    assert send(api_client_of(other, ["read", "tariffs"]), "t-2", "tariff.update", data).status_code == 404
     tariff.refresh_from_db()
     assert str(tariff.price_per_kwh) == "0.3000"

@@ -3,10 +3,9 @@ audit records as the admin, the permission of the caller's role (or API client's
 object's organization, and another organization's objects answering 404."""
 
 import pytest
-from rest_framework.test import APIClient
 
-from accounts.api_clients import create_api_client, issue_client_token
 from accounts.models import Activity
+from accounts.tests.api import api_client_of, authenticated
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from charging.tests.factories import ChargingSessionFactory
 from sites.credentials import verify_charger_key
@@ -14,12 +13,6 @@ from sites.models import Charger, Connector, Site
 from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -41,14 +34,14 @@ def operator(org):
 
 @pytest.fixture
 def api(operator):
-    return _client(operator)
+    return authenticated(operator)
 
 
 @pytest.fixture
 def viewer_api(org):
     user = UserFactory()
     MembershipFactory(user=user, organization=org, role="viewer")
-    return _client(user)
+    return authenticated(user)
 
 
 def _activities(verb: str, model) -> list[Activity]:
@@ -324,10 +317,7 @@ def test_a_viewer_may_not_add_connectors(viewer_api, org):
 
 
 def test_an_api_client_with_the_tariffs_scope_may_not_write_sites(org):
-    client, secret = create_api_client(organization=org, name="Billing", scopes=["tariffs"], by=None)
-    token = issue_client_token(client_id=client.client_id, client_secret=secret).access_token
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    api = api_client_of(org, ["tariffs"], name="Billing")
     assert api.post("/api/v1/sites", {**SITE, "organization": org.pk}, format="json").status_code == 403
     site = SiteFactory(organization=org)
     assert api.post("/api/v1/chargers", {"charge_point_id": "N", "site": site.pk}, format="json").status_code == 403
