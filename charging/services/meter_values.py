@@ -142,7 +142,10 @@ def record_meter_reports(items: list[MeterReport]) -> None:
 
 def announce_metered(sessions: list[ChargingSession], received_at: dt.datetime) -> None:
     """Tell the other apps (outbound session.updated events) the sessions' readings as this batch
-    (received by `received_at`) left them, once committed: one signal for the batch."""
+    (received by `received_at`) left them, once committed: one signal for the batch. Nothing is
+    built when no app listens (outbound events off)."""
+    if not session_metered.has_listeners(ChargingSession):
+        return
     readings = [
         SessionReadings(
             session.pk, session.energy_wh, float(session.last_power_w) if session.last_power_w is not None else None,
