@@ -49,6 +49,7 @@ def check_reservation(
         id_token=id_token.id_tag,
         expires_at=expires_at,
         connector=connector.connector_id if connector else 0,
+        evse=connector.evse_id if connector else None,
     )
     try:
         validate_command(charger=charger, intent=intent)
@@ -78,6 +79,9 @@ def reserve(
         id_token=id_token.id_tag,
         expires_at=expires_at,
         connector=connector.connector_id if connector else 0,
+        # 2.0.1 reserves an EVSE (ReserveNowRequest evseId, H01.FR.23): the connector's own, not the
+        # connector's number within it (connector 1 of EVSE 2 is EVSE 2). None on 1.6.
+        evse=connector.evse_id if connector else None,
         parent_id_token=id_token.parent_id_tag,
     )
     request_command(charger=charger, intent=intent, requested_by=requested_by, via=via)

@@ -179,7 +179,8 @@ def test_a_connector_the_port_does_not_count_as_the_chargers_is_a_form_error(adm
         },
     )
     assert response.status_code == 200
-    assert "has no connector 5" in str(response.context["adminform"].form.errors["connector"])
+    # The reservation names the connector's EVSE, which a 1.6 charger cannot carry.
+    assert "OCPP 1.6 has no EVSEs" in str(response.context["adminform"].form.errors["connector"])
     assert not Command.objects.exists()
 
 
