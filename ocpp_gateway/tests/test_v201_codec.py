@@ -333,7 +333,14 @@ CALLS = [
             },
         ),
     ),
-    (i.GetChargingProfiles(request_id=7), ("GetChargingProfiles", {"requestId": 7, "chargingProfile": {}})),
+    (
+        # K09.FR.03: all profiles are asked for by every limit source, never by empty criteria.
+        i.GetChargingProfiles(request_id=7),
+        (
+            "GetChargingProfiles",
+            {"requestId": 7, "chargingProfile": {"chargingLimitSource": ["EMS", "Other", "SO", "CSO"]}},
+        ),
+    ),
     (
         i.RequestReport(base="full_inventory", request_id=8),
         ("GetBaseReport", {"requestId": 8, "reportBase": "FullInventory"}),

@@ -598,12 +598,15 @@ def _customer_information(intent: CustomerInformation, secret: str) -> tuple[str
 
 
 def _get_charging_profiles(intent: GetChargingProfiles, secret: str) -> tuple[str, dict[str, Any]]:
-    """K09: the station reports them in ReportChargingProfiles with this requestId (K09.FR.01)."""
+    """K09: the station reports them in ReportChargingProfiles with this requestId (K09.FR.01).
+    K09.FR.03: the criteria name profile ids or at least one of stack level, limit source and
+    purpose; asked for all of them, the criteria name every limit source (ChargingLimitSourceEnumType:
+    EMS, Other, SO, CSO), which filters out nothing, instead of an empty chargingProfile."""
     criteria = optional_fields(
         chargingProfilePurpose=_purpose(intent.purpose),
         stackLevel=intent.stack_level,
         chargingProfileId=list(intent.profile_ids) or None,
-    )
+    ) or {"chargingLimitSource": ["EMS", "Other", "SO", "CSO"]}
     return "GetChargingProfiles", optional_fields(
         requestId=_request_id(intent), evseId=intent.evse, chargingProfile=criteria
     )
