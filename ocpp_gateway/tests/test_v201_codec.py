@@ -154,7 +154,7 @@ CALLS = [
                 "expiryDateTime": "2026-03-01T12:30:00Z",
                 "idToken": CARD,
                 "evseId": 1,
-                "groupIdToken": {"idToken": "GROUP", "type": "ISO14443"},
+                "groupIdToken": {"idToken": "GROUP", "type": "Central"},
             },
         ),
     ),
@@ -237,7 +237,7 @@ CALLS = [
                         "idTokenInfo": {
                             "status": "Blocked",
                             "cacheExpiryDateTime": "2026-03-01T12:30:00Z",
-                            "groupIdToken": {"idToken": "P", "type": "ISO14443"},
+                            "groupIdToken": {"idToken": "P", "type": "Central"},
                         },
                     },
                     {"idToken": {"idToken": "B", "type": "ISO14443"}},

@@ -2,6 +2,10 @@
 
 SUBPROTOCOL = "ocpp2.0.1"  # OCPP-J 2.0.1 (part 4) sec. 3.1.2
 
+# A group id token is the CSMS's identifier, not a card: its type SHOULD be Central (errata
+# 2025-09, C09.FR.13), wherever it is sent (IdTokenInfo, SendLocalList, ReserveNow).
+GROUP_TOKEN_TYPE = "Central"  # noqa: S105 (a token type, not a secret)
+
 # B01.FR.01 / B01.FR.08: the station registers before anything else, with this CALL.
 BOOT_ACTION = "BootNotification"
 
