@@ -579,7 +579,14 @@ def test_settings_read_are_settings_with_their_component_and_the_rest_unknown_or
         ),
     )
     assert outcome.unknown_keys == ("X.Y",)
-    assert outcome.data == {"refused": ["SecurityCtrlr.Secret"]}
+    assert outcome.data["refused"] == ["SecurityCtrlr.Secret"]
+    # Each variable's own word, as the station said it.
+    assert [(r["variable"], r["status"]) for r in outcome.data["results"]] == [
+        ("OCPPCommCtrlr.HeartbeatInterval", "Accepted"),
+        ("SampledDataCtrlr.TxUpdatedMeasurands.Phase", "Accepted"),
+        ("X.Y", "UnknownVariable"),
+        ("SecurityCtrlr.Secret", "Rejected"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -818,7 +818,8 @@ def _installed_certificates(reply: dict[str, Any]) -> list[dict[str, str]]:
 def _decode_read_settings(intent: Intent, reply: dict[str, Any]) -> Outcome:
     """B06: one GetVariableResult per variable asked (B06.FR.01). Accepted ones are settings;
     ones the station does not have are unknown keys; ones it refuses to show (write-only, such
-    as a password) are listed as refused."""
+    as a password) are listed as refused. Each variable's own status word is kept in `results`
+    (Accepted, Rejected, UnknownComponent, UnknownVariable, NotSupportedAttributeType)."""
     settings: list[SettingValue] = []
     unknown: list[str] = []
     refused: list[str] = []
@@ -836,7 +837,7 @@ def _decode_read_settings(intent: Intent, reply: dict[str, Any]) -> Outcome:
         status=OutcomeStatus.ACCEPTED,
         settings=tuple(settings),
         unknown_keys=tuple(unknown),
-        data=optional_fields(refused=refused or None),
+        data=optional_fields(refused=refused or None, results=_variable_results(reply, "getVariableResult") or None),
     )
 
 
@@ -851,17 +852,22 @@ def _entries(reply: dict[str, Any], field: str) -> list[dict[str, Any]]:
     return [entry for entry in reply.get(field, ()) if isinstance(entry, dict)]
 
 
-def _decode_set_variables(intent: Intent, reply: dict[str, Any]) -> Outcome:
-    """B05: the answer is per variable (B05.FR.01); a change of one variable (a setting, the key
-    rotation) is done as its one result says ("RebootRequired": stored, applies after a reset)."""
-    results = [
+def _variable_results(reply: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    """Get/SetVariableResult: per variable, its spelling, the station's status word and reason."""
+    return [
         {
             "variable": variable_spelling(result.get("component") or {}, result.get("variable") or {}),
             "status": result.get("attributeStatus"),
             **optional_fields(reason=_reason(result, "attributeStatusInfo") or None),
         }
-        for result in _entries(reply, "setVariableResult")
+        for result in _entries(reply, field)
     ]
+
+
+def _decode_set_variables(intent: Intent, reply: dict[str, Any]) -> Outcome:
+    """B05: the answer is per variable (B05.FR.01); a change of one variable (a setting, the key
+    rotation) is done as its one result says ("RebootRequired": stored, applies after a reset)."""
+    results = _variable_results(reply, "setVariableResult")
     if not results:
         return Outcome(status=OutcomeStatus.FAILED, detail="no result", error_description="SetVariables: no result")
     worst = next((result for result in results if result["status"] not in ACCEPTED_STATUSES), results[0])
