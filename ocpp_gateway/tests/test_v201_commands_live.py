@@ -183,9 +183,10 @@ def test_remote_start_and_stop_read_and_change_settings_and_a_report_through_the
 
     outcomes, asked = asyncio.run(run())
     assert {name: outcome["status"] for name, outcome in outcomes.items()} == dict.fromkeys(outcomes, "accepted")
+    # B07.FR.14: at its first connection the station was asked for its device model unprompted.
     assert asked == [
-        "RequestStartTransaction", "RequestStopTransaction", "GetVariables", "SetVariables", "GetBaseReport",
-        "UnlockConnector",
+        "GetBaseReport", "RequestStartTransaction", "RequestStopTransaction", "GetVariables", "SetVariables",
+        "GetBaseReport", "UnlockConnector",
     ]  # fmt: skip
     remote_start_id = outcomes["start"]["payload"]["remoteStartId"]
     # The remote start's session: the station's transaction id, started remotely, stopped remotely.
@@ -200,13 +201,19 @@ def test_remote_start_and_stop_read_and_change_settings_and_a_report_through_the
         "WHERE c.charge_point_id = %s ORDER BY k.key",
         (STATION,),
     ) == [("OCPPCommCtrlr.HeartbeatInterval", "120")]
-    # The full inventory arrived in two parts and is complete.
-    [(complete, parts)] = server.query(
+    # The full inventory, asked at the first connection and again through the API, arrived each
+    # time in two parts and is complete.
+    reports = server.query(
         "SELECT r.complete, r.parts_received FROM sites_devicereport r JOIN sites_charger c ON c.id = r.charger_id "
         "WHERE c.charge_point_id = %s",
         (STATION,),
     )
-    assert (bool(complete), parts) == (True, 2)
+    assert [(bool(complete), parts) for complete, parts in reports] == [(True, 2), (True, 2)]
+    assert server.query(
+        "SELECT m.requested_via FROM sites_command m JOIN sites_charger c ON c.id = m.charger_id "
+        "WHERE c.charge_point_id = %s AND m.intent = 'request_report' ORDER BY m.id",
+        (STATION,),
+    ) == [("system",), ("api",)]
     variables = server.query(
         "SELECT v.component_name, v.variable_name, v.value FROM sites_devicevariable v "
         "JOIN sites_charger c ON c.id = v.charger_id WHERE c.charge_point_id = %s ORDER BY v.component_name",

@@ -4,6 +4,7 @@ also while Pending (B02.FR.09), events and problems (N07), security events (A04)
 log statuses (L01, N01), DataTransfer (P02) and the notifications kept as sent."""
 
 import asyncio
+import json
 
 import pytest
 from ocpp.v201 import call
@@ -113,12 +114,16 @@ def test_while_pending_a_report_is_accepted_but_a_heartbeat_is_refused(server):
                 "BootNotification",
                 {"reason": "PowerUp", "chargingStation": {"vendorName": "ACME", "model": "X2"}},
             )
+            # B07.FR.14: first connection, so the CSMS asks for the full device model, which
+            # B02.FR.01 allows while Pending; the station answers and reports.
+            asked = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            await ws.send(json.dumps([3, asked[1], {"status": "Accepted"}]))
             report = await raw_call(
                 ws,
                 "r1",
                 "NotifyReport",
                 {
-                    "requestId": 5,
+                    "requestId": asked[3]["requestId"],
                     "generatedAt": GENERATED,
                     "seqNo": 0,
                     "reportData": [
@@ -131,10 +136,11 @@ def test_while_pending_a_report_is_accepted_but_a_heartbeat_is_refused(server):
                 },
             )
             heartbeat = await raw_call(ws, "h1", "Heartbeat", {})
-            return boot, report, heartbeat
+            return boot, asked, report, heartbeat
 
-    boot, report, heartbeat = asyncio.run(run())
+    boot, asked, report, heartbeat = asyncio.run(run())
     assert boot[2]["status"] == "Pending"
+    assert asked[2:4] == ["GetBaseReport", {"requestId": asked[3]["requestId"], "reportBase": "FullInventory"}]
     assert report[0:3:2] == [3, {}]  # B02.FR.09: a CALLRESULT, for a report the CSMS may ask for
     assert heartbeat[0:3:2] == [4, "SecurityError"]
     assert rows(
