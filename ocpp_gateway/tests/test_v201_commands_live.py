@@ -6,15 +6,18 @@ one dashboard and one sessions list."""
 
 import asyncio
 import contextlib
+import csv
 import datetime as dt
+import io
 import json
+import time
 
 import pytest
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.datatypes import ChargingStationType
 
-from common.live_server import AdminSession, live_server
+from common.live_server import AdminSession, celery_worker, live_server
 from ocpp_gateway.tests.live_chargers import call as raw_call
 from ocpp_gateway.tests.live_chargers import connect
 
@@ -263,3 +266,67 @@ def test_a_mixed_fleet_in_one_dashboard_and_one_sessions_list(server):
     assert CHARGER_16 in dashboard
     assert STATION in dashboard
     assert "EVSE 2 / 1" in dashboard
+    # One export: both chargers' sessions, the station's own transaction id and its EVSE.
+    rows = {(row["charge_point_id"], row["evse_id"], row["transaction_id"]) for row in _exported_sessions(server)}
+    assert (STATION, "1", "MIXED-1") in rows
+    assert any(charge_point_id == CHARGER_16 and evse == "" for charge_point_id, evse, _ in rows)
+
+
+def _exported_sessions(server) -> list[dict]:
+    """A CSV export of the demo organization's sessions, asked through the API and written by
+    the background job (a Celery worker where there is a broker, inline otherwise)."""
+    session = AdminSession(server)
+    [(organization_id,)] = server.query(
+        "SELECT s.organization_id FROM sites_site s JOIN sites_charger c ON c.site_id = s.id "
+        "WHERE c.charge_point_id = %s",
+        (STATION,),
+    )
+    with celery_worker(server):
+        status, export = session.api("POST", "/api/v1/report-exports", {"organization": organization_id})
+        assert status == 202, export
+        deadline = time.monotonic() + 30
+        while export["status"] not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.3)
+            _, export = session.api("GET", f"/api/v1/report-exports/{export['id']}")
+    assert export["status"] == "done", export
+    text = session.opener.open(server.base_url + export["download_url"]).read().decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_admin_starts_and_stops_a_session_on_a_201_station(server):
+    """The admin's command form (the same for both versions) reaches the station as 2.0.1's
+    RequestStartTransaction / RequestStopTransaction."""
+    operator = AdminSession(server)
+    [(charger_id,)] = server.query("SELECT id FROM sites_charger WHERE charge_point_id = %s", (STATION,))
+    command_page = f"/admin/sites/charger/{charger_id}/command/"
+
+    def settled(intent: str) -> str:
+        return server.wait_for(
+            "SELECT status FROM sites_command WHERE intent = %s AND requested_via = 'admin' "
+            "AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+            "accepted",
+            (intent,),
+        )
+
+    async def run() -> list[str]:
+        async with station(server) as role:
+            # Another token than the API's start above: the station makes its transaction id of the
+            # remoteStartId, which our codec derives from the intent's fields.
+            start = {"command_intent": "remote_start", "id_token": "DEMO-TAG-002", "evse": "1"}
+            await asyncio.to_thread(operator._post_form, command_page + "?intent=remote_start", start)
+            assert await asyncio.to_thread(settled, "remote_start") == "accepted"
+            await asyncio.sleep(1)  # the Started event follows the answer
+            stop = {"command_intent": "remote_stop", "transaction_id": role.transaction_id}
+            await asyncio.to_thread(operator._post_form, command_page + "?intent=remote_stop", stop)
+            assert await asyncio.to_thread(settled, "remote_stop") == "accepted"
+            await asyncio.sleep(1)
+            return role.asked
+
+    asked = [action for action in asyncio.run(run()) if action != "GetBaseReport"]  # if first connected here
+    assert asked == ["RequestStartTransaction", "RequestStopTransaction"]
+    [(state, energy)] = server.query(
+        "SELECT s.state, s.energy_wh FROM charging_chargingsession s JOIN sites_charger c ON c.id = s.charger_id "
+        "WHERE c.charge_point_id = %s AND s.transaction_uid LIKE 'TX-%%' ORDER BY s.id DESC LIMIT 1",
+        (STATION,),
+    )
+    assert (state, energy) == ("completed", 6000)
