@@ -202,6 +202,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self._outbox: asyncio.Queue[OutboundCall | str] = asyncio.Queue()
         self._queued_commands_noticed = False
         self._awaiting: dict[str, asyncio.Future] = {}
+        # Our CALLs awaiting their answer while the charger is not Accepted: what it accepts to
+        # send in answer becomes a permit (`_note_permit`).
+        self._asked_before_accepted: dict[str, OutboundCall] = {}
         self._timed_out: deque[str] = deque(maxlen=TIMED_OUT_IDS_KEPT)
         self._in_flight_command: int | None = None
         self._throttle = CallThrottle(settings.OCPP_CALLS_PER_SECOND, settings.OCPP_CALL_BURST,
@@ -382,6 +385,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             recent.pop(call.message_id, None)
             await self._send_error(self._handler_failure(exc, call), action=call.action)
             return
+        if not was_accepted:
+            self._after_call_before_accepted(call)
         frame = rpc.call_result_frame(call.message_id, response)
         if call.message_id in recent:  # not pushed out of the window meanwhile
             recent[call.message_id] = (request, frame)
@@ -393,6 +398,18 @@ class OcppConsumer(AsyncWebsocketConsumer):
             # get (2.0.1 B02.FR.01); an accepted charger got its queue when it connected, and new
             # commands by their notifications.
             self._notice_queued_commands()
+
+    def _after_call_before_accepted(self, call: Call) -> None:
+        """A CALL handled while the charger was not Accepted: what we asked for is used up as it
+        arrives (B02.FR.09: the station may send "a message triggered by" our request, not that
+        action at will from then on); a boot that made it Accepted voids what is left, so that
+        nothing asked for before reopens a later Pending."""
+        conn = self.conn
+        assert conn is not None  # noqa: S101 (set by connect)
+        if call.action != self.protocol.boot_action:
+            conn.sent(call.action, call.payload)
+        elif conn.accepted:
+            conn.permits.clear()
 
     def _handler_failure(self, exc: Exception, call: Call) -> RpcError:
         """Data that can never be stored is not InternalError, which would make the charger
@@ -428,15 +445,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise self._no_handler(call)
         protocol.schemas.validate_call(call.action, call.payload, call.message_id)
-        assert self.conn is not None  # noqa: S101 (set by connect)
-        if (
-            not self.conn.accepted
-            and call.action != protocol.boot_action
-            and call.action not in protocol.charger_may_send_before_accepted
-            and call.action not in self.conn.triggered
-        ):
+        conn = self.conn
+        assert conn is not None  # noqa: S101 (set by connect)
+        if not conn.accepted and call.action != protocol.boot_action and not conn.may_send(call.action, call.payload):
             # 1.6 errata 3.10 / ACCEPTANCE S8, 2.0.1 B02.FR.09 / B03.FR.07: nothing but the boot
-            # notification (and in 2.0.1 the reports asked for) before Accepted.
+            # notification before Accepted, and what we asked for on this connection.
             raise RpcError(ErrorKind.SECURITY, "not accepted by the central system yet", call.message_id)
         return handler
 
@@ -457,6 +470,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         future = self._awaiting.get(frame.message_id)
         if future is not None and not future.done():
             self._log(IN, message_type, message_id=frame.message_id, payload=payload, error_code=error_code)
+            asked = self._asked_before_accepted.pop(frame.message_id, None)
+            if asked is not None and isinstance(frame, CallResult):
+                # Here, before the next frame is read: the station sends what it was asked for
+                # right after this answer (F06.FR.04), maybe before the sender task resumes.
+                self._note_permit(asked, frame.payload)
             future.set_result(frame)
             return
         if frame.message_id in self._timed_out:
@@ -592,6 +610,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """Send one CALL and wait for its answer or the timeout."""
         assert call.payload is not None  # noqa: S101 (every OutboundCall is made with one)
         future = self._awaiting[message_id] = asyncio.get_running_loop().create_future()
+        assert self.conn is not None  # noqa: S101 (set by connect)
+        if not self.conn.accepted:
+            self._asked_before_accepted[message_id] = call
         logged = call.log_payload if call.log_payload is not None else call.payload
         self._log(OUT, rpc.CALL, message_id=message_id, action=call.action, payload=logged)
         try:
@@ -602,8 +623,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return CallOutcome(TIMEOUT, message_id=message_id)
         finally:
             self._awaiting.pop(message_id, None)
+            self._asked_before_accepted.pop(message_id, None)
         if isinstance(reply, CallResult):
-            self._note_triggered(call)
             return CallOutcome(RESULT, message_id=message_id, payload=reply.payload)
         return CallOutcome(
             ERROR,
@@ -613,15 +634,17 @@ class OcppConsumer(AsyncWebsocketConsumer):
             details=reply.details,
         )
 
-    def _note_triggered(self, call: OutboundCall) -> None:
-        """A not-yet-Accepted charger we asked to send a message may send it (1.6 sec. 4.2.1,
-        2.0.1 B02.FR.09); not cleared on a Rejected answer: then it sends nothing anyway."""
+    def _note_permit(self, call: OutboundCall, reply: object) -> None:
+        """A not-yet-Accepted charger that accepted to send what we asked for may send it (1.6
+        sec. 4.2, 2.0.1 B02.FR.09): the version's rules say what and how often (`Permit`). A
+        Rejected answer permits nothing: then it sends nothing."""
         conn = self.conn
         assert conn is not None  # noqa: S101 (set by connect)
-        if not conn.accepted and call.payload is not None:
-            triggered = self.protocol.triggered_action(call.action, call.payload)
-            if triggered:
-                conn.triggered.add(triggered)
+        if conn.accepted or call.payload is None or not isinstance(reply, dict):
+            return
+        permitted = self.protocol.permit(call.action, call.payload, reply)
+        if permitted is not None:
+            conn.grant(*permitted)
 
     def _may_receive_commands(self) -> bool:
         """Accepted, or Pending (a registered charger the operator holds to configure it)."""

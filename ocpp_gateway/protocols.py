@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
 from ocpp_gateway import rpc
-from ocpp_gateway.connection import Handler
+from ocpp_gateway.connection import Handler, Permit
 from ocpp_gateway.rpc import ErrorKind
 from ocpp_gateway.schemas import SCHEMAS
 from ocpp_gateway.v16 import codec as v16_codec
@@ -56,7 +56,7 @@ class CommandCodec(Interface):
         """The intent a raw call of this version amounts to, if the codec can read it as one."""
 
 
-def _nothing_triggered(action: str, payload: dict) -> str | None:
+def _permits_nothing(action: str, payload: dict, reply: dict) -> tuple[str, Permit] | None:
     return None
 
 
@@ -75,13 +75,13 @@ class Protocol:
     csms_initiated: frozenset[str]
     # What the central system may send while the charger is Pending (1.6 sec. 4.2).
     allowed_while_pending: frozenset[str]
-    # The only CALL accepted before the charger is Accepted (1.6 errata 3.10, ACCEPTANCE S8).
+    # The only CALL accepted before the charger is Accepted (1.6 errata 3.10, ACCEPTANCE S8),
+    # but for what we asked it for:
     boot_action: str
-    # What else the charger may send before it is Accepted (2.0.1 B02.FR.09: reports asked for).
-    charger_may_send_before_accepted: frozenset[str] = frozenset()
-    # The action a CALL of ours (action, payload) asks a not-yet-Accepted charger to send, if any
-    # (1.6 sec. 4.2.1, 2.0.1 B02.FR.09: what a TriggerMessage requested).
-    triggered_action: Callable[[str, dict], str | None] = _nothing_triggered
+    # What a CALL of ours (action, payload), answered with this CALLRESULT payload, lets a
+    # not-yet-Accepted charger send on this connection, if anything: (action, Permit) (1.6 sec.
+    # 4.2: what a TriggerMessage requested; 2.0.1 B02.FR.09: that, and a report's parts).
+    permit: Callable[[str, dict, dict], tuple[str, Permit] | None] = _permits_nothing
     error_codes: Mapping[ErrorKind, str]
     schemas: PayloadSchemas
     # None: a version that takes no commands (a test's fake one); both real versions have one.
@@ -108,7 +108,7 @@ OCPP16 = Protocol(
     csms_initiated=frozenset(v16_handlers.CSMS_INITIATED),
     allowed_while_pending=v16_rules.ALLOWED_WHILE_PENDING,
     boot_action=v16_rules.BOOT_ACTION,
-    triggered_action=v16_rules.triggered_action,
+    permit=v16_rules.permit,
     error_codes=rpc.ERROR_CODES[v16_rules.SUBPROTOCOL],
     schemas=SCHEMAS[v16_rules.SUBPROTOCOL],
     codec=v16_codec,
@@ -122,8 +122,7 @@ OCPP201 = Protocol(
     csms_initiated=v201_rules.CSMS_INITIATED,
     allowed_while_pending=v201_rules.ALLOWED_WHILE_PENDING,
     boot_action=v201_rules.BOOT_ACTION,
-    charger_may_send_before_accepted=v201_rules.CHARGER_MAY_SEND_BEFORE_ACCEPTED,
-    triggered_action=v201_rules.triggered_action,
+    permit=v201_rules.permit,
     error_codes=rpc.ERROR_CODES[v201_rules.SUBPROTOCOL],
     schemas=SCHEMAS[v201_rules.SUBPROTOCOL],
     codec=v201_codec,

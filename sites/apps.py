@@ -6,5 +6,7 @@ class SitesConfig(AppConfig):
     verbose_name = "Sites and chargers"
 
     def ready(self) -> None:
-        # Connect the certificate inventory's command_settled receiver.
+        # Connect the certificate inventory's command_settled receiver, and the device model's
+        # charger_booted one.
         from sites.certificates import services  # noqa: F401
+        from sites.device_model import receivers  # noqa: F401

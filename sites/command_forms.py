@@ -177,8 +177,9 @@ class UnlockForm(CommandForm):
 
 class RemoteStartForm(CommandForm):
     intent_type = RemoteStart
-    # The length of the id tags this system stores for 1.6 chargers (charging.LocalListEntry).
-    id_token = forms.CharField(label="Id token", max_length=20)
+    # The longest either version carries (2.0.1 IdTokenType.idToken, string[36]); a 1.6 charger's
+    # codec refuses more than its 20 (idTag, CiString20Type) with a form error naming the limit.
+    id_token = forms.CharField(label="Id token", max_length=36)
     connector = connector_field(required=False)
     evse = evse_field()
 

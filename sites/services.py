@@ -243,28 +243,33 @@ BOOT_FIELDS = [
 def record_boots(boots: list[BootIn]) -> list[BootDecision]:
     """BootNotifications of many chargers in three statements. What a charger reports is
     written as a plain update: it is not an operator's change (no history row)."""
-    fields = ("registration_status", "heartbeat_interval", "is_online")
+    fields = ("registration_status", "heartbeat_interval", "is_online", "ocpp_version", "firmware_version")
     locked = Charger.objects.select_for_update(no_key=True).filter(pk__in={b.charger_id for b in boots}).order_by("pk")
     chargers = {charger.pk: charger for charger in locked.only(*fields)}
-    events, decisions = [], []
+    events, decisions, booted = [], [], []
     for boot in boots:
         charger = chargers[boot.charger_id]
         if not charger.is_online:
             events.append(_connection_event(charger.pk, ConnectionEvent.Kind.ONLINE, boot.received_at, "seen again"))
+        previous_firmware = charger.firmware_version
         charger.vendor, charger.model = boot.info.vendor, boot.info.model
         charger.serial_number, charger.firmware_version = boot.info.serial_number, boot.info.firmware_version
         charger.boot_reason, charger.iccid, charger.imsi = boot.info.reason, boot.info.iccid, boot.info.imsi
         charger.last_boot_at = charger.last_seen_at = boot.received_at
         charger.is_online = True
         decisions.append(_boot_decision(charger))
+        booted.append(_charger_boot(boot, decisions[-1], charger.ocpp_version, previous_firmware))
     update_rows(list(chargers.values()), BOOT_FIELDS)
     _record_connection_events(events)
-    booted = [
-        ChargerBoot(boot.charger_id, decision.status, boot.info.reason, boot.info.firmware_version, boot.received_at)
-        for boot, decision in zip(boots, decisions, strict=True)
-    ]
     transaction.on_commit(partial(charger_booted.send, sender=Charger, boots=booted))
     return decisions
+
+
+def _charger_boot(boot: BootIn, decision: BootDecision, ocpp_version: str, previous_firmware: str) -> ChargerBoot:
+    return ChargerBoot(
+        boot.charger_id, decision.status, boot.info.reason, boot.info.firmware_version, boot.received_at,
+        ocpp_version=ocpp_version, previous_firmware_version=previous_firmware,
+    )  # fmt: skip
 
 
 def _boot_decision(charger: Charger) -> BootDecision:

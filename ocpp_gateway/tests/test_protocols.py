@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from ocpp_gateway import protocols
-from ocpp_gateway.connection import Connection
+from ocpp_gateway.connection import Connection, One, OnePerLocation
 from ocpp_gateway.handshake import negotiate_subprotocol
 from ocpp_gateway.protocols import OCPP16, OCPP201, REGISTRY, Protocol, protocol_for
 from ocpp_gateway.rpc import ERROR_CODES, ErrorKind, RpcError
@@ -14,6 +14,7 @@ from ocpp_gateway.tests.conftest import CALLERROR, CALLRESULT, db
 from ocpp_gateway.tests.conftest import OCPP16 as OCPP16_NAME
 from ocpp_gateway.v16 import codec as v16_codec
 from ocpp_gateway.v16.handlers import CSMS_INITIATED, HANDLERS
+from ocpp_gateway.v201.rules import ReportParts
 from sites.models import RegistrationStatus
 
 FAKE = "ocpp9.9-test"
@@ -187,18 +188,77 @@ async def test_1_6_is_still_spoken_beside_a_second_version(charger, open_client,
     assert (await client.error("Hello", {}))[0] == "NotImplemented"
 
 
+ACCEPTED = {"status": "Accepted"}
+
+
 @pytest.mark.parametrize(
-    ("entry", "action", "payload", "triggered"),
+    ("entry", "action", "payload", "permitted"),
     [
-        (OCPP16, "TriggerMessage", {"requestedMessage": "StatusNotification"}, "StatusNotification"),
-        (OCPP16, "ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"}, "SignCertificate"),
+        (OCPP16, "TriggerMessage", {"requestedMessage": "Heartbeat"}, ("Heartbeat", One)),
+        (OCPP16, "TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 1},
+         ("StatusNotification", One)),
+        # Sec. 5.17: no connectorId, "for all allowed connectorId values".
+        (OCPP16, "TriggerMessage", {"requestedMessage": "StatusNotification"}, ("StatusNotification", OnePerLocation)),
+        (OCPP16, "ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"},
+         ("SignCertificate", One)),
         (OCPP16, "ExtendedTriggerMessage", {"requestedMessage": "FirmwareStatusNotification"},
-         "SignedFirmwareStatusNotification"),
+         ("SignedFirmwareStatusNotification", One)),
         (OCPP16, "GetConfiguration", {}, None),
-        (OCPP201, "TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"}, "SignCertificate"),
-        (OCPP201, "TriggerMessage", {"requestedMessage": "MeterValues", "evse": {"id": 1}}, "MeterValues"),
+        (OCPP201, "TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"}, ("SignCertificate", One)),
+        (OCPP201, "TriggerMessage", {"requestedMessage": "MeterValues", "evse": {"id": 1}}, ("MeterValues", One)),
+        # F06.FR.11: no evse, "for all allowed evse values" (F06.FR.12: per connector).
+        (OCPP201, "TriggerMessage", {"requestedMessage": "MeterValues"}, ("MeterValues", OnePerLocation)),
+        (OCPP201, "TriggerMessage", {"requestedMessage": "StatusNotification", "evse": {"id": 1}},
+         ("StatusNotification", OnePerLocation)),
+        (OCPP201, "TriggerMessage", {"requestedMessage": "StatusNotification", "evse": {"id": 1, "connectorId": 2}},
+         ("StatusNotification", One)),
+        (OCPP201, "TriggerMessage", {"requestedMessage": "Heartbeat", "evse": {"id": 1}}, ("Heartbeat", One)),
+        # B07/B08: the report's parts, by its requestId.
+        (OCPP201, "GetBaseReport", {"requestId": 7, "reportBase": "FullInventory"}, ("NotifyReport", ReportParts)),
+        (OCPP201, "GetReport", {"requestId": 8}, ("NotifyReport", ReportParts)),
         (OCPP201, "GetVariables", {"getVariableData": []}, None),
     ],
 )  # fmt: skip
-def test_what_a_trigger_lets_a_charger_send_before_it_is_accepted(entry, action, payload, triggered):
-    assert entry.triggered_action(action, payload) == triggered
+def test_what_a_call_of_ours_lets_a_charger_send_before_it_is_accepted(entry, action, payload, permitted):
+    granted = entry.permit(action, payload, ACCEPTED)
+    if permitted is None:
+        assert granted is None
+    else:
+        assert (granted[0], type(granted[1])) == permitted
+
+
+@pytest.mark.parametrize("status", ["Rejected", "NotImplemented", "NotSupported", "EmptyResultSet"])
+@pytest.mark.parametrize(
+    ("entry", "action", "payload"),
+    [
+        (OCPP16, "TriggerMessage", {"requestedMessage": "Heartbeat"}),
+        (OCPP201, "TriggerMessage", {"requestedMessage": "Heartbeat"}),
+        (OCPP201, "GetBaseReport", {"requestId": 7, "reportBase": "FullInventory"}),
+    ],
+)
+def test_an_answer_other_than_accepted_permits_nothing(entry, action, payload, status):
+    """1.6 sec. 5.17 / F06.FR.05, B07.FR.05: the charger said it will send nothing."""
+    assert entry.permit(action, payload, {"status": status}) is None
+
+
+def test_a_permit_is_used_up_by_what_it_asked_for():
+    conn = Connection(charge_point_id="CP", subprotocol="ocpp2.0.1")
+    conn.grant(*OCPP201.permit("TriggerMessage", {"requestedMessage": "Heartbeat"}, ACCEPTED))
+    conn.grant(*OCPP201.permit("TriggerMessage", {"requestedMessage": "MeterValues"}, ACCEPTED))
+    conn.grant(*OCPP201.permit("GetReport", {"requestId": 3}, ACCEPTED))
+    # Once.
+    assert conn.may_send("Heartbeat", {})
+    conn.sent("Heartbeat", {})
+    assert not conn.may_send("Heartbeat", {})
+    # Once per EVSE.
+    assert conn.may_send("MeterValues", {"evseId": 1})
+    conn.sent("MeterValues", {"evseId": 1})
+    assert not conn.may_send("MeterValues", {"evseId": 1})
+    assert conn.may_send("MeterValues", {"evseId": 2})
+    # The report of that requestId, up to its last part.
+    assert not conn.may_send("NotifyReport", {"requestId": 4, "seqNo": 0})
+    conn.sent("NotifyReport", {"requestId": 3, "seqNo": 0, "tbc": True})
+    assert conn.may_send("NotifyReport", {"requestId": 3, "seqNo": 1})
+    conn.sent("NotifyReport", {"requestId": 3, "seqNo": 1})
+    assert not conn.may_send("NotifyReport", {"requestId": 3, "seqNo": 2})
+    assert set(conn.permits) == {"MeterValues"}

@@ -154,7 +154,7 @@ CALLS = [
                 "expiryDateTime": "2026-03-01T12:30:00Z",
                 "idToken": CARD,
                 "evseId": 1,
-                "groupIdToken": {"idToken": "GROUP", "type": "ISO14443"},
+                "groupIdToken": {"idToken": "GROUP", "type": "Central"},
             },
         ),
     ),
@@ -237,7 +237,7 @@ CALLS = [
                         "idTokenInfo": {
                             "status": "Blocked",
                             "cacheExpiryDateTime": "2026-03-01T12:30:00Z",
-                            "groupIdToken": {"idToken": "P", "type": "ISO14443"},
+                            "groupIdToken": {"idToken": "P", "type": "Central"},
                         },
                     },
                     {"idToken": {"idToken": "B", "type": "ISO14443"}},
@@ -586,7 +586,14 @@ def test_settings_read_are_settings_with_their_component_and_the_rest_unknown_or
         ),
     )
     assert outcome.unknown_keys == ("X.Y",)
-    assert outcome.data == {"refused": ["SecurityCtrlr.Secret"]}
+    assert outcome.data["refused"] == ["SecurityCtrlr.Secret"]
+    # Each variable's own word, as the station said it.
+    assert [(r["variable"], r["status"]) for r in outcome.data["results"]] == [
+        ("OCPPCommCtrlr.HeartbeatInterval", "Accepted"),
+        ("SampledDataCtrlr.TxUpdatedMeasurands.Phase", "Accepted"),
+        ("X.Y", "UnknownVariable"),
+        ("SecurityCtrlr.Secret", "Rejected"),
+    ]
 
 
 @pytest.mark.parametrize(

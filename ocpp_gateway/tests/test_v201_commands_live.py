@@ -6,15 +6,18 @@ one dashboard and one sessions list."""
 
 import asyncio
 import contextlib
+import csv
 import datetime as dt
+import io
 import json
+import time
 
 import pytest
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.datatypes import ChargingStationType
 
-from common.live_server import AdminSession, live_server
+from common.live_server import AdminSession, celery_worker, live_server
 from ocpp_gateway.tests.live_chargers import call as raw_call
 from ocpp_gateway.tests.live_chargers import connect
 
@@ -183,9 +186,10 @@ def test_remote_start_and_stop_read_and_change_settings_and_a_report_through_the
 
     outcomes, asked = asyncio.run(run())
     assert {name: outcome["status"] for name, outcome in outcomes.items()} == dict.fromkeys(outcomes, "accepted")
+    # B07.FR.14: at its first connection the station was asked for its device model unprompted.
     assert asked == [
-        "RequestStartTransaction", "RequestStopTransaction", "GetVariables", "SetVariables", "GetBaseReport",
-        "UnlockConnector",
+        "GetBaseReport", "RequestStartTransaction", "RequestStopTransaction", "GetVariables", "SetVariables",
+        "GetBaseReport", "UnlockConnector",
     ]  # fmt: skip
     remote_start_id = outcomes["start"]["payload"]["remoteStartId"]
     # The remote start's session: the station's transaction id, started remotely, stopped remotely.
@@ -200,13 +204,19 @@ def test_remote_start_and_stop_read_and_change_settings_and_a_report_through_the
         "WHERE c.charge_point_id = %s ORDER BY k.key",
         (STATION,),
     ) == [("OCPPCommCtrlr.HeartbeatInterval", "120")]
-    # The full inventory arrived in two parts and is complete.
-    [(complete, parts)] = server.query(
+    # The full inventory, asked at the first connection and again through the API, arrived each
+    # time in two parts and is complete.
+    reports = server.query(
         "SELECT r.complete, r.parts_received FROM sites_devicereport r JOIN sites_charger c ON c.id = r.charger_id "
         "WHERE c.charge_point_id = %s",
         (STATION,),
     )
-    assert (bool(complete), parts) == (True, 2)
+    assert [(bool(complete), parts) for complete, parts in reports] == [(True, 2), (True, 2)]
+    assert server.query(
+        "SELECT m.requested_via FROM sites_command m JOIN sites_charger c ON c.id = m.charger_id "
+        "WHERE c.charge_point_id = %s AND m.intent = 'request_report' ORDER BY m.id",
+        (STATION,),
+    ) == [("system",), ("api",)]
     variables = server.query(
         "SELECT v.component_name, v.variable_name, v.value FROM sites_devicevariable v "
         "JOIN sites_charger c ON c.id = v.charger_id WHERE c.charge_point_id = %s ORDER BY v.component_name",
@@ -256,3 +266,67 @@ def test_a_mixed_fleet_in_one_dashboard_and_one_sessions_list(server):
     assert CHARGER_16 in dashboard
     assert STATION in dashboard
     assert "EVSE 2 / 1" in dashboard
+    # One export: both chargers' sessions, the station's own transaction id and its EVSE.
+    rows = {(row["charge_point_id"], row["evse_id"], row["transaction_id"]) for row in _exported_sessions(server)}
+    assert (STATION, "1", "MIXED-1") in rows
+    assert any(charge_point_id == CHARGER_16 and evse == "" for charge_point_id, evse, _ in rows)
+
+
+def _exported_sessions(server) -> list[dict]:
+    """A CSV export of the demo organization's sessions, asked through the API and written by
+    the background job (a Celery worker where there is a broker, inline otherwise)."""
+    session = AdminSession(server)
+    [(organization_id,)] = server.query(
+        "SELECT s.organization_id FROM sites_site s JOIN sites_charger c ON c.site_id = s.id "
+        "WHERE c.charge_point_id = %s",
+        (STATION,),
+    )
+    with celery_worker(server):
+        status, export = session.api("POST", "/api/v1/report-exports", {"organization": organization_id})
+        assert status == 202, export
+        deadline = time.monotonic() + 30
+        while export["status"] not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.3)
+            _, export = session.api("GET", f"/api/v1/report-exports/{export['id']}")
+    assert export["status"] == "done", export
+    text = session.opener.open(server.base_url + export["download_url"]).read().decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_admin_starts_and_stops_a_session_on_a_201_station(server):
+    """The admin's command form (the same for both versions) reaches the station as 2.0.1's
+    RequestStartTransaction / RequestStopTransaction."""
+    operator = AdminSession(server)
+    [(charger_id,)] = server.query("SELECT id FROM sites_charger WHERE charge_point_id = %s", (STATION,))
+    command_page = f"/admin/sites/charger/{charger_id}/command/"
+
+    def settled(intent: str) -> str:
+        return server.wait_for(
+            "SELECT status FROM sites_command WHERE intent = %s AND requested_via = 'admin' "
+            "AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+            "accepted",
+            (intent,),
+        )
+
+    async def run() -> list[str]:
+        async with station(server) as role:
+            # Another token than the API's start above: the station makes its transaction id of the
+            # remoteStartId, which our codec derives from the intent's fields.
+            start = {"command_intent": "remote_start", "id_token": "DEMO-TAG-002", "evse": "1"}
+            await asyncio.to_thread(operator._post_form, command_page + "?intent=remote_start", start)
+            assert await asyncio.to_thread(settled, "remote_start") == "accepted"
+            await asyncio.sleep(1)  # the Started event follows the answer
+            stop = {"command_intent": "remote_stop", "transaction_id": role.transaction_id}
+            await asyncio.to_thread(operator._post_form, command_page + "?intent=remote_stop", stop)
+            assert await asyncio.to_thread(settled, "remote_stop") == "accepted"
+            await asyncio.sleep(1)
+            return role.asked
+
+    asked = [action for action in asyncio.run(run()) if action != "GetBaseReport"]  # if first connected here
+    assert asked == ["RequestStartTransaction", "RequestStopTransaction"]
+    [(state, energy)] = server.query(
+        "SELECT s.state, s.energy_wh FROM charging_chargingsession s JOIN sites_charger c ON c.id = s.charger_id "
+        "WHERE c.charge_point_id = %s AND s.transaction_uid LIKE 'TX-%%' ORDER BY s.id DESC LIMIT 1",
+        (STATION,),
+    )
+    assert (state, energy) == ("completed", 6000)

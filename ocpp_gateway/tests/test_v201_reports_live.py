@@ -1,9 +1,10 @@
 """End to end, OCPP 2.0.1 station notifications: the `ocpp` library's 2.0.1 charging-station role
 against a real `manage.py serve` (common/live_server.py): the device model in parts (B07/B08),
-also while Pending (B02.FR.09), events and problems (N07), security events (A04), firmware and
+also while Pending when asked for (B02.FR.09), events and problems (N07), security events (A04), firmware and
 log statuses (L01, N01), DataTransfer (P02) and the notifications kept as sent."""
 
 import asyncio
+import json
 
 import pytest
 from ocpp.v201 import call
@@ -99,11 +100,27 @@ def test_a_report_in_several_parts_is_stored_part_by_part(server):
     ]
 
 
-def test_while_pending_a_report_is_accepted_but_a_heartbeat_is_refused(server):
+def test_while_pending_a_report_asked_for_is_accepted_but_a_heartbeat_is_refused(server):
+    """B02.FR.01: the CSMS may ask a Pending station for a report; B02.FR.09: the station may send
+    its parts, by the request's id, and nothing it was not asked for."""
     charge_point_id = "DEMO-CP-001"
     server.execute(
         "UPDATE sites_charger SET registration_status = 'Pending' WHERE charge_point_id = %s", (charge_point_id,)
     )
+
+    def notify_report(request_id: int) -> dict:
+        return {
+            "requestId": request_id,
+            "generatedAt": GENERATED,
+            "seqNo": 0,
+            "reportData": [
+                {
+                    "component": {"name": "SecurityCtrlr"},
+                    "variable": {"name": "SecurityProfile"},
+                    "variableAttribute": [{"value": "1", "mutability": "ReadOnly"}],
+                }
+            ],
+        }
 
     async def run() -> tuple:
         async with connect(server, charge_point_id, subprotocols=("ocpp2.0.1",)) as ws:
@@ -113,29 +130,22 @@ def test_while_pending_a_report_is_accepted_but_a_heartbeat_is_refused(server):
                 "BootNotification",
                 {"reason": "PowerUp", "chargingStation": {"vendorName": "ACME", "model": "X2"}},
             )
-            report = await raw_call(
-                ws,
-                "r1",
-                "NotifyReport",
-                {
-                    "requestId": 5,
-                    "generatedAt": GENERATED,
-                    "seqNo": 0,
-                    "reportData": [
-                        {
-                            "component": {"name": "SecurityCtrlr"},
-                            "variable": {"name": "SecurityProfile"},
-                            "variableAttribute": [{"value": "1", "mutability": "ReadOnly"}],
-                        }
-                    ],
-                },
-            )
+            # B07.FR.14: its first connection, so the CSMS asks for the full device model
+            # (B02.FR.01 allows GetBaseReport while Pending). Until the station has accepted
+            # that request, no report may come (B02.FR.09).
+            request = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert request[2] == "GetBaseReport", request
+            unasked = await raw_call(ws, "r0", "NotifyReport", notify_report(request[3]["requestId"]))
+            await ws.send(json.dumps([3, request[1], {"status": "Accepted"}]))
+            report = await raw_call(ws, "r1", "NotifyReport", notify_report(request[3]["requestId"]))
             heartbeat = await raw_call(ws, "h1", "Heartbeat", {})
-            return boot, report, heartbeat
+            return boot, request, unasked, report, heartbeat
 
-    boot, report, heartbeat = asyncio.run(run())
+    boot, request, unasked, report, heartbeat = asyncio.run(run())
     assert boot[2]["status"] == "Pending"
-    assert report[0:3:2] == [3, {}]  # B02.FR.09: a CALLRESULT, for a report the CSMS may ask for
+    assert request[3] == {"requestId": request[3]["requestId"], "reportBase": "FullInventory"}
+    assert unasked[0:3:2] == [4, "SecurityError"]  # the request not accepted yet
+    assert report[0:3:2] == [3, {}]  # a CALLRESULT, for the report asked for
     assert heartbeat[0:3:2] == [4, "SecurityError"]
     assert rows(
         server, "SELECT variable_name, value FROM sites_devicevariable WHERE charger_id = {charger}", charge_point_id

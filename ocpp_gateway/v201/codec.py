@@ -16,8 +16,8 @@ Choices that 2.0.1 forces on neutral intents (documented in sites.commands.inten
   Read settings come back as SettingValue(key="Variable[.Instance]", component="Component").
 - Id tokens. The neutral intents carry a token's text only. A remote start names the driver on
   the CSMS's authority ("Central": no card is presented at the station); tokens the station
-  matches against cards presented to it (local list, reservations, group tokens) are "ISO14443",
-  the RFID cards this system issues.
+  matches against cards presented to it (local list, reservations) are "ISO14443", the RFID
+  cards this system issues; a group token is ours, "Central" (C09.FR.13, `GROUP_TOKEN_TYPE`).
 - Request ids. Where 2.0.1 needs one (remote start, firmware, logs, reports...) and the intent
   leaves it None, it is derived from the intent's other fields (`derived_id`): stable, so a
   retried command names the same request the station's notifications will refer to.
@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ocpp_gateway.rpc import CallErrorReply, Reply
-from ocpp_gateway.v201.rules import SUBPROTOCOL
+from ocpp_gateway.v201.rules import GROUP_TOKEN_TYPE, SUBPROTOCOL
 from ocpp_gateway.wire import (
     certificate_hash_data,
     installed_certificate,
@@ -329,7 +329,7 @@ def authorization_data(entry: LocalAuthorization) -> dict[str, Any]:
     info = optional_fields(
         status=entry.status,
         cacheExpiryDateTime=_when(entry.expires_at),
-        groupIdToken=id_token(entry.parent_id_token, CARD_TOKEN_TYPE) if entry.parent_id_token else None,
+        groupIdToken=id_token(entry.parent_id_token, GROUP_TOKEN_TYPE) if entry.parent_id_token else None,
     )
     return {"idToken": token, "idTokenInfo": info}
 
@@ -440,7 +440,7 @@ def _reserve(intent: Reserve, secret: str) -> tuple[str, dict[str, Any]]:
         expiryDateTime=ocpp_datetime(intent.expires_at),
         idToken=id_token(intent.id_token, CARD_TOKEN_TYPE),
         evseId=_evse_id(intent) or None,
-        groupIdToken=id_token(intent.parent_id_token, CARD_TOKEN_TYPE) if intent.parent_id_token else None,
+        groupIdToken=id_token(intent.parent_id_token, GROUP_TOKEN_TYPE) if intent.parent_id_token else None,
     )
 
 
@@ -821,7 +821,8 @@ def _installed_certificates(reply: dict[str, Any]) -> list[dict[str, str]]:
 def _decode_read_settings(intent: Intent, reply: dict[str, Any]) -> Outcome:
     """B06: one GetVariableResult per variable asked (B06.FR.01). Accepted ones are settings;
     ones the station does not have are unknown keys; ones it refuses to show (write-only, such
-    as a password) are listed as refused."""
+    as a password) are listed as refused. Each variable's own status word is kept in `results`
+    (Accepted, Rejected, UnknownComponent, UnknownVariable, NotSupportedAttributeType)."""
     settings: list[SettingValue] = []
     unknown: list[str] = []
     refused: list[str] = []
@@ -839,7 +840,7 @@ def _decode_read_settings(intent: Intent, reply: dict[str, Any]) -> Outcome:
         status=OutcomeStatus.ACCEPTED,
         settings=tuple(settings),
         unknown_keys=tuple(unknown),
-        data=optional_fields(refused=refused or None),
+        data=optional_fields(refused=refused or None, results=_variable_results(reply, "getVariableResult") or None),
     )
 
 
@@ -854,17 +855,22 @@ def _entries(reply: dict[str, Any], field: str) -> list[dict[str, Any]]:
     return [entry for entry in reply.get(field, ()) if isinstance(entry, dict)]
 
 
-def _decode_set_variables(intent: Intent, reply: dict[str, Any]) -> Outcome:
-    """B05: the answer is per variable (B05.FR.01); a change of one variable (a setting, the key
-    rotation) is done as its one result says ("RebootRequired": stored, applies after a reset)."""
-    results = [
+def _variable_results(reply: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    """Get/SetVariableResult: per variable, its spelling, the station's status word and reason."""
+    return [
         {
             "variable": variable_spelling(result.get("component") or {}, result.get("variable") or {}),
             "status": result.get("attributeStatus"),
             **optional_fields(reason=_reason(result, "attributeStatusInfo") or None),
         }
-        for result in _entries(reply, "setVariableResult")
+        for result in _entries(reply, field)
     ]
+
+
+def _decode_set_variables(intent: Intent, reply: dict[str, Any]) -> Outcome:
+    """B05: the answer is per variable (B05.FR.01); a change of one variable (a setting, the key
+    rotation) is done as its one result says ("RebootRequired": stored, applies after a reset)."""
+    results = _variable_results(reply, "setVariableResult")
     if not results:
         return Outcome(status=OutcomeStatus.FAILED, detail="no result", error_description="SetVariables: no result")
     worst = next((result for result in results if result["status"] not in ACCEPTED_STATUSES), results[0])
@@ -967,7 +973,7 @@ def _entry(item: dict[str, Any]) -> LocalAuthorization:
         id_token=token,
         status=info["status"],
         expires_at=read_moment(info.get("cacheExpiryDateTime")),
-        parent_id_token=_token(group, CARD_TOKEN_TYPE) if group else "",
+        parent_id_token=_token(group, GROUP_TOKEN_TYPE) if group else "",
     )
 
 
@@ -1072,7 +1078,7 @@ READERS: dict[str, Callable[[dict[str, Any]], Intent]] = {
         id_token=_token(p["idToken"], CARD_TOKEN_TYPE),
         expires_at=read_required_moment(p["expiryDateTime"]),
         connector=p.get("evseId", 0),
-        parent_id_token=_token(p["groupIdToken"], CARD_TOKEN_TYPE) if "groupIdToken" in p else "",
+        parent_id_token=_token(p["groupIdToken"], GROUP_TOKEN_TYPE) if "groupIdToken" in p else "",
     ),
     "CancelReservation": lambda p: CancelReservation(reservation_id=p["reservationId"]),
     "SetChargingProfile": lambda p: SetChargingProfile(profile=_spec(p["chargingProfile"]), connector=p["evseId"]),

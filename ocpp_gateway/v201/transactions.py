@@ -19,11 +19,10 @@ from charging.services import (
     TransactionEventOutcome,
 )
 from ocpp_gateway.timestamps import ocpp_time, parse_timestamp
+from ocpp_gateway.v201.rules import GROUP_TOKEN_TYPE
 
 # AuthorizationStatusEnumType: a token we have no record of is Unknown in 2.0.1 (1.6: Invalid).
 UNKNOWN = "Unknown"
-# IdTokenInfoType.groupIdToken needs a type; the group is an identifier of ours, not a card.
-GROUP_TOKEN_TYPE = "Central"  # noqa: S105 (a token type, not a secret)
 
 # TransactionEventEnumType -> where the event falls in its transaction.
 EVENT_KINDS = {

@@ -33,6 +33,7 @@ from sites.commands.outcomes import Outcome, OutcomeStatus
 from sites.commands.progress import record_command_refusal
 from sites.commands.rules import SECRET_MASK, validate_command
 from sites.credentials import generate_charger_key, hash_charger_key, seal_key, unseal_key
+from sites.device_model.services import record_values_known
 from sites.models import Charger, Command, CommandBatch, CommandStatus, ConfigurationKey
 from sites.security_events import record_key_rotation
 from sites.signals import command_settled
@@ -396,20 +397,28 @@ def dispatch_due_commands(*, now: dt.datetime) -> int:
 
 def _update_configuration_snapshot(charger_id: int, intent: Intent, outcome: Outcome, at: dt.datetime) -> None:
     """Settings read replace the reported keys; an accepted change (also "reboot required":
-    the value is stored, it applies after the reset) updates one."""
+    the value is stored, it applies after the reset) updates one. A station with a device model
+    (2.0.1) has the same values in it."""
+    known: dict[str, str] = {}
     if isinstance(intent, ReadSettings):
         for setting in outcome.settings:
+            key = snapshot_key(setting.component, setting.key)
             ConfigurationKey.objects.update_or_create(
                 charger_id=charger_id,
-                key=snapshot_key(setting.component, setting.key),
+                key=key,
                 defaults={"value": setting.value, "readonly": setting.readonly, "updated_at": at},
             )
+            if setting.component:
+                known[key] = setting.value
     elif isinstance(intent, ChangeSetting):
+        key = snapshot_key(intent.component, intent.key)
         ConfigurationKey.objects.update_or_create(
-            charger_id=charger_id,
-            key=snapshot_key(intent.component, intent.key),
-            defaults={"value": intent.value, "updated_at": at},
+            charger_id=charger_id, key=key, defaults={"value": intent.value, "updated_at": at}
         )
+        if intent.component or "." in intent.key:
+            known[key] = intent.value
+    if known:
+        record_values_known(charger_id=charger_id, values=known, at=at)
 
 
 def snapshot_key(component: str, key: str) -> str:

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from sites.device_model.models import (
     IDENTITY,
+    AttributeType,
     DeviceEvent,
     DeviceReport,
     DeviceVariable,
@@ -142,6 +143,32 @@ def record_report_part(
             )
     count = sum(len(batch) for batch in rows.values())
     return _progress(report, part, received_at, items=count, fresh=fresh, model=DeviceVariable)
+
+
+def record_values_known(*, charger_id: int, values: dict[str, str], at: dt.datetime) -> int:
+    """Values the station confirmed outside a report: read with GetVariables (B06) or set with
+    SetVariables (B05; SetVariableData's attributeType defaults to Actual). The Actual attribute
+    of each variable already in the device model takes its value, so what the admin browses
+    agrees with the station before its next report. `values` are keyed by the neutral spelling
+    "Component.Variable[.Instance]", which names no component instance, EVSE or connector: it
+    is the station-wide variable that is updated. Returns how many rows changed."""
+    updated = 0
+    for spelling, value in values.items():
+        component, _dot, rest = spelling.partition(".")
+        variable, _dot, instance = rest.partition(".")
+        if not (component and variable):
+            continue  # a 1.6 configuration key: no device model
+        updated += DeviceVariable.objects.filter(
+            charger_id=charger_id,
+            component_name=component,
+            component_instance="",
+            evse_id=0,
+            connector_id=0,
+            variable_name=variable,
+            variable_instance=instance,
+            attribute_type=AttributeType.ACTUAL,
+        ).update(value=value, received_at=at)
+    return updated
 
 
 @transaction.atomic

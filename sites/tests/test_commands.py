@@ -2,11 +2,13 @@ import pytest
 from django.contrib import admin
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
+from django.utils import timezone
 
 from sites.admin import ChargerAdmin, ConfigurationInline
 from sites.commands import request_command
 from sites.commands.intents import ChangeSetting, Intent, ReadSettings
 from sites.commands.outcomes import Outcome, OutcomeStatus, SettingValue
+from sites.device_model.models import DeviceVariable
 from sites.models import Charger, Command, ConfigurationKey
 from sites.tests.factories import ChargerFactory
 from sites.tests.helpers import answer_command
@@ -134,3 +136,43 @@ def test_a_command_its_codec_cannot_encode_fails_and_the_next_one_is_sent():
     assert claimed.id == sayable.pk
     unsayable.refresh_from_db()
     assert (unsayable.status, unsayable.error_description) == ("failed", "not on this version")
+
+
+def _device_variable(charger: Charger, component: str, variable: str, value: str, **identity) -> DeviceVariable:
+    return DeviceVariable.objects.create(
+        charger=charger, component_name=component, variable_name=variable, value=value,
+        reported_at=timezone.now(), **identity,
+    )  # fmt: skip
+
+
+def test_settings_read_and_changed_on_a_201_station_update_its_device_model():
+    """B06/B05: what GetVariables read and an accepted SetVariables set is the variable's Actual
+    value in the device model too; an EVSE's variable of the same name and the Target attribute
+    are other rows, left alone."""
+    charger = ChargerFactory(ocpp_version="2.0.1")
+    interval = _device_variable(charger, "OCPPCommCtrlr", "HeartbeatInterval", "300")
+    target = _device_variable(charger, "OCPPCommCtrlr", "HeartbeatInterval", "900", attribute_type="Target")
+    phase = _device_variable(charger, "SampledDataCtrlr", "TxUpdatedMeasurands", "", variable_instance="Phase")
+    of_an_evse = _device_variable(charger, "EVSE", "Power", "11000", evse_id=1)
+    station_power = _device_variable(charger, "EVSE", "Power", "22000")
+    _run(
+        charger,
+        ReadSettings(keys=("OCPPCommCtrlr.HeartbeatInterval",)),
+        Outcome(
+            status=OutcomeStatus.ACCEPTED,
+            settings=(
+                SettingValue(key="HeartbeatInterval", value="120", component="OCPPCommCtrlr"),
+                SettingValue(key="TxUpdatedMeasurands.Phase", value="Energy", component="SampledDataCtrlr"),
+            ),
+        ),
+    )
+    _run(charger, ChangeSetting(key="Power", component="EVSE", value="7400"), Outcome(status=OutcomeStatus.ACCEPTED))
+    _run(
+        charger,
+        ChangeSetting(key="OCPPCommCtrlr.HeartbeatInterval", value="60"),
+        Outcome(status=OutcomeStatus.REJECTED),
+    )
+    values = {row.pk: row.value for row in DeviceVariable.objects.filter(charger=charger)}
+    assert values == {
+        interval.pk: "120", target.pk: "900", phase.pk: "Energy", of_an_evse.pk: "11000", station_power.pk: "7400",
+    }  # fmt: skip

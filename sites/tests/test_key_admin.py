@@ -169,3 +169,17 @@ def test_an_sftp_diagnostics_location_is_accepted_by_the_form(admin_client):
     command = Command.objects.get()
     # The port gives the upload its request id, the command's own (sites.commands._give_request_id).
     assert intent_of(command) == GetDiagnostics(location=location, request_id=command.pk)
+
+
+@pytest.mark.parametrize(("version", "queued"), [("2.0.1", True), ("1.6", False)])
+def test_a_36_character_id_token_starts_a_201_session_and_is_a_form_error_on_16(admin_client, version, queued):
+    """2.0.1 id tokens take 36 characters (IdTokenType), 1.6 idTags 20 (CiString20Type): the
+    form takes the longer, the charger's version says no with the limit in the form."""
+    charger = ChargerFactory(ocpp_version=version)
+    url = reverse("admin:sites_charger_send_command", args=[charger.pk])
+    token = "04A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6E7"
+    response = admin_client.post(url + "?intent=remote_start", {"command_intent": "remote_start", "id_token": token})
+    assert Command.objects.filter(intent="remote_start", fields__id_token=token).exists() is queued
+    if not queued:
+        assert response.status_code == 200
+        assert "20 characters" in str(response.context["form"].errors)

@@ -1,0 +1,48 @@
+"""The device model asked for when a station may have a new one (B07.FR.14): the CSMS SHOULD
+send GetBaseReport FullInventory when a station connects for the first time, and whenever it
+suspects the model changed, e.g. after a firmware update."""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.dispatch import receiver
+
+from sites.commands import request_command
+from sites.commands.intents import ReportBase, RequestReport
+from sites.models import Charger, Command, OcppVersion, RegistrationStatus
+from sites.signals import ChargerBoot, charger_booted
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(charger_booted, dispatch_uid="device_model.ask_after_boot")
+def ask_for_device_models(sender, boots: list[ChargerBoot], **kwargs) -> None:
+    """After the boots are committed: one query when a batch holds a 2.0.1 boot, none otherwise."""
+    candidates = [boot for boot in boots if may_be_asked(boot)]
+    if not candidates:
+        return
+    ids = {boot.charger_id for boot in candidates}
+    asked_before = set(
+        Command.objects.filter(charger_id__in=ids, intent=RequestReport.kind).values_list("charger_id", flat=True)
+    )
+    for boot in candidates:
+        if boot.charger_id not in asked_before or firmware_changed(boot):
+            ask_for_full_inventory(boot.charger_id)
+
+
+def may_be_asked(boot: ChargerBoot) -> bool:
+    """A station with a device model (2.0.1), Accepted or Pending (B02.FR.01 allows GetBaseReport
+    while Pending); a Rejected one is sent nothing (B03.FR.03)."""
+    return boot.ocpp_version == OcppVersion.V201 and boot.registration_status != RegistrationStatus.REJECTED
+
+
+def firmware_changed(boot: ChargerBoot) -> bool:
+    return bool(boot.previous_firmware_version) and boot.previous_firmware_version != boot.firmware_version
+
+
+def ask_for_full_inventory(charger_id: int) -> None:
+    charger = Charger.objects.get(pk=charger_id)
+    try:
+        request_command(charger=charger, intent=RequestReport(base=ReportBase.FULL_INVENTORY))
+    except ValidationError as error:  # e.g. its command queue is full: the operator can ask later
+        logger.warning("device model of %s not asked for: %s", charger.charge_point_id, "; ".join(error.messages))
