@@ -259,6 +259,18 @@ def job_status_text(command: Command) -> str:
     return f"{report.status} ({format_local(report.received_at, command.charger.site.timezone)})" if report else "-"
 
 
+def status_requests(charger: Charger) -> list[TriggerMessage]:
+    """A status report of a whole charger: one request per connector where connectors are
+    addressed by EVSE (2.0.1 asks for one connector's StatusNotification, F06.FR.13), else one
+    request that covers them all (1.6 sec. 5.17: no connectorId, every connector)."""
+    by_evse = [c for c in charger.connectors.all() if c.evse_id is not None]
+    if not by_evse:
+        return [TriggerMessage(message=TriggerableMessage.STATUS)]
+    return [
+        TriggerMessage(message=TriggerableMessage.STATUS, evse=c.evse_id, connector=c.connector_id) for c in by_evse
+    ]
+
+
 def _queue_for_each(model_admin, request: HttpRequest, queryset: QuerySet[Charger], intent: Intent) -> None:
     require_permission(request, command_permission(intent.kind), queryset)
     for charger in queryset:
@@ -550,7 +562,18 @@ class ChargerAdmin(ChargerConsoleAdmin, TenantScopedAdmin, SimpleHistoryAdmin, M
 
     @admin.action(description="Ask for a status report", permissions=["send_trigger_message"])
     def trigger_status(self, request: HttpRequest, queryset: QuerySet[Charger]) -> None:
-        _queue_for_each(self, request, queryset, TriggerMessage(message=TriggerableMessage.STATUS))
+        require_permission(request, command_permission(TriggerMessage.kind), queryset)
+        queued, refused = 0, []
+        for charger in queryset.prefetch_related("connectors"):
+            try:
+                for intent in status_requests(charger):
+                    request_command(charger=charger, intent=intent, requested_by=request.user, via=Command.Via.ADMIN)
+                    queued += 1
+            except ValidationError as error:
+                refused.append(f"{charger.charge_point_id}: {' '.join(error.messages)}")
+        self.message_user(request, f"{queued} status request(s) queued; see each command history.")
+        if refused:
+            self.message_user(request, "Not asked: " + "; ".join(refused), level=messages.WARNING)
 
     @admin.action(description="Generate a new HTTP Basic key (shown once)", permissions=["issue_key"])
     def generate_auth_key(self, request: HttpRequest, queryset: QuerySet[Charger]) -> TemplateResponse:

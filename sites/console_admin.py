@@ -86,12 +86,6 @@ CHARGER_OPERATIONS = [
         confirm="Hard reset (reboot) this charger? Running sessions end.",
         make=lambda _: Reset(hard=True),
     ),
-    Operation(
-        name="trigger_status",
-        kind="trigger_message",
-        label="Ask for its status",
-        make=lambda _: TriggerMessage(message=TriggerableMessage.STATUS),
-    ),
     Operation(name="read_settings", kind="read_settings", label="Get configuration", make=lambda _: ReadSettings()),
     Operation(
         name="device_model",
@@ -102,6 +96,14 @@ CHARGER_OPERATIONS = [
     Operation(name="rotate_key", kind="rotate_key", label="Rotate key", confirm="Send this charger a new key?"),
 ]
 CONNECTOR_OPERATIONS = [
+    Operation(
+        name="trigger_status",
+        kind="trigger_message",
+        label="Ask for its status",
+        per_connector=True,
+        # Per connector: 2.0.1 asks for a StatusNotification of one connector (F06.FR.13).
+        make=lambda connector: TriggerMessage(message=TriggerableMessage.STATUS, **_address(connector)),
+    ),
     Operation(
         name="stop",
         kind="remote_stop",

@@ -455,6 +455,8 @@ def test_request_ids_left_out_are_derived_stably():
         (i.CustomerInformation(), "N09.FR.09"),
         (i.CustomerInformation(id_token="T", customer_identifier="c"), "N09.FR.09"),
         (i.TriggerMessage(message="self_destruct"), "no message to trigger"),
+        (i.TriggerMessage(message="status"), "give its EVSE and connector"),  # F06.FR.13
+        (i.TriggerMessage(message="status", connector=1), "give its EVSE and connector"),
         (i.RequestReport(base="everything"), "no report"),
         (i.RequestReport(base="full_inventory", criteria=("problem",)), "not both"),
         (i.SetMonitoringBase(base="some"), "monitoring base"),

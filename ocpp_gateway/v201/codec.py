@@ -428,8 +428,11 @@ def _clear_cache(intent: ClearCache, secret: str) -> tuple[str, dict[str, Any]]:
 
 
 def _trigger_message(intent: TriggerMessage, secret: str) -> tuple[str, dict[str, Any]]:
-    """F06. A StatusNotification is per connector (F06.FR.12): give the EVSE and connector."""
+    """F06. A StatusNotification is per connector: the CSMS SHALL name it (F06.FR.13; a station
+    MAY reject one without, F06.FR.12)."""
     requested = _choice(TRIGGERS, intent.message, "message to trigger")
+    if intent.message == TriggerableMessage.STATUS and not (intent.evse and intent.connector):
+        raise CannotEncode("an OCPP 2.0.1 status report is asked for one connector: give its EVSE and connector.")
     return "TriggerMessage", optional_fields(requestedMessage=requested, evse=_evse(intent))
 
 

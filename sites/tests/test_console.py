@@ -179,7 +179,7 @@ def test_another_organizations_charger_is_not_found(client, charger):
         ("available", 1, ChangeAvailability(operative=True, connector=1)),
         ("soft_reset", None, Reset(hard=False)),
         ("hard_reset", None, Reset(hard=True)),
-        ("trigger_status", None, TriggerMessage(message="status")),
+        ("trigger_status", 2, TriggerMessage(message="status", connector=2)),
     ],
 )
 def test_an_operator_queues_the_buttons_intent(client, charger, operation, connector_number, intent):

@@ -15,7 +15,7 @@ from sites.commands import intent_of
 from sites.commands.intents import GetDiagnostics
 from sites.models import Charger, Command, ConfigurationKey
 from sites.services import register_charger
-from sites.tests.factories import ChargerFactory, SiteFactory
+from sites.tests.factories import ChargerFactory, ConnectorFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +183,26 @@ def test_a_36_character_id_token_starts_a_201_session_and_is_a_form_error_on_16(
     if not queued:
         assert response.status_code == 200
         assert "20 characters" in str(response.context["form"].errors)
+
+
+def test_a_status_report_asks_each_evse_connector_of_a_201_station_and_a_16_charger_once(admin_client):
+    """1.6 sec. 5.17: no connectorId asks for every connector; 2.0.1 names one (F06.FR.13). A
+    2.0.1 station whose connectors are not known yet is named in a warning, not asked."""
+    charger = ChargerFactory(ocpp_version="1.6")
+    ConnectorFactory(charger=charger, connector_id=1)
+    station = ChargerFactory(ocpp_version="2.0.1")
+    for evse in (1, 2):
+        ConnectorFactory(charger=station, evse_id=evse, connector_id=1)
+    unknown = ChargerFactory(ocpp_version="2.0.1")
+    selected = [charger.pk, station.pk, unknown.pk]
+    response = admin_client.post(
+        reverse(CHANGELIST), {"action": "trigger_status", "_selected_action": selected}, follow=True
+    )
+    fields = sorted(
+        (c.charger_id, c.fields.get("evse"), c.fields.get("connector"))
+        for c in Command.objects.filter(intent="trigger_message")
+    )
+    assert fields == [(charger.pk, None, None), (station.pk, 1, 1), (station.pk, 2, 1)]
+    shown = [str(message) for message in response.context["messages"]]
+    assert "3 status request(s) queued" in shown[0]
+    assert unknown.charge_point_id in shown[1]
