@@ -114,7 +114,9 @@ def test_the_api_queues_a_201_only_intent_for_a_201_charger():
         "/api/v1/chargers/V-1/commands", {"intent": "request_report", "base": "full_inventory"}, format="json"
     )
     assert response.status_code == 202, response.json()
-    assert intent_of(Command.objects.get()) == i.RequestReport(base="full_inventory")
+    command = Command.objects.get()
+    # The request id left out is the command's own (the station's NotifyReport names it).
+    assert intent_of(command) == i.RequestReport(base="full_inventory", request_id=command.pk)
 
 
 def test_the_api_refuses_what_the_201_codec_does_not_carry(monkeypatch):

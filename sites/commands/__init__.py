@@ -127,14 +127,15 @@ def _create_command(
 
 def _give_request_id(command: Command, intent: Intent) -> None:
     """A command whose job the charger reports later by request id (log uploads N01.FR.07,
-    firmware updates L01.FR.10) keeps that id in a column, so a status notification finds it.
+    firmware updates L01.FR.10, reports, a remote start) keeps that id in a column, so a status
+    notification finds it.
     One the caller left out becomes the command's own id: unique, stable across retries (it is
     stored in the fields the codec encodes), and a 32-bit integer as OCPP wants."""
     if not intent.reported_by_request_id:
         return
-    given = getattr(intent, "request_id", None)
+    given = getattr(intent, intent.request_id_field, None)
     command.request_id = given if given is not None else command.pk
-    command.fields = {**command.fields, "request_id": command.request_id}
+    command.fields = {**command.fields, intent.request_id_field: command.request_id}
     command.save(update_fields=["request_id", "fields"])
 
 

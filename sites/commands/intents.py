@@ -76,6 +76,11 @@ class LocalAuthorization:
     status: str | None = None
     expires_at: dt.datetime | None = None
     parent_id_token: str = ""
+    # The kind of token a charger matches against what is presented to it, in the words of
+    # charging.models.IdTokenKind (2.0.1's IdTokenEnumType: "ISO14443", "eMAID", "KeyCode"...),
+    # which a 2.0.1 station compares along with the text; empty for the RFID card most tokens
+    # are. 1.6 idTags have no kind.
+    token_type: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -131,10 +136,12 @@ class Intent:
     title: ClassVar[str] = ""
     # Safe to send again when the first answer never came (reading, or setting the same value).
     retryable: ClassVar[bool] = False
-    # The charger reports the job it starts in later notifications naming the intent's
-    # `request_id` (log uploads N01.FR.07, firmware updates L01.FR.10): the port gives every such
-    # command a request id of its own, so those notifications find their command.
+    # The charger's later messages name the intent's request id (log uploads N01.FR.07, firmware
+    # updates L01.FR.10, reports B07.FR.03, a remote start's transaction F01.FR.25...): the port
+    # gives every such command an id of its own, its row's, in `request_id_field`, so that two
+    # commands alike never share one and those messages find their command.
     reported_by_request_id: ClassVar[bool] = False
+    request_id_field: ClassVar[str] = "request_id"
 
     def to_fields(self) -> dict[str, Any]:
         """JSON-ready fields (datetimes as ISO 8601 text, nested values as dicts)."""
@@ -154,8 +161,11 @@ class RemoteStart(Intent):
     connector: int | None = None
     evse: int | None = None
     charging_profile: ChargingProfileSpec | None = None
-    # The id the charger puts in the transaction it starts (2.0.1); None: derived by the codec.
+    # The id the charger puts in the transaction it starts (2.0.1, F01.FR.25); None: the
+    # command's own (the port's), or derived by the codec where no command carries it.
     remote_start_id: int | None = None
+    reported_by_request_id: ClassVar[bool] = True
+    request_id_field: ClassVar[str] = "remote_start_id"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -264,6 +274,7 @@ class Reserve(Intent):
     connector: int = 0
     evse: int | None = None
     parent_id_token: str = ""
+    token_type: str = ""  # the token's kind, as a LocalAuthorization's
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -447,6 +458,7 @@ class CustomerInformation(Intent):
     clear: bool = False
     customer_identifier: str = ""
     id_token: str = ""
+    reported_by_request_id: ClassVar[bool] = True
     request_id: int | None = None
 
 
@@ -462,6 +474,7 @@ class GetChargingProfiles(Intent):
     purpose: str | None = None
     stack_level: int | None = None
     profile_ids: tuple[int, ...] = ()
+    reported_by_request_id: ClassVar[bool] = True
     request_id: int | None = None
 
 
@@ -497,6 +510,7 @@ class RequestReport(Intent):
     base: str = ""
     variables: tuple[str, ...] = ()
     criteria: tuple[str, ...] = ()
+    reported_by_request_id: ClassVar[bool] = True
     request_id: int | None = None
 
 
@@ -534,6 +548,7 @@ class GetMonitoringReport(Intent):
     retryable: ClassVar[bool] = True
     variables: tuple[str, ...] = ()
     criteria: tuple[str, ...] = ()
+    reported_by_request_id: ClassVar[bool] = True
     request_id: int | None = None
 
 
