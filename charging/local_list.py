@@ -6,7 +6,7 @@ import datetime as dt
 from django.db import transaction
 from django.dispatch import receiver
 
-from charging.models import IdToken, LocalListEntry
+from charging.models import IdToken, IdTokenKind, LocalListEntry, token_type_of
 from sites.commands import intent_of, request_command
 from sites.commands.intents import GetLocalListVersion, LocalAuthorization, SendLocalList
 from sites.commands.outcomes import Outcome
@@ -18,16 +18,29 @@ FULL, DIFFERENTIAL = "full", "differential"
 MAX_LIST_TOKEN_LENGTH = 20
 
 
-def _entry(id_tag: str, status: str, expires_at: dt.datetime | None, parent_id_tag: str) -> LocalAuthorization:
-    return LocalAuthorization(id_token=id_tag, status=status, expires_at=expires_at, parent_id_token=parent_id_tag)
+def _entry(
+    id_tag: str, status: str, expires_at: dt.datetime | None, parent_id_tag: str, kind: str
+) -> LocalAuthorization:
+    return LocalAuthorization(
+        id_token=id_tag,
+        status=status,
+        expires_at=expires_at,
+        parent_id_token=parent_id_tag,
+        token_type=token_type_of(kind),
+    )
+
+
+def _held_as(status: str, expires_at: dt.datetime | None, parent_id_tag: str, kind: str) -> tuple:
+    """An entry as a list holds it: what the charger has is compared with what it should have."""
+    return (status, expires_at, parent_id_tag[:MAX_LIST_TOKEN_LENGTH], kind)
 
 
 def _wanted(charger: Charger) -> dict[str, tuple]:
     """The list the charger should hold: every token of its organization that fits the list,
-    with its current status."""
+    with its current status and its kind (a 2.0.1 station matches both text and kind)."""
     tokens = IdToken.objects.filter(organization_id=charger.site.organization_id)
     return {
-        token.id_tag: (token.effective_status(), token.expires_at, token.parent_id_tag[:MAX_LIST_TOKEN_LENGTH])
+        token.id_tag: _held_as(token.effective_status(), token.expires_at, token.parent_id_tag, token.kind)
         for token in tokens
         if len(token.id_tag) <= MAX_LIST_TOKEN_LENGTH
     }
@@ -38,12 +51,13 @@ def build_local_list(charger: Charger, update_type: str) -> list[LocalAuthorizat
     if update_type == FULL:
         return [_entry(tag, *values) for tag, values in sorted(wanted.items())]
     held = {
-        entry.id_tag: (entry.status, entry.expires_at, entry.parent_id_tag)
+        entry.id_tag: _held_as(entry.status, entry.expires_at, entry.parent_id_tag, entry.kind)
         for entry in LocalListEntry.objects.filter(charger=charger)
     }
     changes = [_entry(tag, *values) for tag, values in sorted(wanted.items()) if held.get(tag) != values]
-    # An entry without a status removes the token from the list.
-    removals = [LocalAuthorization(id_token=tag) for tag in sorted(set(held) - set(wanted))]
+    # An entry without a status removes the token (of the kind the charger holds) from the list.
+    gone = sorted(set(held) - set(wanted))
+    removals = [LocalAuthorization(id_token=tag, token_type=token_type_of(held[tag][-1])) for tag in gone]
     return changes + removals
 
 
@@ -84,6 +98,11 @@ def _apply_accepted_list(charger_id: int, sent: SendLocalList) -> None:
         LocalListEntry.objects.update_or_create(
             charger_id=charger_id,
             id_tag=item.id_token,
-            defaults={"status": item.status, "expires_at": item.expires_at, "parent_id_tag": item.parent_id_token},
+            defaults={
+                "status": item.status,
+                "expires_at": item.expires_at,
+                "parent_id_tag": item.parent_id_token,
+                "kind": item.token_type or IdTokenKind.ISO14443,
+            },
         )
     Charger.objects.filter(pk=charger_id).update(local_list_version=sent.version)

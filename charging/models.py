@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -19,6 +20,12 @@ class IdTokenKind(models.TextChoices):
     LOCAL = "Local", "Local"
     MAC_ADDRESS = "MacAddress", "MAC address"
     NO_AUTHORIZATION = "NoAuthorization", "No authorization"
+
+
+def token_type_of(kind: str) -> str:
+    """A token's kind in the commands' words (LocalAuthorization.token_type): empty for the
+    RFID card most tokens are."""
+    return "" if kind == IdTokenKind.ISO14443 else kind
 
 
 class IdTokenStatus(models.TextChoices):
@@ -43,6 +50,15 @@ class IdToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     parent_id_tag = models.CharField("parent id tag", max_length=36, blank=True)
     holder_name = models.CharField(max_length=200, blank=True)
+    # 2.0.1 IdTokenInfoType.chargingPriority: -9 to 9, higher first, 0 the default; a station
+    # sharing its power may favour a higher one. 1.6 has no such thing.
+    charging_priority = models.SmallIntegerField(
+        default=0,
+        db_default=0,  # rows written by other means than Django (imports, SQL) get the default too
+        validators=[MinValueValidator(-9), MaxValueValidator(9)],
+        help_text="-9 (lowest) to 9 (highest), 0 by default: told to OCPP 2.0.1 stations, which may favour a "
+        "higher priority when they share their power.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     history = HistoricalRecords()
@@ -55,6 +71,10 @@ class IdToken(models.Model):
             models.UniqueConstraint("organization", Lower("id_tag"), name="idtoken_tag_ci_unique_per_org"),
             models.CheckConstraint(condition=models.Q(status__in=IdTokenStatus.values), name="idtoken_status_valid"),
             models.CheckConstraint(condition=~models.Q(id_tag=""), name="idtoken_tag_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(charging_priority__gte=-9, charging_priority__lte=9),
+                name="idtoken_charging_priority_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -345,6 +365,8 @@ class LocalListEntry(models.Model):
     status = models.CharField(max_length=16)
     expires_at = models.DateTimeField(null=True, blank=True)
     parent_id_tag = models.CharField(max_length=20, blank=True)
+    # The token's kind when it was sent: a 2.0.1 station identifies an entry by text and kind.
+    kind = models.CharField(max_length=16, choices=IdTokenKind.choices, default=IdTokenKind.ISO14443)
 
     class Meta:
         ordering = ["id_tag"]

@@ -9,7 +9,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.services import record_change
-from charging.models import IdToken, Reservation, ReservationStatus
+from charging.models import IdToken, Reservation, ReservationStatus, token_type_of
 from sites.commands import intent_of, request_command
 from sites.commands.intents import CancelReservation, Reserve
 from sites.commands.outcomes import Outcome
@@ -50,6 +50,7 @@ def check_reservation(
         expires_at=expires_at,
         connector=connector.connector_id if connector else 0,
         evse=connector.evse_id if connector else None,
+        token_type=token_type_of(id_token.kind),
     )
     try:
         validate_command(charger=charger, intent=intent)
@@ -83,6 +84,7 @@ def reserve(
         # connector's number within it (connector 1 of EVSE 2 is EVSE 2). None on 1.6.
         evse=connector.evse_id if connector else None,
         parent_id_token=id_token.parent_id_tag,
+        token_type=token_type_of(id_token.kind),
     )
     request_command(charger=charger, intent=intent, requested_by=requested_by, via=via)
     return reservation

@@ -17,7 +17,10 @@ class IdTokenResource(TenantImportGuard, FormulaSafeExportMixin, resources.Model
     class Meta:
         model = IdToken
         import_id_fields = ["organization", "id_tag"]
-        fields = ["organization", "id_tag", "kind", "status", "expires_at", "parent_id_tag", "holder_name"]
+        fields = [
+            "organization", "id_tag", "kind", "status", "expires_at", "parent_id_tag", "holder_name",
+            "charging_priority",
+        ]  # fmt: skip
         export_order = fields
         clean_model_instances = True
         skip_unchanged = True

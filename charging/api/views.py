@@ -68,7 +68,8 @@ class IdTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = IdToken
         fields = [
-            "id", "organization", "id_tag", "kind", "status", "expires_at", "parent_id_tag", "holder_name", "places",
+            "id", "organization", "id_tag", "kind", "status", "expires_at", "parent_id_tag", "holder_name",
+            "charging_priority", "places",
         ]  # fmt: skip
 
     def get_fields(self):

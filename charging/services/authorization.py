@@ -39,6 +39,8 @@ class TokenDecision:
     known: bool = True
     # The EVSEs of the charger the token may charge at, when not all of them (2.0.1 C01.FR.20).
     evse_ids: tuple[int, ...] = ()
+    # Its business priority, -9 to 9 (IdToken.charging_priority); 0 is the default.
+    priority: int = 0
 
 
 # Where a token may charge: (charger id, EVSE id, None for every EVSE of the charger).
@@ -128,7 +130,9 @@ def decide(
             evse_ids = here  # C01.FR.19/20: empty for every EVSE
     if status == IdTokenStatus.ACCEPTED and active.get(token.pk, set()) - {exclude}:
         status = CONCURRENT_TX
-    return TokenDecision(status, token.expires_at, token.parent_id_tag, evse_ids=evse_ids)
+    return TokenDecision(
+        status, token.expires_at, token.parent_id_tag, evse_ids=evse_ids, priority=token.charging_priority
+    )
 
 
 def _evses_allowed(places: list[Place], charger_id: int) -> tuple[int, ...] | None:

@@ -445,6 +445,8 @@ def _answer_of(decision: TokenDecision | None, total_cost: Decimal | None = None
         answer["known"] = decision.known
         if decision.evse_ids:
             answer["evse_ids"] = list(decision.evse_ids)
+        if decision.priority:
+            answer["priority"] = decision.priority
     if total_cost is not None:
         answer["total_cost"] = str(total_cost)
     return answer or None
@@ -461,7 +463,9 @@ def _decision_of(answer: dict | None) -> TokenDecision | None:
         return None
     expires_at = dt.datetime.fromisoformat(answer["expires_at"]) if answer["expires_at"] else None
     evse_ids = tuple(answer.get("evse_ids", ()))
-    return TokenDecision(answer["status"], expires_at, answer["parent"], answer["known"], evse_ids)
+    return TokenDecision(
+        answer["status"], expires_at, answer["parent"], answer["known"], evse_ids, answer.get("priority", 0)
+    )
 
 
 # --- Connectors ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from charging.local_list import DIFFERENTIAL, FULL, send_local_list
-from charging.models import IdToken
+from charging.models import IdToken, IdTokenKind
 from charging.tests.factories import IdTokenFactory
 from sites.commands import intent_of, request_command
 from sites.commands.intents import GetLocalListVersion, LocalAuthorization, SendLocalList
@@ -102,3 +102,27 @@ def test_operator_sends_the_list_from_the_admin(admin_client, charger_with_token
     assert Command.objects.get().intent == SendLocalList.kind
     page = admin_client.get(reverse("admin:charging_localauthorizationlist_change", args=[charger_with_tokens.pk]))
     assert page.status_code == 200
+
+
+def test_tokens_of_other_kinds_than_cards_keep_their_kind_in_the_list_and_its_removals():
+    """A 2.0.1 station identifies a list entry by text and kind (IdTokenType): an eMAID is sent,
+    held and removed as an eMAID; a card's kind is left to the default."""
+    charger = ChargerFactory(ocpp_version="2.0.1")
+    organization = charger.site.organization
+    IdTokenFactory(organization=organization, id_tag="CARD")
+    IdTokenFactory(organization=organization, id_tag="NL-ABC-C12345678-X", kind=IdTokenKind.EMAID)
+    full = send_local_list(charger=charger, update_type=FULL)
+    assert intent_of(full).entries == (
+        LocalAuthorization(id_token="CARD", status="Accepted"),
+        LocalAuthorization(id_token="NL-ABC-C12345678-X", status="Accepted", token_type="eMAID"),
+    )
+    answer_command(full)
+    assert dict(charger.local_list.values_list("id_tag", "kind")) == {
+        "CARD": "ISO14443", "NL-ABC-C12345678-X": "eMAID",
+    }  # fmt: skip
+    charger.refresh_from_db()
+    assert intent_of(send_local_list(charger=charger, update_type=DIFFERENTIAL)).entries == ()  # nothing changed
+    IdToken.objects.filter(id_tag="NL-ABC-C12345678-X").delete()
+    charger.refresh_from_db()
+    removal = send_local_list(charger=charger, update_type=DIFFERENTIAL)
+    assert intent_of(removal).entries == (LocalAuthorization(id_token="NL-ABC-C12345678-X", token_type="eMAID"),)

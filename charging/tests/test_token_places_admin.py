@@ -19,6 +19,7 @@ def _form(token, charger, evse_id: str = "") -> dict:
         "expires_at_1": "",
         "parent_id_tag": "",
         "holder_name": "",
+        "charging_priority": "0",
         "places-TOTAL_FORMS": "1",
         "places-INITIAL_FORMS": "0",
         "places-MIN_NUM_FORMS": "0",

@@ -46,3 +46,16 @@ def test_a_charger_of_another_organization_is_refused_like_one_that_does_not_exi
     zero = client.patch(f"/api/v1/id-tokens/{token.pk}", {"places": [{"charger": "X", "evse_id": 0}]}, format="json")
     assert zero.status_code == 400
     assert not IdTokenPlace.objects.exists()
+
+
+def test_the_charging_priority_is_written_shown_and_kept_within_minus_9_to_9(operator_and_token):
+    """2.0.1 IdTokenInfoType.chargingPriority: -9 to 9, 0 by default."""
+    client, token = operator_and_token
+    assert client.get(f"/api/v1/id-tokens/{token.pk}").json()["charging_priority"] == 0
+    response = client.patch(f"/api/v1/id-tokens/{token.pk}", {"charging_priority": 9}, format="json")
+    assert (response.status_code, response.json()["charging_priority"]) == (200, 9)
+    refused = client.patch(f"/api/v1/id-tokens/{token.pk}", {"charging_priority": 10}, format="json")
+    assert refused.status_code == 400
+    assert "charging_priority" in refused.json()["errors"]
+    token.refresh_from_db()
+    assert token.charging_priority == 9

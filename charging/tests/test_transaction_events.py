@@ -123,6 +123,17 @@ def test_a_resent_event_is_answered_the_same_and_changes_nothing(charger, token)
     assert _session(charger).energy_wh == 3000
 
 
+def test_the_tokens_priority_is_in_the_answer_and_in_the_same_answer_to_a_resend(charger, token):
+    token.charging_priority = 5
+    token.save()
+    first = _record(_event(charger, "started", 0, 0, wh=1000, token="TOKEN-1"))
+    assert first.decision.priority == 5
+    token.charging_priority = -3
+    token.save()
+    again = _record(_event(charger, "started", 0, 0, wh=1000, token="TOKEN-1"))
+    assert (again.duplicate, again.decision) == (True, first.decision)
+
+
 def test_duplicates_in_one_batch_are_applied_once(charger, token):
     event = _event(charger, "started", 0, 0, wh=1000, token="TOKEN-1")
     outcomes = record_transaction_events([event, event])

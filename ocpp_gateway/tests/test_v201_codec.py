@@ -162,6 +162,13 @@ CALLS = [
         i.Reserve(reservation_id=6, id_token="TAG", expires_at=AT),
         ("ReserveNow", {"id": 6, "expiryDateTime": "2026-03-01T12:30:00Z", "idToken": CARD}),
     ),
+    (  # a token of another kind than a card is reserved as that kind (IdTokenType)
+        i.Reserve(reservation_id=7, id_token="1234", expires_at=AT, token_type="KeyCode"),
+        (
+            "ReserveNow",
+            {"id": 7, "expiryDateTime": "2026-03-01T12:30:00Z", "idToken": {"idToken": "1234", "type": "KeyCode"}},
+        ),
+    ),
     (i.CancelReservation(reservation_id=5), ("CancelReservation", {"reservationId": 5})),
     (
         i.SetChargingProfile(
@@ -224,6 +231,7 @@ CALLS = [
             entries=(
                 i.LocalAuthorization(id_token="A", status="Blocked", expires_at=AT, parent_id_token="P"),
                 i.LocalAuthorization(id_token="B"),
+                i.LocalAuthorization(id_token="NL-ABC-C12345678-X", token_type="eMAID"),
             ),
         ),
         (
@@ -241,6 +249,7 @@ CALLS = [
                         },
                     },
                     {"idToken": {"idToken": "B", "type": "ISO14443"}},
+                    {"idToken": {"idToken": "NL-ABC-C12345678-X", "type": "eMAID"}},
                 ],
             },
         ),

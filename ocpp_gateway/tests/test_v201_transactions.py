@@ -138,6 +138,12 @@ def test_the_evses_a_token_may_use_and_the_total_cost_match_the_schemas():
     assert v201.transaction_event_reply(TransactionEventOutcome(None, total_cost=Decimal("0"))) == {"totalCost": 0.0}
 
 
+def test_a_priority_other_than_the_default_is_told():
+    assert v201.id_token_info(TokenDecision("Accepted", priority=7)) == {"status": "Accepted", "chargingPriority": 7}
+    assert v201.id_token_info(TokenDecision("Accepted", priority=0)) == {"status": "Accepted"}
+    _validate_result("Authorize", {"idTokenInfo": v201.id_token_info(TokenDecision("Accepted", priority=-9))})
+
+
 def _validate_result(action: str, payload: dict) -> None:
     path = Path(ocpp.__file__).parent / "v201" / "schemas" / f"{action}Response.json"
     fastjsonschema.compile(json.loads(path.read_text(encoding="utf-8")))(payload)

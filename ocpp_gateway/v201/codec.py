@@ -16,8 +16,9 @@ Choices that 2.0.1 forces on neutral intents (documented in sites.commands.inten
   Read settings come back as SettingValue(key="Variable[.Instance]", component="Component").
 - Id tokens. The neutral intents carry a token's text only. A remote start names the driver on
   the CSMS's authority ("Central": no card is presented at the station); tokens the station
-  matches against cards presented to it (local list, reservations) are "ISO14443", the RFID
-  cards this system issues; a group token is ours, "Central" (C09.FR.13, `GROUP_TOKEN_TYPE`).
+  matches against what is presented to it (local list, reservations) are of their own kind
+  (`token_type`, "ISO14443" when not given: the RFID cards most tokens are); a group token is
+  ours, "Central" (C09.FR.13, `GROUP_TOKEN_TYPE`).
 - Request ids. Where 2.0.1 needs one (remote start, firmware, logs, reports...) and the intent
   leaves it None, it is derived from the intent's other fields (`derived_id`): stable, so a
   retried command names the same request the station's notifications will refer to.
@@ -323,7 +324,7 @@ def charging_profile(spec: ChargingProfileSpec) -> dict[str, Any]:
 
 def authorization_data(entry: LocalAuthorization) -> dict[str, Any]:
     """AuthorizationData (part 2, 2.4): without idTokenInfo it removes the token (D01.FR.17)."""
-    token = id_token(entry.id_token, CARD_TOKEN_TYPE)
+    token = id_token(entry.id_token, entry.token_type or CARD_TOKEN_TYPE)
     if entry.status is None:
         return {"idToken": token}
     info = optional_fields(
@@ -441,7 +442,7 @@ def _reserve(intent: Reserve, secret: str) -> tuple[str, dict[str, Any]]:
     return "ReserveNow", optional_fields(
         id=intent.reservation_id,
         expiryDateTime=ocpp_datetime(intent.expires_at),
-        idToken=id_token(intent.id_token, CARD_TOKEN_TYPE),
+        idToken=id_token(intent.id_token, intent.token_type or CARD_TOKEN_TYPE),
         evseId=_evse_id(intent) or None,
         groupIdToken=id_token(intent.parent_id_token, GROUP_TOKEN_TYPE) if intent.parent_id_token else None,
     )
@@ -966,14 +967,20 @@ def _evse_fields(evse: dict[str, Any] | None) -> dict[str, Any]:
     return {"evse": evse["id"], **({"connector": evse["connectorId"]} if "connectorId" in evse else {})}
 
 
+def _kind_of(token: dict[str, Any]) -> str:
+    """The neutral token_type of an IdTokenType: empty for the usual card."""
+    return "" if token["type"] == CARD_TOKEN_TYPE else str(token["type"])
+
+
 def _entry(item: dict[str, Any]) -> LocalAuthorization:
     info = item.get("idTokenInfo")
-    token = _token(item["idToken"], CARD_TOKEN_TYPE)
+    token, kind = str(item["idToken"]["idToken"]), _kind_of(item["idToken"])
     if info is None:
-        return LocalAuthorization(id_token=token)
+        return LocalAuthorization(id_token=token, token_type=kind)
     group = info.get("groupIdToken")
     return LocalAuthorization(
         id_token=token,
+        token_type=kind,
         status=info["status"],
         expires_at=read_moment(info.get("cacheExpiryDateTime")),
         parent_id_token=_token(group, GROUP_TOKEN_TYPE) if group else "",
@@ -1078,7 +1085,8 @@ READERS: dict[str, Callable[[dict[str, Any]], Intent]] = {
     "TriggerMessage": lambda p: TriggerMessage(message=TRIGGERED[p["requestedMessage"]], **_evse_fields(p.get("evse"))),
     "ReserveNow": lambda p: Reserve(
         reservation_id=p["id"],
-        id_token=_token(p["idToken"], CARD_TOKEN_TYPE),
+        id_token=str(p["idToken"]["idToken"]),
+        token_type=_kind_of(p["idToken"]),
         expires_at=read_required_moment(p["expiryDateTime"]),
         connector=p.get("evseId", 0),
         parent_id_token=_token(p["groupIdToken"], GROUP_TOKEN_TYPE) if "groupIdToken" in p else "",

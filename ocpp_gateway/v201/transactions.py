@@ -41,7 +41,7 @@ MAIN_METER = 0
 def id_token_info(decision: TokenDecision) -> dict:
     """IdTokenInfoType: the status (C01.FR.07), the token's expiry as how long the station may
     cache it (C10.FR.13), its group when it has one (C01.FR.06, C09.FR.02, E01.FR.12), the EVSEs
-    it may charge at when not all (C01.FR.19/20)."""
+    it may charge at when not all (C01.FR.19/20), its chargingPriority when not the default."""
     body: dict = {"status": decision.status if decision.known else UNKNOWN}
     if decision.evse_ids:
         body["evseId"] = list(decision.evse_ids)
@@ -49,6 +49,8 @@ def id_token_info(decision: TokenDecision) -> dict:
         body["cacheExpiryDateTime"] = ocpp_time(decision.expires_at)
     if decision.parent:
         body["groupIdToken"] = {"idToken": decision.parent, "type": GROUP_TOKEN_TYPE}
+    if decision.priority:  # 0 is the default: left out
+        body["chargingPriority"] = decision.priority
     return body
 
 
