@@ -1,6 +1,7 @@
-"""The device model asked for when a station may have a new one (B07.FR.14): the CSMS SHOULD
-send GetBaseReport FullInventory when a station connects for the first time, and whenever it
-suspects the model changed, e.g. after a firmware update."""
+"""What the device model does on its own: it is asked for when a station may have a new one
+(B07.FR.14: the CSMS SHOULD send GetBaseReport FullInventory when a station connects for the
+first time, and whenever it suspects the model changed, e.g. after a firmware update), and it
+forgets the monitors a station cleared (N06)."""
 
 import logging
 
@@ -8,9 +9,11 @@ from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 
 from sites.commands import request_command
-from sites.commands.intents import ReportBase, RequestReport
+from sites.commands.intents import ClearVariableMonitoring, ReportBase, RequestReport
+from sites.commands.outcomes import Outcome
+from sites.device_model.models import VariableMonitor
 from sites.models import Charger, Command, OcppVersion, RegistrationStatus
-from sites.signals import ChargerBoot, charger_booted
+from sites.signals import ChargerBoot, charger_booted, command_settled
 
 logger = logging.getLogger(__name__)
 
@@ -46,3 +49,14 @@ def ask_for_full_inventory(charger_id: int) -> None:
         request_command(charger=charger, intent=RequestReport(base=ReportBase.FULL_INVENTORY))
     except ValidationError as error:  # e.g. its command queue is full: the operator can ask later
         logger.warning("device model of %s not asked for: %s", charger.charge_point_id, "; ".join(error.messages))
+
+
+@receiver(command_settled, dispatch_uid="device_model.forget_cleared_monitors")
+def forget_cleared_monitors(sender, command: Command, outcome: Outcome | None = None, **kwargs) -> None:
+    """N06: a monitor the station cleared (its id among the outcome's `cleared`) no longer exists:
+    its row goes at once, without waiting for the next full monitoring report."""
+    if command.intent != ClearVariableMonitoring.kind or outcome is None:
+        return
+    cleared = [monitor_id for monitor_id in outcome.data.get("cleared", ()) if isinstance(monitor_id, int)]
+    if cleared:
+        VariableMonitor.objects.filter(charger_id=command.charger_id, monitor_id__in=cleared).delete()

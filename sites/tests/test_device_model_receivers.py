@@ -1,13 +1,18 @@
-"""B07.FR.14: a 2.0.1 station's full device model is asked for at its first connection and
-after it boots with other firmware; never of a 1.6 charger or a Rejected station."""
+"""What the device model does on its own (sites/device_model/receivers.py). B07.FR.14: a 2.0.1
+station's full device model is asked for at its first connection and after it boots with other
+firmware; never of a 1.6 charger or a Rejected station. N06: cleared monitors are forgotten."""
 
 import pytest
 from django.utils import timezone
 
-from sites.commands.intents import ReportBase, RequestReport
+from sites.commands import request_command
+from sites.commands.intents import ClearVariableMonitoring, ReportBase, RequestReport
+from sites.commands.outcomes import Outcome, OutcomeStatus
+from sites.device_model.models import VariableMonitor
 from sites.models import Charger, Command
 from sites.services import BootInfo, record_boot
 from sites.tests.factories import ChargerFactory
+from sites.tests.helpers import answer_command
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the request follows the boot's commit
 
@@ -48,3 +53,16 @@ def test_a_pending_station_is_asked_too():
     station = ChargerFactory(ocpp_version="2.0.1", registration_status="Pending")
     _boot(station)
     assert len(_reports_asked(station)) == 1
+
+
+def test_monitors_the_station_cleared_are_forgotten_and_the_others_kept():
+    """N06: per monitor, Accepted (cleared), Rejected or NotFound: only the cleared ones go."""
+    station = ChargerFactory(ocpp_version="2.0.1")
+    for monitor_id in (3, 4, 5):
+        VariableMonitor.objects.create(
+            charger=station, monitor_id=monitor_id, monitor_type="UpperThreshold", severity=4, value=1,
+            transaction=False, component_name="EVSE", variable_name="Power", reported_at=timezone.now(),
+        )  # fmt: skip
+    command = request_command(charger=station, intent=ClearVariableMonitoring(monitor_ids=(3, 4)))
+    answer_command(command, Outcome(status=OutcomeStatus.REJECTED, data={"cleared": [3], "not_cleared": {"4": "x"}}))
+    assert sorted(VariableMonitor.objects.values_list("monitor_id", flat=True)) == [4, 5]
