@@ -71,15 +71,24 @@ def _client_context(pki: dict[str, Path], certificate: str | None) -> ssl.SSLCon
     return context
 
 
-async def _boot(server, pki, charge_point_id: str, certificate: str | None, headers: dict | None = None) -> list:
+BOOTS = {
+    "ocpp1.6": {"chargePointVendor": "ACME", "chargePointModel": "X1"},
+    "ocpp2.0.1": {"reason": "PowerUp", "chargingStation": {"vendorName": "ACME", "model": "X2"}},
+}
+
+
+async def _boot(
+    server, pki, charge_point_id: str, certificate: str | None, headers: dict | None = None, version: str = "ocpp1.6"
+) -> list:
     async with websockets.connect(
         f"{server.ws_url}/{charge_point_id}",
-        subprotocols=["ocpp1.6"],
+        subprotocols=[version],
         ssl=_client_context(pki, certificate),
         additional_headers=headers or {},
         open_timeout=5,
     ) as ws:
-        return await call(ws, "1", "BootNotification", {"chargePointVendor": "ACME", "chargePointModel": "X1"})
+        assert ws.subprotocol == version
+        return await call(ws, f"boot-{version}", "BootNotification", BOOTS[version])
 
 
 def _refusal_status(server, pki, certificate: str | None, headers: dict | None = None) -> int:
@@ -96,14 +105,21 @@ def _events(server, kind: str) -> list[dict]:
     return [json.loads(detail) for (detail,) in rows]
 
 
-def test_the_chargers_own_certificate_opens_the_connection(server, pki):
-    answer = asyncio.run(_boot(server, pki, PROFILE3, "good"))
+# The security profiles are the same for OCPP 2.0.1 (part 2, A00.FR.2xx-4xx: profile 2 HTTP
+# Basic over TLS, profile 3 the station's client certificate); a station speaks either version.
+VERSIONS = pytest.mark.parametrize("version", ["ocpp1.6", "ocpp2.0.1"])
+
+
+@VERSIONS
+def test_the_chargers_own_certificate_opens_the_connection(server, pki, version):
+    answer = asyncio.run(_boot(server, pki, PROFILE3, "good", version=version))
     assert answer[0] == 3
     assert answer[2]["status"] == "Accepted"
 
 
-def test_a_profile_2_charger_with_basic_auth_works_on_the_same_listener(server, pki):
-    answer = asyncio.run(_boot(server, pki, PROFILE2, None, server.basic_auth(PROFILE2)))
+@VERSIONS
+def test_a_profile_2_charger_with_basic_auth_works_on_the_same_listener(server, pki, version):
+    answer = asyncio.run(_boot(server, pki, PROFILE2, None, server.basic_auth(PROFILE2), version=version))
     assert answer[2]["status"] == "Accepted"
 
 
