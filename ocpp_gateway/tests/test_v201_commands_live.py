@@ -310,9 +310,9 @@ def test_the_admin_starts_and_stops_a_session_on_a_201_station(server):
 
     async def run() -> list[str]:
         async with station(server) as role:
-            # Another token than the API's start above: the station makes its transaction id of the
-            # remoteStartId, which our codec derives from the intent's fields.
-            start = {"command_intent": "remote_start", "id_token": "DEMO-TAG-002", "evse": "1"}
+            # The same token and EVSE as the API's start above, a new remoteStartId (the command's
+            # own), so a new transaction: this station makes its transaction id of it.
+            start = {"command_intent": "remote_start", "id_token": "DEMO-TAG-001", "evse": "1"}
             await asyncio.to_thread(operator._post_form, command_page + "?intent=remote_start", start)
             assert await asyncio.to_thread(settled, "remote_start") == "accepted"
             await asyncio.sleep(1)  # the Started event follows the answer
