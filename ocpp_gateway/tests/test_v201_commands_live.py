@@ -5,7 +5,6 @@ and the domain acts on them. A mixed fleet: a 1.6 charger and a 2.0.1 station of
 one dashboard and one sessions list."""
 
 import asyncio
-import contextlib
 import csv
 import datetime as dt
 import io
@@ -15,11 +14,10 @@ import time
 import pytest
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
-from ocpp.v201.datatypes import ChargingStationType
 
 from common.live_server import AdminSession, celery_worker, live_server
+from ocpp_gateway.tests.live_chargers import booted, connect, settled_command
 from ocpp_gateway.tests.live_chargers import call as raw_call
-from ocpp_gateway.tests.live_chargers import connect
 
 STATION = "DEMO-CS-201"
 CHARGER_16 = "DEMO-CP-001"
@@ -139,26 +137,12 @@ def server(tmp_path_factory):
         yield running
 
 
-@contextlib.asynccontextmanager
-async def station(server):
-    async with connect(server, STATION, subprotocols=("ocpp2.0.1",)) as ws:
-        role = Station(STATION, ws, response_timeout=10)
-        listening = asyncio.create_task(role.start())
-        try:
-            boot = call.BootNotification(
-                charging_station=ChargingStationType(vendor_name="ACME", model="X2"), reason="PowerUp"
-            )
-            assert (await role.call(boot)).status == "Accepted"
-            yield role
-        finally:
-            listening.cancel()
+def station(server):
+    return booted(server, STATION, Station, version="2.0.1")
 
 
-async def _command(session: AdminSession, body: dict, charge_point_id: str = STATION) -> dict:
-    status, queued = await asyncio.to_thread(session.api, "POST", f"/api/v1/chargers/{charge_point_id}/commands", body)
-    assert status == 202, queued
-    _, settled = await asyncio.to_thread(session.api, "GET", f"/api/v1/commands/{queued['id']}?wait=10")
-    return settled
+async def _command(session: AdminSession, body: dict) -> dict:
+    return await settled_command(session, STATION, body)
 
 
 def test_remote_start_and_stop_read_and_change_settings_and_a_report_through_the_api(server):

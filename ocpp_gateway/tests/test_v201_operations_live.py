@@ -18,10 +18,9 @@ import pytest
 from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
-from ocpp.v201.datatypes import ChargingStationType
 
 from common.live_server import AdminSession, LiveServer, live_server
-from ocpp_gateway.tests.live_chargers import connect, settled_command
+from ocpp_gateway.tests.live_chargers import booted, settled_command
 
 STATION = "DEMO-CS-201"
 # The station's EVSEs, one connector each (2.0.1 numbers connectors per EVSE).
@@ -320,26 +319,17 @@ def _connectors_sql(status: str) -> tuple[str, tuple]:
 async def station(server: LiveServer, answer: str = "accept"):
     """The station, booted, its EVSEs Available (so the central system knows its connectors);
     refusing every operation when `answer` is "refuse"."""
-    async with connect(server, STATION, subprotocols=("ocpp2.0.1",)) as ws:
-        role = Station(STATION, ws, response_timeout=10)
-        listening = asyncio.create_task(role.start())
-        try:
-            boot = call.BootNotification(
-                charging_station=ChargingStationType(vendor_name="ACME", model="X2"), reason="PowerUp"
+    async with booted(server, STATION, Station, version="2.0.1") as role:
+        for evse_id, connector_id in EVSES:
+            status = call.StatusNotification(
+                timestamp=_now(), connector_status="Available", evse_id=evse_id, connector_id=connector_id
             )
-            assert (await role.call(boot)).status == "Accepted"
-            for evse_id, connector_id in EVSES:
-                status = call.StatusNotification(
-                    timestamp=_now(), connector_status="Available", evse_id=evse_id, connector_id=connector_id
-                )
-                await role.call(status)
-            sql, params = _connectors_sql("Available")
-            assert await asyncio.to_thread(server.wait_for, sql, len(EVSES), params) == len(EVSES)
-            if answer == "refuse":
-                role.refuse, role.fail = set(OPERATIONS), set(WITHOUT_STATUS)
-            yield role
-        finally:
-            listening.cancel()
+            await role.call(status)
+        sql, params = _connectors_sql("Available")
+        assert await asyncio.to_thread(server.wait_for, sql, len(EVSES), params) == len(EVSES)
+        if answer == "refuse":
+            role.refuse, role.fail = set(OPERATIONS), set(WITHOUT_STATUS)
+        yield role
 
 
 async def _api(session: AdminSession, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
