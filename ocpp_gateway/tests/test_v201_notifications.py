@@ -1,5 +1,5 @@
 """The 2.0.1 notifications kept as the station sent them (ocpp_gateway/v201/reports.py
-`_kept_as_sent`, stored by sites.services.record_charger_report), through the real consumer:
+`_kept_as_sent`, stored by sites.commands.progress.record_job_status), through the real consumer:
 NotifyCustomerInformation (N09), ReportChargingProfiles (K09) and NotifyChargingLimit (K12).
 What each stores, what it answers (the empty response, valid against the response schema) and
 the CALLERROR a malformed one gets (part 4 sec. 4.3), with nothing stored."""
@@ -11,9 +11,10 @@ import fastjsonschema
 import ocpp
 import pytest
 import pytest_asyncio
+from django.utils import timezone
 
 from ocpp_gateway.tests.conftest import db, iso, now_s
-from sites.models import ChargerReport
+from sites.models import ChargerReport, Command, CommandStatus
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -89,6 +90,25 @@ async def test_a_part_sent_again_with_its_message_id_is_kept_once(charger, stati
     assert await station.result("NotifyCustomerInformation", part, message_id="nci-0") == {}
     assert await station.result("NotifyCustomerInformation", part, message_id="nci-0") == {}
     assert len(await db(_reports)(charger.pk)) == 1
+
+
+def _asked(charger_id: int, intent: str, request_id: int) -> Command:
+    return Command.objects.create(
+        charger_id=charger_id, intent=intent, request_id=request_id, status=CommandStatus.ACCEPTED,
+        expires_at=timezone.now(),
+    )  # fmt: skip
+
+
+async def test_what_answers_a_request_of_ours_is_linked_to_its_command(charger, station):
+    """N09.FR.03 / K09.FR.02: the parts name the request's id, which is the command's."""
+    customer = await db(_asked)(charger.pk, "customer_information", 12)
+    profiles = await db(_asked)(charger.pk, "get_charging_profiles", 30)
+    await station.result("NotifyCustomerInformation", _customer_information(0, "name: J. Doe"))
+    report = {"requestId": 30, "chargingLimitSource": "CSO", "evseId": 1, "chargingProfile": [PROFILE]}
+    await station.result("ReportChargingProfiles", report)
+    await station.result("ReportChargingProfiles", {**report, "requestId": 31})  # asked by no command
+    reports = await db(_reports)(charger.pk)
+    assert [r.command_id for r in reports] == [customer.pk, profiles.pk, None]
 
 
 # --- K09 ReportChargingProfiles -------------------------------------------------------------

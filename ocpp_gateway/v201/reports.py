@@ -32,7 +32,6 @@ from sites.device_model.services import (
     record_report_part,
 )
 from sites.models import ChargerReport
-from sites.services import record_charger_report
 
 # --- Payload -> dataclasses -------------------------------------------------------------------
 
@@ -195,12 +194,13 @@ def _more(payload: dict) -> str:
 def _kept_as_sent(kind: str, status: Callable[[dict], str]) -> Handler:
     """Notifications stored as they came (a ChargerReport with the payload as its detail and a
     short status): NotifyChargingLimit (K12), ClearedChargingLimit (K13), ReportChargingProfiles
-    (K09), NotifyCustomerInformation (N09). Each is answered with the empty response."""
+    (K09), NotifyCustomerInformation (N09). Each is answered with the empty response. Those
+    answering a request of ours (K09.FR.02, N09.FR.03: its requestId) are linked to its command."""
 
     async def record(conn: Connection, payload: dict, received_at: dt.datetime) -> dict:
         await TRANSACTIONS.submit(
             partial(
-                record_charger_report,
+                record_job_status,
                 charger_id=conn.registered_id,
                 kind=kind,
                 status=status(payload),

@@ -1,6 +1,7 @@
 """The progress of a command's long-running job, as the charger reports it later: a log upload
 (LogStatusNotification, N01) or a firmware update (FirmwareStatusNotification,
-SignedFirmwareStatusNotification, L01). Whatever the protocol version, a report is one neutral
+SignedFirmwareStatusNotification, L01), and what a station reports in parts in answer to a
+request (NotifyCustomerInformation N09, ReportChargingProfiles K09). Whatever the protocol version, a report is one neutral
 ChargerReport row, linked to the command that started the job by the request id the charger
 repeats (N01.FR.07, L01.FR.10) and the command keeps (`Command.request_id`), so the admin and the
 API show the job's latest status on the command and on the charger.
@@ -13,7 +14,14 @@ import datetime as dt
 
 from django.db import transaction
 
-from sites.commands.intents import GetDiagnostics, GetLog, Intent, UpdateFirmware
+from sites.commands.intents import (
+    CustomerInformation,
+    GetChargingProfiles,
+    GetDiagnostics,
+    GetLog,
+    Intent,
+    UpdateFirmware,
+)
 from sites.commands.outcomes import Outcome
 from sites.models import Charger, ChargerReport, Command, CommandStatus, SecurityEvent
 from sites.security_events import charge_point_id_of, record_security_event
@@ -24,6 +32,9 @@ JOB_INTENTS: dict[str, tuple[str, ...]] = {
     ChargerReport.Kind.LOG: (GetLog.kind, GetDiagnostics.kind),  # 2.0.1 GetDiagnostics is a GetLog
     ChargerReport.Kind.DIAGNOSTICS: (GetDiagnostics.kind,),
     ChargerReport.Kind.FIRMWARE: (UpdateFirmware.kind,),
+    # What a station reports in parts in answer to a request of ours (2.0.1 N09, K09).
+    ChargerReport.Kind.CUSTOMER_INFORMATION: (CustomerInformation.kind,),
+    ChargerReport.Kind.CHARGING_PROFILES: (GetChargingProfiles.kind,),
 }
 
 # The status of "no job going on" (FirmwareStatus, DiagnosticsStatus, UploadLogStatus): about no command.
