@@ -10,12 +10,11 @@ from charging.models import IdToken, IdTokenKind, LocalListEntry, token_type_of
 from sites.commands import intent_of, request_command
 from sites.commands.intents import GetLocalListVersion, LocalAuthorization, SendLocalList
 from sites.commands.outcomes import Outcome
+from sites.commands.rules import longest_id_token_for
 from sites.models import Charger, Command, CommandStatus
 from sites.signals import command_settled
 
 FULL, DIFFERENTIAL = "full", "differential"
-# The longest id token a 1.6 list can hold (CiString20); the list leaves longer ones out.
-MAX_LIST_TOKEN_LENGTH = 20
 
 
 def _entry(
@@ -32,17 +31,24 @@ def _entry(
 
 def _held_as(status: str, expires_at: dt.datetime | None, parent_id_tag: str, kind: str) -> tuple:
     """An entry as a list holds it: what the charger has is compared with what it should have."""
-    return (status, expires_at, parent_id_tag[:MAX_LIST_TOKEN_LENGTH], kind)
+    return (status, expires_at, parent_id_tag, kind)
 
 
 def _wanted(charger: Charger) -> dict[str, tuple]:
-    """The list the charger should hold: every token of its organization that fits the list,
-    with its current status and its kind (a 2.0.1 station matches both text and kind)."""
+    """The list the charger should hold: every token of its organization that its protocol
+    version can carry (1.6: 20 characters, 2.0.1: 36), with its current status, its group when
+    that fits too, and its kind (a 2.0.1 station matches both text and kind)."""
+    longest = longest_id_token_for(charger)
     tokens = IdToken.objects.filter(organization_id=charger.site.organization_id)
     return {
-        token.id_tag: _held_as(token.effective_status(), token.expires_at, token.parent_id_tag, token.kind)
+        token.id_tag: _held_as(
+            token.effective_status(),
+            token.expires_at,
+            token.parent_id_tag if len(token.parent_id_tag) <= longest else "",
+            token.kind,
+        )
         for token in tokens
-        if len(token.id_tag) <= MAX_LIST_TOKEN_LENGTH
+        if len(token.id_tag) <= longest
     }
 
 

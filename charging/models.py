@@ -361,10 +361,11 @@ class LocalListEntry(models.Model):
     accepted SendLocalList): what a differential update is computed against."""
 
     charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="local_list")
-    id_tag = models.CharField(max_length=20)
+    # As long as IdToken's: a 2.0.1 list holds tokens of up to 36 characters (1.6: 20).
+    id_tag = models.CharField(max_length=36)
     status = models.CharField(max_length=16)
     expires_at = models.DateTimeField(null=True, blank=True)
-    parent_id_tag = models.CharField(max_length=20, blank=True)
+    parent_id_tag = models.CharField(max_length=36, blank=True)
     # The token's kind when it was sent: a 2.0.1 station identifies an entry by text and kind.
     kind = models.CharField(max_length=16, choices=IdTokenKind.choices, default=IdTokenKind.ISO14443)
 

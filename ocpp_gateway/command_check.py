@@ -4,7 +4,8 @@ app is ready, as sites imports no gateway code: an intent the version cannot exp
 refused with a clear message, and a raw call must be a valid request of that version (its
 official schema); when the codec reads it as a neutral intent, that intent is what the port
 judges and stores. It also tells the port which intent kinds each version can carry
-(`register_intent_kinds`), so that the admin and the API offer a charger only those.
+(`register_intent_kinds`), so that the admin and the API offer a charger only those, and how
+long an id token it can carry (`register_id_token_limit`), so that a local list holds what fits.
 
 The version is the charger's `ocpp_version` (what it last negotiated); its codec and the calls the
 central system may send come from the protocol registry."""
@@ -41,6 +42,11 @@ def intent_kinds(charger: Charger) -> frozenset[str]:
     """The intent kinds the charger's version can carry (its codec's SUPPORTED_INTENTS)."""
     protocol = protocol_of(charger)
     return protocol.codec.SUPPORTED_INTENTS if protocol.codec is not None else frozenset()
+
+
+def longest_id_token(charger: Charger) -> int:
+    """The longest id token the charger's version carries (its codec's LONGEST_ID_TOKEN)."""
+    return codec_of(protocol_of(charger)).LONGEST_ID_TOKEN
 
 
 def check_intent(charger: Charger, intent: Intent) -> Intent:

@@ -44,6 +44,8 @@ class CommandCodec(Interface):
     # The intent kinds (`Intent.kind`) this version can carry: the admin and the API offer a
     # charger of this version only these.
     SUPPORTED_INTENTS: frozenset[str]
+    # The longest id token (idTag / IdTokenType.idToken) this version carries.
+    LONGEST_ID_TOKEN: int
 
     def encode(self, intent: Intent, secret: str = "") -> tuple[str, dict[str, Any]]:
         """The CALL's action and payload (`secret`: a key the payload carries, kept out of the row)."""

@@ -126,3 +126,21 @@ def test_tokens_of_other_kinds_than_cards_keep_their_kind_in_the_list_and_its_re
     charger.refresh_from_db()
     removal = send_local_list(charger=charger, update_type=DIFFERENTIAL)
     assert intent_of(removal).entries == (LocalAuthorization(id_token="NL-ABC-C12345678-X", token_type="eMAID"),)
+
+
+def test_a_201_stations_list_holds_tokens_of_up_to_36_characters(charger_with_tokens):
+    """IdTokenType.idToken is string[36]: what 1.6 (CiString20) leaves out, 2.0.1 carries."""
+    charger = charger_with_tokens
+    station = ChargerFactory(ocpp_version="2.0.1", site=charger.site)
+    long_group = IdTokenFactory(organization=charger.site.organization, id_tag="CCC", parent_id_tag="G" * 25)
+    tags_of = {
+        c.charge_point_id: [e.id_token for e in intent_of(send_local_list(charger=c, update_type=FULL)).entries]
+        for c in (charger, station)
+    }
+    assert tags_of == {
+        charger.charge_point_id: ["AAA", "BBB", "CCC"],
+        station.charge_point_id: ["AAA", "BBB", "CCC", "X" * 36],
+    }
+    # A group too long for 1.6 is left out of its entry rather than cut into another group.
+    [ccc] = [e for e in intent_of(Command.objects.filter(charger=charger).last()).entries if e.id_token == "CCC"]
+    assert (ccc.parent_id_token, long_group.parent_id_tag) == ("", "G" * 25)

@@ -418,6 +418,8 @@ ENCODERS: dict[type[Intent], Callable[[Any, str], tuple[str, dict]]] = {
 # Every intent kind 1.6 can carry; the others (reports, monitoring, network profiles, customer
 # information, running costs...) exist from 2.0.1 on.
 SUPPORTED_INTENTS: frozenset[str] = frozenset(intent_type.kind for intent_type in ENCODERS)
+# idTag is CiString20Type (1.6 sec. 7.15, IdToken).
+LONGEST_ID_TOKEN = 20
 
 
 def encode(intent: Intent, secret: str = "") -> tuple[str, dict]:

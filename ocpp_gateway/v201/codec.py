@@ -100,13 +100,15 @@ from sites.commands.intents import (
 from sites.commands.outcomes import Outcome, OutcomeStatus, SettingValue
 from sites.commands.rules import is_protected_configuration_key
 
-__all__ = ["SUBPROTOCOL", "SUPPORTED_INTENTS", "decode", "encode", "read"]
+__all__ = ["LONGEST_ID_TOKEN", "SUBPROTOCOL", "SUPPORTED_INTENTS", "decode", "encode", "read"]
 
 # Every intent kind 2.0.1 can carry: all of them (GetDiagnostics is a GetLog of the diagnostics
 # log, N01; the key rotation a SetVariables of BasicAuthPassword, A01) but the 1.6 way of raising
 # the security profile: a 2.0.1 station moves to a higher profile through a network profile
 # (A05: SetNetworkProfile, then NetworkConfigurationPriority), its SecurityProfile is read-only.
 SUPPORTED_INTENTS: frozenset[str] = frozenset(INTENT_TYPES) - {"raise_security_profile"}
+# IdTokenType.idToken is string[36] (part 2, 2.28).
+LONGEST_ID_TOKEN = 36
 
 # A01.FR.01/02: the HTTP Basic password is the variable BasicAuthPassword of SecurityCtrlr, set
 # with SetVariables.

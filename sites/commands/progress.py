@@ -1,10 +1,11 @@
 """The progress of a command's long-running job, as the charger reports it later: a log upload
 (LogStatusNotification, N01) or a firmware update (FirmwareStatusNotification,
 SignedFirmwareStatusNotification, L01), and what a station reports in parts in answer to a
-request (NotifyCustomerInformation N09, ReportChargingProfiles K09). Whatever the protocol version, a report is one neutral
-ChargerReport row, linked to the command that started the job by the request id the charger
-repeats (N01.FR.07, L01.FR.10) and the command keeps (`Command.request_id`), so the admin and the
-API show the job's latest status on the command and on the charger.
+request (NotifyCustomerInformation N09, ReportChargingProfiles K09). Whatever the protocol
+version, a report is one neutral ChargerReport row, linked to the command that started the job
+by the request id the charger repeats (N01.FR.07, L01.FR.10) and the command keeps
+(`Command.request_id`), so the admin and the API show the job's latest status on the command
+and on the charger.
 
 Firmware signature and certificate failures are security events for operators, raised here from
 what the charger said: its own SecurityEventNotification about them (L01.FR.02/03) may be

@@ -58,9 +58,15 @@ CommandRule = Callable[[Charger, Intent], None]
 IntentValidator = Callable[[Charger, Intent], Intent]
 # The gateway's answer to "which intent kinds can this charger's version carry?".
 IntentKinds = Callable[[Charger], frozenset[str]]
+# The gateway's answer to "how long an id token can this charger's version carry?".
+IdTokenLimit = Callable[[Charger], int]
 _RULES: dict[str, list[CommandRule]] = {}
 _VALIDATORS: list[IntentValidator] = []
 _KINDS: list[IntentKinds] = []
+_ID_TOKEN_LIMITS: list[IdTokenLimit] = []
+# The longest id token this system stores (charging.models.IdToken.id_tag): the limit when no
+# gateway says otherwise.
+LONGEST_STORED_ID_TOKEN = 36
 
 
 def register_command_rule(kind: str, rule: CommandRule) -> None:
@@ -80,6 +86,17 @@ def register_intent_kinds(kinds: IntentKinds) -> None:
     """The gateway's table of what each version can carry (registered once, at its app's ready)."""
     if kinds not in _KINDS:
         _KINDS.append(kinds)
+
+
+def register_id_token_limit(limit: IdTokenLimit) -> None:
+    """The gateway's table of how long an id token each version carries (registered once)."""
+    if limit not in _ID_TOKEN_LIMITS:
+        _ID_TOKEN_LIMITS.append(limit)
+
+
+def longest_id_token_for(charger: Charger) -> int:
+    """The longest id token the charger's protocol version can carry (e.g. in its local list)."""
+    return min([LONGEST_STORED_ID_TOKEN, *(limit(charger) for limit in _ID_TOKEN_LIMITS)])
 
 
 def intent_kinds_for(charger: Charger) -> frozenset[str]:
