@@ -18,7 +18,7 @@ FULL, DIFFERENTIAL = "full", "differential"
 
 
 def _entry(
-    id_tag: str, status: str, expires_at: dt.datetime | None, parent_id_tag: str, kind: str
+    id_tag: str, status: str, expires_at: dt.datetime | None, parent_id_tag: str, kind: str, priority: int
 ) -> LocalAuthorization:
     return LocalAuthorization(
         id_token=id_tag,
@@ -26,12 +26,13 @@ def _entry(
         expires_at=expires_at,
         parent_id_token=parent_id_tag,
         token_type=token_type_of(kind),
+        priority=priority,
     )
 
 
-def _held_as(status: str, expires_at: dt.datetime | None, parent_id_tag: str, kind: str) -> tuple:
+def _held_as(status: str, expires_at: dt.datetime | None, parent_id_tag: str, kind: str, priority: int) -> tuple:
     """An entry as a list holds it: what the charger has is compared with what it should have."""
-    return (status, expires_at, parent_id_tag, kind)
+    return (status, expires_at, parent_id_tag, kind, priority)
 
 
 def _wanted(charger: Charger) -> dict[str, tuple]:
@@ -46,6 +47,7 @@ def _wanted(charger: Charger) -> dict[str, tuple]:
             token.expires_at,
             token.parent_id_tag if len(token.parent_id_tag) <= longest else "",
             token.kind,
+            token.charging_priority,
         )
         for token in tokens
         if len(token.id_tag) <= longest
@@ -57,13 +59,13 @@ def build_local_list(charger: Charger, update_type: str) -> list[LocalAuthorizat
     if update_type == FULL:
         return [_entry(tag, *values) for tag, values in sorted(wanted.items())]
     held = {
-        entry.id_tag: _held_as(entry.status, entry.expires_at, entry.parent_id_tag, entry.kind)
+        entry.id_tag: _held_as(entry.status, entry.expires_at, entry.parent_id_tag, entry.kind, entry.priority)
         for entry in LocalListEntry.objects.filter(charger=charger)
     }
     changes = [_entry(tag, *values) for tag, values in sorted(wanted.items()) if held.get(tag) != values]
     # An entry without a status removes the token (of the kind the charger holds) from the list.
     gone = sorted(set(held) - set(wanted))
-    removals = [LocalAuthorization(id_token=tag, token_type=token_type_of(held[tag][-1])) for tag in gone]
+    removals = [LocalAuthorization(id_token=tag, token_type=token_type_of(held[tag][3])) for tag in gone]
     return changes + removals
 
 
@@ -109,6 +111,7 @@ def _apply_accepted_list(charger_id: int, sent: SendLocalList) -> None:
                 "expires_at": item.expires_at,
                 "parent_id_tag": item.parent_id_token,
                 "kind": item.token_type or IdTokenKind.ISO14443,
+                "priority": item.priority,
             },
         )
     Charger.objects.filter(pk=charger_id).update(local_list_version=sent.version)

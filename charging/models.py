@@ -368,6 +368,7 @@ class LocalListEntry(models.Model):
     parent_id_tag = models.CharField(max_length=36, blank=True)
     # The token's kind when it was sent: a 2.0.1 station identifies an entry by text and kind.
     kind = models.CharField(max_length=16, choices=IdTokenKind.choices, default=IdTokenKind.ISO14443)
+    priority = models.SmallIntegerField(default=0, help_text="The token's charging priority when it was sent.")
 
     class Meta:
         ordering = ["id_tag"]

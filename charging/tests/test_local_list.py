@@ -144,3 +144,16 @@ def test_a_201_stations_list_holds_tokens_of_up_to_36_characters(charger_with_to
     # A group too long for 1.6 is left out of its entry rather than cut into another group.
     [ccc] = [e for e in intent_of(Command.objects.filter(charger=charger).last()).entries if e.id_token == "CCC"]
     assert (ccc.parent_id_token, long_group.parent_id_tag) == ("", "G" * 25)
+
+
+def test_a_tokens_charging_priority_is_in_its_entry_and_a_change_of_it_is_sent():
+    station = ChargerFactory(ocpp_version="2.0.1")
+    token = IdTokenFactory(organization=station.site.organization, id_tag="VIP", charging_priority=5)
+    full = send_local_list(charger=station, update_type=FULL)
+    assert intent_of(full).entries == (LocalAuthorization(id_token="VIP", status="Accepted", priority=5),)
+    answer_command(full)
+    station.refresh_from_db()
+    token.charging_priority = -2
+    token.save()
+    change = intent_of(send_local_list(charger=station, update_type=DIFFERENTIAL))
+    assert change.entries == (LocalAuthorization(id_token="VIP", status="Accepted", priority=-2),)

@@ -232,6 +232,7 @@ CALLS = [
                 i.LocalAuthorization(id_token="A", status="Blocked", expires_at=AT, parent_id_token="P"),
                 i.LocalAuthorization(id_token="B"),
                 i.LocalAuthorization(id_token="NL-ABC-C12345678-X", token_type="eMAID"),
+                i.LocalAuthorization(id_token="VIP", status="Accepted", priority=9),
             ),
         ),
         (
@@ -250,6 +251,10 @@ CALLS = [
                     },
                     {"idToken": {"idToken": "B", "type": "ISO14443"}},
                     {"idToken": {"idToken": "NL-ABC-C12345678-X", "type": "eMAID"}},
+                    {
+                        "idToken": {"idToken": "VIP", "type": "ISO14443"},
+                        "idTokenInfo": {"status": "Accepted", "chargingPriority": 9},
+                    },
                 ],
             },
         ),

@@ -333,6 +333,7 @@ def authorization_data(entry: LocalAuthorization) -> dict[str, Any]:
         status=entry.status,
         cacheExpiryDateTime=_when(entry.expires_at),
         groupIdToken=id_token(entry.parent_id_token, GROUP_TOKEN_TYPE) if entry.parent_id_token else None,
+        chargingPriority=entry.priority or None,  # 0 is the default
     )
     return {"idToken": token, "idTokenInfo": info}
 
@@ -986,6 +987,7 @@ def _entry(item: dict[str, Any]) -> LocalAuthorization:
         status=info["status"],
         expires_at=read_moment(info.get("cacheExpiryDateTime")),
         parent_id_token=_token(group, GROUP_TOKEN_TYPE) if group else "",
+        priority=info.get("chargingPriority", 0),
     )
 
 

@@ -81,6 +81,8 @@ class LocalAuthorization:
     # which a 2.0.1 station compares along with the text; empty for the RFID card most tokens
     # are. 1.6 idTags have no kind.
     token_type: str = ""
+    # Its business priority, -9 to 9 (2.0.1 chargingPriority; 0 the default; 1.6 has none).
+    priority: int = 0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
