@@ -243,7 +243,7 @@ BOOT_FIELDS = [
 def record_boots(boots: list[BootIn]) -> list[BootDecision]:
     """BootNotifications of many chargers in three statements. What a charger reports is
     written as a plain update: it is not an operator's change (no history row)."""
-    fields = ("registration_status", "heartbeat_interval", "is_online", "ocpp_version", "firmware_version")
+    fields = ("registration_status", "heartbeat_interval", "is_online", "firmware_version")
     locked = Charger.objects.select_for_update(no_key=True).filter(pk__in={b.charger_id for b in boots}).order_by("pk")
     chargers = {charger.pk: charger for charger in locked.only(*fields)}
     events, decisions, booted = [], [], []
@@ -258,17 +258,17 @@ def record_boots(boots: list[BootIn]) -> list[BootDecision]:
         charger.last_boot_at = charger.last_seen_at = boot.received_at
         charger.is_online = True
         decisions.append(_boot_decision(charger))
-        booted.append(_charger_boot(boot, decisions[-1], charger.ocpp_version, previous_firmware))
+        booted.append(_charger_boot(boot, decisions[-1], previous_firmware))
     update_rows(list(chargers.values()), BOOT_FIELDS)
     _record_connection_events(events)
     transaction.on_commit(partial(charger_booted.send, sender=Charger, boots=booted))
     return decisions
 
 
-def _charger_boot(boot: BootIn, decision: BootDecision, ocpp_version: str, previous_firmware: str) -> ChargerBoot:
+def _charger_boot(boot: BootIn, decision: BootDecision, previous_firmware: str) -> ChargerBoot:
     return ChargerBoot(
         boot.charger_id, decision.status, boot.info.reason, boot.info.firmware_version, boot.received_at,
-        ocpp_version=ocpp_version, previous_firmware_version=previous_firmware,
+        previous_firmware_version=previous_firmware,
     )  # fmt: skip
 
 

@@ -45,7 +45,6 @@ class ChargerBoot:
     reason: str  # 2.0.1's boot reason; blank for 1.6
     firmware_version: str
     at: dt.datetime
-    ocpp_version: str = ""
     # The firmware it reported at its boot before this one ("" at its first boot).
     previous_firmware_version: str = ""
 

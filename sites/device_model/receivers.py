@@ -11,8 +11,9 @@ from django.dispatch import receiver
 from sites.commands import request_command
 from sites.commands.intents import ClearVariableMonitoring, ReportBase, RequestReport
 from sites.commands.outcomes import Outcome
+from sites.commands.rules import intent_kinds_for
 from sites.device_model.models import VariableMonitor
-from sites.models import Charger, Command, OcppVersion, RegistrationStatus
+from sites.models import Charger, Command, RegistrationStatus
 from sites.signals import ChargerBoot, charger_booted, command_settled
 
 logger = logging.getLogger(__name__)
@@ -20,31 +21,30 @@ logger = logging.getLogger(__name__)
 
 @receiver(charger_booted, dispatch_uid="device_model.ask_after_boot")
 def ask_for_device_models(sender, boots: list[ChargerBoot], **kwargs) -> None:
-    """After the boots are committed: one query when a batch holds a 2.0.1 boot, none otherwise."""
-    candidates = [boot for boot in boots if may_be_asked(boot)]
-    if not candidates:
+    """After the boots are committed. Accepted or Pending chargers (B02.FR.01 allows GetBaseReport
+    while Pending; a Rejected one is sent nothing, B03.FR.03) whose protocol version has a device
+    model to report (it carries `request_report`: 2.0.1) are asked for it if they never were, or
+    booted with other firmware. One query per batch of boots, two when one is to be asked."""
+    booted = {boot.charger_id: boot for boot in boots if boot.registration_status != RegistrationStatus.REJECTED}
+    if not booted:
         return
-    ids = {boot.charger_id for boot in candidates}
+    chargers = Charger.objects.filter(pk__in=booted).only("charge_point_id", "ocpp_version", "site_id")
+    reporting = [charger for charger in chargers if RequestReport.kind in intent_kinds_for(charger)]
+    if not reporting:
+        return
     asked_before = set(
-        Command.objects.filter(charger_id__in=ids, intent=RequestReport.kind).values_list("charger_id", flat=True)
+        Command.objects.filter(charger__in=reporting, intent=RequestReport.kind).values_list("charger_id", flat=True)
     )
-    for boot in candidates:
-        if boot.charger_id not in asked_before or firmware_changed(boot):
-            ask_for_full_inventory(boot.charger_id)
-
-
-def may_be_asked(boot: ChargerBoot) -> bool:
-    """A station with a device model (2.0.1), Accepted or Pending (B02.FR.01 allows GetBaseReport
-    while Pending); a Rejected one is sent nothing (B03.FR.03)."""
-    return boot.ocpp_version == OcppVersion.V201 and boot.registration_status != RegistrationStatus.REJECTED
+    for charger in reporting:
+        if charger.pk not in asked_before or firmware_changed(booted[charger.pk]):
+            ask_for_full_inventory(charger)
 
 
 def firmware_changed(boot: ChargerBoot) -> bool:
     return bool(boot.previous_firmware_version) and boot.previous_firmware_version != boot.firmware_version
 
 
-def ask_for_full_inventory(charger_id: int) -> None:
-    charger = Charger.objects.get(pk=charger_id)
+def ask_for_full_inventory(charger: Charger) -> None:
     try:
         request_command(charger=charger, intent=RequestReport(base=ReportBase.FULL_INVENTORY))
     except ValidationError as error:  # e.g. its command queue is full: the operator can ask later
